@@ -1,0 +1,10 @@
+"""Reverse-mode automatic differentiation: nodes, the engine, grad mode, gradient checks.
+
+    >>> x = cr.tensor(2.0, requires_grad=True)
+    >>> (g,) = cr.autograd.grad(x ** 3, x)     # 3 x^2 = 12
+"""
+
+from .engine import backward, grad  # noqa: F401
+from .function import Function, Node, Op  # noqa: F401
+from .grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled  # noqa: F401
+from .gradcheck import GradcheckError, gradcheck, gradgradcheck  # noqa: F401

@@ -1,0 +1,213 @@
+"""Graph nodes: the lectures' "gates", each a forward and its backward side by side.
+
+Two kinds of node share one protocol with the engine (``args`` and ``vjp``):
+
+* ``Op`` -- chainrule's own primitives. ``forward(self, *values)`` runs on raw arrays;
+  ``backward(self, grad, *values)`` returns one gradient per argument (a vector-Jacobian
+  product, never a Jacobian). ``values`` are the forward's arguments again: raw arrays on the
+  fast first-order path, Tensors when ``create_graph=True``. A rule is therefore written with
+  operators and the helpers of ``chainrule.ops.dual`` that work on both, and the same code
+  gives second derivatives. Anything a rule keeps on ``self`` in forward must be either a
+  constant of the graph (a mask, an index, a shape) or a cache it can recompute, listed in
+  ``caches`` so that it is dropped once backward has run.
+* ``Function`` -- the PyTorch-style user op: static ``forward(ctx, ...)`` and
+  ``backward(ctx, *grad_outputs)`` on Tensors, ``ctx.save_for_backward``.
+
+    >>> class Cube(cr.autograd.Function):
+    ...     @staticmethod
+    ...     def forward(ctx, x):
+    ...         ctx.save_for_backward(x)
+    ...         return x ** 3
+    ...     @staticmethod
+    ...     def backward(ctx, grad):
+    ...         (x,) = ctx.saved_tensors
+    ...         return grad * 3 * x ** 2
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..tensor import Tensor, _make
+from . import grad_mode
+
+_new = object.__new__
+_generic = np.generic
+
+
+class Node:
+    """One recorded operation. ``args`` are its forward's arguments (Tensors and constants)."""
+
+    # Slots keep a node cheap; ops may still set extra attributes (``__dict__``) for caches.
+    __slots__ = ("args", "version", "freed", "_post_hooks", "__dict__", "__weakref__")
+
+    n_outputs = 1
+    # Attributes that only speed up backward (recomputable), dropped once backward has run.
+    caches: tuple = ()
+
+    @property
+    def name(self) -> str:
+        """The op's name as the user wrote it, e.g. ``mul``."""
+        return type(self).__name__.lower()
+
+    def __repr__(self):
+        return f"<{type(self).__name__}Backward>"
+
+    # --- the engine's side -------------------------------------------------------------
+    def inputs(self):
+        """The Tensor arguments, in order (constants left out)."""
+        return [a for a in self.args if isinstance(a, Tensor)]
+
+    def check_saved_versions(self):
+        version = 0
+        for a in self.args:
+            if isinstance(a, Tensor):
+                version += a._version
+        if version != self.version:
+            raise RuntimeError(
+                f"{self.name}: one of the tensors it saved for backward was modified in place "
+                f"after the forward pass (shapes {[tuple(t.shape) for t in self.inputs()]}); "
+                "clone it before modifying, or modify it outside the graph")
+
+    def release(self):
+        """Drop caches after backward; the graph's structure and values stay for inspection."""
+        self.freed = True
+        for name in self.caches:
+            self.__dict__.pop(name, None)
+
+    def register_hook(self, output_nr, hook):
+        """Call ``hook(grad)`` with the full gradient of output ``output_nr``."""
+        if getattr(self, "_post_hooks", None) is None:
+            self._post_hooks = []
+        self._post_hooks.append((output_nr, hook))
+
+
+class Op(Node):
+    """Base of chainrule's primitive ops: array-level forward, dual backward."""
+
+    __slots__ = ()
+
+    @classmethod
+    def apply(cls, *args):
+        """Run the op on ``args`` (Tensors or constants) and record it when grad is on."""
+        node = _new(cls)
+        values = []
+        requires_grad = False
+        version = 0
+        for a in args:
+            if isinstance(a, Tensor):
+                values.append(a.data)
+                if a._requires_grad:
+                    requires_grad = True
+                version += a._version
+            else:
+                values.append(a)
+        try:
+            out = node.forward(*values)
+        except (ValueError, TypeError, IndexError) as exc:
+            raise _named_error(node.name, exc, args) from None
+        if isinstance(out, _generic):  # NumPy gives scalars for 0-d results; keep arrays
+            out = np.asarray(out)
+        if requires_grad and grad_mode.enabled:
+            node.args = args
+            node.version = version
+            node.freed = False
+            node._post_hooks = None
+            return _make(out, True, node)
+        return _make(out, False, None)
+
+    def forward(self, *values):
+        raise NotImplementedError(f"{type(self).__name__} has no forward")
+
+    def backward(self, grad, *values):
+        raise NotImplementedError(f"{type(self).__name__} has no backward")
+
+    def vjp(self, grad, create_graph):
+        if create_graph:
+            out = self.backward(grad, *self.args)
+        else:
+            out = self.backward(grad, *[a.data if isinstance(a, Tensor) else a for a in self.args])
+        return out if isinstance(out, tuple) else (out,)
+
+
+def _named_error(name, exc, args):
+    msg = str(exc)
+    if msg.startswith(f"{name}:"):
+        return exc
+    shapes = ", ".join(
+        f"{tuple(a.shape)} {a.dtype}" if isinstance(a, Tensor) else type(a).__name__
+        for a in args)
+    return type(exc)(f"{name}: {msg} (inputs: {shapes})")
+
+
+class Function(Node):
+    """A user-defined op, PyTorch style: subclass and write static ``forward``/``backward``.
+
+    ``forward(ctx, *args)`` gets Tensors (run without recording) and returns a Tensor or a
+    tuple of them; ``backward(ctx, *grad_outputs)`` returns one gradient (or ``None``) per
+    forward argument. ``ctx.needs_input_grad`` tells which are wanted.
+    """
+
+    __slots__ = ()
+
+    @property
+    def name(self) -> str:
+        return type(self).__name__
+
+    @classmethod
+    def apply(cls, *args):
+        ctx = _new(cls)
+        ctx.needs_input_grad = tuple(isinstance(a, Tensor) and a._requires_grad for a in args)
+        ctx.saved_tensors = ()
+        ctx._non_differentiable = ()
+        with grad_mode.no_grad():
+            result = cls.forward(ctx, *args)
+        outputs = result if isinstance(result, tuple) else (result,)
+        for o in outputs:
+            if not isinstance(o, Tensor):
+                raise TypeError(f"{cls.__name__}.forward must return Tensors, got {type(o).__name__}")
+        if not (any(ctx.needs_input_grad) and grad_mode.enabled):
+            return result
+        ctx.args = args
+        ctx.version = sum(a._version for a in args if isinstance(a, Tensor))
+        ctx.freed = False
+        ctx._post_hooks = None
+        ctx.n_outputs = len(outputs)
+        ctx.single_output = not isinstance(result, tuple)
+        wrapped = []
+        for i, o in enumerate(outputs):
+            if any(o is nd for nd in ctx._non_differentiable) or o.dtype.kind != "f":
+                wrapped.append(_make(o.data, False, None))
+                continue
+            t = _make(o.data, True, ctx)
+            t._output_nr = i
+            wrapped.append(t)
+        return wrapped[0] if ctx.single_output else tuple(wrapped)
+
+    def save_for_backward(self, *tensors):
+        self.saved_tensors = tensors
+
+    def mark_non_differentiable(self, *tensors):
+        self._non_differentiable = tensors
+
+    def vjp(self, grad, create_graph):
+        grads = grad if isinstance(grad, list) else [grad]
+        grads = [g if isinstance(g, Tensor) or g is None else Tensor(g) for g in grads]
+        with grad_mode.set_grad_enabled(create_graph):
+            result = type(self).backward(self, *grads)
+        result = result if isinstance(result, tuple) else (result,)
+        if len(result) != len(self.args):
+            raise RuntimeError(
+                f"{self.name}.backward returned {len(result)} gradients, "
+                f"expected {len(self.args)} (one per forward argument)")
+        if create_graph:
+            return result
+        return tuple(r.data if isinstance(r, Tensor) else r for r in result)
+
+    @staticmethod
+    def forward(ctx, *args):
+        raise NotImplementedError("a Function subclass must define a static forward(ctx, ...)")
+
+    @staticmethod
+    def backward(ctx, *grad_outputs):
+        raise NotImplementedError("a Function subclass must define a static backward(ctx, ...)")

@@ -1,0 +1,138 @@
+"""Which array module runs the numbers, the dtype policy, and random generators.
+
+The CPU runs on NumPy; "cuda" runs on CuPy when it is installed. Everything above this
+module asks here for the array module of a device and never imports CuPy itself.
+
+    >>> import chainrule as cr
+    >>> g = cr.Generator().manual_seed(0)
+    >>> cr.rand(2, generator=g).shape
+    (2,)
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+# PyTorch's default: float data becomes float32 unless asked otherwise.
+default_float = np.dtype(np.float32)
+
+_DTYPE_NAMES = {
+    "float32": np.float32, "float": np.float32, "float64": np.float64, "double": np.float64,
+    "float16": np.float16, "half": np.float16, "int64": np.int64, "long": np.int64,
+    "int32": np.int32, "int": np.int32, "int16": np.int16, "int8": np.int8,
+    "uint8": np.uint8, "bool": np.bool_,
+}
+
+
+def to_dtype(dtype) -> np.dtype | None:
+    """Turn ``cr.float32``, ``np.float32``, ``"float32"`` or ``None`` into a NumPy dtype."""
+    if dtype is None:
+        return None
+    if isinstance(dtype, str):
+        if dtype not in _DTYPE_NAMES:
+            raise TypeError(f"unknown dtype {dtype!r}; expected one of {sorted(_DTYPE_NAMES)}")
+        dtype = _DTYPE_NAMES[dtype]
+    return np.dtype(dtype)
+
+
+def set_default_dtype(dtype) -> None:
+    """Set the dtype that float data gets by default (``float32`` or ``float64``)."""
+    global default_float
+    dtype = to_dtype(dtype)
+    if dtype.kind != "f":
+        raise TypeError(f"set_default_dtype: expected a float dtype, got {dtype}")
+    default_float = dtype
+
+
+def get_default_dtype() -> np.dtype:
+    return default_float
+
+
+def is_floating(dtype) -> bool:
+    return np.dtype(dtype).kind == "f"
+
+
+# --- devices -------------------------------------------------------------------------------
+
+def _cupy():
+    try:
+        import cupy  # noqa: PLC0415 - optional, only on a GPU machine
+    except ImportError as exc:
+        raise RuntimeError("device 'cuda' needs CuPy: pip install 'chainrule[gpu]'") from exc
+    return cupy
+
+
+def normalize_device(device) -> str:
+    if device is None:
+        return "cpu"
+    name = str(device)
+    if name == "cpu" or name == "cuda" or name.startswith("cuda:"):
+        return name
+    raise ValueError(f"unknown device {device!r}; expected 'cpu' or 'cuda'")
+
+
+def array_module(device: str = "cpu"):
+    """The array module (numpy or cupy) that holds arrays of ``device``."""
+    return np if device == "cpu" else _cupy()
+
+
+def device_of(array) -> str:
+    """'cpu' for a NumPy array, 'cuda:N' for a CuPy one."""
+    if isinstance(array, np.ndarray) or np.isscalar(array):
+        return "cpu"
+    dev = getattr(array, "device", None)
+    return f"cuda:{dev.id}" if dev is not None and hasattr(dev, "id") else "cpu"
+
+
+def to_device(array, device: str):
+    """Copy ``array`` to ``device`` when it is elsewhere."""
+    if device == "cpu":
+        if isinstance(array, np.generic):
+            return np.asarray(array)
+        return array if isinstance(array, np.ndarray) else _cupy().asnumpy(array)
+    return _cupy().asarray(array)
+
+
+# --- randomness ----------------------------------------------------------------------------
+
+class Generator:
+    """A seedable source of random numbers (PCG64 underneath), like ``torch.Generator``.
+
+        >>> g = cr.Generator().manual_seed(42)
+        >>> a = cr.randn(3, generator=g)
+    """
+
+    def __init__(self, device="cpu"):
+        self.device = normalize_device(device)
+        self._seed = int(np.random.SeedSequence().entropy) % (2**63)
+        self.rng = np.random.Generator(np.random.PCG64(self._seed))
+
+    def manual_seed(self, seed: int) -> "Generator":
+        self._seed = int(seed)
+        self.rng = np.random.Generator(np.random.PCG64(self._seed))
+        return self
+
+    def seed(self) -> int:
+        return self.manual_seed(int(np.random.SeedSequence().entropy) % (2**63))._seed
+
+    def initial_seed(self) -> int:
+        return self._seed
+
+    def get_state(self) -> dict:
+        """The generator's state as a JSON-friendly dict (for checkpoints)."""
+        return self.rng.bit_generator.state
+
+    def set_state(self, state: dict) -> None:
+        self.rng.bit_generator.state = state
+
+
+default_generator = Generator()
+
+
+def manual_seed(seed: int) -> Generator:
+    """Seed the default generator: same seed, same run, bit for bit."""
+    return default_generator.manual_seed(seed)
+
+
+def rng_of(generator: Generator | None) -> np.random.Generator:
+    return (generator or default_generator).rng

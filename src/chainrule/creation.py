@@ -1,0 +1,157 @@
+"""Tensor factories: ``tensor``, ``zeros``, ``ones``, ``arange``, ``randn``, ...
+
+Float results are float32 unless ``dtype`` says otherwise; random ones draw from
+``generator`` or the default generator that ``cr.manual_seed`` seeds.
+
+    >>> cr.manual_seed(0)
+    >>> w = cr.randn(3, 2, requires_grad=True)
+    >>> cr.zeros_like(w).shape
+    (3, 2)
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import backend
+from .tensor import Tensor, _make
+
+
+def _shape(size):
+    if len(size) == 1 and isinstance(size[0], (tuple, list)):
+        size = tuple(size[0])
+    shape = tuple(int(n) for n in size)
+    if any(n < 0 for n in shape):
+        raise ValueError(f"negative dimension in shape {shape}")
+    return shape
+
+
+def _finish(array, requires_grad):
+    t = _make(array)
+    if requires_grad:
+        t.requires_grad = True  # validates the dtype
+    return t
+
+
+def _float(dtype):
+    dtype = backend.to_dtype(dtype)
+    return backend.default_float if dtype is None else dtype
+
+
+def tensor(data, dtype=None, requires_grad=False, device=None):
+    """A new tensor holding a copy of ``data`` (lists, numbers, arrays or a Tensor)."""
+    arr = Tensor(data, dtype=dtype, device=device).data
+    if isinstance(data, (np.ndarray, Tensor)):
+        arr = arr.copy()
+    return _finish(arr, requires_grad)
+
+
+def as_tensor(data, dtype=None):
+    if isinstance(data, Tensor) and (dtype is None or backend.to_dtype(dtype) == data.dtype):
+        return data
+    return Tensor(data, dtype=dtype)
+
+
+def from_numpy(array: np.ndarray) -> Tensor:
+    """A tensor sharing memory with ``array`` (its dtype kept)."""
+    if not isinstance(array, np.ndarray):
+        raise TypeError(f"from_numpy: expected a numpy.ndarray, got {type(array).__name__}")
+    return _make(array)
+
+
+def zeros(*size, dtype=None, requires_grad=False):
+    return _finish(np.zeros(_shape(size), dtype=_float(dtype)), requires_grad)
+
+
+def ones(*size, dtype=None, requires_grad=False):
+    return _finish(np.ones(_shape(size), dtype=_float(dtype)), requires_grad)
+
+
+def empty(*size, dtype=None, requires_grad=False):
+    return _finish(np.empty(_shape(size), dtype=_float(dtype)), requires_grad)
+
+
+def full(size, fill_value, dtype=None, requires_grad=False):
+    if dtype is None:
+        dtype = (np.bool_ if isinstance(fill_value, bool) else
+                 np.int64 if isinstance(fill_value, int) else backend.default_float)
+    return _finish(np.full(_shape((size,)), fill_value, dtype=backend.to_dtype(dtype)), requires_grad)
+
+
+def zeros_like(t, dtype=None, requires_grad=False):
+    return _finish(np.zeros(t.shape, dtype=backend.to_dtype(dtype) or t.dtype), requires_grad)
+
+
+def ones_like(t, dtype=None, requires_grad=False):
+    return _finish(np.ones(t.shape, dtype=backend.to_dtype(dtype) or t.dtype), requires_grad)
+
+
+def empty_like(t, dtype=None, requires_grad=False):
+    return _finish(np.empty(t.shape, dtype=backend.to_dtype(dtype) or t.dtype), requires_grad)
+
+
+def full_like(t, fill_value, dtype=None, requires_grad=False):
+    return _finish(np.full(t.shape, fill_value, dtype=backend.to_dtype(dtype) or t.dtype),
+                   requires_grad)
+
+
+def arange(start, end=None, step=1, dtype=None, requires_grad=False):
+    """``arange(5)``, ``arange(1, 5)``, ``arange(0, 1, 0.25)``: ints give int64, floats float32."""
+    if end is None:
+        start, end = 0, start
+    dtype = backend.to_dtype(dtype)
+    if dtype is None:
+        is_int = all(isinstance(v, (int, np.integer)) for v in (start, end, step))
+        dtype = np.dtype(np.int64) if is_int else backend.default_float
+    if step == 0:
+        raise ValueError("arange: step must be nonzero")
+    return _finish(np.arange(start, end, step).astype(dtype), requires_grad)
+
+
+def linspace(start, end, steps, dtype=None, requires_grad=False):
+    return _finish(np.linspace(start, end, int(steps)).astype(_float(dtype)), requires_grad)
+
+
+def eye(n, m=None, dtype=None, requires_grad=False):
+    return _finish(np.eye(n, m, dtype=_float(dtype)), requires_grad)
+
+
+def rand(*size, generator=None, dtype=None, requires_grad=False):
+    """Uniform on [0, 1)."""
+    rng = backend.rng_of(generator)
+    return _finish(rng.random(_shape(size), dtype=np.float64).astype(_float(dtype)), requires_grad)
+
+
+def randn(*size, generator=None, dtype=None, requires_grad=False):
+    """Standard normal."""
+    rng = backend.rng_of(generator)
+    return _finish(rng.standard_normal(_shape(size)).astype(_float(dtype)), requires_grad)
+
+
+def randint(low, high=None, size=(), generator=None, dtype=None):
+    """Integers in [low, high) (``randint(high, size)`` works too), int64 by default."""
+    if high is None:
+        low, high = 0, low
+    if high <= low:
+        raise ValueError(f"randint: high ({high}) must be greater than low ({low})")
+    rng = backend.rng_of(generator)
+    return _make(rng.integers(low, high, _shape((size,))).astype(backend.to_dtype(dtype) or np.int64))
+
+
+def randperm(n, generator=None, dtype=None):
+    return _make(backend.rng_of(generator).permutation(int(n)).astype(backend.to_dtype(dtype) or np.int64))
+
+
+def rand_like(t, generator=None, dtype=None, requires_grad=False):
+    return rand(*t.shape, generator=generator, dtype=dtype or t.dtype, requires_grad=requires_grad)
+
+
+def randn_like(t, generator=None, dtype=None, requires_grad=False):
+    return randn(*t.shape, generator=generator, dtype=dtype or t.dtype, requires_grad=requires_grad)
+
+
+def bernoulli(p, generator=None):
+    """1 with probability ``p`` (a tensor or number), else 0, in ``p``'s float dtype."""
+    probs = p.data if isinstance(p, Tensor) else np.asarray(p, dtype=backend.default_float)
+    draw = backend.rng_of(generator).random(probs.shape, dtype=np.float64)
+    return _make((draw < probs).astype(probs.dtype))

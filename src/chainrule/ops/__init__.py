@@ -1,0 +1,24 @@
+"""Every differentiable op of chainrule, one module per family.
+
+The public functions here are what ``cr.<name>`` and the Tensor methods call. Each op is
+an ``Op`` subclass (``autograd.function``) with its forward and backward side by side.
+"""
+
+from .elementwise import (  # noqa: F401
+    abs, add, allclose, cast, to_device, clamp, clip, clone, cos, div, elu, eq, equal, erf, exp, expm1, ge,
+    gelu, gt, isfinite, isinf, isnan, le, leaky_relu, log, log1p, logical_and, logical_not,
+    logical_or, logical_xor, lt, maximum, minimum, mul, ne, neg, pow, relu, rsqrt, sigmoid, sign,
+    silu, sin, softplus, sqrt, square, sub, tanh, where,
+)
+from .index import gather, getitem, index_key, index_select, masked_fill, one_hot, take_along_dim  # noqa: F401
+from .linalg import dot, matmul, mm, outer  # noqa: F401
+from .nn_ops import cross_entropy, linear  # noqa: F401
+from .reduce import (  # noqa: F401
+    all, amax, amin, any, argmax, argmin, log_softmax, logsumexp, max, mean, min, norm, prod,
+    softmax, std, sum, sum_to_size, var,
+)
+from .shape import (  # noqa: F401
+    broadcast_to, cat, chunk, concatenate, expand, flatten, flip, pad, permute, reshape, split,
+    squeeze, stack, swapaxes, transpose, unbind, unsqueeze, view,
+)
+

@@ -1,0 +1,580 @@
+"""Elementwise ops: arithmetic, transcendental functions, activations, comparisons.
+
+Each op broadcasts like NumPy; the engine sums each gradient back to its input's shape, so
+no rule here deals with broadcasting. Numbers on either side stay constants and never
+upcast a float32 tensor (NumPy 2's promotion rules agree with PyTorch's here).
+
+    >>> x = cr.tensor([-1.0, 2.0], requires_grad=True)
+    >>> cr.relu(x * 3 + 1).sum().backward()
+    >>> x.grad
+    tensor([0., 3.])
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .. import backend
+from ..autograd.function import Op
+from ..tensor import Tensor, _make
+from . import dual
+
+
+def _wants(node, i) -> bool:
+    """Whether argument ``i`` needs a gradient (skip work for constants)."""
+    a = node.args[i]
+    return isinstance(a, Tensor) and a._requires_grad
+
+
+# --- arithmetic ----------------------------------------------------------------------------
+
+class Add(Op):
+    def forward(self, a, b):
+        return a + b
+
+    def backward(self, g, a, b):
+        return g, g
+
+
+class Sub(Op):
+    def forward(self, a, b):
+        return a - b
+
+    def backward(self, g, a, b):
+        return g, -g
+
+
+class Mul(Op):
+    def forward(self, a, b):
+        return a * b
+
+    def backward(self, g, a, b):
+        return (g * b if _wants(self, 0) else None), (g * a if _wants(self, 1) else None)
+
+
+class Div(Op):
+    def forward(self, a, b):
+        return a / b
+
+    def backward(self, g, a, b):
+        ga = g / b if _wants(self, 0) else None
+        gb = -g * a / (b * b) if _wants(self, 1) else None
+        return ga, gb
+
+
+class Pow(Op):
+    """y = a ** b;  dy/da = b a^(b-1),  dy/db = a^b log a (taken as 0 where a == 0)."""
+
+    def forward(self, a, b):
+        return a ** b
+
+    def backward(self, g, a, b):
+        ga = gb = None
+        if _wants(self, 0):
+            if isinstance(b, (int, float)) and b == 2:
+                ga = g * 2 * a
+            else:
+                ga = g * b * a ** (b - 1)
+        if _wants(self, 1):
+            av = dual.value(a)
+            positive = av > 0
+            safe_a = dual.where(positive, a, 1) if isinstance(av, np.ndarray) else a
+            gb = g * dual.where(positive, a ** b * dual.log(safe_a), 0)
+        return ga, gb
+
+
+class Neg(Op):
+    def forward(self, x):
+        return -x
+
+    def backward(self, g, x):
+        return -g
+
+
+def add(a, b, alpha=1):
+    """``a + alpha * b``, broadcasting."""
+    return Add.apply(a, b if alpha == 1 else b * alpha)
+
+
+def sub(a, b, alpha=1):
+    return Sub.apply(a, b if alpha == 1 else b * alpha)
+
+
+def mul(a, b):
+    return Mul.apply(a, b)
+
+
+def div(a, b):
+    """True division; integer tensors give floats, as in PyTorch."""
+    return Div.apply(a, b)
+
+
+def pow(a, b):  # noqa: A001 - PyTorch's name
+    return Pow.apply(a, b)
+
+
+def neg(x):
+    return Neg.apply(x)
+
+
+def square(x):
+    return Pow.apply(x, 2)
+
+
+# --- one-input functions -----------------------------------------------------------------
+
+class Exp(Op):
+    def forward(self, x):
+        self.y = np.exp(x)
+        return self.y
+
+    def backward(self, g, x):
+        return g * (exp(x) if dual.is_graph(g) else self.y)
+
+
+class Log(Op):
+    def forward(self, x):
+        return np.log(x)
+
+    def backward(self, g, x):
+        return g / x
+
+
+class Log1p(Op):
+    def forward(self, x):
+        return np.log1p(x)
+
+    def backward(self, g, x):
+        return g / (x + 1)
+
+
+class Expm1(Op):
+    def forward(self, x):
+        return np.expm1(x)
+
+    def backward(self, g, x):
+        return g * dual.exp(x)
+
+
+class Sqrt(Op):
+    def forward(self, x):
+        self.y = np.sqrt(x)
+        return self.y
+
+    def backward(self, g, x):
+        return g / (2 * (sqrt(x) if dual.is_graph(g) else self.y))
+
+
+class Rsqrt(Op):
+    def forward(self, x):
+        return 1 / np.sqrt(x)
+
+    def backward(self, g, x):
+        return g * -0.5 * x ** -1.5
+
+
+class Abs(Op):
+    def forward(self, x):
+        return np.abs(x)
+
+    def backward(self, g, x):
+        return g * dual.sign(x)
+
+
+class Sign(Op):
+    def forward(self, x):
+        return np.sign(x)
+
+    def backward(self, g, x):
+        return g * 0
+
+
+class Sin(Op):
+    def forward(self, x):
+        return np.sin(x)
+
+    def backward(self, g, x):
+        return g * dual.cos(x)
+
+
+class Cos(Op):
+    def forward(self, x):
+        return np.cos(x)
+
+    def backward(self, g, x):
+        return -g * dual.sin(x)
+
+
+class Tanh(Op):
+    def forward(self, x):
+        self.y = np.tanh(x)
+        return self.y
+
+    def backward(self, g, x):
+        y = tanh(x) if dual.is_graph(g) else self.y
+        return g * (1 - y * y)
+
+
+class Sigmoid(Op):
+    """sigma(x) = 1 / (1 + e^-x), computed without overflow for any x; dsigma = sigma (1 - sigma)."""
+
+    def forward(self, x):
+        e = np.exp(-np.abs(x))
+        r = 1 / (1 + e)
+        self.y = np.where(x >= 0, r, e * r)
+        return self.y
+
+    def backward(self, g, x):
+        y = sigmoid(x) if dual.is_graph(g) else self.y
+        return g * (y * (1 - y))
+
+
+class Relu(Op):
+    def forward(self, x):
+        return np.maximum(x, 0)
+
+    def backward(self, g, x):
+        return g * (dual.value(x) > 0)
+
+
+class LeakyRelu(Op):
+    def forward(self, x, slope):
+        return np.where(x > 0, x, x * slope)
+
+    def backward(self, g, x, slope):
+        return dual.where(dual.value(x) > 0, g, g * slope), None
+
+
+class Elu(Op):
+    """alpha (e^x - 1) for x <= 0, x above."""
+
+    def forward(self, x, alpha):
+        return np.where(x > 0, x, alpha * np.expm1(np.minimum(x, 0)))
+
+    def backward(self, g, x, alpha):
+        neg_part = dual.exp(dual.where(dual.value(x) > 0, 0, x)) if dual.is_graph(g) \
+            else np.exp(np.minimum(x, 0))
+        return dual.where(dual.value(x) > 0, g, g * alpha * neg_part), None
+
+
+_SQRT_2_OVER_PI = math.sqrt(2 / math.pi)
+_INV_SQRT_2 = 1 / math.sqrt(2)
+_INV_SQRT_2PI = 1 / math.sqrt(2 * math.pi)
+
+
+def _erf(x):
+    """Vectorized erf (Abramowitz & Stegun 7.1.26, |error| < 1.5e-7): NumPy has none."""
+    s = np.sign(x)
+    a = np.abs(x)
+    t = 1 / (1 + 0.3275911 * a)
+    poly = t * (0.254829592 + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027
+                                                                          + t * 1.061405429))))
+    return s * (1 - poly * np.exp(-a * a))
+
+
+class Gelu(Op):
+    """x Phi(x) (exact, erf) or PyTorch's tanh approximation with ``approximate='tanh'``."""
+
+    def forward(self, x, approximate):
+        if approximate == "tanh":
+            return 0.5 * x * (1 + np.tanh(_SQRT_2_OVER_PI * (x + 0.044715 * x ** 3)))
+        return 0.5 * x * (1 + _erf(x * _INV_SQRT_2))
+
+    def backward(self, g, x, approximate):
+        if approximate == "tanh":
+            inner = _SQRT_2_OVER_PI * (x + 0.044715 * x ** 3)
+            t = tanh(inner) if dual.is_graph(g) else np.tanh(inner)
+            dinner = _SQRT_2_OVER_PI * (1 + 3 * 0.044715 * x * x)
+            return g * (0.5 * (1 + t) + 0.5 * x * (1 - t * t) * dinner), None
+        cdf = 0.5 * (1 + (erf(x * _INV_SQRT_2) if dual.is_graph(g) else _erf(x * _INV_SQRT_2)))
+        pdf = dual.exp(-0.5 * x * x) * _INV_SQRT_2PI
+        return g * (cdf + x * pdf), None
+
+
+class Erf(Op):
+    def forward(self, x):
+        return _erf(x)
+
+    def backward(self, g, x):
+        return g * (2 / math.sqrt(math.pi)) * dual.exp(-x * x)
+
+
+class Softplus(Op):
+    """log(1 + e^(beta x)) / beta, linear above ``threshold`` as in PyTorch."""
+
+    def forward(self, x, beta, threshold):
+        bx = x * beta
+        return np.where(bx > threshold, x, np.logaddexp(0, bx) / beta)
+
+    def backward(self, g, x, beta, threshold):
+        bx = x * beta
+        s = sigmoid(bx) if dual.is_graph(g) else Sigmoid().forward(bx)
+        return dual.where(dual.value(bx) > threshold, g, g * s), None, None
+
+
+class Clamp(Op):
+    def forward(self, x, lo, hi):
+        return np.clip(x, lo, hi)
+
+    def backward(self, g, x, lo, hi):
+        xv = dual.value(x)
+        inside = np.ones(xv.shape, dtype=bool)
+        if lo is not None:
+            inside &= xv >= dual.value(lo)
+        if hi is not None:
+            inside &= xv <= dual.value(hi)
+        return g * inside, None, None
+
+
+class Maximum(Op):
+    """Ties split the gradient in half between both sides, as in PyTorch."""
+
+    def forward(self, a, b):
+        return np.maximum(a, b)
+
+    def backward(self, g, a, b):
+        av, bv = dual.value(a), dual.value(b)
+        share = (av > bv) + 0.5 * (av == bv)
+        return g * share.astype(dual.value(g).dtype), g * (1 - share).astype(dual.value(g).dtype)
+
+
+class Minimum(Op):
+    def forward(self, a, b):
+        return np.minimum(a, b)
+
+    def backward(self, g, a, b):
+        av, bv = dual.value(a), dual.value(b)
+        share = (av < bv) + 0.5 * (av == bv)
+        return g * share.astype(dual.value(g).dtype), g * (1 - share).astype(dual.value(g).dtype)
+
+
+class Where(Op):
+    def forward(self, condition, a, b):
+        return np.where(condition, a, b)
+
+    def backward(self, g, condition, a, b):
+        c = dual.value(condition)
+        ga = dual.where(c, g, 0) if _wants(self, 1) else None
+        gb = dual.where(c, 0, g) if _wants(self, 2) else None
+        return None, ga, gb
+
+
+class Cast(Op):
+    """Change dtype; the engine casts the gradient back to the input's dtype."""
+
+    def forward(self, x, dtype):
+        return x.astype(dtype)
+
+    def backward(self, g, x, dtype):
+        return g, None
+
+
+class ToDevice(Op):
+    """Move between CPU and GPU inside the graph; the gradient moves back."""
+
+    def forward(self, x, device):
+        return backend.to_device(x, device)
+
+    def backward(self, g, x, device):
+        return (g.to(backend.device_of(x)) if dual.is_graph(g)
+                else backend.to_device(g, backend.device_of(x))), None
+
+
+class Clone(Op):
+    def forward(self, x):
+        return x.copy()
+
+    def backward(self, g, x):
+        return g
+
+
+def exp(x):
+    return Exp.apply(x)
+
+
+def log(x):
+    return Log.apply(x)
+
+
+def log1p(x):
+    return Log1p.apply(x)
+
+
+def expm1(x):
+    return Expm1.apply(x)
+
+
+def sqrt(x):
+    return Sqrt.apply(x)
+
+
+def rsqrt(x):
+    return Rsqrt.apply(x)
+
+
+def abs(x):  # noqa: A001 - PyTorch's name
+    return Abs.apply(x)
+
+
+def sign(x):
+    return Sign.apply(x)
+
+
+def sin(x):
+    return Sin.apply(x)
+
+
+def cos(x):
+    return Cos.apply(x)
+
+
+def tanh(x):
+    return Tanh.apply(x)
+
+
+def sigmoid(x):
+    """1 / (1 + exp(-x)), stable for any x (sigmoid(-1e4) is 0, with no overflow warning)."""
+    return Sigmoid.apply(x)
+
+
+def relu(x):
+    return Relu.apply(x)
+
+
+def leaky_relu(x, negative_slope=0.01):
+    return LeakyRelu.apply(x, negative_slope)
+
+
+def elu(x, alpha=1.0):
+    return Elu.apply(x, alpha)
+
+
+def gelu(x, approximate="none"):
+    if approximate not in ("none", "tanh"):
+        raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
+    return Gelu.apply(x, approximate)
+
+
+def erf(x):
+    return Erf.apply(x)
+
+
+def softplus(x, beta=1.0, threshold=20.0):
+    return Softplus.apply(x, beta, threshold)
+
+
+def silu(x):
+    """x * sigmoid(x)."""
+    return Mul.apply(x, Sigmoid.apply(x))
+
+
+def clamp(x, min=None, max=None):  # noqa: A002 - PyTorch's names
+    if min is None and max is None:
+        raise ValueError("clamp: at least one of min and max must be given")
+    return Clamp.apply(x, min, max)
+
+
+clip = clamp
+
+
+def maximum(a, b):
+    return Maximum.apply(a, b)
+
+
+def minimum(a, b):
+    return Minimum.apply(a, b)
+
+
+def where(condition, a, b):
+    """Elements of ``a`` where ``condition`` holds, else of ``b``; no gradient to the condition."""
+    c = condition.data if isinstance(condition, Tensor) else np.asarray(condition)
+    if c.dtype != np.bool_:
+        raise TypeError(f"where: condition must be a bool tensor, got dtype {c.dtype}")
+    return Where.apply(c, a, b)
+
+
+def cast(x, dtype):
+    return Cast.apply(x, np.dtype(dtype))
+
+
+def clone(x):
+    return Clone.apply(x)
+
+
+def to_device(x, device):
+    return ToDevice.apply(x, device)
+
+
+# --- comparisons and logic: no gradient --------------------------------------------------
+
+def _data(x):
+    return x.data if isinstance(x, Tensor) else x
+
+
+def _named(name, fn, a, b):
+    try:
+        return _make(fn(_data(a), _data(b)))
+    except ValueError as exc:
+        raise ValueError(f"{name}: {exc}") from None
+
+
+def eq(a, b):
+    return _named("eq", np.equal, a, b)
+
+
+def ne(a, b):
+    return _named("ne", np.not_equal, a, b)
+
+
+def lt(a, b):
+    return _named("lt", np.less, a, b)
+
+
+def le(a, b):
+    return _named("le", np.less_equal, a, b)
+
+
+def gt(a, b):
+    return _named("gt", np.greater, a, b)
+
+
+def ge(a, b):
+    return _named("ge", np.greater_equal, a, b)
+
+
+def logical_and(a, b):
+    return _named("logical_and", np.logical_and, a, b)
+
+
+def logical_or(a, b):
+    return _named("logical_or", np.logical_or, a, b)
+
+
+def logical_xor(a, b):
+    return _named("logical_xor", np.logical_xor, a, b)
+
+
+def logical_not(x):
+    return _make(np.logical_not(_data(x)))
+
+
+def isnan(x):
+    return _make(np.isnan(_data(x)))
+
+
+def isinf(x):
+    return _make(np.isinf(_data(x)))
+
+
+def isfinite(x):
+    return _make(np.isfinite(_data(x)))
+
+
+def allclose(a, b, rtol=1e-5, atol=1e-8):
+    return bool(np.allclose(_data(a), _data(b), rtol=rtol, atol=atol))
+
+
+def equal(a, b):
+    return bool(np.array_equal(_data(a), _data(b)))

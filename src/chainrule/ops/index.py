@@ -1,0 +1,142 @@
+"""Indexing: basic slices, integer-array and boolean-mask indices, gather, index_select.
+
+The backward of reading elements is writing the gradient back into zeros at the same
+places, *adding* where an index repeats (``np.add.at``); its own backward reads again.
+So GetItem and IndexAdd are a pair, as are Gather and ScatterAdd.
+
+    >>> x = cr.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    >>> x[[0, 0, 2]].sum().backward()
+    >>> x.grad                       # index 0 was read twice
+    tensor([2., 0., 1.])
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..autograd.function import Op
+from ..tensor import Tensor
+from . import dual
+from .reduce import normalize_dim
+
+
+def index_key(key):
+    """Turn Tensors inside an index into arrays; lists of ints become integer arrays."""
+    if isinstance(key, Tensor):
+        return key.data
+    if isinstance(key, tuple):
+        return tuple(index_key(k) for k in key)
+    if isinstance(key, list):
+        return np.asarray([k.item() if isinstance(k, Tensor) else k for k in key])
+    return key
+
+
+def _is_basic(key) -> bool:
+    """Basic indexing (ints, slices, None, ...) gives views and never repeats an element."""
+    parts = key if isinstance(key, tuple) else (key,)
+    return all(k is None or k is Ellipsis or isinstance(k, (int, np.integer, slice)) for k in parts)
+
+
+class GetItem(Op):
+    def forward(self, x, key):
+        return x[key]
+
+    def backward(self, g, x, key):
+        return IndexAdd.apply(g, key, tuple(x.shape)) if dual.is_graph(g) \
+            else IndexAdd.scatter(g, key, x.shape), None
+
+
+class IndexAdd(Op):
+    """zeros(shape) with ``g`` added at ``key``: the backward of GetItem."""
+
+    @staticmethod
+    def scatter(g, key, shape):
+        out = np.zeros(shape, dtype=g.dtype)
+        if _is_basic(key):
+            out[key] = g
+        else:
+            np.add.at(out, key, g)
+        return out
+
+    def forward(self, g, key, shape):
+        return self.scatter(g, key, shape)
+
+    def backward(self, gg, g, key, shape):
+        return gg[key], None, None
+
+
+def getitem(x, key):
+    key = index_key(key)
+    return GetItem.apply(x, key)
+
+
+def _gather_index(x_shape, index, axis, name):
+    """Full coordinate arrays for ``x[...]`` at ``index`` along ``axis`` (PyTorch gather rules)."""
+    if index.dtype.kind not in "iu":
+        raise TypeError(f"{name}: index must be an integer tensor, got dtype {index.dtype}")
+    if index.ndim != len(x_shape):
+        raise ValueError(f"{name}: index has {index.ndim} dims but the input has {len(x_shape)}")
+    for d, (n_i, n_x) in enumerate(zip(index.shape, x_shape)):
+        if d != axis and n_i > n_x:
+            raise ValueError(f"{name}: index shape {index.shape} exceeds input shape {x_shape} "
+                             f"at dim {d}")
+    if index.size and (index.min() < -x_shape[axis] or index.max() >= x_shape[axis]):
+        raise IndexError(f"{name}: index out of range for dim {axis} of size {x_shape[axis]}")
+    coords = list(np.indices(index.shape, sparse=True))
+    coords[axis] = index
+    return tuple(coords)
+
+
+class Gather(Op):
+    def forward(self, x, coords):
+        return x[coords]
+
+    def backward(self, g, x, coords):
+        if dual.is_graph(g):
+            return IndexAdd.apply(g, coords, tuple(x.shape)), None
+        out = np.zeros(x.shape, dtype=g.dtype)
+        np.add.at(out, coords, g)
+        return out, None
+
+
+def gather(x, dim, index):
+    """``out[i][j] = x[i][index[i][j]]`` for dim=1, and so on, as ``torch.gather``."""
+    axis = normalize_dim("gather", dim, x.ndim)
+    idx = index.data if isinstance(index, Tensor) else np.asarray(index)
+    return Gather.apply(x, _gather_index(x.shape, idx, axis, "gather"))
+
+
+def index_select(x, dim, index):
+    axis = normalize_dim("index_select", dim, x.ndim)
+    idx = index.data if isinstance(index, Tensor) else np.asarray(index)
+    if idx.ndim != 1:
+        raise ValueError(f"index_select: index must be 1-D, got shape {idx.shape}")
+    return GetItem.apply(x, (slice(None),) * axis + (idx,))
+
+
+def masked_fill(x, mask, value):
+    """``value`` where ``mask`` is True, ``x`` elsewhere (the mask broadcasts)."""
+    from .elementwise import where  # noqa: PLC0415
+    m = mask.data if isinstance(mask, Tensor) else np.asarray(mask)
+    if m.dtype != np.bool_:
+        raise TypeError(f"masked_fill: mask must be a bool tensor, got dtype {m.dtype}")
+    v = value.data if isinstance(value, Tensor) and value.grad_fn is None and not value.requires_grad \
+        else value
+    if not isinstance(v, Tensor):
+        v = np.asarray(v, dtype=x.dtype)
+    return where(m, v, x)
+
+
+def take_along_dim(x, indices, dim):
+    return gather(x, dim, indices)
+
+
+def one_hot(labels, num_classes=-1):
+    """Integer labels to int64 one-hot rows, as ``F.one_hot``."""
+    data = labels.data if isinstance(labels, Tensor) else np.asarray(labels)
+    if data.dtype.kind not in "iu":
+        raise TypeError(f"one_hot: labels must be integers, got dtype {data.dtype}")
+    n = int(data.max()) + 1 if num_classes < 0 else int(num_classes)
+    if data.size and (data.min() < 0 or data.max() >= n):
+        raise ValueError(f"one_hot: labels must lie in [0, {n}), got min {data.min()} max {data.max()}")
+    return Tensor(np.eye(n, dtype=np.int64)[data])

@@ -1,0 +1,155 @@
+"""Fused ops where a benchmark or numerical stability says so: linear, cross-entropy.
+
+``linear`` is one node instead of matmul + transpose + add; ``cross_entropy`` is
+log-softmax and the negative log-likelihood in one stable node whose gradient is the
+familiar ``softmax(x) - onehot(y)``.
+
+    >>> logits = cr.randn(4, 3, requires_grad=True)
+    >>> loss = cr.ops.nn_ops.cross_entropy(logits, cr.tensor([0, 2, 1, 0]))
+    >>> loss.backward()
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..autograd.function import Op
+from ..tensor import Tensor
+from . import dual
+from .linalg import check_matmul
+from .reduce import log_softmax_array, softmax
+
+
+class Linear(Op):
+    """y = x W^T + b with x (..., in), W (out, in), b (out,)."""
+
+    def forward(self, x, W, b):
+        y = x @ W.T
+        if b is not None:
+            y += b  # y is fresh: adding in place saves an allocation
+        return y
+
+    def backward(self, g, x, W, b):
+        x_arg, W_arg, b_arg = self.args
+        gx = g @ W if isinstance(x_arg, Tensor) and x_arg._requires_grad else None
+        g2 = g.reshape(-1, g.shape[-1]) if g.ndim != 2 else g
+        gW = gb = None
+        if W_arg._requires_grad:
+            x2 = x.reshape(-1, x.shape[-1]) if x.ndim != 2 else x
+            gW = g2.T @ x2
+        if b_arg is not None and b_arg._requires_grad:
+            gb = g2.sum(0)
+        return gx, gW, gb
+
+
+def linear(x, weight, bias=None):
+    """``x @ weight.T + bias`` as one fused node."""
+    x_shape = tuple(x.shape)
+    if weight.ndim != 2:
+        raise ValueError(f"linear: weight must be 2-D (out, in), got shape {tuple(weight.shape)}")
+    check_matmul("linear", x_shape, (weight.shape[1], weight.shape[0]))
+    if bias is not None and tuple(bias.shape) not in ((weight.shape[0],), ()):
+        raise ValueError(f"linear: bias shape {tuple(bias.shape)} does not match "
+                         f"out_features {weight.shape[0]}")
+    return Linear.apply(x, weight, bias)
+
+
+class SoftCrossEntropy(Op):
+    """loss_i = -sum_c A_ic log_softmax(x)_ic over rows of x (M, C); A is a constant.
+
+    Hard labels, class weights, ignored rows and label smoothing are all a choice of A;
+    reduction 'sum' or 'mean' divides the summed loss by ``denom`` (1 for 'sum').
+    d loss_i / d x_i = softmax(x_i) sum_c A_ic - A_i.
+    """
+
+    caches = ("p",)
+
+    def forward(self, x, A, reduction, denom):
+        logp = log_softmax_array(x, 1)
+        self.p = np.exp(logp)
+        losses = -(A * logp).sum(axis=1)
+        if reduction == "none":
+            return losses
+        return np.asarray(losses.sum() / denom, dtype=x.dtype)
+
+    def backward(self, g, x, A, reduction, denom):
+        if dual.is_graph(g):
+            p = softmax(x, 1)
+        else:
+            p = getattr(self, "p", None)
+            if p is None:
+                p = np.exp(log_softmax_array(x, 1))
+        local = p * A.sum(axis=1, keepdims=True) - A
+        if reduction == "none":
+            return local * g.reshape(-1, 1), None, None, None
+        return local * (g / denom), None, None, None
+
+
+def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean",
+                  label_smoothing=0.0):
+    """Cross-entropy of logits ``input`` (N, C) or (N, C, d...) against class indices or
+    class probabilities ``target``, as ``torch.nn.functional.cross_entropy``."""
+    if reduction not in ("mean", "sum", "none"):
+        raise ValueError(f"cross_entropy: reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
+    if not 0.0 <= label_smoothing <= 1.0:
+        raise ValueError(f"cross_entropy: label_smoothing must be in [0, 1], got {label_smoothing}")
+    if input.ndim < 1:
+        raise ValueError("cross_entropy: input must have a class dimension")
+    x = input if input.ndim > 1 else input.reshape(1, -1)
+    C = x.shape[1]
+    t = target.data if isinstance(target, Tensor) else np.asarray(target)
+    spatial = x.shape[2:]
+    if x.ndim > 2:  # (N, C, d...) -> (N*d..., C)
+        x = x.permute(0, *range(2, x.ndim), 1).reshape(-1, C)
+    dtype = x.dtype
+    w = None
+    if weight is not None:
+        w = (weight.data if isinstance(weight, Tensor) else np.asarray(weight)).astype(dtype)
+        if w.shape != (C,):
+            raise ValueError(f"cross_entropy: weight must have shape ({C},), got {w.shape}")
+    if t.dtype.kind == "f":  # class probabilities
+        t_rows = (t if input.ndim > 1 else t.reshape(1, -1))
+        if t_rows.ndim > 2:
+            t_rows = np.moveaxis(t_rows, 1, -1)
+        t_rows = t_rows.reshape(-1, C).astype(dtype)
+        if t_rows.shape[0] != x.shape[0]:
+            raise ValueError(f"cross_entropy: target shape {t.shape} does not match input shape "
+                             f"{tuple(input.shape)}")
+        A = t_rows * (1 - label_smoothing) + label_smoothing / C
+        if w is not None:
+            A = A * w
+        denom = x.shape[0]
+    else:
+        if t.dtype.kind not in "iu":
+            raise TypeError(f"cross_entropy: target must be class indices (integers) or "
+                            f"probabilities (floats), got dtype {t.dtype}")
+        expected = (input.shape[0],) + tuple(spatial) if input.ndim > 1 else ()
+        if t.shape != expected:
+            raise ValueError(f"cross_entropy: target shape {t.shape} does not match input shape "
+                             f"{tuple(input.shape)} (expected {expected})")
+        t = t.reshape(-1)
+        keep = t != ignore_index
+        if keep.any() and (t[keep].min() < 0 or t[keep].max() >= C):
+            raise IndexError(f"cross_entropy: target {t[keep].max() if t[keep].max() >= C else t[keep].min()} "
+                             f"is out of range for {C} classes")
+        safe_t = np.where(keep, t, 0)
+        A = np.zeros((t.shape[0], C), dtype=dtype)
+        A[np.arange(t.shape[0]), safe_t] = 1 - label_smoothing
+        if label_smoothing:
+            A += label_smoothing / C
+        if w is not None:
+            A *= w
+        A[~keep] = 0
+        if w is not None:
+            denom = float(w[safe_t][keep].sum())
+        else:
+            denom = float(keep.sum())
+    if reduction == "sum":
+        denom = 1.0
+    out = SoftCrossEntropy.apply(x, A, reduction, denom)
+    if reduction == "none":
+        if input.ndim == 1:
+            return out.reshape(())
+        if spatial:
+            return out.reshape((input.shape[0],) + tuple(spatial))
+    return out

@@ -1,0 +1,362 @@
+"""Reductions (sum, mean, var, max, logsumexp, norm, ...) and softmax / log_softmax.
+
+``dim`` is an int, a tuple of ints or ``None`` (all dims); ``keepdim`` keeps reduced dims as
+size 1. Gradients flow back by broadcasting the upstream gradient over the reduced dims.
+
+    >>> x = cr.tensor([[1.0, 2.0], [3.0, 4.0]], requires_grad=True)
+    >>> x.logsumexp(dim=1).sum().backward()      # the gradient is softmax(x, dim=1)
+"""
+
+from __future__ import annotations
+
+from collections import namedtuple
+
+import numpy as np
+
+from ..autograd.function import Op
+from ..tensor import Tensor, _make
+from . import dual
+
+
+def normalize_dims(name, dim, ndim):
+    """``dim`` as a sorted tuple of non-negative axes (``None`` means all), checked."""
+    if dim is None:
+        return tuple(range(ndim))
+    dims = (dim,) if isinstance(dim, (int, np.integer)) else tuple(dim)
+    out = []
+    for d in dims:
+        n = ndim if ndim else 1
+        if not -n <= d < n:
+            raise IndexError(
+                f"{name}: dim {d} is out of range for a tensor of {ndim} dimensions "
+                f"(expected -{n} to {n - 1})")
+        out.append(d % ndim if ndim else 0)
+    if len(set(out)) != len(out):
+        raise ValueError(f"{name}: dim {dim} repeats a dimension")
+    return tuple(sorted(out))
+
+
+def normalize_dim(name, dim, ndim):
+    return normalize_dims(name, int(dim), ndim)[0] if ndim else 0
+
+
+def _expand_back(g, shape, axes, keepdims):
+    """Broadcast a reduced gradient back over ``axes`` to ``shape``."""
+    if not keepdims and axes:
+        kept = tuple(1 if i in axes else n for i, n in enumerate(shape))
+        g = g.reshape(kept)
+    return dual.broadcast_to(g, shape)
+
+
+class Sum(Op):
+    def forward(self, x, axes, keepdims):
+        return x.sum(axis=axes, keepdims=keepdims)
+
+    def backward(self, g, x, axes, keepdims):
+        return _expand_back(g, x.shape, axes, keepdims), None, None
+
+
+class SumToSize(Op):
+    """Sum a broadcast gradient back to ``shape``; its backward broadcasts again."""
+
+    def forward(self, x, shape):
+        from ..autograd.engine import sum_to_shape  # noqa: PLC0415 - one place for unbroadcasting
+        return sum_to_shape(x, shape)
+
+    def backward(self, g, x, shape):
+        return dual.broadcast_to(g, x.shape), None
+
+
+class Mean(Op):
+    def forward(self, x, axes, keepdims):
+        return x.mean(axis=axes, keepdims=keepdims)
+
+    def backward(self, g, x, axes, keepdims):
+        n = 1
+        for a in axes:
+            n *= x.shape[a]
+        return _expand_back(g / n, x.shape, axes, keepdims), None, None
+
+
+class Prod(Op):
+    def forward(self, x, axes, keepdims):
+        return x.prod(axis=axes, keepdims=keepdims)
+
+    def backward(self, g, x, axes, keepdims):
+        gk = _expand_back(g, x.shape, axes, keepdims)
+        if dual.is_graph(g):
+            y = _expand_back(prod(x, axes, keepdims), x.shape, axes, keepdims)
+            return gk * y / x, None, None
+        # Product of all the others, safe when some x are zero: exclusive products both ways.
+        moved = np.moveaxis(x, axes, range(x.ndim - len(axes), x.ndim))
+        flat = moved.reshape(moved.shape[:moved.ndim - len(axes)] + (-1,))
+        ones = np.ones(flat.shape[:-1] + (1,), dtype=x.dtype)
+        left = np.cumprod(np.concatenate([ones, flat[..., :-1]], axis=-1), axis=-1)
+        right = np.cumprod(np.concatenate([ones, flat[..., :0:-1]], axis=-1), axis=-1)[..., ::-1]
+        others = np.moveaxis((left * right).reshape(moved.shape),
+                             range(x.ndim - len(axes), x.ndim), axes)
+        return gk * others, None, None
+
+
+class Amax(Op):
+    """Max over ``axes``; ties share the gradient evenly, as in PyTorch's amax."""
+
+    def forward(self, x, axes, keepdims):
+        return x.max(axis=axes, keepdims=keepdims)
+
+    def backward(self, g, x, axes, keepdims):
+        xv = dual.value(x)
+        y = xv.max(axis=axes, keepdims=True)
+        mask = (xv == y)
+        share = mask / mask.sum(axis=axes, keepdims=True)
+        return _expand_back(g, x.shape, axes, keepdims) * share.astype(xv.dtype), None, None
+
+
+class Amin(Op):
+    def forward(self, x, axes, keepdims):
+        return x.min(axis=axes, keepdims=keepdims)
+
+    def backward(self, g, x, axes, keepdims):
+        xv = dual.value(x)
+        y = xv.min(axis=axes, keepdims=True)
+        mask = (xv == y)
+        share = mask / mask.sum(axis=axes, keepdims=True)
+        return _expand_back(g, x.shape, axes, keepdims) * share.astype(xv.dtype), None, None
+
+
+def _stable_max(x, axis):
+    """max over ``axis`` (kept), with rows that are all -inf (or inf) shifted by 0 instead."""
+    m = x.max(axis=axis, keepdims=True)
+    return np.where(np.isfinite(m), m, 0)
+
+
+class LogSumExp(Op):
+    def forward(self, x, axes, keepdims):
+        m = _stable_max(x, axes)
+        with np.errstate(divide="ignore"):
+            y = np.log(np.exp(x - m).sum(axis=axes, keepdims=True)) + m
+        return y if keepdims else y.reshape([n for i, n in enumerate(y.shape) if i not in axes])
+
+    def backward(self, g, x, axes, keepdims):
+        y = logsumexp(x, axes, True) if dual.is_graph(g) else \
+            self.forward(x, axes, True)
+        return _expand_back(g, x.shape, axes, keepdims) * dual.exp(x - y), None, None
+
+
+class Softmax(Op):
+    """exp(x - max) / sum: stable for logits of any size; dx = y (g - sum(g y))."""
+
+    caches = ("y",)
+
+    def forward(self, x, axis):
+        e = np.exp(x - _stable_max(x, axis))
+        self.y = e / e.sum(axis=axis, keepdims=True)
+        return self.y
+
+    def backward(self, g, x, axis):
+        y = softmax(x, axis) if dual.is_graph(g) else getattr(self, "y", None)
+        if y is None:
+            y = self.forward(x, axis)
+        return y * (g - dual.sum(g * y, axis, True)), None
+
+
+def log_softmax_array(x, axis):
+    """x - logsumexp(x) on a raw array, stable for any logits (-inf entries included)."""
+    shifted = x - _stable_max(x, axis)
+    with np.errstate(divide="ignore"):
+        return shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
+
+
+class LogSoftmax(Op):
+    """x - logsumexp(x); dx = g - softmax(x) sum(g)."""
+
+    caches = ("y",)
+
+    def forward(self, x, axis):
+        self.y = log_softmax_array(x, axis)
+        return self.y
+
+    def backward(self, g, x, axis):
+        y = log_softmax(x, axis) if dual.is_graph(g) else getattr(self, "y", None)
+        if y is None:
+            y = self.forward(x, axis)
+        return g - dual.exp(y) * dual.sum(g, axis, True), None
+
+
+class Norm(Op):
+    """The p-norm over ``axes``; the gradient at 0 is 0 (a subgradient), as in PyTorch."""
+
+    def forward(self, x, p, axes, keepdims):
+        a = np.abs(x)
+        if p == 2:
+            y = np.sqrt((x * x).sum(axis=axes, keepdims=keepdims))
+        elif p == 1:
+            y = a.sum(axis=axes, keepdims=keepdims)
+        elif p == float("inf"):
+            y = a.max(axis=axes, keepdims=keepdims)
+        else:
+            y = (a ** p).sum(axis=axes, keepdims=keepdims) ** (1.0 / p)
+        return y
+
+    def backward(self, g, x, p, axes, keepdims):
+        xv = dual.value(x)
+        gk = _expand_back(g, x.shape, axes, keepdims)
+        if p == 1:
+            return gk * dual.sign(x), None, None, None
+        y = self.forward(xv, p, axes, True)
+        if p == float("inf"):
+            a = np.abs(xv)
+            mask = a == y
+            share = (mask / mask.sum(axis=axes, keepdims=True) * np.sign(xv)).astype(xv.dtype)
+            return gk * share, None, None, None
+        if dual.is_graph(g):
+            y = norm(x, p, axes, True)
+        zero = dual.value(y) == 0
+        safe_y = dual.where(zero, 1, y)
+        if p == 2:
+            local = x / safe_y
+        else:
+            local = x * np.abs(xv) ** (p - 2) / safe_y ** (p - 1)
+        return gk * dual.where(zero, 0, local), None, None, None
+
+
+# --- public functions ----------------------------------------------------------------------
+
+def _dims(name, x, dim):
+    ndim = x.ndim if isinstance(x, Tensor) else np.ndim(x)
+    return normalize_dims(name, dim, ndim)
+
+
+def sum(x, dim=None, keepdim=False, dtype=None):  # noqa: A001 - PyTorch's name
+    if dtype is not None:
+        x = x.to(dtype)
+    elif isinstance(x, Tensor) and x.dtype.kind in "bui":
+        x = x.to(np.int64)
+    return Sum.apply(x, _dims("sum", x, dim), keepdim)
+
+
+def sum_to_size(x, *shape):
+    shape = tuple(shape[0]) if len(shape) == 1 and not isinstance(shape[0], int) else shape
+    if tuple(x.shape) == shape:
+        return x
+    return SumToSize.apply(x, shape)
+
+
+def mean(x, dim=None, keepdim=False):
+    if isinstance(x, Tensor) and x.dtype.kind != "f":
+        raise TypeError(f"mean: expected a floating-point tensor, got dtype {x.dtype}")
+    return Mean.apply(x, _dims("mean", x, dim), keepdim)
+
+
+def _correction(unbiased, correction):
+    if correction is not None:
+        return correction
+    return 1 if unbiased is None or unbiased else 0
+
+
+def var(x, dim=None, unbiased=None, keepdim=False, correction=None):
+    """Variance with ``correction`` (Bessel's, 1, by default), built from primitives."""
+    axes = _dims("var", x, dim)
+    n = 1
+    for a in axes:
+        n *= x.shape[a]
+    c = _correction(unbiased, correction)
+    centered = x - Mean.apply(x, axes, True)
+    return Sum.apply(centered * centered, axes, keepdim) / (n - c if n > c else 0)
+
+
+def std(x, dim=None, unbiased=None, keepdim=False, correction=None):
+    return var(x, dim, unbiased, keepdim, correction).sqrt()
+
+
+def prod(x, dim=None, keepdim=False):
+    return Prod.apply(x, _dims("prod", x, dim), keepdim)
+
+
+def amax(x, dim=None, keepdim=False):
+    return Amax.apply(x, _dims("amax", x, dim), keepdim)
+
+
+def amin(x, dim=None, keepdim=False):
+    return Amin.apply(x, _dims("amin", x, dim), keepdim)
+
+
+MaxResult = namedtuple("MaxResult", ["values", "indices"])
+
+
+def _extreme(name, x, dim, keepdim, arg):
+    if dim is None:
+        return (amax if name == "max" else amin)(x, None, False)
+    if not isinstance(dim, (int, np.integer)):
+        raise TypeError(f"{name}: dim must be an int when indices are returned, got {dim!r}")
+    indices = arg(x, dim, keepdim=True)
+    from .index import gather  # noqa: PLC0415 - values are gathered at the indices
+    values = gather(x, dim, indices)
+    if not keepdim:
+        values, indices = values.squeeze(dim), indices.squeeze(dim)
+    return MaxResult(values, indices)
+
+
+def max(x, dim=None, keepdim=False):  # noqa: A001 - PyTorch's name
+    """``max(x)`` is the largest element; ``max(x, dim)`` gives ``(values, indices)``."""
+    if isinstance(dim, Tensor):
+        from .elementwise import maximum  # noqa: PLC0415
+        return maximum(x, dim)
+    return _extreme("max", x, dim, keepdim, argmax)
+
+
+def min(x, dim=None, keepdim=False):  # noqa: A001 - PyTorch's name
+    if isinstance(dim, Tensor):
+        from .elementwise import minimum  # noqa: PLC0415
+        return minimum(x, dim)
+    return _extreme("min", x, dim, keepdim, argmin)
+
+
+def argmax(x, dim=None, keepdim=False):
+    data = x.data if isinstance(x, Tensor) else np.asarray(x)
+    if dim is None:
+        return _make(np.asarray(data.argmax(), dtype=np.int64))
+    d = normalize_dim("argmax", dim, data.ndim)
+    return _make(np.asarray(data.argmax(axis=d, keepdims=keepdim), dtype=np.int64))
+
+
+def argmin(x, dim=None, keepdim=False):
+    data = x.data if isinstance(x, Tensor) else np.asarray(x)
+    if dim is None:
+        return _make(np.asarray(data.argmin(), dtype=np.int64))
+    d = normalize_dim("argmin", dim, data.ndim)
+    return _make(np.asarray(data.argmin(axis=d, keepdims=keepdim), dtype=np.int64))
+
+
+def logsumexp(x, dim, keepdim=False):
+    """log(sum(exp(x))) without overflow: logits around 1e4 give finite results."""
+    return LogSumExp.apply(x, _dims("logsumexp", x, dim), keepdim)
+
+
+def softmax(x, dim):
+    return Softmax.apply(x, normalize_dim("softmax", dim, x.ndim))
+
+
+def log_softmax(x, dim):
+    return LogSoftmax.apply(x, normalize_dim("log_softmax", dim, x.ndim))
+
+
+def norm(x, p=2, dim=None, keepdim=False):
+    """The vector p-norm (p = 1, 2, inf or any positive number; 'fro' is 2)."""
+    if p == "fro":
+        p = 2
+    if not isinstance(p, (int, float)) or p <= 0:
+        raise ValueError(f"norm: p must be a positive number, 'fro' or inf, got {p!r}")
+    return Norm.apply(x, p, _dims("norm", x, dim), keepdim)
+
+
+def all(x, dim=None, keepdim=False):  # noqa: A001 - PyTorch's name
+    data = x.data if isinstance(x, Tensor) else np.asarray(x)
+    return _make(np.asarray(data.all(axis=None if dim is None else normalize_dims("all", dim, data.ndim),
+                                      keepdims=keepdim)))
+
+
+def any(x, dim=None, keepdim=False):  # noqa: A001 - PyTorch's name
+    data = x.data if isinstance(x, Tensor) else np.asarray(x)
+    return _make(np.asarray(data.any(axis=None if dim is None else normalize_dims("any", dim, data.ndim),
+                                      keepdims=keepdim)))

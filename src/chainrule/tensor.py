@@ -1,0 +1,702 @@
+"""Tensor: an array, whether it requires grad, its gradient, and the node that made it.
+
+    >>> x = cr.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    >>> y = (x * x).sum()
+    >>> y.backward()
+    >>> x.grad
+    tensor([2., 4., 6.])
+
+The methods and operators forward to the functions of ``chainrule.ops`` (bound at the
+bottom of this file, once the ops exist); the Tensor itself holds only state.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import backend
+
+_new = object.__new__
+_ndarray = np.ndarray
+
+
+def _make(data, requires_grad=False, grad_fn=None):
+    """Wrap an array without copying or checking: the ops' fast path."""
+    t = _new(Tensor)
+    t.data = data
+    t._requires_grad = requires_grad
+    t.grad_fn = grad_fn
+    t.grad = None
+    t._version = 0
+    t._output_nr = 0
+    t._hooks = None
+    return t
+
+
+def as_array(data, dtype=None, device="cpu"):
+    """Turn nested lists, scalars, arrays or Tensors into an array with chainrule's dtype policy."""
+    xp = backend.array_module(device)
+    if isinstance(data, Tensor):
+        data = data.data
+    dtype = backend.to_dtype(dtype)
+    if dtype is not None:
+        return xp.asarray(data, dtype=dtype)
+    arr = xp.asarray(data)
+    if arr.dtype.kind == "f" and not isinstance(data, (np.ndarray, np.generic)):
+        # Python floats and lists become float32 (PyTorch); NumPy arrays keep their dtype.
+        arr = arr.astype(backend.default_float, copy=False)
+    elif arr.dtype.kind == "f" and arr.dtype == np.float16 and not isinstance(data, np.ndarray):
+        arr = arr.astype(backend.default_float)
+    elif arr.dtype.kind in "OUS":
+        raise TypeError(f"tensor: cannot make a tensor from data of type {arr.dtype}")
+    return arr
+
+
+class Tensor:
+    """A multi-dimensional array that can record the operations applied to it.
+
+    ``Tensor(data, requires_grad=False, dtype=None)``; most code uses ``cr.tensor``.
+    """
+
+    __slots__ = ("data", "_requires_grad", "grad_fn", "grad", "_version", "_output_nr",
+                 "_hooks", "_retains_grad", "name", "__weakref__")
+    # NumPy must hand `ndarray <op> Tensor` to the Tensor's reflected operator.
+    __array_ufunc__ = None
+    __array_priority__ = 1000
+
+    def __init__(self, data, requires_grad=False, dtype=None, device=None):
+        self.data = as_array(data, dtype, backend.normalize_device(device))
+        self._requires_grad = False
+        self.grad_fn = None
+        self.grad = None
+        self._version = 0
+        self._output_nr = 0
+        self._hooks = None
+        if requires_grad:
+            self.requires_grad = True
+
+    # --- autograd state ------------------------------------------------------------------
+    @property
+    def requires_grad(self) -> bool:
+        return self._requires_grad
+
+    @requires_grad.setter
+    def requires_grad(self, value: bool):
+        if value and self.data.dtype.kind not in "fc":
+            raise RuntimeError(
+                f"requires_grad: only floating-point tensors can require gradients, "
+                f"got dtype {self.data.dtype}")
+        if not value and self.grad_fn is not None:
+            raise RuntimeError("requires_grad: cannot turn it off on a non-leaf tensor; use detach()")
+        self._requires_grad = bool(value)
+
+    def requires_grad_(self, requires_grad: bool = True) -> "Tensor":
+        self.requires_grad = requires_grad
+        return self
+
+    @property
+    def is_leaf(self) -> bool:
+        return self.grad_fn is None
+
+    def detach(self) -> "Tensor":
+        """The same data, cut from the graph."""
+        return _make(self.data, False, None)
+
+    def detach_(self) -> "Tensor":
+        self.grad_fn = None
+        self._requires_grad = False
+        return self
+
+    def retain_grad(self) -> None:
+        """Keep ``.grad`` on this non-leaf tensor after backward."""
+        if self.grad_fn is None:
+            return
+        if not getattr(self, "_retains_grad", False):
+            import weakref  # noqa: PLC0415 - rare path
+            ref = weakref.ref(self)
+
+            def retain(grad):
+                t = ref()
+                if t is not None:
+                    t.grad = _make(grad.data.copy(), False, None) if t.grad is None else t.grad + grad
+            self.grad_fn.register_hook(self._output_nr, retain)
+            self._retains_grad = True
+
+    @property
+    def retains_grad(self) -> bool:
+        return getattr(self, "_retains_grad", False)
+
+    def register_hook(self, hook):
+        """Call ``hook(grad)`` when this tensor's gradient is computed; a returned Tensor replaces it.
+
+        Returns a handle whose ``remove()`` takes the hook away.
+        """
+        if not self._requires_grad:
+            raise RuntimeError("register_hook: the tensor does not require grad")
+        if self.grad_fn is not None:
+            self.grad_fn.register_hook(self._output_nr, hook)
+            hooks = self.grad_fn._post_hooks
+            entry = hooks[-1]
+        else:
+            if self._hooks is None:
+                self._hooks = []
+            self._hooks.append(hook)
+            hooks, entry = self._hooks, hook
+        return _HookHandle(hooks, entry)
+
+    def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
+        """Backpropagate from this tensor, accumulating gradients into the leaves' ``.grad``."""
+        from .autograd import engine  # noqa: PLC0415 - autograd sits above the tensor
+
+        engine.backward(self, gradient, retain_graph, create_graph, inputs)
+
+    # --- array facts ---------------------------------------------------------------------
+    @property
+    def shape(self) -> tuple:
+        return self.data.shape
+
+    @property
+    def ndim(self) -> int:
+        return self.data.ndim
+
+    def dim(self) -> int:
+        return self.data.ndim
+
+    @property
+    def dtype(self):
+        return self.data.dtype
+
+    @property
+    def device(self) -> str:
+        return backend.device_of(self.data)
+
+    def size(self, dim=None):
+        if dim is None:
+            return self.data.shape
+        return self.data.shape[dim]
+
+    def numel(self) -> int:
+        return int(self.data.size)
+
+    def __len__(self):
+        if self.data.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
+        return self.data.shape[0]
+
+    def item(self):
+        if self.data.size != 1:
+            raise ValueError(f"item: only one-element tensors can be converted, got shape {self.shape}")
+        return self.data.item()
+
+    def tolist(self):
+        return self.data.tolist()
+
+    def numpy(self):
+        if self._requires_grad:
+            raise RuntimeError("numpy: the tensor requires grad; call .detach().numpy() instead")
+        return backend.to_device(self.data, "cpu")
+
+    def __array__(self, dtype=None, copy=None):
+        arr = backend.to_device(self.data, "cpu")
+        return arr if dtype is None else arr.astype(dtype, copy=False)
+
+    def __float__(self):
+        return float(self.item())
+
+    def __int__(self):
+        return int(self.item())
+
+    def __bool__(self):
+        if self.data.size != 1:
+            raise RuntimeError(
+                f"bool: the truth value of a tensor with {self.data.size} elements is ambiguous")
+        return bool(self.data)
+
+    def __index__(self):
+        if self.data.dtype.kind not in "iu" or self.data.size != 1:
+            raise TypeError("only integer tensors of a single element can be used as an index")
+        return int(self.data)
+
+    def __hash__(self):
+        return id(self)
+
+    def __iter__(self):
+        if self.data.ndim == 0:
+            raise TypeError("iteration over a 0-d tensor")
+        return (self[i] for i in range(self.data.shape[0]))
+
+    def __repr__(self):
+        body = np.array2string(
+            backend.to_device(self.data, "cpu"), separator=", ", prefix="tensor(",
+            precision=4, suppress_small=False, threshold=1000)
+        extras = []
+        if self.data.dtype != backend.default_float and self.data.dtype != np.int64:
+            extras.append(f"dtype=chainrule.{self.data.dtype}")
+        if self.device != "cpu":
+            extras.append(f"device='{self.device}'")
+        if self.grad_fn is not None:
+            extras.append(f"grad_fn={self.grad_fn!r}")
+        elif self._requires_grad:
+            extras.append("requires_grad=True")
+        return "tensor(" + body + "".join(", " + e for e in extras) + ")"
+
+    def _repr_svg_(self):
+        """Jupyter shows a tensor that has a graph as the graph, drawn by ``cr.viz``."""
+        if self.grad_fn is None:
+            return None
+        try:
+            from . import viz  # noqa: PLC0415 - optional, needs the graphviz extra
+            return viz.render_svg(self)
+        except Exception:  # noqa: BLE001 - no drawing is better than a broken notebook cell
+            return None
+
+    # --- conversion ------------------------------------------------------------------------
+    def to(self, *args, **kwargs):
+        """``t.to(dtype)``, ``t.to(device)`` or ``t.to(device, dtype)``, like PyTorch."""
+        dtype = kwargs.pop("dtype", None)
+        device = kwargs.pop("device", None)
+        for a in args:
+            if isinstance(a, str) and (a == "cpu" or a.startswith("cuda")):
+                device = a
+            else:
+                dtype = a
+        out = self
+        if device is not None and backend.normalize_device(device) != self.device:
+            out = _ops.to_device(out, backend.normalize_device(device))
+        if dtype is not None and backend.to_dtype(dtype) != out.dtype:
+            out = _ops.cast(out, backend.to_dtype(dtype))
+        return out
+
+    def type(self, dtype):
+        return self.to(dtype)
+
+    def float(self):
+        return self.to(np.float32)
+
+    def double(self):
+        return self.to(np.float64)
+
+    def long(self):
+        return self.to(np.int64)
+
+    def int(self):
+        return self.to(np.int32)
+
+    def bool(self):
+        return self.to(np.bool_)
+
+    def cpu(self):
+        return self.to("cpu")
+
+    def cuda(self):
+        return self.to("cuda")
+
+    def clone(self):
+        return _ops.clone(self)
+
+    def contiguous(self):
+        return self
+
+    # --- in-place, outside the graph --------------------------------------------------------
+    def _check_inplace(self, name):
+        from .autograd import grad_mode  # noqa: PLC0415
+
+        if self._requires_grad and self.grad_fn is None and grad_mode.enabled:
+            raise RuntimeError(
+                f"{name}: a leaf tensor that requires grad is used in an in-place operation; "
+                "wrap the update in `with cr.no_grad():`")
+
+    def _inplace(self, name, value):
+        self._check_inplace(name)
+        value = value.data if isinstance(value, Tensor) else value
+        if self.data.dtype != getattr(value, "dtype", self.data.dtype):
+            value = np.asarray(value).astype(self.data.dtype, copy=False)
+        self._version += 1
+        return value
+
+    def add_(self, other, alpha=1):
+        other = self._inplace("add_", other)
+        self.data += other if alpha == 1 else alpha * other
+        return self
+
+    def sub_(self, other, alpha=1):
+        other = self._inplace("sub_", other)
+        self.data -= other if alpha == 1 else alpha * other
+        return self
+
+    def mul_(self, other):
+        self.data *= self._inplace("mul_", other)
+        return self
+
+    def div_(self, other):
+        self.data /= self._inplace("div_", other)
+        return self
+
+    def zero_(self):
+        self._inplace("zero_", 0)
+        self.data[...] = 0
+        return self
+
+    def fill_(self, value):
+        self.data[...] = self._inplace("fill_", value)
+        return self
+
+    def copy_(self, src):
+        src = self._inplace("copy_", src)
+        self.data[...] = src
+        return self
+
+    def clamp_(self, min=None, max=None):
+        self._inplace("clamp_", 0)
+        np.clip(self.data, min, max, out=self.data)
+        return self
+
+    def uniform_(self, a=0.0, b=1.0, generator=None):
+        self._inplace("uniform_", 0)
+        self.data[...] = backend.rng_of(generator).uniform(a, b, self.shape)
+        return self
+
+    def normal_(self, mean=0.0, std=1.0, generator=None):
+        self._inplace("normal_", 0)
+        self.data[...] = backend.rng_of(generator).normal(mean, std, self.shape)
+        return self
+
+    def __setitem__(self, index, value):
+        value = self._inplace("__setitem__", value)
+        index = _ops.index_key(index)
+        self.data[index] = value
+
+    # --- operators ------------------------------------------------------------------------
+    def __add__(self, other):
+        return _ops.add(self, other)
+
+    def __radd__(self, other):
+        return _ops.add(other, self)
+
+    def __sub__(self, other):
+        return _ops.sub(self, other)
+
+    def __rsub__(self, other):
+        return _ops.sub(other, self)
+
+    def __mul__(self, other):
+        return _ops.mul(self, other)
+
+    def __rmul__(self, other):
+        return _ops.mul(other, self)
+
+    def __truediv__(self, other):
+        return _ops.div(self, other)
+
+    def __rtruediv__(self, other):
+        return _ops.div(other, self)
+
+    def __pow__(self, other):
+        return _ops.pow(self, other)
+
+    def __rpow__(self, other):
+        return _ops.pow(other, self)
+
+    def __matmul__(self, other):
+        return _ops.matmul(self, other)
+
+    def __rmatmul__(self, other):
+        return _ops.matmul(other, self)
+
+    def __neg__(self):
+        return _ops.neg(self)
+
+    def __pos__(self):
+        return self
+
+    def __abs__(self):
+        return _ops.abs(self)
+
+    def __iadd__(self, other):
+        if self._requires_grad or (isinstance(other, Tensor) and other._requires_grad):
+            return _ops.add(self, other)  # out of place inside the graph, as x = x + y
+        return self.add_(other)
+
+    def __isub__(self, other):
+        if self._requires_grad or (isinstance(other, Tensor) and other._requires_grad):
+            return _ops.sub(self, other)
+        return self.sub_(other)
+
+    def __imul__(self, other):
+        if self._requires_grad or (isinstance(other, Tensor) and other._requires_grad):
+            return _ops.mul(self, other)
+        return self.mul_(other)
+
+    def __itruediv__(self, other):
+        if self._requires_grad or (isinstance(other, Tensor) and other._requires_grad):
+            return _ops.div(self, other)
+        return self.div_(other)
+
+    def __eq__(self, other):
+        return _ops.eq(self, other)
+
+    def __ne__(self, other):
+        return _ops.ne(self, other)
+
+    def __lt__(self, other):
+        return _ops.lt(self, other)
+
+    def __le__(self, other):
+        return _ops.le(self, other)
+
+    def __gt__(self, other):
+        return _ops.gt(self, other)
+
+    def __ge__(self, other):
+        return _ops.ge(self, other)
+
+    def __and__(self, other):
+        return _ops.logical_and(self, other)
+
+    def __or__(self, other):
+        return _ops.logical_or(self, other)
+
+    def __xor__(self, other):
+        return _ops.logical_xor(self, other)
+
+    def __invert__(self):
+        return _ops.logical_not(self)
+
+    def __getitem__(self, index):
+        return _ops.getitem(self, index)
+
+    # --- methods: the same functions as cr.<name> --------------------------------------------
+    @property
+    def T(self):
+        return _ops.permute(self, tuple(range(self.ndim - 1, -1, -1)))
+
+    @property
+    def mT(self):
+        return _ops.transpose(self, -2, -1)
+
+    def add(self, other, alpha=1):
+        return _ops.add(self, other if alpha == 1 else other * alpha)
+
+    def sub(self, other, alpha=1):
+        return _ops.sub(self, other if alpha == 1 else other * alpha)
+
+    def mul(self, other):
+        return _ops.mul(self, other)
+
+    def div(self, other):
+        return _ops.div(self, other)
+
+    def pow(self, exponent):
+        return _ops.pow(self, exponent)
+
+    def matmul(self, other):
+        return _ops.matmul(self, other)
+
+    def mm(self, other):
+        return _ops.matmul(self, other)
+
+    def neg(self):
+        return _ops.neg(self)
+
+    def exp(self):
+        return _ops.exp(self)
+
+    def log(self):
+        return _ops.log(self)
+
+    def log1p(self):
+        return _ops.log1p(self)
+
+    def expm1(self):
+        return _ops.expm1(self)
+
+    def sqrt(self):
+        return _ops.sqrt(self)
+
+    def rsqrt(self):
+        return _ops.rsqrt(self)
+
+    def abs(self):
+        return _ops.abs(self)
+
+    def sign(self):
+        return _ops.sign(self)
+
+    def sin(self):
+        return _ops.sin(self)
+
+    def cos(self):
+        return _ops.cos(self)
+
+    def tanh(self):
+        return _ops.tanh(self)
+
+    def sigmoid(self):
+        return _ops.sigmoid(self)
+
+    def relu(self):
+        return _ops.relu(self)
+
+    def clamp(self, min=None, max=None):
+        return _ops.clamp(self, min, max)
+
+    clip = clamp
+
+    def maximum(self, other):
+        return _ops.maximum(self, other)
+
+    def minimum(self, other):
+        return _ops.minimum(self, other)
+
+    def sum(self, dim=None, keepdim=False, dtype=None):
+        return _ops.sum(self, dim, keepdim, dtype=dtype)
+
+    def sum_to_size(self, *shape):
+        return _ops.sum_to_size(self, *shape)
+
+    def mean(self, dim=None, keepdim=False):
+        return _ops.mean(self, dim, keepdim)
+
+    def var(self, dim=None, unbiased=None, keepdim=False, correction=None):
+        return _ops.var(self, dim, unbiased, keepdim, correction=correction)
+
+    def std(self, dim=None, unbiased=None, keepdim=False, correction=None):
+        return _ops.std(self, dim, unbiased, keepdim, correction=correction)
+
+    def prod(self, dim=None, keepdim=False):
+        return _ops.prod(self, dim, keepdim)
+
+    def max(self, dim=None, keepdim=False):
+        return _ops.max(self, dim, keepdim)
+
+    def min(self, dim=None, keepdim=False):
+        return _ops.min(self, dim, keepdim)
+
+    def amax(self, dim=None, keepdim=False):
+        return _ops.amax(self, dim, keepdim)
+
+    def amin(self, dim=None, keepdim=False):
+        return _ops.amin(self, dim, keepdim)
+
+    def argmax(self, dim=None, keepdim=False):
+        return _ops.argmax(self, dim, keepdim)
+
+    def argmin(self, dim=None, keepdim=False):
+        return _ops.argmin(self, dim, keepdim)
+
+    def logsumexp(self, dim, keepdim=False):
+        return _ops.logsumexp(self, dim, keepdim)
+
+    def norm(self, p=2, dim=None, keepdim=False):
+        return _ops.norm(self, p, dim, keepdim)
+
+    def softmax(self, dim):
+        return _ops.softmax(self, dim)
+
+    def log_softmax(self, dim):
+        return _ops.log_softmax(self, dim)
+
+    def reshape(self, *shape):
+        return _ops.reshape(self, *shape)
+
+    def view(self, *shape):
+        return _ops.reshape(self, *shape)
+
+    def view_as(self, other):
+        return _ops.reshape(self, other.shape)
+
+    def reshape_as(self, other):
+        return _ops.reshape(self, other.shape)
+
+    def flatten(self, start_dim=0, end_dim=-1):
+        return _ops.flatten(self, start_dim, end_dim)
+
+    def transpose(self, dim0, dim1):
+        return _ops.transpose(self, dim0, dim1)
+
+    def swapaxes(self, dim0, dim1):
+        return _ops.transpose(self, dim0, dim1)
+
+    def t(self):
+        return _ops.transpose(self, 0, 1) if self.ndim == 2 else self
+
+    def permute(self, *dims):
+        return _ops.permute(self, *dims)
+
+    def squeeze(self, dim=None):
+        return _ops.squeeze(self, dim)
+
+    def unsqueeze(self, dim):
+        return _ops.unsqueeze(self, dim)
+
+    def expand(self, *shape):
+        return _ops.expand(self, *shape)
+
+    def expand_as(self, other):
+        return _ops.expand(self, other.shape)
+
+    def broadcast_to(self, shape):
+        return _ops.broadcast_to(self, shape)
+
+    def split(self, split_size_or_sections, dim=0):
+        return _ops.split(self, split_size_or_sections, dim)
+
+    def chunk(self, chunks, dim=0):
+        return _ops.chunk(self, chunks, dim)
+
+    def gather(self, dim, index):
+        return _ops.gather(self, dim, index)
+
+    def index_select(self, dim, index):
+        return _ops.index_select(self, dim, index)
+
+    def masked_fill(self, mask, value):
+        return _ops.masked_fill(self, mask, value)
+
+    def where(self, condition, other):
+        return _ops.where(condition, self, other)
+
+    def eq(self, other):
+        return _ops.eq(self, other)
+
+    def ne(self, other):
+        return _ops.ne(self, other)
+
+    def lt(self, other):
+        return _ops.lt(self, other)
+
+    def le(self, other):
+        return _ops.le(self, other)
+
+    def gt(self, other):
+        return _ops.gt(self, other)
+
+    def ge(self, other):
+        return _ops.ge(self, other)
+
+    def logical_not(self):
+        return _ops.logical_not(self)
+
+    def all(self, dim=None, keepdim=False):
+        return _ops.all(self, dim, keepdim)
+
+    def any(self, dim=None, keepdim=False):
+        return _ops.any(self, dim, keepdim)
+
+    def isnan(self):
+        return _ops.isnan(self)
+
+    def isfinite(self):
+        return _ops.isfinite(self)
+
+
+class _HookHandle:
+    def __init__(self, hooks, entry):
+        self._hooks, self._entry = hooks, entry
+
+    def remove(self):
+        if self._entry in self._hooks:
+            self._hooks.remove(self._entry)
+
+
+from . import ops as _ops  # noqa: E402  (the ops are built on Tensor; bound once both exist)
