@@ -146,9 +146,7 @@ class Tensor:
 
     def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
         """Backpropagate from this tensor, accumulating gradients into the leaves' ``.grad``."""
-        from .autograd import engine  # noqa: PLC0415 - autograd sits above the tensor
-
-        engine.backward(self, gradient, retain_graph, create_graph, inputs)
+        _engine.backward(self, gradient, retain_graph, create_graph, inputs)
 
     # --- array facts ---------------------------------------------------------------------
     @property
@@ -699,4 +697,6 @@ class _HookHandle:
             self._hooks.remove(self._entry)
 
 
-from . import ops as _ops  # noqa: E402  (the ops are built on Tensor; bound once both exist)
+# The ops and the engine are built on Tensor; bound here, once all of them exist.
+from . import ops as _ops  # noqa: E402
+from .autograd import engine as _engine  # noqa: E402

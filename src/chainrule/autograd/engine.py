@@ -82,7 +82,7 @@ def _as_root_grad(root, gradient, create_graph):
             raise RuntimeError(
                 f"backward: grad can be implicitly created only for scalar outputs, but the "
                 f"output has shape {tuple(root.shape)}; pass `gradient=` of that shape")
-        g = np.ones_like(root.data)
+        g = np.ones(root.data.shape, dtype=root.data.dtype)
     else:
         g = gradient.data if isinstance(gradient, Tensor) else np.asarray(gradient, dtype=root.dtype)
         if g.shape != root.data.shape:
@@ -158,8 +158,11 @@ def run(roots, root_grads, retain_graph, create_graph, acc):
             if t.grad_fn is not None:
                 wanted_nonleaf.setdefault(t.grad_fn, []).append(t)
 
-    with grad_mode.set_grad_enabled(create_graph):
-        for node in topological_order([r.grad_fn for r in roots]):
+    order = topological_order([r.grad_fn for r in roots])
+    prev_mode = grad_mode.enabled
+    grad_mode.enabled = create_graph  # the backward itself is recorded only under create_graph
+    try:
+        for node in order:
             grad = grads.pop(node, None)
             if grad is None:
                 continue
@@ -170,25 +173,35 @@ def run(roots, root_grads, retain_graph, create_graph, acc):
                     "the first backward() if you need to go through it again")
             if node._post_hooks:
                 grad = _node_hooks(node, grad, create_graph)
-            if node in wanted_nonleaf:
+            if wanted_nonleaf and node in wanted_nonleaf:
                 for t in wanted_nonleaf[node]:
                     g = grad[t._output_nr] if node.n_outputs > 1 else grad
                     if g is not None:
                         acc.captured[id(t)] = g
-            node.check_saved_versions()
             input_grads = node.vjp(grad, create_graph)
             if not retain_graph:
-                node.release()
-            for i, (a, g) in enumerate(zip(node.args, input_grads)):
+                node.freed = True
+                if node.caches:
+                    node.release()
+            for a, g in zip(node.args, input_grads):
                 if g is None or not isinstance(a, Tensor) or not a._requires_grad:
                     continue
                 if g.shape != a.data.shape or g.dtype != a.data.dtype:
-                    g = _fit_gradient(node, i, g, a)
+                    g = _fit_gradient(node, _position(node.args, a), g, a)
                 fn = a.grad_fn
                 if fn is None:
                     acc.leaf(a, g)
+                elif fn.n_outputs == 1:
+                    prev = grads.get(fn)
+                    grads[fn] = g if prev is None else prev + g
                 else:
                     _add_grad(grads, fn, a._output_nr, g)
+    finally:
+        grad_mode.enabled = prev_mode
+
+
+def _position(args, t):
+    return next(i for i, a in enumerate(args) if a is t)
 
 
 def _add_grad(grads, fn, output_nr, g):

@@ -58,7 +58,14 @@ class Node:
         """The Tensor arguments, in order (constants left out)."""
         return [a for a in self.args if isinstance(a, Tensor)]
 
+    def release(self):
+        """Drop caches after backward; the graph's structure and values stay for inspection."""
+        self.freed = True
+        for name in self.caches:
+            self.__dict__.pop(name, None)
+
     def check_saved_versions(self):
+        """Raise if an input was modified in place since forward (its version moved)."""
         version = 0
         for a in self.args:
             if isinstance(a, Tensor):
@@ -68,12 +75,6 @@ class Node:
                 f"{self.name}: one of the tensors it saved for backward was modified in place "
                 f"after the forward pass (shapes {[tuple(t.shape) for t in self.inputs()]}); "
                 "clone it before modifying, or modify it outside the graph")
-
-    def release(self):
-        """Drop caches after backward; the graph's structure and values stay for inspection."""
-        self.freed = True
-        for name in self.caches:
-            self.__dict__.pop(name, None)
 
     def register_hook(self, output_nr, hook):
         """Call ``hook(grad)`` with the full gradient of output ``output_nr``."""
@@ -117,16 +118,24 @@ class Op(Node):
         return _make(out, False, None)
 
     def forward(self, *values):
-        raise NotImplementedError(f"{type(self).__name__} has no forward")
+        raise TypeError(f"{type(self).__name__} must define forward(self, *values)")
 
     def backward(self, grad, *values):
-        raise NotImplementedError(f"{type(self).__name__} has no backward")
+        raise TypeError(f"{type(self).__name__} must define backward(self, grad, *values)")
 
     def vjp(self, grad, create_graph):
-        if create_graph:
-            out = self.backward(grad, *self.args)
-        else:
-            out = self.backward(grad, *[a.data if isinstance(a, Tensor) else a for a in self.args])
+        """The input gradients for upstream ``grad``; also checks saved inputs weren't modified."""
+        values = []
+        version = 0
+        for a in self.args:
+            if isinstance(a, Tensor):
+                values.append(a if create_graph else a.data)
+                version += a._version
+            else:
+                values.append(a)
+        if version != self.version:
+            self.check_saved_versions()
+        out = self.backward(grad, *values)
         return out if isinstance(out, tuple) else (out,)
 
 
@@ -191,6 +200,7 @@ class Function(Node):
         self._non_differentiable = tensors
 
     def vjp(self, grad, create_graph):
+        self.check_saved_versions()
         grads = grad if isinstance(grad, list) else [grad]
         grads = [g if isinstance(g, Tensor) or g is None else Tensor(g) for g in grads]
         with grad_mode.set_grad_enabled(create_graph):
@@ -206,8 +216,8 @@ class Function(Node):
 
     @staticmethod
     def forward(ctx, *args):
-        raise NotImplementedError("a Function subclass must define a static forward(ctx, ...)")
+        raise TypeError("a Function subclass must define a static forward(ctx, ...)")
 
     @staticmethod
     def backward(ctx, *grad_outputs):
-        raise NotImplementedError("a Function subclass must define a static backward(ctx, ...)")
+        raise TypeError("a Function subclass must define a static backward(ctx, ...)")

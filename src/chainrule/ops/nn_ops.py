@@ -85,6 +85,40 @@ class SoftCrossEntropy(Op):
         return local * (g / denom), None, None, None
 
 
+class HardCrossEntropy(Op):
+    """The common case, with no A matrix: mean (or sum) of -log_softmax(x)[i, t_i] over rows.
+
+    d loss / d x = (softmax(x) - onehot(t)) * g / denom.
+    """
+
+    caches = ("p",)
+
+    def forward(self, x, t, reduction, denom):
+        logp = log_softmax_array(x, 1)
+        self.p = np.exp(logp)
+        losses = -logp[np.arange(t.shape[0]), t]
+        if reduction == "none":
+            return losses
+        return np.asarray(losses.sum() / denom, dtype=x.dtype)
+
+    def backward(self, g, x, t, reduction, denom):
+        rows = np.arange(t.shape[0])
+        if dual.is_graph(g):
+            onehot = np.zeros(x.shape, dtype=x.dtype)
+            onehot[rows, t] = 1
+            local = softmax(x, 1) - onehot
+        else:
+            p = getattr(self, "p", None)
+            local = (p if p is not None else np.exp(log_softmax_array(x, 1))).copy()
+            local[rows, t] -= 1
+        if reduction == "none":
+            return local * g.reshape(-1, 1), None, None, None
+        if dual.is_graph(g):
+            return local * (g / denom), None, None, None
+        local *= g / denom  # local is our own array: scale it in place
+        return local, None, None, None
+
+
 def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean",
                   label_smoothing=0.0):
     """Cross-entropy of logits ``input`` (N, C) or (N, C, d...) against class indices or
@@ -128,6 +162,12 @@ def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean
             raise ValueError(f"cross_entropy: target shape {t.shape} does not match input shape "
                              f"{tuple(input.shape)} (expected {expected})")
         t = t.reshape(-1)
+        if weight is None and not label_smoothing and t.size:
+            lo, hi = t.min(), t.max()
+            if lo >= 0 and hi < C and not (lo <= ignore_index <= hi):
+                denom = 1.0 if reduction == "sum" else float(t.shape[0])
+                out = HardCrossEntropy.apply(x, t, reduction, denom)
+                return _restore_shape(out, input, spatial, reduction)
         keep = t != ignore_index
         if keep.any() and (t[keep].min() < 0 or t[keep].max() >= C):
             raise IndexError(f"cross_entropy: target {t[keep].max() if t[keep].max() >= C else t[keep].min()} "
@@ -147,6 +187,11 @@ def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean
     if reduction == "sum":
         denom = 1.0
     out = SoftCrossEntropy.apply(x, A, reduction, denom)
+    return _restore_shape(out, input, spatial, reduction)
+
+
+def _restore_shape(out, input, spatial, reduction):
+    """Per-element losses ('none') take the input's batch and spatial shape back."""
     if reduction == "none":
         if input.ndim == 1:
             return out.reshape(())

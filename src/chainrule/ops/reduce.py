@@ -45,7 +45,12 @@ def _expand_back(g, shape, axes, keepdims):
     if not keepdims and axes:
         kept = tuple(1 if i in axes else n for i, n in enumerate(shape))
         g = g.reshape(kept)
-    return dual.broadcast_to(g, shape)
+    if dual.is_graph(g):
+        return g.broadcast_to(shape)
+    # A fresh, writable array (not a read-only view): its consumer may own it as a .grad.
+    out = np.empty(shape, dtype=g.dtype)
+    out[...] = g
+    return out
 
 
 class Sum(Op):
