@@ -1,0 +1,189 @@
+"""Datasets: an indexable collection of samples, and ways to cut one into parts.
+
+A ``Dataset`` answers ``len(ds)`` and ``ds[i]``. Array-backed ones (``TensorDataset``
+and the ``Subset`` of one) also answer ``ds.__getitems__(indices)`` with a whole batch in
+one fancy-index, which is what makes ``DataLoader`` fast.
+
+    >>> X, y = cr.randn(100, 2), cr.randint(0, 2, (100,))
+    >>> ds = TensorDataset(X, y)
+    >>> train, val = random_split(ds, [0.8, 0.2], generator=cr.Generator().manual_seed(0))
+    >>> len(train), len(val)
+    (80, 20)
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .. import backend
+from ..tensor import Tensor, _make
+
+
+class Dataset:
+    """Base class: subclasses define ``__getitem__(index)`` and ``__len__()``.
+
+    A subclass may define ``__getitems__(indices)`` that returns a whole batch at once;
+    ``DataLoader`` then skips the per-sample loop and the collate step.
+    """
+
+    def __getitem__(self, index):
+        raise NotImplementedError(f"{type(self).__name__} must define __getitem__")
+
+    def __len__(self):
+        raise NotImplementedError(f"{type(self).__name__} must define __len__")
+
+    def __add__(self, other):
+        return ConcatDataset([self, other])
+
+
+def _as_batch_index(indices):
+    """Indices as an int64 array (one fancy-index per batch, never a Python loop)."""
+    if isinstance(indices, Tensor):
+        indices = indices.data
+    return np.asarray(indices, dtype=np.int64)
+
+
+class TensorDataset(Dataset):
+    """Samples are the rows of tensors that share their first dimension.
+
+        >>> ds = TensorDataset(cr.zeros(4, 3), cr.arange(4))
+        >>> x, y = ds[1]
+        >>> x.shape, y.item()
+        ((3,), 1)
+    """
+
+    def __init__(self, *tensors):
+        if not tensors:
+            raise ValueError("TensorDataset: needs at least one tensor")
+        arrays = [t if isinstance(t, Tensor) else Tensor(t) for t in tensors]
+        sizes = [t.shape[0] if t.ndim else None for t in arrays]
+        if None in sizes or len(set(sizes)) != 1:
+            shapes = [tuple(t.shape) for t in arrays]
+            raise ValueError(f"TensorDataset: tensors must share their first dimension, "
+                             f"got shapes {shapes}")
+        self.tensors = tuple(arrays)
+
+    def __getitem__(self, index):
+        return tuple(t[index] for t in self.tensors)
+
+    def __getitems__(self, indices):
+        idx = _as_batch_index(indices)
+        # One `take` per tensor: no graph (data never requires grad here) and no per-row work.
+        return tuple(_make(t.data[idx]) for t in self.tensors)
+
+    def __len__(self):
+        return self.tensors[0].shape[0]
+
+    def __repr__(self):
+        shapes = ", ".join(str(tuple(t.shape)) for t in self.tensors)
+        return f"TensorDataset({shapes})"
+
+
+class Subset(Dataset):
+    """The samples of ``dataset`` at ``indices``, in that order."""
+
+    def __init__(self, dataset, indices):
+        self.dataset = dataset
+        self.indices = _as_batch_index(indices)
+        n = len(dataset)
+        if self.indices.ndim != 1:
+            raise ValueError(f"Subset: indices must be one-dimensional, got shape "
+                             f"{self.indices.shape}")
+        if self.indices.size and (self.indices.min() < -n or self.indices.max() >= n):
+            raise IndexError(f"Subset: indices out of range for a dataset of {n} samples")
+
+    def __getitem__(self, index):
+        return self.dataset[int(self.indices[index])]
+
+    def __getitems__(self, indices):
+        inner = self.indices[_as_batch_index(indices)]
+        if hasattr(self.dataset, "__getitems__"):
+            return self.dataset.__getitems__(inner)
+        return [self.dataset[int(i)] for i in inner]
+
+    def __len__(self):
+        return len(self.indices)
+
+
+class ConcatDataset(Dataset):
+    """Several datasets one after the other."""
+
+    def __init__(self, datasets):
+        self.datasets = list(datasets)
+        if not self.datasets:
+            raise ValueError("ConcatDataset: needs at least one dataset")
+        self.cumulative_sizes = np.cumsum([len(d) for d in self.datasets])
+
+    def __len__(self):
+        return int(self.cumulative_sizes[-1])
+
+    def __getitem__(self, index):
+        n = len(self)
+        if index < 0:
+            index += n
+        if not 0 <= index < n:
+            raise IndexError(f"ConcatDataset: index {index} out of range for {n} samples")
+        which = int(np.searchsorted(self.cumulative_sizes, index, side="right"))
+        start = 0 if which == 0 else int(self.cumulative_sizes[which - 1])
+        return self.datasets[which][index - start]
+
+
+def _lengths(total: int, lengths) -> list[int]:
+    lengths = list(lengths)
+    if lengths and all(isinstance(x, float) and 0 <= x <= 1 for x in lengths) \
+            and math.isclose(sum(lengths), 1.0, abs_tol=1e-6):
+        # Fractions, as PyTorch: floor each, then hand the remainder out round-robin.
+        counts = [int(math.floor(total * f)) for f in lengths]
+        for i in range(total - sum(counts)):
+            counts[i % len(counts)] += 1
+        return counts
+    if any(not isinstance(x, (int, np.integer)) or x < 0 for x in lengths):
+        raise ValueError(f"random_split: lengths must be non-negative ints or fractions summing "
+                         f"to 1, got {lengths}")
+    if sum(lengths) != total:
+        raise ValueError(f"random_split: lengths {lengths} sum to {sum(lengths)}, but the "
+                         f"dataset has {total} samples")
+    return [int(x) for x in lengths]
+
+
+def random_split(dataset, lengths, generator=None):
+    """Cut ``dataset`` at random into ``Subset``s of the given lengths (or fractions).
+
+        >>> parts = random_split(range(10), [7, 3], generator=cr.Generator().manual_seed(1))
+        >>> [len(p) for p in parts]
+        [7, 3]
+    """
+    counts = _lengths(len(dataset), lengths)
+    perm = backend.rng_of(generator).permutation(len(dataset))
+    bounds = np.cumsum([0] + counts)
+    return [Subset(dataset, perm[a:b]) for a, b in zip(bounds[:-1], bounds[1:])]
+
+
+def stratified_split(labels, fractions, generator=None) -> list[np.ndarray]:
+    """Index arrays that cut ``labels`` into parts keeping each class's share in every part.
+
+    ``fractions`` sum to 1 (e.g. ``(0.7, 0.15, 0.15)``). Each class is shuffled with
+    ``generator`` and cut at the same fractions, so a part's class mix matches the whole.
+
+        >>> y = np.array([0, 0, 0, 0, 1, 1, 1, 1])
+        >>> train, test = stratified_split(y, (0.5, 0.5), cr.Generator().manual_seed(0))
+        >>> np.bincount(y[train]).tolist()
+        [2, 2]
+    """
+    y = np.asarray(labels.data if isinstance(labels, Tensor) else labels)
+    fractions = [float(f) for f in fractions]
+    if any(f < 0 for f in fractions) or not math.isclose(sum(fractions), 1.0, abs_tol=1e-6):
+        raise ValueError(f"stratified_split: fractions must be >= 0 and sum to 1, "
+                         f"got {fractions}")
+    rng = backend.rng_of(generator)
+    edges = np.cumsum([0.0] + fractions)
+    parts = [[] for _ in fractions]
+    for cls in np.unique(y):  # a loop over classes, not samples
+        members = rng.permutation(np.flatnonzero(y == cls))
+        cuts = np.round(edges * len(members)).astype(np.int64)
+        for k in range(len(fractions)):
+            parts[k].append(members[cuts[k]:cuts[k + 1]])
+    # Shuffle each part so classes are interleaved, then hand out plain index arrays.
+    return [rng.permutation(np.concatenate(p)) if p else np.empty(0, np.int64) for p in parts]

@@ -1,0 +1,77 @@
+"""A classification table from a CSV file: numeric feature columns and one label column.
+
+    >>> X, y, classes = load_csv("iris.csv", label_column="species")   # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import csv
+
+import numpy as np
+
+from ...tensor import _make
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def load_csv(path, label_column=-1, delimiter=",", header=None):
+    """``(X, y, classes)`` from a CSV file.
+
+    Args:
+        label_column: the label column's name (needs a header row) or index (``-1``: last).
+        header: ``True``/``False``, or ``None`` to guess (a first row with a non-number).
+
+    ``X`` is float32 (every other column must be numeric); the labels, numbers or strings,
+    become int64 indices into ``classes`` (their sorted distinct values, as strings).
+    """
+    with open(path, newline="", encoding="utf-8") as f:
+        rows = [row for row in csv.reader(f, delimiter=delimiter) if row]
+    if not rows:
+        raise ValueError(f"load_csv: {path} is empty")
+    if header is None:
+        header = not all(_is_number(cell) for cell in rows[0])
+    names = [c.strip() for c in rows[0]] if header else [str(i) for i in range(len(rows[0]))]
+    body = rows[1:] if header else rows
+    if not body:
+        raise ValueError(f"load_csv: {path} has no data rows")
+    width = len(names)
+    bad = next((i for i, row in enumerate(body) if len(row) != width), None)
+    if bad is not None:
+        raise ValueError(f"load_csv: {path} row {bad + 1 + bool(header)} has {len(body[bad])} "
+                         f"fields, expected {width}")
+    if isinstance(label_column, str) and not label_column.lstrip("-").isdigit():
+        if label_column not in names:
+            raise ValueError(f"load_csv: no column {label_column!r} in {path}; columns are "
+                             f"{names}")
+        label = names.index(label_column)
+    else:
+        label = int(label_column)
+        if not -width <= label < width:
+            raise ValueError(f"load_csv: label column {label} out of range for {width} columns")
+        label %= width
+    if width < 2:
+        raise ValueError(f"load_csv: {path} needs a label column and at least one feature")
+    table = np.array(body, dtype=str)
+    labels = np.char.strip(table[:, label])
+    features = np.delete(table, label, axis=1)
+    try:
+        X = features.astype(np.float32)
+    except ValueError as exc:
+        raise ValueError(f"load_csv: {path} has a non-numeric feature value ({exc})") from None
+    if not np.isfinite(X).all():
+        raise ValueError(f"load_csv: {path} has missing or infinite feature values")
+    if all(_is_number(v) for v in np.unique(labels)):
+        numeric = labels.astype(np.float64)
+        values = np.unique(numeric)
+        y = np.searchsorted(values, numeric)
+        classes = [format(v, "g") for v in values]
+    else:
+        values, y = np.unique(labels, return_inverse=True)
+        classes = [str(v) for v in values]
+    return _make(np.ascontiguousarray(X)), _make(y.astype(np.int64)), classes
