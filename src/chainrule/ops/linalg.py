@@ -33,7 +33,11 @@ def check_matmul(name, a_shape, b_shape):
 
 class MatMul(Op):
     def forward(self, a, b):
-        return a @ b
+        try:
+            return a @ b
+        except ValueError:
+            check_matmul("matmul", a.shape, b.shape)  # says which shapes disagree
+            raise
 
     def backward(self, g, a, b):
         a_vec, b_vec = a.ndim == 1, b.ndim == 1
@@ -62,7 +66,6 @@ class MatMul(Op):
 
 def matmul(a, b):
     """The matrix product of ``a`` and ``b`` (see the module docstring for the cases)."""
-    check_matmul("matmul", _shape(a), _shape(b))
     return MatMul.apply(a, b)
 
 
