@@ -28,11 +28,35 @@ def _wants(node, i) -> bool:
     return isinstance(a, Tensor) and a._requires_grad
 
 
+_float64 = np.dtype(np.float64)
+
+
+def _like_torch(out, *values):
+    """``out`` in PyTorch's result dtype where NumPy's promotion differs from it.
+
+    NumPy makes int with float, int / int, and float32 with a 0-d float64 array float64;
+    PyTorch gives the float dtype of the highest-ranked operands (tensors with dims, then 0-d
+    tensors), or the default float (float32) when only a Python number is float. Only a
+    float64 result can be wrong, so the common case costs one comparison.
+    """
+    if out.dtype != _float64:
+        return out
+    for zero_dim in (False, True):
+        floats = [v.dtype for v in values if isinstance(v, np.ndarray)
+                  and (v.ndim == 0) == zero_dim and v.dtype.kind == "f"]
+        if floats:
+            want = np.result_type(*floats)
+            break
+    else:
+        want = backend.default_float
+    return out if want == _float64 else out.astype(want)
+
+
 # --- arithmetic ----------------------------------------------------------------------------
 
 class Add(Op):
     def forward(self, a, b):
-        return a + b
+        return _like_torch(a + b, a, b)
 
     def backward(self, g, a, b):
         return g, g
@@ -40,7 +64,7 @@ class Add(Op):
 
 class Sub(Op):
     def forward(self, a, b):
-        return a - b
+        return _like_torch(a - b, a, b)
 
     def backward(self, g, a, b):
         return g, -g
@@ -48,7 +72,7 @@ class Sub(Op):
 
 class Mul(Op):
     def forward(self, a, b):
-        return a * b
+        return _like_torch(a * b, a, b)
 
     def backward(self, g, a, b):
         return (g * b if _wants(self, 0) else None), (g * a if _wants(self, 1) else None)
@@ -56,7 +80,7 @@ class Mul(Op):
 
 class Div(Op):
     def forward(self, a, b):
-        return a / b
+        return _like_torch(a / b, a, b)
 
     def backward(self, g, a, b):
         ga = g / b if _wants(self, 0) else None
@@ -68,7 +92,7 @@ class Pow(Op):
     """y = a ** b;  dy/da = b a^(b-1),  dy/db = a^b log a (taken as 0 where a == 0)."""
 
     def forward(self, a, b):
-        return a ** b
+        return _like_torch(a ** b, a, b)
 
     def backward(self, g, a, b):
         ga = gb = None
@@ -264,14 +288,44 @@ _INV_SQRT_2 = 1 / math.sqrt(2)
 _INV_SQRT_2PI = 1 / math.sqrt(2 * math.pi)
 
 
+def _erf_taylor_table(step, n_centers, n_terms):
+    """Taylor coefficients of erf around the centers 0, step, 2 step, ... (rows), in float64.
+
+    erf^(n)(c) = 2/sqrt(pi) (-1)^(n-1) H_(n-1)(c) e^(-c^2), H the physicists' Hermite
+    polynomials (H_(k+1) = 2c H_k - 2k H_(k-1)); erf(c) itself comes from ``math.erf``.
+    """
+    table = np.zeros((n_terms, n_centers))
+    for j in range(n_centers):
+        c = j * step
+        table[0, j] = math.erf(c)
+        h_prev, h, factorial = 0.0, 1.0, 1.0
+        for n in range(1, n_terms):
+            factorial *= n
+            table[n, j] = 2 / math.sqrt(math.pi) * (-1) ** (n - 1) * h * math.exp(-c * c) / factorial
+            h_prev, h = h, 2 * c * h - 2 * (n - 1) * h_prev
+    return table
+
+
+# erf(|x|) for |x| <= 6 (beyond, erf is 1 in float64) as a Taylor polynomial around the nearest
+# multiple of 1/4: |x - c| <= 1/8, so 14 terms give float64 to an ulp and 9 terms float32.
+_ERF_STEP, _ERF_CENTERS = 0.25, 25
+_ERF_TABLE = {np.dtype(np.float64): _erf_taylor_table(_ERF_STEP, _ERF_CENTERS, 14)}
+_ERF_TABLE[np.dtype(np.float32)] = _ERF_TABLE[np.dtype(np.float64)][:9].astype(np.float32)
+
+
 def _erf(x):
-    """Vectorized erf (Abramowitz & Stegun 7.1.26, |error| < 1.5e-7): NumPy has none."""
-    s = np.sign(x)
-    a = np.abs(x)
-    t = 1 / (1 + 0.3275911 * a)
-    poly = t * (0.254829592 + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027
-                                                                          + t * 1.061405429))))
-    return s * (1 - poly * np.exp(-a * a))
+    """Vectorized erf, accurate to an ulp of float64 (NumPy has none; no SciPy in the core)."""
+    table = _ERF_TABLE.get(x.dtype)
+    if table is None:  # float16 and friends: compute in float32
+        return _erf(x.astype(np.float32)).astype(x.dtype)
+    a = np.minimum(np.abs(x), 6)  # NaN stays NaN here and in d, so erf(NaN) is NaN
+    idx = np.rint(np.fmin(a, 6) * (1 / _ERF_STEP)).astype(np.intp)
+    d = a - (idx * _ERF_STEP).astype(x.dtype)  # intp * float would give float64
+    r = np.take(table[-1], idx)
+    for k in range(len(table) - 2, -1, -1):
+        r *= d
+        r += np.take(table[k], idx)
+    return np.copysign(r, x)
 
 
 class Gelu(Op):
@@ -332,7 +386,7 @@ class Maximum(Op):
     """Ties split the gradient in half between both sides, as in PyTorch."""
 
     def forward(self, a, b):
-        return np.maximum(a, b)
+        return _like_torch(np.maximum(a, b), a, b)
 
     def backward(self, g, a, b):
         av, bv = dual.value(a), dual.value(b)
@@ -342,7 +396,7 @@ class Maximum(Op):
 
 class Minimum(Op):
     def forward(self, a, b):
-        return np.minimum(a, b)
+        return _like_torch(np.minimum(a, b), a, b)
 
     def backward(self, g, a, b):
         av, bv = dual.value(a), dual.value(b)
@@ -352,7 +406,7 @@ class Minimum(Op):
 
 class Where(Op):
     def forward(self, condition, a, b):
-        return np.where(condition, a, b)
+        return _like_torch(np.where(condition, a, b), a, b)
 
     def backward(self, g, condition, a, b):
         c = dual.value(condition)

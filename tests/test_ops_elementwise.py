@@ -1,0 +1,320 @@
+"""Elementwise ops against PyTorch (forward and backward, float32) and gradcheck (float64).
+
+One row per op, tinygrad style: the same lambda runs on chainrule and torch tensors when
+the APIs agree, otherwise a pair.
+"""
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+
+import chainrule as cr
+from oracle import assert_close, check_gradcheck, check_op, check_second_order, to_torch
+
+SHAPES_1 = [(), (5,), (3, 4), (2, 3, 4)]
+
+# name, torch fn, chainrule fn (None: the same), low, high, away_from (a kink to avoid)
+UNARY = [
+    ("neg", lambda x: -x, None, -2, 2, None),
+    ("neg_fn", torch.neg, cr.neg, -2, 2, None),
+    ("exp", lambda x: x.exp(), None, -3, 3, None),
+    ("log", lambda x: x.log(), None, 0.1, 4, None),
+    ("log1p", lambda x: x.log1p(), None, -0.9, 4, None),
+    ("expm1", lambda x: x.expm1(), None, -3, 3, None),
+    ("sqrt", lambda x: x.sqrt(), None, 0.1, 4, None),
+    ("rsqrt", lambda x: x.rsqrt(), None, 0.1, 4, None),
+    ("abs", lambda x: x.abs(), None, -2, 2, 0.0),
+    ("abs_builtin", abs, None, -2, 2, 0.0),
+    ("sign", lambda x: x.sign(), None, -2, 2, 0.0),
+    ("sin", lambda x: x.sin(), None, -3, 3, None),
+    ("cos", lambda x: x.cos(), None, -3, 3, None),
+    ("tanh", lambda x: x.tanh(), None, -3, 3, None),
+    ("sigmoid", lambda x: x.sigmoid(), None, -6, 6, None),
+    ("relu", lambda x: x.relu(), None, -2, 2, 0.0),
+    ("leaky_relu", lambda x: F.leaky_relu(x), cr.leaky_relu, -2, 2, 0.0),
+    ("leaky_relu_02", lambda x: F.leaky_relu(x, 0.2), lambda x: cr.leaky_relu(x, 0.2), -2, 2, 0.0),
+    ("elu", lambda x: F.elu(x), cr.elu, -3, 3, 0.0),
+    ("elu_a", lambda x: F.elu(x, 0.5), lambda x: cr.elu(x, alpha=0.5), -3, 3, 0.0),
+    ("gelu", lambda x: F.gelu(x), cr.gelu, -4, 4, None),
+    ("gelu_tanh", lambda x: F.gelu(x, approximate="tanh"),
+     lambda x: cr.gelu(x, approximate="tanh"), -4, 4, None),
+    ("softplus", lambda x: F.softplus(x), cr.softplus, -5, 5, None),
+    ("softplus_beta", lambda x: F.softplus(x, beta=2.0, threshold=3.0),
+     lambda x: cr.softplus(x, beta=2.0, threshold=3.0), -3, 3, 1.5),
+    ("silu", lambda x: F.silu(x), cr.silu, -4, 4, None),
+    ("square", lambda x: torch.square(x), cr.square, -2, 2, None),
+    ("clamp", lambda x: x.clamp(-0.5, 0.7), None, -2, 2, None),
+    ("clamp_min", lambda x: x.clamp(min=-0.5), None, -2, 2, None),
+    ("clamp_max", lambda x: x.clamp(max=0.3), None, -2, 2, None),
+    ("clip_fn", lambda x: torch.clip(x, -1, 1), lambda x: cr.clip(x, -1, 1), -2, 2, None),
+    ("pow_2", lambda x: x ** 2, None, -2, 2, None),
+    ("pow_3", lambda x: x ** 3, None, -2, 2, None),
+    ("pow_half", lambda x: x ** 0.5, None, 0.1, 3, None),
+    ("pow_neg", lambda x: x ** -1.5, None, 0.2, 3, None),
+    ("pow_zero", lambda x: x ** 0, None, -2, 2, None),
+    ("rpow", lambda x: 2.0 ** x, None, -2, 2, None),
+    ("radd", lambda x: 2.5 + x, None, -2, 2, None),
+    ("add_s", lambda x: x + 2.5, None, -2, 2, None),
+    ("rsub", lambda x: 2.5 - x, None, -2, 2, None),
+    ("sub_s", lambda x: x - 2.5, None, -2, 2, None),
+    ("rmul", lambda x: 2.5 * x, None, -2, 2, None),
+    ("mul_s", lambda x: x * 2.5, None, -2, 2, None),
+    ("rdiv", lambda x: 2.5 / x, None, 0.2, 2, None),
+    ("div_s", lambda x: x / 2.5, None, -2, 2, None),
+    ("int_scalar", lambda x: x * 3 + 1 - 2 // 1, None, -2, 2, None),
+]
+
+
+@pytest.mark.parametrize("name,torch_fn,cr_fn,low,high,away", UNARY, ids=[r[0] for r in UNARY])
+@pytest.mark.parametrize("shape", SHAPES_1, ids=str)
+def test_unary_vs_torch(name, torch_fn, cr_fn, low, high, away, shape):
+    check_op([shape], torch_fn, cr_fn, low=low, high=high, away_from=away)
+
+
+@pytest.mark.parametrize("name,torch_fn,cr_fn,low,high,away", UNARY, ids=[r[0] for r in UNARY])
+def test_unary_gradcheck(name, torch_fn, cr_fn, low, high, away):
+    fn = cr_fn or torch_fn
+    # sign's derivative is zero everywhere: its second derivative is zero too.
+    check_gradcheck([(2, 3)], fn, low=low, high=high, away_from=away)
+
+
+BINARY_SHAPES = [
+    [(3, 4), (3, 4)],
+    [(3, 4), (4,)],
+    [(4,), (3, 4)],
+    [(2, 1, 4), (3, 1)],
+    [(4, 1), (1, 5)],
+    [(), (3,)],
+    [(2, 3), ()],
+    [(), ()],
+]
+
+# name, fn, low, high (positive bases for tensor exponents, nonzero divisors)
+BINARY = [
+    ("add", lambda x, y: x + y, -2, 2),
+    ("sub", lambda x, y: x - y, -2, 2),
+    ("mul", lambda x, y: x * y, -2, 2),
+    ("div", lambda x, y: x / y, 0.3, 2),
+    ("pow", lambda x, y: x ** y, 0.3, 2),
+    ("add_fn", lambda x, y: x.add(y), -2, 2),
+    ("add_alpha", lambda x, y: x.add(y, alpha=2.0), -2, 2),
+    ("sub_alpha", lambda x, y: x.sub(y, alpha=0.5), -2, 2),
+    ("mul_fn", lambda x, y: x.mul(y), -2, 2),
+    ("div_fn", lambda x, y: x.div(y), 0.3, 2),
+    ("pow_fn", lambda x, y: x.pow(y), 0.3, 2),
+    ("maximum", lambda x, y: x.maximum(y), -2, 2),
+    ("minimum", lambda x, y: x.minimum(y), -2, 2),
+]
+
+
+@pytest.mark.parametrize("name,fn,low,high", BINARY, ids=[r[0] for r in BINARY])
+@pytest.mark.parametrize("shapes", BINARY_SHAPES, ids=str)
+def test_binary_vs_torch(name, fn, low, high, shapes):
+    check_op(shapes, fn, low=low, high=high)
+
+
+def test_module_functions_match_operators():
+    for cr_fn, torch_fn in [(cr.add, torch.add), (cr.sub, torch.sub), (cr.mul, torch.mul),
+                            (cr.div, torch.div), (cr.pow, torch.pow), (cr.maximum, torch.maximum),
+                            (cr.minimum, torch.minimum)]:
+        check_op([(3, 1), (4,)], torch_fn, cr_fn, low=0.3, high=2)
+
+
+@pytest.mark.parametrize("name,fn,low,high", BINARY, ids=[r[0] for r in BINARY])
+def test_binary_gradcheck(name, fn, low, high):
+    check_gradcheck([(2, 3), (3,)], fn, low=low, high=high)
+
+
+def test_where_vs_torch():
+    for shapes in [[(3, 4), (3, 4)], [(3, 4), (4,)], [(2, 1, 4), (3, 1)]]:
+        check_op(shapes, lambda x, y: torch.where(x > 0, x, y),
+                 lambda x, y: cr.where(x > 0, x, y))
+        check_op(shapes, lambda x, y: torch.where(y < 0.5, x * 2, 1.5),
+                 lambda x, y: cr.where(y < 0.5, x * 2, 1.5))
+    check_op([(3, 4)], lambda x: x.where(x > 0, 0.0), lambda x: x.where(x > 0, 0.0))
+    check_gradcheck([(3, 4), (4,)], lambda x, y: cr.where(x > 0, x * y, y.exp()))
+
+
+def test_where_condition_must_be_bool():
+    x = cr.randn(3)
+    with pytest.raises(TypeError, match="where"):
+        cr.where(x, x, x)
+
+
+def test_maximum_minimum_ties_split_like_torch():
+    a = np.array([1.0, 2.0, 3.0, 2.0], dtype=np.float32)
+    b = np.array([1.0, 0.0, 3.0, 5.0], dtype=np.float32)
+    for op in ("maximum", "minimum"):
+        check_op(None, lambda x, y: getattr(x, op)(y), inputs=[a, b])
+    # clamp at its bounds: torch passes the gradient through at x == min and x == max
+    check_op(None, lambda x: x.clamp(-1.0, 1.0), inputs=[np.array([-1.0, 0.0, 1.0, 2.0],
+                                                                  dtype=np.float32)])
+
+
+def test_relu_abs_at_zero_like_torch():
+    z = np.array([0.0, -1.0, 1.0], dtype=np.float32)
+    for fn in (lambda x: x.relu(), lambda x: x.abs(), lambda x: x.sign(),
+               lambda x: x ** 2, lambda x: x.sqrt() if False else x * x):
+        check_op(None, fn, inputs=[z])
+
+
+def test_pow_tensor_exponent_at_zero_base():
+    # d(a^b)/db = a^b log a is taken as 0 where a == 0, as in torch
+    a = np.array([0.0, 1.0, 2.0], dtype=np.float32)
+    b = np.array([2.0, 3.0, 0.5], dtype=np.float32)
+    check_op(None, lambda x, y: x ** y, inputs=[a, b])
+
+
+def test_leaky_relu_elu_gelu_second_order():
+    check_second_order([(3, 4)], lambda x: F.elu(x) * x, lambda x: cr.elu(x) * x, away_from=0.0)
+    check_second_order([(3, 4)], lambda x: F.gelu(x), cr.gelu)
+    check_second_order([(3, 4)], lambda x: F.gelu(x, approximate="tanh"),
+                       lambda x: cr.gelu(x, approximate="tanh"))
+    check_second_order([(3, 4)], lambda x: F.softplus(x) * x, lambda x: cr.softplus(x) * x)
+
+
+@pytest.mark.parametrize("shape", [(), (4,), (2, 3)], ids=str)
+def test_float64_vs_torch(shape):
+    for fn in (lambda x: (x.exp() * x.sin()).tanh(), lambda x: x.sigmoid() / (1 + x * x)):
+        out = check_op([shape], fn, dtype=np.float64, atol=1e-12, rtol=1e-10, grad_atol=1e-12,
+                       grad_rtol=1e-10)
+        assert out[0].dtype == np.float64
+
+
+# --- dtype promotion ------------------------------------------------------------------------
+
+PROMOTION = [
+    (np.int64, lambda x: x + 0.5),
+    (np.int64, lambda x: 0.5 * x),
+    (np.int64, lambda x: x - 1.5),
+    (np.int64, lambda x: x / 2),
+    (np.int64, lambda x: 3 / x),
+    (np.int64, lambda x: x * 2),
+    (np.int64, lambda x: x + 1),
+    (np.int64, lambda x: x ** 2),
+    (np.int64, lambda x: x ** 0.5),
+    (np.int32, lambda x: x * 1.5),
+    (np.bool_, lambda x: x * 1.5),
+    (np.float32, lambda x: x * 2.0),
+    (np.float32, lambda x: x + np.float64(2.0)),
+    (np.float32, lambda x: 1 / x),
+    (np.float64, lambda x: x * 2.0),
+]
+
+
+@pytest.mark.parametrize("dtype,fn", PROMOTION, ids=[f"{d.__name__}-{i}" for i, (d, _) in
+                                                      enumerate(PROMOTION)])
+def test_scalar_promotion_like_torch(dtype, fn):
+    a = np.array([[1, 2, 3], [4, 5, 6]]).astype(dtype)
+    got, want = fn(cr.tensor(a)), fn(to_torch(a))
+    assert_close(got, want)
+
+
+def test_int_tensor_with_float_tensor_gives_float():
+    i = np.array([1, 2, 3], dtype=np.int64)
+    f = np.array([0.5, 1.5, 2.5], dtype=np.float32)
+    for fn in (lambda a, b: a + b, lambda a, b: a * b, lambda a, b: b - a, lambda a, b: a / b,
+               lambda a, b: a.maximum(b) if hasattr(a, "maximum") else a):
+        assert_close(fn(cr.tensor(i), cr.tensor(f)), fn(to_torch(i), to_torch(f)))
+    assert_close(cr.tensor(i) / cr.tensor(i), to_torch(i) / to_torch(i))
+    # the float side still gets its gradient
+    x = cr.tensor(f, requires_grad=True)
+    (cr.tensor(i) * x).sum().backward()
+    assert x.grad.dtype == np.float32
+    np.testing.assert_allclose(x.grad.data, i)
+
+
+def test_float32_never_upcast_by_python_scalar():
+    x = cr.randn(3, requires_grad=True)
+    for y in (x + 1.0, 2.0 * x, x / 3.0, x ** 2.0, 1.0 - x, x.clamp(-0.5, 0.5), cr.where(x > 0, x, 0.0),
+              x.maximum(cr.tensor(0.0))):
+        assert y.dtype == np.float32
+    y.sum().backward()
+    assert x.grad.dtype == np.float32
+
+
+def test_float32_float64_mixed_gives_float64_and_grads_keep_dtype():
+    a = cr.randn(3, requires_grad=True)
+    b = cr.randn(3, dtype=cr.float64, requires_grad=True)
+    y = a * b
+    assert y.dtype == np.float64
+    y.sum().backward()
+    assert a.grad.dtype == np.float32 and b.grad.dtype == np.float64
+
+
+# --- comparisons and logic: no gradient -------------------------------------------------------
+
+COMPARE = [
+    ("eq", lambda x, y: x == y), ("ne", lambda x, y: x != y), ("lt", lambda x, y: x < y),
+    ("le", lambda x, y: x <= y), ("gt", lambda x, y: x > y), ("ge", lambda x, y: x >= y),
+    ("eq_fn", lambda x, y: x.eq(y)), ("gt_fn", lambda x, y: x.gt(y)), ("le_fn", lambda x, y: x.le(y)),
+    ("scalar", lambda x, y: x > 0.5), ("rscalar", lambda x, y: 0.5 < y),
+    ("and", lambda x, y: (x > 0) & (y > 0)), ("or", lambda x, y: (x > 0) | (y > 0)),
+    ("xor", lambda x, y: (x > 0) ^ (y > 0)), ("not", lambda x, y: ~(x > 0)),
+    ("logical_and", lambda x, y: (x > 0).logical_not()),
+    ("isnan", lambda x, y: (x * float("nan") + y).isnan()),
+    ("isfinite", lambda x, y: (x.log() + y).isfinite()),
+]
+
+
+@pytest.mark.parametrize("name,fn", COMPARE, ids=[r[0] for r in COMPARE])
+def test_comparisons_vs_torch(name, fn):
+    a = np.array([[0.0, 1.0, -1.0], [2.0, 0.5, 0.0]], dtype=np.float32)
+    b = np.array([0.0, 1.0, 3.0], dtype=np.float32)
+    x, y = cr.tensor(a, requires_grad=True), cr.tensor(b)
+    with np.errstate(divide="ignore", invalid="ignore"):  # log(0) and log(-1) on purpose
+        out = fn(x, y)
+        assert_close(out, fn(to_torch(a), to_torch(b)))
+    assert out.dtype == np.bool_
+    assert not out.requires_grad and out.grad_fn is None
+
+
+def test_logical_functions():
+    a = np.array([True, False, True, False])
+    b = np.array([True, True, False, False])
+    for name in ("logical_and", "logical_or", "logical_xor"):
+        assert_close(getattr(cr, name)(cr.tensor(a), cr.tensor(b)),
+                     getattr(torch, name)(to_torch(a), to_torch(b)))
+    assert_close(cr.logical_not(cr.tensor(a)), torch.logical_not(to_torch(a)))
+
+
+# --- double backward --------------------------------------------------------------------------
+
+SECOND_ORDER = [
+    ("exp", lambda x: x.exp(), -2, 2),
+    ("log", lambda x: x.log(), 0.2, 3),
+    ("sqrt", lambda x: x.sqrt(), 0.2, 3),
+    ("rsqrt", lambda x: x.rsqrt(), 0.2, 3),
+    ("sigmoid", lambda x: x.sigmoid(), -4, 4),
+    ("tanh", lambda x: x.tanh(), -3, 3),
+    ("sin", lambda x: x.sin(), -3, 3),
+    ("cos", lambda x: x.cos(), -3, 3),
+    ("pow3", lambda x: x ** 3, -2, 2),
+    ("rpow", lambda x: 3.0 ** x, -2, 2),
+    ("div", lambda x: 1.5 / x, 0.3, 2),
+    ("log1p", lambda x: x.log1p(), -0.5, 2),
+    ("expm1", lambda x: x.expm1(), -2, 2),
+]
+
+
+@pytest.mark.parametrize("name,fn,low,high", SECOND_ORDER, ids=[r[0] for r in SECOND_ORDER])
+def test_second_order_unary_vs_torch(name, fn, low, high):
+    check_second_order([(3, 4)], fn, low=low, high=high)
+
+
+@pytest.mark.parametrize("name,fn,low,high", BINARY, ids=[r[0] for r in BINARY])
+def test_second_order_binary_vs_torch(name, fn, low, high):
+    check_second_order([(3, 4), (4,)], lambda x, y: fn(x, y) * x, low=low, high=high)
+
+
+def test_numerical_extremes_elementwise():
+    big = np.array([-1e4, -100.0, 0.0, 100.0, 1e4], dtype=np.float32)
+    check_op(None, lambda x: x.sigmoid(), inputs=[big])
+    check_op(None, lambda x: F.softplus(x), cr.softplus, inputs=[big])
+    check_op(None, lambda x: x.tanh(), inputs=[big])
+    x = cr.tensor(big, requires_grad=True)
+    y = x.sigmoid()
+    assert y.data[0] == 0.0 and y.data[-1] == 1.0
+    y.sum().backward()
+    assert np.isfinite(x.grad.data).all()
