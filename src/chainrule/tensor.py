@@ -299,10 +299,14 @@ class Tensor:
     def _check_inplace(self, name):
         from .autograd import grad_mode  # noqa: PLC0415
 
-        if self._requires_grad and self.grad_fn is None and grad_mode.enabled:
+        if self._requires_grad and grad_mode.enabled:
+            if self.grad_fn is None:
+                raise RuntimeError(
+                    f"{name}: a leaf tensor that requires grad is used in an in-place operation; "
+                    "wrap the update in `with cr.no_grad():`")
             raise RuntimeError(
-                f"{name}: a leaf tensor that requires grad is used in an in-place operation; "
-                "wrap the update in `with cr.no_grad():`")
+                f"{name}: in-place operations on a tensor inside the graph are not recorded and "
+                "would make its gradient wrong; use the out-of-place op (e.g. x = x + y)")
 
     def _inplace(self, name, value):
         self._check_inplace(name)
