@@ -33,11 +33,15 @@ def normalize_dims(name, dim, ndim):
         out.append(d % ndim if ndim else 0)
     if len(set(out)) != len(out):
         raise ValueError(f"{name}: dim {dim} repeats a dimension")
+    if not ndim:  # a 0-d tensor accepts dim 0 or -1, as in PyTorch, and has no axis to reduce
+        return ()
     return tuple(sorted(out))
 
 
 def normalize_dim(name, dim, ndim):
-    return normalize_dims(name, int(dim), ndim)[0] if ndim else 0
+    """One ``dim`` as a non-negative axis (0 for a 0-d tensor, after checking it is 0 or -1)."""
+    dims = normalize_dims(name, int(dim), ndim)
+    return dims[0] if ndim else 0
 
 
 def _expand_back(g, shape, axes, keepdims):
@@ -89,9 +93,10 @@ class Prod(Op):
 
     def backward(self, g, x, axes, keepdims):
         gk = _expand_back(g, x.shape, axes, keepdims)
+        if not axes:
+            return gk, None, None
         if dual.is_graph(g):
-            y = _expand_back(prod(x, axes, keepdims), x.shape, axes, keepdims)
-            return gk * y / x, None, None
+            return gk * _prod_of_others(x, axes), None, None
         # Product of all the others, safe when some x are zero: exclusive products both ways.
         moved = np.moveaxis(x, axes, range(x.ndim - len(axes), x.ndim))
         flat = moved.reshape(moved.shape[:moved.ndim - len(axes)] + (-1,))
@@ -101,6 +106,24 @@ class Prod(Op):
         others = np.moveaxis((left * right).reshape(moved.shape),
                              range(x.ndim - len(axes), x.ndim), axes)
         return gk * others, None, None
+
+
+def _prod_of_others(x, axes):
+    """For each element of Tensor ``x``, the product of the others along ``axes``, as a graph.
+
+    Each element is replaced by 1 in its own copy of the reduced slice ((..., n, n) with ones
+    on the diagonal) and that copy is multiplied out: exact with zeros, unlike prod / x.
+    """
+    rest = tuple(i for i in range(x.ndim) if i not in axes)
+    order = rest + tuple(axes)
+    moved = x.permute(order)
+    lead = moved.shape[:len(rest)]
+    n = 1
+    for a in axes:
+        n *= x.shape[a]
+    rows = moved.reshape(lead + (1, n)).expand(lead + (n, n))
+    others = rows.masked_fill(np.eye(n, dtype=bool), 1.0).prod(-1)   # lead + (n,)
+    return others.reshape(moved.shape).permute(tuple(np.argsort(order)))
 
 
 class Amax(Op):
@@ -221,7 +244,8 @@ class Norm(Op):
         if p == 2:
             local = x / safe_y
         else:
-            local = x * np.abs(xv) ** (p - 2) / safe_y ** (p - 1)
+            a = x.abs() if dual.is_graph(x) else np.abs(x)  # |x| is differentiated in graph mode
+            local = x * a ** (p - 2) / safe_y ** (p - 1)
         return gk * dual.where(zero, 0, local), None, None, None
 
 
@@ -294,6 +318,10 @@ def _extreme(name, x, dim, keepdim, arg):
         return (amax if name == "max" else amin)(x, None, False)
     if not isinstance(dim, (int, np.integer)):
         raise TypeError(f"{name}: dim must be an int when indices are returned, got {dim!r}")
+    if x.ndim == 0:  # the element itself, at index 0
+        normalize_dim(name, dim, 0)
+        from .elementwise import clone  # noqa: PLC0415
+        return MaxResult(clone(x), _make(np.zeros((), dtype=np.int64)))
     indices = arg(x, dim, keepdim=True)
     from .index import gather  # noqa: PLC0415 - values are gathered at the indices
     values = gather(x, dim, indices)
