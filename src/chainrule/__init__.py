@@ -46,3 +46,5 @@ def is_tensor(obj) -> bool:
 
 def numel(t) -> int:
     return t.numel()
+
+from . import nn  # noqa: E402,F401 - layers, losses, init: cr.nn

@@ -1,0 +1,34 @@
+"""``chainrule.nn``: Modules, layers, initialization and losses, with PyTorch's names.
+
+    >>> import chainrule as cr
+    >>> from chainrule import nn
+    >>> model = nn.Sequential(nn.Linear(784, 300), nn.ReLU(), nn.Linear(300, 10))
+    >>> loss = nn.CrossEntropyLoss()(model(cr.randn(32, 784)), cr.randint(0, 10, (32,)))
+    >>> loss.backward()
+"""
+
+from . import functional, init  # noqa: F401
+from .activation import (  # noqa: F401
+    ELU, GELU, Hardtanh, LeakyReLU, LogSigmoid, LogSoftmax, Mish, ReLU, ReLU6, SiLU, Sigmoid,
+    Softmax, Softmin, Softplus, Softsign, Tanh,
+)
+from .container import ModuleDict, ModuleList, Sequential  # noqa: F401
+from .dropout import Dropout  # noqa: F401
+from .linear import Bilinear, Flatten, Identity, Linear, Unflatten  # noqa: F401
+from .loss import (  # noqa: F401
+    BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, GaussianNLLLoss, HingeEmbeddingLoss, HuberLoss,
+    KLDivLoss, L1Loss, MSELoss, MultiMarginLoss, NLLLoss, SmoothL1Loss, SoftMarginLoss,
+)
+from .module import (  # noqa: F401
+    Module, RemovableHandle, register_module_forward_hook, register_module_forward_pre_hook,
+)
+from .normalization import BatchNorm1d, LayerNorm  # noqa: F401
+from .parameter import Buffer, Parameter  # noqa: F401
+from .sparse import Embedding  # noqa: F401
+from .summary import ModelSummary  # noqa: F401
+
+import importlib.util as _importlib_util
+
+# nn.utils (clip_grad_norm_, ...) is written with the optimizers; import it once it exists.
+if _importlib_util.find_spec(f"{__name__}.utils") is not None:
+    from . import utils  # noqa: F401

@@ -1,0 +1,28 @@
+"""Dropout: zero units with probability p while training, scale the rest by 1 / (1 - p).
+
+    >>> drop = nn.Dropout(0.5)
+    >>> drop(cr.ones(4))            # training: e.g. tensor([2., 0., 2., 2.])
+    >>> drop.eval()(cr.ones(4))     # evaluation: the identity
+    tensor([1., 1., 1., 1.])
+"""
+
+from __future__ import annotations
+
+from . import functional as F
+from .module import Module
+
+
+class Dropout(Module):
+    """Inverted dropout; the masks come from ``generator`` (default: the global generator)."""
+
+    def __init__(self, p=0.5, inplace=False, generator=None):
+        super().__init__()
+        if not 0.0 <= p <= 1.0:
+            raise ValueError(f"Dropout: probability has to be between 0 and 1, but got {p}")
+        self.p, self.inplace, self.generator = p, inplace, generator
+
+    def forward(self, input):
+        return F.dropout(input, self.p, self.training, generator=self.generator)
+
+    def extra_repr(self):
+        return f"p={self.p}, inplace={self.inplace}"
