@@ -1,0 +1,144 @@
+"""Gradient clipping and flat-vector views of parameters, like ``torch.nn.utils``.
+
+    >>> loss.backward()
+    >>> total = cr.nn.utils.clip_grad_norm_(model.parameters(), max_norm=1.0)
+    >>> opt.step()
+
+Everything here works on the raw arrays, outside the graph, and on any Tensors that
+have a ``.grad`` (``nn.Parameter`` or plain ``requires_grad`` Tensors).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ..tensor import Tensor, _make
+
+__all__ = ["clip_grad_norm_", "clip_grad_value_", "clip_grads_with_norm_", "get_total_norm",
+           "parameters_to_vector", "vector_to_parameters"]
+
+
+def _as_list(tensors):
+    return [tensors] if isinstance(tensors, Tensor) else list(tensors)
+
+
+def _vector_norm(x: np.ndarray, norm_type: float):
+    """||x||_p of a flattened array in its own dtype, as torch.linalg.vector_norm."""
+    x = x.reshape(-1)
+    if norm_type == 2.0:
+        return np.sqrt(np.dot(x, x)) if x.dtype.kind == "f" else np.linalg.norm(x)
+    if norm_type == math.inf:
+        return np.abs(x).max(initial=0)
+    if norm_type == -math.inf:
+        return np.abs(x).min()
+    if norm_type == 0:
+        return x.dtype.type(np.count_nonzero(x))
+    if norm_type == 1.0:
+        return np.abs(x).sum()
+    return (np.abs(x) ** norm_type).sum() ** (1.0 / norm_type)
+
+
+def get_total_norm(tensors, norm_type: float = 2.0, error_if_nonfinite: bool = False):
+    """The p-norm of all ``tensors`` together, as if they were one vector (a 0-d Tensor).
+
+        >>> cr.nn.utils.get_total_norm([p.grad for p in params])
+    """
+    arrays = [t.data for t in _as_list(tensors)]
+    norm_type = float(norm_type)
+    if not arrays:
+        return _make(np.zeros((), np.float32))
+    norms = np.stack([np.asarray(_vector_norm(a, norm_type)) for a in arrays])
+    total = np.asarray(_vector_norm(norms, norm_type), dtype=norms.dtype)
+    if error_if_nonfinite and not np.isfinite(total):
+        raise RuntimeError(
+            f"clip_grad_norm_: the total norm of order {norm_type} of the gradients is "
+            f"non-finite ({float(total)}), so it cannot be clipped; pass "
+            "error_if_nonfinite=False to scale the gradients by it anyway")
+    return _make(total)
+
+
+def clip_grads_with_norm_(parameters, max_norm: float, total_norm) -> None:
+    """Scale the gradients by ``min(1, max_norm / (total_norm + 1e-6))``, in place."""
+    grads = [p.grad for p in _as_list(parameters) if p.grad is not None]
+    if not grads:
+        return
+    total = total_norm.data if isinstance(total_norm, Tensor) else np.asarray(total_norm)
+    coef = np.minimum(float(max_norm) / (total + total.dtype.type(1e-6)), 1.0)
+    coef = coef.astype(total.dtype, copy=False)
+    for g in grads:
+        g.data *= coef.astype(g.data.dtype, copy=False)
+        g._version += 1
+
+
+def clip_grad_norm_(parameters, max_norm: float, norm_type: float = 2.0,
+                    error_if_nonfinite: bool = False):
+    """Rescale the gradients so that their total ``norm_type``-norm is at most ``max_norm``.
+
+    All gradients are treated as one vector; each is multiplied, in place, by
+    ``min(1, max_norm / (total_norm + 1e-6))``. Returns the total norm before clipping as a
+    0-d Tensor. ``norm_type`` may be ``float('inf')`` (the largest absolute entry).
+
+        >>> total = clip_grad_norm_(model.parameters(), max_norm=1.0)
+    """
+    params = _as_list(parameters)
+    grads = [p.grad for p in params if p.grad is not None]
+    total = get_total_norm(grads, norm_type, error_if_nonfinite)
+    clip_grads_with_norm_(params, max_norm, total)
+    return total
+
+
+def clip_grad_value_(parameters, clip_value: float) -> None:
+    """Clamp every gradient entry into ``[-clip_value, clip_value]``, in place.
+
+        >>> clip_grad_value_(model.parameters(), clip_value=0.5)
+    """
+    clip_value = float(clip_value)
+    for p in _as_list(parameters):
+        if p.grad is not None:
+            np.clip(p.grad.data, -clip_value, clip_value, out=p.grad.data)
+            p.grad._version += 1
+
+
+def parameters_to_vector(parameters):
+    """All parameters flattened and concatenated into one 1-D Tensor (part of the graph).
+
+        >>> vec = parameters_to_vector(model.parameters())
+    """
+    from .. import ops  # noqa: PLC0415 - nn sits above ops; imported when used
+
+    params = list(parameters)
+    _check_devices(params)
+    return ops.cat([ops.reshape(p, (-1,)) for p in params])
+
+
+def vector_to_parameters(vec, parameters) -> None:
+    """Copy consecutive slices of the 1-D ``vec`` into ``parameters`` (in place, no graph).
+
+    PyTorch re-points ``param.data`` at views of ``vec``; chainrule copies, so a parameter
+    never shares memory with the vector (optimizer state and saved arrays stay valid).
+
+        >>> vector_to_parameters(vec * 0.5, model.parameters())
+    """
+    if not isinstance(vec, Tensor):
+        raise TypeError(f"vector_to_parameters: expected a Tensor, but got {type(vec).__name__}")
+    params = list(parameters)
+    _check_devices(params)
+    total = sum(p.data.size for p in params)
+    if vec.data.ndim != 1 or vec.data.size != total:
+        raise ValueError(f"vector_to_parameters: vec has shape {tuple(vec.shape)}, the "
+                         f"parameters have {total} elements in all")
+    offset = 0
+    for p in params:
+        n = p.data.size
+        p.data[...] = vec.data[offset:offset + n].reshape(p.data.shape)
+        p._version += 1
+        offset += n
+
+
+def _check_devices(params):
+    devices = {p.device for p in params}
+    if len(devices) > 1:
+        raise TypeError(f"Found parameters on different devices ({sorted(devices)}); "
+                        "this is not supported")

@@ -1,0 +1,88 @@
+"""Adagrad: per-coordinate steps shrinking with the sum of squared gradients.
+
+    >>> opt = cr.optim.Adagrad(model.parameters(), lr=1e-2, lr_decay=1e-4)
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..tensor import _make
+from .optimizer import Optimizer, check_hyper
+
+
+def adagrad_update(param, grad, state_sum, tmp, tmp2, *, step, lr, lr_decay, weight_decay,
+                   eps, maximize):
+    """One Adagrad step in place on arrays; ``step`` counts from 1.
+
+        g = -grad if maximize else grad;   g += weight_decay * w
+        clr = lr / (1 + (t - 1) * lr_decay)
+        s = s + g^2
+        w -= clr * g / (sqrt(s) + eps)
+    """
+    if weight_decay != 0:
+        g = np.multiply(param, weight_decay, out=tmp)
+        (np.subtract if maximize else np.add)(g, grad, out=g)
+    elif maximize:
+        g = np.negative(grad, out=tmp)
+    else:
+        g = grad
+    clr = lr / (1 + (step - 1) * lr_decay)
+    state_sum += np.multiply(g, g, out=tmp2)
+    std = np.sqrt(state_sum, out=tmp2)
+    std += eps
+    update = np.multiply(g, -clr, out=tmp)
+    update /= std
+    param += update
+
+
+class Adagrad(Optimizer):
+    """Adagrad (Duchi et al.), like ``torch.optim.Adagrad``; the update is in
+    :func:`adagrad_update`.
+
+    Args: ``lr=1e-2``, ``lr_decay=0``, ``weight_decay=0``, ``initial_accumulator_value=0``,
+    ``eps=1e-10``, ``maximize=False``.
+
+        >>> opt = cr.optim.Adagrad([w], lr=0.1)
+    """
+
+    def __init__(self, params, lr=1e-2, lr_decay=0.0, weight_decay=0.0,
+                 initial_accumulator_value=0.0, eps=1e-10, *, maximize=False):
+        check_hyper("learning rate", lr)
+        check_hyper("lr_decay value", lr_decay)
+        check_hyper("weight_decay value", weight_decay)
+        check_hyper("initial_accumulator_value value", initial_accumulator_value)
+        check_hyper("epsilon value", eps)
+        defaults = dict(lr=lr, lr_decay=lr_decay, eps=eps, weight_decay=weight_decay,
+                        initial_accumulator_value=initial_accumulator_value, maximize=maximize)
+        super().__init__(params, defaults)
+        for group in self.param_groups:
+            for p in group["params"]:
+                self._init_state(p, group)
+
+    def _init_state(self, p, group):
+        # Like torch, the accumulators exist from the start (so state_dict shows them).
+        state = self.state[p]
+        state["step"] = _make(np.zeros((), np.float32))
+        state["sum"] = _make(np.full_like(p.data, group["initial_accumulator_value"]))
+
+    def step(self, closure=None):
+        loss = self._eval_closure(closure)
+        for group in self.param_groups:
+            hyper = dict(lr=float(group["lr"]), lr_decay=group["lr_decay"],
+                         weight_decay=group["weight_decay"], eps=group["eps"],
+                         maximize=group["maximize"])
+            for p in group["params"]:
+                if p.grad is None:
+                    continue
+                state = self.state[p]
+                if not state:  # a group added after construction
+                    self._init_state(p, group)
+                step_t = state["step"].data
+                step_t += 1
+                step = float(step_t)
+                for (w, g, s), (t1, t2) in self._blocks([p.data, p.grad.data, state["sum"].data],
+                                                        2):
+                    adagrad_update(w, g, s, t1, t2, step=step, **hyper)
+                p._version += 1
+        return loss

@@ -1,0 +1,150 @@
+"""Adam and AdamW: one update function, weight decay coupled (L2) or decoupled by a flag.
+
+    >>> opt = cr.optim.AdamW(model.parameters(), lr=1e-3, weight_decay=1e-2)
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..tensor import _make
+from .optimizer import Optimizer, check_hyper
+
+
+def adam_update(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, tmp, tmp2, *, step, lr,
+                beta1, beta2, eps, weight_decay, amsgrad, maximize, decoupled_weight_decay):
+    """One Adam / AdamW step in place on arrays; ``step`` counts from 1.
+
+    ``tmp`` and ``tmp2`` are scratch arrays shaped like ``param``.
+
+        g = -grad if maximize else grad
+        w = w * (1 - lr * weight_decay)              AdamW (decoupled)
+        g = g + weight_decay * w                     Adam (L2 penalty in the gradient)
+        m = beta1 * m + (1 - beta1) * g              (computed as lerp(m, g, 1 - beta1))
+        v = beta2 * v + (1 - beta2) * g^2
+        v_max = max(v_max, v)  and use v_max for v   (amsgrad)
+        m_hat = m / (1 - beta1^t),   v_hat = v / (1 - beta2^t)
+        w = w - lr * m_hat / (sqrt(v_hat) + eps)
+
+    The denominator is sqrt(v_hat) + eps, as in the paper (Kingma & Ba, 2015) and
+    PyTorch; one of the lecture notes writes v_hat + eps without the square root, which is
+    not Adam. As in PyTorch, eps is added after the bias correction of sqrt(v).
+    """
+    if weight_decay != 0:
+        if decoupled_weight_decay:
+            param *= 1 - lr * weight_decay
+            g = np.negative(grad, out=tmp) if maximize else grad
+        else:
+            g = np.multiply(param, weight_decay, out=tmp)
+            (np.subtract if maximize else np.add)(g, grad, out=g)
+    elif maximize:
+        g = np.negative(grad, out=tmp)
+    else:
+        g = grad
+
+    # First moment, as torch's lerp: the small-weight form keeps m accurate.
+    weight = exp_avg.dtype.type(1 - beta1)
+    diff = np.subtract(g, exp_avg, out=tmp2)
+    if abs(weight) < 0.5:
+        diff *= weight
+        exp_avg += diff
+    else:
+        diff *= 1 - weight
+        np.subtract(g, diff, out=exp_avg)
+
+    # Second moment.
+    exp_avg_sq *= beta2
+    sq = np.multiply(g, 1 - beta2, out=tmp2)
+    sq *= g
+    exp_avg_sq += sq
+
+    bias_correction1 = 1 - beta1 ** step
+    bias_correction2 = 1 - beta2 ** step
+    step_size = lr / bias_correction1
+    if amsgrad:
+        np.maximum(max_exp_avg_sq, exp_avg_sq, out=max_exp_avg_sq)
+        second = max_exp_avg_sq
+    else:
+        second = exp_avg_sq
+    denom = np.sqrt(second, out=tmp2)
+    denom /= bias_correction2 ** 0.5
+    denom += eps
+    update = np.multiply(exp_avg, -step_size, out=tmp)  # g (maybe in tmp) is no longer needed
+    update /= denom
+    param += update
+
+
+class Adam(Optimizer):
+    """Adam (Kingma & Ba), like ``torch.optim.Adam``; the update is in :func:`adam_update`.
+
+    Args: ``lr=1e-3``, ``betas=(0.9, 0.999)``, ``eps=1e-8``, ``weight_decay=0`` (an L2
+    penalty folded into the gradient), ``amsgrad=False``, ``maximize=False``,
+    ``decoupled_weight_decay=False`` (True is AdamW).
+
+        >>> opt = cr.optim.Adam(model.parameters(), lr=1e-3)
+    """
+
+    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0,
+                 amsgrad=False, *, maximize=False, decoupled_weight_decay=False):
+        check_hyper("learning rate", lr)
+        check_hyper("epsilon value", eps)
+        betas = tuple(float(b) for b in betas)
+        if len(betas) != 2:
+            raise ValueError(f"Invalid betas: expected two values, got {betas}")
+        check_hyper("beta parameter at index 0", betas[0], 0.0, 1.0, high_open=True)
+        check_hyper("beta parameter at index 1", betas[1], 0.0, 1.0, high_open=True)
+        check_hyper("weight_decay value", weight_decay)
+        defaults = dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
+                        amsgrad=amsgrad, maximize=maximize,
+                        decoupled_weight_decay=decoupled_weight_decay)
+        super().__init__(params, defaults)
+
+    def step(self, closure=None):
+        loss = self._eval_closure(closure)
+        for group in self.param_groups:
+            beta1, beta2 = group["betas"]
+            amsgrad = group["amsgrad"]
+            hyper = dict(lr=float(group["lr"]), beta1=beta1, beta2=beta2, eps=group["eps"],
+                         weight_decay=group["weight_decay"], amsgrad=amsgrad,
+                         maximize=group["maximize"],
+                         decoupled_weight_decay=group["decoupled_weight_decay"])
+            for p in group["params"]:
+                if p.grad is None:
+                    continue
+                state = self.state[p]
+                if not state:
+                    state["step"] = _make(np.zeros((), np.float32))
+                    state["exp_avg"] = _make(np.zeros_like(p.data))
+                    state["exp_avg_sq"] = _make(np.zeros_like(p.data))
+                if amsgrad and "max_exp_avg_sq" not in state:
+                    state["max_exp_avg_sq"] = _make(np.zeros_like(p.data))
+                step_t = state["step"].data
+                step_t += 1
+                step = float(step_t)
+                vmax = state["max_exp_avg_sq"].data if amsgrad else None
+                arrays = [p.data, p.grad.data, state["exp_avg"].data, state["exp_avg_sq"].data,
+                          vmax]
+                for (w, g, m, v, vm), (t1, t2) in self._blocks(arrays, 2):
+                    adam_update(w, g, m, v, vm, t1, t2, step=step, **hyper)
+                p._version += 1
+        return loss
+
+
+class AdamW(Adam):
+    """Adam with decoupled weight decay (Loshchilov & Hutter), like ``torch.optim.AdamW``.
+
+    Each step first shrinks the weights, ``w <- w * (1 - lr * weight_decay)``, then takes
+    the Adam step without the decay in the moments. Default ``weight_decay=1e-2``.
+
+        >>> opt = cr.optim.AdamW(model.parameters(), lr=1e-3, weight_decay=0.05)
+    """
+
+    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2,
+                 amsgrad=False, *, maximize=False):
+        super().__init__(params, lr, betas, eps, weight_decay, amsgrad, maximize=maximize,
+                         decoupled_weight_decay=True)
+
+    def _setstate_groups(self):
+        super()._setstate_groups()
+        for group in self.param_groups:
+            group["decoupled_weight_decay"] = True

@@ -1,0 +1,290 @@
+"""Optimizer: parameter groups, per-parameter state, and a state_dict in PyTorch's layout.
+
+    >>> opt = cr.optim.SGD([{"params": [w]}, {"params": [b], "lr": 0.1}], lr=0.01, momentum=0.9)
+    >>> loss.backward(); opt.step(); opt.zero_grad()
+    >>> opt.state_dict()["param_groups"][1]["lr"]
+    0.1
+
+Subclasses validate their hyperparameters, pass the defaults here, and implement ``step``
+by calling a small pure update function on the raw arrays of every parameter that has a
+gradient. Updates run in place on ``p.data``, outside the graph.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+import numpy as np
+
+from .. import backend
+from ..autograd import grad_mode
+from ..tensor import Tensor, _make
+
+# Large arrays are updated block by block: a block and the update's scratch space stay in
+# the CPU caches, so one pass over memory does the work of a dozen ufunc passes.
+BLOCK = 1 << 15
+
+
+class _Required:
+    """Marks a hyperparameter with no default (like ``torch.optim.optimizer.required``)."""
+
+    def __repr__(self):
+        return "<required parameter>"
+
+
+required = _Required()
+
+
+def check_hyper(name: str, value, low=0.0, high=None, high_open=False):
+    """Raise ``ValueError('Invalid <name>: <value>')`` unless low <= value (< or <=) high."""
+    bad = value < low
+    if high is not None:
+        bad = bad or (value >= high if high_open else value > high)
+    if bad:
+        raise ValueError(f"Invalid {name}: {value}")
+
+
+class Optimizer:
+    """Base class of every optimizer.
+
+    ``params`` is an iterable of Tensors, of ``(name, Tensor)`` pairs, or of dicts (param
+    groups) with a ``"params"`` entry and their own hyperparameters; ``defaults`` fills in
+    what a group does not say.
+    """
+
+    def __init__(self, params, defaults: dict):
+        self.defaults = defaults
+        self.state = defaultdict(dict)
+        self.param_groups = []
+        self._scratch = {}
+        if isinstance(params, Tensor):
+            raise TypeError("params argument given to the optimizer should be an iterable of "
+                            "Tensors or dicts, but got a Tensor")
+        groups = list(params)
+        if not groups:
+            raise ValueError("optimizer got an empty parameter list")
+        if not isinstance(groups[0], dict):
+            groups = [{"params": groups}]
+        for group in groups:
+            self.add_param_group(group)
+
+    def __repr__(self):
+        lines = [type(self).__name__ + " ("]
+        for i, group in enumerate(self.param_groups):
+            lines.append(f"Parameter Group {i}")
+            for key in sorted(group):
+                if key not in ("params", "param_names"):
+                    lines.append(f"    {key}: {group[key]}")
+        return "\n".join(lines) + "\n)"
+
+    # --- groups ------------------------------------------------------------------------------
+    def add_param_group(self, param_group: dict) -> None:
+        """Add a group of parameters (e.g. unfrozen layers) with its own hyperparameters."""
+        if not isinstance(param_group, dict):
+            raise TypeError(f"param_group must be a dict, but got {type(param_group).__name__}")
+        group = dict(param_group)
+        params = group["params"]
+        if isinstance(params, Tensor):
+            params = [params]
+        elif isinstance(params, set):
+            raise TypeError("optimizer parameters need to be organized in ordered collections, "
+                            "but the ordering of tensors in sets changes between runs; use a list")
+        params = list(params)
+        names = [p[0] for p in params if isinstance(p, tuple)]
+        params = [p[1] if isinstance(p, tuple) else p for p in params]
+        if names:
+            if len(names) != len(params):
+                raise ValueError("all optimizer params should be with/without names. "
+                                 "Some param names are missing")
+            group["param_names"] = names
+        for p in params:
+            if not isinstance(p, Tensor):
+                raise TypeError(f"optimizer can only optimize Tensors, but one of the params "
+                                f"is {type(p).__name__}")
+            if p.grad_fn is not None:
+                raise ValueError("can't optimize a non-leaf Tensor")
+        group["params"] = params
+        for name, default in self.defaults.items():
+            if default is required and name not in group:
+                raise ValueError(f"parameter group didn't specify a value of required "
+                                 f"optimization parameter {name}")
+            group.setdefault(name, default)
+        if len({id(p) for p in params}) != len(params):
+            raise ValueError("optimizer contains a parameter group with duplicate parameters")
+        seen = {id(p) for g in self.param_groups for p in g["params"]}
+        if any(id(p) in seen for p in params):
+            raise ValueError("some parameters appear in more than one parameter group")
+        self.param_groups.append(group)
+
+    # --- gradients ---------------------------------------------------------------------------
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        """Forget the gradients: set ``.grad`` to None (default) or fill it with zeros."""
+        for group in self.param_groups:
+            for p in group["params"]:
+                if p.grad is None:
+                    continue
+                if set_to_none:
+                    p.grad = None
+                else:
+                    g = p.grad
+                    g.grad_fn = None
+                    g._requires_grad = False
+                    g.data[...] = 0
+
+    def step(self, closure=None):
+        """Update the parameters once; ``closure`` re-evaluates the model and returns the loss."""
+        raise NotImplementedError
+
+    def _eval_closure(self, closure):
+        if closure is None:
+            return None
+        with grad_mode.enable_grad():
+            return closure()
+
+    # --- scratch space for the update functions ----------------------------------------------
+    def _buffers(self, like, size: int, count: int):
+        """``count`` flat scratch arrays of ``like``'s dtype with at least ``size`` elements."""
+        key = (like.dtype, type(like))
+        bufs = self._scratch.get(key)
+        if bufs is None or len(bufs) < count or bufs[0].size < size:
+            size = max(size, bufs[0].size if bufs else 0)
+            count = max(count, len(bufs) if bufs else 0)
+            bufs = [np.empty_like(like, shape=(size,)) for _ in range(count)]
+            self._scratch[key] = bufs
+        return bufs
+
+    def _blocks(self, arrays, count: int):
+        """Yield matching flat blocks of ``arrays`` (None stays None) and ``count`` scratch blocks.
+
+        Contiguous NumPy arrays larger than BLOCK are cut into cache-sized blocks; anything
+        else (small, strided, on a GPU) is handed over whole.
+        """
+        first = arrays[0]
+        n = first.size
+        blockable = (n > BLOCK and isinstance(first, np.ndarray)
+                     and all(a is None or a.flags.c_contiguous for a in arrays))
+        if not blockable:
+            scratch = self._buffers(first, n, count)
+            shape = first.shape
+            yield arrays, [s[:n].reshape(shape) for s in scratch[:count]]
+            return
+        scratch = self._buffers(first, BLOCK, count)
+        flat = [None if a is None else a.reshape(-1) for a in arrays]
+        for start in range(0, n, BLOCK):
+            stop = min(start + BLOCK, n)
+            yield ([None if a is None else a[start:stop] for a in flat],
+                   [s[:stop - start] for s in scratch[:count]])
+
+    # --- state_dict --------------------------------------------------------------------------
+    def state_dict(self) -> dict:
+        """A snapshot of the optimizer: ``{"state": {index: {...}}, "param_groups": [...]}``.
+
+        As in PyTorch, parameters are replaced by their index in the order of the groups; the
+        state's arrays are copied, so later steps do not change a snapshot already taken.
+        """
+        index = {}
+        groups = []
+        for group in self.param_groups:
+            packed = {k: v for k, v in group.items() if k != "params"}
+            for p in group["params"]:
+                index.setdefault(id(p), len(index))
+            packed["params"] = [index[id(p)] for p in group["params"]]
+            groups.append(packed)
+        state = {}
+        for p, s in self.state.items():
+            key = index[id(p)] if isinstance(p, Tensor) else p
+            state[key] = {k: _snapshot(v) for k, v in s.items()}
+        return {"state": state, "param_groups": groups}
+
+    def load_state_dict(self, state_dict: dict) -> None:
+        """Restore a snapshot made by ``state_dict()`` (ours, or PyTorch's converted to arrays).
+
+        Arrays are copied and cast to their parameter's dtype, except the step counter.
+        """
+        saved_groups = state_dict["param_groups"]
+        if len(saved_groups) != len(self.param_groups):
+            raise ValueError(f"loaded state dict has {len(saved_groups)} parameter groups, "
+                             f"the optimizer has {len(self.param_groups)}")
+        for i, (g, s) in enumerate(zip(self.param_groups, saved_groups)):
+            if len(g["params"]) != len(s["params"]):
+                raise ValueError(
+                    f"loaded state dict's parameter group {i} has {len(s['params'])} "
+                    f"parameters, the optimizer's has {len(g['params'])}")
+        id_map = {}
+        for g, s in zip(self.param_groups, saved_groups):
+            id_map.update(zip(s["params"], g["params"]))
+        state = defaultdict(dict)
+        for key, value in state_dict["state"].items():
+            key_int = int(key) if isinstance(key, str) and key.isdigit() else key
+            if key_int in id_map:
+                param = id_map[key_int]
+                state[param] = self._restore_state(
+                    param, {k: _restore(param, k, v) for k, v in value.items()})
+            else:
+                state[key] = value
+        groups = []
+        for g, s in zip(self.param_groups, saved_groups):
+            new = {k: _plain(v) for k, v in s.items() if k != "params"}
+            new["params"] = g["params"]
+            if "param_names" in g and "param_names" not in new:
+                new["param_names"] = g["param_names"]
+            groups.append(new)
+        self.state = state
+        self.param_groups = groups
+        self._setstate_groups()
+
+    def _restore_state(self, param, state: dict) -> dict:
+        """Subclasses turn loaded per-parameter state into their working form."""
+        return state
+
+    def _setstate_groups(self) -> None:
+        """Fill in group keys that an older or foreign state_dict lacks."""
+        for group in self.param_groups:
+            for name, default in self.defaults.items():
+                group.setdefault(name, default)
+
+
+def _snapshot(value):
+    """A copy of one state value: arrays and Tensors become fresh Tensors."""
+    if isinstance(value, Tensor):
+        return _make(value.data.copy())
+    if isinstance(value, (np.ndarray, np.generic)):
+        return _make(np.array(value))
+    if isinstance(value, list):
+        return [_snapshot(v) for v in value]
+    if isinstance(value, tuple):
+        return tuple(_snapshot(v) for v in value)
+    return value
+
+
+def _is_array_like(value) -> bool:
+    return (isinstance(value, (Tensor, np.ndarray, np.generic))
+            or (hasattr(value, "__array__") and hasattr(value, "shape")))
+
+
+def _restore(param, key, value):
+    """Copy a loaded state value, casting arrays to the parameter's dtype (the step stays)."""
+    if _is_array_like(value):
+        arr = np.array(value.data if isinstance(value, Tensor) else value)
+        if key != "step" and arr.dtype.kind == "f" and param.data.dtype.kind == "f":
+            arr = arr.astype(param.data.dtype, copy=False)
+        elif key == "step":
+            arr = arr.astype(np.float32, copy=False)
+        device = backend.device_of(param.data)
+        if device != "cpu":  # a CPU checkpoint loaded next to parameters on a GPU
+            arr = backend.to_device(arr, device)
+        return _make(arr)
+    if isinstance(value, dict):
+        return {k: _restore(param, k, v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(_restore(param, None, v) for v in value)
+    return value
+
+
+def _plain(value):
+    """Hyperparameters come back as Python values (a JSON round trip turns tuples to lists)."""
+    if isinstance(value, list) and value and all(isinstance(v, (int, float)) for v in value):
+        return tuple(value)
+    if isinstance(value, (np.generic,)):
+        return value.item()
+    return value

@@ -1,0 +1,98 @@
+"""Stochastic gradient descent with momentum, dampening, Nesterov and L2 weight decay.
+
+    >>> opt = cr.optim.SGD(model.parameters(), lr=0.1, momentum=0.9, nesterov=True)
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..tensor import _make
+from .optimizer import Optimizer, check_hyper
+
+
+def sgd_update(param, grad, buf, tmp, tmp2, *, lr, weight_decay, momentum, dampening,
+               nesterov, maximize, first):
+    """One SGD step in place on arrays (``buf`` is the momentum buffer, None without momentum).
+
+    ``tmp`` and ``tmp2`` are scratch arrays shaped like ``param``; ``first`` says that
+    ``buf`` holds nothing yet and is set to the first direction.
+
+        d   = -g if maximize else g;   d += weight_decay * w          (L2 penalty)
+        buf = d                          on the first step
+        buf = momentum * buf + (1 - dampening) * d   afterwards
+        d   = d + momentum * buf  (nesterov)   or   d = buf
+        w  -= lr * d
+    """
+    if weight_decay != 0:
+        d = np.multiply(param, weight_decay, out=tmp)
+        (np.subtract if maximize else np.add)(d, grad, out=d)
+    elif maximize:
+        d = np.negative(grad, out=tmp)
+    else:
+        d = grad
+    if momentum != 0:
+        if first:
+            np.copyto(buf, d)
+        else:
+            buf *= momentum
+            if dampening == 0:
+                buf += d
+            else:
+                buf += np.multiply(d, 1 - dampening, out=tmp2)
+        if nesterov:
+            d = np.add(d, np.multiply(buf, momentum, out=tmp2), out=tmp2)
+        else:
+            d = buf
+    if d is tmp or d is tmp2:
+        d *= -lr
+        param += d
+    else:
+        param += np.multiply(d, -lr, out=tmp)
+
+
+class SGD(Optimizer):
+    """Stochastic gradient descent (optionally with momentum), like ``torch.optim.SGD``.
+
+    Args: ``lr=1e-3``, ``momentum=0``, ``dampening=0``, ``weight_decay=0`` (an L2 penalty
+    ``weight_decay/2 * ||w||^2`` added to the loss), ``nesterov=False``, ``maximize=False``.
+    The update is written out in :func:`sgd_update`.
+
+        >>> opt = cr.optim.SGD([w], lr=0.1, momentum=0.9)
+        >>> loss.backward(); opt.step(); opt.zero_grad()
+    """
+
+    def __init__(self, params, lr=1e-3, momentum=0.0, dampening=0.0, weight_decay=0.0,
+                 nesterov=False, *, maximize=False):
+        check_hyper("learning rate", lr)
+        check_hyper("momentum value", momentum)
+        check_hyper("weight_decay value", weight_decay)
+        if nesterov and (momentum <= 0 or dampening != 0):
+            raise ValueError("Nesterov momentum requires a momentum and zero dampening")
+        defaults = dict(lr=lr, momentum=momentum, dampening=dampening,
+                        weight_decay=weight_decay, nesterov=nesterov, maximize=maximize)
+        super().__init__(params, defaults)
+
+    def step(self, closure=None):
+        loss = self._eval_closure(closure)
+        for group in self.param_groups:
+            hyper = dict(lr=float(group["lr"]), weight_decay=group["weight_decay"],
+                         momentum=group["momentum"], dampening=group["dampening"],
+                         nesterov=group["nesterov"], maximize=group["maximize"])
+            momentum = group["momentum"]
+            for p in group["params"]:
+                if p.grad is None:
+                    continue
+                buf = None
+                first = False
+                if momentum != 0:
+                    state = self.state[p]
+                    buf_t = state.get("momentum_buffer")
+                    if buf_t is None:
+                        buf_t = state["momentum_buffer"] = _make(np.empty_like(p.data))
+                        first = True
+                    buf = buf_t.data
+                for (w, g, b), (t1, t2) in self._blocks([p.data, p.grad.data, buf], 2):
+                    sgd_update(w, g, b, t1, t2, first=first, **hyper)
+                p._version += 1
+        return loss
