@@ -1,0 +1,278 @@
+"""The recorded graph as data: its tensors, its ops, and every gradient on it.
+
+Both pictures (``dot``) and the narrated backward pass (``explain``) read the graph through
+this module. ``walk(root)`` collects every tensor and op that ``root`` depends on, names
+them, and -- without touching any ``.grad`` -- runs the backward pass itself: the nodes'
+vector-Jacobian products in reverse topological order, exactly as the engine does, but
+keeping the gradient of *every* tensor (intermediates included) and one record per edge.
+
+    >>> x, y, z = (cr.tensor(v, requires_grad=True) for v in (-2.0, 5.0, -4.0))
+    >>> q = x + y
+    >>> f = q * z
+    >>> g = walk(f, names={"x": x, "y": y, "z": z, "q": q, "f": f})
+    >>> [(t.name, float(t.grad)) for t in g.tensors]
+    [('x', -4.0), ('y', -4.0), ('q', -4.0), ('z', 3.0), ('f', 1.0)]
+
+The nodes' ``vjp`` is pure (it can run again after ``backward`` freed the graph), so this
+works both before and after ``loss.backward()``. Tensor hooks are not run here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..autograd import grad_mode
+from ..autograd.engine import sum_to_shape, topological_order
+from ..tensor import Tensor
+
+# What a tensor is in the picture; the lecture figures color them apart.
+DATA, INPUT, PARAMETER, INTERMEDIATE, OUTPUT = (
+    "data", "input", "parameter", "intermediate", "output")
+
+
+@dataclass(eq=False)
+class TensorInfo:
+    """One tensor of the graph: its name, its kind and its gradient d root / d tensor."""
+
+    tensor: Tensor
+    name: str
+    kind: str
+    grad: np.ndarray | None = None   # computed here (None: no gradient reaches it)
+
+    @property
+    def value(self) -> np.ndarray:
+        return self.tensor.data
+
+    @property
+    def shape(self) -> tuple:
+        return tuple(self.tensor.shape)
+
+    @property
+    def shown_grad(self) -> np.ndarray | None:
+        """What a picture shows: a leaf's ``.grad`` when backward has filled it, else ours."""
+        g = self.tensor.grad if self.tensor.grad_fn is None else None
+        if g is not None:
+            return g.data
+        return self.grad
+
+
+@dataclass(eq=False)
+class OpInfo:
+    """One recorded operation: its node, the tensors it read and the one(s) it made."""
+
+    node: object
+    name: str
+    inputs: list                      # [(argument index, TensorInfo)]
+    constants: list                   # [(argument index, value)] -- numbers, dims, masks
+    outputs: list = field(default_factory=list)   # [TensorInfo]
+
+
+@dataclass(eq=False)
+class Edge:
+    """One edge of the backward pass: ``op`` sends ``grad`` to its input ``dst``.
+
+    ``upstream`` is d root / d ``src`` (src is op's output; for an op with several outputs, a
+    list with one gradient per output, None where none arrived), ``grad`` the product with the
+    local derivative, already summed back to ``dst``'s shape; ``local`` is the local
+    derivative d src / d dst when ``src`` has one element (the VJP of 1), else None.
+    """
+
+    op: OpInfo
+    src: TensorInfo
+    dst: TensorInfo
+    arg: int
+    upstream: np.ndarray | list
+    grad: np.ndarray
+    local: np.ndarray | None = None
+
+
+@dataclass(eq=False)
+class Graph:
+    root: TensorInfo
+    tensors: list     # data-flow order: producers before consumers
+    ops: list         # data-flow order
+    edges: list       # backward order (reverse topological), empty without gradients
+    info: dict        # id(tensor) -> TensorInfo
+
+    def __getitem__(self, name: str) -> TensorInfo:
+        for t in self.tensors:
+            if t.name == name:
+                return t
+        raise KeyError(f"no tensor named {name!r} in the graph (names: "
+                       f"{[t.name for t in self.tensors]})")
+
+
+def names_from(names) -> dict:
+    """``{id(tensor): name}`` from a dict of name -> Tensor (``locals()`` works), a Module
+    (its ``named_parameters()``), or a list of those."""
+    out = {}
+    if names is None:
+        return out
+    sources = names if isinstance(names, (list, tuple)) else [names]
+    for src in sources:
+        if hasattr(src, "named_parameters"):
+            src = dict(src.named_parameters())
+        if not isinstance(src, dict):
+            raise TypeError(f"names: expected a dict of name -> Tensor or a Module, "
+                            f"got {type(src).__name__}")
+        for name, t in src.items():
+            if isinstance(t, Tensor) and not name.startswith("_"):
+                out.setdefault(id(t), str(name))
+    return out
+
+
+def _kind(t: Tensor, is_root: bool) -> str:
+    if is_root:
+        return OUTPUT
+    if t.grad_fn is not None:
+        return INTERMEDIATE
+    if not t._requires_grad:
+        return DATA
+    # nn.Parameter is a Tensor subclass; named by class so viz needs no import of nn.
+    return PARAMETER if any(c.__name__ == "Parameter" for c in type(t).__mro__) else INPUT
+
+
+def walk(root: Tensor, names=None, gradient=None, grads: bool = True) -> Graph:
+    """Collect ``root``'s graph and (with ``grads``) every tensor's gradient d root / d t.
+
+    ``gradient`` seeds the backward pass (needed when ``root`` has more than one element,
+    as for ``backward``); without it a non-scalar root gets no gradients.
+    """
+    if not isinstance(root, Tensor):
+        raise TypeError(f"viz: expected a Tensor, got {type(root).__name__}")
+    given = names_from(names)
+    order = topological_order([root.grad_fn])      # consumers first
+    info: dict = {}
+    by_output: dict = {}   # (node, output_nr) -> TensorInfo: how the engine keys gradients
+
+    def tensor_info(t: Tensor) -> TensorInfo:
+        ti = info.get(id(t))
+        if ti is None:
+            key = (t.grad_fn, t._output_nr)
+            if t.grad_fn is not None and key in by_output:
+                return by_output[key]   # another wrapper of the same output
+            ti = TensorInfo(t, given.get(id(t)) or getattr(t, "name", None) or "",
+                            _kind(t, t is root))
+            info[id(t)] = ti
+            if t.grad_fn is not None:
+                by_output[key] = ti
+        return ti
+
+    root_info = tensor_info(root)
+    ops = []
+    for node in reversed(order):   # data-flow order, so automatic names count forward
+        inputs, constants = [], []
+        for i, a in enumerate(node.args):
+            if isinstance(a, Tensor):
+                inputs.append((i, tensor_info(a)))
+            elif a is not None:
+                constants.append((i, a))
+        ops.append(OpInfo(node, node.name, inputs, constants))
+    op_of = {id(o.node): o for o in ops}
+    for (node, _), ti in by_output.items():
+        op_of[id(node)].outputs.append(ti)
+
+    tensors = _data_flow_order(ops, root_info)
+    _auto_names(tensors)
+    graph = Graph(root_info, tensors, ops, [], info)
+    if grads:
+        seed = _seed(root, gradient)
+        if seed is not None:
+            with grad_mode.no_grad():   # as in the engine: the backward itself is not recorded
+                _backprop(graph, order, op_of, by_output, seed)
+    return graph
+
+
+def _data_flow_order(ops, root_info) -> list:
+    seen, tensors = set(), []
+    for op in ops:
+        for ti in [t for _, t in op.inputs] + sorted(op.outputs, key=lambda t: t.tensor._output_nr):
+            if id(ti) not in seen:
+                seen.add(id(ti))
+                tensors.append(ti)
+    if id(root_info) not in seen:   # a leaf root: a graph of one tensor
+        tensors.append(root_info)
+    return tensors
+
+
+def _auto_names(tensors) -> None:
+    """Short ids for unnamed tensors, counted in data-flow order: t1, t2, ...; the output
+    is "out" unless that name is taken."""
+    taken = {t.name for t in tensors if t.name}
+    root = next((t for t in tensors if t.kind == OUTPUT), None)
+    if root is not None and not root.name and "out" not in taken:
+        root.name = "out"
+    n = 0
+    for t in tensors:
+        if not t.name:
+            n += 1
+            while f"t{n}" in taken:
+                n += 1
+            t.name = f"t{n}"
+
+
+def _seed(root: Tensor, gradient):
+    if gradient is not None:
+        g = gradient.data if isinstance(gradient, Tensor) else np.asarray(gradient, root.dtype)
+        if g.shape != root.data.shape:
+            raise ValueError(f"viz: gradient has shape {g.shape} but the output has shape "
+                             f"{tuple(root.shape)}")
+        return g
+    if root.data.size != 1 or root.data.dtype.kind not in "fc":
+        return None
+    return np.ones_like(root.data)
+
+
+def _backprop(graph: Graph, order, op_of, by_output, seed) -> None:
+    """The engine's loop, keeping every gradient and an Edge per (op, input) pair."""
+    root = graph.root
+    root.grad = seed
+    pending = {}   # id(TensorInfo) -> gradient so far
+    pending[id(root)] = seed
+    for node in order:
+        op = op_of[id(node)]
+        outs = [by_output.get((node, k)) for k in range(node.n_outputs)]
+        upstream = [pending.get(id(o)) if o is not None else None for o in outs]
+        for o, g in zip(outs, upstream):
+            if o is not None and g is not None:
+                o.grad = g
+        if all(g is None for g in upstream):
+            continue
+        g_in = upstream[0] if node.n_outputs == 1 else list(upstream)
+        input_grads = node.vjp(g_in, False)
+        # The local derivative of a one-element output is its VJP with upstream 1.
+        local_grads = None
+        src = outs[0] if node.n_outputs == 1 else None
+        if src is not None and src.value.size == 1 and upstream[0] is not None:
+            local_grads = node.vjp(np.ones_like(upstream[0]), False)
+        for (i, dst) in op.inputs:
+            g = input_grads[i]
+            if g is None or not dst.tensor._requires_grad:
+                continue
+            g = _fit(op.name, i, g, dst.tensor)
+            local = None
+            if local_grads is not None and local_grads[i] is not None:
+                local = _fit(op.name, i, local_grads[i], dst.tensor)
+            if src is not None:
+                graph.edges.append(Edge(op, src, dst, i, src.grad, g, local))
+            else:   # several outputs: the upstream is one gradient per output (None: unused)
+                first = next(o for o, u in zip(outs, upstream) if o is not None and u is not None)
+                graph.edges.append(Edge(op, first, dst, i, list(upstream), g, local))
+            prev = pending.get(id(dst))
+            pending[id(dst)] = g if prev is None else prev + g
+    for ti in graph.tensors:
+        if ti.tensor.grad_fn is None and id(ti) in pending:
+            ti.grad = pending[id(ti)]
+
+
+def _fit(name, i, g, target: Tensor) -> np.ndarray:
+    """Give a VJP result its input's shape and dtype, as the engine does."""
+    g = np.asarray(g.data if isinstance(g, Tensor) else g)
+    if g.shape != target.data.shape:
+        g = sum_to_shape(g, target.data.shape)
+        if g.shape != target.data.shape:
+            raise RuntimeError(f"{name}: backward gave a gradient of shape {g.shape} for "
+                               f"input {i} of shape {tuple(target.shape)}")
+    return g.astype(target.data.dtype, copy=False)
