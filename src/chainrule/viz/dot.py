@@ -97,6 +97,9 @@ def draw(root, path, format: str | None = None, **options) -> str:  # noqa: A002
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)   # mkstemp makes it private; a picture is not
         os.replace(tmp, path)   # atomic: no half-written picture
     except BaseException:
         os.unlink(tmp)
