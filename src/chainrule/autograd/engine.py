@@ -112,10 +112,21 @@ class _Accumulator:
         self.wanted = wanted  # None: deposit into .grad; else {id(tensor): index}
         self.captured = {}
         self.owned = set()   # ids of arrays already given to a .grad: never share one
+        self.hooked = {}     # leaves with hooks: their summed gradient, hooked once in flush()
 
     def leaf(self, t, grad):
-        if t._hooks:
-            grad = _run_hooks(t._hooks, grad, self.create_graph)
+        if t._hooks:  # a hook sees the leaf's total gradient, not each path's share (as torch)
+            prev = self.hooked.get(id(t))
+            self.hooked[id(t)] = (t, grad if prev is None else prev[1] + grad)
+            return
+        self._deposit(t, grad)
+
+    def flush(self):
+        hooked, self.hooked = self.hooked, {}
+        for t, grad in hooked.values():
+            self._deposit(t, _run_hooks(t._hooks, grad, self.create_graph))
+
+    def _deposit(self, t, grad):
         if self.wanted is not None:
             k = id(t)
             if k in self.wanted:
@@ -196,6 +207,7 @@ def run(roots, root_grads, retain_graph, create_graph, acc):
                     grads[fn] = g if prev is None else prev + g
                 else:
                     _add_grad(grads, fn, a._output_nr, g)
+        acc.flush()
     finally:
         grad_mode.enabled = prev_mode
 
@@ -242,6 +254,7 @@ def backward(tensor, gradient=None, retain_graph=None, create_graph=False, input
             if gi is not None:
                 acc = _Accumulator(create_graph)
                 acc.leaf(t, gi if create_graph else gi.data)
+                acc.flush()
         return
     run([tensor], [g], retain_graph, create_graph, _Accumulator(create_graph))
 
