@@ -376,6 +376,8 @@ def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean"):
         return losses.reshape(out_shape)
     if reduction == "sum":
         return losses.sum()
+    if denom == 0:  # every target ignored: nan, as PyTorch, without a 0/0 warning
+        return losses.sum() * float("nan")
     return losses.sum() / denom
 
 

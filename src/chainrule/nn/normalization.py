@@ -91,6 +91,9 @@ class BatchNorm1d(_BatchNorm):
         if input.ndim not in (2, 3):
             raise ValueError(f"BatchNorm1d: expected 2D or 3D input (got {input.ndim}D input "
                              f"of shape {tuple(input.shape)})")
+        if input.shape[1] != self.num_features:
+            raise ValueError(f"BatchNorm1d: expected {self.num_features} channels in dim 1, "
+                             f"got input of shape {tuple(input.shape)}")
 
 
 class LayerNorm(Module):
