@@ -1,0 +1,206 @@
+"""The NumPy floor: the same math as the frameworks, hand-written with nothing wasted.
+
+float32 throughout, the bias added in place into the matmul's fresh output, the
+softmax-cross-entropy gradient written as ``(p - onehot) / N``, activations applied in place,
+and in-place SGD updates (the gradient is scaled in place and subtracted, no temporary).
+This is what a framework on NumPy would cost if it paid nothing for being a framework.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .cases import ADAM_LR, LR, Case
+
+
+class FloorTrain:
+    """One SGD training step of an MLP: forward, cross-entropy, backward, update."""
+
+    name = "floor"
+
+    def __init__(self, case: Case, data):
+        self.Ws = [W.copy() for W, _ in data["weights"]]
+        self.bs = [b.copy() for _, b in data["weights"]]
+        self.tanh = case.act == "tanh"
+        self.batches = data["batches"]
+        self.rows = np.arange(case.batch)
+        self.i = 0
+        self.record = False   # checks only: keep a copy of the gradients the step applied
+        self.last_loss = None
+        self.last_grads = None
+
+    def step(self):
+        x, y = self.batches[self.i]
+        self.i = (self.i + 1) % len(self.batches)
+        Ws, bs, n_layers = self.Ws, self.bs, len(self.Ws)
+        hs = [x]
+        h = x
+        for layer in range(n_layers):
+            h = h @ Ws[layer].T
+            h += bs[layer]
+            if layer < n_layers - 1:
+                if self.tanh:
+                    np.tanh(h, out=h)
+                else:
+                    np.maximum(h, 0, out=h)
+                hs.append(h)
+        # Softmax cross-entropy on the logits, in place: z - max, exp, normalize.
+        n = h.shape[0]
+        h -= h.max(axis=1, keepdims=True)
+        picked = h[self.rows, y]
+        np.exp(h, out=h)
+        s = h.sum(axis=1, keepdims=True)
+        loss = (np.log(s).sum() - picked.sum()) / n
+        h /= s
+        h[self.rows, y] -= 1
+        h *= 1.0 / n
+        g = h
+        grads = [] if self.record else None
+        for layer in range(n_layers - 1, -1, -1):
+            a = hs[layer]
+            gW = g.T @ a
+            gb = g.sum(axis=0)
+            if layer > 0:
+                g_next = g @ Ws[layer]
+                if self.tanh:
+                    t = a * a
+                    np.subtract(1, t, out=t)
+                    g_next *= t
+                else:
+                    g_next *= a > 0
+            if grads is not None:
+                grads[:0] = [gW.copy(), gb.copy()]
+            gW *= LR
+            Ws[layer] -= gW
+            gb *= LR
+            bs[layer] -= gb
+            if layer > 0:
+                g = g_next
+        self.last_loss = loss
+        self.last_grads = grads
+        return loss
+
+    def loss(self):
+        return float(self.last_loss)
+
+    def params(self):
+        return [p for pair in zip(self.Ws, self.bs) for p in pair]
+
+    def grads(self):
+        return self.last_grads
+
+
+class FloorInfer:
+    """The MLP's forward pass only (no graph, nothing kept)."""
+
+    name = "floor"
+
+    def __init__(self, case: Case, data):
+        self.Ws = [W.copy() for W, _ in data["weights"]]
+        self.bs = [b.copy() for _, b in data["weights"]]
+        self.tanh = case.act == "tanh"
+        self.batches = data["batches"]
+        self.i = 0
+        self.last = None
+
+    def step(self):
+        x, _ = self.batches[self.i]
+        self.i = (self.i + 1) % len(self.batches)
+        h = x
+        n_layers = len(self.Ws)
+        for layer in range(n_layers):
+            h = h @ self.Ws[layer].T
+            h += self.bs[layer]
+            if layer < n_layers - 1:
+                if self.tanh:
+                    np.tanh(h, out=h)
+                else:
+                    np.maximum(h, 0, out=h)
+        self.last = h
+        return h
+
+    def output(self):
+        return self.last
+
+
+class FloorAdam:
+    """Adam (PyTorch's update, bias-corrected) over a list of arrays, vectorized and in place.
+
+    One scratch buffer as large as the largest parameter holds every temporary.
+    """
+
+    name = "floor"
+
+    def __init__(self, case: Case, data):
+        self.ps = [p.copy() for p in data["params"]]
+        self.gs = [g.copy() for g in data["grads"]]
+        self.ms = [np.zeros_like(p) for p in self.ps]
+        self.vs = [np.zeros_like(p) for p in self.ps]
+        self.scratch = np.empty(max(p.size for p in self.ps), dtype=np.float32)
+        self.t = 0
+        self.lr, self.b1, self.b2, self.eps = ADAM_LR, 0.9, 0.999, 1e-8
+
+    def step(self):
+        self.t += 1
+        b1, b2 = self.b1, self.b2
+        bc1 = 1 - b1 ** self.t
+        bc2_sqrt = (1 - b2 ** self.t) ** 0.5
+        step_size = self.lr / bc1
+        for p, g, m, v in zip(self.ps, self.gs, self.ms, self.vs):
+            tmp = self.scratch[:p.size].reshape(p.shape)
+            m *= b1                                  # m = b1 m + (1 - b1) g
+            np.multiply(g, 1 - b1, out=tmp)
+            m += tmp
+            v *= b2                                  # v = b2 v + (1 - b2) g^2
+            np.multiply(g, g, out=tmp)
+            tmp *= 1 - b2
+            v += tmp
+            np.sqrt(v, out=tmp)                      # p -= lr/bc1 * m / (sqrt(v)/sqrt(bc2) + eps)
+            tmp /= bc2_sqrt
+            tmp += self.eps
+            np.divide(m, tmp, out=tmp)
+            tmp *= step_size
+            p -= tmp
+
+    def params(self):
+        return self.ps
+
+
+class FloorOp:
+    """``a + b`` on 1-element arrays; for the backward case, the hand-written accumulation."""
+
+    name = "floor"
+
+    def __init__(self, case: Case, data):
+        self.a, self.b = (v.copy() for v in data["values"])
+        self.n = case.ops
+        self.variant = case.variant
+        self.a_grad = np.zeros_like(self.a)
+        self.b_grad = np.zeros_like(self.b)
+        self.last = None
+
+    def step(self):
+        a, b = self.a, self.b
+        if self.variant == "add_backward":
+            ag, bg = self.a_grad, self.b_grad
+            for _ in range(self.n):
+                c = a + b
+                g = np.ones_like(c)
+                ag += g
+                bg += g
+        else:
+            for _ in range(self.n):
+                c = a + b
+        self.last = c
+        return c
+
+    def output(self):
+        return self.last
+
+    def op_grads(self):
+        return [self.a_grad, self.b_grad]
+
+
+def build(case: Case, data):
+    return {"train": FloorTrain, "infer": FloorInfer, "adam": FloorAdam,
+            "op": FloorOp}[case.kind](case, data)

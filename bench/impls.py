@@ -1,0 +1,22 @@
+"""The three implementations by name, imported only when asked for.
+
+A memory probe of the floor must not import torch or chainrule, so each is loaded lazily.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+IMPLS = ("floor", "chainrule", "torch")
+_MODULES = {"floor": ".floor", "chainrule": ".impl_chainrule", "torch": ".impl_torch"}
+
+
+def module(name: str):
+    if name not in _MODULES:
+        raise SystemExit(f"bench: unknown implementation {name!r}; choose from {', '.join(IMPLS)}")
+    return importlib.import_module(_MODULES[name], __package__)
+
+
+def build(name: str, case, data):
+    """An implementation of ``case`` whose ``step()`` is what gets timed."""
+    return module(name).build(case, data)

@@ -1,0 +1,69 @@
+"""What the figures were measured on, and how long ``import chainrule`` takes."""
+
+from __future__ import annotations
+
+import datetime
+import os
+import platform
+import statistics
+import subprocess
+import sys
+
+
+def cpu_model() -> str:
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def numpy_blas() -> dict:
+    """NumPy's BLAS library, version and thread count (threadpoolctl if installed)."""
+    import numpy as np
+
+    try:
+        from threadpoolctl import threadpool_info
+        for info in threadpool_info():
+            if info.get("user_api") == "blas":
+                return {"name": info.get("internal_api"), "version": info.get("version"),
+                        "threads": info.get("num_threads"),
+                        "architecture": info.get("architecture"), "source": "threadpoolctl"}
+    except ImportError:
+        pass
+    name = version = None
+    try:
+        blas = np.show_config(mode="dicts")["Build Dependencies"]["blas"]
+        name, version = blas.get("name"), blas.get("version")
+    except Exception:  # noqa: BLE001 - show_config's layout varies across NumPy versions
+        pass
+    return {"name": name, "version": version, "threads": os.cpu_count(),
+            "architecture": None, "source": "numpy.show_config + os.cpu_count()"}
+
+
+def info() -> dict:
+    import numpy as np
+
+    return {
+        "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "cpu": cpu_model(),
+        "cores": os.cpu_count(),
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "numpy_blas": numpy_blas(),
+    }
+
+
+def import_time(module: str = "chainrule", repeats: int = 5) -> dict:
+    """Seconds to ``import module`` in a fresh interpreter: median and min of ``repeats``."""
+    code = (f"import time; t = time.perf_counter(); import {module}; "
+            "print(time.perf_counter() - t)")
+    times = []
+    for _ in range(repeats):
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                             check=True)
+        times.append(float(out.stdout.strip().splitlines()[-1]))
+    return {"median": statistics.median(times), "min": min(times), "samples": times}

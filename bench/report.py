@@ -1,0 +1,141 @@
+"""The tables a run prints, and the JSON it writes."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+
+IMPORT_TARGET_S = 0.15
+MEMORY_TARGET = 1.3
+
+
+def fmt_time(s: float | None) -> str:
+    if s is None:
+        return "-"
+    if s < 1e-6:
+        return f"{s * 1e9:.0f} ns"
+    if s < 1e-3:
+        return f"{s * 1e6:.1f} µs"
+    if s < 1:
+        return f"{s * 1e3:.2f} ms"
+    return f"{s:.2f} s"
+
+
+def fmt_ratio(r: float | None) -> str:
+    return "-" if r is None else f"{r:.2f}x"
+
+
+def fmt_mib(b) -> str:
+    return "-" if b is None else f"{b / 2**20:.2f} MiB"
+
+
+def _ratio(a, b):
+    return a / b if a and b else None
+
+
+def verdict(ratio, target) -> str:
+    if target is None or ratio is None:
+        return ""
+    return f"<= {target:g}x {'met' if ratio <= target else 'NOT met'}"
+
+
+def _table(header, rows):
+    widths = [max(len(str(r[i])) for r in [header] + rows) for i in range(len(header))]
+    line = lambda r: "  ".join(str(c).ljust(w) if i == 0 else str(c).rjust(w)  # noqa: E731
+                               for i, (c, w) in enumerate(zip(r, widths))).rstrip()
+    return "\n".join([line(header), line(["-" * w for w in widths])] + [line(r) for r in rows])
+
+
+def case_result(case, timings, problems) -> dict:
+    """One case's JSON entry: times per step (per op for op cases), ratios, checks."""
+    scale = case.ops if case.kind == "op" else 1
+    times = {n: {"median": t["median"] / scale, "min": t["min"] / scale,
+                 "steps_per_block": t["block"], "rounds": len(t["samples"])}
+             for n, t in timings.items()}
+    med = {n: t["median"] for n, t in times.items()}
+    ratios = {
+        "chainrule/floor": _ratio(med.get("chainrule"), med.get("floor")),
+        "chainrule/torch": _ratio(med.get("chainrule"), med.get("torch")),
+        "torch/floor": _ratio(med.get("torch"), med.get("floor")),
+    }
+    target = case.target
+    met = None if target is None or ratios["chainrule/floor"] is None \
+        else ratios["chainrule/floor"] <= target
+    return {"name": case.name, "label": case.label, "kind": case.kind,
+            "unit": "op" if case.kind == "op" else "step", "times": times, "ratios": ratios,
+            "target_vs_floor": target, "target_met": met,
+            "check": {n: {"ok": not p, "problems": p} for n, p in problems.items()}}
+
+
+def time_table(results) -> str:
+    names = ("floor", "chainrule", "torch")
+    header = ["case"] + [f"{n} median (min)" for n in names] + \
+        ["cr/floor", "target", "cr/torch", "torch/floor", "check"]
+    rows = []
+    for r in results:
+        cells = [r["label"] + (" [per op]" if r["unit"] == "op" else "")]
+        for n in names:
+            t = r["times"].get(n)
+            cells.append("-" if t is None else f"{fmt_time(t['median'])} ({fmt_time(t['min'])})")
+        ra = r["ratios"]
+        cells += [fmt_ratio(ra["chainrule/floor"]),
+                  verdict(ra["chainrule/floor"], r["target_vs_floor"]),
+                  fmt_ratio(ra["chainrule/torch"]), fmt_ratio(ra["torch/floor"])]
+        bad = [n for n, c in r["check"].items() if not c["ok"]]
+        cells.append("FAIL: " + ",".join(bad) if bad else "ok")
+        rows.append(cells)
+    return _table(header, rows)
+
+
+def memory_table(memory) -> str:
+    header = ["training run", "impl", "peak RSS rise", "peak traced", "vs floor (traced)",
+              "vs floor (RSS)", "target"]
+    rows = []
+    for case_name, per in memory.items():
+        floor = per.get("floor", {})
+        for name, m in per.items():
+            if "error" in m:
+                rows.append([case_name, name, "error: " + " ".join(m["error"]), "", "", "", ""])
+                continue
+            rt = _ratio(m.get("traced"), floor.get("traced")) if name != "floor" else None
+            rr = _ratio(m.get("rss"), floor.get("rss")) if name != "floor" else None
+            rows.append([case_name, name, fmt_mib(m.get("rss")), fmt_mib(m.get("traced")),
+                         fmt_ratio(rt), fmt_ratio(rr),
+                         verdict(rt, MEMORY_TARGET) if name == "chainrule" else ""])
+    return _table(header, rows)
+
+
+def machine_lines(info) -> str:
+    blas = info["numpy_blas"]
+    return "\n".join([
+        f"date: {info['date']}   cpu: {info['cpu']} ({info['cores']} cores)",
+        f"python {info['python']}   numpy {info['numpy']} with {blas['name']} {blas['version']} "
+        f"({blas['threads']} threads, {blas['architecture']})   torch {info.get('torch', '-')} "
+        f"with {info.get('torch_blas', '-')} ({info.get('torch_threads', '-')} threads)",
+    ])
+
+
+def import_lines(imports) -> str:
+    cr, np_ = imports.get("chainrule"), imports.get("numpy")
+    met = "met" if cr["median"] <= IMPORT_TARGET_S else "NOT met"
+    out = [f"import chainrule: median {fmt_time(cr['median'])}, min {fmt_time(cr['min'])} "
+           f"(fresh interpreter, {len(cr['samples'])} runs)   target <= {IMPORT_TARGET_S} s {met}"]
+    if np_:
+        out.append(f"import numpy alone: median {fmt_time(np_['median'])}")
+    return "\n".join(out)
+
+
+def write_json(path: str, payload: dict) -> None:
+    """Atomic: a temp file in the same folder, then os.replace."""
+    folder = os.path.dirname(os.path.abspath(path))
+    os.makedirs(folder, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".bench-", suffix=".json")
+    try:
+        with os.fdopen(fd, "w") as f:
+            json.dump(payload, f, indent=2, default=float)
+            f.write("\n")
+        os.replace(tmp, path)
+    except BaseException:
+        os.unlink(tmp)
+        raise

@@ -1,0 +1,128 @@
+"""``python -m bench``: check, then time chainrule, PyTorch eager and the NumPy floor.
+
+    python -m bench                  # full run, a few minutes
+    python -m bench --quick          # every case, smaller and fewer rounds: under a minute
+    python -m bench --json out.json  # also write the results
+    python -m bench --cases tiny,mnist32
+    python -m bench --profile mnist32 --seconds 20   # only chainrule's step, for py-spy
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import sys
+import time
+
+from . import cases, checks, impls, machine, memory, report, timing
+
+FULL = {"rounds": 15, "block_s": 0.1, "memory_cases": ("mnist128", "wide"), "memory_steps": 5,
+        "import_repeats": 7}
+QUICK = {"rounds": 5, "block_s": 0.015, "memory_cases": ("mnist128",), "memory_steps": 3,
+         "import_repeats": 3}
+
+
+def _log(msg: str) -> None:
+    print(msg, file=sys.stderr, flush=True)
+
+
+def run_case(case, names, rounds, block_s):
+    data = cases.make_data(case)
+    built = {name: impls.build(name, case, data) for name in names}
+    problems = checks.run_checks(case, built)
+    timings = timing.round_robin({n: built[n].step for n in names}, rounds, block_s)
+    del built
+    gc.collect()
+    return report.case_result(case, timings, problems)
+
+
+def profile(case_name: str, seconds: float, quick: bool) -> int:
+    """Run only chainrule's step of one case, in a loop, so a profiler can attach."""
+    case = cases.find_case(case_name, quick)
+    impl = impls.build("chainrule", case, cases.make_data(case))
+    impl.step()
+    _log(f"profiling chainrule on {case.label} for {seconds:g} s "
+         f"(e.g. py-spy record -o prof.svg --pid <this pid>, or run this under pyinstrument)")
+    n, t0 = 0, time.perf_counter()
+    while time.perf_counter() - t0 < seconds:
+        impl.step()
+        n += 1
+    per = (time.perf_counter() - t0) / n / (case.ops if case.kind == "op" else 1)
+    print(f"{n} steps, {report.fmt_time(per)} per {'op' if case.kind == 'op' else 'step'}")
+    return 0
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n")[0])
+    parser.add_argument("--quick", action="store_true",
+                        help="every case, smaller sizes and fewer rounds (under a minute)")
+    parser.add_argument("--json", metavar="PATH", help="write the results as JSON")
+    parser.add_argument("--cases", help="comma-separated subset of the cases")
+    parser.add_argument("--rounds", type=int, help="timing rounds (default 15, quick 5)")
+    parser.add_argument("--no-memory", action="store_true", help="skip the peak-memory runs")
+    parser.add_argument("--profile", metavar="CASE",
+                        help="only run chainrule's step of CASE in a loop, for a profiler")
+    parser.add_argument("--seconds", type=float, default=30.0, help="how long --profile runs")
+    args = parser.parse_args(argv)
+
+    if args.profile:
+        return profile(args.profile, args.seconds, args.quick)
+
+    cfg = dict(QUICK if args.quick else FULL)
+    if args.rounds:
+        cfg["rounds"] = args.rounds
+    selected = cases.all_cases(args.quick)
+    if args.cases:
+        selected = [cases.find_case(n.strip(), args.quick) for n in args.cases.split(",")]
+
+    info = machine.info()
+    threads = info["numpy_blas"]["threads"] or 1
+    torch_mod = impls.module("torch")
+    torch_mod.set_threads(threads)  # PyTorch gets as many threads as NumPy's BLAS
+    info.update(torch=torch_mod.version(), torch_blas=torch_mod.blas(), torch_threads=threads)
+    print(report.machine_lines(info), flush=True)
+
+    names = impls.IMPLS
+    results = []
+    for case in selected:
+        t0 = time.perf_counter()
+        results.append(run_case(case, names, cfg["rounds"], cfg["block_s"]))
+        r = results[-1]
+        _log(f"  {case.name}: " + ", ".join(
+            f"{n} {report.fmt_time(t['median'])}" for n, t in r["times"].items())
+            + f"  ({time.perf_counter() - t0:.1f} s)")
+
+    mem = {}
+    if not args.no_memory:
+        for name in cfg["memory_cases"]:
+            if any(c.name == name for c in selected):
+                mem[name] = memory.measure(name, names, cfg["memory_steps"], args.quick, threads)
+    imports = {"chainrule": machine.import_time("chainrule", cfg["import_repeats"]),
+               "numpy": machine.import_time("numpy", cfg["import_repeats"])}
+
+    print()
+    print(report.time_table(results))
+    if mem:
+        print()
+        print(report.memory_table(mem))
+    print()
+    print(report.import_lines(imports))
+
+    failed = [(r["name"], n, c["problems"]) for r in results for n, c in r["check"].items()
+              if not c["ok"]]
+    mem_failed = [(c, n) for c, per in mem.items() for n, m in per.items() if "error" in m]
+    if args.json:
+        report.write_json(args.json, {
+            "machine": info, "mode": "quick" if args.quick else "full", "config": cfg,
+            "cases": results, "memory": mem, "import": imports,
+            "ok": not failed and not mem_failed})
+    if failed or mem_failed:
+        print("\nFAILED: an implementation disagrees with the NumPy floor:", file=sys.stderr)
+        for case_name, name, problems in failed:
+            for p in problems[:5]:
+                print(f"  {case_name} / {name}: {p}", file=sys.stderr)
+        for case_name, name in mem_failed:
+            print(f"  memory run {case_name} / {name} failed: {mem[case_name][name]['error']}",
+                  file=sys.stderr)
+        return 1
+    return 0

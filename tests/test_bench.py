@@ -1,0 +1,118 @@
+"""The benchmark as a smoke test: it runs, every implementation agrees with the NumPy floor,
+and a wrong answer fails it. Timings are never asserted."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from bench import cases, checks, impls, runner
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_quick_benchmark_runs_and_every_implementation_agrees(tmp_path):
+    out = tmp_path / "bench.json"
+    proc = subprocess.run([sys.executable, "-m", "bench", "--quick", "--json", str(out)],
+                          cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    result = json.loads(out.read_text())
+    assert result["ok"] is True
+    assert [c["name"] for c in result["cases"]] == [c.name for c in cases.all_cases(quick=True)]
+    for case in result["cases"]:
+        assert set(case["check"]) == {"floor", "chainrule", "torch"}
+        assert all(c["ok"] for c in case["check"].values()), case["check"]
+        for t in case["times"].values():
+            assert 0 < t["min"] <= t["median"]
+    mem = result["memory"]["mnist128"]
+    assert mem["chainrule"]["traced"] > 0 and mem["floor"]["traced"] > 0
+    assert result["import"]["chainrule"]["median"] > 0
+    assert "chainrule median (min)" in proc.stdout and "import chainrule" in proc.stdout
+
+
+class _Wrong:
+    """Wraps a real implementation and spoils its answer after every step."""
+
+    def __init__(self, impl, spoil):
+        self.impl, self.spoil = impl, spoil
+
+    def __getattr__(self, name):
+        return getattr(self.impl, name)
+
+    def step(self):
+        out = self.impl.step()
+        self.spoil(self.impl)
+        return out
+
+
+def _checked(case_name, spoil):
+    case = cases.find_case(case_name, quick=True)
+    data = cases.make_data(case)
+    built = {n: impls.build(n, case, data) for n in ("floor", "chainrule")}
+    built["chainrule"] = _Wrong(built["chainrule"], spoil)
+    return checks.run_checks(case, built)
+
+
+def _scale_grads(impl):
+    for p in impl.ps:
+        p.grad.data *= 1.01
+
+
+def _nudge_weights(impl):
+    impl.ps[0].data += 1e-3 * impl.ps[0].grad.data  # as if the learning rate were 0.011
+
+
+@pytest.mark.parametrize("spoil, message", [(_scale_grads, "grad"),
+                                            (_nudge_weights, "parameters")])
+def test_a_wrong_training_step_is_caught(spoil, message):
+    problems = _checked("mnist32", spoil)
+    assert problems["floor"] == []
+    assert any(message in p for p in problems["chainrule"]), problems
+
+
+def test_an_unspoiled_step_passes_the_same_checks():
+    assert _checked("tiny", lambda impl: None) == {"floor": [], "chainrule": []}
+
+
+def test_wrong_inference_output_is_caught():
+    def spoil(impl):
+        impl.last.data[0, 0] += 1e-2
+    problems = _checked("infer1", spoil)
+    assert any("output" in p for p in problems["chainrule"]), problems
+
+
+def test_wrong_adam_update_is_caught():
+    def spoil(impl):
+        impl.ps[1].data[0] += 1e-4
+    problems = _checked("adam", spoil)
+    assert any("parameters" in p for p in problems["chainrule"]), problems
+
+
+def test_the_run_exits_nonzero_on_a_wrong_answer(monkeypatch, capsys):
+    real_build = impls.build
+
+    def build(name, case, data):
+        impl = real_build(name, case, data)
+        return _Wrong(impl, _scale_grads) if name == "chainrule" else impl
+
+    monkeypatch.setattr(impls, "build", build)
+    code = runner.main(["--quick", "--cases", "tiny", "--rounds", "1", "--no-memory"])
+    assert code == 1
+    assert "FAIL" in capsys.readouterr().out
+
+
+def test_the_floor_loss_is_the_softmax_cross_entropy():
+    case = cases.find_case("tiny", quick=True)
+    data = cases.make_data(case)
+    floor = impls.build("floor", case, data)
+    (W1, b1), (W2, b2), (W3, b3) = (tuple(a.astype(np.float64) for a in wb)
+                                    for wb in data["weights"])
+    x, y = (a for a in data["batches"][0])
+    z = np.tanh(np.tanh(x @ W1.T + b1) @ W2.T + b2) @ W3.T + b3
+    logp = z - z.max(1, keepdims=True)
+    logp -= np.log(np.exp(logp).sum(1, keepdims=True))
+    floor.step()
+    assert floor.loss() == pytest.approx(-logp[np.arange(len(y)), y].mean(), rel=1e-5)
