@@ -36,21 +36,21 @@ def _outputs(fn, inputs):
 def numerical_jacobian_vjp(fn, inputs, index, grad_outputs, eps):
     """d <grad_outputs, fn(inputs)> / d inputs[index], element by element, by central differences."""
     t = inputs[index]
-    flat = t.data.reshape(-1)  # a view: nudging it nudges the input
-    result = np.zeros(flat.shape, dtype=np.float64)
+    data = t.data  # nudged in place through a multi-index: works for any memory layout
+    result = np.zeros(data.shape, dtype=np.float64)
     # Grad stays on: gradgradcheck's fn takes a derivative inside.
-    for k in range(flat.size):
-        orig = flat[k]
-        flat[k] = orig + eps
+    for k in np.ndindex(data.shape):
+        orig = data[k]
+        data[k] = orig + eps
         plus = sum(float((o.data * g).sum()) for o, g in zip(_outputs(fn, inputs), grad_outputs))
-        flat[k] = orig - eps
+        data[k] = orig - eps
         minus = sum(float((o.data * g).sum()) for o, g in zip(_outputs(fn, inputs), grad_outputs))
-        flat[k] = orig
+        data[k] = orig
         result[k] = (plus - minus) / (2 * eps)
-    return result.reshape(t.shape)
+    return result
 
 
-def _compare(name, i, analytic, numeric, atol, rtol, raise_exception):
+def _compare(name, label, analytic, numeric, atol, rtol, raise_exception):
     a = np.zeros(numeric.shape) if analytic is None else np.asarray(analytic, dtype=np.float64)
     bad = ~np.isclose(a, numeric, atol=atol, rtol=rtol)
     if not bad.any():
@@ -59,7 +59,7 @@ def _compare(name, i, analytic, numeric, atol, rtol, raise_exception):
         return False
     k = np.unravel_index(int(np.argmax(bad)), numeric.shape) if numeric.ndim else ()
     raise GradcheckError(
-        f"{name}: mismatch for input {i} at element {tuple(int(j) for j in k)}: "
+        f"{name}: mismatch for {label} at element {tuple(int(j) for j in k)}: "
         f"analytic {a[k]:.8g} vs numerical {numeric[k]:.8g} "
         f"(atol={atol}, rtol={rtol}; {int(bad.sum())} of {bad.size} elements differ)")
 
@@ -72,13 +72,15 @@ def _check_float64(name, inputs):
                 "(make it with dtype=cr.float64)")
 
 
-def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True):
+def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True, *,
+              _name="gradcheck", _n_inputs=None):
     """True when backprop's gradient of ``fn`` matches central differences for every input."""
     inputs = _as_tuple(inputs)
-    _check_float64("gradcheck", inputs)
+    _check_float64(_name, inputs)
     wrt = _differentiable(inputs)
     if not wrt:
-        raise GradcheckError("gradcheck: no input requires grad")
+        raise GradcheckError(f"{_name}: no input requires grad")
+    n_inputs = len(inputs) if _n_inputs is None else _n_inputs
     outputs = _outputs(fn, inputs)
     rng = np.random.default_rng(0)
     # A random projection of the outputs checks the whole Jacobian's action in one backward.
@@ -92,7 +94,9 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True):
     for j, i in enumerate(wrt):
         numeric = numerical_jacobian_vjp(fn, inputs, i, grad_outputs, eps)
         a = None if analytic[j] is None else analytic[j].data
-        if not _compare("gradcheck", i, a, numeric, atol, rtol, raise_exception):
+        # gradgradcheck also varies the upstream gradients, after the inputs
+        label = f"input {i}" if i < n_inputs else f"grad_output {i - n_inputs}"
+        if not _compare(_name, label, a, numeric, atol, rtol, raise_exception):
             return False
     return True
 
@@ -119,4 +123,5 @@ def gradgradcheck(fn, inputs, grad_outputs=None, eps=1e-6, atol=1e-5, rtol=1e-3,
         return tuple(g for g in grads if g is not None)
 
     return gradcheck(first_derivative, (*inputs, *grad_outputs), eps=eps, atol=atol, rtol=rtol,
-                     raise_exception=raise_exception)
+                     raise_exception=raise_exception, _name="gradgradcheck",
+                     _n_inputs=len(inputs))
