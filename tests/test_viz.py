@@ -8,7 +8,9 @@ intermediates too) is checked against torch's ``retain_grad``.
 from __future__ import annotations
 
 import io
+import os
 import re
+import stat
 import subprocess
 import sys
 
@@ -57,7 +59,7 @@ def op_nodes(dot):
     return [label for nid, (_, label) in nodes.items() if nid.startswith("op")]
 
 
-# --- the lecture graphs -------------------------------------------------------------------------
+# --- the lecture graphs -----------------------------------------------------------------------
 
 def xyz():
     x, y, z = (cr.tensor(v, requires_grad=True) for v in (-2.0, 5.0, -4.0))
@@ -181,7 +183,7 @@ def test_every_intermediate_gradient_matches_torch_with_broadcasting_and_fan_out
     assert all(ct[k].grad is None for k in "abc")
 
 
-# --- explain ---------------------------------------------------------------------------------------
+# --- explain ----------------------------------------------------------------------------------
 
 XYZ_TRANSCRIPT = [
     "backward pass of f = -12, node by node in reverse topological order",
@@ -281,7 +283,7 @@ def test_explain_non_scalar_needs_a_gradient():
         viz.explain(cr.tensor(1.0))
 
 
-# --- rendering ----------------------------------------------------------------------------------------
+# --- rendering --------------------------------------------------------------------------------
 
 def test_dot_parses_and_renders_with_graphviz(tmp_path):
     t = neuron()
@@ -318,12 +320,22 @@ def test_draw_errors_are_clear(tmp_path, monkeypatch):
     assert not list(tmp_path.iterdir())
 
 
+def test_drawn_files_get_the_usual_permissions(tmp_path):
+    t = xyz()
+    old = os.umask(0o022)
+    try:
+        viz.draw(t["f"], tmp_path / "f.svg")
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE((tmp_path / "f.svg").stat().st_mode) == 0o644
+
+
 def test_importing_chainrule_does_not_import_graphviz():
     code = "import sys, chainrule, chainrule.viz; assert 'graphviz' not in sys.modules"
     subprocess.run([sys.executable, "-c", code], check=True)
 
 
-# --- group_modules ---------------------------------------------------------------------------------------
+# --- group_modules ----------------------------------------------------------------------------
 
 def _mlp_loss(model, traced=()):
     cr.manual_seed(0)
@@ -383,6 +395,26 @@ def test_grouped_view_leaves_a_models_functional_ops_as_gates():
     assert not nn.module._global_forward_hooks and not nn.module._global_forward_pre_hooks
 
 
+def test_walk_gradients_equal_the_engines_on_an_mlp():
+    cr.manual_seed(2)
+    model = nn.Sequential(nn.Linear(3, 8), nn.Tanh(), nn.Linear(8, 4))
+    loss, _, _ = _mlp_loss(nn.Sequential(nn.Linear(2, 3), nn.ReLU(), model))
+    graph = viz.walk(loss)
+    loss.backward()
+    for p in model.parameters():
+        np.testing.assert_allclose(graph.info[id(p)].grad, p.grad.data, rtol=1e-6, atol=1e-7)
+    # After backward a leaf's box shows its .grad, which is the same number.
+    assert graph.info[id(p)].shown_grad is p.grad.data
+
+
+def test_group_modules_without_a_trace_says_how_to_make_one():
+    x = cr.tensor([1.0, 2.0], requires_grad=True)
+    with pytest.raises(ValueError, match="trace_modules"):
+        viz.to_dot((x * 2).sum(), group_modules=True)
+    with pytest.raises(TypeError, match="group_modules"):
+        viz.to_dot((x * 2).sum(), group_modules="yes")
+
+
 def test_module_called_twice_gets_two_boxes():
     lin = nn.Linear(3, 3)
     x = cr.randn(2, 3)
@@ -394,7 +426,7 @@ def test_module_called_twice_gets_two_boxes():
     assert sum(nid.startswith("u") for nid in nodes) == 4   # 2 calls, tanh, sum
 
 
-# --- numerical vs analytical gradient ------------------------------------------------------------------------
+# --- numerical vs analytical gradient ---------------------------------------------------------
 
 def test_numeric_vs_analytic_agrees_on_the_neuron_and_leaves_inputs_alone():
     w = cr.tensor([2.0, -3.0, -3.0], requires_grad=True)

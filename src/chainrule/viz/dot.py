@@ -196,6 +196,10 @@ def _op_node(oid, op) -> str:
 
 def _grouped(graph, claims, show_values, show_grads, max_elems) -> list:
     """Module calls as boxes; tensors crossing boxes as labeled edges; leaves as tensors."""
+    if graph.ops and not any(claims.get(op.node) is not None for op in graph.ops):
+        raise ValueError(
+            "group_modules: no operation of this graph was recorded by a module call; run "
+            "the forward pass inside `with cr.viz.trace_modules(model):` first")
     unit_of_op = {}        # id(OpInfo) -> unit key
     units = {}             # unit key -> ("call", ModuleCall, [ops]) or ("op", OpInfo)
     for op in graph.ops:

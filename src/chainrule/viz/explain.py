@@ -7,9 +7,9 @@
     backward pass of f = -12, node by node in reverse topological order
     seed: df/df = 1
       1  f = q * z  ->  q :  upstream df/df = 1   ×  local df/dq = -4  =  df/dq = -4
-      2  f = q * z  ->  z :  upstream df/df = 1   ×  local df/dz = 3   =  df/dz = 3    z.grad
-      3  q = x + y  ->  x :  upstream df/dq = -4  ×  local dq/dx = 1   =  df/dx = -4   x.grad
-      4  q = x + y  ->  y :  upstream df/dq = -4  ×  local dq/dy = 1   =  df/dy = -4   y.grad
+      2  f = q * z  ->  z :  upstream df/df = 1   ×  local df/dz = 3   =  df/dz = 3   z.grad
+      3  q = x + y  ->  x :  upstream df/dq = -4  ×  local dq/dx = 1   =  df/dx = -4  x.grad
+      4  q = x + y  ->  y :  upstream df/dq = -4  ×  local dq/dy = 1   =  df/dy = -4  y.grad
 
 Each line is one edge of the graph, walked as the engine walks it: the gradient that
 arrived at an op's output (upstream), the op's local derivative, and their product sent
@@ -175,4 +175,4 @@ def _print(graph, steps, out, max_elems) -> None:
         cells = [r[0].rjust(widths[0])] + [r[c].ljust(widths[c]) for c in range(1, 9)]
         print(("  ".join(cells)).rstrip(), file=out)
     if not steps:
-        print("(no gradient flows: nothing in the graph requires grad)", file=out)
+        print("(no edges: the output is a leaf, made by no operation)", file=out)
