@@ -305,6 +305,8 @@ def test_a_tensor_shows_its_graph_in_jupyter():
     assert "<svg" in svg and "-12" in svg
     assert viz.render_svg(t["f"]).count("<svg") == 1
     assert t["x"]._repr_svg_() is None     # a leaf has no graph to show
+    source = viz.draw(t["f"])               # no path: a graphviz.Source, shown by notebooks
+    assert isinstance(source, graphviz.Source) and "value -12" in source.source
 
 
 def test_draw_errors_are_clear(tmp_path, monkeypatch):

@@ -78,12 +78,15 @@ def to_dot(root, show_values: bool = True, show_grads: bool = True, max_elems: i
     return "\n".join(head + body + ["}"]) + "\n"
 
 
-def draw(root, path, format: str | None = None, **options) -> str:  # noqa: A002 - graphviz's name
+def draw(root, path=None, format: str | None = None, **options):  # noqa: A002 - graphviz's name
     """Render ``root``'s graph to ``path`` (svg, png or pdf, from the suffix); returns ``path``.
 
     Takes ``to_dot``'s options (``names``, ``group_modules``, ``max_elems``...). Needs the
     ``graphviz`` package (``pip install chainrule[viz]``) and Graphviz's ``dot`` program.
+    Without ``path`` it returns a ``graphviz.Source``, which a notebook displays.
     """
+    if path is None:
+        return _graphviz().Source(to_dot(root, **options))
     path = os.fspath(path)
     fmt_name = format or os.path.splitext(path)[1].lstrip(".").lower()
     if not fmt_name:
@@ -112,12 +115,17 @@ def render_svg(root, **options) -> str:
     return _render(to_dot(root, **options), "svg").decode("utf-8")
 
 
-def _render(dot_text: str, fmt_name: str) -> bytes:
+def _graphviz():
     try:
         import graphviz  # noqa: PLC0415 - optional extra, only needed to render
     except ImportError:
         raise ImportError("cr.viz: rendering needs the graphviz package: pip install "
                           "'chainrule[viz]' (to_dot() works without it)") from None
+    return graphviz
+
+
+def _render(dot_text: str, fmt_name: str) -> bytes:
+    graphviz = _graphviz()
     try:
         return graphviz.Source(dot_text).pipe(format=fmt_name)
     except graphviz.ExecutableNotFound:

@@ -5,9 +5,11 @@
     >>> table = cr.viz.numeric_vs_analytic(
     ...     lambda w: cr.sigmoid(w[0] * x[0] + w[1] * x[1] + w[2]), {"w": w})
     >>> print(table)
-    input  index  numerical   analytical  rel. error
-    w      (0,)   -0.1966     -0.1966     1.2e-10
-    ...
+    input  index  numerical  analytical  abs. error  rel. error
+    w      (0,)   -0.1966    -0.1966     7.3e-12     3.7e-11
+    w      (1,)   -0.3932    -0.3932     1.5e-11     3.7e-11
+    w      (2,)   0.1966     0.1966      7.3e-12     3.7e-11
+    max relative error: 3.7e-11
 
 The numerical gradient is (f(x + h) - f(x - h)) / 2h for each element in turn; the
 analytical one is backprop's. Both run in float64 on copies of the inputs (the inputs
