@@ -409,6 +409,16 @@ def test_walk_gradients_equal_the_engines_on_an_mlp():
     assert graph.info[id(p)].shown_grad is p.grad.data
 
 
+def test_names_from_locals_name_a_models_parameters():
+    model = nn.Linear(2, 1)
+    x = cr.ones(3, 2)
+    out = model(x).sum()
+    names = viz.walk(out, names=locals()).tensors
+    assert [t.name for t in names] == ["x", "model.weight", "model.bias", "t1", "out"]
+    names = viz.walk(out, names=model).tensors
+    assert [t.name for t in names] == ["t1", "weight", "bias", "t2", "out"]
+
+
 def test_group_modules_without_a_trace_says_how_to_make_one():
     x = cr.tensor([1.0, 2.0], requires_grad=True)
     with pytest.raises(ValueError, match="trace_modules"):

@@ -92,11 +92,11 @@ def _steps(graph) -> list:
     for e in graph.edges:
         paths[id(e.dst)] = paths.get(id(e.dst), 0) + 1
     seen, parts, steps = {}, {}, []
-    for e in graph.edges:
+    for index, e in enumerate(graph.edges, 1):
         k = seen[id(e.dst)] = seen.get(id(e.dst), 0) + 1
         leaf = e.dst.tensor.grad_fn is None
         steps.append(BackwardStep(
-            len([s for s in steps if isinstance(s, BackwardStep)]) + 1, e.op.name,
+            index, e.op.name,
             forward_equation(e.op), _output_names(e), e.dst.name, e.upstream, e.local, e.grad,
             k, paths[id(e.dst)], leaf))
         parts.setdefault(id(e.dst), []).append(e.grad)

@@ -105,8 +105,9 @@ class Graph:
 
 
 def names_from(names) -> dict:
-    """``{id(tensor): name}`` from a dict of name -> Tensor (``locals()`` works), a Module
-    (its ``named_parameters()``), or a list of those."""
+    """``{id(tensor): name}`` from a dict of name -> Tensor (``locals()`` works: Modules in
+    it name their parameters "model.0.weight"), a Module (its ``named_parameters()``), or a
+    list of those."""
     out = {}
     if names is None:
         return out
@@ -117,9 +118,17 @@ def names_from(names) -> dict:
         if not isinstance(src, dict):
             raise TypeError(f"names: expected a dict of name -> Tensor or a Module, "
                             f"got {type(src).__name__}")
+        modules = []
         for name, t in src.items():
-            if isinstance(t, Tensor) and not name.startswith("_"):
-                out.setdefault(id(t), str(name))
+            if not isinstance(name, str) or name.startswith("_"):
+                continue
+            if isinstance(t, Tensor):
+                out.setdefault(id(t), name)
+            elif hasattr(t, "named_parameters") and not isinstance(t, type):
+                modules.append((name, t))
+        for name, m in modules:   # after plain names: a tensor's own variable name wins
+            for pname, p in m.named_parameters():
+                out.setdefault(id(p), f"{name}.{pname}")
     return out
 
 
