@@ -434,12 +434,14 @@ def kl_div(input, target, reduction="mean", log_target=False):
                          f"got {reduction!r}")
     if log_target:
         losses = _el.exp(target) * (target - input)
+    elif isinstance(target, Tensor) and target.requires_grad:
+        # t log t taken as 0 where t == 0 (xlogy), differentiable in t elsewhere
+        safe = _el.where(target.data > 0, target, 1.0)
+        losses = target * (safe.log() - input)
     else:
         t = _array(target)
-        safe = np.where(t > 0, t, 1)
-        log_t = np.log(safe) * (t > 0)
-        losses = (target * (log_t - input)) if isinstance(target, Tensor) else \
-            _make(t) * (log_t - input)
+        log_t = np.log(np.where(t > 0, t, 1))
+        losses = (log_t - input) * t
     if reduction == "batchmean":
         return losses.sum() / (input.shape[0] if input.ndim else 1)
     return _reduce("kl_div", losses, reduction)

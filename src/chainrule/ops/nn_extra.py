@@ -17,6 +17,7 @@ from ..autograd.function import Op
 from ..tensor import Tensor
 from . import dual
 from .elementwise import sigmoid as tensor_sigmoid
+from .elementwise import softplus as tensor_softplus
 from .index import IndexAdd
 
 
@@ -223,10 +224,12 @@ class BCEWithLogits(Op):
             lw = 1 if pw is None else 1 + (pw - 1) * y
             gx = ge * ((1 - y) - lw * s_neg)
         if _wants(self, 1):
-            xv = dual.value(x)
-            gy = -x if pw is None else -x + (pw - 1) * (np.log1p(np.exp(-np.abs(xv)))
-                                                          + np.maximum(-xv, 0))
-            gy = ge * gy
+            if pw is None:
+                gy = ge * -x
+            else:
+                sp = tensor_softplus(-x) if dual.is_graph(g) else \
+                    np.log1p(np.exp(-np.abs(x))) + np.maximum(-x, 0)
+                gy = ge * (-x + (pw - 1) * sp)
         return gx, gy, None, None, None
 
 
@@ -262,7 +265,9 @@ class BCE(Op):
             denom = denom.clamp(min=1e-12) if dual.is_graph(denom) else np.maximum(denom, 1e-12)
             gp = ge * (p - y) / denom
         if _wants(self, 1):
-            pv = dual.value(p)
-            with np.errstate(divide="ignore"):
-                gy = ge * (np.maximum(np.log1p(-pv), -100) - np.maximum(np.log(pv), -100))
+            if dual.is_graph(g):
+                gy = ge * (dual.log(1 - p) - dual.log(p))
+            else:
+                with np.errstate(divide="ignore"):
+                    gy = ge * (np.maximum(np.log1p(-p), -100) - np.maximum(np.log(p), -100))
         return gp, gy, None, None
