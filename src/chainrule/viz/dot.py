@@ -159,11 +159,11 @@ def _tensor_node(nid, t, show_values, show_grads, max_elems) -> str:
     rows = [f"<B>{_esc(t.name)}</B>" + (
         f'<FONT POINT-SIZE="10" COLOR="{MUTED}">  {fmt.shape(t.shape)}</FONT>' if t.shape else "")]
     if show_values:
-        rows.append(_colored(VALUE_COLOR, "value " + fmt.array(t.value, max_elems)))
+        rows.append(_numbers("value", t.value, VALUE_COLOR, max_elems))
     if show_grads:
         g = t.shown_grad
         if g is not None:
-            rows.append(_colored(GRAD_COLOR, "grad " + fmt.array(g, max_elems)))
+            rows.append(_numbers("grad", g, GRAD_COLOR, max_elems))
     return (f'  {nid} [shape=box, style="rounded,filled", fillcolor="{fill}", '
             f'color="{border}", margin="0.12,0.06", label=<{_table(rows)}>];')
 
@@ -295,6 +295,22 @@ def _edge_label(t, show_values, show_grads, max_elems) -> str:
 
 
 # --- HTML-like labels ---------------------------------------------------------------------------
+
+def _numbers(what, a, color, max_elems) -> str:
+    """'value 3' or 'grad ‖·‖=0.5' on one line; a small matrix as a grid of numbers."""
+    if a.ndim < 2 or a.size == 1 or a.size > max_elems:
+        return _colored(color, f"{what} {fmt.array(a, max_elems)}")
+    grid = a.reshape(-1, a.shape[-1])
+    rows = []
+    for i, row in enumerate(grid):
+        head = (f'<TD ROWSPAN="{len(grid)}" VALIGN="MIDDLE">{_colored(color, what)} </TD>'
+                if i == 0 else "")
+        cells = "".join(f'<TD ALIGN="RIGHT">{_colored(color, " " + fmt.number(v))}</TD>'
+                        for v in row.tolist())
+        rows.append(f"<TR>{head}{cells}</TR>")
+    return ('<TABLE BORDER="0" CELLBORDER="0" CELLSPACING="0" CELLPADDING="1">'
+            + "".join(rows) + "</TABLE>")
+
 
 def _esc(text: str) -> str:
     return (str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")

@@ -28,12 +28,14 @@ def norm(a: np.ndarray) -> float:
 
 
 def array(a, max_elems: int) -> str:
-    """The values when there are at most ``max_elems`` of them, else the norm."""
+    """The values on one line when there are at most ``max_elems`` of them, else the norm."""
     a = np.asarray(a)
     if a.size == 1:
         return number(a.reshape(()).item())
     if a.size <= max_elems:
-        return np.array2string(a, separator=", ", formatter={"all": number})
+        text = np.array2string(a, separator=", ", formatter={"all": number},
+                               max_line_width=1 << 30)
+        return " ".join(text.split())   # rows of a matrix: "[[1, 2], [3, 4]]"
     return f"‖·‖={number(norm(a))}"
 
 
