@@ -30,7 +30,8 @@ def _plain(label: str) -> str:
     text = label.replace("</TD></TR>", "\n").replace('<BR ALIGN="LEFT"/>', " ")
     text = re.sub(r"<[^>]+>", "", text)
     text = text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
-    return "\n".join(" ".join(line.split()) for line in text.strip().split("\n"))
+    lines = (" ".join(line.split()) for line in text.strip().split("\n"))
+    return "\n".join(line for line in lines if line)
 
 
 def parse_dot(dot: str):
