@@ -308,6 +308,13 @@ def test_a_tensor_shows_its_graph_in_jupyter():
     assert "<svg" in svg and "-12" in svg
     assert viz.render_svg(t["f"]).count("<svg") == 1
     assert t["x"]._repr_svg_() is None     # a leaf has no graph to show
+    h = t["f"]
+    for _ in range(100):
+        h = h * 1.0
+    with pytest.raises(ValueError, match="the graph has 102 operations"):
+        viz.render_svg(h)
+    assert h._repr_svg_() is None            # too big to show: the notebook shows the text
+    assert "<svg" in viz.render_svg(h, max_ops=None)
     source = viz.draw(t["f"])               # no path: a graphviz.Source, shown by notebooks
     assert isinstance(source, graphviz.Source) and "value -12" in source.source
 

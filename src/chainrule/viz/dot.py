@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import os
 
+from ..autograd.engine import topological_order
 from . import format as fmt
 from .graph import DATA, INPUT, INTERMEDIATE, OUTPUT, PARAMETER, walk
 
@@ -110,8 +111,18 @@ def draw(root, path=None, format: str | None = None, **options):  # noqa: A002 -
     return path
 
 
-def render_svg(root, **options) -> str:
-    """The graph as SVG text (what Jupyter shows for a Tensor that has a graph)."""
+def render_svg(root, max_ops: int | None = 100, **options) -> str:
+    """The graph as SVG text (what Jupyter shows for a Tensor that has a graph).
+
+    A graph of more than ``max_ops`` operations raises ValueError (a notebook then shows
+    the tensor's text instead of an unreadable picture); ``draw`` has no such limit.
+    """
+    if max_ops is not None and root.grad_fn is not None:
+        n = len(topological_order([root.grad_fn]))
+        if n > max_ops:
+            raise ValueError(f"render_svg: the graph has {n} operations (more than "
+                             f"max_ops={max_ops}); draw it with cr.viz.draw(..., "
+                             "group_modules=True) or pass max_ops=None")
     return _render(to_dot(root, **options), "svg").decode("utf-8")
 
 
