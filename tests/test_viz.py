@@ -419,6 +419,29 @@ def test_walk_gradients_equal_the_engines_on_an_mlp():
     assert graph.info[id(p)].shown_grad is p.grad.data
 
 
+CACHED_OPS = {   # ops that keep values for backward and drop them after it
+    "softmax": lambda x: (cr.softmax(x, 1) ** 2).sum(),
+    "log_softmax": lambda x: cr.log_softmax(x, 1).sum(),
+    "cross_entropy": lambda x: cr.cross_entropy(x, cr.tensor([0, 1, 2, 3])),
+    "smoothed_ce": lambda x: cr.cross_entropy(x, cr.tensor([0, 1, 2, 3]), label_smoothing=0.1),
+    "exp_sqrt_tanh_sigmoid": lambda x: x.exp().sqrt().tanh().sigmoid().sum(),
+    "layer_norm": lambda x: (nn.LayerNorm(5)(x) * x).sum(),
+    "batch_norm": lambda x: (nn.BatchNorm1d(5)(x) * x).sum(),
+}
+
+
+@pytest.mark.parametrize("name", sorted(CACHED_OPS))
+def test_walk_works_before_and_after_backward_frees_the_graph(name):
+    cr.manual_seed(3)
+    x = cr.randn(4, 5, requires_grad=True)
+    y = CACHED_OPS[name](x)
+    before = viz.walk(y).info[id(x)].grad.copy()
+    y.backward()
+    after = viz.walk(y).info[id(x)].grad
+    np.testing.assert_allclose(before, x.grad.data, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(after, x.grad.data, rtol=1e-5, atol=1e-6)
+
+
 def test_names_from_locals_name_a_models_parameters():
     model = nn.Linear(2, 1)
     x = cr.ones(3, 2)
