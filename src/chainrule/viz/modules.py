@@ -116,10 +116,10 @@ class ModuleTrace:
 
     # --- the context manager -------------------------------------------------------------------
     def __enter__(self):
-        from ..nn import module as nn_module  # noqa: PLC0415 - viz works without nn too
+        from .. import nn  # noqa: PLC0415 - nn sits above viz's other parts
 
-        self._handles = [nn_module.register_module_forward_pre_hook(self._pre),
-                         nn_module.register_module_forward_hook(self._post)]
+        self._handles = [nn.register_module_forward_pre_hook(self._pre),
+                         nn.register_module_forward_hook(self._post)]
         return self
 
     def __exit__(self, *exc):
