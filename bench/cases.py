@@ -76,7 +76,7 @@ def find_case(name: str, quick: bool = False) -> Case:
 
 
 def mlp_weights(sizes, seed=SEED):
-    """[(W, b), ...] float32, W (out, in), drawn like PyTorch's Linear: U(-1/sqrt(in), 1/sqrt(in))."""
+    """[(W, b), ...] float32 with W (out, in), drawn as PyTorch's Linear: U(+-1/sqrt(in))."""
     rng = np.random.default_rng(seed)
     layers = []
     for n_in, n_out in zip(sizes[:-1], sizes[1:]):

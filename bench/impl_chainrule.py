@@ -1,47 +1,41 @@
 """chainrule: the same cases written the way a chainrule user writes them.
 
-(Until chainrule.nn / chainrule.optim land, the model is written with the core ops:
-the fused ``linear`` and ``cross_entropy`` nodes and a manual SGD under ``no_grad``.)
+``nn.Sequential`` of ``nn.Linear`` and ``nn.ReLU``/``nn.Tanh``, ``F.cross_entropy``,
+``optim.SGD`` / ``optim.Adam``, ``loss.backward()``, ``opt.zero_grad()``, ``opt.step()``.
 """
 
 from __future__ import annotations
 
-import numpy as np
-
 import chainrule as cr
-from chainrule.ops.nn_ops import linear
+import chainrule.nn.functional as F
+from chainrule import nn, optim
 
 from .cases import ADAM_LR, LR, Case
 
 
-def _params(weights):
-    out = []
-    for W, b in weights:
-        out.append(cr.from_numpy(W.copy()).requires_grad_())
-        out.append(cr.from_numpy(b.copy()).requires_grad_())
-    return out
+def _mlp(case: Case, weights):
+    layers = []
+    for i, (W, b) in enumerate(weights):
+        lin = nn.Linear(W.shape[1], W.shape[0])
+        with cr.no_grad():
+            lin.weight.copy_(cr.from_numpy(W))
+            lin.bias.copy_(cr.from_numpy(b))
+        layers.append(lin)
+        if i < len(weights) - 1:
+            layers.append(nn.Tanh() if case.act == "tanh" else nn.ReLU())
+    return nn.Sequential(*layers)
 
 
 def _batches(data):
     return [(cr.from_numpy(x), cr.from_numpy(y)) for x, y in data["batches"]]
 
 
-def _forward(params, act, x):
-    h = x
-    n_layers = len(params) // 2
-    for i in range(n_layers):
-        h = linear(h, params[2 * i], params[2 * i + 1])
-        if i < n_layers - 1:
-            h = act(h)
-    return h
-
-
 class ChainruleTrain:
     name = "chainrule"
 
     def __init__(self, case: Case, data):
-        self.ps = _params(data["weights"])
-        self.act = cr.tanh if case.act == "tanh" else cr.relu
+        self.model = _mlp(case, data["weights"])
+        self.opt = optim.SGD(self.model.parameters(), lr=LR)
         self.batches = _batches(data)
         self.i = 0
         self.last_loss = None
@@ -49,13 +43,10 @@ class ChainruleTrain:
     def step(self):
         x, y = self.batches[self.i]
         self.i = (self.i + 1) % len(self.batches)
-        for p in self.ps:
-            p.grad = None
-        loss = cr.cross_entropy(_forward(self.ps, self.act, x), y)
+        self.opt.zero_grad()
+        loss = F.cross_entropy(self.model(x), y)
         loss.backward()
-        with cr.no_grad():
-            for p in self.ps:
-                p.sub_(p.grad, alpha=LR)
+        self.opt.step()
         self.last_loss = loss
         return loss
 
@@ -63,18 +54,17 @@ class ChainruleTrain:
         return float(self.last_loss.item())
 
     def params(self):
-        return [p.data for p in self.ps]
+        return [p.data for p in self.model.parameters()]
 
     def grads(self):
-        return [p.grad.data for p in self.ps]
+        return [p.grad.data for p in self.model.parameters()]
 
 
 class ChainruleInfer:
     name = "chainrule"
 
     def __init__(self, case: Case, data):
-        self.ps = _params(data["weights"])
-        self.act = cr.tanh if case.act == "tanh" else cr.relu
+        self.model = _mlp(case, data["weights"])
         self.batches = _batches(data)
         self.i = 0
         self.last = None
@@ -83,7 +73,7 @@ class ChainruleInfer:
         x, _ = self.batches[self.i]
         self.i = (self.i + 1) % len(self.batches)
         with cr.no_grad():
-            self.last = _forward(self.ps, self.act, x)
+            self.last = self.model(x)
         return self.last
 
     def output(self):
@@ -91,31 +81,16 @@ class ChainruleInfer:
 
 
 class ChainruleAdam:
-    """A vectorized Adam written with in-place tensor ops (until cr.optim.Adam exists)."""
-
     name = "chainrule"
 
     def __init__(self, case: Case, data):
-        self.ps = [cr.from_numpy(p.copy()).requires_grad_() for p in data["params"]]
+        self.ps = [nn.Parameter(cr.from_numpy(p.copy())) for p in data["params"]]
         for p, g in zip(self.ps, data["grads"]):
             p.grad = cr.from_numpy(g.copy())
-        self.ms = [np.zeros_like(p.data) for p in self.ps]
-        self.vs = [np.zeros_like(p.data) for p in self.ps]
-        self.t = 0
+        self.opt = optim.Adam(self.ps, lr=ADAM_LR)
 
     def step(self):
-        self.t += 1
-        b1, b2, eps = 0.9, 0.999, 1e-8
-        bc1 = 1 - b1 ** self.t
-        bc2_sqrt = (1 - b2 ** self.t) ** 0.5
-        with cr.no_grad():
-            for p, m, v in zip(self.ps, self.ms, self.vs):
-                g = p.grad.data
-                m *= b1
-                m += (1 - b1) * g
-                v *= b2
-                v += (1 - b2) * g * g
-                p.data -= (ADAM_LR / bc1) * m / (np.sqrt(v) / bc2_sqrt + eps)
+        self.opt.step()
 
     def params(self):
         return [p.data for p in self.ps]

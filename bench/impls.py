@@ -8,6 +8,8 @@ from __future__ import annotations
 import importlib
 
 IMPLS = ("floor", "chainrule", "torch")
+# Which thread pool runs each implementation's heavy work (see timing.round_robin).
+POOLS = {"floor": "openblas", "chainrule": "openblas", "torch": "torch"}
 _MODULES = {"floor": ".floor", "chainrule": ".impl_chainrule", "torch": ".impl_torch"}
 
 

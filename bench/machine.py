@@ -44,6 +44,16 @@ def numpy_blas() -> dict:
             "architecture": None, "source": "numpy.show_config + os.cpu_count()"}
 
 
+def limit_blas_threads(n: int) -> None:
+    """Make NumPy's BLAS use ``n`` threads from now on (needs threadpoolctl)."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        raise SystemExit("bench: --threads needs threadpoolctl (pip install threadpoolctl); "
+                         "or set OPENBLAS_NUM_THREADS / OMP_NUM_THREADS before starting") from None
+    threadpool_limits(n, user_api="blas")
+
+
 def info() -> dict:
     import numpy as np
 

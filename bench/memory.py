@@ -26,8 +26,12 @@ import os
 import subprocess
 import sys
 import tracemalloc
+from pathlib import Path
 
 from . import cases, impls
+
+
+_REPO = Path(__file__).resolve().parents[1]  # `-m bench.memory` must find the bench package
 
 
 def _status_kib(field: str) -> int:
@@ -58,6 +62,9 @@ def probe(case_name: str, name: str, steps: int, quick: bool, threads: int | Non
     case = cases.find_case(case_name, quick)
     if name == "torch" and threads:
         impls.module("torch").set_threads(threads)
+    elif threads:
+        from .machine import limit_blas_threads  # noqa: PLC0415
+        limit_blas_threads(threads)
     data = cases.make_data(case)
     _run(name, case, data, 2)
     gc.collect()
@@ -94,7 +101,7 @@ def measure(case_name: str, names, steps: int, quick: bool, threads: int | None)
         # A fixed mmap threshold makes glibc return every large buffer when it is freed, so
         # the resident set follows the live arrays instead of what the heap keeps cached.
         env = dict(os.environ, MALLOC_MMAP_THRESHOLD_="65536")
-        proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
+        proc = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=_REPO)
         if proc.returncode != 0:
             out[name] = {"error": proc.stderr.strip().splitlines()[-1:] or ["failed"]}
             continue
@@ -103,7 +110,8 @@ def measure(case_name: str, names, steps: int, quick: bool, threads: int | None)
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog="python -m bench.memory", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m bench.memory",
+                                     description=__doc__.split("\n")[0])
     parser.add_argument("--case", required=True)
     parser.add_argument("--impl", required=True, choices=impls.IMPLS)
     parser.add_argument("--steps", type=int, default=5)

@@ -88,6 +88,16 @@ def time_table(results) -> str:
     return _table(header, rows)
 
 
+def backward_line(results) -> str:
+    """The cost of the backward of ``a + b`` alone: (forward + backward) - forward with grad."""
+    by_name = {r["name"]: r for r in results}
+    if "add_backward" not in by_name or "add_grad" not in by_name:
+        return ""
+    both, fwd = by_name["add_backward"]["times"], by_name["add_grad"]["times"]
+    parts = [f"{n} {fmt_time(both[n]['median'] - fwd[n]['median'])}" for n in both if n in fwd]
+    return "backward of a + b alone (add_backward - add_grad medians): " + ", ".join(parts)
+
+
 def memory_table(memory) -> str:
     header = ["training run", "impl", "peak RSS rise", "peak traced", "vs floor (traced)",
               "vs floor (RSS)", "target"]
@@ -114,6 +124,14 @@ def machine_lines(info) -> str:
         f"({blas['threads']} threads, {blas['architecture']})   torch {info.get('torch', '-')} "
         f"with {info.get('torch_blas', '-')} ({info.get('torch_threads', '-')} threads)",
     ])
+
+
+def busy_warning(load: float, cores: int) -> str:
+    """A warning line when other processes keep the machine busy (timings then mean little)."""
+    if load < 0.5 * cores:
+        return ""
+    return (f"WARNING: load average {load:.1f} on {cores} cores before the run: other processes "
+            "are running; timings (not the checks) are unreliable. Rerun on a quiet machine.")
 
 
 def import_lines(imports) -> str:

@@ -11,26 +11,29 @@ from __future__ import annotations
 
 import argparse
 import gc
+import os
 import sys
 import time
 
 from . import cases, checks, impls, machine, memory, report, timing
 
-FULL = {"rounds": 15, "block_s": 0.1, "memory_cases": ("mnist128", "wide"), "memory_steps": 5,
-        "import_repeats": 7}
-QUICK = {"rounds": 5, "block_s": 0.015, "memory_cases": ("mnist128",), "memory_steps": 3,
-         "import_repeats": 3}
+# block_s: seconds of steps per timed block; settle_s: pause when the thread pool changes.
+FULL = {"rounds": 15, "block_s": 0.1, "settle_s": 0.15, "memory_cases": ("mnist128", "wide"),
+        "memory_steps": 5, "import_repeats": 7}
+QUICK = {"rounds": 3, "block_s": 0.015, "settle_s": 0.15, "memory_cases": ("mnist128",),
+         "memory_steps": 3, "import_repeats": 3}
 
 
 def _log(msg: str) -> None:
     print(msg, file=sys.stderr, flush=True)
 
 
-def run_case(case, names, rounds, block_s):
+def run_case(case, names, cfg):
     data = cases.make_data(case)
     built = {name: impls.build(name, case, data) for name in names}
     problems = checks.run_checks(case, built)
-    timings = timing.round_robin({n: built[n].step for n in names}, rounds, block_s)
+    timings = timing.round_robin({n: built[n].step for n in names}, cfg["rounds"],
+                                 cfg["block_s"], impls.POOLS, cfg["settle_s"])
     del built
     gc.collect()
     return report.case_result(case, timings, problems)
@@ -58,13 +61,18 @@ def main(argv=None) -> int:
                         help="every case, smaller sizes and fewer rounds (under a minute)")
     parser.add_argument("--json", metavar="PATH", help="write the results as JSON")
     parser.add_argument("--cases", help="comma-separated subset of the cases")
-    parser.add_argument("--rounds", type=int, help="timing rounds (default 15, quick 5)")
+    parser.add_argument("--rounds", type=int, help="timing rounds (default 15, quick 3)")
+    parser.add_argument("--threads", type=int,
+                        help="BLAS threads for NumPy and PyTorch (default: what NumPy's BLAS uses)")
     parser.add_argument("--no-memory", action="store_true", help="skip the peak-memory runs")
+    parser.add_argument("--no-import", action="store_true", help="skip timing `import chainrule`")
     parser.add_argument("--profile", metavar="CASE",
                         help="only run chainrule's step of CASE in a loop, for a profiler")
     parser.add_argument("--seconds", type=float, default=30.0, help="how long --profile runs")
     args = parser.parse_args(argv)
 
+    if args.threads:
+        machine.limit_blas_threads(args.threads)
     if args.profile:
         return profile(args.profile, args.seconds, args.quick)
 
@@ -80,13 +88,17 @@ def main(argv=None) -> int:
     torch_mod = impls.module("torch")
     torch_mod.set_threads(threads)  # PyTorch gets as many threads as NumPy's BLAS
     info.update(torch=torch_mod.version(), torch_blas=torch_mod.blas(), torch_threads=threads)
+    info["load_before"] = os.getloadavg()[0]
     print(report.machine_lines(info), flush=True)
+    busy = report.busy_warning(info["load_before"], info["cores"])
+    if busy:
+        print(busy, flush=True)
 
     names = impls.IMPLS
     results = []
     for case in selected:
         t0 = time.perf_counter()
-        results.append(run_case(case, names, cfg["rounds"], cfg["block_s"]))
+        results.append(run_case(case, names, cfg))
         r = results[-1]
         _log(f"  {case.name}: " + ", ".join(
             f"{n} {report.fmt_time(t['median'])}" for n, t in r["times"].items())
@@ -97,16 +109,19 @@ def main(argv=None) -> int:
         for name in cfg["memory_cases"]:
             if any(c.name == name for c in selected):
                 mem[name] = memory.measure(name, names, cfg["memory_steps"], args.quick, threads)
-    imports = {"chainrule": machine.import_time("chainrule", cfg["import_repeats"]),
-               "numpy": machine.import_time("numpy", cfg["import_repeats"])}
+    info["load_after"] = os.getloadavg()[0]
+    imports = {}
+    if not args.no_import:
+        imports = {"chainrule": machine.import_time("chainrule", cfg["import_repeats"]),
+                   "numpy": machine.import_time("numpy", cfg["import_repeats"])}
 
-    print()
-    print(report.time_table(results))
+    print("\n" + report.time_table(results), flush=True)
+    if report.backward_line(results):
+        print(report.backward_line(results), flush=True)
     if mem:
-        print()
-        print(report.memory_table(mem))
-    print()
-    print(report.import_lines(imports))
+        print("\n" + report.memory_table(mem), flush=True)
+    if imports:
+        print("\n" + report.import_lines(imports), flush=True)
 
     failed = [(r["name"], n, c["problems"]) for r in results for n, c in r["check"].items()
               if not c["ok"]]
