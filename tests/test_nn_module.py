@@ -242,3 +242,28 @@ def test_containers():
     assert nn.Unflatten(1, (1, 3, 3))(cr.zeros(2, 9)).shape == (2, 1, 3, 3)
     with pytest.raises(IndexError, match="out of range"):
         seq[5]
+
+
+def test_modulelist_repr_compresses_repeats_like_torch():
+    ml = nn.ModuleList([nn.Linear(2, 2) for _ in range(3)] + [nn.ReLU(), nn.Linear(2, 1)])
+    tml = torch.nn.ModuleList([torch.nn.Linear(2, 2) for _ in range(3)]
+                              + [torch.nn.ReLU(), torch.nn.Linear(2, 1)])
+    assert repr(ml) == repr(tml)
+    assert repr(nn.ModuleList()) == repr(torch.nn.ModuleList())
+
+
+def test_load_state_dict_assign_takes_the_arrays():
+    m = nn.Linear(2, 2)
+    w = np.ones((2, 2), np.float64)
+    m.load_state_dict({"weight": w, "bias": np.zeros(2, np.float64)}, assign=True)
+    assert m.weight.data is w and isinstance(m.weight, nn.Parameter)
+
+
+def test_deepcopy_gives_an_independent_model():
+    import copy
+    m = nn.Sequential(nn.Linear(3, 2), nn.BatchNorm1d(2))
+    m2 = copy.deepcopy(m)
+    assert isinstance(m2[0].weight, nn.Parameter) and m2[0].weight.data is not m[0].weight.data
+    m2(cr.randn(4, 3)).sum().backward()
+    assert m2[0].weight.grad is not None and m[0].weight.grad is None
+    assert list(m2.state_dict()) == list(m.state_dict())

@@ -441,11 +441,13 @@ class Module:
                 module.state_dict(destination, prefix + name + ".", keep_vars)
         return destination
 
-    def load_state_dict(self, state_dict, strict=True):
+    def load_state_dict(self, state_dict, strict=True, assign=False):
         """Copy parameters and buffers from ``state_dict`` (Tensors, NumPy arrays, torch tensors).
 
         Shape mismatches always raise; missing and unexpected keys raise when ``strict``.
-        Returns ``(missing_keys, unexpected_keys)``.
+        Values are cast to each parameter's dtype; with ``assign=True`` the parameters take the
+        given arrays themselves (no copy, their dtype kept). Returns ``(missing_keys,
+        unexpected_keys)``.
         """
         if not hasattr(state_dict, "keys"):
             raise TypeError(f"load_state_dict: expected a dict, got {type(state_dict).__name__}")
@@ -478,7 +480,10 @@ class Module:
         # All checks passed: only now touch the model, so a failed load changes nothing.
         with grad_mode.no_grad():
             for target, arr in staged:
-                target.data[...] = np.asarray(arr).astype(target.dtype, copy=False)
+                if assign:
+                    target.data = np.asarray(arr)
+                else:
+                    target.data[...] = np.asarray(arr).astype(target.dtype, copy=False)
                 target._version += 1
         return _IncompatibleKeys(missing, unexpected)
 
