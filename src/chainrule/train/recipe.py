@@ -1,0 +1,175 @@
+"""The recipe behind ``chainrule train``: named datasets split three ways, an MLP from a
+config, standardization, and the optimizer/scheduler by name. Usable from Python too.
+
+    >>> data = load_splits("digits", seed=0)
+    >>> model = build_mlp(data.num_features, [128, 64], data.num_classes, batch_norm=True)
+    >>> len(data.train[0]) + len(data.val[0]) + len(data.test[0])
+    1797
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .. import backend, nn, optim
+from ..data import datasets
+from ..data.dataset import stratified_split
+from ..tensor import _make
+
+ACTIVATIONS = {"relu": nn.ReLU, "tanh": nn.Tanh, "sigmoid": nn.Sigmoid,
+               "leaky_relu": nn.LeakyReLU, "gelu": nn.GELU}
+OPTIMIZERS = ("sgd", "adam", "adamw")
+SCHEDULERS = ("none", "step", "cosine", "onecycle")
+
+
+def build_mlp(in_features, hidden, classes, activation="relu", dropout=0.0, batch_norm=False):
+    """``Linear -> [BatchNorm1d] -> activation -> [Dropout]`` per hidden size, then a Linear.
+
+        >>> build_mlp(64, [32], 10, dropout=0.1)
+    """
+    if activation not in ACTIVATIONS:
+        raise ValueError(f"unknown activation {activation!r}; expected one of "
+                         f"{', '.join(ACTIVATIONS)}")
+    if not 0.0 <= dropout < 1.0:
+        raise ValueError(f"dropout must be in [0, 1), got {dropout}")
+    if any(int(h) < 1 for h in hidden):
+        raise ValueError(f"hidden sizes must be positive, got {list(hidden)}")
+    layers, width = [], int(in_features)
+    for size in hidden:
+        layers.append(nn.Linear(width, int(size)))
+        if batch_norm:
+            layers.append(nn.BatchNorm1d(int(size)))
+        layers.append(ACTIVATIONS[activation]())
+        if dropout > 0:
+            layers.append(nn.Dropout(dropout))
+        width = int(size)
+    layers.append(nn.Linear(width, int(classes)))
+    return nn.Sequential(*layers)
+
+
+@dataclass
+class Splits:
+    """Train / validation / test arrays of one dataset, and what the labels mean."""
+
+    name: str
+    train: tuple
+    val: tuple
+    test: tuple
+    classes: list = field(default_factory=list)
+
+    @property
+    def num_features(self) -> int:
+        return int(np.prod(self.train[0].shape[1:]))
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.classes)
+
+
+def _toy_name(spec: str) -> str | None:
+    name = spec.replace("-", "_")
+    return name if name in datasets.TOY else None
+
+
+def dataset_names() -> list[str]:
+    return ["digits", *sorted(datasets.TOY), "mnist:<folder>", "fashion-mnist:<folder>",
+            "csv:<file>"]
+
+
+def load_splits(spec="digits", seed=0, val_fraction=0.15, test_fraction=0.15, samples=1000,
+                noise=None, label_column=-1) -> Splits:
+    """Load dataset ``spec`` and cut it, stratified by class with ``seed``, into three parts.
+
+    ``spec``: ``digits``, a toy set (``moons``, ``spirals``, ...: ``samples`` points with
+    ``noise``), ``mnist:<folder>`` / ``fashion-mnist:<folder>`` (their own test files; the
+    validation part comes out of the training files) or ``csv:<file>`` (``label_column``).
+    """
+    for name, value in (("val_fraction", val_fraction), ("test_fraction", test_fraction)):
+        if not 0.0 < value < 1.0:
+            raise ValueError(f"{name} must be between 0 and 1, got {value}")
+    if val_fraction + test_fraction >= 1.0:
+        raise ValueError(f"val_fraction + test_fraction must be < 1, got "
+                         f"{val_fraction + test_fraction}")
+    kind, _, arg = spec.partition(":")
+    gen = backend.Generator().manual_seed(seed)
+    if kind in ("mnist", "fashion-mnist", "fashion_mnist"):
+        if not arg:
+            raise ValueError(f"dataset {spec!r}: give the folder of the IDX files, "
+                             f"e.g. {kind}:~/data/{kind}")
+        load = datasets.mnist if kind == "mnist" else datasets.fashion_mnist
+        X, y = load(arg, train=True)
+        test = load(arg, train=False)
+        train_idx, val_idx = stratified_split(y, (1 - val_fraction, val_fraction), gen)
+        classes = list(datasets.FASHION_CLASSES) if kind != "mnist" else \
+            [str(i) for i in range(10)]
+        return Splits(kind, (X[train_idx], y[train_idx]), (X[val_idx], y[val_idx]), test,
+                      classes)
+    if kind == "csv":
+        if not arg:
+            raise ValueError("dataset 'csv:': give the file, e.g. csv:data/iris.csv")
+        X, y, classes = datasets.load_csv(arg, label_column=label_column)
+        name = "csv"
+    elif spec == "digits":
+        X, y = datasets.digits()
+        classes, name = [str(i) for i in range(10)], "digits"
+    elif _toy_name(spec):
+        name = _toy_name(spec)
+        kwargs = {} if noise is None else {("std" if name in ("two_clouds", "blobs", "xor")
+                                            else "noise"): float(noise)}
+        if name == "triangle" and noise is not None:
+            raise ValueError("dataset 'triangle' has no noise (its labels are exact)")
+        X, y = datasets.TOY[name](int(samples), seed=seed, **kwargs)
+        classes = [str(c) for c in range(int(y.numpy().max()) + 1)]
+    else:
+        raise ValueError(f"unknown dataset {spec!r}; expected one of "
+                         f"{', '.join(dataset_names())}")
+    parts = stratified_split(y, (1 - val_fraction - test_fraction, val_fraction, test_fraction),
+                             gen)
+    if any(len(p) == 0 for p in parts):
+        raise ValueError(f"dataset {spec!r}: {len(y)} samples are too few to split into "
+                         f"train/validation/test")
+    train, val, test = ((X[p], y[p]) for p in parts)
+    return Splits(name, train, val, test, classes)
+
+
+def standardization(X) -> tuple[np.ndarray, np.ndarray]:
+    """Per-feature mean and std of ``X`` (float32); constant features get std 1."""
+    data = X.numpy().reshape(len(X), -1)
+    mean = data.mean(axis=0, dtype=np.float64).astype(np.float32)
+    std = data.std(axis=0, dtype=np.float64).astype(np.float32)
+    std[std < 1e-6] = 1.0
+    return mean, std
+
+
+def standardize(X, mean, std):
+    """``(X - mean) / std`` feature by feature, flattened to (n, features), float32."""
+    data = X.numpy().reshape(len(X), -1)
+    return _make((data - np.asarray(mean, np.float32)) / np.asarray(std, np.float32))
+
+
+def make_optimizer(name, params, lr, momentum=0.9, weight_decay=0.0):
+    if name == "sgd":
+        return optim.SGD(params, lr=lr, momentum=momentum, weight_decay=weight_decay,
+                         nesterov=momentum > 0)
+    if name == "adam":
+        return optim.Adam(params, lr=lr, weight_decay=weight_decay)
+    if name == "adamw":
+        return optim.AdamW(params, lr=lr, weight_decay=weight_decay)
+    raise ValueError(f"unknown optimizer {name!r}; expected one of {', '.join(OPTIMIZERS)}")
+
+
+def make_scheduler(name, optimizer, epochs, steps_per_epoch, lr):
+    from ..optim import lr_scheduler  # noqa: PLC0415
+
+    if name == "none":
+        return None
+    if name == "step":
+        return lr_scheduler.StepLR(optimizer, step_size=max(1, epochs // 3), gamma=0.1)
+    if name == "cosine":
+        return lr_scheduler.CosineAnnealingLR(optimizer, T_max=max(1, epochs))
+    if name == "onecycle":
+        return lr_scheduler.OneCycleLR(optimizer, max_lr=lr, epochs=max(1, epochs),
+                                       steps_per_epoch=max(1, steps_per_epoch))
+    raise ValueError(f"unknown scheduler {name!r}; expected one of {', '.join(SCHEDULERS)}")
