@@ -151,6 +151,9 @@ def test_model_checkpoint_saves_the_best(tmp_path):
     load_weights(clone, path)
     assert evaluate(clone, val)["accuracy"] == max(history["val_accuracy"])
     assert [f for f in os.listdir(tmp_path) if f.startswith(".tmp")] == []
+    # A flat state_dict file: PyTorch's safetensors reader takes it as is.
+    from safetensors.numpy import load_file
+    assert sorted(load_file(str(path))) == sorted(model.state_dict())
 
 
 class Halving:
@@ -270,8 +273,11 @@ def test_state_roundtrip_and_errors(tmp_path):
     assert list(back["opt"]) == [0, 1] and back["betas"] == (0.9, 0.999)
     assert back["rng"] == state["rng"] and back["inf"] == float("inf") and back["none"] is None
     (tmp_path / "bad").write_bytes(b"not a checkpoint")
-    with pytest.raises(ValueError, match="not a readable safetensors"):
+    with pytest.raises(ValueError, match="not a readable safetensors file"):
         load_state(tmp_path / "bad")
+    cr.save({"w": cr.zeros(2)}, tmp_path / "weights.safetensors")
+    with pytest.raises(ValueError, match="not a chainrule training checkpoint"):
+        load_state(tmp_path / "weights.safetensors")
     with pytest.raises(TypeError, match="cannot store a object"):
         save_state({"x": object()}, tmp_path / "o.ckpt")
 
