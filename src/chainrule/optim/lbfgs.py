@@ -18,6 +18,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..autograd import grad_mode
+from ..tensor import Tensor
 from .optimizer import Optimizer, check_hyper
 
 
@@ -181,7 +182,7 @@ class LBFGS(Optimizer):
         with grad_mode.enable_grad():
             return closure()
 
-    def step(self, closure):
+    def step(self, closure=None):
         """Run up to ``max_iter`` iterations; ``closure`` clears grads, computes and backprops
         the loss, and returns it. Returns the loss of the first evaluation."""
         if closure is None:
@@ -304,7 +305,7 @@ class LBFGS(Optimizer):
         def arr(v):
             if v is None or isinstance(v, (int, float)):
                 return v
-            a = np.array(getattr(v, "data", v))
+            a = np.asarray(v.data if isinstance(v, Tensor) else v).copy()
             return a[()] if a.ndim == 0 else a
         out = {}
         for k, v in state.items():

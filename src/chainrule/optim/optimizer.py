@@ -268,7 +268,8 @@ def _is_array_like(value) -> bool:
 def _restore(param, key, value):
     """Copy a loaded state value, casting arrays to the parameter's dtype (the step stays)."""
     if _is_array_like(value):
-        arr = np.array(value.data if isinstance(value, Tensor) else value)
+        # asarray then copy: foreign arrays (a torch tensor) may not take numpy's copy=...
+        arr = np.asarray(value.data if isinstance(value, Tensor) else value).copy()
         if key != "step" and arr.dtype.kind == "f" and param.data.dtype.kind == "f":
             arr = arr.astype(param.data.dtype, copy=False)
         elif key == "step":
