@@ -224,11 +224,15 @@ class Tensor:
         return (self[i] for i in range(self.data.shape[0]))
 
     def __repr__(self):
-        body = np.array2string(
-            backend.to_device(self.data, "cpu"), separator=", ", prefix="tensor(",
-            precision=4, suppress_small=False, threshold=1000)
+        data = backend.to_device(self.data, "cpu")
+        finite = data[np.isfinite(data)] if data.dtype.kind == "f" else data
+        # PyTorch prints 4 decimals unless every value is a whole number ("1., 2.")
+        whole = data.dtype.kind != "f" or bool(np.all(finite == np.round(finite)))
+        body = np.array2string(data, separator=", ", prefix="tensor(", precision=4,
+                               floatmode="maxprec" if whole else "fixed",
+                               suppress_small=False, threshold=1000)
         extras = []
-        if self.data.dtype != backend.default_float and self.data.dtype != np.int64:
+        if self.data.dtype not in (backend.default_float, np.int64, np.bool_):  # as torch
             extras.append(f"dtype=chainrule.{self.data.dtype}")
         if self.device != "cpu":
             extras.append(f"device='{self.device}'")
