@@ -1,0 +1,143 @@
+"""`chainrule train` / `chainrule evaluate`: files written, accuracy, reproducibility, errors."""
+
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from chainrule import cli
+from chainrule.train import recipe
+
+
+def _train(capsys, *args):
+    code = cli.main(["train", *args, "--quiet"])
+    out = capsys.readouterr()
+    assert code == 0, out.err
+    return out
+
+
+def _evaluate(capsys, folder):
+    assert cli.main(["evaluate", str(folder), "--json"]) == 0
+    return json.loads(capsys.readouterr().out)["test"]
+
+
+def test_train_digits_writes_three_files_and_learns(tmp_path, capsys):
+    out = tmp_path / "run"
+    printed = _train(capsys, "--epochs", "6", "--out", str(out))
+    assert sorted(os.listdir(out)) == ["curves.png", "metrics.json", "model.safetensors"]
+    assert (out / "curves.png").read_bytes()[:4] == b"\x89PNG"
+    report = json.loads((out / "metrics.json").read_text())
+    assert report["test"]["accuracy"] >= 0.95  # 6 epochs of the default recipe: ~0.97-0.99
+    assert report["samples"] == {"train": 1258, "val": 270, "test": 269}
+    assert report["model"] == {"in_features": 64, "hidden": [256, 128], "classes": 10,
+                               "activation": "relu", "dropout": 0.1, "batch_norm": True}
+    assert report["epochs_run"] == len(report["history"]["loss"]) <= 6
+    assert f"test accuracy {report['test']['accuracy']:.4f}" in printed.out
+    # evaluate rebuilds the model and the split and measures exactly the saved numbers
+    assert _evaluate(capsys, out) == report["test"]
+
+
+def test_train_toy_set_with_options_and_evaluate(tmp_path, capsys):
+    out = tmp_path / "moons"
+    _train(capsys, "moons", "--samples", "600", "--noise", "0.1", "--hidden", "32,32",
+           "--activation", "tanh", "--no-batch-norm", "--dropout", "0", "--optimizer", "sgd",
+           "--momentum", "0.9", "--lr", "0.3", "--scheduler", "step", "--epochs", "25",
+           "--batch-size", "32", "--patience", "0", "--seed", "3", "--out", str(out))
+    report = json.loads((out / "metrics.json").read_text())
+    assert report["epochs_run"] == 25 and not report["stopped_early"]
+    assert report["test"]["accuracy"] >= 0.95
+    assert len(report["preprocessing"]["mean"]) == 2  # toy sets are standardized
+    assert report["history"]["lr"][-1] == pytest.approx(0.3 * 0.01)  # step: /10 twice
+    assert _evaluate(capsys, out) == report["test"]
+
+
+def test_train_csv_with_named_label_column(tmp_path, capsys):
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(240, 3))
+    kind = np.where(X[:, 0] + X[:, 1] > 0, "big", "small")
+    lines = ["a,kind,b,c"] + [f"{x[0]},{k},{x[1]},{x[2]}" for x, k in zip(X, kind)]
+    (tmp_path / "t.csv").write_text("\n".join(lines) + "\n")
+    out = tmp_path / "csvrun"
+    _train(capsys, f"csv:{tmp_path / 't.csv'}", "--label-column", "kind", "--epochs", "30",
+           "--hidden", "16", "--lr", "0.01", "--scheduler", "onecycle", "--optimizer", "adam",
+           "--out", str(out))
+    report = json.loads((out / "metrics.json").read_text())
+    assert report["classes"] == ["big", "small"] and report["model"]["in_features"] == 3
+    assert report["test"]["accuracy"] >= 0.9
+    assert _evaluate(capsys, out) == report["test"]
+
+
+def test_help_is_complete(capsys):
+    with pytest.raises(SystemExit) as info:
+        cli.main(["train", "--help"])
+    assert info.value.code == 0
+    text = capsys.readouterr().out
+    for option in ("--hidden", "--activation", "--dropout", "--batch-norm", "--optimizer",
+                   "--momentum", "--lr", "--weight-decay", "--scheduler", "--epochs",
+                   "--batch-size", "--patience", "--seed", "--out", "--no-progress",
+                   "--label-column", "--samples", "--val-fraction", "mnist:FOLDER", "csv:FILE",
+                   "leaky_relu", "onecycle", "adamw"):
+        assert option in text, option
+
+
+@pytest.mark.parametrize("args,message", [
+    (["train", "--epochs", "0"], "--epochs: expected a positive integer, got '0'"),
+    (["train", "--activation", "swish"], "invalid choice: 'swish'"),
+    (["train", "--hidden", "12,x"], "expected comma-separated layer sizes"),
+    (["train", "--lr", "-1"], "expected a number >= 0"),
+    (["train", "--val-fraction", "1.5"], "expected a fraction between 0 and 1"),
+    (["train", "--frobnicate"], "unrecognized arguments: --frobnicate"),
+    (["fly"], "invalid choice: 'fly'"),
+])
+def test_bad_options_exit_2_with_one_line(args, message, capsys):
+    with pytest.raises(SystemExit) as info:
+        cli.main(args)
+    assert info.value.code == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and message in err
+
+
+@pytest.mark.parametrize("make_args,message", [
+    (lambda p: ["train", "imagenet"], "unknown dataset 'imagenet'; expected one of digits"),
+    (lambda p: ["train", f"mnist:{p / 'nowhere'}"], "does not exist; put the IDX files"),
+    (lambda p: ["train", f"mnist:{p}"], "train-images-idx3-ubyte(.gz) not found in"),
+    (lambda p: ["train", f"csv:{p / 'missing.csv'}"], "No such file or directory"),
+    (lambda p: ["train", f"csv:{p / 'bad.csv'}"], "non-numeric feature value"),
+    (lambda p: ["train", f"csv:{p / 'bad.csv'}", "--label-column", "zzz"], "no column 'zzz'"),
+    (lambda p: ["train", "xor", "--dropout", "1"], "--dropout must be below 1"),
+    (lambda p: ["train", "xor", "--val-fraction", "0.5", "--test-fraction", "0.5"],
+     "val_fraction + test_fraction must be < 1"),
+    (lambda p: ["evaluate", str(p)], "is not a run folder (no metrics.json in it)"),
+])
+def test_unreadable_data_exit_2_with_one_line(tmp_path, make_args, message, capsys):
+    (tmp_path / "bad.csv").write_text("a,b,label\n1,x,0\n2,3,1\n")
+    code = cli.main(make_args(tmp_path))
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1 and message in err, err
+    assert "Traceback" not in err
+
+
+def test_python_dash_m_runs_and_fails_cleanly(tmp_path):
+    env = {**os.environ, "PYTHONWARNINGS": "ignore"}
+    ok = subprocess.run([sys.executable, "-m", "chainrule", "train", "xor", "--epochs", "3",
+                         "--samples", "200", "--out", str(tmp_path / "x"), "--no-progress"],
+                        capture_output=True, text=True, env=env, timeout=120)
+    assert ok.returncode == 0, ok.stderr
+    assert "epoch   3/3" in ok.stdout and "test accuracy" in ok.stdout and ok.stderr == ""
+    bad = subprocess.run([sys.executable, "-m", "chainrule", "train", f"csv:{tmp_path}/no.csv"],
+                         capture_output=True, text=True, env=env, timeout=120, cwd=tmp_path)
+    assert bad.returncode == 2 and bad.stderr.count("\n") == 1
+    assert bad.stderr.startswith("chainrule train: error:") and "Traceback" not in bad.stderr
+    assert not os.path.exists(tmp_path / "runs")  # nothing written for a failed run
+
+
+def test_recipe_build_mlp_layers():
+    model = recipe.build_mlp(4, [8, 6], 3, activation="gelu", dropout=0.2, batch_norm=True)
+    names = [type(m).__name__ for m in model]
+    assert names == ["Linear", "BatchNorm1d", "GELU", "Dropout", "Linear", "BatchNorm1d", "GELU",
+                     "Dropout", "Linear"]
+    with pytest.raises(ValueError, match="unknown activation 'swish'"):
+        recipe.build_mlp(4, [8], 3, activation="swish")
