@@ -213,10 +213,18 @@ def fit(model, loss_fn, optimizer, train_loader, val_loader=None, epochs=10,
         for cb in callbacks:
             cb.on_epoch_begin(epoch, run)
         start = time.perf_counter()
-        logs = _train_epoch(run, loss_fn, metric_fns, step_mode, epoch, progress)
-        if val_loader is not None:
-            val = evaluate(model, val_loader, loss_fn, tuple(metric_fns.values()))
-            logs.update({"val_" + k: v for k, v in val.items()})
+        total = len(train_loader) if hasattr(train_loader, "__len__") else None
+        bar = _progress_bar(total, f"epoch {epoch + 1}/{epochs}", progress)
+        try:
+            logs = _train_epoch(run, loss_fn, metric_fns, step_mode, epoch, bar)
+            if val_loader is not None:
+                val = evaluate(model, val_loader, loss_fn, tuple(metric_fns.values()))
+                logs.update({"val_" + k: v for k, v in val.items()})
+            if bar is not None:  # the finished bar keeps the epoch's numbers on screen
+                bar.set_postfix({k: f"{v:.4f}" for k, v in logs.items()})
+        finally:
+            if bar is not None:
+                bar.close()
         logs["lr"] = float(optimizer.param_groups[0]["lr"])
         if step_mode == "epoch":
             if type(scheduler).__name__ == "ReduceLROnPlateau":
@@ -234,41 +242,32 @@ def fit(model, loss_fn, optimizer, train_loader, val_loader=None, epochs=10,
     return history
 
 
-def _train_epoch(run, loss_fn, metric_fns, step_mode, epoch, progress) -> dict:
+def _train_epoch(run, loss_fn, metric_fns, step_mode, epoch, bar) -> dict:
     model, optimizer, scheduler = run.model, run.optimizer, run.scheduler
     meter = _Meter(metric_fns)
-    total = len(run.train_loader) if hasattr(run.train_loader, "__len__") else None
-    bar = _progress_bar(total, f"epoch {epoch + 1}/{run.epochs}", progress)
     model.train()
-    try:
-        for i, batch in enumerate(run.train_loader):
-            inputs, target = _split_batch(batch)
-            optimizer.zero_grad()
-            output = model(inputs)
-            loss = loss_fn(output, target)
-            loss.backward()
-            optimizer.step()
-            if step_mode == "batch":
-                scheduler.step()
-            value = float(loss.item())
-            if not math.isfinite(value):
-                raise FloatingPointError(
-                    f"fit: the loss became {value} at epoch {epoch + 1}, batch {i + 1}; "
-                    f"try a smaller learning rate")
-            # The output is read after the step, but its array was computed before it.
-            meter.update(value, output.detach(), target)
-            for cb in run.callbacks:
-                cb.on_batch_end(i, value, run)
-            if bar is not None:
-                bar.update(1)
-                if i % 5 == 0:
-                    bar.set_postfix(loss=f"{meter.sums['loss'] / meter.count:.4f}", refresh=False)
-        if meter.count == 0:
-            raise ValueError("fit: the training loader yielded no samples")
-        logs = meter.means()
+    for i, batch in enumerate(run.train_loader):
+        inputs, target = _split_batch(batch)
+        optimizer.zero_grad()
+        output = model(inputs)
+        loss = loss_fn(output, target)
+        loss.backward()
+        optimizer.step()
+        if step_mode == "batch":
+            scheduler.step()
+        value = float(loss.item())
+        if not math.isfinite(value):
+            raise FloatingPointError(
+                f"fit: the loss became {value} at epoch {epoch + 1}, batch {i + 1}; "
+                f"try a smaller learning rate")
+        # The output is read after the step, but its array was computed before it.
+        meter.update(value, output.detach(), target)
+        for cb in run.callbacks:
+            cb.on_batch_end(i, value, run)
         if bar is not None:
-            bar.set_postfix({k: f"{v:.4f}" for k, v in logs.items()})
-    finally:
-        if bar is not None:
-            bar.close()
-    return logs
+            bar.update(1)
+            if i % 5 == 0:
+                bar.set_postfix(loss=f"{meter.sums['loss'] / meter.count:.4f}", refresh=False)
+    if meter.count == 0:
+        raise ValueError("fit: the training loader yielded no samples")
+    return meter.means()
