@@ -69,6 +69,10 @@ class LRScheduler:
 
     def step(self, epoch=None) -> None:
         """Advance one epoch (or jump to ``epoch``, deprecated) and set the groups' lr."""
+        if self._step_count == 1 and not getattr(self.optimizer, "_opt_called", False):
+            warnings.warn("lr_scheduler.step() was called before optimizer.step(): call "
+                          "optimizer.step() first, or the first value of the schedule is "
+                          "skipped (as in PyTorch)", UserWarning, stacklevel=2)
         self._step_count += 1
         if epoch is None:
             self.last_epoch += 1

@@ -12,6 +12,7 @@ gradient. Updates run in place on ``p.data``, outside the graph.
 
 from __future__ import annotations
 
+import functools
 from collections import defaultdict
 
 import numpy as np
@@ -51,6 +52,18 @@ class Optimizer:
     groups) with a ``"params"`` entry and their own hyperparameters; ``defaults`` fills in
     what a group does not say.
     """
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        step = cls.__dict__.get("step")
+        if step is not None and not getattr(step, "_marks_called", False):
+            # Schedulers warn when stepped before the optimizer ever was (PyTorch does too).
+            @functools.wraps(step)
+            def marked_step(self, *args, **kwargs):
+                self._opt_called = True
+                return step(self, *args, **kwargs)
+            marked_step._marks_called = True
+            cls.step = marked_step
 
     def __init__(self, params, defaults: dict):
         self.defaults = defaults
