@@ -237,6 +237,19 @@ def test_augmented_assignment_inside_graph_is_out_of_place():
     assert c.data is data and c.tolist() == [2.0, 3.0]
 
 
+def test_augmented_assignment_under_no_grad_updates_the_leaf_in_place():
+    w = cr.tensor([1.0, 2.0], requires_grad=True)
+    (w * w).sum().backward()
+    same, data = w, w.data
+    with cr.no_grad():
+        w -= 0.5 * w.grad
+        w *= 2
+        w += 1
+        w /= 2
+    assert w is same and w.data is data and w.requires_grad and w.is_leaf
+    np.testing.assert_allclose(w.data, [0.5, 0.5])
+
+
 # --- 0-d tensors ---------------------------------------------------------------------------------
 
 def test_zero_dim_tensors_through_ops_vs_torch():

@@ -418,23 +418,24 @@ class Tensor:
     def __abs__(self):
         return _ops.abs(self)
 
+    # x += y: in place outside the graph (under no_grad: `w -= lr * w.grad`), else x = x + y
     def __iadd__(self, other):
-        if self._requires_grad or (isinstance(other, Tensor) and other._requires_grad):
+        if _in_graph(self, other):
             return _ops.add(self, other)  # out of place inside the graph, as x = x + y
         return self.add_(other)
 
     def __isub__(self, other):
-        if self._requires_grad or (isinstance(other, Tensor) and other._requires_grad):
+        if _in_graph(self, other):
             return _ops.sub(self, other)
         return self.sub_(other)
 
     def __imul__(self, other):
-        if self._requires_grad or (isinstance(other, Tensor) and other._requires_grad):
+        if _in_graph(self, other):
             return _ops.mul(self, other)
         return self.mul_(other)
 
     def __itruediv__(self, other):
-        if self._requires_grad or (isinstance(other, Tensor) and other._requires_grad):
+        if _in_graph(self, other):
             return _ops.div(self, other)
         return self.div_(other)
 
@@ -708,3 +709,10 @@ class _HookHandle:
 # The ops and the engine are built on Tensor; bound here, once all of them exist.
 from . import ops as _ops  # noqa: E402
 from .autograd import engine as _engine  # noqa: E402
+from .autograd import grad_mode as _grad_mode  # noqa: E402
+
+
+def _in_graph(t, other):
+    """Whether ``t op= other`` would be recorded (so it must not overwrite t's data)."""
+    return _grad_mode.enabled and (
+        t._requires_grad or (isinstance(other, Tensor) and other._requires_grad))
