@@ -295,6 +295,7 @@ def var(x, dim=None, unbiased=None, keepdim=False, correction=None):
 
 
 def std(x, dim=None, unbiased=None, keepdim=False, correction=None):
+    _dims("std", x, dim)  # so that a bad dim is reported as std's
     return var(x, dim, unbiased, keepdim, correction).sqrt()
 
 
@@ -318,8 +319,8 @@ def _extreme(name, x, dim, keepdim, arg):
         return (amax if name == "max" else amin)(x, None, False)
     if not isinstance(dim, (int, np.integer)):
         raise TypeError(f"{name}: dim must be an int when indices are returned, got {dim!r}")
+    normalize_dim(name, dim, x.ndim)  # a bad dim is reported as max's / min's
     if x.ndim == 0:  # the element itself, at index 0
-        normalize_dim(name, dim, 0)
         from .elementwise import clone  # noqa: PLC0415
         return MaxResult(clone(x), _make(np.zeros((), dtype=np.int64)))
     indices = arg(x, dim, keepdim=True)
