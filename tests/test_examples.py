@@ -1,0 +1,50 @@
+"""The examples run (short settings) and show what they claim."""
+
+import importlib.util
+import pathlib
+
+import pytest
+
+EXAMPLES = pathlib.Path(__file__).resolve().parent.parent / "examples"
+
+
+def _run(name, *args):
+    spec = importlib.util.spec_from_file_location(f"example_{name}", EXAMPLES / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.main(["--quick", *args])
+
+
+def test_logistic_regression(tmp_path, capsys):
+    result = _run("logistic_regression", "--plot", str(tmp_path / "b.png"))
+    assert result["loss"] == pytest.approx(result["soft_margin_loss"], rel=1e-6)
+    assert result["accuracy"] > 0.85 and (tmp_path / "b.png").exists()
+
+
+def test_softmax_regression(capsys):
+    assert _run("softmax_regression")["accuracy"] > 0.95
+
+
+def test_triangle(capsys):
+    result = _run("triangle")
+    assert result["hand_set_accuracy"] >= 0.99  # only points within ~0.05 of an edge can miss
+    assert result["learned_accuracy"] > 0.85
+
+
+def test_numpy_twin_has_the_same_gradients(capsys):
+    result = _run("numpy_vs_chainrule")
+    assert result["max_grad_difference"] < 1e-12
+    assert result["weight_drift"] < 1e-10
+    assert result["loss_numpy"] == pytest.approx(result["loss_chainrule"], rel=1e-10)
+    assert "max |difference|" in capsys.readouterr().out
+
+
+def test_overfitting_cures(tmp_path, capsys):
+    results = _run("overfitting", "--plot", str(tmp_path))
+    plain, stopped = results["no regularization"], results["early stopping"]
+    assert plain["train_accuracy"] >= 0.95
+    assert stopped["epochs"] < plain["epochs"]
+    assert stopped["val_loss"] == pytest.approx(stopped["min_val_loss"], rel=1e-6)  # best kept
+    assert min(r["val_loss"] for name, r in results.items() if name != "no regularization") \
+        < plain["val_loss"]
+    assert len(list(tmp_path.glob("*.png"))) == 4
