@@ -52,3 +52,4 @@ from . import optim  # noqa: E402,F401 - optimizers sit above the core
 from . import nn  # noqa: E402,F401 - layers, losses, init: cr.nn
 from .io.serialization import load, save  # noqa: E402,F401 - cr.save / cr.load (safetensors)
 from . import viz  # noqa: E402,F401 - cr.viz: see the graph (graphviz only to render)
+from . import data, train  # noqa: E402,F401 - cr.data (loaders, datasets), cr.train (fit)
