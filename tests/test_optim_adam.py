@@ -30,8 +30,8 @@ def test_adam_matches_torch(cls, th_cls, kwargs):
 
 
 def test_adamw_default_weight_decay_and_closure():
-    _, opt, topt = run_pair(lambda ps: AdamW(ps, lr=0.01), lambda ps: torch.optim.AdamW(ps, lr=0.01),
-                            steps=20, use_closure=True)
+    _, opt, topt = run_pair(lambda ps: AdamW(ps, lr=0.01),
+                            lambda ps: torch.optim.AdamW(ps, lr=0.01), steps=20, use_closure=True)
     assert opt.defaults["weight_decay"] == 1e-2 == topt.defaults["weight_decay"]
     assert opt.param_groups[0]["decoupled_weight_decay"] is True
 

@@ -69,8 +69,8 @@ class Adagrad(Optimizer):
     def step(self, closure=None):
         loss = self._eval_closure(closure)
         for group in self.param_groups:
-            hyper = dict(lr=float(group["lr"]), lr_decay=group["lr_decay"],
-                         weight_decay=group["weight_decay"], eps=group["eps"],
+            hyper = dict(lr=float(group["lr"]), lr_decay=float(group["lr_decay"]),
+                         weight_decay=float(group["weight_decay"]), eps=float(group["eps"]),
                          maximize=group["maximize"])
             for p in group["params"]:
                 if p.grad is None:

@@ -102,10 +102,10 @@ class Adam(Optimizer):
     def step(self, closure=None):
         loss = self._eval_closure(closure)
         for group in self.param_groups:
-            beta1, beta2 = group["betas"]
+            beta1, beta2 = (float(b) for b in group["betas"])  # Python floats never upcast
             amsgrad = group["amsgrad"]
-            hyper = dict(lr=float(group["lr"]), beta1=beta1, beta2=beta2, eps=group["eps"],
-                         weight_decay=group["weight_decay"], amsgrad=amsgrad,
+            hyper = dict(lr=float(group["lr"]), beta1=beta1, beta2=beta2, eps=float(group["eps"]),
+                         weight_decay=float(group["weight_decay"]), amsgrad=amsgrad,
                          maximize=group["maximize"],
                          decoupled_weight_decay=group["decoupled_weight_decay"])
             for p in group["params"]:

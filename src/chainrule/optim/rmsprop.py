@@ -81,9 +81,10 @@ class RMSprop(Optimizer):
     def step(self, closure=None):
         loss = self._eval_closure(closure)
         for group in self.param_groups:
-            momentum, centered = group["momentum"], group["centered"]
-            hyper = dict(lr=float(group["lr"]), alpha=group["alpha"], eps=group["eps"],
-                         weight_decay=group["weight_decay"], momentum=momentum,
+            momentum, centered = float(group["momentum"]), group["centered"]
+            hyper = dict(lr=float(group["lr"]), alpha=float(group["alpha"]),
+                         eps=float(group["eps"]),
+                         weight_decay=float(group["weight_decay"]), momentum=momentum,
                          centered=centered, maximize=group["maximize"])
             for p in group["params"]:
                 if p.grad is None:

@@ -76,8 +76,8 @@ class SGD(Optimizer):
     def step(self, closure=None):
         loss = self._eval_closure(closure)
         for group in self.param_groups:
-            hyper = dict(lr=float(group["lr"]), weight_decay=group["weight_decay"],
-                         momentum=group["momentum"], dampening=group["dampening"],
+            hyper = dict(lr=float(group["lr"]), weight_decay=float(group["weight_decay"]),
+                         momentum=float(group["momentum"]), dampening=float(group["dampening"]),
                          nesterov=group["nesterov"], maximize=group["maximize"])
             momentum = group["momentum"]
             for p in group["params"]:
