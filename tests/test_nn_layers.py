@@ -245,3 +245,48 @@ def test_linear_default_init_distribution():
     assert np.abs(b).max() <= bound and b.std() > 0.3 * bound
     cr.manual_seed(0)
     np.testing.assert_array_equal(nn.Linear(400, 300).weight.detach().numpy(), w)
+
+
+try:
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+except ImportError:  # pragma: no cover - hypothesis is in the [test] extra
+    given = None
+
+if given is not None:
+    @settings(max_examples=25, deadline=None)
+    @given(n=st.integers(2, 6), c=st.integers(1, 5), length=st.integers(0, 4),
+           train=st.booleans(), scale=st.floats(0.01, 100.0), seed=st.integers(0, 2**16))
+    def test_norm_layers_match_torch_on_drawn_shapes(n, c, length, train, scale, seed):
+        rng = np.random.default_rng(seed)
+        shape = (n, c) if length == 0 else (n, c, length)
+        x = (rng.standard_normal(shape) * scale).astype(np.float32)
+        pairs = [(lambda: nn.BatchNorm1d(c), lambda: torch.nn.BatchNorm1d(c))]
+        if shape[-1] > 1:  # LayerNorm of one element is exactly 0 (torch's is rounding noise)
+            pairs.append((lambda: nn.LayerNorm(shape[-1]), lambda: torch.nn.LayerNorm(shape[-1])))
+        for make, make_torch in pairs:
+            tlayer = make_torch()
+            _randomize(tlayer)
+            layer = make()
+            _copy_weights(tlayer, layer)
+            layer.train(train)
+            tlayer.train(train)
+            # float64 on both sides: near-degenerate draws (values almost equal, variance ~ eps)
+            # amplify float32 rounding in both frameworks; float32 is checked by the table above
+            tlayer.double()
+            layer.double()
+            cx = cr.tensor(x.astype(np.float64), requires_grad=True)
+            tx = torch.tensor(x, dtype=torch.float64, requires_grad=True)
+            out, tout = layer(cx), tlayer(tx)
+            np.testing.assert_allclose(out.detach().numpy(), tout.detach().numpy(),
+                                       rtol=1e-7, atol=1e-9)
+            g = rng.standard_normal(shape).astype(np.float32)
+            out.backward(cr.tensor(g, dtype=cr.float64))
+            tout.backward(torch.tensor(g, dtype=torch.float64))
+            np.testing.assert_allclose(cx.grad.numpy(), tx.grad.numpy(), rtol=1e-7, atol=1e-9)
+            tparams = dict(tlayer.named_parameters())
+            for name, p in layer.named_parameters():
+                np.testing.assert_allclose(p.grad.numpy(), tparams[name].grad.numpy(),
+                                           rtol=1e-7, atol=1e-9)
+            for name, b in tlayer.named_buffers():
+                np.testing.assert_allclose(getattr(layer, name).numpy(), b.numpy(), rtol=1e-7)

@@ -205,8 +205,12 @@ class BCEWithLogits(Op):
     (1 + (pw - 1) y) sigmoid(-x)], dl/dy = w [-x + (pw - 1) softplus(-x)].
     """
 
+    caches = ("e",)
+
     def forward(self, x, y, w, pw, reduction):
-        sp = np.log1p(np.exp(-np.abs(x))) + np.maximum(-x, 0)
+        self.e = e = np.exp(-np.abs(x))  # in (0, 1]: backward's sigmoid reuses it
+        sp = np.log1p(e)
+        sp += np.maximum(-x, 0)
         lw = 1 if pw is None else 1 + (pw - 1) * y
         losses = (1 - y) * x + lw * sp
         if w is not None:
@@ -220,7 +224,14 @@ class BCEWithLogits(Op):
             ge = ge * w
         gx = gy = None
         if _wants(self, 0):
-            s_neg = tensor_sigmoid(-x) if dual.is_graph(g) else _sigmoid(-x)
+            if dual.is_graph(g):
+                s_neg = tensor_sigmoid(-x)
+            else:
+                e = getattr(self, "e", None)
+                if e is None:
+                    e = np.exp(-np.abs(x))
+                r = 1 / (1 + e)
+                s_neg = np.where(x >= 0, e * r, r)  # sigmoid(-x)
             lw = 1 if pw is None else 1 + (pw - 1) * y
             gx = ge * ((1 - y) - lw * s_neg)
         if _wants(self, 1):
@@ -231,12 +242,6 @@ class BCEWithLogits(Op):
                     np.log1p(np.exp(-np.abs(x))) + np.maximum(-x, 0)
                 gy = ge * (-x + (pw - 1) * sp)
         return gx, gy, None, None, None
-
-
-def _sigmoid(x):
-    e = np.exp(-np.abs(x))
-    r = 1 / (1 + e)
-    return np.where(x >= 0, r, e * r)
 
 
 class BCE(Op):
