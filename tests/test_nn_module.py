@@ -196,7 +196,8 @@ def test_repr_matches_torch():
                              torch.nn.Linear(8, 3, bias=False), torch.nn.LogSoftmax(dim=1))
     assert repr(m) == repr(tm)
     assert repr(MLP()) == repr(TorchMLP()).replace("TorchMLP", "MLP")
-    assert repr(nn.Embedding(10, 3, padding_idx=0)) == repr(torch.nn.Embedding(10, 3, padding_idx=0))
+    assert repr(nn.Embedding(10, 3, padding_idx=0)) == \
+        repr(torch.nn.Embedding(10, 3, padding_idx=0))
     assert repr(nn.Flatten()) == repr(torch.nn.Flatten())
 
 

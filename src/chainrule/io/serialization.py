@@ -87,8 +87,9 @@ class _Encoder:
             items = []
             for k, v in obj.items():
                 if not isinstance(k, (str, int, float, bool, type(None), tuple)):
+                    where = ".".join(path) or "<root>"
                     raise TypeError(f"save: dict keys must be str, int, float, bool, None or "
-                                    f"tuple, got {type(k).__name__} at {'.'.join(path) or '<root>'}")
+                                    f"tuple, got {type(k).__name__} at {where}")
                 items.append([self.encode(k, path), self.encode(v, path + [str(k)])])
             if isinstance(obj, OrderedDict):  # state_dicts come back as they went
                 return {"__dict__": items, "ordered": True}
@@ -220,7 +221,8 @@ def load(f, map_location=None, weights_only=True):
     (header_len,) = struct.unpack("<Q", data[:8])
     if header_len > _MAX_HEADER or header_len > len(data) - 8:
         reason = foreign or (f"the header claims {header_len} bytes but the file has "
-                             f"{len(data) - 8} after the length field (truncated or not safetensors)")
+                             f"{len(data) - 8} after the length field "
+                             "(truncated, or not safetensors)")
         raise SerializationError(f"load: {where} is not a readable safetensors file: {reason}")
     try:
         header = json.loads(data[8:8 + header_len])

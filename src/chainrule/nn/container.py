@@ -48,7 +48,11 @@ class Sequential(Module):
 
     def __delitem__(self, idx):
         keys = list(self._modules)
-        for key in (keys[idx] if isinstance(idx, slice) else [keys[_index("Sequential", idx, len(self))]]):
+        if isinstance(idx, slice):
+            doomed = keys[idx]
+        else:
+            doomed = [keys[_index("Sequential", idx, len(self))]]
+        for key in doomed:
             del self._modules[key]
         # Keep keys 0..n-1, as PyTorch does after a deletion.
         items = list(self._modules.values())

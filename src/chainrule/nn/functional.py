@@ -23,7 +23,7 @@ from ..ops.nn_ops import cross_entropy, linear  # noqa: F401 - F.linear, F.cross
 from ..ops.reduce import log_softmax as _log_softmax
 from ..ops.reduce import logsumexp as _logsumexp  # noqa: F401
 from ..ops.reduce import softmax as _softmax
-from ..tensor import Tensor, _make
+from ..tensor import Tensor
 
 _REDUCTIONS = ("mean", "sum", "none")
 
@@ -213,7 +213,8 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
     shape[1] = C
     dtype = input.dtype
     mean = running_mean.data.astype(dtype, copy=False).reshape(shape)
-    invstd = (1 / np.sqrt(running_var.data.astype(dtype, copy=False) + dtype.type(eps))).reshape(shape)
+    var = running_var.data.astype(dtype, copy=False)
+    invstd = (1 / np.sqrt(var + dtype.type(eps))).reshape(shape)
     return _fused.BatchNormEval.apply(input, weight, bias, mean, invstd, axes, view)
 
 
@@ -368,7 +369,7 @@ def _class_rows(name, input, target, weight, ignore_index):
 
 
 def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean"):
-    """-w[y] input[y] for log-probabilities ``input`` (N, C) or (N, C, d...) and labels ``target``."""
+    """-w[y] input[y] for log-probabilities ``input`` (N, C) or (N, C, d...), labels ``target``."""
     _check_reduction("nll_loss", reduction)
     x, A, denom, out_shape, _, _ = _class_rows("nll_loss", input, target, weight, ignore_index)
     losses = -(x * A).sum(1)

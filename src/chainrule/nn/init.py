@@ -150,7 +150,8 @@ def kaiming_normal_(tensor, a=0, mode="fan_in", nonlinearity="leaky_relu", gener
 def orthogonal_(tensor, gain=1, generator=None):
     """A (semi-)orthogonal matrix from the QR decomposition of a Gaussian draw, times ``gain``."""
     if tensor.ndim < 2:
-        raise ValueError(f"orthogonal_: needs at least 2 dimensions, got shape {tuple(tensor.shape)}")
+        raise ValueError(f"orthogonal_: needs at least 2 dimensions, "
+                         f"got shape {tuple(tensor.shape)}")
     rows = tensor.shape[0]
     cols = tensor.numel() // rows
     flat = backend.rng_of(generator).normal(0.0, 1.0, (rows, cols))

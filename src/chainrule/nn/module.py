@@ -368,7 +368,7 @@ class Module:
         return self
 
     def _apply_arrays(self, convert):
-        """Replace every parameter's and buffer's array by ``convert(array)``, keeping the objects."""
+        """Replace each parameter's and buffer's array by ``convert(array)``; objects stay."""
         for m in self.modules():
             for p in m._parameters.values():
                 if p is None:
