@@ -72,6 +72,11 @@ def test_digits():
     assert X.numpy().min() == 0.0 and X.numpy().max() == 1.0
     assert y.dtype == np.int64 and sorted(set(y.tolist())) == list(range(10))
     assert datasets.digits(flatten=False)[0].shape == (1797, 8, 8)
+    # Read straight from scikit-learn's file, it is exactly what load_digits gives.
+    from sklearn.datasets import load_digits
+    images, labels = load_digits(return_X_y=True)
+    np.testing.assert_array_equal(X.numpy(), (images / 16).astype(np.float32))
+    np.testing.assert_array_equal(y.numpy(), labels)
 
 
 def _write_idx(path, array, compress):
