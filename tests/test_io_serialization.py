@@ -46,7 +46,8 @@ def test_nested_round_trip(tmp_path):
         "epoch": 3, "best": float("inf"), "nan": float("nan"), "name": "mlp",
         "history": [0.5, 0.25, {"acc": np.float32(0.75)}],
         "array": np.arange(6, dtype=np.int32).reshape(2, 3), "mask": np.array([True, False]),
-        "empty": cr.zeros(0, 3), "scalar": cr.tensor(2.5), "half": np.ones(2, np.float16),
+        "empty": cr.zeros(0, 3), "transposed": cr.randn(3, 4).T,
+        "fortran": np.asfortranarray(np.arange(6.0).reshape(2, 3)), "scalar": cr.tensor(2.5), "half": np.ones(2, np.float16),
         "rng": cr.Generator().manual_seed(5).get_state(),
         ("a", 1): "tuple key", 2: "int key", None: [], "list_of_tensors": [cr.ones(2), cr.ones(2)],
     }

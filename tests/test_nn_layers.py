@@ -290,3 +290,13 @@ if given is not None:
                                            rtol=1e-7, atol=1e-9)
             for name, b in tlayer.named_buffers():
                 np.testing.assert_allclose(getattr(layer, name).numpy(), b.numpy(), rtol=1e-7)
+
+
+def test_embedding_from_pretrained():
+    w = cr.randn(4, 2)
+    frozen = nn.Embedding.from_pretrained(w)
+    assert not frozen.weight.requires_grad and frozen.weight.data is not w.data
+    np.testing.assert_array_equal(frozen(cr.tensor([3])).numpy(), w.numpy()[[3]])
+    assert nn.Embedding.from_pretrained(w, freeze=False).weight.requires_grad
+    with pytest.raises(NotImplementedError, match="sparse"):
+        nn.Embedding(3, 2, sparse=True)

@@ -268,3 +268,26 @@ def test_deepcopy_gives_an_independent_model():
     m2(cr.randn(4, 3)).sum().backward()
     assert m2[0].weight.grad is not None and m[0].weight.grad is None
     assert list(m2.state_dict()) == list(m.state_dict())
+
+
+def test_hooks_with_kwargs():
+    class Scale(nn.Module):
+        def forward(self, x, factor=1.0):
+            return x * factor
+
+    m = Scale()
+    seen = []
+    h1 = m.register_forward_pre_hook(lambda mod, args, kwargs: (args, {"factor": 3.0}),
+                                     with_kwargs=True)
+    h2 = m.register_forward_hook(lambda mod, args, kwargs, out: seen.append(kwargs),
+                                 with_kwargs=True)
+    assert m(cr.ones(2), factor=2.0).numpy().tolist() == [3.0, 3.0]
+    assert seen == [{"factor": 3.0}]
+    h1.remove()
+    h2.remove()
+    assert m(cr.ones(2), factor=2.0).numpy().tolist() == [2.0, 2.0] and len(seen) == 1
+    assert not m._forward_hooks_with_kwargs and not m._forward_pre_hooks_with_kwargs
+    with m.register_forward_pre_hook(lambda mod, a, k: "bad", with_kwargs=True):
+        with pytest.raises(RuntimeError, match="return None or \\(args, kwargs\\)"):
+            m(cr.ones(2))
+    assert not m._forward_pre_hooks

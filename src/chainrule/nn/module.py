@@ -37,12 +37,15 @@ _hook_ids = itertools.count()
 class RemovableHandle:
     """Returned by the ``register_*_hook`` methods; ``handle.remove()`` takes the hook away."""
 
-    def __init__(self, hooks_dict):
+    def __init__(self, hooks_dict, flags=None):
         self._hooks_dict = hooks_dict
+        self._flags = flags
         self.id = next(_hook_ids)
 
     def remove(self):
         self._hooks_dict.pop(self.id, None)
+        if self._flags is not None:
+            self._flags.discard(self.id)
 
     def __enter__(self):
         return self
@@ -105,6 +108,9 @@ class Module:
         object.__setattr__(self, "_modules", OrderedDict())
         object.__setattr__(self, "_forward_hooks", OrderedDict())
         object.__setattr__(self, "_forward_pre_hooks", OrderedDict())
+        # ids of the hooks registered with_kwargs=True (they also get and may return kwargs)
+        object.__setattr__(self, "_forward_hooks_with_kwargs", set())
+        object.__setattr__(self, "_forward_pre_hooks_with_kwargs", set())
 
     def forward(self, *args, **kwargs):
         raise NotImplementedError(f"{type(self).__name__} has no forward(); define one")
@@ -114,29 +120,50 @@ class Module:
         if not (self._forward_pre_hooks or self._forward_hooks or _global_forward_pre_hooks
                 or _global_forward_hooks):
             return self.forward(*args, **kwargs)
-        for hook in (*_global_forward_pre_hooks.values(), *self._forward_pre_hooks.values()):
-            result = hook(self, args)
-            if result is not None:
-                args = result if isinstance(result, tuple) else (result,)
+        for hid, hook in (*_global_forward_pre_hooks.items(), *self._forward_pre_hooks.items()):
+            if hid in self._forward_pre_hooks_with_kwargs:
+                result = hook(self, args, kwargs)
+                if result is not None:
+                    if not (isinstance(result, tuple) and len(result) == 2):
+                        raise RuntimeError("a forward pre-hook registered with_kwargs=True must "
+                                           f"return None or (args, kwargs), got {result!r:.80}")
+                    args, kwargs = result
+            else:
+                result = hook(self, args)
+                if result is not None:
+                    args = result if isinstance(result, tuple) else (result,)
         output = self.forward(*args, **kwargs)
-        for hook in (*_global_forward_hooks.values(), *self._forward_hooks.values()):
-            result = hook(self, args, output)
+        for hid, hook in (*_global_forward_hooks.items(), *self._forward_hooks.items()):
+            if hid in self._forward_hooks_with_kwargs:
+                result = hook(self, args, kwargs, output)
+            else:
+                result = hook(self, args, output)
             if result is not None:
                 output = result
         return output
 
-    def register_forward_pre_hook(self, hook, *, prepend=False) -> RemovableHandle:
-        """Call ``hook(module, args)`` before forward; a returned value replaces ``args``."""
-        handle = RemovableHandle(self._forward_pre_hooks)
+    def register_forward_pre_hook(self, hook, *, prepend=False, with_kwargs=False):
+        """Call ``hook(module, args)`` before forward; a returned value replaces ``args``.
+
+        With ``with_kwargs=True``: ``hook(module, args, kwargs)`` -> None or ``(args, kwargs)``.
+        """
+        handle = RemovableHandle(self._forward_pre_hooks, self._forward_pre_hooks_with_kwargs)
         self._forward_pre_hooks[handle.id] = hook
+        if with_kwargs:
+            self._forward_pre_hooks_with_kwargs.add(handle.id)
         if prepend:
             self._forward_pre_hooks.move_to_end(handle.id, last=False)
         return handle
 
-    def register_forward_hook(self, hook, *, prepend=False) -> RemovableHandle:
-        """Call ``hook(module, args, output)`` after forward; a returned value replaces output."""
-        handle = RemovableHandle(self._forward_hooks)
+    def register_forward_hook(self, hook, *, prepend=False, with_kwargs=False):
+        """Call ``hook(module, args, output)`` after forward; a returned value replaces output.
+
+        With ``with_kwargs=True`` the hook is ``hook(module, args, kwargs, output)``.
+        """
+        handle = RemovableHandle(self._forward_hooks, self._forward_hooks_with_kwargs)
         self._forward_hooks[handle.id] = hook
+        if with_kwargs:
+            self._forward_hooks_with_kwargs.add(handle.id)
         if prepend:
             self._forward_hooks.move_to_end(handle.id, last=False)
         return handle

@@ -19,8 +19,12 @@ class Embedding(Module):
     gets no gradient."""
 
     def __init__(self, num_embeddings, embedding_dim, padding_idx=None, max_norm=None,
-                 norm_type=2.0, _weight=None, dtype=None):
+                 norm_type=2.0, scale_grad_by_freq=False, sparse=False, _weight=None,
+                 _freeze=False, device=None, dtype=None):
         super().__init__()
+        if scale_grad_by_freq or sparse:
+            raise NotImplementedError("Embedding: scale_grad_by_freq and sparse gradients are "
+                                      "not supported (dense gradients only)")
         self.num_embeddings, self.embedding_dim = num_embeddings, embedding_dim
         if padding_idx is not None:
             if not -num_embeddings <= padding_idx < num_embeddings:
@@ -35,15 +39,14 @@ class Embedding(Module):
             if tuple(_weight.shape) != (num_embeddings, embedding_dim):
                 raise ValueError(f"Embedding: _weight shape {tuple(_weight.shape)} does not match "
                                  f"({num_embeddings}, {embedding_dim})")
-            self.weight = Parameter(_weight)
+            self.weight = Parameter(_weight, requires_grad=not _freeze)
 
     @classmethod
     def from_pretrained(cls, embeddings, freeze=True, padding_idx=None, max_norm=None,
                         norm_type=2.0):
         rows, cols = embeddings.shape
-        emb = cls(rows, cols, padding_idx, max_norm, norm_type, _weight=embeddings.detach().clone())
-        emb.weight.requires_grad = not freeze
-        return emb
+        return cls(rows, cols, padding_idx, max_norm, norm_type,
+                   _weight=embeddings.detach().clone(), _freeze=freeze)
 
     def reset_parameters(self):
         init.normal_(self.weight)
