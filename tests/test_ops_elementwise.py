@@ -200,6 +200,13 @@ PROMOTION = [
     (np.float32, lambda x: x + np.float64(2.0)),
     (np.float32, lambda x: 1 / x),
     (np.float64, lambda x: x * 2.0),
+    (np.uint8, lambda x: x / 255.0),   # image bytes to floats: float32 at full precision
+    (np.uint8, lambda x: x * 0.1 - 0.3),
+    (np.uint8, lambda x: x / 3),
+    (np.int8, lambda x: x ** 0.5),
+    (np.bool_, lambda x: x + 0.1),
+    (np.uint8, lambda x: x + x),
+    (np.float16, lambda x: x * 0.5),
 ]
 
 
@@ -208,7 +215,18 @@ PROMOTION = [
 def test_scalar_promotion_like_torch(dtype, fn):
     a = np.array([[1, 2, 3], [4, 5, 6]]).astype(dtype)
     got, want = fn(cr.tensor(a)), fn(to_torch(a))
+    assert_close(got, want, rtol=1e-3 if dtype == np.float16 else 1e-6)
+
+
+@pytest.mark.parametrize("name", ["exp", "log", "log1p", "expm1", "sqrt", "rsqrt", "sin", "cos",
+                                  "tanh", "sigmoid"])
+@pytest.mark.parametrize("data,dtype", [([1, 2, 3], "int64"), (4, "int64"), ([1, 5], "uint8"),
+                                        ([2, 3], "int16")], ids=["int", "int0d", "uint8", "int16"])
+def test_float_functions_of_int_tensors_give_float32(name, data, dtype):
+    got = getattr(cr.tensor(data, dtype=dtype), name)()
+    want = getattr(torch.tensor(data, dtype=getattr(torch, dtype)), name)()
     assert_close(got, want)
+    assert_close(cr.tensor(data, dtype=dtype) / 2, torch.tensor(data, dtype=getattr(torch, dtype)) / 2)
 
 
 def test_int_tensor_with_float_tensor_gives_float():
@@ -223,6 +241,9 @@ def test_int_tensor_with_float_tensor_gives_float():
     (cr.tensor(i) * x).sum().backward()
     assert x.grad.dtype == np.float32
     np.testing.assert_allclose(x.grad.data, i)
+    # where with an int tensor and a float number is float32, as torch
+    c = np.array([True, False, True])
+    assert_close(cr.where(cr.tensor(c), cr.tensor(i), 0.1), torch.where(to_torch(c), to_torch(i), 0.1))
 
 
 def test_float32_never_upcast_by_python_scalar():

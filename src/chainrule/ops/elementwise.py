@@ -29,34 +29,50 @@ def _wants(node, i) -> bool:
 
 
 _float64 = np.dtype(np.float64)
+_float16 = np.dtype(np.float16)
 
 
-def _like_torch(out, *values):
-    """``out`` in PyTorch's result dtype where NumPy's promotion differs from it.
-
-    NumPy makes int with float, int / int, and float32 with a 0-d float64 array float64;
-    PyTorch gives the float dtype of the highest-ranked operands (tensors with dims, then 0-d
-    tensors), or the default float (float32) when only a Python number is float. Only a
-    float64 result can be wrong, so the common case costs one comparison.
-    """
-    if out.dtype != _float64:
-        return out
+def _torch_float(a, b):
+    """The float dtype PyTorch gives ``a op b``: that of the highest-ranked float operands
+    (tensors with dims, then 0-d tensors), else the default float (Python numbers only)."""
     for zero_dim in (False, True):
-        floats = [v.dtype for v in values if isinstance(v, np.ndarray)
+        floats = [v.dtype for v in (a, b) if isinstance(v, np.ndarray)
                   and (v.ndim == 0) == zero_dim and v.dtype.kind == "f"]
         if floats:
-            want = np.result_type(*floats)
-            break
-    else:
-        want = backend.default_float
-    return out if want == _float64 else out.astype(want)
+            return np.result_type(*floats)
+    return backend.default_float
+
+
+def _promote(fn, a, b):
+    """``fn(a, b)`` in PyTorch's result dtype where NumPy's promotion differs from it.
+
+    NumPy makes int with float, int / int, and float32 with a 0-d float64 array float64, and
+    small ints (uint8, bool) with a float float16; PyTorch keeps float32 (``uint8 / 255.0``).
+    Only a float64 or float16 result can be wrong: the common case costs two comparisons.
+    """
+    out = fn(a, b)
+    if out.dtype != _float64 and out.dtype != _float16:
+        return out
+    want = _torch_float(a, b)
+    if out.dtype == want:
+        return out
+    if out.dtype == _float16:  # computed too coarsely: again from float32 operands
+        out = fn(_as_float(a), _as_float(b))
+    return out.astype(want, copy=False)
+
+
+def _as_float(x):
+    """Float functions of int and bool tensors compute in the default float, as in PyTorch."""
+    if isinstance(x, np.ndarray) and x.dtype.kind in "biu":
+        return x.astype(backend.default_float)
+    return x
 
 
 # --- arithmetic ----------------------------------------------------------------------------
 
 class Add(Op):
     def forward(self, a, b):
-        return _like_torch(a + b, a, b)
+        return _promote(np.add, a, b)
 
     def backward(self, g, a, b):
         return g, g
@@ -64,7 +80,7 @@ class Add(Op):
 
 class Sub(Op):
     def forward(self, a, b):
-        return _like_torch(a - b, a, b)
+        return _promote(np.subtract, a, b)
 
     def backward(self, g, a, b):
         return g, -g
@@ -72,7 +88,7 @@ class Sub(Op):
 
 class Mul(Op):
     def forward(self, a, b):
-        return _like_torch(a * b, a, b)
+        return _promote(np.multiply, a, b)
 
     def backward(self, g, a, b):
         return (g * b if _wants(self, 0) else None), (g * a if _wants(self, 1) else None)
@@ -80,7 +96,7 @@ class Mul(Op):
 
 class Div(Op):
     def forward(self, a, b):
-        return _like_torch(a / b, a, b)
+        return _promote(np.true_divide, a, b)
 
     def backward(self, g, a, b):
         ga = g / b if _wants(self, 0) else None
@@ -92,7 +108,7 @@ class Pow(Op):
     """y = a ** b;  dy/da = b a^(b-1),  dy/db = a^b log a (taken as 0 where a == 0)."""
 
     def forward(self, a, b):
-        return _like_torch(a ** b, a, b)
+        return _promote(np.power, a, b)
 
     def backward(self, g, a, b):
         ga = gb = None
@@ -151,7 +167,7 @@ def square(x):
 
 class Exp(Op):
     def forward(self, x):
-        self.y = np.exp(x)
+        self.y = np.exp(_as_float(x))
         return self.y
 
     def backward(self, g, x):
@@ -160,7 +176,7 @@ class Exp(Op):
 
 class Log(Op):
     def forward(self, x):
-        return np.log(x)
+        return np.log(_as_float(x))
 
     def backward(self, g, x):
         return g / x
@@ -168,7 +184,7 @@ class Log(Op):
 
 class Log1p(Op):
     def forward(self, x):
-        return np.log1p(x)
+        return np.log1p(_as_float(x))
 
     def backward(self, g, x):
         return g / (x + 1)
@@ -176,7 +192,7 @@ class Log1p(Op):
 
 class Expm1(Op):
     def forward(self, x):
-        return np.expm1(x)
+        return np.expm1(_as_float(x))
 
     def backward(self, g, x):
         return g * dual.exp(x)
@@ -184,7 +200,7 @@ class Expm1(Op):
 
 class Sqrt(Op):
     def forward(self, x):
-        self.y = np.sqrt(x)
+        self.y = np.sqrt(_as_float(x))
         return self.y
 
     def backward(self, g, x):
@@ -193,7 +209,7 @@ class Sqrt(Op):
 
 class Rsqrt(Op):
     def forward(self, x):
-        return 1 / np.sqrt(x)
+        return 1 / np.sqrt(_as_float(x))
 
     def backward(self, g, x):
         return g * -0.5 * x ** -1.5
@@ -217,7 +233,7 @@ class Sign(Op):
 
 class Sin(Op):
     def forward(self, x):
-        return np.sin(x)
+        return np.sin(_as_float(x))
 
     def backward(self, g, x):
         return g * dual.cos(x)
@@ -225,7 +241,7 @@ class Sin(Op):
 
 class Cos(Op):
     def forward(self, x):
-        return np.cos(x)
+        return np.cos(_as_float(x))
 
     def backward(self, g, x):
         return -g * dual.sin(x)
@@ -233,7 +249,7 @@ class Cos(Op):
 
 class Tanh(Op):
     def forward(self, x):
-        self.y = np.tanh(x)
+        self.y = np.tanh(_as_float(x))
         return self.y
 
     def backward(self, g, x):
@@ -245,6 +261,7 @@ class Sigmoid(Op):
     """sigma(x) = 1 / (1 + e^-x), computed without overflow for any x; dsigma = sigma (1 - sigma)."""
 
     def forward(self, x):
+        x = _as_float(x)
         e = np.exp(-np.abs(x))
         r = 1 / (1 + e)
         self.y = np.where(x >= 0, r, e * r)
@@ -386,7 +403,7 @@ class Maximum(Op):
     """Ties split the gradient in half between both sides, as in PyTorch."""
 
     def forward(self, a, b):
-        return _like_torch(np.maximum(a, b), a, b)
+        return _promote(np.maximum, a, b)
 
     def backward(self, g, a, b):
         av, bv = dual.value(a), dual.value(b)
@@ -396,7 +413,7 @@ class Maximum(Op):
 
 class Minimum(Op):
     def forward(self, a, b):
-        return _like_torch(np.minimum(a, b), a, b)
+        return _promote(np.minimum, a, b)
 
     def backward(self, g, a, b):
         av, bv = dual.value(a), dual.value(b)
@@ -406,7 +423,7 @@ class Minimum(Op):
 
 class Where(Op):
     def forward(self, condition, a, b):
-        return _like_torch(np.where(condition, a, b), a, b)
+        return _promote(lambda x, y: np.where(condition, x, y), a, b)
 
     def backward(self, g, condition, a, b):
         c = dual.value(condition)
