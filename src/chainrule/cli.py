@@ -168,6 +168,9 @@ def build_parser() -> argparse.ArgumentParser:
         "model.safetensors, rebuild the same test split and print the test metrics.")
     evaluate.add_argument("run", help="a run folder (with metrics.json and model.safetensors)")
     evaluate.add_argument("--json", action="store_true", help="print the metrics as JSON")
+    evaluate.add_argument("--threads", type=_non_negative(int), default=1,
+                          help="BLAS threads (as for train: the same count gives the same "
+                          "rounding, so the saved numbers come back exactly)")
     return parser
 
 
@@ -238,16 +241,19 @@ def _limit_threads(threads: int):
     return threadpool_limits(limits=threads, user_api="blas")
 
 
+def _with_threads(command):
+    def run(args) -> int:
+        limit = _limit_threads(args.threads)
+        try:
+            return command(args)
+        finally:
+            if limit is not None:
+                limit.restore_original_limits()
+    return run
+
+
+@_with_threads
 def cmd_train(args) -> int:
-    limit = _limit_threads(args.threads)
-    try:
-        return _train(args)
-    finally:
-        if limit is not None:
-            limit.restore_original_limits()
-
-
-def _train(args) -> int:
     import chainrule as cr  # noqa: PLC0415
 
     from . import nn  # noqa: PLC0415
@@ -325,6 +331,7 @@ def _train(args) -> int:
     return 0
 
 
+@_with_threads
 def cmd_evaluate(args) -> int:
     from . import nn  # noqa: PLC0415
     from .data import DataLoader, TensorDataset  # noqa: PLC0415
