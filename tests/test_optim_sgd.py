@@ -90,3 +90,21 @@ def test_float64_parameters_stay_float64():
     opt.step()
     assert w.dtype == np.float64 and opt.state[w]["momentum_buffer"].dtype == np.float64
     np.testing.assert_allclose(w.data, np.full(3, 0.8), rtol=1e-15)
+
+
+def test_strided_parameters_are_updated_whole():
+    """A parameter that is a strided view (not blockable) is updated correctly in place."""
+    rng = np.random.default_rng(12)
+    base = rng.standard_normal((400, 300)).astype(np.float32)
+    w = cr.tensor(base.copy(), requires_grad=True)
+    w.data = w.data.T  # a (300, 400) view with Fortran strides
+    tw = torch.tensor(base.T.copy(), requires_grad=True)
+    opt = SGD([w], lr=0.1, momentum=0.9)
+    topt = torch.optim.SGD([tw], lr=0.1, momentum=0.9)
+    for _ in range(3):
+        g = rng.standard_normal((300, 400)).astype(np.float32)
+        w.grad, tw.grad = cr.tensor(g), torch.tensor(g)
+        opt.step()
+        topt.step()
+    assert not w.data.flags.c_contiguous
+    np.testing.assert_allclose(w.data, tw.detach().numpy(), rtol=1e-6, atol=1e-6)

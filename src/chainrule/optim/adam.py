@@ -79,7 +79,8 @@ class Adam(Optimizer):
 
     Args: ``lr=1e-3``, ``betas=(0.9, 0.999)``, ``eps=1e-8``, ``weight_decay=0`` (an L2
     penalty folded into the gradient), ``amsgrad=False``, ``maximize=False``,
-    ``decoupled_weight_decay=False`` (True is AdamW).
+    ``decoupled_weight_decay=False`` (True is AdamW). The step divides by
+    ``sqrt(v_hat) + eps``, as the paper and PyTorch do (not by ``v_hat + eps``).
 
         >>> opt = cr.optim.Adam(model.parameters(), lr=1e-3)
     """
