@@ -51,7 +51,7 @@ def _promote(fn, a, b):
     Only a float64 or float16 result can be wrong: the common case costs two comparisons.
     """
     out = fn(a, b)
-    if out.dtype != _float64 and out.dtype != _float16:
+    if out.dtype.char not in "de":  # neither float64 ('d') nor float16 ('e'): the hot path
         return out
     want = _torch_float(a, b)
     if out.dtype == want:
