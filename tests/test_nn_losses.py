@@ -235,3 +235,11 @@ def test_functional_and_module_forms_agree():
     assert F.mse_loss(x, y).item() == nn.MSELoss()(x, y).item()
     labels = cr.randint(0, 3, (5,))
     assert F.cross_entropy(x, labels).item() == nn.CrossEntropyLoss()(x, labels).item()
+
+
+def test_class_weights_may_be_lists():
+    x, y = cr.randn(4, 3), cr.tensor([0, 1, 2, 0])
+    a = nn.CrossEntropyLoss(weight=[1.0, 2.0, 3.0])(x, y).item()
+    b = nn.CrossEntropyLoss(weight=cr.tensor([1.0, 2.0, 3.0]))(x, y).item()
+    assert a == b
+    assert "weight" in nn.CrossEntropyLoss(weight=[1.0, 2.0, 3.0]).state_dict()

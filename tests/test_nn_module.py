@@ -291,3 +291,24 @@ def test_hooks_with_kwargs():
         with pytest.raises(RuntimeError, match="return None or \\(args, kwargs\\)"):
             m(cr.ones(2))
     assert not m._forward_pre_hooks
+
+
+def test_summary_of_nested_modules_uses_dotted_names():
+    class Block(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.body = nn.Sequential(nn.Linear(4, 4), nn.Tanh())
+            self.scale = nn.Parameter(cr.ones(4))
+
+        def forward(self, x):
+            return self.body(x) * self.scale
+
+    model = nn.Sequential(Block(), nn.Linear(4, 2))
+    out = io.StringIO()
+    stats = model.summary(cr.zeros(3, 4), file=out)
+    names = [r.name for r in stats.rows]
+    assert names == ["0", "0.body.0", "0.body.1", "1"]
+    assert [r.params for r in stats.rows] == [4, 20, 0, 10]
+    assert stats.total_params == 34 and "scale 4" in out.getvalue()
+    model[1].weight.requires_grad_(False)
+    assert model.summary(file=io.StringIO()).trainable_params == 34 - 8

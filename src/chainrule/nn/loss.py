@@ -7,8 +7,14 @@
 
 from __future__ import annotations
 
+from ..creation import as_tensor
 from . import functional as F
 from .module import Module
+
+
+def _maybe_tensor(value):
+    """Class weights given as a list or an array become a Tensor buffer."""
+    return None if value is None else as_tensor(value)
 
 
 class _Loss(Module):
@@ -23,7 +29,7 @@ class _Loss(Module):
 class _WeightedLoss(_Loss):
     def __init__(self, weight=None, reduction="mean"):
         super().__init__(reduction)
-        self.register_buffer("weight", weight)
+        self.register_buffer("weight", _maybe_tensor(weight))
 
 
 class MSELoss(_Loss):
@@ -72,8 +78,8 @@ class BCEWithLogitsLoss(_Loss):
 
     def __init__(self, weight=None, reduction="mean", pos_weight=None):
         super().__init__(reduction)
-        self.register_buffer("weight", weight)
-        self.register_buffer("pos_weight", pos_weight)
+        self.register_buffer("weight", _maybe_tensor(weight))
+        self.register_buffer("pos_weight", _maybe_tensor(pos_weight))
 
     def forward(self, input, target):
         return F.binary_cross_entropy_with_logits(input, target, self.weight, self.reduction,
