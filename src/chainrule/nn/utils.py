@@ -14,6 +14,7 @@ import math
 
 import numpy as np
 
+from .. import ops
 from ..tensor import Tensor, _make
 
 __all__ = ["clip_grad_norm_", "clip_grad_value_", "clip_grads_with_norm_", "get_total_norm",
@@ -106,8 +107,6 @@ def parameters_to_vector(parameters):
 
         >>> vec = parameters_to_vector(model.parameters())
     """
-    from .. import ops  # noqa: PLC0415 - nn sits above ops; imported when used
-
     params = list(parameters)
     _check_devices(params)
     return ops.cat([ops.reshape(p, (-1,)) for p in params])
