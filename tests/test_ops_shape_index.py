@@ -242,3 +242,22 @@ def test_split_and_chunk_pieces_are_views_of_the_graph():
     a, b, c = x.chunk(3)
     (a.sum() + 2 * b.sum() + 3 * c.sum()).backward()
     np.testing.assert_array_equal(x.grad.data[:, 0], [1, 1, 2, 2, 3, 3])
+
+
+ZERO_D = [
+    ("none", lambda x: x[None]), ("ellipsis", lambda x: x[...]), ("expand", lambda x: x.expand(3)),
+    ("broadcast_to", lambda x: x.broadcast_to((2, 2))), ("view", lambda x: x.view(1)),
+    ("squeeze", lambda x: x.squeeze()), ("squeeze0", lambda x: x.squeeze(0)),
+    ("permute", lambda x: x.permute(())), ("transpose", lambda x: x.transpose(0, -1)),
+    ("unsqueeze", lambda x: x.unsqueeze(-1)), ("flatten", lambda x: x.flatten()),
+    ("split", lambda x: x.unsqueeze(0).split(1)),
+    ("gather", lambda x: x.gather(0, torch.tensor(0)) if isinstance(x, torch.Tensor)
+     else x.gather(0, cr.tensor(0))),
+    ("matmul", lambda x: x.unsqueeze(0) @ (x * x).unsqueeze(0)),
+    ("clamp", lambda x: x.clamp(0, 0.5)),
+]
+
+
+@pytest.mark.parametrize("name,fn", ZERO_D, ids=[r[0] for r in ZERO_D])
+def test_shape_and_index_ops_on_0d_tensors(name, fn):
+    check_op([()], fn, low=0.2, high=1.0)

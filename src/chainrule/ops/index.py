@@ -82,6 +82,8 @@ def _gather_index(x_shape, index, axis, name):
                              f"at dim {d}")
     if index.size and (index.min() < -x_shape[axis] or index.max() >= x_shape[axis]):
         raise IndexError(f"{name}: index out of range for dim {axis} of size {x_shape[axis]}")
+    if not x_shape:  # a 0-d input: the index (0 or -1) picks the element itself
+        return ()
     coords = list(np.indices(index.shape, sparse=True))
     coords[axis] = index
     return tuple(coords)
