@@ -80,10 +80,12 @@ def _gather_index(x_shape, index, axis, name):
         if d != axis and n_i > n_x:
             raise ValueError(f"{name}: index shape {index.shape} exceeds input shape {x_shape} "
                              f"at dim {d}")
+    if not x_shape:  # a 0-d input: the index (0 or -1) picks the element itself
+        if index.item() not in (0, -1):
+            raise IndexError(f"{name}: index {index.item()} is out of range for a 0-d tensor")
+        return ()
     if index.size and (index.min() < -x_shape[axis] or index.max() >= x_shape[axis]):
         raise IndexError(f"{name}: index out of range for dim {axis} of size {x_shape[axis]}")
-    if not x_shape:  # a 0-d input: the index (0 or -1) picks the element itself
-        return ()
     coords = list(np.indices(index.shape, sparse=True))
     coords[axis] = index
     return tuple(coords)
