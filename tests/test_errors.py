@@ -153,3 +153,13 @@ def test_grad_errors():
         cr.autograd.grad((x * 2).sum(), cr.randn(2))
     with pytest.raises(RuntimeError, match="grad: input 1 .* was not used"):
         cr.autograd.grad((x * 2).sum(), [x, cr.randn(2, requires_grad=True)])
+
+
+def test_in_place_on_a_tensor_inside_the_graph():
+    # not recorded, so it would silently give a wrong gradient: refused while grad is on
+    w = cr.randn(3, requires_grad=True)
+    h = w * 2
+    for call, name in [(lambda: h.mul_(2), "mul_"), (lambda: h.__setitem__(0, 5.0), "__setitem__"),
+                       (lambda: h.zero_(), "zero_")]:
+        with pytest.raises(RuntimeError, match=rf"^{name}: .*graph"):
+            call()
