@@ -193,3 +193,16 @@ def test_cross_entropy_errors():
         cr.cross_entropy(x, cr.tensor([0, 1, 2, 0]), reduction="avg")
     with pytest.raises(ValueError, match="weight"):
         cr.cross_entropy(x, cr.tensor([0, 1, 2, 0]), weight=cr.ones(4))
+
+
+@pytest.mark.parametrize("case", [dict(), dict(weight=True), dict(ignore_index=2),
+                                  dict(weight=True, ignore_index=0, reduction="none")], ids=str)
+def test_cross_entropy_with_masked_logits(case):
+    # -inf logits (masked classes) give a finite loss when the target is not masked
+    logits = np.array([[0.0, -np.inf, 1.0], [2.0, 0.5, -np.inf], [-np.inf, 1.0, 0.0]],
+                      dtype=np.float32)
+    target = np.array([0, 1, 2])
+    weight = np.array([1.0, 2.0, 0.5], dtype=np.float32)
+    torch_fn, cr_fn = _ce_both(case, logits, target, weight)
+    out = check_op(None, torch_fn, cr_fn, inputs=[logits])
+    assert np.isfinite(out[0].data).all()

@@ -69,7 +69,8 @@ class SoftCrossEntropy(Op):
     def forward(self, x, A, reduction, denom):
         logp = log_softmax_array(x, 1)
         self.p = np.exp(logp)
-        losses = -(A * logp).sum(axis=1)
+        # Classes with no weight in A contribute 0 even where logp is -inf (masked logits).
+        losses = -(A * np.where(A == 0, 0, logp)).sum(axis=1)
         if reduction == "none":
             return losses
         return np.asarray(losses.sum() / denom, dtype=x.dtype)
