@@ -339,3 +339,13 @@ def test_numerical_extremes_elementwise():
     assert y.data[0] == 0.0 and y.data[-1] == 1.0
     y.sum().backward()
     assert np.isfinite(x.grad.data).all()
+
+
+def test_pow_zero_exponent_at_zero_base_like_torch():
+    z = np.array([0.0, 1.0, -2.0], dtype=np.float32)
+    check_op(None, lambda x: x ** 0, inputs=[z])
+    check_op(None, lambda x: x ** 1, inputs=[z])
+    check_op(None, lambda x: x ** 3, inputs=[z])
+    check_op(None, lambda x, y: x ** y, inputs=[np.array([0.0, 0.0, 2.0], dtype=np.float32),
+                                               np.array([0.0, 2.0, 0.0], dtype=np.float32)])
+    check_second_order(None, lambda x: x ** 0 + x ** 3, inputs=[z.astype(np.float64)])

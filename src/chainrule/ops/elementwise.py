@@ -105,7 +105,8 @@ class Div(Op):
 
 
 class Pow(Op):
-    """y = a ** b;  dy/da = b a^(b-1),  dy/db = a^b log a (taken as 0 where a == 0)."""
+    """y = a ** b;  dy/da = b a^(b-1) (0 where b == 0, even at a == 0, as in PyTorch),
+    dy/db = a^b log a (taken as 0 where a <= 0)."""
 
     def forward(self, a, b):
         return _promote(np.power, a, b)
@@ -113,10 +114,14 @@ class Pow(Op):
     def backward(self, g, a, b):
         ga = gb = None
         if _wants(self, 0):
-            if isinstance(b, (int, float)) and b == 2:
-                ga = g * 2 * a
+            if isinstance(b, (int, float)):
+                ga = g * 2 * a if b == 2 else g * 0 if b == 0 else g * b * a ** (b - 1)
             else:
-                ga = g * b * a ** (b - 1)
+                bv = dual.value(b)
+                zero = bv == 0
+                # b a^(b-1) with b == 0 and a == 0 is 0 * inf: use exponent 1 there instead
+                exponent = dual.where(zero, 1, b - 1) if np.any(zero) else b - 1
+                ga = g * b * a ** exponent
         if _wants(self, 1):
             av = dual.value(a)
             positive = av > 0
