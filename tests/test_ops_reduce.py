@@ -170,6 +170,10 @@ def test_log_softmax_with_minus_inf_entries():
     check_op(None, lambda x: x.logsumexp(1), inputs=[a.copy()])
     b = np.full((1, 3), -np.inf, dtype=np.float32)
     check_op(None, lambda x: x.logsumexp(1), inputs=[b], backward=False)
+    # a row of only -inf: NaN like torch (no finite answer), and no NumPy warning
+    c = np.array([[-np.inf, -np.inf], [0.0, 1.0]], dtype=np.float32)
+    for op in ("softmax", "log_softmax"):
+        check_op(None, lambda x: getattr(x, op)(1), inputs=[c.copy()], backward=False)
 
 
 def test_mean_of_int_tensor_errors():

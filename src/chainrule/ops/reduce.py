@@ -178,7 +178,8 @@ class Softmax(Op):
 
     def forward(self, x, axis):
         e = np.exp(x - _stable_max(x, axis))
-        self.y = e / e.sum(axis=axis, keepdims=True)
+        with np.errstate(invalid="ignore"):  # a row of only -inf is 0/0: NaN, as in PyTorch
+            self.y = e / e.sum(axis=axis, keepdims=True)
         return self.y
 
     def backward(self, g, x, axis):
@@ -191,7 +192,7 @@ class Softmax(Op):
 def log_softmax_array(x, axis):
     """x - logsumexp(x) on a raw array, stable for any logits (-inf entries included)."""
     shifted = x - _stable_max(x, axis)
-    with np.errstate(divide="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore"):  # a row of only -inf: NaN, as torch
         return shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
 
 
