@@ -1,5 +1,6 @@
 """`chainrule train` / `chainrule evaluate`: files written, accuracy, reproducibility, errors."""
 
+import gzip
 import json
 import os
 import subprocess
@@ -50,6 +51,7 @@ def test_train_toy_set_with_options_and_evaluate(tmp_path, capsys):
     assert report["epochs_run"] == 25 and not report["stopped_early"]
     assert report["test"]["accuracy"] >= 0.95
     assert len(report["preprocessing"]["mean"]) == 2  # toy sets are standardized
+    assert (out / "boundary.png").read_bytes()[:4] == b"\x89PNG"  # 2-D data: the boundary
     assert report["history"]["lr"][-1] == pytest.approx(0.3 * 0.01)  # step: /10 twice
     assert _evaluate(capsys, out) == report["test"]
 
@@ -67,6 +69,37 @@ def test_train_csv_with_named_label_column(tmp_path, capsys):
     report = json.loads((out / "metrics.json").read_text())
     assert report["classes"] == ["big", "small"] and report["model"]["in_features"] == 3
     assert report["test"]["accuracy"] >= 0.9
+    assert _evaluate(capsys, out) == report["test"]
+
+
+def _write_idx(path, array):
+    header = bytes([0, 0, 0x08, array.ndim]) + np.array(array.shape, dtype=">i4").tobytes()
+    with gzip.open(path, "wb") as f:
+        f.write(header + array.astype(np.uint8).tobytes())
+
+
+def test_train_mnist_folder_of_idx_files(tmp_path, capsys):
+    # A tiny learnable MNIST stand-in: the class is which of four quadrants is bright.
+    rng = np.random.default_rng(0)
+
+    def images(n):
+        labels = rng.integers(0, 4, n)
+        pics = rng.integers(0, 60, (n, 28, 28))
+        for q in range(4):
+            r, c = divmod(q, 2)
+            pics[labels == q, 14 * r:14 * r + 14, 14 * c:14 * c + 14] += 150
+        return pics, labels
+
+    for prefix, n in (("train", 400), ("t10k", 100)):
+        pics, labels = images(n)
+        _write_idx(tmp_path / f"{prefix}-images-idx3-ubyte.gz", pics)
+        _write_idx(tmp_path / f"{prefix}-labels-idx1-ubyte.gz", labels)
+    out = tmp_path / "run"
+    _train(capsys, f"mnist:{tmp_path}", "--hidden", "32", "--epochs", "3", "--out", str(out))
+    report = json.loads((out / "metrics.json").read_text())
+    assert report["samples"] == {"train": 340, "val": 60, "test": 100}
+    assert report["model"]["in_features"] == 784 and report["test"]["accuracy"] >= 0.9
+    assert report["preprocessing"] == {}  # pixels stay in [0, 1]
     assert _evaluate(capsys, out) == report["test"]
 
 

@@ -90,8 +90,8 @@ def build_parser() -> argparse.ArgumentParser:
         "train", formatter_class=fmt, help="train an MLP classifier on a dataset",
         description="Train an MLP classifier (Linear, [BatchNorm], activation, [Dropout] per "
         "hidden layer) with a stratified train/validation/test split, early stopping on the "
-        "validation loss, and write model.safetensors, metrics.json and curves.png to the "
-        "output folder.",
+        "validation loss, and write model.safetensors, metrics.json and curves.png (and "
+        "boundary.png for 2-D data) to the output folder.",
         epilog="datasets: digits (scikit-learn's 8x8 digits, bundled), the toy sets "
         "two_clouds, blobs, xor, circles, moons, spirals, triangle (SAMPLES points), "
         "mnist:FOLDER and fashion-mnist:FOLDER (the four IDX files, .gz or not), "
@@ -321,8 +321,13 @@ def cmd_train(args) -> int:
     }
     try:
         history.plot(os.path.join(out, "curves.png"))
+        if data.num_features == 2:  # a toy set in the plane: show what the net learned
+            from .train import plot_decision_boundary  # noqa: PLC0415
+
+            plot_decision_boundary(model, *test, os.path.join(out, "boundary.png"),
+                                   title=f"{data.name}: test points on the learned classes")
     except ImportError as exc:  # matplotlib is an extra: the run is still worth keeping
-        print(f"chainrule: note: curves.png not drawn ({exc})", file=sys.stderr)
+        print(f"chainrule: note: no plots ({exc})", file=sys.stderr)
     report["wall_time_s"] = round(time.perf_counter() - started, 3)
     _write_json(os.path.join(out, "metrics.json"), report)
     print(f"test accuracy {test_metrics['accuracy']:.4f}  test loss {test_metrics['loss']:.4f}  "
