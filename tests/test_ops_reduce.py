@@ -95,6 +95,12 @@ def test_max_min_dim_values_indices(op, dim, keepdim):
 
 
 @pytest.mark.parametrize("op", ["max", "min"])
+def test_max_min_dim_gradcheck(op):
+    check_gradcheck([(3, 5)], lambda x: getattr(x, op)(1)[0] * x.sum(1))
+    check_gradcheck([(3, 5)], lambda x: getattr(x, op)(0, keepdim=True).values ** 2)
+
+
+@pytest.mark.parametrize("op", ["max", "min"])
 def test_max_min_all(op):
     check_op([(3, 5)], lambda x: getattr(x, op)())
     check_op([(3, 5)], lambda x: getattr(torch, op)(x), lambda x: getattr(cr, op)(x))
