@@ -379,3 +379,41 @@ def test_grad_of_tensor_used_as_both_operands():
     y = cr.tensor([3.0], requires_grad=True)
     (y / y).sum().backward()
     np.testing.assert_allclose(y.grad.data, [0.0], atol=1e-7)
+
+
+# --- composite graphs: many ops and shared subexpressions, against torch ------------------------
+
+def _attention(lib, q, k, v, mask):
+    scores = q @ k.transpose(-2, -1) / q.shape[-1] ** 0.5
+    scores = scores.masked_fill(mask, float("-inf"))
+    return scores.softmax(-1) @ v
+
+
+def _layer_norm(x, w, b):
+    mu = x.mean(-1, keepdim=True)
+    var = ((x - mu) ** 2).mean(-1, keepdim=True)
+    return (x - mu) * (var + 1e-5).rsqrt() * w + b
+
+
+COMPOSITES = [
+    ("attention", [(2, 4, 8), (2, 4, 8), (2, 4, 8)],
+     lambda lib, q, k, v: _attention(lib, q, k, v, lib.tensor(np.triu(np.ones((4, 4), bool), 1)))),
+    ("layer_norm", [(3, 6), (6,), (6,)], lambda lib, x, w, b: _layer_norm(x, w, b)),
+    ("mlp_ce", [(5, 4), (8, 4), (8,), (3, 8), (3,)],
+     lambda lib, x, w1, b1, w2, b2: (
+         lib.nn.functional.cross_entropy if lib is torch else cr.cross_entropy)(
+         (lib.nn.functional.linear if lib is torch else cr.linear)(
+             (x @ w1.T + b1).tanh(), w2, b2), lib.tensor([0, 2, 1, 1, 0]))),
+    ("residual", [(4, 3), (3, 3)],
+     lambda lib, x, w: (x + (x @ w).relu()).sigmoid().log_softmax(1).sum(0).exp()),
+    ("shared", [(6,)],
+     lambda lib, x: (lib.stack([x[:3], x[3:], x[::2]]) * x[:3]).amax(0).sum() + x.norm()),
+]
+
+
+@pytest.mark.parametrize("name,shapes,fn", COMPOSITES, ids=[r[0] for r in COMPOSITES])
+def test_composite_graphs_vs_torch(name, shapes, fn):
+    from oracle import check_op, check_second_order
+    check_op(shapes, lambda *t: fn(torch, *t), lambda *x: fn(cr, *x), atol=1e-5, rtol=1e-4,
+             grad_atol=1e-4, grad_rtol=1e-3)
+    check_second_order(shapes, lambda *t: fn(torch, *t), lambda *x: fn(cr, *x), atol=1e-8, rtol=1e-6)
