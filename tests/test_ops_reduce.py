@@ -3,6 +3,8 @@
 import numpy as np
 import pytest
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import chainrule as cr
 from oracle import assert_close, check_gradcheck, check_op, check_second_order, to_torch
@@ -235,3 +237,36 @@ def test_norm_at_zero_gradient_is_zero_like_torch():
     a = np.zeros((2, 3), dtype=np.float32)
     check_op(None, lambda x: x.norm(), inputs=[a.copy()])
     check_op(None, lambda x: x.norm(dim=1), inputs=[a.copy()])
+
+
+# --- hypothesis: random shapes, dims and keepdim ----------------------------------------------
+
+@st.composite
+def shape_and_dims(draw):
+    shape = tuple(draw(st.lists(st.integers(1, 4), min_size=1, max_size=4)))
+    dims = draw(st.lists(st.integers(-len(shape), len(shape) - 1), min_size=1, max_size=2,
+                         unique_by=lambda d: d % len(shape)))
+    return shape, tuple(dims), draw(st.booleans())
+
+
+HYPO = [
+    ("sum", lambda x, d, k: x.sum(d, keepdim=k)),
+    ("mean", lambda x, d, k: x.mean(d, keepdim=k)),
+    ("amax", lambda x, d, k: x.amax(d, keepdim=k)),
+    ("amin", lambda x, d, k: x.amin(d, keepdim=k)),
+    ("logsumexp", lambda x, d, k: x.logsumexp(d, keepdim=k)),
+    ("var0", lambda x, d, k: x.var(d, correction=0, keepdim=k)),
+    ("norm", lambda x, d, k: x.norm(dim=d, keepdim=k)),
+    ("prod", lambda x, d, k: x.prod(d[0], keepdim=k)),
+    ("max", lambda x, d, k: x.max(d[0], keepdim=k)[0]),
+    ("softmax", lambda x, d, k: x.softmax(d[0])),
+]
+
+
+@pytest.mark.parametrize("name,fn", HYPO, ids=[r[0] for r in HYPO])
+@settings(max_examples=20, deadline=None)
+@given(case=shape_and_dims(), seed=st.integers(0, 1000))
+def test_reductions_random_dims_vs_torch(name, fn, case, seed):
+    shape, dims, keepdim = case
+    check_op([shape], lambda x: fn(x, dims, keepdim), low=0.5 if name == "prod" else -2.0,
+             seed=seed, atol=1e-5, rtol=1e-5)
