@@ -261,3 +261,26 @@ ZERO_D = [
 @pytest.mark.parametrize("name,fn", ZERO_D, ids=[r[0] for r in ZERO_D])
 def test_shape_and_index_ops_on_0d_tensors(name, fn):
     check_op([()], fn, low=0.2, high=1.0)
+
+
+def _both(t_idx, c_idx):
+    return lambda x: x[t_idx() if isinstance(x, torch.Tensor) else c_idx()]
+
+
+MIXED_INDEX = [
+    ("adv_after_slice", lambda x: x[:, [0, 1], [1, 2]]),
+    ("adv_separated", lambda x: x[[0, 1], :, [1, 2]]),
+    ("mask_2d", lambda x: x[x.sum(-1) > 0]),
+    ("mask_then_slice", lambda x: x[x[:, 0, 0] > -5, 1:]),
+    ("none_adv", lambda x: x[None, [1, 0]]),
+    ("ellipsis_adv", lambda x: x[..., [0, 0, 3]]),
+    ("int_adv", lambda x: x[1, [0, 2]]),
+    ("broadcast_idx", _both(lambda: (torch.tensor([[0], [1]]), torch.tensor([0, 2])),
+                            lambda: (cr.tensor([[0], [1]]), cr.tensor([0, 2])))),
+]
+
+
+@pytest.mark.parametrize("name,fn", MIXED_INDEX, ids=[r[0] for r in MIXED_INDEX])
+def test_mixed_indexing_vs_torch(name, fn):
+    check_op([(2, 3, 4)], fn)
+    check_gradcheck([(2, 3, 4)], lambda x: fn(x) ** 2, second_order=False)
