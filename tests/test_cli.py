@@ -103,6 +103,46 @@ def test_train_mnist_folder_of_idx_files(tmp_path, capsys):
     assert _evaluate(capsys, out) == report["test"]
 
 
+def test_checkpoint_and_resume_a_killed_run(tmp_path, capsys, monkeypatch):
+    import importlib
+
+    from safetensors.numpy import load_file
+
+    fit_module = importlib.import_module("chainrule.train.fit")  # the module, not the function
+
+    common = ["xor", "--samples", "300", "--epochs", "6", "--hidden", "16", "--scheduler",
+              "onecycle", "--checkpoint"]
+    _train(capsys, *common, "--out", str(tmp_path / "whole"))
+
+    real_epoch, calls = fit_module._train_epoch, []
+
+    def dies_in_epoch_4(*args, **kwargs):  # Ctrl-C in the middle of the fourth epoch
+        calls.append(1)
+        if len(calls) == 4:
+            raise KeyboardInterrupt
+        return real_epoch(*args, **kwargs)
+
+    monkeypatch.setattr(fit_module, "_train_epoch", dies_in_epoch_4)
+    killed = tmp_path / "killed"
+    assert cli.main(["train", *common, "--out", str(killed), "--quiet"]) == 130
+    assert "interrupted" in capsys.readouterr().err
+    assert not (killed / "model.safetensors").exists()
+    monkeypatch.setattr(fit_module, "_train_epoch", real_epoch)
+    # Other options are ignored: the run continues with its own settings.
+    assert cli.main(["train", "--resume", str(killed), "--epochs", "99", "--quiet"]) == 0
+    whole = load_file(str(tmp_path / "whole" / "model.safetensors"))
+    resumed = load_file(str(killed / "model.safetensors"))
+    assert sorted(whole) == sorted(resumed)
+    for key in whole:
+        np.testing.assert_array_equal(resumed[key], whole[key], err_msg=key)
+    a = json.loads((tmp_path / "whole" / "metrics.json").read_text())
+    b = json.loads((killed / "metrics.json").read_text())
+    assert a["test"] == b["test"] and a["history"]["val_loss"] == b["history"]["val_loss"]
+    capsys.readouterr()
+    assert cli.main(["train", "--resume", str(tmp_path / "whole" / "nothing")]) == 2
+    assert "holds no interrupted run" in capsys.readouterr().err
+
+
 def test_help_is_complete(capsys):
     with pytest.raises(SystemExit) as info:
         cli.main(["train", "--help"])
@@ -112,7 +152,8 @@ def test_help_is_complete(capsys):
                    "--momentum", "--lr", "--weight-decay", "--scheduler", "--epochs",
                    "--batch-size", "--patience", "--seed", "--out", "--no-progress",
                    "--label-column", "--samples", "--val-fraction", "mnist:FOLDER", "csv:FILE",
-                   "leaky_relu", "onecycle", "adamw", "--threads", "--quiet"):
+                   "leaky_relu", "onecycle", "adamw", "--threads", "--quiet", "--checkpoint",
+                   "--resume"):
         assert option in text, option
 
 

@@ -257,6 +257,10 @@ def test_resume_checks_the_setup(tmp_path):
     with pytest.raises(ValueError, match="with a scheduler, this run has none"):
         fit(model, nn.CrossEntropyLoss(), opt, train, epochs=2, resume_from=path,
             progress=False)
+    with pytest.raises(ValueError, match=r"holds the state of callbacks \[\], this run has "
+                                         r"\['EarlyStopping'\]"):
+        fit(model, nn.CrossEntropyLoss(), opt, train, epochs=2, scheduler=sched,
+            callbacks=[EarlyStopping("loss")], resume_from=path, progress=False)
     with pytest.raises(FileNotFoundError, match="no checkpoint"):
         fit(model, nn.CrossEntropyLoss(), opt, train, resume_from=tmp_path / "nope")
 

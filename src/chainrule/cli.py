@@ -27,6 +27,7 @@ DEFAULTS = dict(dataset="digits", hidden="256,128", activation="relu", dropout=0
                 val_fraction=0.15, test_fraction=0.15, samples=1000, noise=None,
                 label_column="-1", standardize="auto", label_smoothing=0.0)
 EVAL_BATCH = 1024  # evaluation batch size: fixed, so `evaluate` re-measures the same sums
+CHECKPOINT = "checkpoint.safetensors"
 
 
 class _Parser(argparse.ArgumentParser):
@@ -154,6 +155,13 @@ def build_parser() -> argparse.ArgumentParser:
     out = train.add_argument_group("output")
     out.add_argument("--out", default=None,
                      help="output folder (default: runs/<date-time>)")
+    out.add_argument("--checkpoint", action="store_true",
+                     help=f"write the whole training state to OUT/{CHECKPOINT} after every "
+                     "epoch (and OUT/config.json), so that --resume can finish a killed run")
+    out.add_argument("--resume", metavar="RUN",
+                     help="finish the interrupted run in folder RUN with its own settings "
+                     "(other options except --threads/--quiet/--no-progress are ignored); "
+                     "it ends with exactly the weights of an uninterrupted run")
     out.add_argument("--no-progress", action="store_true",
                      help="no progress bar (there is none anyway when stderr is not a terminal)")
     out.add_argument("--quiet", action="store_true", help="print only the final result")
@@ -252,6 +260,22 @@ def _with_threads(command):
     return run
 
 
+def _resumed_config(folder: str) -> dict:
+    path = os.path.join(folder, "config.json")
+    if not os.path.isfile(path) or not os.path.isfile(os.path.join(folder, CHECKPOINT)):
+        raise FileNotFoundError(f"--resume: {folder} holds no interrupted run (it needs "
+                                f"config.json and {CHECKPOINT}, written by --checkpoint)")
+    with open(path, encoding="utf-8") as f:
+        try:
+            config = json.load(f)["config"]
+        except (ValueError, KeyError, TypeError):
+            raise ValueError(f"--resume: {path} is not a run configuration") from None
+    missing = sorted(set(DEFAULTS) - set(config))
+    if missing:
+        raise ValueError(f"--resume: {path} lacks {', '.join(missing)}")
+    return config
+
+
 @_with_threads
 def cmd_train(args) -> int:
     import chainrule as cr  # noqa: PLC0415
@@ -261,47 +285,58 @@ def cmd_train(args) -> int:
     from .train import EarlyStopping, EpochLogger, evaluate, fit, recipe, save_weights  # noqa: PLC0415
 
     started = time.perf_counter()
-    if not args.dropout < 1:
-        raise ValueError(f"--dropout must be below 1, got {args.dropout}")
-    config = {k: getattr(args, k) for k in DEFAULTS}
+    if args.resume:
+        out = os.path.expanduser(args.resume)
+        config = _resumed_config(out)
+    else:
+        out = _out_folder(args.out)
+        config = {k: getattr(args, k) for k in DEFAULTS}
+    if not config["dropout"] < 1:
+        raise ValueError(f"--dropout must be below 1, got {config['dropout']}")
     data, train, val, test, preprocessing = _prepared(config)
-    model_config = {"in_features": data.num_features, "hidden": list(args.hidden),
-                    "classes": data.num_classes, "activation": args.activation,
-                    "dropout": args.dropout, "batch_norm": args.batch_norm}
-    cr.manual_seed(args.seed)
+    model_config = {"in_features": data.num_features, "hidden": list(config["hidden"]),
+                    "classes": data.num_classes, "activation": config["activation"],
+                    "dropout": config["dropout"], "batch_norm": config["batch_norm"]}
+    cr.manual_seed(config["seed"])
     model = recipe.build_mlp(**model_config)
-    optimizer = recipe.make_optimizer(args.optimizer, model.parameters(), args.lr,
-                                      momentum=args.momentum, weight_decay=args.weight_decay)
-    shuffle = cr.Generator().manual_seed(args.seed)
-    train_loader = DataLoader(TensorDataset(*train), args.batch_size, shuffle=True,
+    optimizer = recipe.make_optimizer(config["optimizer"], model.parameters(), config["lr"],
+                                      momentum=config["momentum"],
+                                      weight_decay=config["weight_decay"])
+    shuffle = cr.Generator().manual_seed(config["seed"])
+    train_loader = DataLoader(TensorDataset(*train), config["batch_size"], shuffle=True,
                               generator=shuffle)
     val_loader = DataLoader(TensorDataset(*val), EVAL_BATCH)
     test_loader = DataLoader(TensorDataset(*test), EVAL_BATCH)
-    scheduler = recipe.make_scheduler(args.scheduler, optimizer, args.epochs,
-                                      len(train_loader), args.lr)
-    loss_fn = nn.CrossEntropyLoss(label_smoothing=args.label_smoothing)
+    scheduler = recipe.make_scheduler(config["scheduler"], optimizer, config["epochs"],
+                                      len(train_loader), config["lr"])
+    loss_fn = nn.CrossEntropyLoss(label_smoothing=config["label_smoothing"])
 
-    out = _out_folder(args.out)
     os.makedirs(out, exist_ok=True)
+    checkpoint = os.path.join(out, CHECKPOINT) if args.checkpoint or args.resume else None
+    if checkpoint and not args.resume:
+        _write_json(os.path.join(out, "config.json"), {"config": config})
     show_bar = not args.no_progress and not args.quiet and sys.stderr.isatty()
     callbacks = []
-    if args.patience:
-        callbacks.append(EarlyStopping("val_loss", patience=args.patience, restore_best=True))
+    if config["patience"]:
+        callbacks.append(EarlyStopping("val_loss", patience=config["patience"],
+                                       restore_best=True))
     if not show_bar and not args.quiet:
         callbacks.append(EpochLogger())
     if not args.quiet:
-        print(f"training on {data.name}: {len(train[1])} train / {len(val[1])} validation / "
-              f"{len(test[1])} test samples, {data.num_features} features, "
-              f"{data.num_classes} classes; output in {out}", flush=True)
+        print(f"{'resuming' if args.resume else 'training'} on {data.name}: {len(train[1])} "
+              f"train / {len(val[1])} validation / {len(test[1])} test samples, "
+              f"{data.num_features} features, {data.num_classes} classes; output in {out}",
+              flush=True)
     fit_started = time.perf_counter()
-    history = fit(model, loss_fn, optimizer, train_loader, val_loader, epochs=args.epochs,
-                  callbacks=callbacks, scheduler=scheduler, progress=show_bar)
+    history = fit(model, loss_fn, optimizer, train_loader, val_loader, epochs=config["epochs"],
+                  callbacks=callbacks, scheduler=scheduler, progress=show_bar,
+                  checkpoint=checkpoint, resume_from=checkpoint if args.resume else None)
     train_time = time.perf_counter() - fit_started
     val_metrics = evaluate(model, val_loader, loss_fn)
     test_metrics = evaluate(model, test_loader, loss_fn)
 
     save_weights(model, os.path.join(out, "model.safetensors"))
-    stopper = callbacks[0] if args.patience else None
+    stopper = callbacks[0] if config["patience"] else None
     report = {
         "chainrule": _version(),
         "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),

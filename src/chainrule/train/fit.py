@@ -109,6 +109,10 @@ class Run:
                 found[name] = gen
         return found
 
+    def _stateful(self) -> list:
+        """The callbacks with state to keep (loggers and the like have none)."""
+        return [cb for cb in self.callbacks if cb.state_dict()]
+
     def training_state(self) -> dict:
         """Everything a resumed run needs to continue bit for bit."""
         return {
@@ -118,7 +122,7 @@ class Run:
             "optimizer": self.optimizer.state_dict(),
             "scheduler": None if self.scheduler is None else self.scheduler.state_dict(),
             "history": self.history.to_dict(),
-            "callbacks": [cb.state_dict() for cb in self.callbacks],
+            "callbacks": [[type(cb).__name__, cb.state_dict()] for cb in self._stateful()],
             "rng": {name: gen.get_state() for name, gen in self._generators().items()},
         }
 
@@ -132,11 +136,12 @@ class Run:
                              + ("one" if self.scheduler is not None else "none"))
         if self.scheduler is not None:
             self.scheduler.load_state_dict(state["scheduler"])
-        saved = state["callbacks"]
-        if len(saved) != len(self.callbacks):
-            raise ValueError(f"fit: resume_from: the checkpoint has {len(saved)} callback "
-                             f"states, this run has {len(self.callbacks)} callbacks")
-        for cb, cb_state in zip(self.callbacks, saved):
+        saved, stateful = state["callbacks"], self._stateful()
+        names = [name for name, _ in saved]
+        if names != [type(cb).__name__ for cb in stateful]:
+            raise ValueError(f"fit: resume_from: the checkpoint holds the state of callbacks "
+                             f"{names}, this run has {[type(cb).__name__ for cb in stateful]}")
+        for cb, (_, cb_state) in zip(stateful, saved):
             cb.load_state_dict(cb_state)
         generators = self._generators()
         for name, gen_state in state["rng"].items():
