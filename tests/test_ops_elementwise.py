@@ -350,3 +350,30 @@ def test_pow_zero_exponent_at_zero_base_like_torch():
     check_op(None, lambda x, y: x ** y, inputs=[np.array([0.0, 0.0, 2.0], dtype=np.float32),
                                                np.array([0.0, 2.0, 0.0], dtype=np.float32)])
     check_second_order(None, lambda x: x ** 0 + x ** 3, inputs=[z.astype(np.float64)])
+
+
+def test_erf_vs_torch_and_math():
+    import math
+    check_op([(4, 5)], torch.erf, cr.erf, low=-4, high=4)
+    check_op([(4, 5)], torch.erf, cr.erf, low=-7, high=7, dtype=np.float64, atol=1e-15, rtol=1e-14,
+             grad_atol=1e-14, grad_rtol=1e-12)
+    xs = np.linspace(-8, 8, 2001)
+    np.testing.assert_allclose(cr.erf(cr.tensor(xs)).data, [math.erf(v) for v in xs],
+                               atol=2e-16, rtol=0)
+    special = cr.erf(cr.tensor([0.0, -0.0, np.inf, -np.inf, np.nan])).data
+    np.testing.assert_array_equal(special[:4], [0.0, -0.0, 1.0, -1.0])
+    assert np.isnan(special[4]) and np.signbit(special[1])
+    check_gradcheck([(2, 3)], cr.erf)
+
+
+def test_clone_and_helpers():
+    check_op([(2, 3)], lambda x: x.clone() * 2)
+    x = cr.tensor([1.0, 2.0], requires_grad=True)
+    c = x.clone()
+    assert c.data is not x.data and c.grad_fn is not None
+    assert cr.allclose(cr.tensor([1.0, 2.0]), cr.tensor([1.0, 2.0 + 1e-9]))
+    assert not cr.allclose(cr.tensor([1.0]), cr.tensor([1.1]))
+    assert cr.equal(cr.tensor([1, 2]), cr.tensor([1, 2])) and not cr.equal(cr.tensor([1]), cr.tensor([2]))
+    a = np.array([1.0, np.inf, -np.inf, np.nan], dtype=np.float32)
+    for name in ("isinf", "isnan", "isfinite"):
+        assert_close(getattr(cr, name)(cr.tensor(a)), getattr(torch, name)(to_torch(a)))

@@ -270,3 +270,19 @@ def test_reductions_random_dims_vs_torch(name, fn, case, seed):
     shape, dims, keepdim = case
     check_op([shape], lambda x: fn(x, dims, keepdim), low=0.5 if name == "prod" else -2.0,
              seed=seed, atol=1e-5, rtol=1e-5)
+
+
+@pytest.mark.parametrize("op", ["all", "any"])
+@pytest.mark.parametrize("dim,keepdim", [(None, False), (0, False), (1, True), ((0, 1), False)])
+def test_all_any_vs_torch(op, dim, keepdim):
+    a = np.array([[True, False, True], [True, True, True]])
+    t = to_torch(a)
+    want = getattr(t, op)() if dim is None else getattr(t, op)(dim, keepdim=keepdim)
+    assert_close(getattr(cr.tensor(a), op)(dim, keepdim), want)
+    assert_close(getattr(cr, op)(cr.tensor(a), dim, keepdim), want)
+
+
+def test_sum_to_size_vs_torch():
+    check_op([(2, 3, 4)], lambda x: x.sum_to_size(3, 1))
+    check_op([(2, 3, 4)], lambda x: x.sum_to_size((1, 3, 4)))
+    check_gradcheck([(2, 3, 4)], lambda x: x.sum_to_size(3, 1) ** 2)

@@ -284,3 +284,12 @@ MIXED_INDEX = [
 def test_mixed_indexing_vs_torch(name, fn):
     check_op([(2, 3, 4)], fn)
     check_gradcheck([(2, 3, 4)], lambda x: fn(x) ** 2, second_order=False)
+
+
+def test_take_along_dim_swapaxes_concatenate():
+    idx = np.array([[0, 2], [1, 1], [3, 0]])
+    check_op([(3, 4)], lambda x: torch.take_along_dim(x, torch.from_numpy(idx), 1),
+             lambda x: cr.take_along_dim(x, cr.tensor(idx), 1))
+    check_op([(2, 3, 4)], lambda x: x.swapaxes(0, 2))
+    check_op([(2, 3), (2, 3)], lambda x, y: torch.concatenate([x, y], 1),
+             lambda x, y: cr.concatenate([x, y], 1))
