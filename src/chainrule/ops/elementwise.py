@@ -355,12 +355,12 @@ class Gelu(Op):
 
     def forward(self, x, approximate):
         if approximate == "tanh":
-            return 0.5 * x * (1 + np.tanh(_SQRT_2_OVER_PI * (x + 0.044715 * x ** 3)))
+            return 0.5 * x * (1 + np.tanh(_SQRT_2_OVER_PI * (x + 0.044715 * x * x * x)))
         return 0.5 * x * (1 + _erf(x * _INV_SQRT_2))
 
     def backward(self, g, x, approximate):
         if approximate == "tanh":
-            inner = _SQRT_2_OVER_PI * (x + 0.044715 * x ** 3)
+            inner = _SQRT_2_OVER_PI * (x + 0.044715 * x * x * x)
             t = tanh(inner) if dual.is_graph(g) else np.tanh(inner)
             dinner = _SQRT_2_OVER_PI * (1 + 3 * 0.044715 * x * x)
             return g * (0.5 * (1 + t) + 0.5 * x * (1 - t * t) * dinner), None
