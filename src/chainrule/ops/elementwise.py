@@ -329,10 +329,10 @@ def _erf_taylor_table(step, n_centers, n_terms):
 
 
 # erf(|x|) for |x| <= 6 (beyond, erf is 1 in float64) as a Taylor polynomial around the nearest
-# multiple of 1/4: |x - c| <= 1/8, so 14 terms give float64 to an ulp and 9 terms float32.
-_ERF_STEP, _ERF_CENTERS = 0.25, 25
-_ERF_TABLE = {np.dtype(np.float64): _erf_taylor_table(_ERF_STEP, _ERF_CENTERS, 14)}
-_ERF_TABLE[np.dtype(np.float32)] = _ERF_TABLE[np.dtype(np.float64)][:9].astype(np.float32)
+# multiple of 1/16: |x - c| <= 1/32, so 9 terms give float64 to an ulp and 5 terms float32.
+_ERF_STEP, _ERF_CENTERS = 1 / 16, 97
+_ERF_TABLE = {np.dtype(np.float64): _erf_taylor_table(_ERF_STEP, _ERF_CENTERS, 9)}
+_ERF_TABLE[np.dtype(np.float32)] = _ERF_TABLE[np.dtype(np.float64)][:5].astype(np.float32)
 
 
 def _erf(x):
