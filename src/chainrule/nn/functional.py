@@ -70,6 +70,43 @@ def elu(input, alpha=1.0, inplace=False):
     return _el.elu(input, alpha)
 
 
+_SELU_ALPHA = 1.6732632423543772848170429916717
+_SELU_SCALE = 1.0507009873554804934193349852946
+
+
+def selu(input, inplace=False):
+    """scale * elu(x, alpha) with the self-normalizing constants (Klambauer et al., 2017)."""
+    return _el.elu(input, _SELU_ALPHA) * _SELU_SCALE
+
+
+def celu(input, alpha=1.0, inplace=False):
+    """max(0, x) + min(0, alpha (e^(x / alpha) - 1))."""
+    return _el.elu(input / alpha, 1.0) * alpha
+
+
+def prelu(input, weight):
+    """x where x > 0, weight * x elsewhere; ``weight`` has 1 or C (= input dim 1) entries."""
+    if weight.numel() not in (1, input.shape[1] if input.ndim > 1 else 1):
+        raise ValueError(f"prelu: weight has {weight.numel()} entries; expected 1 or the "
+                         f"{input.shape[1] if input.ndim > 1 else 1} channels of input shape "
+                         f"{tuple(input.shape)}")
+    if input.ndim > 1 and weight.numel() > 1:
+        weight = weight.reshape((1, -1) + (1,) * (input.ndim - 2))
+    elif weight.ndim:
+        weight = weight.reshape(())
+    return _el.where(_array(input) > 0, input, input * weight)
+
+
+def hardsigmoid(input, inplace=False):
+    """relu6(x + 3) / 6."""
+    return _el.clamp(input / 6 + 0.5, 0.0, 1.0)
+
+
+def hardswish(input, inplace=False):
+    """x * relu6(x + 3) / 6."""
+    return input * hardsigmoid(input)
+
+
 def gelu(input, approximate="none"):
     return _el.gelu(input, approximate)
 
