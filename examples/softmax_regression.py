@@ -23,7 +23,8 @@ def main(argv=None) -> dict:
     cr.manual_seed(0)
     X, y = datasets.blobs(600, classes=3, std=0.6, seed=0)
     Xv, yv = datasets.blobs(300, classes=3, std=0.6, seed=1)
-    train = DataLoader(TensorDataset(X, y), 32, shuffle=True, generator=cr.Generator().manual_seed(0))
+    shuffle = cr.Generator().manual_seed(0)
+    train = DataLoader(TensorDataset(X, y), 32, shuffle=True, generator=shuffle)
     val = DataLoader(TensorDataset(Xv, yv), 300)
 
     model = nn.Linear(2, 3)

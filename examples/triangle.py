@@ -46,7 +46,8 @@ def main(argv=None) -> dict:
     cr.manual_seed(0)
     model = nn.Sequential(nn.Linear(2, 16), nn.ReLU(), nn.Linear(16, 16), nn.ReLU(),
                           nn.Linear(16, 2))
-    train = DataLoader(TensorDataset(X, y), 32, shuffle=True, generator=cr.Generator().manual_seed(0))
+    shuffle = cr.Generator().manual_seed(0)
+    train = DataLoader(TensorDataset(X, y), 32, shuffle=True, generator=shuffle)
     val = DataLoader(TensorDataset(Xv, yv), 1000)
     fit(model, nn.CrossEntropyLoss(), optim.Adam(model.parameters(), lr=1e-2), train, val,
         epochs=8 if args.quick else 60, progress=False)

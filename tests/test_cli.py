@@ -46,7 +46,8 @@ def test_train_toy_set_with_options_and_evaluate(tmp_path, capsys):
     _train(capsys, "moons", "--samples", "600", "--noise", "0.1", "--hidden", "32,32",
            "--activation", "tanh", "--no-batch-norm", "--dropout", "0", "--optimizer", "sgd",
            "--momentum", "0.9", "--lr", "0.3", "--scheduler", "step", "--epochs", "25",
-           "--batch-size", "32", "--patience", "0", "--seed", "3", "--threads", "0", "--out", str(out))
+           "--batch-size", "32", "--patience", "0", "--seed", "3", "--threads", "0",
+           "--out", str(out))
     report = json.loads((out / "metrics.json").read_text())
     assert report["epochs_run"] == 25 and not report["stopped_early"]
     assert report["test"]["accuracy"] >= 0.95

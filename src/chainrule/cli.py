@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import importlib.util
 import json
 import os
 import sys
@@ -219,15 +220,17 @@ def _prepared(config: dict, preprocessing: dict | None = None):
             preprocessing = {"mean": mean.tolist(), "std": std.tolist()}
         else:
             preprocessing = {}
-    if preprocessing:
-        mean, std = preprocessing["mean"], preprocessing["std"]
-        if len(mean) != data.num_features:
-            raise ValueError(f"the saved standardization has {len(mean)} features, the data "
-                             f"has {data.num_features}")
-        scale = lambda part: (recipe.standardize(part[0], mean, std), part[1])  # noqa: E731
-    else:
-        scale = lambda part: (part[0].reshape(len(part[0]), -1), part[1])  # noqa: E731
-    return data, scale(data.train), scale(data.val), scale(data.test), preprocessing
+    if preprocessing and len(preprocessing["mean"]) != data.num_features:
+        raise ValueError(f"the saved standardization has {len(preprocessing['mean'])} "
+                         f"features, the data has {data.num_features}")
+
+    def features(part):
+        X, y = part
+        if preprocessing:
+            return recipe.standardize(X, preprocessing["mean"], preprocessing["std"]), y
+        return X.reshape(len(X), -1), y
+
+    return data, features(data.train), features(data.val), features(data.test), preprocessing
 
 
 def _write_json(path, obj) -> None:
@@ -282,9 +285,14 @@ def cmd_train(args) -> int:
 
     from . import nn  # noqa: PLC0415
     from .data import DataLoader, TensorDataset  # noqa: PLC0415
-    from .train import EarlyStopping, EpochLogger, evaluate, fit, recipe, save_weights  # noqa: PLC0415
+    from .train import (  # noqa: PLC0415
+        EarlyStopping, EpochLogger, evaluate, fit, recipe, save_weights,
+    )
 
     started = time.perf_counter()
+    if importlib.util.find_spec("safetensors") is None:  # find out now, not after training
+        raise ImportError("chainrule train saves the model with safetensors: "
+                          "pip install 'chainrule[train]'")
     if args.resume:
         out = os.path.expanduser(args.resume)
         config = _resumed_config(out)

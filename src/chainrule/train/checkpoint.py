@@ -5,8 +5,8 @@ scheduler's, the callbacks', the generators' states and the history. ``cr.save``
 the arrays in the safetensors table and the rest, as JSON, in its metadata, and writes
 atomically (temp file + rename): a run killed while saving keeps its previous checkpoint.
 
-    >>> save_state({"model": model.state_dict(), "epoch": 3}, "ckpt.safetensors")  # doctest: +SKIP
-    >>> load_state("ckpt.safetensors")["epoch"]                                       # doctest: +SKIP
+    >>> save_state({"model": model.state_dict(), "epoch": 3}, "ckpt.safetensors")
+    >>> load_state("ckpt.safetensors")["epoch"]
     3
 
 Model weights alone go to a plain state_dict file (``save_weights``) that PyTorch's
