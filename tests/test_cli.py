@@ -31,7 +31,7 @@ def test_train_digits_writes_three_files_and_learns(tmp_path, capsys):
     assert sorted(os.listdir(out)) == ["curves.png", "metrics.json", "model.safetensors"]
     assert (out / "curves.png").read_bytes()[:4] == b"\x89PNG"
     report = json.loads((out / "metrics.json").read_text())
-    assert report["test"]["accuracy"] >= 0.95  # 6 epochs of the default recipe: ~0.97-0.99
+    assert report["test"]["accuracy"] >= 0.97  # 6 epochs of the default recipe: 0.99 (seed 0)
     assert report["samples"] == {"train": 1258, "val": 270, "test": 269}
     assert report["model"] == {"in_features": 64, "hidden": [256, 128], "classes": 10,
                                "activation": "relu", "dropout": 0.1, "batch_norm": True}
