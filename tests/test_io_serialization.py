@@ -7,6 +7,9 @@ import struct
 import numpy as np
 import pytest
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
 
 import chainrule as cr
 from chainrule import nn
@@ -200,3 +203,44 @@ def test_missing_safetensors_gives_install_hint(monkeypatch, tmp_path):
     monkeypatch.setattr(builtins, "__import__", fake_import)
     with pytest.raises(ImportError, match="pip install safetensors"):
         cr.save({"w": cr.ones(1)}, tmp_path / "x.safetensors")
+
+
+_arrays = hnp.arrays(
+    dtype=st.sampled_from([np.float32, np.float64, np.int64, np.int32, np.uint8, np.bool_,
+                           np.float16]),
+    shape=hnp.array_shapes(min_dims=0, max_dims=3, min_side=0, max_side=3))
+_leaves = (st.none() | st.booleans() | st.integers(-2**70, 2**70) | st.floats(allow_nan=False)
+           | st.text(max_size=5) | _arrays | _arrays.map(cr.from_numpy))
+_keys = st.text(max_size=4) | st.integers(-5, 5) | st.booleans() | st.none()
+_trees = st.recursive(_leaves, lambda children: (
+    st.lists(children, max_size=3) | st.tuples(children, children)
+    | st.dictionaries(_keys, children, max_size=3)), max_leaves=12)
+
+
+@settings(max_examples=60, deadline=None)
+@given(obj=_trees)
+def test_any_supported_structure_round_trips(obj):
+    import io
+    buf = io.BytesIO()
+    cr.save(obj, buf)
+    buf.seek(0)
+    back = cr.load(buf)
+    _assert_same_or_nan(obj, back)
+
+
+def _assert_same_or_nan(a, b):
+    if isinstance(a, (np.ndarray, cr.Tensor)):
+        assert type(a) is type(b)
+        x, y = (a.data, b.data) if isinstance(a, cr.Tensor) else (a, b)
+        assert x.dtype == y.dtype and x.shape == y.shape
+        np.testing.assert_array_equal(x, y)
+    elif isinstance(a, dict):
+        assert type(a) is type(b) and list(a) == list(b)
+        for k in a:
+            _assert_same_or_nan(a[k], b[k])
+    elif isinstance(a, (list, tuple)):
+        assert type(a) is type(b) and len(a) == len(b)
+        for x, y in zip(a, b):
+            _assert_same_or_nan(x, y)
+    else:
+        assert type(a) is type(b) and a == b

@@ -489,18 +489,19 @@ class Module:
             arr = _to_array(state_dict[key], key)
             if tuple(arr.shape) != tuple(target.shape):
                 mismatched.append(f"size mismatch for {key}: copying a param with shape "
-                                  f"{tuple(arr.shape)}, the shape in the current model is "
-                                  f"{tuple(target.shape)}")
+                                  f"{tuple(arr.shape)} from checkpoint, the shape in current "
+                                  f"model is {tuple(target.shape)}.")
                 continue
             staged.append((target, arr))
         errors = list(mismatched)
         if strict:
+            # PyTorch's wording, so that a user's habits (and searches) carry over
             if unexpected:
                 errors.insert(0, "Unexpected key(s) in state_dict: "
-                                 + ", ".join(repr(k) for k in unexpected))
+                                 + ", ".join(f'"{k}"' for k in unexpected) + ". ")
             if missing:
                 errors.insert(0, "Missing key(s) in state_dict: "
-                                 + ", ".join(repr(k) for k in missing))
+                                 + ", ".join(f'"{k}"' for k in missing) + ". ")
         if errors:
             raise RuntimeError(f"Error(s) in loading state_dict for {type(self).__name__}:\n\t"
                                + "\n\t".join(errors))
