@@ -263,3 +263,14 @@ def test_zero_dim_tensors_through_ops_vs_torch():
     assert y.shape == () and isinstance(y.data, np.ndarray)
     y.backward()
     assert x.grad.shape == () and isinstance(x.grad.data, np.ndarray) and x.grad.item() == 6.0
+
+
+def test_tensor_class_constructor():
+    t = cr.Tensor([1.0, 2.0], requires_grad=True)
+    assert t.dtype == np.float32 and t.requires_grad and t.is_leaf
+    assert cr.Tensor(np.arange(3)).dtype == np.int64
+    assert cr.Tensor([1, 2], dtype=cr.float64).dtype == np.float64
+    assert cr.is_tensor(t) and not cr.is_tensor(np.zeros(2)) and cr.numel(t) == 2
+    t.retain_grad()  # a leaf keeps its grad anyway
+    (t * 2).sum().backward()
+    np.testing.assert_allclose(t.grad.data, [2.0, 2.0])
