@@ -44,7 +44,7 @@ def test_train_digits_writes_three_files_and_learns(tmp_path, capsys):
 def test_train_toy_set_with_options_and_evaluate(tmp_path, capsys):
     out = tmp_path / "moons"
     _train(capsys, "moons", "--samples", "600", "--noise", "0.1", "--hidden", "32,32",
-           "--activation", "tanh", "--no-batch-norm", "--dropout", "0", "--optimizer", "sgd",
+           "--activation", "tanh", "--no-batch-norm", "--clip-grad-norm", "5", "--dropout", "0", "--optimizer", "sgd",
            "--momentum", "0.9", "--lr", "0.3", "--scheduler", "step", "--epochs", "25",
            "--batch-size", "32", "--patience", "0", "--seed", "3", "--threads", "0",
            "--out", str(out))
@@ -153,7 +153,7 @@ def test_help_is_complete(capsys):
                    "--momentum", "--lr", "--weight-decay", "--scheduler", "--epochs",
                    "--batch-size", "--patience", "--seed", "--out", "--no-progress",
                    "--label-column", "--samples", "--val-fraction", "mnist:FOLDER", "csv:FILE",
-                   "leaky_relu", "onecycle", "adamw", "--threads", "--quiet", "--checkpoint",
+                   "leaky_relu", "onecycle", "adamw", "--threads", "--quiet", "--checkpoint", "--clip-grad-norm",
                    "--resume"):
         assert option in text, option
 

@@ -286,6 +286,23 @@ def test_state_roundtrip_and_errors(tmp_path):
         save_state({"x": object()}, tmp_path / "o.ckpt")
 
 
+def test_clip_grad_norm():
+    train, _ = _loaders(datasets.moons, 64, 10, batch_size=16)
+    model = _mlp(8)
+    norms = []
+
+    class GradNorm(Callback):  # the grads are still there after the step
+        def on_batch_end(self, batch, loss, run):
+            norms.append(np.sqrt(sum(float((p.grad.numpy() ** 2).sum())
+                                     for p in run.model.parameters())))
+
+    fit(model, nn.CrossEntropyLoss(), optim.SGD(model.parameters(), lr=0.1), train, epochs=2,
+        callbacks=[GradNorm()], clip_grad_norm=1e-3, progress=False)
+    assert len(norms) == 8 and max(norms) <= 1e-3 * (1 + 1e-5) and min(norms) > 0.9e-3
+    with pytest.raises(ValueError, match="clip_grad_norm must be > 0"):
+        fit(model, nn.CrossEntropyLoss(), None, train, clip_grad_norm=0)
+
+
 def test_nan_loss_raises():
     train, _ = _loaders(datasets.moons, 64, 10)
     model = _mlp(4)

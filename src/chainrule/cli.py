@@ -26,7 +26,8 @@ DEFAULTS = dict(dataset="digits", hidden="256,128", activation="relu", dropout=0
                 batch_norm=True, optimizer="adamw", lr=2e-3, momentum=0.9, weight_decay=1e-2,
                 scheduler="cosine", epochs=40, batch_size=64, patience=10, seed=0,
                 val_fraction=0.15, test_fraction=0.15, samples=1000, noise=None,
-                label_column="-1", standardize="auto", label_smoothing=0.0)
+                label_column="-1", standardize="auto", label_smoothing=0.0,
+                clip_grad_norm=None)
 EVAL_BATCH = 1024  # evaluation batch size: fixed, so `evaluate` re-measures the same sums
 CHECKPOINT = "checkpoint.safetensors"
 
@@ -141,6 +142,9 @@ def build_parser() -> argparse.ArgumentParser:
                      help="weight decay (decoupled for adamw, L2 for sgd and adam)")
     opt.add_argument("--label-smoothing", type=_non_negative(float),
                      default=DEFAULTS["label_smoothing"], help="cross-entropy label smoothing")
+    opt.add_argument("--clip-grad-norm", type=_non_negative(float),
+                     default=DEFAULTS["clip_grad_norm"],
+                     help="rescale each step's gradients to this global 2-norm at most")
     opt.add_argument("--scheduler", choices=SCHEDULERS, default=DEFAULTS["scheduler"],
                      help="learning-rate schedule over the epochs")
     opt.add_argument("--epochs", type=_positive_int, default=DEFAULTS["epochs"],
@@ -338,6 +342,7 @@ def cmd_train(args) -> int:
     fit_started = time.perf_counter()
     history = fit(model, loss_fn, optimizer, train_loader, val_loader, epochs=config["epochs"],
                   callbacks=callbacks, scheduler=scheduler, progress=show_bar,
+                  clip_grad_norm=config["clip_grad_norm"] or None,
                   checkpoint=checkpoint, resume_from=checkpoint if args.resume else None)
     train_time = time.perf_counter() - fit_started
     val_metrics = evaluate(model, val_loader, loss_fn)

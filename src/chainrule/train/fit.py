@@ -176,7 +176,7 @@ def _scheduler_mode(scheduler, scheduler_step):
 
 def fit(model, loss_fn, optimizer, train_loader, val_loader=None, epochs=10,
         metrics=("accuracy",), callbacks=(), scheduler=None, progress=True, resume_from=None,
-        checkpoint=None, scheduler_step="auto") -> History:
+        checkpoint=None, scheduler_step="auto", clip_grad_norm=None) -> History:
     """Train ``model`` for ``epochs`` epochs and return the ``History`` of every epoch.
 
     Args:
@@ -193,6 +193,8 @@ def fit(model, loss_fn, optimizer, train_loader, val_loader=None, epochs=10,
         checkpoint: a path; the whole training state is written there after every epoch.
         resume_from: a path written by ``checkpoint``; training continues after its last
             epoch and ends with exactly the weights of an uninterrupted run.
+        clip_grad_norm: rescale the gradients so that their global 2-norm is at most this
+            (``nn.utils.clip_grad_norm_``) before each step.
 
     History keys: ``loss``, each metric, ``val_loss`` and ``val_<metric>`` with a
     ``val_loader``, and ``lr`` (the first parameter group's learning rate in that epoch).
@@ -206,6 +208,8 @@ def fit(model, loss_fn, optimizer, train_loader, val_loader=None, epochs=10,
     if checkpoint is not None:
         callbacks.append(FullCheckpoint(checkpoint))
     step_mode = _scheduler_mode(scheduler, scheduler_step)
+    if clip_grad_norm is not None and not clip_grad_norm > 0:
+        raise ValueError(f"fit: clip_grad_norm must be > 0, got {clip_grad_norm}")
     history = History()
     run = Run(model, optimizer, scheduler, train_loader, val_loader, epochs, callbacks, history)
     if resume_from is not None:
@@ -221,7 +225,7 @@ def fit(model, loss_fn, optimizer, train_loader, val_loader=None, epochs=10,
         total = len(train_loader) if hasattr(train_loader, "__len__") else None
         bar = _progress_bar(total, f"epoch {epoch + 1}/{epochs}", progress)
         try:
-            logs = _train_epoch(run, loss_fn, metric_fns, step_mode, epoch, bar)
+            logs = _train_epoch(run, loss_fn, metric_fns, step_mode, epoch, bar, clip_grad_norm)
             if val_loader is not None:
                 val = evaluate(model, val_loader, loss_fn, tuple(metric_fns.values()))
                 logs.update({"val_" + k: v for k, v in val.items()})
@@ -247,8 +251,11 @@ def fit(model, loss_fn, optimizer, train_loader, val_loader=None, epochs=10,
     return history
 
 
-def _train_epoch(run, loss_fn, metric_fns, step_mode, epoch, bar) -> dict:
+def _train_epoch(run, loss_fn, metric_fns, step_mode, epoch, bar, clip_grad_norm) -> dict:
     model, optimizer, scheduler = run.model, run.optimizer, run.scheduler
+    if clip_grad_norm is not None:
+        from ..nn.utils import clip_grad_norm_  # noqa: PLC0415 - nn sits above train's imports
+        params = [p for p in model.parameters() if p.requires_grad]
     meter = _Meter(metric_fns)
     model.train()
     for i, batch in enumerate(run.train_loader):
@@ -257,6 +264,8 @@ def _train_epoch(run, loss_fn, metric_fns, step_mode, epoch, bar) -> dict:
         output = model(inputs)
         loss = loss_fn(output, target)
         loss.backward()
+        if clip_grad_norm is not None:
+            clip_grad_norm_(params, clip_grad_norm)
         optimizer.step()
         if step_mode == "batch":
             scheduler.step()
