@@ -312,3 +312,37 @@ def test_summary_of_nested_modules_uses_dotted_names():
     assert stats.total_params == 34 and "scale 4" in out.getvalue()
     model[1].weight.requires_grad_(False)
     assert model.summary(file=io.StringIO()).trainable_params == 34 - 8
+
+
+def test_always_call_hooks_run_when_forward_raises():
+    class Boom(nn.Module):
+        def forward(self, x):
+            raise ValueError("boom")
+
+    m = Boom()
+    seen = []
+    h1 = m.register_forward_hook(lambda mod, a, out: seen.append(("local", out)), always_call=True)
+    h2 = nn.register_module_forward_hook(lambda mod, a, out: seen.append(("global", out)),
+                                         always_call=True)
+    h3 = m.register_forward_hook(lambda mod, a, out: seen.append("not always"))
+    try:
+        with pytest.raises(ValueError, match="boom"):
+            m(cr.ones(1))
+    finally:
+        for h in (h1, h2, h3):
+            h.remove()
+    assert seen == [("global", None), ("local", None)]
+    from chainrule.nn import module as module_mod
+    assert not module_mod._always_called
+
+
+def test_forgetting_super_init_is_explained():
+    class NoInit(nn.Module):
+        def __init__(self):
+            self.width = 3
+
+        def forward(self, x):
+            return x
+
+    with pytest.raises(AttributeError, match="super\\(\\).__init__\\(\\)"):
+        NoInit()(cr.ones(1))

@@ -31,21 +31,23 @@ _IncompatibleKeys = namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_
 # Hooks called around every module's forward (``register_module_forward_hook``).
 _global_forward_pre_hooks: "OrderedDict[int, object]" = OrderedDict()
 _global_forward_hooks: "OrderedDict[int, object]" = OrderedDict()
+# ids of forward hooks (global or per module) registered with always_call=True
+_always_called: set = set()
 _hook_ids = itertools.count()
 
 
 class RemovableHandle:
     """Returned by the ``register_*_hook`` methods; ``handle.remove()`` takes the hook away."""
 
-    def __init__(self, hooks_dict, flags=None):
+    def __init__(self, hooks_dict, *flag_sets):
         self._hooks_dict = hooks_dict
-        self._flags = flags
+        self._flag_sets = flag_sets  # sets of hook ids with options (with_kwargs, always_call)
         self.id = next(_hook_ids)
 
     def remove(self):
         self._hooks_dict.pop(self.id, None)
-        if self._flags is not None:
-            self._flags.discard(self.id)
+        for flags in self._flag_sets:
+            flags.discard(self.id)
 
     def __enter__(self):
         return self
@@ -61,10 +63,15 @@ def register_module_forward_pre_hook(hook) -> RemovableHandle:
     return handle
 
 
-def register_module_forward_hook(hook) -> RemovableHandle:
-    """Call ``hook(module, args, output)`` after the forward of every Module (all instances)."""
-    handle = RemovableHandle(_global_forward_hooks)
+def register_module_forward_hook(hook, *, always_call=False) -> RemovableHandle:
+    """Call ``hook(module, args, output)`` after the forward of every Module (all instances).
+
+    With ``always_call=True`` it is also called (with ``output=None``) when forward raises.
+    """
+    handle = RemovableHandle(_global_forward_hooks, _always_called)
     _global_forward_hooks[handle.id] = hook
+    if always_call:
+        _always_called.add(handle.id)
     return handle
 
 
@@ -132,7 +139,12 @@ class Module:
                 result = hook(self, args)
                 if result is not None:
                     args = result if isinstance(result, tuple) else (result,)
-        output = self.forward(*args, **kwargs)
+        try:
+            output = self.forward(*args, **kwargs)
+        except BaseException:
+            if _always_called:
+                self._call_always_hooks(args, kwargs)
+            raise
         for hid, hook in (*_global_forward_hooks.items(), *self._forward_hooks.items()):
             if hid in self._forward_hooks_with_kwargs:
                 result = hook(self, args, kwargs, output)
@@ -141,6 +153,20 @@ class Module:
             if result is not None:
                 output = result
         return output
+
+    def _call_always_hooks(self, args, kwargs):
+        """forward raised: run the always_call hooks (output None); their errors are dropped so
+        that the original exception is the one the user sees."""
+        for hid, hook in (*_global_forward_hooks.items(), *self._forward_hooks.items()):
+            if hid not in _always_called:
+                continue
+            try:
+                if hid in self._forward_hooks_with_kwargs:
+                    hook(self, args, kwargs, None)
+                else:
+                    hook(self, args, None)
+            except Exception:  # noqa: BLE001, S110 - the forward's exception wins
+                pass
 
     def register_forward_pre_hook(self, hook, *, prepend=False, with_kwargs=False):
         """Call ``hook(module, args)`` before forward; a returned value replaces ``args``.
@@ -155,13 +181,17 @@ class Module:
             self._forward_pre_hooks.move_to_end(handle.id, last=False)
         return handle
 
-    def register_forward_hook(self, hook, *, prepend=False, with_kwargs=False):
+    def register_forward_hook(self, hook, *, prepend=False, with_kwargs=False, always_call=False):
         """Call ``hook(module, args, output)`` after forward; a returned value replaces output.
 
-        With ``with_kwargs=True`` the hook is ``hook(module, args, kwargs, output)``.
+        With ``with_kwargs=True`` the hook is ``hook(module, args, kwargs, output)``; with
+        ``always_call=True`` it also runs (output None) when forward raises.
         """
-        handle = RemovableHandle(self._forward_hooks, self._forward_hooks_with_kwargs)
+        handle = RemovableHandle(self._forward_hooks, self._forward_hooks_with_kwargs,
+                                 _always_called)
         self._forward_hooks[handle.id] = hook
+        if always_call:
+            _always_called.add(handle.id)
         if with_kwargs:
             self._forward_hooks_with_kwargs.add(handle.id)
         if prepend:
@@ -215,6 +245,9 @@ class Module:
     def __getattr__(self, name):
         # Only called when normal lookup fails: parameters, buffers and children live here.
         d = self.__dict__
+        if "_parameters" not in d and name.startswith("_"):
+            raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}': "
+                                 "was super().__init__() called in its __init__?")
         for store in ("_parameters", "_buffers", "_modules"):
             if store in d and name in d[store]:
                 return d[store][name]
