@@ -346,3 +346,20 @@ def test_forgetting_super_init_is_explained():
 
     with pytest.raises(AttributeError, match="super\\(\\).__init__\\(\\)"):
         NoInit()(cr.ones(1))
+
+
+def test_buffer_assignment_registers_like_torch():
+    m = nn.Module()
+    m.stats = nn.Buffer(cr.zeros(3))
+    m.scratch = nn.Buffer(cr.ones(2), persistent=False)
+    assert [n for n, _ in m.named_buffers()] == ["stats", "scratch"]
+    assert list(m.state_dict()) == ["stats"]
+    assert type(m.stats) is cr.Tensor
+    m.stats = cr.ones(3)  # a plain Tensor assigned to a buffer's name replaces the buffer
+    assert m.state_dict()["stats"].numpy().tolist() == [1.0, 1.0, 1.0]
+    with pytest.raises(TypeError, match="buffer 'stats'"):
+        m.stats = [1, 2, 3]
+    tm = torch.nn.Module()
+    tm.stats = torch.nn.Buffer(torch.zeros(3))
+    tm.scratch = torch.nn.Buffer(torch.ones(2), persistent=False)
+    assert list(tm.state_dict()) == list(m.state_dict())
