@@ -3,9 +3,11 @@
 import numpy as np
 import pytest
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import chainrule as cr
-from oracle import assert_close, to_torch
+from oracle import assert_close, check_op, check_second_order, to_torch
 
 
 def test_long_chain_without_recursion():
@@ -413,7 +415,49 @@ COMPOSITES = [
 
 @pytest.mark.parametrize("name,shapes,fn", COMPOSITES, ids=[r[0] for r in COMPOSITES])
 def test_composite_graphs_vs_torch(name, shapes, fn):
-    from oracle import check_op, check_second_order
     check_op(shapes, lambda *t: fn(torch, *t), lambda *x: fn(cr, *x), atol=1e-5, rtol=1e-4,
              grad_atol=1e-4, grad_rtol=1e-3)
     check_second_order(shapes, lambda *t: fn(torch, *t), lambda *x: fn(cr, *x), atol=1e-8, rtol=1e-6)
+
+
+# --- hypothesis: random programs of ops, first and second order against torch ------------------
+
+UNARY_STEPS = [
+    lambda x: x.tanh(), lambda x: x.sigmoid(), lambda x: x.exp().clamp(max=5.0),
+    lambda x: (x * x + 1).log(), lambda x: x.relu() + 0.1 * x,
+    lambda x: x.softmax(-1) if x.ndim else x, lambda x: x.log_softmax(0) if x.ndim else x,
+    lambda x: x.sum(-1, keepdim=True) * x if x.ndim else x,
+    lambda x: x.mean(0) if x.ndim > 1 else x * 2, lambda x: x.transpose(0, -1) if x.ndim > 1 else x,
+    lambda x: x[..., ::2] if x.ndim else x, lambda x: x.amax(-1, keepdim=True) - x if x.ndim else x,
+    lambda x: x.norm(dim=-1, keepdim=True) + x if x.ndim else x, lambda x: (x.abs() + 0.5).sqrt(),
+    lambda x: x.unsqueeze(0).expand(2, *x.shape).sum(0), lambda x: x ** 2 / (1 + x * x),
+]
+BINARY_STEPS = [
+    lambda a, b: a + b, lambda a, b: a * b, lambda a, b: a - b * 0.5, lambda a, b: a / (b * b + 1),
+    lambda a, b: a.maximum(b), lambda a, b: (a * a + 0.5) ** b.tanh(),
+]
+
+
+@st.composite
+def programs(draw):
+    shape = tuple(draw(st.lists(st.integers(1, 3), min_size=0, max_size=3)))
+    steps = draw(st.lists(st.one_of(st.tuples(st.just(0), st.integers(0, len(UNARY_STEPS) - 1)),
+                                    st.tuples(st.just(1), st.integers(0, len(BINARY_STEPS) - 1))),
+                          min_size=1, max_size=6))
+    return shape, steps
+
+
+def _run_program(steps, x, y):
+    h = x
+    for kind, k in steps:
+        h = UNARY_STEPS[k](h) if kind == 0 else BINARY_STEPS[k](h, y)
+    return h
+
+
+@settings(max_examples=40, deadline=None)
+@given(program=programs(), seed=st.integers(0, 1000))
+def test_random_programs_vs_torch(program, seed):
+    shape, steps = program
+    fn = lambda x, y: _run_program(steps, x, y)  # noqa: E731
+    check_op([shape, shape], fn, atol=1e-4, rtol=1e-4, grad_atol=1e-3, grad_rtol=1e-3, seed=seed)
+    check_second_order([shape, shape], fn, atol=1e-7, rtol=1e-5, seed=seed)
