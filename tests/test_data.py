@@ -100,6 +100,11 @@ def test_loader_collates_generic_datasets():
     assert [b["y"].tolist() for b in batches] == [[0, 1], [2, 3], [4]]
     assert batches[0]["x"].shape == (2, 2) and batches[0]["x"].dtype == np.float32
     assert batches[0]["w"].dtype == np.float32 and batches[0]["y"].dtype == np.int64
+    # Subsets of such a dataset batch the same way.
+    part, _ = random_split(ListDataset(6), [4, 2], generator=cr.Generator().manual_seed(0))
+    batches = list(DataLoader(part, batch_size=3))
+    assert [len(b["y"]) for b in batches] == [3, 1]
+    assert sorted(np.concatenate([b["y"].numpy() for b in batches])) == sorted(part.indices)
     # A collate_fn is used even for array-backed datasets.
     sizes = list(DataLoader(_data(), 10, collate_fn=lambda samples: len(samples)))
     assert sizes == [10, 10, 3]

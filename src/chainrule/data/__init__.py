@@ -6,7 +6,8 @@
 """
 
 from . import datasets  # noqa: F401
-from .dataloader import DataLoader, default_collate  # noqa: F401
+from .collate import default_collate  # noqa: F401
+from .dataloader import DataLoader  # noqa: F401
 from .dataset import (  # noqa: F401
     ConcatDataset, Dataset, Subset, TensorDataset, random_split, stratified_split,
 )

@@ -19,6 +19,7 @@ import numpy as np
 
 from .. import backend
 from ..tensor import Tensor, _make
+from .collate import default_collate
 
 
 class Dataset:
@@ -101,7 +102,8 @@ class Subset(Dataset):
         inner = self.indices[_as_batch_index(indices)]
         if hasattr(self.dataset, "__getitems__"):
             return self.dataset.__getitems__(inner)
-        return [self.dataset[int(i)] for i in inner]
+        # A dataset read sample by sample: still hand back one batch, as DataLoader expects.
+        return default_collate([self.dataset[int(i)] for i in inner])
 
     def __len__(self):
         return len(self.indices)
