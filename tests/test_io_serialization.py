@@ -244,3 +244,8 @@ def _assert_same_or_nan(a, b):
             _assert_same_or_nan(x, y)
     else:
         assert type(a) is type(b) and a == b
+
+
+def test_missing_folder_is_named(tmp_path):
+    with pytest.raises(FileNotFoundError, match="folder .*nope does not exist"):
+        cr.save({"w": cr.ones(1)}, tmp_path / "nope" / "x.safetensors")
