@@ -163,9 +163,9 @@ def check_second_order(shapes, torch_fn, cr_fn=None, low=-2.0, high=2.0, seed=0,
         if not b.requires_grad:  # the first derivative is constant in x (linear op)
             continue
         v = rng.standard_normal(tuple(b.shape))
-        total_cr = (a * cr.tensor(v)).sum() if total_cr is None else total_cr + (a * cr.tensor(v)).sum()
-        total_t = (b * torch.from_numpy(v)).sum() if total_t is None \
-            else total_t + (b * torch.from_numpy(v)).sum()
+        term_cr, term_t = (a * cr.tensor(v)).sum(), (b * torch.from_numpy(v)).sum()
+        total_cr = term_cr if total_cr is None else total_cr + term_cr
+        total_t = term_t if total_t is None else total_t + term_t
     if total_t is None:
         return
     if total_cr is None or not total_cr.requires_grad:

@@ -450,7 +450,15 @@ def programs(draw):
 def _run_program(steps, x, y):
     h = x
     for kind, k in steps:
-        h = UNARY_STEPS[k](h) if kind == 0 else BINARY_STEPS[k](h, y)
+        if kind == 0:
+            h = UNARY_STEPS[k](h)
+            continue
+        try:  # a step may have changed h's shape: then combine with y's mean instead
+            np.broadcast_shapes(tuple(h.shape), tuple(y.shape))
+            other = y
+        except ValueError:
+            other = y.mean()
+        h = BINARY_STEPS[k](h, other)
     return h
 
 

@@ -121,7 +121,8 @@ def test_reshape_and_view_errors_name_shapes():
         cr.randn(2, 3).view(4, 2)
     with pytest.raises(ValueError, match=r"^expand: .*\(2, 3\)"):
         cr.randn(2, 3).expand(3)
-    with pytest.raises(ValueError, match=r"^broadcast_to: shape \(2, 3\) cannot broadcast to \(3, 3\)"):
+    with pytest.raises(ValueError,
+                       match=r"^broadcast_to: shape \(2, 3\) cannot broadcast to \(3, 3\)"):
         cr.randn(2, 3).broadcast_to((3, 3))
 
 

@@ -1,12 +1,14 @@
 """matmul in every torch.matmul case, and the fused ops (linear, cross_entropy), vs PyTorch."""
 
+import re
+
 import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
 
 import chainrule as cr
-from oracle import assert_close, check_gradcheck, check_op, check_second_order, to_torch
+from oracle import check_gradcheck, check_op, check_second_order
 
 MATMUL_SHAPES = [
     [(4,), (4,)],                 # dot product, 0-d result
@@ -61,7 +63,7 @@ def test_mm_dot_outer():
 @pytest.mark.parametrize("a,b", [((3, 4), (5, 6)), ((4,), (3,)), ((2, 3, 4), (2, 5, 6)), ((), (3,))],
                          ids=str)
 def test_matmul_misaligned_shapes_error(a, b):
-    with pytest.raises(ValueError, match=r"matmul: .*" + str(a).replace("(", r"\(").replace(")", r"\)")):
+    with pytest.raises(ValueError, match=r"matmul: .*" + re.escape(str(a))):
         cr.randn(*a) @ cr.randn(*b)
 
 
@@ -159,7 +161,8 @@ def test_cross_entropy_probability_targets():
     for kw in (dict(), dict(label_smoothing=0.2), dict(reduction="sum"), dict(reduction="none")):
         check_op(None, lambda x: F.cross_entropy(x, torch.from_numpy(probs), **kw),
                  lambda x: cr.cross_entropy(x, cr.tensor(probs), **kw), inputs=[logits])
-    check_op(None, lambda x: F.cross_entropy(x, torch.from_numpy(probs), weight=torch.from_numpy(weight)),
+    check_op(None,
+             lambda x: F.cross_entropy(x, torch.from_numpy(probs), weight=torch.from_numpy(weight)),
              lambda x: cr.cross_entropy(x, cr.tensor(probs), weight=cr.tensor(weight)),
              inputs=[logits])
 

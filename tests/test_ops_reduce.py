@@ -190,9 +190,11 @@ def test_mean_of_int_tensor_errors():
 
 
 def test_sum_of_int_and_bool_tensor_gives_int64():
-    assert_close(cr.tensor([1, 2, 3], dtype=cr.int32).sum(), torch.tensor([1, 2, 3], dtype=torch.int32).sum())
+    assert_close(cr.tensor([1, 2, 3], dtype=cr.int32).sum(),
+                 torch.tensor([1, 2, 3], dtype=torch.int32).sum())
     assert_close(cr.tensor([True, False, True]).sum(), torch.tensor([True, False, True]).sum())
-    assert_close(cr.tensor([[1.0, 2.0]]).sum(dtype=cr.float64), torch.tensor([[1.0, 2.0]]).sum(dtype=torch.float64))
+    assert_close(cr.tensor([[1.0, 2.0]]).sum(dtype=cr.float64),
+                 torch.tensor([[1.0, 2.0]]).sum(dtype=torch.float64))
 
 
 ZERO_D = [

@@ -6,7 +6,7 @@ import torch
 import torch.nn.functional as F
 
 import chainrule as cr
-from oracle import assert_close, check_gradcheck, check_op, check_second_order, to_torch
+from oracle import assert_close, check_gradcheck, check_op, check_second_order
 
 # name, input shapes, fn (the same for both libraries unless a pair is given)
 SHAPE_OPS = [
