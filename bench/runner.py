@@ -55,7 +55,7 @@ def profile(case_name: str, seconds: float, quick: bool) -> int:
     return 0
 
 
-def main(argv=None) -> int:
+def parse_args(argv=None):
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true",
                         help="every case, smaller sizes and fewer rounds (under a minute)")
@@ -69,8 +69,50 @@ def main(argv=None) -> int:
     parser.add_argument("--profile", metavar="CASE",
                         help="only run chainrule's step of CASE in a loop, for a profiler")
     parser.add_argument("--seconds", type=float, default=30.0, help="how long --profile runs")
-    args = parser.parse_args(argv)
+    return parser.parse_args(argv)
 
+
+def describe_machine() -> dict:
+    """Machine facts; also gives PyTorch as many threads as NumPy's BLAS has."""
+    info = machine.info()
+    threads = info["numpy_blas"]["threads"] or 1
+    torch_mod = impls.module("torch")
+    torch_mod.set_threads(threads)
+    info.update(torch=torch_mod.version(), torch_blas=torch_mod.blas(), torch_threads=threads,
+                load_before=os.getloadavg()[0])
+    return info
+
+
+def print_results(results, mem, imports) -> None:
+    print("\n" + report.time_table(results), flush=True)
+    if report.backward_line(results):
+        print(report.backward_line(results), flush=True)
+    if mem:
+        print("\n" + report.memory_table(mem), flush=True)
+    if imports:
+        print("\n" + report.import_lines(imports), flush=True)
+
+
+def report_failures(results, mem) -> bool:
+    """Print what went wrong (to stderr); True when something did."""
+    failed = [(r["name"], n, c["problems"]) for r in results for n, c in r["check"].items()
+              if not c["ok"]]
+    mem_failed = [(c, n, m["error"]) for c, per in mem.items() for n, m in per.items()
+                  if "error" in m]
+    if failed:
+        print("\nFAILED: an implementation disagrees with the NumPy floor:", file=sys.stderr)
+        for case_name, name, problems in failed:
+            for p in problems[:5]:
+                print(f"  {case_name} / {name}: {p}", file=sys.stderr)
+    if mem_failed:
+        print("\nFAILED: a peak-memory run broke:", file=sys.stderr)
+        for case_name, name, error in mem_failed:
+            print(f"  {case_name} / {name}: {error}", file=sys.stderr)
+    return bool(failed or mem_failed)
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
     if args.threads:
         machine.limit_blas_threads(args.threads)
     if args.profile:
@@ -83,61 +125,43 @@ def main(argv=None) -> int:
     if args.cases:
         selected = [cases.find_case(n.strip(), args.quick) for n in args.cases.split(",")]
 
-    info = machine.info()
-    threads = info["numpy_blas"]["threads"] or 1
-    torch_mod = impls.module("torch")
-    torch_mod.set_threads(threads)  # PyTorch gets as many threads as NumPy's BLAS
-    info.update(torch=torch_mod.version(), torch_blas=torch_mod.blas(), torch_threads=threads)
-    info["load_before"] = os.getloadavg()[0]
+    info = describe_machine()
+    threads = info["torch_threads"]
+    if threads == 1:
+        cfg["settle_s"] = 0.0  # no worker threads, nothing spins
     print(report.machine_lines(info), flush=True)
     busy = report.busy_warning(info["load_before"], info["cores"])
     if busy:
         print(busy, flush=True)
 
-    names = impls.IMPLS
     results = []
     for case in selected:
         t0 = time.perf_counter()
-        results.append(run_case(case, names, cfg))
-        r = results[-1]
+        r = run_case(case, impls.IMPLS, cfg)
+        results.append(r)
         _log(f"  {case.name}: " + ", ".join(
             f"{n} {report.fmt_time(t['median'])}" for n, t in r["times"].items())
             + f"  ({time.perf_counter() - t0:.1f} s)")
+    info["load_after"] = os.getloadavg()[0]
 
     mem = {}
     if not args.no_memory:
         for name in cfg["memory_cases"]:
             if any(c.name == name for c in selected):
-                mem[name] = memory.measure(name, names, cfg["memory_steps"], args.quick, threads)
-    info["load_after"] = os.getloadavg()[0]
+                mem[name] = memory.measure(name, impls.IMPLS, cfg["memory_steps"], args.quick,
+                                           threads)
     imports = {}
     if not args.no_import:
         imports = {"chainrule": machine.import_time("chainrule", cfg["import_repeats"]),
                    "numpy": machine.import_time("numpy", cfg["import_repeats"])}
 
-    print("\n" + report.time_table(results), flush=True)
-    if report.backward_line(results):
-        print(report.backward_line(results), flush=True)
-    if mem:
-        print("\n" + report.memory_table(mem), flush=True)
-    if imports:
-        print("\n" + report.import_lines(imports), flush=True)
-
-    failed = [(r["name"], n, c["problems"]) for r in results for n, c in r["check"].items()
-              if not c["ok"]]
-    mem_failed = [(c, n) for c, per in mem.items() for n, m in per.items() if "error" in m]
+    print_results(results, mem, imports)
+    busy = report.busy_warning(info["load_after"], info["cores"])
+    if busy:
+        print("\n" + busy.replace("before the run", "at the end of the timing"), flush=True)
+    failed = report_failures(results, mem)
     if args.json:
         report.write_json(args.json, {
             "machine": info, "mode": "quick" if args.quick else "full", "config": cfg,
-            "cases": results, "memory": mem, "import": imports,
-            "ok": not failed and not mem_failed})
-    if failed or mem_failed:
-        print("\nFAILED: an implementation disagrees with the NumPy floor:", file=sys.stderr)
-        for case_name, name, problems in failed:
-            for p in problems[:5]:
-                print(f"  {case_name} / {name}: {p}", file=sys.stderr)
-        for case_name, name in mem_failed:
-            print(f"  memory run {case_name} / {name} failed: {mem[case_name][name]['error']}",
-                  file=sys.stderr)
-        return 1
-    return 0
+            "cases": results, "memory": mem, "import": imports, "ok": not failed})
+    return 1 if failed else 0
