@@ -249,6 +249,25 @@ def test_kill_and_resume_equals_uninterrupted(tmp_path):
         assert resumed[key] == full[key], key
 
 
+def test_resuming_a_finished_early_stopped_run_changes_nothing(tmp_path):
+    cr.manual_seed(2)
+    train, val = _loaders(datasets.moons, 24, 200, noise=0.35, batch_size=8)
+    model = _mlp(32)
+    opt = optim.Adam(model.parameters(), lr=0.02)
+    path = tmp_path / "c.ckpt"
+    history = fit(model, nn.CrossEntropyLoss(), opt, train, val, epochs=200,
+                  callbacks=[EarlyStopping(patience=3)], checkpoint=path, progress=False)
+    assert len(history) < 200
+    best = {k: v.numpy().copy() for k, v in model.state_dict().items()}
+    fresh = _mlp(32)
+    again = fit(fresh, nn.CrossEntropyLoss(), optim.Adam(fresh.parameters(), lr=0.02), train,
+                val, epochs=200, callbacks=[EarlyStopping(patience=3)], resume_from=path,
+                progress=False)
+    assert again.to_dict() == history.to_dict()
+    for k, v in fresh.state_dict().items():  # the best weights, restored again
+        np.testing.assert_array_equal(v.numpy(), best[k])
+
+
 def test_resume_checks_the_setup(tmp_path):
     model, opt, sched, train, val = _resumable_setup(seed=0)
     path = tmp_path / "c.ckpt"
