@@ -4,11 +4,11 @@ Machine noise (another process, frequency changes) then hits all implementations
 the order rotates every round so none always runs right after the same neighbour.
 
 Two thread pools share the process: OpenBLAS's (NumPy: the floor and chainrule) and
-PyTorch's OpenMP pool. Idle OpenBLAS workers spin for about 2^28 cycles (~0.1 s) before
-they sleep, and on a machine with as many cores as threads they steal the cores PyTorch's
-threads need (and the other way round), which no single-framework user would see. So
-before a block whose pool differs from the previous block's, the runner sleeps
-``settle_s`` until the other pool's workers are asleep.
+PyTorch's OpenMP pool. Idle workers spin before they sleep -- OpenBLAS's for 2^28 cycles
+(measured: a full core for ~100 ms after a matmul), PyTorch's for ~5-10 ms -- and on a
+machine with as many cores as threads they steal the cores the other pool needs, which no
+single-framework user would see. So when the next block runs on another pool, the runner
+first sleeps until the workers of the pool it leaves are asleep (``settle_s[pool]``).
 """
 
 from __future__ import annotations
@@ -35,20 +35,21 @@ def steps_per_block(step, block_s: float) -> int:
 
 
 def round_robin(steps: dict, rounds: int, block_s: float, pools: dict | None = None,
-                settle_s: float = 0.0) -> dict:
+                settle_s: dict | None = None) -> dict:
     """{name: {"median", "min", "samples", "block"}} in seconds per step.
 
-    ``pools`` maps each name to its thread pool ("openblas", "torch"); switching pools
-    first waits ``settle_s`` seconds.
+    ``pools`` maps each name to its thread pool ("openblas", "torch"); leaving a pool for
+    another first waits ``settle_s[pool]`` seconds.
     """
     names = list(steps)
     pools = pools or {}
+    settle_s = settle_s or {}
     last_pool = [None]
 
     def settle(name):
-        pool = pools.get(name)
-        if settle_s and last_pool[0] is not None and pool != last_pool[0]:
-            time.sleep(settle_s)
+        pool, left = pools.get(name), last_pool[0]
+        if left is not None and pool != left and settle_s.get(left):
+            time.sleep(settle_s[left])
         last_pool[0] = pool
 
     block = {}

@@ -119,3 +119,24 @@ def test_the_floor_loss_is_the_softmax_cross_entropy():
     logp -= np.log(np.exp(logp).sum(1, keepdims=True))
     floor.step()
     assert floor.loss() == pytest.approx(-logp[np.arange(len(y)), y].mean(), rel=1e-5)
+
+
+def test_round_robin_rotates_and_settles_only_when_the_thread_pool_changes(monkeypatch):
+    from bench import timing
+
+    calls, sleeps = [], []
+    monkeypatch.setattr(timing.time, "sleep", sleeps.append)
+    steps = {n: (lambda n=n: calls.append(n)) for n in ("floor", "chainrule", "torch")}
+    pools = {"floor": "openblas", "chainrule": "openblas", "torch": "torch"}
+    result = timing.round_robin(steps, rounds=3, block_s=1e-4, pools=pools,
+                                settle_s={"openblas": 0.12, "torch": 0.02})
+    assert all(len(r["samples"]) == 3 and r["block"] >= 1 for r in result.values())
+    # Leaving OpenBLAS costs 0.12 s, leaving torch 0.02 s; floor -> chainrule costs nothing.
+    assert sleeps and set(sleeps) <= {0.12, 0.02}
+    changes = [(a, b) for a, b in zip(calls, calls[1:]) if pools[a] != pools[b]]
+    assert len(sleeps) == len(changes)
+
+
+def test_profile_runs_only_chainrule(capsys):
+    assert runner.main(["--profile", "tiny", "--seconds", "0.2", "--quick"]) == 0
+    assert "per step" in capsys.readouterr().out
