@@ -318,6 +318,9 @@ class Tensor:
         if self.data.dtype != getattr(value, "dtype", self.data.dtype):
             value = np.asarray(value).astype(self.data.dtype, copy=False)
         self._version += 1
+        fn = self.grad_fn
+        if fn is not None and fn.saves_output:  # its backward reads this very array: refuse it
+            fn.version = -1
         return value
 
     def add_(self, other, alpha=1):

@@ -42,6 +42,9 @@ class Node:
     __slots__ = ("args", "version", "freed", "_post_hooks", "__dict__", "__weakref__")
 
     n_outputs = 1
+    # True when backward reads the output array itself (exp, sigmoid, ...): modifying the output
+    # in place then invalidates the node, as the version check does for inputs.
+    saves_output = False
     # Attributes that only speed up backward (recomputable), dropped once backward has run.
     caches: tuple = ()
 

@@ -171,6 +171,8 @@ def square(x):
 # --- one-input functions -----------------------------------------------------------------
 
 class Exp(Op):
+    saves_output = True
+
     def forward(self, x):
         self.y = np.exp(_as_float(x))
         return self.y
@@ -204,6 +206,8 @@ class Expm1(Op):
 
 
 class Sqrt(Op):
+    saves_output = True
+
     def forward(self, x):
         self.y = np.sqrt(_as_float(x))
         return self.y
@@ -253,6 +257,8 @@ class Cos(Op):
 
 
 class Tanh(Op):
+    saves_output = True
+
     def forward(self, x):
         self.y = np.tanh(_as_float(x))
         return self.y
@@ -264,6 +270,8 @@ class Tanh(Op):
 
 class Sigmoid(Op):
     """sigma(x) = 1 / (1 + e^-x), computed without overflow for any x; dsigma = sigma (1 - sigma)."""
+
+    saves_output = True
 
     def forward(self, x):
         x = _as_float(x)

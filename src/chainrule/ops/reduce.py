@@ -175,6 +175,7 @@ class Softmax(Op):
     """exp(x - max) / sum: stable for logits of any size; dx = y (g - sum(g y))."""
 
     caches = ("y",)
+    saves_output = True
 
     def forward(self, x, axis):
         e = np.exp(x - _stable_max(x, axis))
@@ -200,6 +201,7 @@ class LogSoftmax(Op):
     """x - logsumexp(x); dx = g - softmax(x) sum(g)."""
 
     caches = ("y",)
+    saves_output = True
 
     def forward(self, x, axis):
         self.y = log_softmax_array(x, axis)
