@@ -73,6 +73,8 @@ class SoftCrossEntropy(Op):
         losses = -(A * np.where(A == 0, 0, logp)).sum(axis=1)
         if reduction == "none":
             return losses
+        if denom == 0:  # every target ignored: the mean of nothing is nan, as in PyTorch
+            return np.asarray(np.nan, dtype=x.dtype)
         return np.asarray(losses.sum() / denom, dtype=x.dtype)
 
     def backward(self, g, x, A, reduction, denom):
@@ -85,7 +87,7 @@ class SoftCrossEntropy(Op):
         local = p * A.sum(axis=1, keepdims=True) - A
         if reduction == "none":
             return local * g.reshape(-1, 1), None, None, None
-        return local * (g / denom), None, None, None
+        return local * (g / denom if denom else g * 0), None, None, None
 
 
 class HardCrossEntropy(Op):
