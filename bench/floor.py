@@ -2,8 +2,8 @@
 
 float32 throughout, the bias added in place into the matmul's fresh output, the
 softmax-cross-entropy gradient written as ``(p - onehot) / N``, activations applied in place,
-in-place SGD updates (the gradient is scaled in place and subtracted, no temporary), and
-an Adam that runs its in-place passes block by block in cache.
+in-place SGD updates, and an Adam whose in-place passes, like SGD's, run block by block
+in cache.
 This is what a framework on NumPy would cost if it paid nothing for being a framework.
 """
 
@@ -12,6 +12,11 @@ from __future__ import annotations
 import numpy as np
 
 from .cases import ADAM_LR, LR, Case
+
+
+# Elementwise passes over big arrays run in blocks of this many elements: a block of each
+# operand stays in L2 cache between passes, so memory is read and written once per step.
+BLOCK = 1 << 16
 
 
 class FloorTrain:
@@ -26,6 +31,7 @@ class FloorTrain:
         self.batches = data["batches"]
         self.rows = np.arange(case.batch)
         self.i = 0
+        self.scratch = np.empty(BLOCK, dtype=np.float32)
         self.record = False   # checks only: keep a copy of the gradients the step applied
         self.last_loss = None
         self.last_grads = None
@@ -71,15 +77,29 @@ class FloorTrain:
                     g_next *= a > 0
             if grads is not None:
                 grads[:0] = [gW.copy(), gb.copy()]
-            gW *= LR
-            Ws[layer] -= gW
-            gb *= LR
-            bs[layer] -= gb
+            self._sgd(Ws[layer], gW)
+            self._sgd(bs[layer], gb)
             if layer > 0:
                 g = g_next
         self.last_loss = loss
         self.last_grads = grads
         return loss
+
+    def _sgd(self, w, g):
+        """w -= LR * g in place, a cache-sized block at a time (two passes stay in cache)."""
+        if w.size <= BLOCK:
+            g *= LR
+            w -= g
+            return
+        w, g, tmp = w.reshape(-1), g.reshape(-1), self.scratch
+        for start in range(0, w.size, BLOCK):
+            stop = min(start + BLOCK, w.size)
+            t = tmp[:stop - start]
+            np.multiply(g[start:stop], LR, out=t)
+            w[start:stop] -= t
+
+    def loss_dtype(self):
+        return str(self.last_loss.dtype)
 
     def loss(self):
         return float(self.last_loss)
@@ -127,25 +147,24 @@ class FloorInfer:
 class FloorAdam:
     """Adam (PyTorch's update, bias-corrected) over a list of arrays, vectorized and in place.
 
-    The ~13 passes over the arrays run block by block (64K elements, so a block of every
-    array stays in L2 cache), with one scratch block for every temporary; the blocks are
-    views cut once, up front.
+    The ~13 passes over the arrays run block by block (``BLOCK`` elements, so a block of
+    every array stays in L2 cache), with one scratch block for every temporary; the blocks
+    are views cut once, up front.
     """
 
     name = "floor"
-    BLOCK = 1 << 16
 
     def __init__(self, case: Case, data):
         self.ps = [p.copy() for p in data["params"]]
         self.gs = [g.copy() for g in data["grads"]]
         self.ms = [np.zeros_like(p) for p in self.ps]
         self.vs = [np.zeros_like(p) for p in self.ps]
-        scratch = np.empty(self.BLOCK, dtype=np.float32)
+        scratch = np.empty(BLOCK, dtype=np.float32)
         self.blocks = []
         for arrays in zip(self.ps, self.gs, self.ms, self.vs):
             p, g, m, v = (a.reshape(-1) for a in arrays)
-            for start in range(0, p.size, self.BLOCK):
-                stop = min(start + self.BLOCK, p.size)
+            for start in range(0, p.size, BLOCK):
+                stop = min(start + BLOCK, p.size)
                 self.blocks.append((p[start:stop], g[start:stop], m[start:stop],
                                     v[start:stop], scratch[:stop - start]))
         self.t = 0

@@ -50,6 +50,9 @@ class ChainruleTrain:
         self.last_loss = loss
         return loss
 
+    def loss_dtype(self):
+        return str(self.last_loss.dtype)
+
     def loss(self):
         return float(self.last_loss.item())
 

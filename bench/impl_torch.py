@@ -45,6 +45,9 @@ class TorchTrain:
         self.last_loss = loss
         return loss
 
+    def loss_dtype(self):
+        return str(self.last_loss.dtype).replace("torch.", "")
+
     def loss(self):
         return float(self.last_loss.item())
 

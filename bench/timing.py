@@ -27,10 +27,16 @@ def time_block(step, n: int) -> float:
 
 
 def steps_per_block(step, block_s: float) -> int:
-    """How many steps fill about ``block_s`` seconds (at least one)."""
+    """How many steps fill about ``block_s`` seconds (at least one).
+
+    Sized on the fastest of three short trials, so that one slow moment of a busy machine
+    does not leave an implementation with a block of a few steps.
+    """
     t = time_block(step, 1)
-    if t < block_s / 10:  # a single fast step is too noisy to size the block on
-        t = time_block(step, max(1, int(block_s / 10 / max(t, 1e-7))))
+    if t >= block_s:
+        return 1
+    n = max(1, int(block_s / 10 / max(t, 1e-9)))
+    t = min(time_block(step, n) for _ in range(3))
     return max(1, int(block_s / max(t, 1e-9)))
 
 

@@ -140,3 +140,15 @@ def test_round_robin_rotates_and_settles_only_when_the_thread_pool_changes(monke
 def test_profile_runs_only_chainrule(capsys):
     assert runner.main(["--profile", "tiny", "--seconds", "0.2", "--quick"]) == 0
     assert "per step" in capsys.readouterr().out
+
+
+def test_a_gradient_that_goes_wrong_after_the_first_step_is_caught():
+    steps = []
+
+    def spoil(impl):
+        steps.append(1)
+        if len(steps) > 1:  # right at step 1, 5% off from step 2 on
+            for p in impl.model.parameters():
+                p.grad.data *= 1.05
+    problems = _checked("mnist32", spoil)
+    assert any("step 2 grad" in p for p in problems["chainrule"]), problems
