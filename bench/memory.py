@@ -9,10 +9,13 @@ Two measures:
   Python objects are counted too); it does not see PyTorch's allocator, so it is given for
   chainrule and the floor only.
 
-A run is: build the model from the shared weights (parameters included), then ``steps``
-training steps, with glibc's mmap threshold fixed at 64 KiB so that freed arrays leave the
-resident set. The data and the one-time set-up of the libraries (BLAS buffers, thread
-pools) come before the measure: a throw-away model runs two steps first.
+A run is: build the model from the shared weights, then ``steps`` training steps, with
+glibc's mmap threshold fixed at 64 KiB so that freed arrays leave the resident set. The
+figure is the peak during the steps, counted from before the model was built: parameters,
+gradients, optimizer state, activations and temporaries, but not what building the model
+needed only for a moment (a float64 draw of initial weights, say). The data and the
+one-time set-up of the libraries (BLAS buffers, thread pools) come before the measure: a
+throw-away model runs two steps first.
 
     python -m bench.memory --case mnist128 --impl chainrule
 """
@@ -51,8 +54,10 @@ def _reset_peak() -> bool:
         return False
 
 
-def _run(name, case, data, steps):
+def _run(name, case, data, steps, after_build=None):
     impl = impls.build(name, case, data)
+    if after_build is not None:
+        after_build()
     for _ in range(steps):
         impl.step()
     return impl
@@ -71,17 +76,17 @@ def probe(case_name: str, name: str, steps: int, quick: bool, threads: int | Non
     result = {"case": case_name, "impl": name, "steps": steps}
     try:
         base = _status_kib("VmRSS")
-        exact = _reset_peak()
-        impl = _run(name, case, data, steps)
+        exact = [_reset_peak()]
+        impl = _run(name, case, data, steps, after_build=lambda: exact.append(_reset_peak()))
         result["rss"] = (_status_kib("VmHWM") - base) * 1024
-        result["rss_exact"] = exact  # False: the peak may include what came before the run
+        result["rss_exact"] = all(exact)  # False: the peak may include what came before
         del impl
     except OSError:
         result["rss"] = None
     gc.collect()
     if name != "torch":
         tracemalloc.start()
-        impl = _run(name, case, data, steps)
+        impl = _run(name, case, data, steps, after_build=tracemalloc.reset_peak)
         result["traced"] = tracemalloc.get_traced_memory()[1]
         tracemalloc.stop()
         del impl
