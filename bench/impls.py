@@ -16,7 +16,13 @@ _MODULES = {"floor": ".floor", "chainrule": ".impl_chainrule", "torch": ".impl_t
 def module(name: str):
     if name not in _MODULES:
         raise SystemExit(f"bench: unknown implementation {name!r}; choose from {', '.join(IMPLS)}")
-    return importlib.import_module(_MODULES[name], __package__)
+    try:
+        return importlib.import_module(_MODULES[name], __package__)
+    except ImportError as exc:
+        if name == "torch" and exc.name == "torch":
+            raise SystemExit("bench: PyTorch is not installed (pip install -e '.[bench]'); "
+                             "or leave it out: --impls floor,chainrule") from None
+        raise
 
 
 def build(name: str, case, data):

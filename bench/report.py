@@ -40,10 +40,13 @@ def verdict(ratio, target) -> str:
     return f"<= {target:g}x {'met' if ratio <= target else 'NOT met'}"
 
 
-def _table(header, rows):
+def table(header, rows) -> str:
+    """Rows of cells as aligned text columns (the first left-aligned, the rest right)."""
     widths = [max(len(str(r[i])) for r in [header] + rows) for i in range(len(header))]
-    line = lambda r: "  ".join(str(c).ljust(w) if i == 0 else str(c).rjust(w)  # noqa: E731
-                               for i, (c, w) in enumerate(zip(r, widths))).rstrip()
+
+    def line(r):
+        return "  ".join(str(c).ljust(w) if i == 0 else str(c).rjust(w)
+                         for i, (c, w) in enumerate(zip(r, widths))).rstrip()
     return "\n".join([line(header), line(["-" * w for w in widths])] + [line(r) for r in rows])
 
 
@@ -69,7 +72,7 @@ def case_result(case, timings, problems) -> dict:
 
 
 def time_table(results) -> str:
-    names = ("floor", "chainrule", "torch")
+    names = [n for n in ("floor", "chainrule", "torch") if any(n in r["times"] for r in results)]
     header = ["case"] + [f"{n} median (min)" for n in names] + \
         ["cr/floor", "target", "cr/torch", "torch/floor", "check"]
     rows = []
@@ -85,7 +88,7 @@ def time_table(results) -> str:
         bad = [n for n, c in r["check"].items() if not c["ok"]]
         cells.append("FAIL: " + ",".join(bad) if bad else "ok")
         rows.append(cells)
-    return _table(header, rows)
+    return table(header, rows)
 
 
 def backward_line(results) -> str:
@@ -113,7 +116,7 @@ def memory_table(memory) -> str:
             rows.append([case_name, name, fmt_mib(m.get("rss")), fmt_mib(m.get("traced")),
                          fmt_ratio(rt), fmt_ratio(rr),
                          verdict(rt, MEMORY_TARGET) if name == "chainrule" else ""])
-    return _table(header, rows)
+    return table(header, rows)
 
 
 def machine_lines(info) -> str:

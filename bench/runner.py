@@ -63,6 +63,9 @@ def parse_args(argv=None):
                         help="every case, smaller sizes and fewer rounds (under a minute)")
     parser.add_argument("--json", metavar="PATH", help="write the results as JSON")
     parser.add_argument("--cases", help="comma-separated subset of the cases")
+    parser.add_argument("--impls", default=",".join(impls.IMPLS),
+                        help="comma-separated implementations to run (the floor always runs: "
+                             "it is the reference), e.g. floor,chainrule")
     parser.add_argument("--rounds", type=int, help="timing rounds (default 15, quick 3)")
     parser.add_argument("--threads", type=int,
                         help="BLAS threads for NumPy and PyTorch (default: what NumPy's BLAS uses)")
@@ -74,14 +77,15 @@ def parse_args(argv=None):
     return parser.parse_args(argv)
 
 
-def describe_machine() -> dict:
+def describe_machine(with_torch: bool = True) -> dict:
     """Machine facts; also gives PyTorch as many threads as NumPy's BLAS has."""
     info = machine.info()
     threads = info["numpy_blas"]["threads"] or 1
-    torch_mod = impls.module("torch")
-    torch_mod.set_threads(threads)
-    info.update(torch=torch_mod.version(), torch_blas=torch_mod.blas(), torch_threads=threads,
-                load_before=os.getloadavg()[0])
+    info.update(threads=threads, load_before=os.getloadavg()[0])
+    if with_torch:
+        torch_mod = impls.module("torch")
+        torch_mod.set_threads(threads)
+        info.update(torch=torch_mod.version(), torch_blas=torch_mod.blas(), torch_threads=threads)
     return info
 
 
@@ -123,12 +127,16 @@ def main(argv=None) -> int:
     cfg = dict(QUICK if args.quick else FULL)
     if args.rounds:
         cfg["rounds"] = args.rounds
+    wanted = [n.strip() for n in args.impls.split(",")]
+    for n in wanted:
+        impls.module(n)  # an unknown or missing one stops here and says why
+    names = tuple(n for n in impls.IMPLS if n == "floor" or n in wanted)
     selected = cases.all_cases(args.quick)
     if args.cases:
         selected = [cases.find_case(n.strip(), args.quick) for n in args.cases.split(",")]
 
-    info = describe_machine()
-    threads = info["torch_threads"]
+    info = describe_machine(with_torch="torch" in names)
+    threads = info["threads"]
     if threads == 1:
         cfg["settle_s"] = {}  # no worker threads, nothing spins
     print(report.machine_lines(info), flush=True)
@@ -139,7 +147,7 @@ def main(argv=None) -> int:
     results = []
     for case in selected:
         t0 = time.perf_counter()
-        r = run_case(case, impls.IMPLS, cfg)
+        r = run_case(case, names, cfg)
         results.append(r)
         _log(f"  {case.name}: " + ", ".join(
             f"{n} {report.fmt_time(t['median'])}" for n, t in r["times"].items())
@@ -150,8 +158,7 @@ def main(argv=None) -> int:
     if not args.no_memory:
         for name in cfg["memory_cases"]:
             if any(c.name == name for c in selected):
-                mem[name] = memory.measure(name, impls.IMPLS, cfg["memory_steps"], args.quick,
-                                           threads)
+                mem[name] = memory.measure(name, names, cfg["memory_steps"], args.quick, threads)
     imports = {}
     if not args.no_import:
         imports = {"chainrule": machine.import_time("chainrule", cfg["import_repeats"]),

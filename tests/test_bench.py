@@ -152,3 +152,25 @@ def test_a_gradient_that_goes_wrong_after_the_first_step_is_caught():
                 p.grad.data *= 1.05
     problems = _checked("mnist32", spoil)
     assert any("step 2 grad" in p for p in problems["chainrule"]), problems
+
+
+def test_compare_shows_what_a_change_bought(tmp_path, capsys):
+    from bench import compare
+
+    def run(median):
+        case = {"name": "tiny", "label": "tiny", "unit": "step",
+                "times": {"chainrule": {"median": median}, "floor": {"median": 1e-4}},
+                "ratios": {"chainrule/floor": median / 1e-4}}
+        return {"cases": [case]}
+    (tmp_path / "a.json").write_text(json.dumps(run(4e-4)))
+    (tmp_path / "b.json").write_text(json.dumps(run(2e-4)))
+    assert compare.main([str(tmp_path / "a.json"), str(tmp_path / "b.json")]) == 0
+    row = capsys.readouterr().out.splitlines()[-1].split()
+    assert row[1:] == ["400.0", "µs", "200.0", "µs", "0.50x", "4.00x", "2.00x"]
+
+
+def test_only_the_chosen_implementations_run(capsys):
+    code = runner.main(["--quick", "--cases", "add", "--rounds", "1", "--impls", "chainrule",
+                        "--no-memory", "--no-import"])
+    out = capsys.readouterr().out
+    assert code == 0 and "chainrule median" in out and "torch median" not in out
