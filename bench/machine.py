@@ -8,6 +8,7 @@ import platform
 import statistics
 import subprocess
 import sys
+import time
 
 
 def cpu_model() -> str:
@@ -65,6 +66,27 @@ def info() -> dict:
         "numpy": np.__version__,
         "numpy_blas": numpy_blas(),
     }
+
+
+def cpu_counters() -> dict | None:
+    """CPU seconds the whole machine and this process have used so far (Linux), and a clock."""
+    try:
+        with open("/proc/stat") as f:
+            fields = [int(v) for v in f.readline().split()[1:9]]
+    except (OSError, ValueError):
+        return None
+    idle = fields[3] + fields[4]  # idle + iowait
+    own = os.times()
+    return {"busy_s": (sum(fields) - idle) / os.sysconf("SC_CLK_TCK"),
+            "self_s": own.user + own.system, "wall_s": time.monotonic()}
+
+
+def others_share(before: dict | None, after: dict | None, cores: int) -> float | None:
+    """The share of all CPUs that other processes used between two ``cpu_counters()``."""
+    if not before or not after or after["wall_s"] <= before["wall_s"]:
+        return None
+    others = (after["busy_s"] - before["busy_s"]) - (after["self_s"] - before["self_s"])
+    return max(0.0, others / ((after["wall_s"] - before["wall_s"]) * cores))
 
 
 def import_time(module: str = "chainrule", repeats: int = 5) -> dict:

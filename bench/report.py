@@ -137,6 +137,16 @@ def busy_warning(load: float, cores: int) -> str:
             "are running; timings (not the checks) are unreliable. Rerun on a quiet machine.")
 
 
+def others_line(share: float | None) -> str:
+    """How much of the machine other processes took while the cases were timed."""
+    if share is None:
+        return ""
+    line = f"other processes used {share:.0%} of the CPUs while the cases ran"
+    if share > 0.1:
+        line = "WARNING: " + line + "; timings (not the checks) are unreliable. Rerun quietly."
+    return line
+
+
 def import_lines(imports) -> str:
     cr, np_ = imports.get("chainrule"), imports.get("numpy")
     met = "met" if cr["median"] <= IMPORT_TARGET_S else "NOT met"

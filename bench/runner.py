@@ -145,6 +145,7 @@ def main(argv=None) -> int:
         print(busy, flush=True)
 
     results = []
+    counters = machine.cpu_counters()
     for case in selected:
         t0 = time.perf_counter()
         r = run_case(case, names, cfg)
@@ -152,7 +153,8 @@ def main(argv=None) -> int:
         _log(f"  {case.name}: " + ", ".join(
             f"{n} {report.fmt_time(t['median'])}" for n, t in r["times"].items())
             + f"  ({time.perf_counter() - t0:.1f} s)")
-    info["load_after"] = os.getloadavg()[0]
+    info["others_cpu_share"] = machine.others_share(counters, machine.cpu_counters(),
+                                                    info["cores"])
 
     mem = {}
     if not args.no_memory:
@@ -165,9 +167,8 @@ def main(argv=None) -> int:
                    "numpy": machine.import_time("numpy", cfg["import_repeats"])}
 
     print_results(results, mem, imports)
-    busy = report.busy_warning(info["load_after"], info["cores"])
-    if busy:
-        print("\n" + busy.replace("before the run", "at the end of the timing"), flush=True)
+    if report.others_line(info["others_cpu_share"]):
+        print("\n" + report.others_line(info["others_cpu_share"]), flush=True)
     failed = report_failures(results, mem)
     if args.json:
         report.write_json(args.json, {
