@@ -62,12 +62,14 @@ def case_result(case, timings, problems) -> dict:
         "chainrule/torch": _ratio(med.get("chainrule"), med.get("torch")),
         "torch/floor": _ratio(med.get("torch"), med.get("floor")),
     }
+    low = {n: t["min"] for n, t in times.items()}
+    ratios_min = {k: _ratio(low.get(k.split("/")[0]), low.get(k.split("/")[1])) for k in ratios}
     target = case.target
     met = None if target is None or ratios["chainrule/floor"] is None \
         else ratios["chainrule/floor"] <= target
     return {"name": case.name, "label": case.label, "kind": case.kind,
             "unit": "op" if case.kind == "op" else "step", "times": times, "ratios": ratios,
-            "target_vs_floor": target, "target_met": met,
+            "ratios_of_min": ratios_min, "target_vs_floor": target, "target_met": met,
             "check": {n: {"ok": not p, "problems": p} for n, p in problems.items()}}
 
 
@@ -155,6 +157,35 @@ def import_lines(imports) -> str:
     if np_:
         out.append(f"import numpy alone: median {fmt_time(np_['median'])}")
     return "\n".join(out)
+
+
+def targets(results, memory, imports) -> list:
+    """Every target of issue 7 with chainrule's figure and whether it is met."""
+    out = []
+    for r in results:
+        if r["target_vs_floor"] is not None and r["ratios"]["chainrule/floor"] is not None:
+            out.append({"what": f"{r['name']}: chainrule / floor",
+                        "value": r["ratios"]["chainrule/floor"],
+                        "target": r["target_vs_floor"], "met": r["target_met"]})
+    for case_name, per in memory.items():
+        cr, floor = per.get("chainrule", {}), per.get("floor", {})
+        ratio = _ratio(cr.get("traced"), floor.get("traced"))
+        if ratio is not None:
+            out.append({"what": f"{case_name}: peak memory chainrule / floor (traced)",
+                        "value": ratio, "target": MEMORY_TARGET, "met": ratio <= MEMORY_TARGET})
+    if imports.get("chainrule"):
+        t = imports["chainrule"]["median"]
+        out.append({"what": "import chainrule (s)", "value": t, "target": IMPORT_TARGET_S,
+                    "met": t <= IMPORT_TARGET_S})
+    return out
+
+
+def targets_line(items) -> str:
+    if not items:
+        return ""
+    missed = [t["what"] for t in items if not t["met"]]
+    line = f"targets met: {len(items) - len(missed)} of {len(items)}"
+    return line + ("; not met: " + ", ".join(missed) if missed else "")
 
 
 def write_json(path: str, payload: dict) -> None:

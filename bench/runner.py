@@ -167,11 +167,15 @@ def main(argv=None) -> int:
                    "numpy": machine.import_time("numpy", cfg["import_repeats"])}
 
     print_results(results, mem, imports)
+    goals = report.targets(results, mem, imports)
+    if goals:
+        print("\n" + report.targets_line(goals), flush=True)
     if report.others_line(info["others_cpu_share"]):
         print("\n" + report.others_line(info["others_cpu_share"]), flush=True)
     failed = report_failures(results, mem)
     if args.json:
         report.write_json(args.json, {
             "machine": info, "mode": "quick" if args.quick else "full", "config": cfg,
-            "cases": results, "memory": mem, "import": imports, "ok": not failed})
+            "cases": results, "memory": mem, "import": imports, "targets": goals,
+            "ok": not failed})
     return 1 if failed else 0
