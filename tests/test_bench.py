@@ -9,9 +9,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bench import cases, checks, impls, runner
-
 ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:  # bench/ is a folder of the repository, not an installed package
+    sys.path.insert(0, str(ROOT))
+
+from bench import cases, checks, impls, runner  # noqa: E402
 
 
 def test_quick_benchmark_runs_and_every_implementation_agrees(tmp_path):
