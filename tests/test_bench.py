@@ -37,6 +37,9 @@ def test_quick_benchmark_runs_and_every_implementation_agrees(tmp_path):
     whats = [t["what"] for t in result["targets"]]
     assert len(whats) == 9 and all(isinstance(t["met"], bool) for t in result["targets"])
     assert "chainrule median (min)" in proc.stdout and "import chainrule" in proc.stdout
+    from bench.markdown import markdown
+    md = markdown(result)
+    assert md.count("\n| ") >= len(result["cases"]) + 3 and "`import chainrule`" in md
 
 
 class _Wrong:
