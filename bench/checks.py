@@ -100,7 +100,8 @@ def run_checks(case, impls, steps=CHECK_STEPS):
     """Run ``steps`` steps of every implementation; return {name: [problem, ...]}.
 
     ``impls`` maps names to implementations and must contain "floor". These steps are also
-    the warm-up of the timing that follows.
+    the warm-up of the timing that follows. An implementation whose step raises is reported
+    (``"raised: ..."``) and removed from ``impls``; the floor's errors propagate.
     """
     floor = impls["floor"]
     others = {name: impl for name, impl in impls.items() if name != "floor"}
@@ -111,8 +112,13 @@ def run_checks(case, impls, steps=CHECK_STEPS):
         floor.record = True
     for k in range(steps):
         before = [w.copy() for w in floor.params()] if has_params and k == 0 else None
-        for impl in impls.values():
-            impl.step()
+        floor.step()
+        for name, impl in list(others.items()):
+            try:
+                impl.step()
+            except Exception as exc:  # noqa: BLE001 - report it, go on with the others
+                problems[name].append(f"step {k + 1} raised: {type(exc).__name__}: {exc}")
+                del others[name], impls[name]
         for name, impl in others.items():
             p = problems[name]
             if case.kind == "train":

@@ -189,7 +189,13 @@ def targets_line(items) -> str:
 
 
 def write_json(path: str, payload: dict) -> None:
-    """Atomic: a temp file in the same folder, then os.replace."""
+    """Atomic: a temp file in the same folder, then os.replace (a device such as /dev/stdout
+    is written directly, never replaced)."""
+    if os.path.exists(path) and not os.path.isfile(path):
+        with open(path, "w") as f:
+            json.dump(payload, f, indent=2, default=float)
+            f.write("\n")
+        return
     folder = os.path.dirname(os.path.abspath(path))
     os.makedirs(folder, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=folder, prefix=".bench-", suffix=".json")

@@ -31,10 +31,19 @@ def _log(msg: str) -> None:
 
 
 def run_case(case, names, cfg):
+    """Build, check, then time one case. An implementation that raises is reported as a
+    failure and left out of the timing; the other cases still run."""
     data = cases.make_data(case)
-    built = {name: impls.build(name, case, data) for name in names}
-    problems = checks.run_checks(case, built)
-    timings = timing.round_robin({n: built[n].step for n in names}, cfg["rounds"],
+    built, broken = {}, {}
+    for name in names:
+        try:
+            built[name] = impls.build(name, case, data)
+        except Exception as exc:  # noqa: BLE001 - the floor's own errors still propagate
+            if name == "floor":
+                raise
+            broken[name] = [f"building it raised: {type(exc).__name__}: {exc}"]
+    problems = {**checks.run_checks(case, built), **broken}
+    timings = timing.round_robin({n: impl.step for n, impl in built.items()}, cfg["rounds"],
                                  cfg["block_s"], impls.POOLS, cfg["settle_s"])
     del built
     gc.collect()

@@ -182,3 +182,26 @@ def test_only_the_chosen_implementations_run(capsys):
                         "--no-memory", "--no-import"])
     out = capsys.readouterr().out
     assert code == 0 and "chainrule median" in out and "torch median" not in out
+
+
+def test_an_implementation_that_raises_fails_the_run_but_not_the_other_cases(
+        monkeypatch, capsys, tmp_path):
+    real_build = impls.build
+
+    def build(name, case, data):
+        impl = real_build(name, case, data)
+        if name == "chainrule" and case.name == "tiny":
+            def boom():
+                raise ValueError("linear: shapes do not match")
+            impl.step = boom
+        return impl
+
+    monkeypatch.setattr(impls, "build", build)
+    code = runner.main(["--quick", "--cases", "tiny,add", "--rounds", "1", "--no-memory",
+                        "--no-import", "--impls", "floor,chainrule", "--json",
+                        str(tmp_path / "r.json")])
+    captured = capsys.readouterr()
+    assert code == 1
+    assert "tiny / chainrule: step 1 raised: ValueError: linear: shapes" in captured.err
+    assert "a + b, 1 element" in captured.out  # the next case still ran and was timed
+    assert json.loads((tmp_path / "r.json").read_text())["ok"] is False
