@@ -2,9 +2,8 @@
 
 float32 throughout, the bias added in place into the matmul's fresh output, the
 softmax-cross-entropy gradient written as ``(p - onehot) / N``, activations applied in place,
-in-place SGD updates, and an Adam whose in-place passes, like SGD's, run block by block
-in cache.
-This is what a framework on NumPy would cost if it paid nothing for being a framework.
+in-place SGD updates, and an Adam whose in-place passes, like SGD's, run block by block in
+cache. This is what a framework on NumPy would cost if it paid nothing for being one.
 """
 
 from __future__ import annotations
