@@ -76,7 +76,7 @@ def case_result(case, timings, problems) -> dict:
 def time_table(results) -> str:
     names = [n for n in ("floor", "chainrule", "torch") if any(n in r["times"] for r in results)]
     header = ["case"] + [f"{n} median (min)" for n in names] + \
-        ["cr/floor", "target", "cr/torch", "torch/floor", "check"]
+        ["cr/floor", "target", "cr/torch", "torch/floor", "others", "check"]
     rows = []
     for r in results:
         cells = [r["label"] + (" [per op]" if r["unit"] == "op" else "")]
@@ -87,6 +87,8 @@ def time_table(results) -> str:
         cells += [fmt_ratio(ra["chainrule/floor"]),
                   verdict(ra["chainrule/floor"], r["target_vs_floor"]),
                   fmt_ratio(ra["chainrule/torch"]), fmt_ratio(ra["torch/floor"])]
+        share = r.get("others_cpu_share")
+        cells.append("-" if share is None else f"{share:.0%}")
         bad = [n for n, c in r["check"].items() if not c["ok"]]
         cells.append("FAIL: " + ",".join(bad) if bad else "ok")
         rows.append(cells)
@@ -139,13 +141,16 @@ def busy_warning(load: float, cores: int) -> str:
             "are running; timings (not the checks) are unreliable. Rerun on a quiet machine.")
 
 
-def others_line(share: float | None) -> str:
+def others_line(share: float | None, results=()) -> str:
     """How much of the machine other processes took while the cases were timed."""
     if share is None:
         return ""
-    line = f"other processes used {share:.0%} of the CPUs while the cases ran"
-    if share > 0.1:
-        line = "WARNING: " + line + "; timings (not the checks) are unreliable. Rerun quietly."
+    line = (f"other processes used {share:.0%} of the CPUs while the cases ran "
+            "(column `others`: while each case was timed)")
+    noisy = [r["name"] for r in results if (r.get("others_cpu_share") or 0) > 0.1]
+    if share > 0.1 or noisy:
+        line = ("WARNING: " + line + "; timings (not the checks) of "
+                + (", ".join(noisy) if noisy else "the run") + " are unreliable. Rerun quietly.")
     return line
 
 

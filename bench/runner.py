@@ -43,11 +43,15 @@ def run_case(case, names, cfg):
                 raise
             broken[name] = [f"building it raised: {type(exc).__name__}: {exc}"]
     problems = {**checks.run_checks(case, built), **broken}
+    before = machine.cpu_counters()
     timings = timing.round_robin({n: impl.step for n, impl in built.items()}, cfg["rounds"],
                                  cfg["block_s"], impls.POOLS, cfg["settle_s"])
+    others = machine.others_share(before, machine.cpu_counters(), os.cpu_count() or 1)
     del built
     gc.collect()
-    return report.case_result(case, timings, problems)
+    result = report.case_result(case, timings, problems)
+    result["others_cpu_share"] = others
+    return result
 
 
 def profile(case_name: str, seconds: float, quick: bool) -> int:
@@ -179,8 +183,9 @@ def main(argv=None) -> int:
     goals = report.targets(results, mem, imports)
     if goals:
         print("\n" + report.targets_line(goals), flush=True)
-    if report.others_line(info["others_cpu_share"]):
-        print("\n" + report.others_line(info["others_cpu_share"]), flush=True)
+    others = report.others_line(info["others_cpu_share"], results)
+    if others:
+        print("\n" + others, flush=True)
     failed = report_failures(results, mem)
     if args.json:
         report.write_json(args.json, {
