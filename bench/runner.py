@@ -71,7 +71,10 @@ def profile(case_name: str, seconds: float, quick: bool) -> int:
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m bench",
+        description="Check, then time chainrule, PyTorch eager and a hand-written NumPy floor.",
+        epilog="cases: " + ", ".join(c.name for c in cases.all_cases()))
     parser.add_argument("--quick", action="store_true",
                         help="every case, smaller sizes and fewer rounds (under a minute)")
     parser.add_argument("--json", metavar="PATH", help="write the results as JSON")
