@@ -137,6 +137,10 @@ def run_checks(case, impls, steps=CHECK_STEPS):
         for name, impl in others.items():
             compare_norms(f"parameters after {steps} steps", impl.params(), floor.params(),
                           total, NORM_RTOL, problems[name])
+    if case.kind == "infer":
+        for name, impl in others.items():
+            if impl.recorded():
+                problems[name].append("the output requires grad: no_grad recorded a graph")
     if case.kind == "op":
         for name, impl in others.items():
             if impl.recorded() != (case.variant != "add"):

@@ -79,6 +79,9 @@ class ChainruleInfer:
             self.last = self.model(x)
         return self.last
 
+    def recorded(self):
+        return bool(self.last.requires_grad)
+
     def output(self):
         return self.last.data
 

@@ -74,6 +74,9 @@ class TorchInfer:
             self.last = self.model(x)
         return self.last
 
+    def recorded(self):
+        return bool(self.last.requires_grad)
+
     def output(self):
         return self.last.numpy()
 

@@ -205,3 +205,10 @@ def test_an_implementation_that_raises_fails_the_run_but_not_the_other_cases(
     assert "tiny / chainrule: step 1 raised: ValueError: linear: shapes" in captured.err
     assert "a + b, 1 element" in captured.out  # the next case still ran and was timed
     assert json.loads((tmp_path / "r.json").read_text())["ok"] is False
+
+
+def test_inference_that_records_a_graph_is_caught():
+    def spoil(impl):
+        impl.last = impl.model(impl.batches[0][0])  # as if no_grad were ignored
+    problems = _checked("infer1", spoil)
+    assert any("no_grad recorded a graph" in p for p in problems["chainrule"]), problems
