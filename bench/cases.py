@@ -7,7 +7,7 @@ implementation, so all three start from the same numbers.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -28,7 +28,6 @@ class Case:
     variant: str = ""          # op cases: "add", "add_grad" or "add_backward"
     target: float | None = None  # chainrule / floor target from issue 7
     n_batches: int = 4
-    extra: dict = field(default_factory=dict)
 
 
 MNIST = (784, 256, 128, 10)

@@ -45,6 +45,8 @@ def main(argv=None) -> int:
         before = json.load(f)
     with open(args.after) as f:
         after = json.load(f)
+    print(f"before: {before['machine'].get('commit')} ({before['machine']['date']})   "
+          f"after: {after['machine'].get('commit')} ({after['machine']['date']})")
     print(compare(before, after, args.impl))
     return 0
 

@@ -28,7 +28,7 @@ def markdown(result: dict) -> str:
     m = result["machine"]
     blas = m["numpy_blas"]
     share = m.get("others_cpu_share")
-    out = [f"Measured {m['date']} on {m['cpu']} ({m['cores']} cores), Python {m['python']}, "
+    out = [f"Measured {m['date']} at commit {m.get('commit')} on {m['cpu']} ({m['cores']} cores), Python {m['python']}, "
            f"NumPy {m['numpy']} with {blas['name']} {blas['version']} ({blas['threads']} "
            f"threads), PyTorch {m.get('torch', '-')} with {m.get('torch_blas', '-')} "
            f"({m.get('torch_threads', '-')} threads); {result['mode']} run"

@@ -125,11 +125,15 @@ def memory_table(memory) -> str:
 
 def machine_lines(info) -> str:
     blas = info["numpy_blas"]
+    second = (f"python {info['python']}   numpy {info['numpy']} with {blas['name']} "
+              f"{blas['version']} ({blas['threads']} threads, {blas['architecture']})")
+    if info.get("torch"):
+        second += (f"   torch {info['torch']} with {info['torch_blas']} "
+                   f"({info['torch_threads']} threads)")
     return "\n".join([
-        f"date: {info['date']}   cpu: {info['cpu']} ({info['cores']} cores)",
-        f"python {info['python']}   numpy {info['numpy']} with {blas['name']} {blas['version']} "
-        f"({blas['threads']} threads, {blas['architecture']})   torch {info.get('torch', '-')} "
-        f"with {info.get('torch_blas', '-')} ({info.get('torch_threads', '-')} threads)",
+        f"date: {info['date']}   commit: {info.get('commit')}   cpu: {info['cpu']} "
+        f"({info['cores']} cores)",
+        second,
     ])
 
 

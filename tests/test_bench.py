@@ -169,7 +169,7 @@ def test_compare_shows_what_a_change_bought(tmp_path, capsys):
         case = {"name": "tiny", "label": "tiny", "unit": "step",
                 "times": {"chainrule": {"median": median}, "floor": {"median": 1e-4}},
                 "ratios": {"chainrule/floor": median / 1e-4}}
-        return {"cases": [case]}
+        return {"cases": [case], "machine": {"commit": "abc1234", "date": "today"}}
     (tmp_path / "a.json").write_text(json.dumps(run(4e-4)))
     (tmp_path / "b.json").write_text(json.dumps(run(2e-4)))
     assert compare.main([str(tmp_path / "a.json"), str(tmp_path / "b.json")]) == 0
