@@ -28,10 +28,11 @@ def markdown(result: dict) -> str:
     m = result["machine"]
     blas = m["numpy_blas"]
     share = m.get("others_cpu_share")
-    out = [f"Measured {m['date']} at commit {m.get('commit')} on {m['cpu']} ({m['cores']} cores), Python {m['python']}, "
-           f"NumPy {m['numpy']} with {blas['name']} {blas['version']} ({blas['threads']} "
-           f"threads), PyTorch {m.get('torch', '-')} with {m.get('torch_blas', '-')} "
-           f"({m.get('torch_threads', '-')} threads); {result['mode']} run"
+    torch = (f", PyTorch {m['torch']} with {m['torch_blas']} ({m['torch_threads']} threads)"
+             if m.get("torch") else "")
+    out = [f"Measured {m['date']} at commit {m.get('commit')} on {m['cpu']} ({m['cores']} "
+           f"cores), Python {m['python']}, NumPy {m['numpy']} with {blas['name']} "
+           f"{blas['version']} ({blas['threads']} threads){torch}; {result['mode']} run"
            + (f", other processes used {share:.0%} of the CPUs meanwhile." if share is not None
               else "."), ""]
     names = [n for n in ("floor", "chainrule", "torch")
