@@ -2,6 +2,7 @@
 and a wrong answer fails it. Timings are never asserted."""
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -19,8 +20,9 @@ from bench import cases, checks, impls, runner  # noqa: E402
 def test_quick_benchmark_runs_and_every_implementation_agrees(tmp_path):
     out = tmp_path / "bench.json"
     # One BLAS thread: on a busy CI machine two threads can be 100x slower; nothing is timed.
-    cmd = [sys.executable, "-m", "bench", "--quick", "--threads", "1", "--json", str(out)]
-    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=300)
+    env = dict(os.environ, OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
+    cmd = [sys.executable, "-m", "bench", "--quick", "--json", str(out)]
+    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=300, env=env)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     result = json.loads(out.read_text())
     assert result["ok"] is True
