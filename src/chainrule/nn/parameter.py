@@ -29,15 +29,7 @@ class Parameter(Tensor):
             arr = data.data
         else:
             arr = as_array(data)
-        self.data = arr
-        self._requires_grad = False
-        self.grad_fn = None
-        self.grad = None
-        self._version = 0
-        self._output_nr = 0
-        self._hooks = None
-        if requires_grad:
-            self.requires_grad = True  # validates the dtype
+        super().__init__(arr, requires_grad=requires_grad)  # shares arr; validates the dtype
 
     def __repr__(self):
         return "Parameter containing:\n" + super().__repr__()
@@ -49,12 +41,5 @@ class Buffer(Tensor):
     __slots__ = ("persistent",)
 
     def __init__(self, data, persistent=True):
-        arr = data.data if isinstance(data, Tensor) else as_array(data)
-        self.data = arr
-        self._requires_grad = False
-        self.grad_fn = None
-        self.grad = None
-        self._version = 0
-        self._output_nr = 0
-        self._hooks = None
+        super().__init__(data.data if isinstance(data, Tensor) else as_array(data))
         self.persistent = persistent

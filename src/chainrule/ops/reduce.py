@@ -129,27 +129,24 @@ def _prod_of_others(x, axes):
 class Amax(Op):
     """Max over ``axes``; ties share the gradient evenly, as in PyTorch's amax."""
 
-    def forward(self, x, axes, keepdims):
+    def extreme(self, x, axes, keepdims):
         return x.max(axis=axes, keepdims=keepdims)
 
-    def backward(self, g, x, axes, keepdims):
-        xv = dual.value(x)
-        y = xv.max(axis=axes, keepdims=True)
-        mask = (xv == y)
-        share = mask / mask.sum(axis=axes, keepdims=True)
-        return _expand_back(g, x.shape, axes, keepdims) * share.astype(xv.dtype), None, None
-
-
-class Amin(Op):
     def forward(self, x, axes, keepdims):
-        return x.min(axis=axes, keepdims=keepdims)
+        return self.extreme(x, axes, keepdims)
 
     def backward(self, g, x, axes, keepdims):
         xv = dual.value(x)
-        y = xv.min(axis=axes, keepdims=True)
-        mask = (xv == y)
+        mask = xv == self.extreme(xv, axes, True)
         share = mask / mask.sum(axis=axes, keepdims=True)
         return _expand_back(g, x.shape, axes, keepdims) * share.astype(xv.dtype), None, None
+
+
+class Amin(Amax):
+    """Min over ``axes``; ties share the gradient evenly."""
+
+    def extreme(self, x, axes, keepdims):
+        return x.min(axis=axes, keepdims=keepdims)
 
 
 def _stable_max(x, axis):
