@@ -485,10 +485,10 @@ class Tensor:
         return _ops.transpose(self, -2, -1)
 
     def add(self, other, alpha=1):
-        return _ops.add(self, other if alpha == 1 else other * alpha)
+        return _ops.add(self, other, alpha)
 
     def sub(self, other, alpha=1):
-        return _ops.sub(self, other if alpha == 1 else other * alpha)
+        return _ops.sub(self, other, alpha)
 
     def mul(self, other):
         return _ops.mul(self, other)
