@@ -54,7 +54,8 @@ def case_result(case, timings, problems) -> dict:
     """One case's JSON entry: times per step (per op for op cases), ratios, checks."""
     scale = case.ops if case.kind == "op" else 1
     times = {n: {"median": t["median"] / scale, "min": t["min"] / scale,
-                 "steps_per_block": t["block"], "rounds": len(t["samples"])}
+                 "steps_per_block": t["block"], "rounds": len(t["samples"]),
+                 "samples": [s / scale for s in t["samples"]]}
              for n, t in timings.items()}
     med = {n: t["median"] for n, t in times.items()}
     ratios = {
