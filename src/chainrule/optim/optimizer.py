@@ -149,7 +149,7 @@ class Optimizer:
 
     def step(self, closure=None):
         """Update the parameters once; ``closure`` re-evaluates the model and returns the loss."""
-        raise NotImplementedError
+        raise TypeError(f"{type(self).__name__} must define step(closure=None)")
 
     def _eval_closure(self, closure):
         if closure is None:

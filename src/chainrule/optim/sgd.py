@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..tensor import _make
-from .optimizer import Optimizer, check_hyper
+from .optimizer import BLOCK, Optimizer, check_hyper
 
 
 def sgd_update(param, grad, buf, tmp, tmp2, *, lr, weight_decay, momentum, dampening,
@@ -80,6 +80,7 @@ class SGD(Optimizer):
                          momentum=float(group["momentum"]), dampening=float(group["dampening"]),
                          nesterov=group["nesterov"], maximize=group["maximize"])
             momentum = group["momentum"]
+            plain = momentum == 0 and hyper["weight_decay"] == 0 and not hyper["maximize"]
             for p in group["params"]:
                 if p.grad is None:
                     continue
@@ -92,7 +93,11 @@ class SGD(Optimizer):
                         buf_t = state["momentum_buffer"] = _make(np.empty_like(p.data))
                         first = True
                     buf = buf_t.data
-                for (w, g, b), (t1, t2) in self._blocks([p.data, p.grad.data, buf], 2):
-                    sgd_update(w, g, b, t1, t2, first=first, **hyper)
+                if plain and p.data.size <= BLOCK:
+                    # Plain SGD on a small array needs no scratch space and no blocking.
+                    sgd_update(p.data, p.grad.data, None, None, None, first=False, **hyper)
+                else:
+                    for (w, g, b), (t1, t2) in self._blocks([p.data, p.grad.data, buf], 2):
+                        sgd_update(w, g, b, t1, t2, first=first, **hyper)
                 p._version += 1
         return loss
