@@ -54,7 +54,8 @@ class Linear(Module):
             init.uniform_(self.bias, -bound, bound)
 
     def forward(self, input):
-        return F.linear(input, self.weight, self.bias)
+        params = self._parameters  # direct: Module.__getattr__ is slow on the hot path
+        return F.linear(input, params["weight"], params["bias"])
 
     def extra_repr(self):
         return (f"in_features={self.in_features}, out_features={self.out_features}, "
