@@ -50,6 +50,26 @@ def numel(t) -> int:
 
 from . import optim  # noqa: E402,F401 - optimizers sit above the core
 from . import nn  # noqa: E402,F401 - layers, losses, init: cr.nn
-from .io.serialization import load, save  # noqa: E402,F401 - cr.save / cr.load (safetensors)
-from . import viz  # noqa: E402,F401 - cr.viz: see the graph (graphviz only to render)
-from . import data, train  # noqa: E402,F401 - cr.data (loaders, datasets), cr.train (fit)
+
+# Loaded on first use, so that `import chainrule` stays fast: cr.viz (see the graph), cr.data
+# (loaders, datasets), cr.train (fit), cr.io and cr.save / cr.load (safetensors).
+_LAZY_MODULES = ("viz", "data", "train", "io")
+_LAZY_FUNCTIONS = {"save": "io.serialization", "load": "io.serialization"}
+
+
+def __getattr__(name):
+    import importlib  # noqa: PLC0415
+
+    if name in _LAZY_MODULES:
+        module = importlib.import_module(f".{name}", __name__)
+        globals()[name] = module
+        return module
+    if name in _LAZY_FUNCTIONS:
+        fn = getattr(importlib.import_module(f".{_LAZY_FUNCTIONS[name]}", __name__), name)
+        globals()[name] = fn
+        return fn
+    raise AttributeError(f"module 'chainrule' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_LAZY_MODULES) | set(_LAZY_FUNCTIONS))
