@@ -17,7 +17,7 @@ from ..autograd.function import Op
 from ..tensor import Tensor
 from . import dual
 from .linalg import check_matmul
-from .reduce import log_softmax_array, softmax
+from .reduce import log_softmax_array, softmax, stable_max
 
 
 class Linear(Op):
@@ -100,9 +100,14 @@ class HardCrossEntropy(Op):
     caches = ("p",)
 
     def forward(self, x, t, reduction, denom):
-        logp = log_softmax_array(x, 1)
-        self.p = np.exp(logp)
-        losses = -logp[np.arange(t.shape[0]), t]
+        rows = np.arange(t.shape[0])
+        shifted = x - stable_max(x, 1)
+        e = np.exp(shifted)
+        s = e.sum(axis=1, keepdims=True)
+        with np.errstate(divide="ignore", invalid="ignore"):  # rows of -inf give nan, as torch
+            losses = np.log(s[:, 0]) - shifted[rows, t]
+            e /= s
+        self.p = e  # softmax(x), handed to backward once
         if reduction == "none":
             return losses
         return np.asarray(losses.sum() / denom, dtype=x.dtype)
@@ -113,15 +118,18 @@ class HardCrossEntropy(Op):
             onehot = np.zeros(x.shape, dtype=x.dtype)
             onehot[rows, t] = 1
             local = softmax(x, 1) - onehot
-        else:
-            p = getattr(self, "p", None)
-            local = (p if p is not None else np.exp(log_softmax_array(x, 1))).copy()
-            local[rows, t] -= 1
-        if reduction == "none":
-            return local * g.reshape(-1, 1), None, None, None
-        if dual.is_graph(g):
+            if reduction == "none":
+                return local * g.reshape(-1, 1), None, None, None
             return local * (g / denom), None, None, None
-        local *= g / denom  # local is our own array: scale it in place
+        # The cached softmax becomes the gradient in place; a second backward recomputes it.
+        local = self.__dict__.pop("p", None)
+        if local is None:
+            local = np.exp(log_softmax_array(x, 1))
+        local[rows, t] -= 1
+        if reduction == "none":
+            local *= g.reshape(-1, 1)
+        else:
+            local *= g / denom
         return local, None, None, None
 
 

@@ -149,7 +149,7 @@ class Amin(Amax):
         return x.min(axis=axes, keepdims=keepdims)
 
 
-def _stable_max(x, axis):
+def stable_max(x, axis):
     """max over ``axis`` (kept), with rows that are all -inf (or inf) shifted by 0 instead."""
     m = x.max(axis=axis, keepdims=True)
     return np.where(np.isfinite(m), m, 0)
@@ -157,7 +157,7 @@ def _stable_max(x, axis):
 
 class LogSumExp(Op):
     def forward(self, x, axes, keepdims):
-        m = _stable_max(x, axes)
+        m = stable_max(x, axes)
         with np.errstate(divide="ignore"):
             y = np.log(np.exp(x - m).sum(axis=axes, keepdims=True)) + m
         return y if keepdims else y.reshape([n for i, n in enumerate(y.shape) if i not in axes])
@@ -175,7 +175,7 @@ class Softmax(Op):
     saves_output = True
 
     def forward(self, x, axis):
-        e = np.exp(x - _stable_max(x, axis))
+        e = np.exp(x - stable_max(x, axis))
         with np.errstate(invalid="ignore"):  # a row of only -inf is 0/0: NaN, as in PyTorch
             self.y = e / e.sum(axis=axis, keepdims=True)
         return self.y
@@ -189,7 +189,7 @@ class Softmax(Op):
 
 def log_softmax_array(x, axis):
     """x - logsumexp(x) on a raw array, stable for any logits (-inf entries included)."""
-    shifted = x - _stable_max(x, axis)
+    shifted = x - stable_max(x, axis)
     with np.errstate(divide="ignore", invalid="ignore"):  # a row of only -inf: NaN, as torch
         return shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
 

@@ -93,11 +93,23 @@ class SGD(Optimizer):
                         buf_t = state["momentum_buffer"] = _make(np.empty_like(p.data))
                         first = True
                     buf = buf_t.data
-                if plain and p.data.size <= BLOCK:
+                w, g = p.data, p.grad.data
+                if plain and w.size <= BLOCK:
                     # Plain SGD on a small array needs no scratch space and no blocking.
-                    sgd_update(p.data, p.grad.data, None, None, None, first=False, **hyper)
+                    sgd_update(w, g, None, None, None, first=False, **hyper)
+                elif plain and w.flags.c_contiguous and g.flags.c_contiguous \
+                        and isinstance(w, np.ndarray):
+                    self._plain_blocks(w.reshape(-1), g.reshape(-1), -hyper["lr"])
                 else:
                     for (w, g, b), (t1, t2) in self._blocks([p.data, p.grad.data, buf], 2):
                         sgd_update(w, g, b, t1, t2, first=first, **hyper)
                 p._version += 1
         return loss
+
+    def _plain_blocks(self, w, g, step):
+        """w += step * g over cache-sized blocks with one scratch block: two passes in cache."""
+        (scratch,) = self._buffers(w, BLOCK, 1)
+        for start in range(0, w.size, BLOCK):
+            stop = min(start + BLOCK, w.size)
+            t = np.multiply(g[start:stop], step, out=scratch[:stop - start])
+            w[start:stop] += t
