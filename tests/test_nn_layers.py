@@ -305,5 +305,5 @@ def test_embedding_from_pretrained():
     assert not frozen.weight.requires_grad and frozen.weight.data is not w.data
     np.testing.assert_array_equal(frozen(cr.tensor([3])).numpy(), w.numpy()[[3]])
     assert nn.Embedding.from_pretrained(w, freeze=False).weight.requires_grad
-    with pytest.raises(NotImplementedError, match="sparse"):
+    with pytest.raises(ValueError, match="sparse"):
         nn.Embedding(3, 2, sparse=True)

@@ -30,10 +30,10 @@ class Dataset:
     """
 
     def __getitem__(self, index):
-        raise NotImplementedError(f"{type(self).__name__} must define __getitem__")
+        raise TypeError(f"{type(self).__name__} must define __getitem__")
 
     def __len__(self):
-        raise NotImplementedError(f"{type(self).__name__} must define __len__")
+        raise TypeError(f"{type(self).__name__} must define __len__")
 
     def __add__(self, other):
         return ConcatDataset([self, other])

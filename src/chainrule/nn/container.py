@@ -133,7 +133,7 @@ class ModuleList(Module):
             self.add_module(str(i), m)
 
     def forward(self, *args, **kwargs):
-        raise NotImplementedError("ModuleList has no forward; iterate over it in your own forward")
+        raise TypeError("ModuleList has no forward; iterate over it in your own forward")
 
     def __repr__(self):
         """Runs of identical modules print once, as PyTorch: ``(0-2): 3 x Linear(...)``."""
@@ -200,4 +200,4 @@ class ModuleDict(Module):
             self[key] = module
 
     def forward(self, *args, **kwargs):
-        raise NotImplementedError("ModuleDict has no forward; index it in your own forward")
+        raise TypeError("ModuleDict has no forward; index it in your own forward")

@@ -120,7 +120,7 @@ class Module:
         object.__setattr__(self, "_forward_pre_hooks_with_kwargs", set())
 
     def forward(self, *args, **kwargs):
-        raise NotImplementedError(f"{type(self).__name__} has no forward(); define one")
+        raise TypeError(f"{type(self).__name__} has no forward(); define one")
 
     # --- calling ---------------------------------------------------------------------------
     def __call__(self, *args, **kwargs):

@@ -57,7 +57,7 @@ class _BatchNorm(Module):
                 init.zeros_(self.bias)
 
     def _check_input_dim(self, input):
-        raise NotImplementedError
+        raise TypeError(f"{type(self).__name__} must define _check_input_dim(input)")
 
     def forward(self, input):
         self._check_input_dim(input)

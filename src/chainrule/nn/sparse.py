@@ -23,8 +23,8 @@ class Embedding(Module):
                  _freeze=False, device=None, dtype=None):
         super().__init__()
         if scale_grad_by_freq or sparse:
-            raise NotImplementedError("Embedding: scale_grad_by_freq and sparse gradients are "
-                                      "not supported (dense gradients only)")
+            raise ValueError("Embedding: scale_grad_by_freq and sparse gradients are "
+                             "not supported (dense gradients only)")
         self.num_embeddings, self.embedding_dim = num_embeddings, embedding_dim
         if padding_idx is not None:
             if not -num_embeddings <= padding_idx < num_embeddings:

@@ -61,7 +61,7 @@ class LRScheduler:
 
     def get_lr(self) -> list:
         """The learning rates for ``self.last_epoch``, from the current ones."""
-        raise NotImplementedError
+        raise TypeError(f"{type(self).__name__} must define get_lr()")
 
     def get_last_lr(self) -> list:
         """The learning rates the last ``step()`` set, one per param group."""

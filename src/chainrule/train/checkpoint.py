@@ -9,8 +9,8 @@ atomically (temp file + rename): a run killed while saving keeps its previous ch
     >>> load_state("ckpt.safetensors")["epoch"]
     3
 
-Model weights alone go to a plain state_dict file (``save_weights``) that PyTorch's
-``safetensors.torch.load_file`` reads too.
+Model weights alone go to a plain state_dict file (``save_weights``) that the safetensors
+package's PyTorch loader reads too.
 """
 
 from __future__ import annotations
