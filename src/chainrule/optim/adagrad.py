@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..tensor import _make
-from .optimizer import Optimizer, check_hyper
+from .optimizer import Optimizer, check_hyper, effective_grad
 
 
 def adagrad_update(param, grad, state_sum, tmp, tmp2, *, step, lr, lr_decay, weight_decay,
@@ -20,13 +20,7 @@ def adagrad_update(param, grad, state_sum, tmp, tmp2, *, step, lr, lr_decay, wei
         s = s + g^2
         w -= clr * g / (sqrt(s) + eps)
     """
-    if weight_decay != 0:
-        g = np.multiply(param, weight_decay, out=tmp)
-        (np.subtract if maximize else np.add)(g, grad, out=g)
-    elif maximize:
-        g = np.negative(grad, out=tmp)
-    else:
-        g = grad
+    g = effective_grad(param, grad, weight_decay, maximize, tmp)
     clr = lr / (1 + (step - 1) * lr_decay)
     state_sum += np.multiply(g, g, out=tmp2)
     std = np.sqrt(state_sum, out=tmp2)

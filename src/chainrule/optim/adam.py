@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..tensor import _make
-from .optimizer import Optimizer, check_hyper
+from .optimizer import Optimizer, check_hyper, effective_grad, lerp_
 
 
 def adam_update(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, tmp, tmp2, *, step, lr,
@@ -30,27 +30,14 @@ def adam_update(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, tmp, tmp2, *, 
     PyTorch; one of the lecture notes writes v_hat + eps without the square root, which is
     not Adam. As in PyTorch, eps is added after the bias correction of sqrt(v).
     """
-    if weight_decay != 0:
-        if decoupled_weight_decay:
-            param *= 1 - lr * weight_decay
-            g = np.negative(grad, out=tmp) if maximize else grad
-        else:
-            g = np.multiply(param, weight_decay, out=tmp)
-            (np.subtract if maximize else np.add)(g, grad, out=g)
-    elif maximize:
-        g = np.negative(grad, out=tmp)
+    if weight_decay != 0 and decoupled_weight_decay:
+        param *= 1 - lr * weight_decay  # AdamW: shrink the weights, then a plain Adam step
+        g = effective_grad(param, grad, 0, maximize, tmp)
     else:
-        g = grad
+        g = effective_grad(param, grad, weight_decay, maximize, tmp)
 
-    # First moment, as torch's lerp: the small-weight form keeps m accurate.
-    weight = exp_avg.dtype.type(1 - beta1)
-    diff = np.subtract(g, exp_avg, out=tmp2)
-    if abs(weight) < 0.5:
-        diff *= weight
-        exp_avg += diff
-    else:
-        diff *= 1 - weight
-        np.subtract(g, diff, out=exp_avg)
+    # First moment, as torch's lerp.
+    lerp_(exp_avg, g, 1 - beta1, tmp2)
 
     # Second moment.
     exp_avg_sq *= beta2

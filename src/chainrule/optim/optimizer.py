@@ -26,6 +26,34 @@ from ..tensor import Tensor, _make
 BLOCK = 1 << 15
 
 
+def effective_grad(param, grad, weight_decay, maximize, out):
+    """The direction to descend: ``-grad`` when maximizing, plus the L2 term ``weight_decay * w``.
+
+    Written into ``out`` (scratch shaped like ``param``) when it differs from ``grad``.
+    """
+    if weight_decay != 0:
+        g = np.multiply(param, weight_decay, out=out)
+        return (np.subtract if maximize else np.add)(g, grad, out=g)
+    if maximize:
+        return np.negative(grad, out=out)
+    return grad
+
+
+def lerp_(avg, target, weight, scratch):
+    """``avg += weight * (target - avg)`` in place, as ``torch.lerp_`` computes it.
+
+    The small-weight form keeps running averages accurate; the other is exact at weight 1.
+    """
+    weight = avg.dtype.type(weight)
+    diff = np.subtract(target, avg, out=scratch)
+    if abs(weight) < 0.5:
+        diff *= weight
+        avg += diff
+    else:
+        diff *= 1 - weight
+        np.subtract(target, diff, out=avg)
+
+
 class _Required:
     """Marks a hyperparameter with no default (like ``torch.optim.optimizer.required``)."""
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..tensor import _make
-from .optimizer import Optimizer, check_hyper
+from .optimizer import Optimizer, check_hyper, effective_grad, lerp_
 
 
 def rmsprop_update(param, grad, square_avg, grad_avg, buf, tmp, tmp2, *, lr, alpha, eps,
@@ -22,26 +22,13 @@ def rmsprop_update(param, grad, square_avg, grad_avg, buf, tmp, tmp2, *, lr, alp
         momentum:  buf = momentum * buf + g / s;   w -= lr * buf
         otherwise: w -= lr * g / s
     """
-    if weight_decay != 0:
-        g = np.multiply(param, weight_decay, out=tmp)
-        (np.subtract if maximize else np.add)(g, grad, out=g)
-    elif maximize:
-        g = np.negative(grad, out=tmp)
-    else:
-        g = grad
+    g = effective_grad(param, grad, weight_decay, maximize, tmp)
     square_avg *= alpha
     sq = np.multiply(g, 1 - alpha, out=tmp2)
     sq *= g
     square_avg += sq
     if centered:
-        weight = grad_avg.dtype.type(1 - alpha)
-        diff = np.subtract(g, grad_avg, out=tmp2)
-        if abs(weight) < 0.5:
-            diff *= weight
-            grad_avg += diff
-        else:
-            diff *= 1 - weight
-            np.subtract(g, diff, out=grad_avg)
+        lerp_(grad_avg, g, 1 - alpha, tmp2)
         avg = np.multiply(grad_avg, grad_avg, out=tmp2)
         np.subtract(square_avg, avg, out=avg)
         np.sqrt(avg, out=avg)

@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..tensor import _make
-from .optimizer import BLOCK, Optimizer, check_hyper
+from .optimizer import BLOCK, Optimizer, check_hyper, effective_grad
 
 
 def sgd_update(param, grad, buf, tmp, tmp2, *, lr, weight_decay, momentum, dampening,
@@ -24,13 +24,7 @@ def sgd_update(param, grad, buf, tmp, tmp2, *, lr, weight_decay, momentum, dampe
         d   = d + momentum * buf  (nesterov)   or   d = buf
         w  -= lr * d
     """
-    if weight_decay != 0:
-        d = np.multiply(param, weight_decay, out=tmp)
-        (np.subtract if maximize else np.add)(d, grad, out=d)
-    elif maximize:
-        d = np.negative(grad, out=tmp)
-    else:
-        d = grad
+    d = effective_grad(param, grad, weight_decay, maximize, tmp)
     if momentum != 0:
         if first:
             np.copyto(buf, d)
