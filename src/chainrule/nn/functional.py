@@ -21,7 +21,6 @@ from ..ops import nn_extra as _fused
 from ..ops.index import gather, one_hot  # noqa: F401 - F.one_hot, as PyTorch
 from ..ops.nn_ops import cross_entropy, linear  # noqa: F401 - F.linear, F.cross_entropy
 from ..ops.reduce import log_softmax as _log_softmax
-from ..ops.reduce import logsumexp as _logsumexp  # noqa: F401
 from ..ops.reduce import softmax as _softmax
 from ..tensor import Tensor
 

@@ -73,8 +73,3 @@ def where(condition, a, b):
         return tensor_where(value(condition), a, b)
     return np.where(condition, a, b)
 
-
-def zeros_like_shape(grad, shape):
-    """Zeros of ``shape`` in ``grad``'s dtype, as the same kind of object as ``grad``."""
-    z = np.zeros(shape, dtype=value(grad).dtype)
-    return Tensor(z) if isinstance(grad, Tensor) else z

@@ -13,7 +13,6 @@ from __future__ import annotations
 import numpy as np
 
 from ..autograd.function import Op
-from ..tensor import Tensor
 from . import dual
 from .reduce import normalize_dim, normalize_dims
 
@@ -251,7 +250,3 @@ def flip(x, dims):
     axes = normalize_dims("flip", dims, x.ndim)
     return getitem(x, tuple(slice(None, None, -1) if i in axes else slice(None)
                             for i in range(x.ndim)))
-
-
-def is_tensor(x) -> bool:
-    return isinstance(x, Tensor)
