@@ -202,7 +202,7 @@ def run(roots, root_grads, retain_graph, create_graph, acc):
                 fn = a.grad_fn
                 if fn is None:
                     acc.leaf(a, g)
-                elif fn.n_outputs == 1:
+                elif fn.n_outputs == 1:  # _add_grad's common case, inlined: once per edge
                     prev = grads.get(fn)
                     grads[fn] = g if prev is None else prev + g
                 else:
