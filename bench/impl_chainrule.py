@@ -57,10 +57,10 @@ class ChainruleTrain:
         return float(self.last_loss.item())
 
     def params(self):
-        return [p.data for p in self.model.parameters()]
+        return [p._array for p in self.model.parameters()]
 
     def grads(self):
-        return [p.grad.data for p in self.model.parameters()]
+        return [p.grad._array for p in self.model.parameters()]
 
 
 class ChainruleInfer:
@@ -83,7 +83,7 @@ class ChainruleInfer:
         return bool(self.last.requires_grad)
 
     def output(self):
-        return self.last.data
+        return self.last._array
 
 
 class ChainruleAdam:
@@ -99,7 +99,7 @@ class ChainruleAdam:
         self.opt.step()
 
     def params(self):
-        return [p.data for p in self.ps]
+        return [p._array for p in self.ps]
 
 
 class ChainruleOp:
@@ -125,13 +125,13 @@ class ChainruleOp:
         return c
 
     def output(self):
-        return self.last.data
+        return self.last._array
 
     def recorded(self):
         return bool(self.last.requires_grad)
 
     def op_grads(self):
-        return [self.a.grad.data, self.b.grad.data]
+        return [self.a.grad._array, self.b.grad._array]
 
 
 def build(case: Case, data):

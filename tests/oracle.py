@@ -26,7 +26,7 @@ BWD_ATOL, BWD_RTOL = 1e-5, 1e-4
 def to_numpy(x):
     """The values of a chainrule Tensor, torch tensor, array or number as an ndarray."""
     if isinstance(x, cr.Tensor):
-        return np.asarray(x.data)
+        return np.asarray(x._array)
     if isinstance(x, torch.Tensor):
         return x.detach().cpu().numpy()
     return np.asarray(x)

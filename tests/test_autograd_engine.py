@@ -56,21 +56,21 @@ def test_leaf_grad_accumulates_across_backward_calls():
     x = cr.tensor([1.0, -2.0], requires_grad=True)
     (x * x).sum().backward()
     (x * 3).sum().backward()
-    np.testing.assert_allclose(x.grad.data, [2 + 3, -4 + 3])
+    np.testing.assert_allclose(x.grad._array, [2 + 3, -4 + 3])
     g = x.grad
     (x * 1).sum().backward()
     assert x.grad is g  # accumulated in place, as torch does
     x.grad = None
     (x * 1).sum().backward()
-    np.testing.assert_allclose(x.grad.data, [1, 1])
+    np.testing.assert_allclose(x.grad._array, [1, 1])
 
 
 def test_grad_does_not_share_memory_between_leaves():
     a = cr.tensor([1.0, 2.0], requires_grad=True)
     b = cr.tensor([3.0, 4.0], requires_grad=True)
     (a + b).sum().backward()
-    a.grad.data += 10
-    np.testing.assert_allclose(b.grad.data, [1, 1])
+    a.grad._array += 10
+    np.testing.assert_allclose(b.grad._array, [1, 1])
 
 
 def test_second_backward_through_freed_graph_raises():
@@ -85,9 +85,9 @@ def test_retain_graph_allows_second_backward():
     x = cr.tensor([1.0, 2.0], requires_grad=True)
     y = (x.exp() * x).sum()
     y.backward(retain_graph=True)
-    first = x.grad.data.copy()
+    first = x.grad._array.copy()
     y.backward()
-    np.testing.assert_allclose(x.grad.data, 2 * first)
+    np.testing.assert_allclose(x.grad._array, 2 * first)
 
 
 def test_create_graph_second_derivative():
@@ -209,8 +209,8 @@ def test_retain_grad_on_non_leaf():
     assert h.retains_grad
     y = (h * h).sum()
     y.backward()
-    np.testing.assert_allclose(h.grad.data, 2 * h.data)
-    np.testing.assert_allclose(x.grad.data, 18 * x.data)
+    np.testing.assert_allclose(h.grad._array, 2 * h._array)
+    np.testing.assert_allclose(x.grad._array, 18 * x._array)
     z = x * 3
     (z * z).sum().backward()
     assert z.grad is None  # not retained: like torch, non-leaf grads are not kept
@@ -219,11 +219,11 @@ def test_retain_grad_on_non_leaf():
 def test_register_hook_on_leaf_replaces_gradient():
     x = cr.tensor([1.0, 2.0], requires_grad=True)
     seen = []
-    x.register_hook(lambda g: seen.append(g.data.copy()))
+    x.register_hook(lambda g: seen.append(g._array.copy()))
     x.register_hook(lambda g: g * 10)
     (x * x).sum().backward()
     np.testing.assert_allclose(seen[0], [2.0, 4.0])
-    np.testing.assert_allclose(x.grad.data, [20.0, 40.0])
+    np.testing.assert_allclose(x.grad._array, [20.0, 40.0])
 
 
 def test_register_hook_on_non_leaf_changes_upstream():
@@ -241,7 +241,7 @@ def test_hook_handle_remove():
     handle = x.register_hook(lambda g: g * 100)
     handle.remove()
     (x * 2).sum().backward()
-    np.testing.assert_allclose(x.grad.data, [2.0])
+    np.testing.assert_allclose(x.grad._array, [2.0])
     with pytest.raises(RuntimeError, match="register_hook"):
         cr.tensor([1.0]).register_hook(lambda g: g)
 
@@ -252,8 +252,8 @@ def test_grad_returns_and_leaves_dot_grad_alone():
     x = cr.tensor([1.0, 2.0], requires_grad=True)
     w = cr.tensor([3.0, 4.0], requires_grad=True)
     gx, gw = cr.autograd.grad((x * w).sum(), [x, w])
-    np.testing.assert_allclose(gx.data, [3, 4])
-    np.testing.assert_allclose(gw.data, [1, 2])
+    np.testing.assert_allclose(gx._array, [3, 4])
+    np.testing.assert_allclose(gw._array, [1, 2])
     assert x.grad is None and w.grad is None
 
 
@@ -287,7 +287,7 @@ def test_grad_with_respect_to_non_leaf():
     h = x * x
     y = (h.exp()).sum()
     (gh,) = cr.autograd.grad(y, h)
-    np.testing.assert_allclose(gh.data, np.exp(h.data), rtol=1e-6)
+    np.testing.assert_allclose(gh._array, np.exp(h._array), rtol=1e-6)
 
 
 def test_grad_non_scalar_without_grad_outputs_errors():
@@ -311,7 +311,7 @@ def test_backward_non_scalar_requires_gradient():
     with pytest.raises(RuntimeError, match=r"scalar.*\(2,\)"):
         y.backward()
     y.backward(cr.tensor([1.0, 0.5]))
-    np.testing.assert_allclose(x.grad.data, [2.0, 1.0])
+    np.testing.assert_allclose(x.grad._array, [2.0, 1.0])
 
 
 def test_backward_gradient_of_wrong_shape_errors():
@@ -323,7 +323,7 @@ def test_backward_gradient_of_wrong_shape_errors():
 def test_backward_on_one_element_non_scalar():
     x = cr.tensor([[3.0]], requires_grad=True)
     (x * x).backward()
-    np.testing.assert_allclose(x.grad.data, [[6.0]])
+    np.testing.assert_allclose(x.grad._array, [[6.0]])
 
 
 # --- version counter ---------------------------------------------------------------------------
@@ -353,7 +353,7 @@ def test_in_place_on_unsaved_tensor_is_fine():
     y = (x * 2).sum()
     c.zero_()
     y.backward()
-    np.testing.assert_allclose(x.grad.data, [2.0, 2.0])
+    np.testing.assert_allclose(x.grad._array, [2.0, 2.0])
 
 
 def test_in_place_on_leaf_requiring_grad_needs_no_grad():
@@ -362,7 +362,7 @@ def test_in_place_on_leaf_requiring_grad_needs_no_grad():
         w.add_(1.0)
     with cr.no_grad():
         w.sub_(cr.tensor([0.5, 0.5]))
-    np.testing.assert_allclose(w.data, [0.5, 1.5])
+    np.testing.assert_allclose(w._array, [0.5, 1.5])
 
 
 # --- dtypes ----------------------------------------------------------------------------------------
@@ -377,10 +377,10 @@ def test_gradients_keep_each_leaf_dtype():
 def test_grad_of_tensor_used_as_both_operands():
     x = cr.tensor([3.0], requires_grad=True)
     (x * x * x).sum().backward()
-    np.testing.assert_allclose(x.grad.data, [27.0])
+    np.testing.assert_allclose(x.grad._array, [27.0])
     y = cr.tensor([3.0], requires_grad=True)
     (y / y).sum().backward()
-    np.testing.assert_allclose(y.grad.data, [0.0], atol=1e-7)
+    np.testing.assert_allclose(y.grad._array, [0.0], atol=1e-7)
 
 
 # --- composite graphs: many ops and shared subexpressions, against torch ------------------------
@@ -490,4 +490,4 @@ def test_in_place_change_of_an_unsaved_output_is_fine():
     with cr.no_grad():
         y.add_(1)
     y.sum().backward()
-    np.testing.assert_allclose(x.grad.data, [3.0, 3.0])
+    np.testing.assert_allclose(x.grad._array, [3.0, 3.0])

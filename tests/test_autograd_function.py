@@ -96,7 +96,7 @@ def test_needs_input_grad_and_constants():
     y = cr.randn(3)
     Probe.apply(x, y, 2.0).sum().backward()
     assert seen["needs"] == (True, False, False)
-    np.testing.assert_allclose(x.grad.data, np.ones(3))
+    np.testing.assert_allclose(x.grad._array, np.ones(3))
 
 
 def test_forward_runs_without_recording():
@@ -127,9 +127,9 @@ def test_function_double_backward():
     x = cr.tensor([1.5, -2.0], dtype=cr.float64, requires_grad=True)
     y = Cube.apply(x).sum()
     (g,) = cr.autograd.grad(y, x, create_graph=True)
-    np.testing.assert_allclose(g.data, 3 * x.data ** 2)
+    np.testing.assert_allclose(g._array, 3 * x._array ** 2)
     (gg,) = cr.autograd.grad(g.sum(), x)
-    np.testing.assert_allclose(gg.data, 6 * x.data)
+    np.testing.assert_allclose(gg._array, 6 * x._array)
     assert cr.autograd.gradcheck(lambda v: Cube.apply(v), (x,))
     assert cr.autograd.gradgradcheck(lambda v: Cube.apply(v), (x,))
 
@@ -139,14 +139,14 @@ def test_multiple_outputs():
     x = cr.tensor(a, requires_grad=True)
     pos, neg = SplitSigns.apply(x)
     (pos * 2 + neg * 3).sum().backward()
-    np.testing.assert_allclose(x.grad.data, [2.0, 3.0, 2.0])
+    np.testing.assert_allclose(x.grad._array, [2.0, 3.0, 2.0])
 
 
 def test_unused_output_gets_zero_gradient_like_torch():
     x = cr.tensor([1.0, -2.0, 3.0], requires_grad=True)
     pos, _ = SplitSigns.apply(x)
     (pos * 2).sum().backward()
-    np.testing.assert_allclose(x.grad.data, [2.0, 0.0, 2.0])
+    np.testing.assert_allclose(x.grad._array, [2.0, 0.0, 2.0])
 
 
 def test_wrong_number_of_gradients_is_a_clear_error():
@@ -201,11 +201,11 @@ def test_mark_non_differentiable():
         def backward(ctx, g, g_idx):
             (x,) = ctx.saved_tensors
             out = cr.zeros_like(x)
-            out.data[ctx.idx] = g.item()
+            out._array[ctx.idx] = g.item()
             return out
 
     x = cr.tensor([1.0, 5.0, 2.0], requires_grad=True)
     m, idx = ArgMaxAndMax.apply(x)
     assert not idx.requires_grad and m.requires_grad
     m.backward()
-    np.testing.assert_allclose(x.grad.data, [0.0, 1.0, 0.0])
+    np.testing.assert_allclose(x.grad._array, [0.0, 1.0, 0.0])

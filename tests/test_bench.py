@@ -69,12 +69,12 @@ def _checked(case_name, spoil):
 
 def _scale_grads(impl):
     for p in impl.model.parameters():
-        p.grad.data *= 1.01
+        p.grad._array *= 1.01
 
 
 def _nudge_weights(impl):
     w = next(iter(impl.model.parameters()))
-    w.data += 1e-3 * w.grad.data  # as if the learning rate were 0.011
+    w._array += 1e-3 * w.grad._array  # as if the learning rate were 0.011
 
 
 @pytest.mark.parametrize("spoil, message", [(_scale_grads, "grad"),
@@ -91,14 +91,14 @@ def test_an_unspoiled_step_passes_the_same_checks():
 
 def test_wrong_inference_output_is_caught():
     def spoil(impl):
-        impl.last.data[0, 0] += 1e-2
+        impl.last._array[0, 0] += 1e-2
     problems = _checked("infer1", spoil)
     assert any("output" in p for p in problems["chainrule"]), problems
 
 
 def test_wrong_adam_update_is_caught():
     def spoil(impl):
-        impl.ps[1].data[0] += 1e-4
+        impl.ps[1]._array[0] += 1e-4
     problems = _checked("adam", spoil)
     assert any("parameters" in p for p in problems["chainrule"]), problems
 
@@ -159,7 +159,7 @@ def test_a_gradient_that_goes_wrong_after_the_first_step_is_caught():
         steps.append(1)
         if len(steps) > 1:  # right at step 1, 5% off from step 2 on
             for p in impl.model.parameters():
-                p.grad.data *= 1.05
+                p.grad._array *= 1.05
     problems = _checked("mnist32", spoil)
     assert any("step 2 grad" in p for p in problems["chainrule"]), problems
 

@@ -59,7 +59,7 @@ def test_factories_with_requires_grad():
               cr.zeros_like(cr.ones(2), requires_grad=True)):
         assert t.requires_grad and t.is_leaf
         (t * 2).sum().backward()
-        np.testing.assert_allclose(t.grad.data, 2.0)
+        np.testing.assert_allclose(t.grad._array, 2.0)
 
 
 def test_negative_size_errors():
@@ -72,9 +72,9 @@ def test_negative_size_errors():
 def test_from_numpy_shares_memory_and_keeps_dtype():
     a = np.arange(6, dtype=np.float64).reshape(2, 3)
     t = cr.from_numpy(a)
-    assert t.dtype == np.float64 and np.shares_memory(t.data, a)
+    assert t.dtype == np.float64 and np.shares_memory(t._array, a)
     a[0, 0] = 42
-    assert t.data[0, 0] == 42
+    assert t._array[0, 0] == 42
     with pytest.raises(TypeError, match="from_numpy"):
         cr.from_numpy([1, 2])
 
@@ -94,8 +94,8 @@ def test_generator_reproducibility(name, draw):
     a = draw(cr.Generator().manual_seed(123))
     b = draw(cr.Generator().manual_seed(123))
     c = draw(cr.Generator().manual_seed(124))
-    np.testing.assert_array_equal(a.data, b.data)
-    assert not np.array_equal(a.data, c.data)
+    np.testing.assert_array_equal(a._array, b._array)
+    assert not np.array_equal(a._array, c._array)
 
 
 @pytest.mark.parametrize("name,draw", RANDOM, ids=[r[0] for r in RANDOM])
@@ -104,43 +104,43 @@ def test_manual_seed_reproducibility(name, draw):
     a, a2 = draw(None), draw(None)
     cr.manual_seed(7)
     b, b2 = draw(None), draw(None)
-    np.testing.assert_array_equal(a.data, b.data)
-    np.testing.assert_array_equal(a2.data, b2.data)
-    assert not np.array_equal(a.data, a2.data)
+    np.testing.assert_array_equal(a._array, b._array)
+    np.testing.assert_array_equal(a2._array, b2._array)
+    assert not np.array_equal(a._array, a2._array)
 
 
 def test_generators_are_independent_of_the_default():
     g = cr.Generator().manual_seed(5)
-    first = cr.randn(4, generator=g).data
+    first = cr.randn(4, generator=g)._array
     cr.manual_seed(0)
     cr.randn(100)  # draws on the default generator do not move g
     g2 = cr.Generator().manual_seed(5)
-    np.testing.assert_array_equal(cr.randn(4, generator=g2).data, first)
+    np.testing.assert_array_equal(cr.randn(4, generator=g2)._array, first)
     g.manual_seed(5)
-    np.testing.assert_array_equal(cr.randn(4, generator=g).data, first)
+    np.testing.assert_array_equal(cr.randn(4, generator=g)._array, first)
 
 
 def test_generator_state_round_trip():
     g = cr.Generator().manual_seed(9)
     cr.rand(3, generator=g)
     state = g.get_state()
-    x = cr.rand(5, generator=g).data
+    x = cr.rand(5, generator=g)._array
     g.set_state(state)
-    np.testing.assert_array_equal(cr.rand(5, generator=g).data, x)
+    np.testing.assert_array_equal(cr.rand(5, generator=g)._array, x)
     assert g.initial_seed() == 9
 
 
 def test_random_distributions_and_dtypes():
     cr.manual_seed(0)
     u = cr.rand(20000)
-    assert u.dtype == np.float32 and 0 <= u.data.min() and u.data.max() < 1
-    assert abs(u.data.mean() - 0.5) < 0.01
+    assert u.dtype == np.float32 and 0 <= u._array.min() and u._array.max() < 1
+    assert abs(u._array.mean() - 0.5) < 0.01
     n = cr.randn(20000, dtype=cr.float64)
     assert n.dtype == np.float64
-    assert abs(n.data.mean()) < 0.03 and abs(n.data.std() - 1) < 0.03
+    assert abs(n._array.mean()) < 0.03 and abs(n._array.std() - 1) < 0.03
     i = cr.randint(3, 8, (2000,))
-    assert i.dtype == np.int64 and set(np.unique(i.data)) == set(range(3, 8))
-    assert cr.randint(5, size=(3,)).data.max() < 5
+    assert i.dtype == np.int64 and set(np.unique(i._array)) == set(range(3, 8))
+    assert cr.randint(5, size=(3,))._array.max() < 5
     p = cr.randperm(10)
     assert p.dtype == np.int64 and sorted(p.tolist()) == list(range(10))
     with pytest.raises(ValueError, match="randint"):
@@ -150,10 +150,10 @@ def test_random_distributions_and_dtypes():
 def test_bernoulli_uses_the_generator():
     g = cr.Generator().manual_seed(1)
     a = cr.bernoulli(cr.full((1000,), 0.3), generator=g)
-    assert a.dtype == np.float32 and set(np.unique(a.data)) <= {0.0, 1.0}
-    assert abs(a.data.mean() - 0.3) < 0.05
+    assert a.dtype == np.float32 and set(np.unique(a._array)) <= {0.0, 1.0}
+    assert abs(a._array.mean() - 0.3) < 0.05
     g.manual_seed(1)
-    np.testing.assert_array_equal(cr.bernoulli(cr.full((1000,), 0.3), generator=g).data, a.data)
+    np.testing.assert_array_equal(cr.bernoulli(cr.full((1000,), 0.3), generator=g)._array, a._array)
 
 
 def test_default_dtype_can_be_float64():

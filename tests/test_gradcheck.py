@@ -101,9 +101,9 @@ def test_gradcheck_needs_an_input_requiring_grad():
 
 def test_gradcheck_leaves_inputs_unchanged_and_grad_empty():
     x = _x(2, 3)
-    before = x.data.copy()
+    before = x._array.copy()
     cr.autograd.gradcheck(lambda a: (a * a).sum(1), (x,))
-    np.testing.assert_array_equal(x.data, before)
+    np.testing.assert_array_equal(x._array, before)
     assert x.grad is None
 
 
@@ -136,7 +136,7 @@ def test_gradcheck_on_non_contiguous_and_0d_inputs():
     base = np.random.default_rng(5).uniform(0.5, 2.0, (3, 2))
     x = cr.from_numpy(base.T)  # a transposed view: not C-contiguous
     x.requires_grad_()
-    assert not x.data.flags.c_contiguous
+    assert not x._array.flags.c_contiguous
     assert cr.autograd.gradcheck(lambda a: (a * a).sum(0), (x,))
     s = cr.tensor(0.7, dtype=cr.float64, requires_grad=True)
     assert cr.autograd.gradcheck(lambda a: a.sin() * a, (s,))

@@ -21,7 +21,7 @@ def _assert_same(a, b):
     assert type(a) is type(b), (type(a), type(b))
     if isinstance(a, cr.Tensor):
         assert a.dtype == b.dtype and a.shape == b.shape
-        np.testing.assert_array_equal(a.data, b.data)
+        np.testing.assert_array_equal(a._array, b._array)
     elif isinstance(a, np.ndarray):
         assert a.dtype == b.dtype and a.shape == b.shape
         np.testing.assert_array_equal(a, b)
@@ -231,7 +231,7 @@ def test_any_supported_structure_round_trips(obj):
 def _assert_same_or_nan(a, b):
     if isinstance(a, (np.ndarray, cr.Tensor)):
         assert type(a) is type(b)
-        x, y = (a.data, b.data) if isinstance(a, cr.Tensor) else (a, b)
+        x, y = (a._array, b._array) if isinstance(a, cr.Tensor) else (a, b)
         assert x.dtype == y.dtype and x.shape == y.shape
         np.testing.assert_array_equal(x, y)
     elif isinstance(a, dict):

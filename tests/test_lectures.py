@@ -28,8 +28,8 @@ def test_sigmoid_neuron():
     f = (w[0] * x[0] + w[1] * x[1] + w[2]).sigmoid()
     f.backward()
     assert f.item() == pytest.approx(0.73, abs=0.005)
-    np.testing.assert_allclose(w.grad.data, [-0.20, -0.39, 0.20], atol=0.005)
-    np.testing.assert_allclose(x.grad.data, [0.39, -0.59], atol=0.005)
+    np.testing.assert_allclose(w.grad._array, [-0.20, -0.39, 0.20], atol=0.005)
+    np.testing.assert_allclose(x.grad._array, [0.39, -0.59], atol=0.005)
     # the same neuron with the sigmoid written out gate by gate: 1 / (1 + exp(-dot))
     w2 = cr.tensor([2.0, -3.0, -3.0], requires_grad=True)
     x2 = cr.tensor([-1.0, -2.0], requires_grad=True)
@@ -37,10 +37,10 @@ def test_sigmoid_neuron():
     f2 = 1.0 / (1.0 + (-dot).exp())
     f2.backward()
     np.testing.assert_allclose(f2.item(), f.item(), rtol=1e-6)
-    np.testing.assert_allclose(w2.grad.data, w.grad.data, rtol=1e-5)
-    np.testing.assert_allclose(x2.grad.data, x.grad.data, rtol=1e-5)
+    np.testing.assert_allclose(w2.grad._array, w.grad._array, rtol=1e-5)
+    np.testing.assert_allclose(x2.grad._array, x.grad._array, rtol=1e-5)
     s = 1 / (1 + math.exp(-1.0))
-    np.testing.assert_allclose(w.grad.data, np.array([-1.0, -2.0, 1.0]) * s * (1 - s), rtol=1e-6)
+    np.testing.assert_allclose(w.grad._array, np.array([-1.0, -2.0, 1.0]) * s * (1 - s), rtol=1e-6)
 
 
 @pytest.mark.parametrize("label", [1.0, -1.0])
@@ -53,8 +53,8 @@ def test_logistic_regression_gradient(label):
     margin = label * (w @ x)
     loss = -margin.sigmoid().log()
     loss.backward()
-    s = 1 / (1 + np.exp(-label * w.data @ x_np))
-    np.testing.assert_allclose(w.grad.data, -label * x_np * (1 - s), rtol=1e-12)
+    s = 1 / (1 + np.exp(-label * w._array @ x_np))
+    np.testing.assert_allclose(w.grad._array, -label * x_np * (1 - s), rtol=1e-12)
 
 
 def _numpy_two_layer_net(x, y, w1, w2, steps, lr):
@@ -85,13 +85,13 @@ def _chainrule_two_layer_net(x, y, w1, w2, steps, lr):
         y_pred = h @ w2
         loss = ((y_pred - y) ** 2).sum()
         loss.backward()
-        history.append((loss.item(), w1.grad.data.copy(), w2.grad.data.copy()))
+        history.append((loss.item(), w1.grad._array.copy(), w2.grad._array.copy()))
         with cr.no_grad():
             w1 -= lr * w1.grad
             w2 -= lr * w2.grad
         w1.grad.zero_()
         w2.grad.zero_()
-    return history, w1.data, w2.data
+    return history, w1._array, w2._array
 
 
 @pytest.mark.parametrize("dtype,rtol", [(np.float64, 1e-10), (np.float32, 2e-4)])

@@ -44,7 +44,7 @@ def test_parameter_is_a_tensor_that_requires_grad():
         nn.Parameter(cr.tensor([1, 2]))
     # Parameter shares the tensor's array, like PyTorch
     t = cr.ones(3)
-    assert nn.Parameter(t).data is t.data
+    assert nn.Parameter(t)._array is t._array
 
 
 def test_registration_and_iteration_orders_match_torch():
@@ -185,7 +185,7 @@ def test_load_state_dict_reports_problems_by_name_and_changes_nothing():
 def test_state_dict_shares_memory_and_detaches():
     m = nn.Linear(2, 2)
     sd = m.state_dict()
-    assert not sd["weight"].requires_grad and sd["weight"].data is m.weight.data
+    assert not sd["weight"].requires_grad and sd["weight"]._array is m.weight._array
 
 
 def test_repr_matches_torch():
@@ -257,14 +257,14 @@ def test_load_state_dict_assign_takes_the_arrays():
     m = nn.Linear(2, 2)
     w = np.ones((2, 2), np.float64)
     m.load_state_dict({"weight": w, "bias": np.zeros(2, np.float64)}, assign=True)
-    assert m.weight.data is w and isinstance(m.weight, nn.Parameter)
+    assert m.weight._array is w and isinstance(m.weight, nn.Parameter)
 
 
 def test_deepcopy_gives_an_independent_model():
     import copy
     m = nn.Sequential(nn.Linear(3, 2), nn.BatchNorm1d(2))
     m2 = copy.deepcopy(m)
-    assert isinstance(m2[0].weight, nn.Parameter) and m2[0].weight.data is not m[0].weight.data
+    assert isinstance(m2[0].weight, nn.Parameter) and m2[0].weight._array is not m[0].weight._array
     m2(cr.randn(4, 3)).sum().backward()
     assert m2[0].weight.grad is not None and m[0].weight.grad is None
     assert list(m2.state_dict()) == list(m.state_dict())

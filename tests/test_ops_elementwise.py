@@ -241,7 +241,7 @@ def test_int_tensor_with_float_tensor_gives_float():
     x = cr.tensor(f, requires_grad=True)
     (cr.tensor(i) * x).sum().backward()
     assert x.grad.dtype == np.float32
-    np.testing.assert_allclose(x.grad.data, i)
+    np.testing.assert_allclose(x.grad._array, i)
     # where with an int tensor and a float number is float32, as torch
     c = np.array([True, False, True])
     assert_close(cr.where(cr.tensor(c), cr.tensor(i), 0.1), torch.where(to_torch(c), to_torch(i), 0.1))
@@ -350,16 +350,16 @@ def test_activations_at_extreme_inputs(name, torch_fn, cr_fn, dtype):
     # finite, equal to torch, and no overflow warnings (pytest turns them into errors)
     big = np.array([-1e4, -100.0, -30.0, 0.5, 30.0, 100.0, 1e4], dtype=dtype)
     out = check_op(None, torch_fn, cr_fn, inputs=[big], dtype=dtype)
-    assert np.isfinite(out[0].data).all()
+    assert np.isfinite(out[0]._array).all()
 
 
 def test_numerical_extremes_elementwise():
     big = np.array([-1e4, -100.0, 0.0, 100.0, 1e4], dtype=np.float32)
     x = cr.tensor(big, requires_grad=True)
     y = x.sigmoid()
-    assert y.data[0] == 0.0 and y.data[-1] == 1.0
+    assert y._array[0] == 0.0 and y._array[-1] == 1.0
     y.sum().backward()
-    assert np.isfinite(x.grad.data).all()
+    assert np.isfinite(x.grad._array).all()
 
 
 def test_pow_zero_exponent_at_zero_base_like_torch():
@@ -378,9 +378,9 @@ def test_erf_vs_torch_and_math():
     check_op([(4, 5)], torch.erf, cr.erf, low=-7, high=7, dtype=np.float64, atol=1e-15, rtol=1e-14,
              grad_atol=1e-14, grad_rtol=1e-12)
     xs = np.linspace(-8, 8, 2001)
-    np.testing.assert_allclose(cr.erf(cr.tensor(xs)).data, [math.erf(v) for v in xs],
+    np.testing.assert_allclose(cr.erf(cr.tensor(xs))._array, [math.erf(v) for v in xs],
                                atol=2e-16, rtol=0)
-    special = cr.erf(cr.tensor([0.0, -0.0, np.inf, -np.inf, np.nan])).data
+    special = cr.erf(cr.tensor([0.0, -0.0, np.inf, -np.inf, np.nan]))._array
     np.testing.assert_array_equal(special[:4], [0.0, -0.0, 1.0, -1.0])
     assert np.isnan(special[4]) and np.signbit(special[1])
     check_gradcheck([(2, 3)], cr.erf)
@@ -390,7 +390,7 @@ def test_clone_and_helpers():
     check_op([(2, 3)], lambda x: x.clone() * 2)
     x = cr.tensor([1.0, 2.0], requires_grad=True)
     c = x.clone()
-    assert c.data is not x.data and c.grad_fn is not None
+    assert c._array is not x._array and c.grad_fn is not None
     assert cr.allclose(cr.tensor([1.0, 2.0]), cr.tensor([1.0, 2.0 + 1e-9]))
     assert not cr.allclose(cr.tensor([1.0]), cr.tensor([1.1]))
     assert cr.equal(cr.tensor([1, 2]), cr.tensor([1, 2]))

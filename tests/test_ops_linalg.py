@@ -174,7 +174,7 @@ def test_cross_entropy_single_sample_and_extremes():
     big = np.array([[1e4, 0.0, -1e4], [-1e4, 1e4, 0.0]], dtype=np.float32)
     out = check_op(None, lambda x: F.cross_entropy(x, torch.tensor([2, 1])),
                    lambda x: cr.cross_entropy(x, cr.tensor([2, 1])), inputs=[big])
-    assert np.isfinite(out[0].data).all()
+    assert np.isfinite(out[0]._array).all()
 
 
 def test_cross_entropy_all_ignored_like_torch():
@@ -208,4 +208,4 @@ def test_cross_entropy_with_masked_logits(case):
     weight = np.array([1.0, 2.0, 0.5], dtype=np.float32)
     torch_fn, cr_fn = _ce_both(case, logits, target, weight)
     out = check_op(None, torch_fn, cr_fn, inputs=[logits])
-    assert np.isfinite(out[0].data).all()
+    assert np.isfinite(out[0]._array).all()

@@ -158,21 +158,21 @@ def test_softmax_extreme_logits(op):
     a = np.array([[1e4, 0.0, -1e4], [1e4, 1e4 - 1, 1e4 + 2], [-1e4, -1e4, -1e4]],
                  dtype=np.float32)
     out = check_op(None, lambda x: getattr(x, op)(1), inputs=[a], atol=1e-3)
-    assert np.isfinite(out[0].data).all()
+    assert np.isfinite(out[0]._array).all()
     check_op(None, lambda x: getattr(x, op)(1), inputs=[a.astype(np.float64)], atol=1e-8)
 
 
 def test_log_softmax_with_minus_inf_entries():
     a = np.array([[0.0, -np.inf, 1.0], [-np.inf, 2.0, -np.inf]], dtype=np.float32)
     out = check_op(None, lambda x: x.log_softmax(1), inputs=[a.copy()], backward=False)
-    assert np.isfinite(out[0].data[[0, 0, 1], [0, 2, 1]]).all()
+    assert np.isfinite(out[0]._array[[0, 0, 1], [0, 2, 1]]).all()
     # backward with an upstream that is 0 on the -inf entries is finite, like torch
     x, t = cr.tensor(a, requires_grad=True), to_torch(a, requires_grad=True)
     g = np.array([[1.0, 0.0, -2.0], [0.0, 1.5, 0.0]], dtype=np.float32)
     x.log_softmax(1).backward(cr.tensor(g))
     t.log_softmax(1).backward(torch.from_numpy(g))
     assert_close(x.grad, t.grad)
-    assert np.isfinite(x.grad.data).all()
+    assert np.isfinite(x.grad._array).all()
     # softmax and logsumexp with -inf entries, and a row that is all -inf
     check_op(None, lambda x: x.softmax(1), inputs=[a.copy()])
     check_op(None, lambda x: x.logsumexp(1), inputs=[a.copy()])

@@ -145,10 +145,10 @@ def test_getitem_gradcheck(name, shape, torch_fn, cr_fn):
 def test_repeated_indices_accumulate():
     x = cr.tensor([1.0, 2.0, 3.0], requires_grad=True)
     x[[0, 0, 2, 0]].sum().backward()
-    np.testing.assert_array_equal(x.grad.data, [3.0, 0.0, 1.0])
+    np.testing.assert_array_equal(x.grad._array, [3.0, 0.0, 1.0])
     y = cr.zeros(3, 2, requires_grad=True)
     (y[[1, 1], [0, 0]] * cr.tensor([2.0, 5.0])).sum().backward()
-    np.testing.assert_array_equal(y.grad.data, [[0, 0], [7, 0], [0, 0]])
+    np.testing.assert_array_equal(y.grad._array, [[0, 0], [7, 0], [0, 0]])
 
 
 def test_getitem_second_order_vs_torch():
@@ -241,7 +241,7 @@ def test_split_and_chunk_pieces_are_views_of_the_graph():
     x = cr.randn(6, 2, requires_grad=True)
     a, b, c = x.chunk(3)
     (a.sum() + 2 * b.sum() + 3 * c.sum()).backward()
-    np.testing.assert_array_equal(x.grad.data[:, 0], [1, 1, 2, 2, 3, 3])
+    np.testing.assert_array_equal(x.grad._array[:, 0], [1, 1, 2, 2, 3, 3])
 
 
 ZERO_D = [

@@ -29,7 +29,7 @@ def test_adagrad_matches_torch(kwargs):
 def test_state_exists_before_the_first_step():
     w = cr.zeros(3, requires_grad=True)
     opt = Adagrad([w], initial_accumulator_value=0.25)
-    np.testing.assert_array_equal(opt.state[w]["sum"].data, np.full(3, 0.25, np.float32))
+    np.testing.assert_array_equal(opt.state[w]["sum"]._array, np.full(3, 0.25, np.float32))
     assert float(opt.state[w]["step"]) == 0.0
 
 

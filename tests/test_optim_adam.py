@@ -46,7 +46,7 @@ def test_adam_with_decoupled_flag_is_adamw():
             pair.cr_loss().backward()
             opt.step()
     for p, q in zip(a.cr_params, b.cr_params):
-        np.testing.assert_array_equal(p.data, q.data)
+        np.testing.assert_array_equal(p._array, q._array)
 
 
 def _adam_reference(w, g, m, v, t, lr, b1, b2, eps, wd, decoupled):
@@ -106,22 +106,22 @@ def test_adamw_and_adam_l2_differ_exactly_as_the_decoupled_formula_says():
         ref_l2 = _adam_reference(*ref_l2[:1], g, *ref_l2[1:], t, lr, 0.9, 0.999, 1e-8, wd, False)
         ref_dec = _adam_reference(*ref_dec[:1], g, *ref_dec[1:], t, lr, 0.9, 0.999, 1e-8, wd,
                                   True)
-        np.testing.assert_allclose(w_l2.data, ref_l2[0], rtol=1e-5, atol=1e-6)
-        np.testing.assert_allclose(w_dec.data, ref_dec[0], rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(w_l2._array, ref_l2[0], rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(w_dec._array, ref_dec[0], rtol=1e-5, atol=1e-6)
         # AdamW's m and v never see the decay: they are plain Adam's moments of g.
-        np.testing.assert_allclose(opt_dec.state[w_dec]["exp_avg"].data, ref_dec[1], rtol=1e-5)
-        np.testing.assert_allclose(opt_l2.state[w_l2]["exp_avg"].data, ref_l2[1], rtol=1e-5)
+        np.testing.assert_allclose(opt_dec.state[w_dec]["exp_avg"]._array, ref_dec[1], rtol=1e-5)
+        np.testing.assert_allclose(opt_l2.state[w_l2]["exp_avg"]._array, ref_l2[1], rtol=1e-5)
     # The two methods really differ (the test above is not vacuous).
-    assert np.abs(w_l2.data - w_dec.data).max() > 1e-4
+    assert np.abs(w_l2._array - w_dec._array).max() > 1e-4
     # AdamW step == (w *= 1 - lr*wd) then a plain Adam step, bit for bit.
-    w_dec.data[...] = w0
+    w_dec._array[...] = w0
     opt_dec = AdamW([w_dec], lr=lr, weight_decay=wd)
     for g in grads:
         w_dec.grad, w_plain.grad = cr.tensor(g), cr.tensor(g)
         opt_dec.step()
-        w_plain.data *= 1 - lr * wd
+        w_plain._array *= 1 - lr * wd
         opt_plain.step()
-        np.testing.assert_array_equal(w_dec.data, w_plain.data)
+        np.testing.assert_array_equal(w_dec._array, w_plain._array)
 
 
 def test_adam_on_a_large_parameter_matches_torch():
@@ -135,5 +135,5 @@ def test_adam_on_a_large_parameter_matches_torch():
         w.grad, tw.grad = cr.tensor(g), torch.tensor(g)
         opt.step()
         topt.step()
-        np.testing.assert_allclose(w.data, tw.detach().numpy(), rtol=1e-6, atol=1e-7)
+        np.testing.assert_allclose(w._array, tw.detach().numpy(), rtol=1e-6, atol=1e-7)
     assert opt.state[w]["exp_avg_sq"].dtype == np.float32  # no float64 upcast of the state

@@ -51,7 +51,7 @@ class Pair:
 
     def assert_close(self, where, rtol=RTOL, atol=ATOL):
         for i, (a, b) in enumerate(zip(self.cr_params, self.th_params)):
-            np.testing.assert_allclose(a.data, b.detach().numpy(), rtol=rtol, atol=atol,
+            np.testing.assert_allclose(a._array, b.detach().numpy(), rtol=rtol, atol=atol,
                                        err_msg=f"param {i} after {where}")
 
 
@@ -103,7 +103,7 @@ def assert_state_like_torch(opt, topt, rtol=1e-4, atol=1e-5):
             if isinstance(value, torch.Tensor):
                 assert isinstance(mine, cr.Tensor)
                 scale = max(1.0, float(np.abs(value.numpy()).max(initial=0)))
-                np.testing.assert_allclose(mine.data, value.numpy(), rtol=rtol, atol=atol * scale,
+                np.testing.assert_allclose(mine._array, value.numpy(), rtol=rtol, atol=atol * scale,
                                            err_msg=f"state[{idx}][{key!r}]")
             else:
                 assert mine == value
@@ -184,7 +184,7 @@ def test_zero_grad(set_to_none):
     if set_to_none:
         assert w.grad is None and b.grad is None
     else:
-        assert w.grad is grad and not w.grad.data.any() and not b.grad.data.any()
+        assert w.grad is grad and not w.grad._array.any() and not b.grad._array.any()
 
 
 def test_named_parameters_are_accepted():
@@ -197,7 +197,7 @@ def test_named_parameters_are_accepted():
 
 def test_step_returns_the_closure_loss_and_updates_in_place():
     w, b = _params()
-    data = w.data
+    data = w._array
     opt = SGD([w, b], lr=0.1)
     version = w._version
 
@@ -208,8 +208,8 @@ def test_step_returns_the_closure_loss_and_updates_in_place():
         return loss
     loss = opt.step(closure)
     assert float(loss) == 6.0
-    assert w.data is data and w._version > version  # in place, and saved tensors notice
-    np.testing.assert_allclose(w.data, np.full((2, 3), 0.8, np.float32))
+    assert w._array is data and w._version > version  # in place, and saved tensors notice
+    np.testing.assert_allclose(w._array, np.full((2, 3), 0.8, np.float32))
     assert w.grad_fn is None and w.requires_grad
 
 
@@ -219,7 +219,7 @@ def test_step_under_no_grad_and_inside_a_graph_free_context():
     (w.sum() + b.sum()).backward()
     with cr.no_grad():
         opt.step()
-    np.testing.assert_allclose(w.data, np.full((2, 3), 0.9, np.float32))
+    np.testing.assert_allclose(w._array, np.full((2, 3), 0.9, np.float32))
 
 
 def test_state_dict_is_a_snapshot_with_torch_layout():
@@ -232,8 +232,8 @@ def test_state_dict_is_a_snapshot_with_torch_layout():
     assert [g["params"] for g in sd["param_groups"]] == [[0], [1]]
     buf = sd["state"][0]["momentum_buffer"]
     opt.step()
-    np.testing.assert_allclose(buf.data, np.ones((2, 3)))  # unchanged by the second step
-    assert opt.state[w]["momentum_buffer"].data[0, 0] == pytest.approx(1.9)
+    np.testing.assert_allclose(buf._array, np.ones((2, 3)))  # unchanged by the second step
+    assert opt.state[w]["momentum_buffer"]._array[0, 0] == pytest.approx(1.9)
 
 
 def test_load_state_dict_checks_groups():

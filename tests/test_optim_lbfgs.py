@@ -48,7 +48,7 @@ def _compare(x0, loss_fn, steps, rtol, atol, **kwargs):
     for step in range(steps):
         loss, tloss = opt.step(closure), topt.step(tclosure)
         assert float(loss) == pytest.approx(float(tloss.detach()), rel=rtol, abs=atol)
-        np.testing.assert_allclose(x.data, tx.detach().numpy(), rtol=rtol, atol=atol,
+        np.testing.assert_allclose(x._array, tx.detach().numpy(), rtol=rtol, atol=atol,
                                    err_msg=f"step {step + 1}")
         assert opt.state[x]["func_evals"] == topt.state[tx]["func_evals"]
         assert opt.state[x]["n_iter"] == topt.state[tx]["n_iter"]
@@ -78,7 +78,7 @@ def test_convex_matches_torch_in_float64_and_converges(name):
     x, _ = _compare(np.zeros(10), loss, steps=8, rtol=1e-9, atol=1e-9, **CONFIGS[name])
     x.grad = None
     loss(x).backward()
-    assert np.abs(x.grad.data).max() < 2e-3
+    assert np.abs(x.grad._array).max() < 2e-3
 
 
 @pytest.mark.parametrize("name", list(CONFIGS))
@@ -104,7 +104,7 @@ def test_rosenbrock_float32_first_step_matches_and_wolfe_converges(line_search_f
             return loss
         for _ in range(10):
             opt.step(closure)
-        np.testing.assert_allclose(x.data, np.ones(4), atol=1e-3)
+        np.testing.assert_allclose(x._array, np.ones(4), atol=1e-3)
 
 
 def test_stops_at_once_when_the_gradient_is_small():
@@ -112,7 +112,7 @@ def test_stops_at_once_when_the_gradient_is_small():
     opt, closure = _runner([x], lambda: rosenbrock(x), tolerance_grad=1e-7)
     loss = opt.step(closure)
     assert float(loss) == 0.0 and opt.state[x]["n_iter"] == 0
-    np.testing.assert_array_equal(x.data, np.ones(4))
+    np.testing.assert_array_equal(x._array, np.ones(4))
 
 
 def test_several_parameters_are_one_flat_vector():
@@ -127,7 +127,7 @@ def test_several_parameters_are_one_flat_vector():
     for _ in range(3):
         opt_ab.step(closure_ab)
         opt_w.step(closure_w)
-    np.testing.assert_allclose(np.concatenate([a.data, b.data.ravel()]), whole.data,
+    np.testing.assert_allclose(np.concatenate([a._array, b._array.ravel()]), whole._array,
                                rtol=1e-12)
 
 
@@ -149,7 +149,7 @@ def test_state_dict_resume_through_save_and_load(tmp_path):
     opt, closure = _runner([x], lambda: rosenbrock(x), **kwargs)
     for _ in range(6):
         opt.step(closure)
-    straight = x.data.copy()
+    straight = x._array.copy()
 
     y = cr.tensor(x0.copy(), requires_grad=True)
     opt1, closure1 = _runner([y], lambda: rosenbrock(y), **kwargs)
@@ -157,13 +157,13 @@ def test_state_dict_resume_through_save_and_load(tmp_path):
         opt1.step(closure1)
     cr.save({"x": y.detach(), "optimizer": opt1.state_dict()}, tmp_path / "lbfgs.safetensors")
     ckpt = cr.load(tmp_path / "lbfgs.safetensors")
-    z = cr.tensor(ckpt["x"].data.copy(), requires_grad=True)
+    z = cr.tensor(ckpt["x"]._array.copy(), requires_grad=True)
     opt2, closure2 = _runner([z], lambda: rosenbrock(z), **kwargs)
     opt2.load_state_dict(ckpt["optimizer"])
     assert len(opt2.state[z]["old_dirs"]) == len(opt1.state[y]["old_dirs"]) > 0
     for _ in range(3):
         opt2.step(closure2)
-    np.testing.assert_array_equal(z.data, straight)
+    np.testing.assert_array_equal(z._array, straight)
 
 
 def test_torch_state_dict_loads_and_continues_like_torch():
@@ -178,7 +178,7 @@ def test_torch_state_dict_loads_and_continues_like_torch():
     for _ in range(3):
         opt.step(closure)
         topt.step(tclosure)
-    np.testing.assert_allclose(x.data, tx.detach().numpy(), rtol=1e-9)
+    np.testing.assert_allclose(x._array, tx.detach().numpy(), rtol=1e-9)
 
 
 def test_cubic_minimizer_finds_the_minimum_of_a_cubic():

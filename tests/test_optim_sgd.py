@@ -51,7 +51,7 @@ def test_l2_penalty_in_the_loss_equals_weight_decay(momentum):
         opt_penalty.step()
         opt_decay.step()
         for p, q in zip(a.cr_params, b.cr_params):
-            np.testing.assert_allclose(p.data, q.data, rtol=1e-5, atol=1e-6,
+            np.testing.assert_allclose(p._array, q._array, rtol=1e-5, atol=1e-6,
                                        err_msg=f"step {step + 1}")
 
 
@@ -80,7 +80,7 @@ def test_large_parameters_are_updated_block_by_block():
         w.grad, tw.grad = cr.tensor(g), torch.tensor(g)
         opt.step()
         topt.step()
-        np.testing.assert_allclose(w.data, tw.detach().numpy(), rtol=1e-6, atol=1e-6)
+        np.testing.assert_allclose(w._array, tw.detach().numpy(), rtol=1e-6, atol=1e-6)
 
 
 def test_float64_parameters_stay_float64():
@@ -89,7 +89,7 @@ def test_float64_parameters_stay_float64():
     (w * w).sum().backward()
     opt.step()
     assert w.dtype == np.float64 and opt.state[w]["momentum_buffer"].dtype == np.float64
-    np.testing.assert_allclose(w.data, np.full(3, 0.8), rtol=1e-15)
+    np.testing.assert_allclose(w._array, np.full(3, 0.8), rtol=1e-15)
 
 
 def test_strided_parameters_are_updated_whole():
@@ -97,7 +97,7 @@ def test_strided_parameters_are_updated_whole():
     rng = np.random.default_rng(12)
     base = rng.standard_normal((400, 300)).astype(np.float32)
     w = cr.tensor(base.copy(), requires_grad=True)
-    w.data = w.data.T  # a (300, 400) view with Fortran strides
+    w._array = w._array.T  # a (300, 400) view with Fortran strides
     tw = torch.tensor(base.T.copy(), requires_grad=True)
     opt = SGD([w], lr=0.1, momentum=0.9)
     topt = torch.optim.SGD([tw], lr=0.1, momentum=0.9)
@@ -106,5 +106,5 @@ def test_strided_parameters_are_updated_whole():
         w.grad, tw.grad = cr.tensor(g), torch.tensor(g)
         opt.step()
         topt.step()
-    assert not w.data.flags.c_contiguous
-    np.testing.assert_allclose(w.data, tw.detach().numpy(), rtol=1e-6, atol=1e-6)
+    assert not w._array.flags.c_contiguous
+    np.testing.assert_allclose(w._array, tw.detach().numpy(), rtol=1e-6, atol=1e-6)

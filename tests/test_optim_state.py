@@ -61,7 +61,7 @@ def test_resume_from_a_checkpoint_continues_identically(tmp_path, opt_name, sche
     loaded = cr.load(tmp_path / "ckpt.safetensors")
     second = Pair()
     for p, saved in zip(second.cr_params, loaded["params"]):
-        p.data[...] = saved.data  # everything after step 10 comes from the file
+        p._array[...] = saved._array  # everything after step 10 comes from the file
     opt2 = cls(second.cr_params, **kwargs)
     sched2 = make_sched(opt2) if make_sched else None
     opt2.load_state_dict(loaded["optimizer"])  # after making the scheduler, as in PyTorch
@@ -70,7 +70,7 @@ def test_resume_from_a_checkpoint_continues_identically(tmp_path, opt_name, sche
     _train(second, opt2, sched2, 10)
 
     for p, q in zip(straight.cr_params, second.cr_params):
-        np.testing.assert_array_equal(p.data, q.data)
+        np.testing.assert_array_equal(p._array, q._array)
     assert opt2.param_groups[0]["lr"] == opt.param_groups[0]["lr"]
     if sched is not None:
         assert sched2.get_last_lr() == sched.get_last_lr()
@@ -101,7 +101,7 @@ def test_torch_state_dict_loads_into_chainrule_and_continues_like_torch(opt_name
         pair.th_loss().backward()
         topt.step()
     for p, tp in zip(pair.cr_params, pair.th_params):
-        p.data[...] = tp.detach().numpy()
+        p._array[...] = tp.detach().numpy()
     th_state = topt.state_dict()
     as_arrays = {"state": {i: {k: v.numpy() if isinstance(v, torch.Tensor) else v
                                for k, v in s.items()} for i, s in th_state["state"].items()},
@@ -120,9 +120,9 @@ def test_chainrule_state_dict_loads_into_torch(opt_name):
     _train(pair, opt, None, 5)
     for p, tp in zip(pair.cr_params, pair.th_params):
         with torch.no_grad():
-            tp.copy_(torch.from_numpy(p.data.copy()))
+            tp.copy_(torch.from_numpy(p._array.copy()))
     ours = opt.state_dict()
-    as_torch = {"state": {i: {k: torch.from_numpy(np.array(v.data)) if isinstance(v, cr.Tensor)
+    as_torch = {"state": {i: {k: torch.from_numpy(np.array(v._array)) if isinstance(v, cr.Tensor)
                               else v for k, v in s.items()} for i, s in ours["state"].items()},
                 "param_groups": ours["param_groups"]}
     topt = th_cls(pair.th_params, **kwargs)

@@ -10,7 +10,7 @@ from oracle import assert_close, to_torch
 
 def test_attributes():
     x = cr.tensor([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]], requires_grad=True)
-    assert isinstance(x.data, np.ndarray)
+    assert isinstance(x._array, np.ndarray)
     assert x.grad is None and x.requires_grad and x.grad_fn is None and x.is_leaf
     assert x.shape == (2, 3) and x.ndim == 2 and x.dim() == 2
     assert x.dtype == cr.float32 == np.float32
@@ -53,9 +53,9 @@ def test_detach_shares_data_and_cuts_graph():
     y = x * 2
     d = y.detach()
     assert d.grad_fn is None and not d.requires_grad and d.is_leaf
-    assert np.shares_memory(d.data, y.data)
+    assert np.shares_memory(d._array, y._array)
     (d * x).sum().backward()
-    np.testing.assert_allclose(x.grad.data, [2.0, 4.0])
+    np.testing.assert_allclose(x.grad._array, [2.0, 4.0])
 
 
 def test_requires_grad_():
@@ -100,7 +100,7 @@ def test_tensor_copies_its_input():
     a[0] = 99
     assert t.tolist() == [1.0, 2.0]
     u = cr.tensor(t)
-    u.data[0] = 5
+    u._array[0] = 5
     assert t.tolist() == [1.0, 2.0]
 
 
@@ -165,7 +165,7 @@ def test_iteration_and_index_protocol():
     rows = list(x)
     assert [r.tolist() for r in rows] == [[1.0, 2.0], [3.0, 4.0]]
     sum(r.sum() for r in rows).backward()
-    np.testing.assert_allclose(x.grad.data, np.ones((2, 2)))
+    np.testing.assert_allclose(x.grad._array, np.ones((2, 2)))
     assert [10, 20, 30][cr.tensor(1)] == 20
 
 
@@ -207,10 +207,10 @@ def test_in_place_vs_torch(name, fn):
 
 def test_in_place_keeps_dtype_and_memory():
     x = cr.zeros(3)
-    before = x.data
+    before = x._array
     x.add_(cr.tensor([1, 2, 3]))
     x.copy_(np.array([1.0, 2.0, 3.0]))
-    assert x.data is before and x.dtype == np.float32
+    assert x._array is before and x.dtype == np.float32
 
 
 def test_in_place_under_no_grad_on_parameters():
@@ -218,7 +218,7 @@ def test_in_place_under_no_grad_on_parameters():
     (w * w).sum().backward()
     with cr.no_grad():
         w.sub_(w.grad, alpha=0.1)
-    np.testing.assert_allclose(w.data, [0.8, 1.6], rtol=1e-6)
+    np.testing.assert_allclose(w._array, [0.8, 1.6], rtol=1e-6)
     assert w.is_leaf and w.requires_grad
     w.grad.zero_()
     assert w.grad.tolist() == [0.0, 0.0]
@@ -230,24 +230,24 @@ def test_augmented_assignment_inside_graph_is_out_of_place():
     h += 2
     h *= w
     h.sum().backward()
-    np.testing.assert_allclose(w.grad.data, 2 * w.data + 2)
+    np.testing.assert_allclose(w.grad._array, 2 * w._array + 2)
     c = cr.tensor([1.0, 2.0])
-    data = c.data
+    data = c._array
     c += 1
-    assert c.data is data and c.tolist() == [2.0, 3.0]
+    assert c._array is data and c.tolist() == [2.0, 3.0]
 
 
 def test_augmented_assignment_under_no_grad_updates_the_leaf_in_place():
     w = cr.tensor([1.0, 2.0], requires_grad=True)
     (w * w).sum().backward()
-    same, data = w, w.data
+    same, data = w, w._array
     with cr.no_grad():
         w -= 0.5 * w.grad
         w *= 2
         w += 1
         w /= 2
-    assert w is same and w.data is data and w.requires_grad and w.is_leaf
-    np.testing.assert_allclose(w.data, [0.5, 0.5])
+    assert w is same and w._array is data and w.requires_grad and w.is_leaf
+    np.testing.assert_allclose(w._array, [0.5, 0.5])
 
 
 # --- 0-d tensors ---------------------------------------------------------------------------------
@@ -260,9 +260,9 @@ def test_zero_dim_tensors_through_ops_vs_torch():
     check_op([(), (2, 3)], lambda a, b: torch.where(b > 0, a, b), lambda a, b: cr.where(b > 0, a, b))
     x = cr.tensor(3.0, requires_grad=True)
     y = x * x
-    assert y.shape == () and isinstance(y.data, np.ndarray)
+    assert y.shape == () and isinstance(y._array, np.ndarray)
     y.backward()
-    assert x.grad.shape == () and isinstance(x.grad.data, np.ndarray) and x.grad.item() == 6.0
+    assert x.grad.shape == () and isinstance(x.grad._array, np.ndarray) and x.grad.item() == 6.0
 
 
 def test_tensor_class_constructor():
@@ -273,4 +273,4 @@ def test_tensor_class_constructor():
     assert cr.is_tensor(t) and not cr.is_tensor(np.zeros(2)) and cr.numel(t) == 2
     t.retain_grad()  # a leaf keeps its grad anyway
     (t * 2).sum().backward()
-    np.testing.assert_allclose(t.grad.data, [2.0, 2.0])
+    np.testing.assert_allclose(t.grad._array, [2.0, 2.0])

@@ -100,7 +100,7 @@ def test_early_stopping_logic():
     run = Run(model)
     values = [1.0, 0.5, 0.45, 0.42, 0.3, 0.35, 0.3]
     for epoch, v in enumerate(values):
-        model.weight.data[...] = epoch
+        model.weight._array[...] = epoch
         stop.on_epoch_end(epoch, {"val_loss": v}, run)
         if run.stop_training:
             break

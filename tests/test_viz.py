@@ -270,8 +270,8 @@ def test_explain_tensor_graph_gives_shapes_and_norms():
     assert [s.tensor for s in steps if isinstance(s, viz.GradientSum)] == ["h"]
     leaf = [s for s in steps if isinstance(s, viz.BackwardStep) and s.input == "W"]
     assert len(leaf) == 1 and leaf[0].local is None
-    Wt = torch.tensor(W.data, requires_grad=True)
-    (torch.tanh(torch.tensor(x.data) @ Wt.T) ** 2).mean().backward()
+    Wt = torch.tensor(W._array, requires_grad=True)
+    (torch.tanh(torch.tensor(x._array) @ Wt.T) ** 2).mean().backward()
     np.testing.assert_allclose(leaf[0].grad, Wt.grad.numpy(), rtol=1e-5, atol=1e-7)
 
 
@@ -414,9 +414,9 @@ def test_walk_gradients_equal_the_engines_on_an_mlp():
     graph = viz.walk(loss)
     loss.backward()
     for p in model.parameters():
-        np.testing.assert_allclose(graph.info[id(p)].grad, p.grad.data, rtol=1e-6, atol=1e-7)
+        np.testing.assert_allclose(graph.info[id(p)].grad, p.grad._array, rtol=1e-6, atol=1e-7)
     # After backward a leaf's box shows its .grad, which is the same number.
-    assert graph.info[id(p)].shown_grad is p.grad.data
+    assert graph.info[id(p)].shown_grad is p.grad._array
 
 
 CACHED_OPS = {   # ops that keep values for backward and drop them after it
@@ -438,8 +438,8 @@ def test_walk_works_before_and_after_backward_frees_the_graph(name):
     before = viz.walk(y).info[id(x)].grad.copy()
     y.backward()
     after = viz.walk(y).info[id(x)].grad
-    np.testing.assert_allclose(before, x.grad.data, rtol=1e-5, atol=1e-6)
-    np.testing.assert_allclose(after, x.grad.data, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(before, x.grad._array, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(after, x.grad._array, rtol=1e-5, atol=1e-6)
 
 
 def test_names_from_locals_name_a_models_parameters():
@@ -476,7 +476,7 @@ def test_module_called_twice_gets_two_boxes():
 def test_numeric_vs_analytic_agrees_on_the_neuron_and_leaves_inputs_alone():
     w = cr.tensor([2.0, -3.0, -3.0], requires_grad=True)
     x = cr.tensor([-1.0, -2.0], requires_grad=True)
-    before = w.data.copy()
+    before = w._array.copy()
     table = viz.numeric_vs_analytic(
         lambda w, x: cr.sigmoid(w[0] * x[0] + w[1] * x[1] + w[2]), {"w": w, "x": x})
     assert [(r.input, r.index) for r in table] == [
@@ -490,7 +490,7 @@ def test_numeric_vs_analytic_agrees_on_the_neuron_and_leaves_inputs_alone():
     assert text.splitlines()[0].split() == ["input", "index", "numerical", "analytical",
                                             "abs.", "error", "rel.", "error"]
     assert "max relative error" in text
-    np.testing.assert_array_equal(w.data, before)
+    np.testing.assert_array_equal(w._array, before)
     assert w.grad is None and w.dtype == np.float32
 
 

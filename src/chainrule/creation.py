@@ -40,7 +40,7 @@ def _float(dtype):
 
 def tensor(data, dtype=None, requires_grad=False, device=None):
     """A new tensor holding a copy of ``data`` (lists, numbers, arrays or a Tensor)."""
-    arr = Tensor(data, dtype=dtype, device=device).data
+    arr = Tensor(data, dtype=dtype, device=device)._array
     if isinstance(data, (np.ndarray, Tensor)):
         arr = arr.copy()
     return _finish(arr, requires_grad)
@@ -152,6 +152,6 @@ def randn_like(t, generator=None, dtype=None, requires_grad=False):
 
 def bernoulli(p, generator=None):
     """1 with probability ``p`` (a tensor or number), else 0, in ``p``'s float dtype."""
-    probs = p.data if isinstance(p, Tensor) else np.asarray(p, dtype=backend.default_float)
+    probs = p._array if isinstance(p, Tensor) else np.asarray(p, dtype=backend.default_float)
     draw = backend.rng_of(generator).random(probs.shape, dtype=np.float64)
     return _make((draw < probs).astype(probs.dtype))

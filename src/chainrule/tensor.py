@@ -23,7 +23,7 @@ _ndarray = np.ndarray
 def _make(data, requires_grad=False, grad_fn=None):
     """Wrap an array without copying or checking: the ops' fast path."""
     t = _new(Tensor)
-    t.data = data
+    t._array = data
     t._requires_grad = requires_grad
     t.grad_fn = grad_fn
     t.grad = None
@@ -37,7 +37,7 @@ def as_array(data, dtype=None, device="cpu"):
     """Turn nested lists, scalars, arrays or Tensors into an array with chainrule's dtype policy."""
     xp = backend.array_module(device)
     if isinstance(data, Tensor):
-        data = data.data
+        data = data._array
     dtype = backend.to_dtype(dtype)
     if dtype is not None:
         return xp.asarray(data, dtype=dtype)
@@ -58,14 +58,14 @@ class Tensor:
     ``Tensor(data, requires_grad=False, dtype=None)``; most code uses ``cr.tensor``.
     """
 
-    __slots__ = ("data", "_requires_grad", "grad_fn", "grad", "_version", "_output_nr",
+    __slots__ = ("_array", "_requires_grad", "grad_fn", "grad", "_version", "_output_nr",
                  "_hooks", "_retains_grad", "name", "__weakref__")
     # NumPy must hand `ndarray <op> Tensor` to the Tensor's reflected operator.
     __array_ufunc__ = None
     __array_priority__ = 1000
 
     def __init__(self, data, requires_grad=False, dtype=None, device=None):
-        self.data = as_array(data, dtype, backend.normalize_device(device))
+        self._array = as_array(data, dtype, backend.normalize_device(device))
         self._requires_grad = False
         self.grad_fn = None
         self.grad = None
@@ -82,10 +82,10 @@ class Tensor:
 
     @requires_grad.setter
     def requires_grad(self, value: bool):
-        if value and self.data.dtype.kind not in "fc":
+        if value and self._array.dtype.kind not in "fc":
             raise RuntimeError(
                 f"requires_grad: only floating-point tensors can require gradients, "
-                f"got dtype {self.data.dtype}")
+                f"got dtype {self._array.dtype}")
         if not value and self.grad_fn is not None:
             raise RuntimeError("requires_grad: cannot turn it off on a non-leaf tensor; use detach()")
         self._requires_grad = bool(value)
@@ -95,12 +95,25 @@ class Tensor:
         return self
 
     @property
+    def data(self) -> "Tensor":
+        """The same array as a Tensor that does not require grad (PyTorch's ``.data``).
+
+        Changes through it reach this tensor but are not seen by autograd:
+        ``p.data += -lr * p.grad`` is the lectures' update line.
+        """
+        return _make(self._array, False, None)
+
+    @data.setter
+    def data(self, value):
+        self._array = value._array if isinstance(value, Tensor) else as_array(value, device=self.device)
+
+    @property
     def is_leaf(self) -> bool:
         return self.grad_fn is None
 
     def detach(self) -> "Tensor":
         """The same data, cut from the graph."""
-        return _make(self.data, False, None)
+        return _make(self._array, False, None)
 
     def detach_(self) -> "Tensor":
         self.grad_fn = None
@@ -118,7 +131,7 @@ class Tensor:
             def retain(grad):
                 t = ref()
                 if t is not None:
-                    t.grad = _make(grad.data.copy(), False, None) if t.grad is None else t.grad + grad
+                    t.grad = _make(grad._array.copy(), False, None) if t.grad is None else t.grad + grad
             self.grad_fn.register_hook(self._output_nr, retain)
             self._retains_grad = True
 
@@ -151,51 +164,51 @@ class Tensor:
     # --- array facts ---------------------------------------------------------------------
     @property
     def shape(self) -> tuple:
-        return self.data.shape
+        return self._array.shape
 
     @property
     def ndim(self) -> int:
-        return self.data.ndim
+        return self._array.ndim
 
     def dim(self) -> int:
-        return self.data.ndim
+        return self._array.ndim
 
     @property
     def dtype(self):
-        return self.data.dtype
+        return self._array.dtype
 
     @property
     def device(self) -> str:
-        return backend.device_of(self.data)
+        return backend.device_of(self._array)
 
     def size(self, dim=None):
         if dim is None:
-            return self.data.shape
-        return self.data.shape[dim]
+            return self._array.shape
+        return self._array.shape[dim]
 
     def numel(self) -> int:
-        return int(self.data.size)
+        return int(self._array.size)
 
     def __len__(self):
-        if self.data.ndim == 0:
+        if self._array.ndim == 0:
             raise TypeError("len() of a 0-d tensor")
-        return self.data.shape[0]
+        return self._array.shape[0]
 
     def item(self):
-        if self.data.size != 1:
+        if self._array.size != 1:
             raise ValueError(f"item: only one-element tensors can be converted, got shape {self.shape}")
-        return self.data.item()
+        return self._array.item()
 
     def tolist(self):
-        return self.data.tolist()
+        return self._array.tolist()
 
     def numpy(self):
         if self._requires_grad:
             raise RuntimeError("numpy: the tensor requires grad; call .detach().numpy() instead")
-        return backend.to_device(self.data, "cpu")
+        return backend.to_device(self._array, "cpu")
 
     def __array__(self, dtype=None, copy=None):
-        arr = backend.to_device(self.data, "cpu")
+        arr = backend.to_device(self._array, "cpu")
         return arr if dtype is None else arr.astype(dtype, copy=False)
 
     def __float__(self):
@@ -205,26 +218,26 @@ class Tensor:
         return int(self.item())
 
     def __bool__(self):
-        if self.data.size != 1:
+        if self._array.size != 1:
             raise RuntimeError(
-                f"bool: the truth value of a tensor with {self.data.size} elements is ambiguous")
-        return bool(self.data)
+                f"bool: the truth value of a tensor with {self._array.size} elements is ambiguous")
+        return bool(self._array)
 
     def __index__(self):
-        if self.data.dtype.kind not in "iu" or self.data.size != 1:
+        if self._array.dtype.kind not in "iu" or self._array.size != 1:
             raise TypeError("only integer tensors of a single element can be used as an index")
-        return int(self.data)
+        return int(self._array)
 
     def __hash__(self):
         return id(self)
 
     def __iter__(self):
-        if self.data.ndim == 0:
+        if self._array.ndim == 0:
             raise TypeError("iteration over a 0-d tensor")
-        return (self[i] for i in range(self.data.shape[0]))
+        return (self[i] for i in range(self._array.shape[0]))
 
     def __repr__(self):
-        data = backend.to_device(self.data, "cpu")
+        data = backend.to_device(self._array, "cpu")
         finite = data[np.isfinite(data)] if data.dtype.kind == "f" else data
         # PyTorch prints 4 decimals unless every value is a whole number ("1., 2.")
         whole = data.dtype.kind != "f" or bool(np.all(finite == np.round(finite)))
@@ -232,8 +245,8 @@ class Tensor:
                                floatmode="maxprec" if whole else "fixed",
                                suppress_small=False, threshold=1000)
         extras = []
-        if self.data.dtype not in (backend.default_float, np.int64, np.bool_):  # as torch
-            extras.append(f"dtype=chainrule.{self.data.dtype}")
+        if self._array.dtype not in (backend.default_float, np.int64, np.bool_):  # as torch
+            extras.append(f"dtype=chainrule.{self._array.dtype}")
         if self.device != "cpu":
             extras.append(f"device='{self.device}'")
         if self.grad_fn is not None:
@@ -314,9 +327,9 @@ class Tensor:
 
     def _inplace(self, name, value):
         self._check_inplace(name)
-        value = value.data if isinstance(value, Tensor) else value
-        if self.data.dtype != getattr(value, "dtype", self.data.dtype):
-            value = np.asarray(value).astype(self.data.dtype, copy=False)
+        value = value._array if isinstance(value, Tensor) else value
+        if self._array.dtype != getattr(value, "dtype", self._array.dtype):
+            value = np.asarray(value).astype(self._array.dtype, copy=False)
         self._version += 1
         fn = self.grad_fn
         if fn is not None and fn.saves_output:  # its backward reads this very array: refuse it
@@ -325,55 +338,55 @@ class Tensor:
 
     def add_(self, other, alpha=1):
         other = self._inplace("add_", other)
-        self.data += other if alpha == 1 else alpha * other
+        self._array += other if alpha == 1 else alpha * other
         return self
 
     def sub_(self, other, alpha=1):
         other = self._inplace("sub_", other)
-        self.data -= other if alpha == 1 else alpha * other
+        self._array -= other if alpha == 1 else alpha * other
         return self
 
     def mul_(self, other):
-        self.data *= self._inplace("mul_", other)
+        self._array *= self._inplace("mul_", other)
         return self
 
     def div_(self, other):
-        self.data /= self._inplace("div_", other)
+        self._array /= self._inplace("div_", other)
         return self
 
     def zero_(self):
         self._inplace("zero_", 0)
-        self.data[...] = 0
+        self._array[...] = 0
         return self
 
     def fill_(self, value):
-        self.data[...] = self._inplace("fill_", value)
+        self._array[...] = self._inplace("fill_", value)
         return self
 
     def copy_(self, src):
         src = self._inplace("copy_", src)
-        self.data[...] = src
+        self._array[...] = src
         return self
 
     def clamp_(self, min=None, max=None):
         self._inplace("clamp_", 0)
-        np.clip(self.data, min, max, out=self.data)
+        np.clip(self._array, min, max, out=self._array)
         return self
 
     def uniform_(self, a=0.0, b=1.0, generator=None):
         self._inplace("uniform_", 0)
-        self.data[...] = backend.rng_of(generator).uniform(a, b, self.shape)
+        self._array[...] = backend.rng_of(generator).uniform(a, b, self.shape)
         return self
 
     def normal_(self, mean=0.0, std=1.0, generator=None):
         self._inplace("normal_", 0)
-        self.data[...] = backend.rng_of(generator).normal(mean, std, self.shape)
+        self._array[...] = backend.rng_of(generator).normal(mean, std, self.shape)
         return self
 
     def __setitem__(self, index, value):
         value = self._inplace("__setitem__", value)
         index = _ops.index_key(index)
-        self.data[index] = value
+        self._array[index] = value
 
     # --- operators ------------------------------------------------------------------------
     def __add__(self, other):

@@ -62,30 +62,30 @@ def sum_to_shape(grad, shape):
 
 def _fit_gradient(node, i, grad, target):
     """Give ``grad`` the shape and dtype of ``target`` (input ``i`` of ``node``), or explain."""
-    if grad.shape != target.data.shape:
+    if grad.shape != target._array.shape:
         try:
-            grad = sum_to_shape(grad, target.data.shape)
+            grad = sum_to_shape(grad, target._array.shape)
         except ValueError:
             pass
-        if grad.shape != target.data.shape:
+        if grad.shape != target._array.shape:
             raise RuntimeError(
                 f"{node.name}: backward gave a gradient of shape {tuple(grad.shape)} for input {i} "
-                f"of shape {tuple(target.data.shape)}")
-    if grad.dtype != target.data.dtype:
-        grad = grad.to(target.data.dtype) if isinstance(grad, Tensor) else grad.astype(target.data.dtype)
+                f"of shape {tuple(target._array.shape)}")
+    if grad.dtype != target._array.dtype:
+        grad = grad.to(target._array.dtype) if isinstance(grad, Tensor) else grad.astype(target._array.dtype)
     return grad
 
 
 def _as_root_grad(root, gradient, create_graph):
     if gradient is None:
-        if root.data.size != 1:
+        if root._array.size != 1:
             raise RuntimeError(
                 f"backward: grad can be implicitly created only for scalar outputs, but the "
                 f"output has shape {tuple(root.shape)}; pass `gradient=` of that shape")
-        g = np.ones(root.data.shape, dtype=root.data.dtype)
+        g = np.ones(root._array.shape, dtype=root._array.dtype)
     else:
-        g = gradient.data if isinstance(gradient, Tensor) else np.asarray(gradient, dtype=root.dtype)
-        if g.shape != root.data.shape:
+        g = gradient._array if isinstance(gradient, Tensor) else np.asarray(gradient, dtype=root.dtype)
+        if g.shape != root._array.shape:
             raise RuntimeError(
                 f"backward: gradient has shape {tuple(g.shape)} but the output has shape "
                 f"{tuple(root.shape)}")
@@ -100,7 +100,7 @@ def _run_hooks(hooks, grad, create_graph):
         g = grad if isinstance(grad, Tensor) else _make(grad, False, None)
         result = hook(g)
         if result is not None:
-            grad = result if create_graph else result.data
+            grad = result if create_graph else result._array
     return grad
 
 
@@ -138,7 +138,7 @@ class _Accumulator:
             t.grad = g if t.grad is None else t.grad + g
             return
         if isinstance(grad, Tensor):
-            grad = grad.data
+            grad = grad._array
         if isinstance(grad, np.generic):  # NumPy gives scalars for 0-d results
             grad = np.asarray(grad)
         if t.grad is None:
@@ -148,7 +148,7 @@ class _Accumulator:
             self.owned.add(id(grad))
             t.grad = _make(grad, False, None)
         else:
-            t.grad.data += grad  # accumulate in place across backward calls
+            t.grad._array += grad  # accumulate in place across backward calls
 
 
 def run(roots, root_grads, retain_graph, create_graph, acc):
@@ -197,7 +197,7 @@ def run(roots, root_grads, retain_graph, create_graph, acc):
             for a, g in zip(node.args, input_grads):
                 if g is None or not isinstance(a, Tensor) or not a._requires_grad:
                     continue
-                if g.shape != a.data.shape or g.dtype != a.data.dtype:
+                if g.shape != a._array.shape or g.dtype != a._array.dtype:
                     g = _fit_gradient(node, _position(node.args, a), g, a)
                 fn = a.grad_fn
                 if fn is None:
@@ -253,7 +253,7 @@ def backward(tensor, gradient=None, retain_graph=None, create_graph=False, input
         for t, gi in zip(inputs, grads):
             if gi is not None:
                 acc = _Accumulator(create_graph)
-                acc.leaf(t, gi if create_graph else gi.data)
+                acc.leaf(t, gi if create_graph else gi._array)
                 acc.flush()
         return
     run([tensor], [g], retain_graph, create_graph, _Accumulator(create_graph))

@@ -100,7 +100,7 @@ class Op(Node):
         version = 0
         for a in args:
             if isinstance(a, Tensor):
-                values.append(a.data)
+                values.append(a._array)
                 if a._requires_grad:
                     requires_grad = True
                 version += a._version
@@ -132,7 +132,7 @@ class Op(Node):
         version = 0
         for a in self.args:
             if isinstance(a, Tensor):
-                values.append(a if create_graph else a.data)
+                values.append(a if create_graph else a._array)
                 version += a._version
             else:
                 values.append(a)
@@ -190,9 +190,9 @@ class Function(Node):
         wrapped = []
         for i, o in enumerate(outputs):
             if any(o is nd for nd in ctx._non_differentiable) or o.dtype.kind != "f":
-                wrapped.append(_make(o.data, False, None))
+                wrapped.append(_make(o._array, False, None))
                 continue
-            t = _make(o.data, True, ctx)
+            t = _make(o._array, True, ctx)
             t._output_nr = i
             wrapped.append(t)
         return wrapped[0] if ctx.single_output else tuple(wrapped)
@@ -218,7 +218,7 @@ class Function(Node):
                 f"expected {len(self.args)} (one per forward argument)")
         if create_graph:
             return result
-        return tuple(r.data if isinstance(r, Tensor) else r for r in result)
+        return tuple(r._array if isinstance(r, Tensor) else r for r in result)
 
     @staticmethod
     def forward(ctx, *args):

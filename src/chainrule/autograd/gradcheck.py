@@ -36,15 +36,15 @@ def _outputs(fn, inputs):
 def numerical_jacobian_vjp(fn, inputs, index, grad_outputs, eps):
     """d <grad_outputs, fn(inputs)> / d inputs[index], element by element, by central differences."""
     t = inputs[index]
-    data = t.data  # nudged in place through a multi-index: works for any memory layout
+    data = t._array  # nudged in place through a multi-index: works for any memory layout
     result = np.zeros(data.shape, dtype=np.float64)
     # Grad stays on: gradgradcheck's fn takes a derivative inside.
     for k in np.ndindex(data.shape):
         orig = data[k]
         data[k] = orig + eps
-        plus = sum(float((o.data * g).sum()) for o, g in zip(_outputs(fn, inputs), grad_outputs))
+        plus = sum(float((o._array * g).sum()) for o, g in zip(_outputs(fn, inputs), grad_outputs))
         data[k] = orig - eps
-        minus = sum(float((o.data * g).sum()) for o, g in zip(_outputs(fn, inputs), grad_outputs))
+        minus = sum(float((o._array * g).sum()) for o, g in zip(_outputs(fn, inputs), grad_outputs))
         data[k] = orig
         result[k] = (plus - minus) / (2 * eps)
     return result
@@ -93,7 +93,7 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True, 
                                  allow_unused=True)
     for j, i in enumerate(wrt):
         numeric = numerical_jacobian_vjp(fn, inputs, i, grad_outputs, eps)
-        a = None if analytic[j] is None else analytic[j].data
+        a = None if analytic[j] is None else analytic[j]._array
         # gradgradcheck also varies the upstream gradients, after the inputs
         label = f"input {i}" if i < n_inputs else f"grad_output {i - n_inputs}"
         if not _compare(_name, label, a, numeric, atol, rtol, raise_exception):

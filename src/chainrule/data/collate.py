@@ -23,7 +23,7 @@ def default_collate(samples):
     """
     first = samples[0]
     if isinstance(first, Tensor):
-        return _make(np.stack([s.data for s in samples]))
+        return _make(np.stack([s._array for s in samples]))
     if isinstance(first, np.ndarray):
         return _make(np.stack(samples))
     if isinstance(first, (bool, np.bool_)):

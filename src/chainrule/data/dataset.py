@@ -42,7 +42,7 @@ class Dataset:
 def _as_batch_index(indices):
     """Indices as an int64 array (one fancy-index per batch, never a Python loop)."""
     if isinstance(indices, Tensor):
-        indices = indices.data
+        indices = indices._array
     return np.asarray(indices, dtype=np.int64)
 
 
@@ -72,7 +72,7 @@ class TensorDataset(Dataset):
     def __getitems__(self, indices):
         idx = _as_batch_index(indices)
         # One `take` per tensor: no graph (data never requires grad here) and no per-row work.
-        return tuple(_make(t.data[idx]) for t in self.tensors)
+        return tuple(_make(t._array[idx]) for t in self.tensors)
 
     def __len__(self):
         return self.tensors[0].shape[0]
@@ -174,7 +174,7 @@ def stratified_split(labels, fractions, generator=None) -> list[np.ndarray]:
         >>> np.bincount(y[train]).tolist()
         [2, 2]
     """
-    y = np.asarray(labels.data if isinstance(labels, Tensor) else labels)
+    y = np.asarray(labels._array if isinstance(labels, Tensor) else labels)
     fractions = [float(f) for f in fractions]
     if any(f < 0 for f in fractions) or not math.isclose(sum(fractions), 1.0, abs_tol=1e-6):
         raise ValueError(f"stratified_split: fractions must be >= 0 and sum to 1, "

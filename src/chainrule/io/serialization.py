@@ -65,7 +65,7 @@ class _Encoder:
     def encode(self, obj, path):
         if isinstance(obj, Tensor) or isinstance(obj, np.ndarray):
             kind = "tensor" if isinstance(obj, Tensor) else "ndarray"
-            arr = obj.data if isinstance(obj, Tensor) else obj
+            arr = obj._array if isinstance(obj, Tensor) else obj
             if arr.dtype.kind in "OUSV" or arr.dtype.fields is not None:
                 raise TypeError(f"save: cannot store an array of dtype {arr.dtype} at "
                                 f"{'.'.join(path) or '<root>'} (numbers and bools only)")

@@ -207,7 +207,7 @@ class PReLU(Module):
         self.weight = Parameter(full((num_parameters,), init, dtype=dtype or "float32"))
 
     def reset_parameters(self):
-        self.weight.data[...] = self.init
+        self.weight._array[...] = self.init
 
     def forward(self, input):
         return F.prelu(input, self.weight)

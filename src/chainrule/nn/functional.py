@@ -28,7 +28,7 @@ _REDUCTIONS = ("mean", "sum", "none")
 
 
 def _array(x):
-    return x.data if isinstance(x, Tensor) else np.asarray(x)
+    return x._array if isinstance(x, Tensor) else np.asarray(x)
 
 
 def _check_reduction(name, reduction):
@@ -232,10 +232,10 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
         if n <= 1:
             raise ValueError(f"batch_norm: expected more than 1 value per channel when training, "
                              f"got input of shape {tuple(input.shape)}")
-        mean, var = _fused.batch_norm_stats(input.data, axes)
+        mean, var = _fused.batch_norm_stats(input._array, axes)
         if running_mean is not None and running_var is not None:
             m = momentum
-            rm, rv = running_mean.data, running_var.data
+            rm, rv = running_mean._array, running_var._array
             rm *= 1 - m
             rm += m * mean.reshape(C).astype(rm.dtype, copy=False)
             rv *= 1 - m
@@ -248,8 +248,8 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
     shape = [1] * input.ndim
     shape[1] = C
     dtype = input.dtype
-    mean = running_mean.data.astype(dtype, copy=False).reshape(shape)
-    var = running_var.data.astype(dtype, copy=False)
+    mean = running_mean._array.astype(dtype, copy=False).reshape(shape)
+    var = running_var._array.astype(dtype, copy=False)
     invstd = (1 / np.sqrt(var + dtype.type(eps))).reshape(shape)
     return _fused.BatchNormEval.apply(input, weight, bias, mean, invstd, axes, view)
 
@@ -288,7 +288,7 @@ def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0):
 def _embedding_renorm(weight, idx, max_norm, norm_type):
     """Rescale, in place, the rows used by ``idx`` whose norm exceeds ``max_norm``."""
     rows = np.unique(idx)
-    w = weight.data
+    w = weight._array
     norms = np.linalg.norm(w[rows], ord=norm_type, axis=1)
     big = norms > max_norm
     if big.any():
@@ -473,7 +473,7 @@ def kl_div(input, target, reduction="mean", log_target=False):
         losses = _el.exp(target) * (target - input)
     elif isinstance(target, Tensor) and target.requires_grad:
         # t log t taken as 0 where t == 0 (xlogy), differentiable in t elsewhere
-        safe = _el.where(target.data > 0, target, 1.0)
+        safe = _el.where(target._array > 0, target, 1.0)
         losses = target * (safe.log() - input)
     else:
         t = _array(target)

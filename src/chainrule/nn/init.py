@@ -68,7 +68,7 @@ def _fan(tensor, mode):
 def _fill(tensor, values):
     """Write ``values`` into ``tensor`` in place, outside the graph, in its dtype."""
     with grad_mode.no_grad():
-        tensor.data[...] = values
+        tensor._array[...] = values
         tensor._version += 1
     return tensor
 

@@ -78,7 +78,7 @@ def register_module_forward_hook(hook, *, always_call=False) -> RemovableHandle:
 def _to_array(value, name):
     """The array behind a state_dict value: a chainrule Tensor, a NumPy array, a torch tensor."""
     if isinstance(value, Tensor):
-        return value.data
+        return value._array
     if isinstance(value, np.ndarray):
         return value
     if hasattr(value, "detach") and hasattr(value, "numpy"):  # a torch tensor, without torch
@@ -298,7 +298,7 @@ class Module:
             raise TypeError(f"cannot assign a {type(tensor).__name__} as buffer {name!r} "
                             "(Tensor or None expected)")
         if isinstance(tensor, (Buffer, Parameter)):
-            tensor = Tensor(tensor.data)  # a buffer is a plain tensor
+            tensor = Tensor(tensor._array)  # a buffer is a plain tensor
         self._forget(name)
         self._buffers[name] = tensor
         if not persistent:
@@ -415,7 +415,7 @@ class Module:
             if set_to_none:
                 p.grad = None
             else:
-                p.grad.data[...] = 0
+                p.grad._array[...] = 0
 
     def apply(self, fn):
         """Call ``fn(m)`` on every submodule (children first) and on self; returns self.
@@ -433,12 +433,12 @@ class Module:
             for p in m._parameters.values():
                 if p is None:
                     continue
-                p.data = convert(p.data)
+                p._array = convert(p._array)
                 if p.grad is not None:
-                    p.grad.data = convert(p.grad.data)
+                    p.grad._array = convert(p.grad._array)
             for name, b in m._buffers.items():
                 if b is not None:
-                    b.data = convert(b.data)
+                    b._array = convert(b._array)
         return self
 
     def to(self, *args, **kwargs):
@@ -542,9 +542,9 @@ class Module:
         with grad_mode.no_grad():
             for target, arr in staged:
                 if assign:
-                    target.data = np.asarray(arr)
+                    target._array = np.asarray(arr)
                 else:
-                    target.data[...] = np.asarray(arr).astype(target.dtype, copy=False)
+                    target._array[...] = np.asarray(arr).astype(target.dtype, copy=False)
                 target._version += 1
         return _IncompatibleKeys(missing, unexpected)
 

@@ -26,7 +26,7 @@ class Parameter(Tensor):
         if data is None:
             arr = np.empty((0,), dtype=backend.default_float)
         elif isinstance(data, Tensor):
-            arr = data.data
+            arr = data._array
         else:
             arr = as_array(data)
         super().__init__(arr, requires_grad=requires_grad)  # shares arr; validates the dtype
@@ -41,5 +41,5 @@ class Buffer(Tensor):
     __slots__ = ("persistent",)
 
     def __init__(self, data, persistent=True):
-        super().__init__(data.data if isinstance(data, Tensor) else as_array(data))
+        super().__init__(data._array if isinstance(data, Tensor) else as_array(data))
         self.persistent = persistent

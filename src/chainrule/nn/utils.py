@@ -46,7 +46,7 @@ def get_total_norm(tensors, norm_type: float = 2.0, error_if_nonfinite: bool = F
 
         >>> cr.nn.utils.get_total_norm([p.grad for p in params])
     """
-    arrays = [t.data for t in _as_list(tensors)]
+    arrays = [t._array for t in _as_list(tensors)]
     norm_type = float(norm_type)
     if not arrays:
         return _make(np.zeros((), np.float32))
@@ -65,11 +65,11 @@ def clip_grads_with_norm_(parameters, max_norm: float, total_norm) -> None:
     grads = [p.grad for p in _as_list(parameters) if p.grad is not None]
     if not grads:
         return
-    total = total_norm.data if isinstance(total_norm, Tensor) else np.asarray(total_norm)
+    total = total_norm._array if isinstance(total_norm, Tensor) else np.asarray(total_norm)
     coef = np.minimum(float(max_norm) / (total + total.dtype.type(1e-6)), 1.0)
     coef = coef.astype(total.dtype, copy=False)
     for g in grads:
-        g.data *= coef.astype(g.data.dtype, copy=False)
+        g._array *= coef.astype(g._array.dtype, copy=False)
         g._version += 1
 
 
@@ -98,7 +98,7 @@ def clip_grad_value_(parameters, clip_value: float) -> None:
     clip_value = float(clip_value)
     for p in _as_list(parameters):
         if p.grad is not None:
-            np.clip(p.grad.data, -clip_value, clip_value, out=p.grad.data)
+            np.clip(p.grad._array, -clip_value, clip_value, out=p.grad._array)
             p.grad._version += 1
 
 
@@ -115,7 +115,7 @@ def parameters_to_vector(parameters):
 def vector_to_parameters(vec, parameters) -> None:
     """Copy consecutive slices of the 1-D ``vec`` into ``parameters`` (in place, no graph).
 
-    PyTorch re-points ``param.data`` at views of ``vec``; chainrule copies, so a parameter
+    PyTorch re-points ``param._array`` at views of ``vec``; chainrule copies, so a parameter
     never shares memory with the vector (optimizer state and saved arrays stay valid).
 
         >>> vector_to_parameters(vec * 0.5, model.parameters())
@@ -124,14 +124,14 @@ def vector_to_parameters(vec, parameters) -> None:
         raise TypeError(f"vector_to_parameters: expected a Tensor, but got {type(vec).__name__}")
     params = list(parameters)
     _check_devices(params)
-    total = sum(p.data.size for p in params)
-    if vec.data.ndim != 1 or vec.data.size != total:
+    total = sum(p._array.size for p in params)
+    if vec._array.ndim != 1 or vec._array.size != total:
         raise ValueError(f"vector_to_parameters: vec has shape {tuple(vec.shape)}, the "
                          f"parameters have {total} elements in all")
     offset = 0
     for p in params:
-        n = p.data.size
-        p.data[...] = vec.data[offset:offset + n].reshape(p.data.shape)
+        n = p._array.size
+        p._array[...] = vec._array[offset:offset + n].reshape(p._array.shape)
         p._version += 1
         offset += n
 

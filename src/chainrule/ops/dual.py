@@ -23,7 +23,7 @@ def is_graph(x) -> bool:
 
 def value(x):
     """The raw array behind ``x``: for masks and indices, which are constants of the graph."""
-    return x.data if isinstance(x, Tensor) else x
+    return x._array if isinstance(x, Tensor) else x
 
 
 def exp(x):

@@ -573,7 +573,7 @@ def minimum(a, b):
 
 def where(condition, a, b):
     """Elements of ``a`` where ``condition`` holds, else of ``b``; no gradient to the condition."""
-    c = condition.data if isinstance(condition, Tensor) else np.asarray(condition)
+    c = condition._array if isinstance(condition, Tensor) else np.asarray(condition)
     if c.dtype != np.bool_:
         raise TypeError(f"where: condition must be a bool tensor, got dtype {c.dtype}")
     return Where.apply(c, a, b)
@@ -594,7 +594,7 @@ def to_device(x, device):
 # --- comparisons and logic: no gradient --------------------------------------------------
 
 def _data(x):
-    return x.data if isinstance(x, Tensor) else x
+    return x._array if isinstance(x, Tensor) else x
 
 
 def _named(name, fn, a, b):

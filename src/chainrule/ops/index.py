@@ -23,7 +23,7 @@ from .reduce import normalize_dim
 def index_key(key):
     """Turn Tensors inside an index into arrays; lists of ints become integer arrays."""
     if isinstance(key, Tensor):
-        return key.data
+        return key._array
     if isinstance(key, tuple):
         return tuple(index_key(k) for k in key)
     if isinstance(key, list):
@@ -106,13 +106,13 @@ class Gather(Op):
 def gather(x, dim, index):
     """``out[i][j] = x[i][index[i][j]]`` for dim=1, and so on, as ``torch.gather``."""
     axis = normalize_dim("gather", dim, x.ndim)
-    idx = index.data if isinstance(index, Tensor) else np.asarray(index)
+    idx = index._array if isinstance(index, Tensor) else np.asarray(index)
     return Gather.apply(x, _gather_index(x.shape, idx, axis, "gather"))
 
 
 def index_select(x, dim, index):
     axis = normalize_dim("index_select", dim, x.ndim)
-    idx = index.data if isinstance(index, Tensor) else np.asarray(index)
+    idx = index._array if isinstance(index, Tensor) else np.asarray(index)
     if idx.ndim != 1:
         raise ValueError(f"index_select: index must be 1-D, got shape {idx.shape}")
     return GetItem.apply(x, (slice(None),) * axis + (idx,))
@@ -121,10 +121,10 @@ def index_select(x, dim, index):
 def masked_fill(x, mask, value):
     """``value`` where ``mask`` is True, ``x`` elsewhere (the mask broadcasts)."""
     from .elementwise import where  # noqa: PLC0415
-    m = mask.data if isinstance(mask, Tensor) else np.asarray(mask)
+    m = mask._array if isinstance(mask, Tensor) else np.asarray(mask)
     if m.dtype != np.bool_:
         raise TypeError(f"masked_fill: mask must be a bool tensor, got dtype {m.dtype}")
-    v = value.data if isinstance(value, Tensor) and value.grad_fn is None and not value.requires_grad \
+    v = value._array if isinstance(value, Tensor) and value.grad_fn is None and not value.requires_grad \
         else value
     if not isinstance(v, Tensor):
         v = np.asarray(v, dtype=x.dtype)
@@ -137,7 +137,7 @@ def take_along_dim(x, indices, dim):
 
 def one_hot(labels, num_classes=-1):
     """Integer labels to int64 one-hot rows, as ``F.one_hot``."""
-    data = labels.data if isinstance(labels, Tensor) else np.asarray(labels)
+    data = labels._array if isinstance(labels, Tensor) else np.asarray(labels)
     if data.dtype.kind not in "iu":
         raise TypeError(f"one_hot: labels must be integers, got dtype {data.dtype}")
     n = int(data.max()) + 1 if num_classes < 0 else int(num_classes)

@@ -145,14 +145,14 @@ def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean
         raise ValueError("cross_entropy: input must have a class dimension")
     x = input if input.ndim > 1 else input.reshape(1, -1)
     C = x.shape[1]
-    t = target.data if isinstance(target, Tensor) else np.asarray(target)
+    t = target._array if isinstance(target, Tensor) else np.asarray(target)
     spatial = x.shape[2:]
     if x.ndim > 2:  # (N, C, d...) -> (N*d..., C)
         x = x.permute(0, *range(2, x.ndim), 1).reshape(-1, C)
     dtype = x.dtype
     w = None
     if weight is not None:
-        w = (weight.data if isinstance(weight, Tensor) else np.asarray(weight)).astype(dtype)
+        w = (weight._array if isinstance(weight, Tensor) else np.asarray(weight)).astype(dtype)
         if w.shape != (C,):
             raise ValueError(f"cross_entropy: weight must have shape ({C},), got {w.shape}")
     if t.dtype.kind == "f":  # class probabilities

@@ -347,7 +347,7 @@ def min(x, dim=None, keepdim=False):  # noqa: A001 - PyTorch's name
 
 
 def argmax(x, dim=None, keepdim=False):
-    data = x.data if isinstance(x, Tensor) else np.asarray(x)
+    data = x._array if isinstance(x, Tensor) else np.asarray(x)
     if dim is None:
         return _make(np.asarray(data.argmax(), dtype=np.int64))
     d = normalize_dim("argmax", dim, data.ndim)
@@ -355,7 +355,7 @@ def argmax(x, dim=None, keepdim=False):
 
 
 def argmin(x, dim=None, keepdim=False):
-    data = x.data if isinstance(x, Tensor) else np.asarray(x)
+    data = x._array if isinstance(x, Tensor) else np.asarray(x)
     if dim is None:
         return _make(np.asarray(data.argmin(), dtype=np.int64))
     d = normalize_dim("argmin", dim, data.ndim)
@@ -385,12 +385,12 @@ def norm(x, p=2, dim=None, keepdim=False):
 
 
 def all(x, dim=None, keepdim=False):  # noqa: A001 - PyTorch's name
-    data = x.data if isinstance(x, Tensor) else np.asarray(x)
+    data = x._array if isinstance(x, Tensor) else np.asarray(x)
     return _make(np.asarray(data.all(axis=None if dim is None else normalize_dims("all", dim, data.ndim),
                                       keepdims=keepdim)))
 
 
 def any(x, dim=None, keepdim=False):  # noqa: A001 - PyTorch's name
-    data = x.data if isinstance(x, Tensor) else np.asarray(x)
+    data = x._array if isinstance(x, Tensor) else np.asarray(x)
     return _make(np.asarray(data.any(axis=None if dim is None else normalize_dims("any", dim, data.ndim),
                                       keepdims=keepdim)))

@@ -58,7 +58,7 @@ class Adagrad(Optimizer):
         # Like torch, the accumulators exist from the start (so state_dict shows them).
         state = self.state[p]
         state["step"] = _make(np.zeros((), np.float32))
-        state["sum"] = _make(np.full_like(p.data, group["initial_accumulator_value"]))
+        state["sum"] = _make(np.full_like(p._array, group["initial_accumulator_value"]))
 
     def step(self, closure=None):
         loss = self._eval_closure(closure)
@@ -72,10 +72,10 @@ class Adagrad(Optimizer):
                 state = self.state[p]
                 if not state:  # a group added after construction
                     self._init_state(p, group)
-                step_t = state["step"].data
+                step_t = state["step"]._array
                 step_t += 1
                 step = float(step_t)
-                for (w, g, s), (t1, t2) in self._blocks([p.data, p.grad.data, state["sum"].data],
+                for (w, g, s), (t1, t2) in self._blocks([p._array, p.grad._array, state["sum"]._array],
                                                         2):
                     adagrad_update(w, g, s, t1, t2, step=step, **hyper)
                 p._version += 1

@@ -102,15 +102,15 @@ class Adam(Optimizer):
                 state = self.state[p]
                 if not state:
                     state["step"] = _make(np.zeros((), np.float32))
-                    state["exp_avg"] = _make(np.zeros_like(p.data))
-                    state["exp_avg_sq"] = _make(np.zeros_like(p.data))
+                    state["exp_avg"] = _make(np.zeros_like(p._array))
+                    state["exp_avg_sq"] = _make(np.zeros_like(p._array))
                 if amsgrad and "max_exp_avg_sq" not in state:
-                    state["max_exp_avg_sq"] = _make(np.zeros_like(p.data))
-                step_t = state["step"].data
+                    state["max_exp_avg_sq"] = _make(np.zeros_like(p._array))
+                step_t = state["step"]._array
                 step_t += 1
                 step = float(step_t)
-                vmax = state["max_exp_avg_sq"].data if amsgrad else None
-                arrays = [p.data, p.grad.data, state["exp_avg"].data, state["exp_avg_sq"].data,
+                vmax = state["max_exp_avg_sq"]._array if amsgrad else None
+                arrays = [p._array, p.grad._array, state["exp_avg"]._array, state["exp_avg_sq"]._array,
                           vmax]
                 for (w, g, m, v, vm), (t1, t2) in self._blocks(arrays, 2):
                     adam_update(w, g, m, v, vm, t1, t2, step=step, **hyper)

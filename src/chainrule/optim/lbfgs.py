@@ -162,20 +162,20 @@ class LBFGS(Optimizer):
     # --- the parameters as one flat vector -------------------------------------------------
     def _flat_grad(self):
         return np.concatenate([
-            np.zeros(p.data.size, p.data.dtype) if p.grad is None else p.grad.data.reshape(-1)
+            np.zeros(p._array.size, p._array.dtype) if p.grad is None else p.grad._array.reshape(-1)
             for p in self._params])
 
     def _add_to_params(self, t, d):
         offset = 0
         for p in self._params:
-            n = p.data.size
-            p.data += np.multiply(d[offset:offset + n], t).reshape(p.data.shape)
+            n = p._array.size
+            p._array += np.multiply(d[offset:offset + n], t).reshape(p._array.shape)
             p._version += 1
             offset += n
 
     def _set_params(self, saved):
         for p, x in zip(self._params, saved):
-            np.copyto(p.data, x)
+            np.copyto(p._array, x)
             p._version += 1
 
     def _evaluate(self, closure):
@@ -265,7 +265,7 @@ class LBFGS(Optimizer):
 
             ls_evals = 0
             if group["line_search_fn"] == "strong_wolfe":
-                x0 = [p.data.copy() for p in self._params]
+                x0 = [p._array.copy() for p in self._params]
 
                 def evaluate(step, x0=x0, d=d):
                     self._add_to_params(step, d)
@@ -305,7 +305,7 @@ class LBFGS(Optimizer):
         def arr(v):
             if v is None or isinstance(v, (int, float)):
                 return v
-            a = np.asarray(v.data if isinstance(v, Tensor) else v).copy()
+            a = np.asarray(v._array if isinstance(v, Tensor) else v).copy()
             return a[()] if a.ndim == 0 else a
         out = {}
         for k, v in state.items():

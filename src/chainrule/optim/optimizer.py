@@ -7,7 +7,7 @@
 
 Subclasses validate their hyperparameters, pass the defaults here, and implement ``step``
 by calling a small pure update function on the raw arrays of every parameter that has a
-gradient. Updates run in place on ``p.data``, outside the graph.
+gradient. Updates run in place on ``p._array``, outside the graph.
 """
 
 from __future__ import annotations
@@ -173,7 +173,7 @@ class Optimizer:
                     g = p.grad
                     g.grad_fn = None
                     g._requires_grad = False
-                    g.data[...] = 0
+                    g._array[...] = 0
 
     def step(self, closure=None):
         """Update the parameters once; ``closure`` re-evaluates the model and returns the loss."""
@@ -291,7 +291,7 @@ class Optimizer:
 def _snapshot(value):
     """A copy of one state value: arrays and Tensors become fresh Tensors."""
     if isinstance(value, Tensor):
-        return _make(value.data.copy())
+        return _make(value._array.copy())
     if isinstance(value, (np.ndarray, np.generic)):
         return _make(np.array(value))
     if isinstance(value, list):
@@ -310,12 +310,12 @@ def _restore(param, key, value):
     """Copy a loaded state value, casting arrays to the parameter's dtype (the step stays)."""
     if _is_array_like(value):
         # asarray then copy: foreign arrays (a torch tensor) may not take numpy's copy=...
-        arr = np.asarray(value.data if isinstance(value, Tensor) else value).copy()
-        if key != "step" and arr.dtype.kind == "f" and param.data.dtype.kind == "f":
-            arr = arr.astype(param.data.dtype, copy=False)
+        arr = np.asarray(value._array if isinstance(value, Tensor) else value).copy()
+        if key != "step" and arr.dtype.kind == "f" and param._array.dtype.kind == "f":
+            arr = arr.astype(param._array.dtype, copy=False)
         elif key == "step":
             arr = arr.astype(np.float32, copy=False)
-        device = backend.device_of(param.data)
+        device = backend.device_of(param._array)
         if device != "cpu":  # a CPU checkpoint loaded next to parameters on a GPU
             arr = backend.to_device(arr, device)
         return _make(arr)

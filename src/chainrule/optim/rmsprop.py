@@ -79,15 +79,15 @@ class RMSprop(Optimizer):
                 state = self.state[p]
                 if not state:
                     state["step"] = _make(np.zeros((), np.float32))
-                    state["square_avg"] = _make(np.zeros_like(p.data))
+                    state["square_avg"] = _make(np.zeros_like(p._array))
                 if momentum > 0 and "momentum_buffer" not in state:
-                    state["momentum_buffer"] = _make(np.zeros_like(p.data))
+                    state["momentum_buffer"] = _make(np.zeros_like(p._array))
                 if centered and "grad_avg" not in state:
-                    state["grad_avg"] = _make(np.zeros_like(p.data))
-                state["step"].data += 1
-                arrays = [p.data, p.grad.data, state["square_avg"].data,
-                          state["grad_avg"].data if centered else None,
-                          state["momentum_buffer"].data if momentum > 0 else None]
+                    state["grad_avg"] = _make(np.zeros_like(p._array))
+                state["step"]._array += 1
+                arrays = [p._array, p.grad._array, state["square_avg"]._array,
+                          state["grad_avg"]._array if centered else None,
+                          state["momentum_buffer"]._array if momentum > 0 else None]
                 for (w, g, v, ga, b), (t1, t2) in self._blocks(arrays, 2):
                     rmsprop_update(w, g, v, ga, b, t1, t2, **hyper)
                 p._version += 1

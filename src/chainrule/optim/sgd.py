@@ -84,10 +84,10 @@ class SGD(Optimizer):
                     state = self.state[p]
                     buf_t = state.get("momentum_buffer")
                     if buf_t is None:
-                        buf_t = state["momentum_buffer"] = _make(np.empty_like(p.data))
+                        buf_t = state["momentum_buffer"] = _make(np.empty_like(p._array))
                         first = True
-                    buf = buf_t.data
-                w, g = p.data, p.grad.data
+                    buf = buf_t._array
+                w, g = p._array, p.grad._array
                 if plain and w.size <= BLOCK:
                     # Plain SGD on a small array needs no scratch space and no blocking.
                     sgd_update(w, g, None, None, None, first=False, **hyper)
@@ -95,7 +95,7 @@ class SGD(Optimizer):
                         and isinstance(w, np.ndarray):
                     self._plain_blocks(w.reshape(-1), g.reshape(-1), -hyper["lr"])
                 else:
-                    for (w, g, b), (t1, t2) in self._blocks([p.data, p.grad.data, buf], 2):
+                    for (w, g, b), (t1, t2) in self._blocks([p._array, p.grad._array, buf], 2):
                         sgd_update(w, g, b, t1, t2, first=first, **hyper)
                 p._version += 1
         return loss

@@ -108,7 +108,7 @@ class EarlyStopping(Callback):
             self.tracker.best, self.tracker.best_epoch = value, epoch
             self.wait = 0
             if self.restore_best:
-                self.best_weights = {k: np.array(v.data, copy=True)
+                self.best_weights = {k: np.array(v._array, copy=True)
                                      for k, v in run.model.state_dict().items()}
         else:
             self.wait += 1

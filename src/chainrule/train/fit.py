@@ -38,7 +38,7 @@ def _split_batch(batch):
 
 
 def _raw(x):
-    return x.data if isinstance(x, Tensor) else np.asarray(x)
+    return x._array if isinstance(x, Tensor) else np.asarray(x)
 
 
 class _Meter:

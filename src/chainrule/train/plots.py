@@ -84,8 +84,8 @@ def plot_decision_boundary(model, X, y, path=None, resolution: int = 200, margin
     from ..tensor import Tensor, _make  # noqa: PLC0415
     from .metrics import predictions  # noqa: PLC0415
 
-    X = np.asarray(X.data if isinstance(X, Tensor) else X)
-    y = np.asarray(y.data if isinstance(y, Tensor) else y)
+    X = np.asarray(X._array if isinstance(X, Tensor) else X)
+    y = np.asarray(y._array if isinstance(y, Tensor) else y)
     if X.ndim != 2 or X.shape[1] != 2:
         raise ValueError(f"plot_decision_boundary: X must have shape (n, 2), got {X.shape}")
     lo, hi = X.min(axis=0) - margin, X.max(axis=0) + margin
@@ -101,7 +101,7 @@ def plot_decision_boundary(model, X, y, path=None, resolution: int = 200, margin
     finally:
         if was_training:
             model.train()
-    out = np.asarray(out.data if isinstance(out, Tensor) else out)
+    out = np.asarray(out._array if isinstance(out, Tensor) else out)
     pred = predictions(out, y).reshape(gx.shape)
     fig, (ax,) = _figure(1, 5.5, 5.0)
     from matplotlib.colors import BoundaryNorm, ListedColormap  # noqa: PLC0415

@@ -75,7 +75,7 @@ def explain(loss, file=None, return_steps: bool = False, names=None, gradient=No
     if not loss.requires_grad:
         raise RuntimeError("explain: the tensor does not require grad and has no graph "
                            "(computed under no_grad, or from tensors without requires_grad?)")
-    if gradient is None and loss.data.size != 1:
+    if gradient is None and loss._array.size != 1:
         raise RuntimeError(f"explain: the output has shape {tuple(loss.shape)}; pass "
                            "`gradient=` of that shape to seed the backward pass")
     graph = walk(loss, names, gradient)

@@ -43,7 +43,7 @@ class TensorInfo:
 
     @property
     def value(self) -> np.ndarray:
-        return self.tensor.data
+        return self.tensor._array
 
     @property
     def shape(self) -> tuple:
@@ -54,7 +54,7 @@ class TensorInfo:
         """What a picture shows: a leaf's ``.grad`` when backward has filled it, else ours."""
         g = self.tensor.grad if self.tensor.grad_fn is None else None
         if g is not None:
-            return g.data
+            return g._array
         return self.grad
 
 
@@ -224,14 +224,14 @@ def _auto_names(tensors) -> None:
 
 def _seed(root: Tensor, gradient):
     if gradient is not None:
-        g = gradient.data if isinstance(gradient, Tensor) else np.asarray(gradient, root.dtype)
-        if g.shape != root.data.shape:
+        g = gradient._array if isinstance(gradient, Tensor) else np.asarray(gradient, root.dtype)
+        if g.shape != root._array.shape:
             raise ValueError(f"viz: gradient has shape {g.shape} but the output has shape "
                              f"{tuple(root.shape)}")
         return g
-    if root.data.size != 1 or root.data.dtype.kind not in "fc":
+    if root._array.size != 1 or root._array.dtype.kind not in "fc":
         return None
-    return np.ones_like(root.data)
+    return np.ones_like(root._array)
 
 
 def _backprop(graph: Graph, order, op_of, by_output, seed) -> None:
@@ -278,10 +278,10 @@ def _backprop(graph: Graph, order, op_of, by_output, seed) -> None:
 
 def _fit(name, i, g, target: Tensor) -> np.ndarray:
     """Give a VJP result its input's shape and dtype, as the engine does."""
-    g = np.asarray(g.data if isinstance(g, Tensor) else g)
-    if g.shape != target.data.shape:
-        g = sum_to_shape(g, target.data.shape)
-        if g.shape != target.data.shape:
+    g = np.asarray(g._array if isinstance(g, Tensor) else g)
+    if g.shape != target._array.shape:
+        g = sum_to_shape(g, target._array.shape)
+        if g.shape != target._array.shape:
             raise RuntimeError(f"{name}: backward gave a gradient of shape {g.shape} for "
                                f"input {i} of shape {tuple(target.shape)}")
-    return g.astype(target.data.dtype, copy=False)
+    return g.astype(target._array.dtype, copy=False)

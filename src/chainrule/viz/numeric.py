@@ -74,11 +74,11 @@ def numeric_vs_analytic(fn, inputs, eps: float = 1e-6, max_elems: int = 20) -> G
     wanted = [t.requires_grad for t in tensors]
     if not any(wanted):
         raise ValueError("numeric_vs_analytic: no input requires grad; nothing to compare")
-    copies = [_make(t.data.astype(np.float64) if t.dtype.kind == "f" else t.data.copy(),
+    copies = [_make(t._array.astype(np.float64) if t.dtype.kind == "f" else t._array.copy(),
                     w, None) for t, w in zip(tensors, wanted)]
 
     out = fn(*copies)
-    if not isinstance(out, Tensor) or out.data.size != 1:
+    if not isinstance(out, Tensor) or out._array.size != 1:
         raise ValueError("numeric_vs_analytic: fn must return a one-element Tensor, got "
                          f"{type(out).__name__} {getattr(out, 'shape', '')}")
     from ..autograd.engine import grad  # noqa: PLC0415
@@ -94,16 +94,16 @@ def numeric_vs_analytic(fn, inputs, eps: float = 1e-6, max_elems: int = 20) -> G
             if not w:
                 continue
             g = analytic[id(c)]
-            flat = c.data.reshape(-1)    # a view: nudging it nudges the input
+            flat = c._array.reshape(-1)    # a view: nudging it nudges the input
             for k in range(min(flat.size, max_elems)):
                 saved = flat[k]
                 flat[k] = saved + eps
-                plus = float(fn(*copies).data)
+                plus = float(fn(*copies)._array)
                 flat[k] = saved - eps
-                minus = float(fn(*copies).data)
+                minus = float(fn(*copies)._array)
                 flat[k] = saved
                 num = (plus - minus) / (2 * eps)
-                ana = 0.0 if g is None else float(g.data.reshape(-1)[k])
+                ana = 0.0 if g is None else float(g._array.reshape(-1)[k])
                 err = abs(ana - num)
                 scale = max(abs(ana), abs(num))
                 index = tuple(int(i) for i in np.unravel_index(k, c.shape))
