@@ -71,6 +71,20 @@ def normalize_device(device) -> str:
     raise ValueError(f"unknown device {device!r}; expected 'cpu' or 'cuda'")
 
 
+def get_array_module(*arrays):
+    """The array module (numpy, or cupy for GPU arrays) of ``arrays``: allocate with it.
+
+        >>> xp = get_array_module(x)
+        >>> out = xp.zeros_like(x)
+    """
+    for a in arrays:
+        if a is not None and not isinstance(a, (np.ndarray, np.generic, int, float, bool)):
+            module = type(a).__module__
+            if module.startswith("cupy"):
+                return _cupy()
+    return np
+
+
 def array_module(device: str = "cpu"):
     """The array module (numpy or cupy) that holds arrays of ``device``."""
     return np if device == "cpu" else _cupy()

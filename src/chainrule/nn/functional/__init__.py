@@ -15,14 +15,14 @@ import math
 
 import numpy as np
 
-from .. import backend
-from ..ops import elementwise as _el
-from ..ops import nn_extra as _fused
-from ..ops.index import gather, one_hot  # noqa: F401 - F.one_hot, as PyTorch
-from ..ops.nn_ops import cross_entropy, linear  # noqa: F401 - F.linear, F.cross_entropy
-from ..ops.reduce import log_softmax as _log_softmax
-from ..ops.reduce import softmax as _softmax
-from ..tensor import Tensor
+from ... import backend
+from ...ops import elementwise as _el
+from ...ops import nn_extra as _fused
+from ...ops.index import gather, one_hot  # noqa: F401 - F.one_hot, as PyTorch
+from ...ops.nn_ops import cross_entropy, linear  # noqa: F401 - F.linear, F.cross_entropy
+from ...ops.reduce import log_softmax as _log_softmax
+from ...ops.reduce import softmax as _softmax
+from ...tensor import Tensor
 
 _REDUCTIONS = ("mean", "sum", "none")
 
@@ -175,7 +175,7 @@ def normalize(input, p=2.0, dim=1, eps=1e-12):
 
 def bilinear(input1, input2, weight, bias=None):
     """y_k = x1^T W_k x2 + b_k with W (out, in1, in2)."""
-    from ..ops.linalg import matmul  # noqa: PLC0415
+    from ...ops.linalg import matmul  # noqa: PLC0415
     # (N, in1) @ (out, in1, in2) -> (out, N, in2); times x2 summed over in2 -> (out, N)
     y = (matmul(input1, weight) * input2).sum(-1)
     y = y.permute(*range(1, y.ndim), 0)
