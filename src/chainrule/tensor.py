@@ -316,7 +316,7 @@ class Tensor:
     def _check_inplace(self, name):
         from .autograd import grad_mode  # noqa: PLC0415
 
-        if self._requires_grad and grad_mode.enabled:
+        if self._requires_grad and grad_mode.state.enabled:
             if self.grad_fn is None:
                 raise RuntimeError(
                     f"{name}: a leaf tensor that requires grad is used in an in-place operation; "
@@ -730,5 +730,5 @@ from .autograd import grad_mode as _grad_mode  # noqa: E402
 
 def _in_graph(t, other):
     """Whether ``t op= other`` would be recorded (so it must not overwrite t's data)."""
-    return _grad_mode.enabled and (
+    return _grad_mode.state.enabled and (
         t._requires_grad or (isinstance(other, Tensor) and other._requires_grad))

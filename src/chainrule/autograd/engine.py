@@ -170,8 +170,9 @@ def run(roots, root_grads, retain_graph, create_graph, acc):
                 wanted_nonleaf.setdefault(t.grad_fn, []).append(t)
 
     order = topological_order([r.grad_fn for r in roots])
-    prev_mode = grad_mode.enabled
-    grad_mode.enabled = create_graph  # the backward itself is recorded only under create_graph
+    state = grad_mode.state
+    prev_mode = state.enabled
+    state.enabled = create_graph  # the backward itself is recorded only under create_graph
     try:
         for node in order:
             grad = grads.pop(node, None)
@@ -209,7 +210,7 @@ def run(roots, root_grads, retain_graph, create_graph, acc):
                     _add_grad(grads, fn, a._output_nr, g)
         acc.flush()
     finally:
-        grad_mode.enabled = prev_mode
+        state.enabled = prev_mode
 
 
 def _position(args, t):

@@ -32,6 +32,7 @@ from ..tensor import Tensor, _make
 from . import grad_mode
 
 _new = object.__new__
+_state = grad_mode.state
 _generic = np.generic
 
 
@@ -112,7 +113,7 @@ class Op(Node):
             raise _named_error(node.name, exc, args) from None
         if isinstance(out, _generic):  # NumPy gives scalars for 0-d results; keep arrays
             out = np.asarray(out)
-        if requires_grad and grad_mode.enabled:
+        if requires_grad and _state.enabled:
             node.args = args
             node.version = version
             node.freed = False
@@ -178,7 +179,7 @@ class Function(Node):
         for o in outputs:
             if not isinstance(o, Tensor):
                 raise TypeError(f"{cls.__name__}.forward must return Tensors, got {type(o).__name__}")
-        if not (any(ctx.needs_input_grad) and grad_mode.enabled):
+        if not (any(ctx.needs_input_grad) and _state.enabled):
             return result
         ctx.args = args
         ctx.version = sum(a._version for a in args if isinstance(a, Tensor))

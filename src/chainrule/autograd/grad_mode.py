@@ -1,21 +1,35 @@
-"""Grad mode: whether ops record themselves in the graph.
+"""Grad mode: whether ops record themselves in the graph, per thread (as PyTorch).
 
     >>> with cr.no_grad():
     ...     y = w * 2          # y.grad_fn is None, nothing recorded
     >>> @cr.no_grad()
     ... def predict(x): ...
+
+Each thread has its own mode: a ``no_grad`` block in a serving thread never stops another
+thread from recording, and the engine switching recording off during backward affects only
+the thread that runs the backward. The state is one ``threading.local`` object whose class
+attributes are the defaults, so reading it costs one attribute lookup on the op hot path.
 """
 
 from __future__ import annotations
 
 import functools
+import threading
 
-# Read by every op on its hot path, so it is a plain module global, not a thread-local.
-enabled = True
+
+class _ThreadState(threading.local):
+    """What the engine and ``Op.apply`` read on every op, kept per thread."""
+
+    enabled = True      # record the graph (grad mode)
+    tracer = None       # the active ``trace()`` Program, if any (autograd.trace)
+
+
+state = _ThreadState()
 
 
 def is_grad_enabled() -> bool:
-    return enabled
+    """Whether ops record the graph in this thread."""
+    return state.enabled
 
 
 class _GradModeContext:
@@ -24,27 +38,31 @@ class _GradModeContext:
     mode = True
 
     def __enter__(self):
-        global enabled
-        self._prev = enabled
-        enabled = self.mode
+        # A stack per thread: one context object entered by several threads (or re-entered)
+        # restores each entry's own previous mode.
+        self._saved().append(state.enabled)
+        state.enabled = self.mode
         return self
 
     def __exit__(self, *exc):
-        global enabled
-        enabled = self._prev
+        state.enabled = self._saved().pop()
         return False
+
+    def _saved(self):
+        stacks = self.__dict__.setdefault("_stacks", {})
+        return stacks.setdefault(threading.get_ident(), [])
 
     def __call__(self, fn):
         mode = self.mode
 
         @functools.wraps(fn)
         def wrapper(*args, **kwargs):
-            global enabled
-            prev, enabled = enabled, mode
+            prev = state.enabled
+            state.enabled = mode
             try:
                 return fn(*args, **kwargs)
             finally:
-                enabled = prev
+                state.enabled = prev
         return wrapper
 
 
@@ -64,16 +82,15 @@ class set_grad_enabled(_GradModeContext):
     """``set_grad_enabled(False)`` is ``no_grad()``; usable as a call, a context or a decorator."""
 
     def __init__(self, mode: bool):
-        global enabled
         self.mode = bool(mode)
         # Like PyTorch, calling it as a plain function switches the mode at once.
-        self._prev = enabled
-        enabled = self.mode
+        self._switched_from = state.enabled
+        state.enabled = self.mode
 
     def __enter__(self):
+        self._saved().append(self._switched_from)
         return self
 
     def __call__(self, fn):
-        global enabled
-        enabled = self._prev  # used as a decorator: don't switch at definition time
+        state.enabled = self._switched_from  # used as a decorator: don't switch at definition time
         return super().__call__(fn)
