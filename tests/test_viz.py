@@ -87,7 +87,8 @@ XYZ_GRADS = {"x": -4, "y": -4, "z": 3, "q": -4, "f": 1}
 def test_xyz_dot_has_the_lecture_nodes_values_and_gradients(after_backward):
     t = xyz()
     if after_backward:
-        t["f"].backward()
+        with viz.keep_graph():  # keep the values for drawing after backward
+            t["f"].backward()
     dot = viz.to_dot(t["f"], names=t)
     tensors = tensor_nodes(dot)
     assert sorted(tensors) == ["f", "q", "x", "y", "z"]
@@ -148,7 +149,8 @@ def test_neuron_graph_values_and_every_gradient_match_torch():
     tt["f"] = 1 / (1 + torch.exp(-tt["s"]))
     for k in ("a", "b", "s", "f"):
         tt[k].retain_grad()
-    tt["f"].backward()
+    with viz.keep_graph():  # keep the values for drawing after backward
+        tt["f"].backward()
     assert abs(t["f"].item() - 0.7311) < 1e-4
     for name in ("w0", "x0", "w1", "x1", "w2", "a", "b", "s", "f"):
         lines = tensor_nodes(dot)[name]
@@ -177,7 +179,8 @@ def test_every_intermediate_gradient_matches_torch_with_broadcasting_and_fan_out
         m["u"] = (m["s"] * m["q"]).sum()    # q reaches u along two paths
     for k in ("q", "r", "s", "u"):
         tt[k].retain_grad()
-    tt["u"].backward()
+    with viz.keep_graph():  # keep the values for drawing after backward
+        tt["u"].backward()
     graph = viz.walk(ct["u"], names=ct)
     for k in ("a", "b", "c", "q", "r", "s", "u"):
         np.testing.assert_allclose(graph[k].grad, tt[k].grad.numpy(), rtol=1e-5, atol=1e-6,
@@ -208,7 +211,8 @@ def _transcript(loss, **kw):
 def test_explain_xyz_prints_each_edge_in_reverse_topological_order(after_backward):
     t = xyz()
     if after_backward:
-        t["f"].backward()     # frees the graph: explain still works on the kept values
+        with viz.keep_graph():  # keep the values for drawing after backward
+            t["f"].backward()     # frees the graph: explain still works on the kept values
     assert _transcript(t["f"], names=t) == XYZ_TRANSCRIPT
     steps = viz.explain(t["f"], names=t, file=False, return_steps=True)
     assert [(s.op, s.output, s.input) for s in steps] == [
@@ -254,7 +258,8 @@ def test_explain_says_where_paths_are_summed():
     steps = viz.explain(y, names=locals(), file=False, return_steps=True)
     total = steps[-1]
     assert isinstance(total, viz.GradientSum) and float(total.total) == 7 and total.leaf
-    y.backward()
+    with viz.keep_graph():  # keep the values for drawing after backward
+        y.backward()
     assert x.grad.item() == 7
 
 
@@ -412,7 +417,8 @@ def test_walk_gradients_equal_the_engines_on_an_mlp():
     model = nn.Sequential(nn.Linear(3, 8), nn.Tanh(), nn.Linear(8, 4))
     loss, _, _ = _mlp_loss(nn.Sequential(nn.Linear(2, 3), nn.ReLU(), model))
     graph = viz.walk(loss)
-    loss.backward()
+    with viz.keep_graph():  # keep the values for drawing after backward
+        loss.backward()
     for p in model.parameters():
         np.testing.assert_allclose(graph.info[id(p)].grad, p.grad._array, rtol=1e-6, atol=1e-7)
     # After backward a leaf's box shows its .grad, which is the same number.
@@ -436,7 +442,8 @@ def test_walk_works_before_and_after_backward_frees_the_graph(name):
     x = cr.randn(4, 5, requires_grad=True)
     y = CACHED_OPS[name](x)
     before = viz.walk(y).info[id(x)].grad.copy()
-    y.backward()
+    with viz.keep_graph():  # keep the values for drawing after backward
+        y.backward()
     after = viz.walk(y).info[id(x)].grad
     np.testing.assert_allclose(before, x.grad._array, rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(after, x.grad._array, rtol=1e-5, atol=1e-6)

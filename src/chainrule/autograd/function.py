@@ -28,12 +28,14 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..backend import get_array_module
 from ..tensor import Tensor, _make
 from . import grad_mode
 
 _new = object.__new__
 _state = grad_mode.state
 _generic = np.generic
+_ndarray = np.ndarray
 
 
 class Node:
@@ -63,10 +65,19 @@ class Node:
         return [a for a in self.args if isinstance(a, Tensor)]
 
     def release(self):
-        """Drop caches after backward; the graph's structure and values stay for inspection."""
+        """Free what forward saved, once backward has run (without ``retain_graph``).
+
+        Caches go, and every tensor argument except the leaves that require grad (the
+        parameters, alive anyway) is replaced by a ``Released`` placeholder of the same shape,
+        dtype and ``grad_fn`` that holds no memory: the graph's structure stays walkable for
+        inspection, its activations are freed.
+        """
         self.freed = True
         for name in self.caches:
             self.__dict__.pop(name, None)
+        self.args = tuple(_placeholder(a) for a in self.args)
+        if isinstance(self, Function):
+            self.saved_tensors = ()
 
     def check_saved_versions(self):
         """Raise if an input was modified in place since forward (its version moved)."""
@@ -85,6 +96,28 @@ class Node:
         if getattr(self, "_post_hooks", None) is None:
             self._post_hooks = []
         self._post_hooks.append((output_nr, hook))
+
+
+class Released(Tensor):
+    """Stands for a tensor whose values backward released: shape, dtype and graph links only."""
+
+    __slots__ = ()
+
+
+def _placeholder(a):
+    if isinstance(a, Tensor):
+        if (a.grad_fn is None and a._requires_grad) or isinstance(a, Released):
+            return a
+        arr = a._array
+        xp = get_array_module(arr)
+        t = _make(xp.broadcast_to(xp.zeros((), arr.dtype), arr.shape), a._requires_grad,
+                  a.grad_fn)
+        t.__class__ = Released
+        t._output_nr = a._output_nr
+        return t
+    if isinstance(a, _ndarray) and a.size > 1:  # a mask or an index: a constant, also freed
+        return np.broadcast_to(np.zeros((), a.dtype), a.shape)
+    return a
 
 
 class Op(Node):
@@ -120,6 +153,12 @@ class Op(Node):
             node._post_hooks = None
             return _make(out, True, node)
         return _make(out, False, None)
+
+    def saved_output(self, graph):
+        """The output that forward kept as ``self.y``: the array on the first-order path, or,
+        under create_graph (``graph`` true), a Tensor that *is* this node's output, so the
+        backward of the backward runs through this node again instead of recomputing it."""
+        return _make(self.y, True, self) if graph else self.y
 
     def forward(self, *values):
         raise TypeError(f"{type(self).__name__} must define forward(self, *values)")

@@ -22,6 +22,7 @@ class _ThreadState(threading.local):
 
     enabled = True      # record the graph (grad mode)
     tracer = None       # the active ``trace()`` Program, if any (autograd.trace)
+    keep_graph = False  # backward keeps saved values and a record of itself (cr.viz.keep_graph)
 
 
 state = _ThreadState()

@@ -172,13 +172,14 @@ def square(x):
 
 class Exp(Op):
     saves_output = True
+    caches = ("y",)
 
     def forward(self, x):
         self.y = np.exp(_as_float(x))
         return self.y
 
     def backward(self, g, x):
-        return g * (exp(x) if dual.is_graph(g) else self.y)
+        return g * self.saved_output(dual.is_graph(g))
 
 
 class Log(Op):
@@ -207,13 +208,14 @@ class Expm1(Op):
 
 class Sqrt(Op):
     saves_output = True
+    caches = ("y",)
 
     def forward(self, x):
         self.y = np.sqrt(_as_float(x))
         return self.y
 
     def backward(self, g, x):
-        return g / (2 * (sqrt(x) if dual.is_graph(g) else self.y))
+        return g / (2 * self.saved_output(dual.is_graph(g)))
 
 
 class Rsqrt(Op):
@@ -258,13 +260,14 @@ class Cos(Op):
 
 class Tanh(Op):
     saves_output = True
+    caches = ("y",)
 
     def forward(self, x):
         self.y = np.tanh(_as_float(x))
         return self.y
 
     def backward(self, g, x):
-        y = tanh(x) if dual.is_graph(g) else self.y
+        y = self.saved_output(dual.is_graph(g))
         return g * (1 - y * y)
 
 
@@ -272,6 +275,7 @@ class Sigmoid(Op):
     """sigma(x) = 1 / (1 + e^-x), computed without overflow for any x; dsigma = sigma (1 - sigma)."""
 
     saves_output = True
+    caches = ("y",)
 
     def forward(self, x):
         x = _as_float(x)
@@ -281,7 +285,7 @@ class Sigmoid(Op):
         return self.y
 
     def backward(self, g, x):
-        y = sigmoid(x) if dual.is_graph(g) else self.y
+        y = self.saved_output(dual.is_graph(g))
         return g * (y * (1 - y))
 
 

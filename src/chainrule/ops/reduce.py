@@ -69,7 +69,7 @@ class SumToSize(Op):
     """Sum a broadcast gradient back to ``shape``; its backward broadcasts again."""
 
     def forward(self, x, shape):
-        from ..autograd.engine import sum_to_shape  # noqa: PLC0415 - one place for unbroadcasting
+        from ..autograd.graph import sum_to_shape  # noqa: PLC0415 - one place for unbroadcasting
         return sum_to_shape(x, shape)
 
     def backward(self, g, x, shape):
@@ -181,9 +181,9 @@ class Softmax(Op):
         return self.y
 
     def backward(self, g, x, axis):
-        y = softmax(x, axis) if dual.is_graph(g) else getattr(self, "y", None)
-        if y is None:
-            y = self.forward(x, axis)
+        y = self.saved_output(dual.is_graph(g)) if "y" in self.__dict__ else None
+        if y is None:  # the cache was dropped (retain_graph): recompute, as an array
+            y = softmax(x, axis) if dual.is_graph(g) else self.forward(x, axis)
         return y * (g - dual.sum(g * y, axis, True)), None
 
 
@@ -205,9 +205,9 @@ class LogSoftmax(Op):
         return self.y
 
     def backward(self, g, x, axis):
-        y = log_softmax(x, axis) if dual.is_graph(g) else getattr(self, "y", None)
-        if y is None:
-            y = self.forward(x, axis)
+        y = self.saved_output(dual.is_graph(g)) if "y" in self.__dict__ else None
+        if y is None:  # the cache was dropped (retain_graph): recompute
+            y = log_softmax(x, axis) if dual.is_graph(g) else self.forward(x, axis)
         return g - dual.exp(y) * dual.sum(g, axis, True), None
 
 

@@ -49,7 +49,7 @@ class BroadcastTo(Op):
 
 
 def _sum_to(g, shape):
-    from ..autograd.engine import sum_to_shape  # noqa: PLC0415 - one place for unbroadcasting
+    from ..autograd.graph import sum_to_shape  # noqa: PLC0415 - one place for unbroadcasting
     return sum_to_shape(g, shape)
 
 

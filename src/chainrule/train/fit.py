@@ -276,6 +276,8 @@ def _train_epoch(run, loss_fn, metric_fns, step_mode, epoch, bar, clip_grad_norm
                 f"try a smaller learning rate")
         # The output is read after the step, but its array was computed before it.
         meter.update(value, output.detach(), target)
+        # Drop this step's tensors now, not when the next forward rebinds the names.
+        del batch, inputs, output, loss
         for cb in run.callbacks:
             cb.on_batch_end(i, value, run)
         if bar is not None:

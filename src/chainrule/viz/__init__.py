@@ -11,6 +11,6 @@ Nothing here imports Graphviz until a picture is rendered (``draw``, ``render_sv
 
 from .dot import draw, render_svg, to_dot  # noqa: F401
 from .explain import BackwardStep, GradientSum, explain  # noqa: F401
-from .graph import walk  # noqa: F401
+from .graph import keep_graph, walk  # noqa: F401
 from .modules import trace_modules  # noqa: F401
 from .numeric import numeric_vs_analytic  # noqa: F401

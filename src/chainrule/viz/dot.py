@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import os
 
-from ..autograd.engine import topological_order
+from ..autograd.graph import topological_order
 from . import format as fmt
 from .graph import DATA, INPUT, INTERMEDIATE, OUTPUT, PARAMETER, walk
 

@@ -18,9 +18,10 @@ added, and a "sum at" line says so. For an op whose output has more than one ele
 the local derivative is a Jacobian that is never built (a vector-Jacobian product does the
 work), so the line gives shapes and norms instead.
 
-``explain`` computes everything itself and never touches ``.grad``, so it works before
-``loss.backward()`` or after it (the graph's values are kept); ``backward=True`` also runs
-``loss.backward()`` at the end, as if you had called it.
+``explain`` never touches ``.grad``: before ``loss.backward()`` it watches the engine's walker
+run without depositing anything; after a backward run inside ``cr.viz.keep_graph()`` it reads
+what that backward did. ``backward=True`` also runs ``loss.backward()`` at the end, as if you
+had called it.
 """
 
 from __future__ import annotations

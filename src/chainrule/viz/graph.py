@@ -1,10 +1,12 @@
-"""The recorded graph as data: its tensors, its ops, and every gradient on it.
+"""The recorded graph as the pictures see it: its tensors, its ops, and every gradient on it.
 
 Both pictures (``dot``) and the narrated backward pass (``explain``) read the graph through
-this module. ``walk(root)`` collects every tensor and op that ``root`` depends on, names
-them, and -- without touching any ``.grad`` -- runs the backward pass itself: the nodes'
-vector-Jacobian products in reverse topological order, exactly as the engine does, but
-keeping the gradient of *every* tensor (intermediates included) and one record per edge.
+this module. ``walk(root)`` collects every tensor and op that ``root`` depends on and names
+them; for the gradients it does not redo backward: it reads what the engine's one walker
+(``chainrule.autograd.graph.backprop``) did, as an observer. Before ``backward`` it runs that
+walker with a sink that touches no ``.grad``; after a ``backward`` run inside
+``keep_graph()`` it reads the record that backward kept. Either way it keeps the gradient of
+*every* tensor (intermediates included) and one record per edge.
 
     >>> x, y, z = (cr.tensor(v, requires_grad=True) for v in (-2.0, 5.0, -4.0))
     >>> q = x + y
@@ -13,8 +15,8 @@ keeping the gradient of *every* tensor (intermediates included) and one record p
     >>> [(t.name, float(t.grad)) for t in g.tensors]
     [('x', -4.0), ('y', -4.0), ('q', -4.0), ('z', 3.0), ('f', 1.0)]
 
-The nodes' ``vjp`` is pure (it can run again after ``backward`` freed the graph), so this
-works both before and after ``loss.backward()``. Tensor hooks are not run here.
+Without ``keep_graph()``, ``backward`` releases the values the graph saved (activations),
+and ``walk`` then says so instead of drawing zeros. Tensor hooks are not run here.
 """
 
 from __future__ import annotations
@@ -23,8 +25,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+import contextlib
+
 from ..autograd import grad_mode
-from ..autograd.engine import sum_to_shape, topological_order
+from ..autograd.function import Released
+from ..autograd.graph import backprop, fit_gradient, topological_order
 from ..tensor import Tensor
 
 # What a tensor is in the picture; the lecture figures color them apart.
@@ -174,6 +179,11 @@ def walk(root: Tensor, names=None, gradient=None, grads: bool = True) -> Graph:
     for node in reversed(order):   # data-flow order, so automatic names count forward
         inputs, constants = [], []
         for i, a in enumerate(node.args):
+            if isinstance(a, Released):
+                raise RuntimeError(
+                    "viz: backward() released the values this graph saved (to free memory); "
+                    "draw or explain it before backward, or run backward inside "
+                    "`with cr.viz.keep_graph():` to keep them")
             if isinstance(a, Tensor):
                 inputs.append((i, tensor_info(a)))
             elif a is not None:
@@ -188,10 +198,59 @@ def walk(root: Tensor, names=None, gradient=None, grads: bool = True) -> Graph:
     graph = Graph(root_info, tensors, ops, [], info)
     if grads:
         seed = _seed(root, gradient)
+        record = getattr(root.grad_fn, "backward_record", None)
+        if record is not None and gradient is None:
+            steps = record.steps     # what the real backward did
+        elif seed is not None and root.grad_fn is not None:
+            steps = _observe(root, seed)
+        else:
+            steps = []
         if seed is not None:
-            with grad_mode.no_grad():   # as in the engine: the backward itself is not recorded
-                _backprop(graph, order, op_of, by_output, seed)
+            _read_steps(graph, steps, op_of, by_output, seed)
     return graph
+
+
+@contextlib.contextmanager
+def keep_graph():
+    """Inside, ``backward`` keeps the values it would release and a record of what it did,
+    so the graph can be drawn and narrated afterwards.
+
+        >>> with cr.viz.keep_graph():
+        ...     loss.backward()
+        >>> cr.viz.explain(loss)
+    """
+    state = grad_mode.state
+    prev, state.keep_graph = state.keep_graph, True
+    try:
+        yield
+    finally:
+        state.keep_graph = prev
+
+
+class _Observed:
+    """A sink that keeps leaf gradients to itself: the walker runs, no ``.grad`` changes."""
+
+    nonleaf = {}
+
+    def __init__(self):
+        self.owned = set()
+        self.steps = []
+
+    def leaf(self, t, grad):
+        pass
+
+    def flush(self):
+        pass
+
+    def step(self, node, upstream, input_grads):
+        self.steps.append((node, upstream, input_grads))
+
+
+def _observe(root, seed):
+    """Run the engine's walker from ``root`` as an observer: graph kept, no hooks, no .grad."""
+    observer = _Observed()
+    backprop([root], [seed], observer, retain_graph=True, observer=observer, hooks=False)
+    return observer.steps
 
 
 def _data_flow_order(ops, root_info) -> list:
@@ -234,36 +293,34 @@ def _seed(root: Tensor, gradient):
     return np.ones_like(root._array)
 
 
-def _backprop(graph: Graph, order, op_of, by_output, seed) -> None:
-    """The engine's loop, keeping every gradient and an Edge per (op, input) pair."""
-    root = graph.root
-    root.grad = seed
-    pending = {}   # id(TensorInfo) -> gradient so far
-    pending[id(root)] = seed
-    for node in order:
-        op = op_of[id(node)]
+def _read_steps(graph: Graph, steps, op_of, by_output, seed) -> None:
+    """Turn the walker's steps into every tensor's gradient and one Edge per (op, input)."""
+    graph.root.grad = seed
+    pending = {}   # id(TensorInfo) -> a leaf's gradient so far
+    for node, grad, input_grads in steps:
+        op = op_of.get(id(node))
+        if op is None:       # a step of another root's graph (grad() with several outputs)
+            continue
         outs = [by_output.get((node, k)) for k in range(node.n_outputs)]
-        upstream = [pending.get(id(o)) if o is not None else None for o in outs]
+        upstream = [_array(grad)] if node.n_outputs == 1 else [
+            None if g is None else _array(g) for g in grad]
         for o, g in zip(outs, upstream):
             if o is not None and g is not None:
                 o.grad = g
-        if all(g is None for g in upstream):
-            continue
-        g_in = upstream[0] if node.n_outputs == 1 else list(upstream)
-        input_grads = node.vjp(g_in, False)
         # The local derivative of a one-element output is its VJP with upstream 1.
         local_grads = None
         src = outs[0] if node.n_outputs == 1 else None
-        if src is not None and src.value.size == 1 and upstream[0] is not None:
-            local_grads = node.vjp(np.ones_like(upstream[0]), False)
+        if src is not None and src.value.size == 1:
+            with grad_mode.no_grad():
+                local_grads = node.vjp(np.ones_like(upstream[0]), False)
         for (i, dst) in op.inputs:
             g = input_grads[i]
-            if g is None or not dst.tensor._requires_grad:
+            if g is None:
                 continue
-            g = _fit(op.name, i, g, dst.tensor)
+            g = _array(g)
             local = None
             if local_grads is not None and local_grads[i] is not None:
-                local = _fit(op.name, i, local_grads[i], dst.tensor)
+                local = _array(fit_gradient(node, i, local_grads[i], dst.tensor))
             if src is not None:
                 graph.edges.append(Edge(op, src, dst, i, src.grad, g, local))
             else:   # several outputs: the upstream is one gradient per output (None: unused)
@@ -276,12 +333,5 @@ def _backprop(graph: Graph, order, op_of, by_output, seed) -> None:
             ti.grad = pending[id(ti)]
 
 
-def _fit(name, i, g, target: Tensor) -> np.ndarray:
-    """Give a VJP result its input's shape and dtype, as the engine does."""
-    g = np.asarray(g._array if isinstance(g, Tensor) else g)
-    if g.shape != target._array.shape:
-        g = sum_to_shape(g, target._array.shape)
-        if g.shape != target._array.shape:
-            raise RuntimeError(f"{name}: backward gave a gradient of shape {g.shape} for "
-                               f"input {i} of shape {tuple(target.shape)}")
-    return g.astype(target._array.dtype, copy=False)
+def _array(g):
+    return np.asarray(g._array if isinstance(g, Tensor) else g)

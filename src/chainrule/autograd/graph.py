@@ -1,0 +1,231 @@
+"""The recorded graph as data, and the one loop that walks it backward.
+
+A tensor made by a recorded op points at its node (``grad_fn``); a node's ``args`` are its
+forward's arguments (Tensors and constants). That web of nodes *is* the graph: there is no
+second copy of it. ``backprop`` is the only backward loop in chainrule: ``loss.backward()``,
+``cr.autograd.grad`` and ``cr.viz`` all run it.
+
+For every node, in an order where all of a node's consumers come before it, the loop takes
+the upstream gradient (summed over every path that reached the node), asks the node for its
+vector-Jacobian product (upstream x local), gives each result its input's shape (undoing
+broadcasting, in one place: ``fit_gradient``), and hands it on to the node that made that
+input -- or, for a leaf, to the *sink* (``.grad``, or the dict that ``grad()`` returns).
+An *observer* sees each step as it happens; ``cr.viz`` draws from what it saw.
+
+    >>> x = cr.tensor(3.0, requires_grad=True)
+    >>> y = x * x + x          # two paths from x to y
+    >>> y.backward()
+    >>> x.grad                 # 2x + 1, summed over both paths
+    tensor(7.)
+"""
+
+from __future__ import annotations
+
+from ..backend import get_array_module
+from ..tensor import Tensor, _make
+from . import grad_mode
+
+
+def topological_order(roots):
+    """Nodes reachable from ``roots``, every consumer before its producers. No recursion."""
+    order, visited = [], set()
+    for root in roots:
+        if root is None or root in visited:
+            continue
+        visited.add(root)
+        stack = [(root, iter(root.args))]
+        while stack:
+            node, it = stack[-1]
+            for a in it:
+                fn = a.grad_fn if isinstance(a, Tensor) else None
+                if fn is not None and fn not in visited:
+                    visited.add(fn)
+                    stack.append((fn, iter(fn.args)))
+                    break
+            else:
+                stack.pop()
+                order.append(node)  # post-order: producers first
+    order.reverse()
+    return order
+
+
+def sum_to_shape(grad, shape):
+    """Undo broadcasting: sum ``grad`` over the axes that broadcasting added or stretched."""
+    if isinstance(grad, Tensor):
+        return grad.sum_to_size(shape)
+    lead = grad.ndim - len(shape)
+    if lead < 0:
+        return grad.reshape(shape)
+    axes = tuple(range(lead)) + tuple(
+        lead + i for i, n in enumerate(shape) if n == 1 and grad.shape[lead + i] != 1)
+    if axes:
+        grad = grad.sum(axis=axes, keepdims=True)
+    if lead:
+        grad = grad.reshape(shape)
+    return grad
+
+
+def fit_gradient(node, i, grad, target):
+    """Give ``grad`` the shape and dtype of ``target`` (input ``i`` of ``node``), or explain."""
+    shape = target._array.shape
+    if grad.shape != shape:
+        try:
+            grad = sum_to_shape(grad, shape)
+        except ValueError:
+            pass
+        if grad.shape != shape:
+            raise RuntimeError(
+                f"{node.name}: backward gave a gradient of shape {tuple(grad.shape)} for input {i} "
+                f"of shape {tuple(shape)}")
+    dtype = target._array.dtype
+    if grad.dtype != dtype:
+        grad = grad.to(dtype) if isinstance(grad, Tensor) else grad.astype(dtype)
+    return grad
+
+
+def seed_gradient(root, gradient, create_graph, op="backward"):
+    """The gradient that starts the walk at ``root``: ones for a scalar, else ``gradient``."""
+    if gradient is None:
+        if root._array.size != 1:
+            raise RuntimeError(
+                f"{op}: grad can be implicitly created only for scalar outputs, but the "
+                f"output has shape {tuple(root.shape)}; pass `gradient=` of that shape")
+        g = get_array_module(root._array).ones(root._array.shape, dtype=root._array.dtype)
+    else:
+        if isinstance(gradient, Tensor):
+            g = gradient._array
+        else:
+            g = get_array_module(root._array).asarray(gradient, dtype=root._array.dtype)
+        if g.shape != root._array.shape:
+            raise RuntimeError(
+                f"{op}: gradient has shape {tuple(g.shape)} but the output has shape "
+                f"{tuple(root.shape)}")
+        if create_graph and isinstance(gradient, Tensor):
+            return gradient
+    return _make(g, False, None) if create_graph else g
+
+
+def backprop(roots, root_grads, sink, retain_graph=False, create_graph=False, observer=None,
+             hooks=True):
+    """Walk the graph from ``roots`` backward, handing leaf gradients to ``sink``.
+
+    ``sink.leaf(tensor, grad)`` receives each leaf's gradient (once per path), ``sink.flush()``
+    runs at the end, and ``sink.nonleaf`` (a dict node -> [tensors], may be empty) names
+    non-leaf tensors whose gradient ``sink.capture(tensor, grad)`` wants. ``observer.step(node,
+    upstream, input_grads)``, when given, sees every node's upstream gradient and the
+    gradient it sent to each argument (None for constants and inputs that need none).
+    ``hooks=False`` skips the nodes' hooks (``retain_grad``): an observer must change nothing.
+    Without ``retain_graph`` each node releases what it saved as soon as it has run, unless
+    the thread is inside ``cr.viz.keep_graph()`` (``grad_mode.state.keep_graph``).
+    """
+    grads = {}
+    for root, g in zip(roots, root_grads):
+        sink.owned.add(id(g))
+        fn = root.grad_fn
+        if fn is None:
+            if root._requires_grad:
+                sink.leaf(root, g)
+            continue
+        _add_grad(grads, fn, root._output_nr, g)
+
+    nonleaf = sink.nonleaf
+    order = topological_order([r.grad_fn for r in roots])
+    state = grad_mode.state
+    release = not retain_graph and not state.keep_graph
+    prev_mode = state.enabled
+    state.enabled = create_graph  # the backward itself is recorded only under create_graph
+    try:
+        for node in order:
+            grad = grads.pop(node, None)
+            if grad is None:
+                continue
+            if node.freed:
+                raise RuntimeError(
+                    f"{node.name}: trying to backward through the graph a second time, but its "
+                    "saved values were freed by the first backward; pass retain_graph=True to "
+                    "the first backward() if you need to go through it again")
+            if node._post_hooks and hooks:
+                grad = _node_hooks(node, grad, create_graph)
+            if nonleaf and node in nonleaf:
+                for t in nonleaf[node]:
+                    g = grad[t._output_nr] if node.n_outputs > 1 else grad
+                    if g is not None:
+                        sink.capture(t, g)
+            input_grads = node.vjp(grad, create_graph)
+            seen = [None] * len(node.args) if observer is not None else None
+            for i, (a, g) in enumerate(zip(node.args, input_grads)):
+                if g is None or not isinstance(a, Tensor) or not a._requires_grad:
+                    continue
+                if g.shape != a._array.shape or g.dtype != a._array.dtype:
+                    g = fit_gradient(node, i, g, a)
+                if seen is not None:
+                    seen[i] = g
+                fn = a.grad_fn
+                if fn is None:
+                    sink.leaf(a, g)
+                elif fn.n_outputs == 1:  # _add_grad's common case, inlined: once per edge
+                    prev = grads.get(fn)
+                    grads[fn] = g if prev is None else prev + g
+                else:
+                    _add_grad(grads, fn, a._output_nr, g)
+            if observer is not None:
+                observer.step(node, grad, seen)
+            if not retain_graph:
+                node.freed = True
+                if release:
+                    node.release()
+        sink.flush()
+    finally:
+        state.enabled = prev_mode
+
+
+def _add_grad(grads, fn, output_nr, g):
+    """Sum the gradients reaching ``fn`` along several paths (never in place: arrays are shared)."""
+    if fn.n_outputs == 1:
+        prev = grads.get(fn)
+        grads[fn] = g if prev is None else prev + g
+    else:
+        slot = grads.setdefault(fn, [None] * fn.n_outputs)
+        slot[output_nr] = g if slot[output_nr] is None else slot[output_nr] + g
+
+
+def run_hooks(hooks, grad, create_graph):
+    """Tensor hooks see a Tensor; one that returns a Tensor replaces the gradient."""
+    for hook in list(hooks):
+        g = grad if isinstance(grad, Tensor) else _make(grad, False, None)
+        result = hook(g)
+        if result is not None:
+            grad = result if create_graph else result._array
+    return grad
+
+
+def _node_hooks(node, grad, create_graph):
+    if node.n_outputs == 1:
+        for output_nr, hook in list(node._post_hooks):
+            grad = run_hooks([hook], grad, create_graph)
+        return grad
+    grad = list(grad)
+    for output_nr, hook in list(node._post_hooks):
+        if grad[output_nr] is not None:
+            grad[output_nr] = run_hooks([hook], grad[output_nr], create_graph)
+    return grad
+
+
+class BackwardRecord:
+    """What one backward did, node by node: kept on the root's node inside ``keep_graph()``.
+
+    ``steps`` is a list of ``(node, upstream, input_grads)`` in the order the loop ran them.
+    """
+
+    def __init__(self):
+        self.steps = []
+
+    def step(self, node, upstream, input_grads):
+        # Copies: the sink accumulates a leaf's later gradients into the first array in place.
+        self.steps.append((node, _copy(upstream), [_copy(g) for g in input_grads]))
+
+
+def _copy(g):
+    if isinstance(g, list):
+        return [_copy(x) for x in g]
+    return g.copy() if g is not None and not isinstance(g, Tensor) else g

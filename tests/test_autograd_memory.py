@@ -1,0 +1,87 @@
+"""Backward releases what the graph saved: activations do not outlive loss.backward()."""
+
+import gc
+import weakref
+
+import numpy as np
+import pytest
+
+import chainrule as cr
+from chainrule import nn, viz
+
+
+def _loss_and_refs(model, x, y):
+    """An MLP loss, and weak references to the arrays of its hidden activations."""
+    refs = []
+    h = model[0](x)
+    refs.append(weakref.ref(h._array))
+    a = model[1](h)
+    refs.append(weakref.ref(a._array))
+    logits = model[2](a)
+    refs.append(weakref.ref(logits._array))
+    return nn.functional.cross_entropy(logits, y), refs
+
+
+@pytest.fixture
+def mlp():
+    cr.manual_seed(0)
+    return nn.Sequential(nn.Linear(100, 1000), nn.Tanh(), nn.Linear(1000, 10))
+
+
+def test_a_hidden_activation_is_freed_by_backward(mlp):
+    x, y = cr.randn(64, 100), cr.randint(0, 10, (64,))
+    loss, refs = _loss_and_refs(mlp, x, y)
+    gc.collect()
+    assert all(r() is not None for r in refs), "the graph keeps activations until backward"
+    loss.backward()
+    gc.collect()
+    assert [r() is None for r in refs] == [True, True, True]
+    # What inspection needs stays: the structure, shapes, dtypes and op names.
+    node = loss.grad_fn
+    assert node.name == "crossentropyindices"
+    assert tuple(node.args[0].shape) == (64, 10) and node.args[0].dtype == np.float32
+
+
+def test_retain_graph_and_keep_graph_keep_the_values(mlp):
+    x, y = cr.randn(64, 100), cr.randint(0, 10, (64,))
+    loss, refs = _loss_and_refs(mlp, x, y)
+    loss.backward(retain_graph=True)
+    gc.collect()
+    assert all(r() is not None for r in refs)
+    loss, refs = _loss_and_refs(mlp, x, y)
+    with viz.keep_graph():
+        loss.backward()
+    gc.collect()
+    assert all(r() is not None for r in refs)
+    assert viz.walk(loss).info  # and it can still be drawn
+
+
+def test_drawing_after_a_releasing_backward_says_how_to_keep_the_values(mlp):
+    x, y = cr.randn(8, 100), cr.randint(0, 10, (8,))
+    loss, _ = _loss_and_refs(mlp, x, y)
+    loss.backward()
+    with pytest.raises(RuntimeError, match="keep_graph"):
+        viz.walk(loss)
+
+
+def test_a_second_backward_through_a_released_graph_still_raises(mlp):
+    x, y = cr.randn(8, 100), cr.randint(0, 10, (8,))
+    loss, _ = _loss_and_refs(mlp, x, y)
+    loss.backward()
+    with pytest.raises(RuntimeError, match="second time"):
+        loss.backward()
+
+
+@pytest.mark.parametrize("fn", [cr.exp, cr.sigmoid, cr.tanh, cr.sqrt,
+                                lambda t: cr.softmax(t, 1), lambda t: cr.log_softmax(t, 1)])
+def test_second_order_rules_reuse_the_saved_output(fn, monkeypatch):
+    """Under create_graph the rules that read their output use it, not a new forward."""
+    x = cr.rand(3, 4, dtype=cr.float64, requires_grad=True) + 0.5
+    y = fn(x)
+    node = y.grad_fn
+    calls = []
+    original = type(node).forward
+    monkeypatch.setattr(type(node), "forward", lambda self, *a: calls.append(1) or original(self, *a))
+    (g,) = cr.autograd.grad(y.sum(), x, create_graph=True)
+    assert calls == [], "the backward recomputed the forward"
+    assert cr.autograd.gradgradcheck(fn, (x.detach().requires_grad_(),))
