@@ -38,7 +38,7 @@ def test_a_hidden_activation_is_freed_by_backward(mlp):
     assert [r() is None for r in refs] == [True, True, True]
     # What inspection needs stays: the structure, shapes, dtypes and op names.
     node = loss.grad_fn
-    assert node.name == "crossentropyindices"
+    assert node.name == "cross_entropy"
     assert tuple(node.args[0].shape) == (64, 10) and node.args[0].dtype == np.float32
 
 
