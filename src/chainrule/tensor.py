@@ -327,6 +327,8 @@ class Tensor:
 
     def _inplace(self, name, value):
         self._check_inplace(name)
+        if _grad_mode.state.tracer is not None:  # an update in place is a step of a trace
+            _tracing.note(name, (self, value))
         value = value._array if isinstance(value, Tensor) else value
         if self._array.dtype != getattr(value, "dtype", self._array.dtype):
             value = np.asarray(value).astype(self._array.dtype, copy=False)
@@ -726,6 +728,7 @@ class _HookHandle:
 from . import ops as _ops  # noqa: E402
 from .autograd import engine as _engine  # noqa: E402
 from .autograd import grad_mode as _grad_mode  # noqa: E402
+from .autograd import tracing as _tracing  # noqa: E402
 
 
 def _in_graph(t, other):

@@ -17,6 +17,7 @@ import numpy as np
 
 from ..tensor import Tensor, _make
 from . import grad_mode
+from . import tracing as _trace
 from .graph import BackwardRecord, backprop, run_hooks, seed_gradient
 
 
@@ -61,6 +62,7 @@ class _Accumulator:
             t.grad = g if t.grad is None else t.grad + g
             return
         if isinstance(grad, Tensor):
+            _trace.note("AccumulateGrad", (t, grad))
             grad = grad._array
         if isinstance(grad, np.generic):  # NumPy gives scalars for 0-d results
             grad = np.asarray(grad)

@@ -31,6 +31,7 @@ import numpy as np
 from ..backend import get_array_module
 from ..tensor import Tensor, _make
 from . import grad_mode
+from . import tracing as _trace
 
 _new = object.__new__
 _state = grad_mode.state
@@ -50,6 +51,8 @@ class Node:
     saves_output = False
     # Attributes that only speed up backward (recomputable), dropped once backward has run.
     caches: tuple = ()
+    # False for ops whose output has no gradient (random masks, statistics, checks).
+    differentiable = True
 
     @property
     def name(self) -> str:
@@ -146,13 +149,20 @@ class Op(Node):
             raise _named_error(node.name, exc, args) from None
         if isinstance(out, _generic):  # NumPy gives scalars for 0-d results; keep arrays
             out = np.asarray(out)
-        if requires_grad and _state.enabled:
+        state = _state
+        if out is None:  # a check or a side effect (running statistics): no output
+            result = None
+        elif requires_grad and state.enabled and node.differentiable:
             node.args = args
             node.version = version
             node.freed = False
             node._post_hooks = None
-            return _make(out, True, node)
-        return _make(out, False, None)
+            result = _make(out, True, node)
+        else:
+            result = _make(out, False, None)
+        if state.tracer is not None:
+            _trace.record(node, args, result)
+        return result
 
     def saved_output(self, graph):
         """The output that forward kept as ``self.y``: the array on the first-order path, or,
@@ -212,13 +222,20 @@ class Function(Node):
         ctx.needs_input_grad = tuple(isinstance(a, Tensor) and a._requires_grad for a in args)
         ctx.saved_tensors = ()
         ctx._non_differentiable = ()
-        with grad_mode.no_grad():
-            result = cls.forward(ctx, *args)
+        state = _state
+        tracer, state.tracer = state.tracer, None  # traced as one step, not its inner ops
+        try:
+            with grad_mode.no_grad():
+                result = cls.forward(ctx, *args)
+        finally:
+            state.tracer = tracer
         outputs = result if isinstance(result, tuple) else (result,)
         for o in outputs:
             if not isinstance(o, Tensor):
                 raise TypeError(f"{cls.__name__}.forward must return Tensors, got {type(o).__name__}")
-        if not (any(ctx.needs_input_grad) and _state.enabled):
+        if not (any(ctx.needs_input_grad) and state.enabled):
+            if tracer is not None:
+                _trace.record(ctx, args, result)
             return result
         ctx.args = args
         ctx.version = sum(a._version for a in args if isinstance(a, Tensor))
@@ -235,7 +252,10 @@ class Function(Node):
             t = _make(o._array, True, ctx)
             t._output_nr = i
             wrapped.append(t)
-        return wrapped[0] if ctx.single_output else tuple(wrapped)
+        result = wrapped[0] if ctx.single_output else tuple(wrapped)
+        if tracer is not None:
+            _trace.record(ctx, args, result)
+        return result
 
     def save_for_backward(self, *tensors):
         self.saved_tensors = tensors

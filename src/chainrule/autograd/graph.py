@@ -24,6 +24,7 @@ from __future__ import annotations
 from ..backend import get_array_module
 from ..tensor import Tensor, _make
 from . import grad_mode
+from . import tracing as _trace
 
 
 def topological_order(roots):
@@ -118,6 +119,14 @@ def backprop(roots, root_grads, sink, retain_graph=False, create_graph=False, ob
     Without ``retain_graph`` each node releases what it saved as soon as it has run, unless
     the thread is inside ``cr.viz.keep_graph()`` (``grad_mode.state.keep_graph``).
     """
+    state = grad_mode.state
+    tracer = state.tracer
+    # Traced, the rules run on Tensors (as under create_graph), so that every op of the
+    # backward pass is recorded as a step; no graph of them is built unless create_graph.
+    rules_on_tensors = create_graph or tracer is not None
+    if tracer is not None:
+        root_grads = [g if isinstance(g, Tensor) else _make(g, False, None) for g in root_grads]
+        _trace.note("Backward", roots)
     grads = {}
     for root, g in zip(roots, root_grads):
         sink.owned.add(id(g))
@@ -130,7 +139,6 @@ def backprop(roots, root_grads, sink, retain_graph=False, create_graph=False, ob
 
     nonleaf = sink.nonleaf
     order = topological_order([r.grad_fn for r in roots])
-    state = grad_mode.state
     release = not retain_graph and not state.keep_graph
     prev_mode = state.enabled
     state.enabled = create_graph  # the backward itself is recorded only under create_graph
@@ -151,7 +159,7 @@ def backprop(roots, root_grads, sink, retain_graph=False, create_graph=False, ob
                     g = grad[t._output_nr] if node.n_outputs > 1 else grad
                     if g is not None:
                         sink.capture(t, g)
-            input_grads = node.vjp(grad, create_graph)
+            input_grads = node.vjp(grad, rules_on_tensors)
             seen = [None] * len(node.args) if observer is not None else None
             for i, (a, g) in enumerate(zip(node.args, input_grads)):
                 if g is None or not isinstance(a, Tensor) or not a._requires_grad:

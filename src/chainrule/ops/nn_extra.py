@@ -13,6 +13,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import backend
+from ..backend import get_array_module
+
 from ..autograd.function import Op
 from ..tensor import Tensor
 from . import dual
@@ -55,13 +58,14 @@ def _normalized_grad(g, x, w_view, axes, eps, xhat=None, invstd=None):
 class BatchNormTrain(Op):
     """y = (x - mean_B) / sqrt(var_B + eps) * w + b, statistics over ``axes`` of this batch.
 
-    ``mean`` and ``var`` (biased, kept dims) are the batch statistics, computed once by the
-    caller (which also updates the running statistics with them) and passed as constants.
+    ``moments`` (``BatchMoments``: mean and biased variance, dims kept) are the batch
+    statistics, computed once by their own step and also read by ``UpdateRunningStats``.
     """
 
     caches = ("xhat", "invstd")
 
-    def forward(self, x, w, b, mean, var, axes, view, eps):
+    def forward(self, x, w, b, moments, axes, view, eps):
+        mean, var = moments[0], moments[1]
         invstd = 1 / np.sqrt(var + eps)
         xhat = (x - mean) * invstd
         self.xhat, self.invstd = xhat, invstd
@@ -70,7 +74,7 @@ class BatchNormTrain(Op):
             y += b.reshape(view)
         return y
 
-    def backward(self, g, x, w, b, mean, var, axes, view, eps):
+    def backward(self, g, x, w, b, moments, axes, view, eps):
         w_view = None if w is None else w.reshape(view)
         graph = dual.is_graph(g)
         xhat = None if graph else getattr(self, "xhat", None)
@@ -85,7 +89,7 @@ class BatchNormTrain(Op):
             gw = dual.sum(g * xhat, axes)
         if _wants(self, 2):
             gb = dual.sum(g, axes)
-        return gx, gw, gb, None, None, None, None, None
+        return gx, gw, gb, None, None, None, None
 
 
 class BatchNormEval(Op):
@@ -109,12 +113,35 @@ class BatchNormEval(Op):
         return gx, gw, gb, None, None, None, None
 
 
-def batch_norm_stats(x, axes):
-    """The batch mean and biased variance over ``axes`` (dims kept), on the raw array."""
-    mean = x.mean(axis=axes, keepdims=True)
-    xc = x - mean
-    var = np.mean(xc * xc, axis=axes, keepdims=True)
-    return mean, var
+class BatchMoments(Op):
+    """The batch mean and biased variance over ``axes`` (dims kept), stacked: ``out[0]`` is the
+    mean, ``out[1]`` the variance. Not differentiated: ``BatchNormTrain``'s rule already
+    accounts for the statistics' dependence on x."""
+
+    differentiable = False
+
+    def forward(self, x, axes):
+        mean = x.mean(axis=axes, keepdims=True)
+        xc = x - mean
+        var = (xc * xc).mean(axis=axes, keepdims=True)
+        return get_array_module(x).stack([mean, var])
+
+
+class UpdateRunningStats(Op):
+    """The side effect of a training batch norm, as a step of the graph of its own:
+    running = (1 - momentum) running + momentum batch, in place, with the unbiased batch
+    variance (n / (n - 1)) as PyTorch. It outputs nothing."""
+
+    differentiable = False
+
+    def forward(self, running_mean, running_var, moments, momentum, n):
+        C = running_mean.shape[0]
+        running_mean *= 1 - momentum
+        running_mean += momentum * moments[0].reshape(C).astype(running_mean.dtype, copy=False)
+        running_var *= 1 - momentum
+        running_var += (momentum * n / (n - 1)) * moments[1].reshape(C).astype(
+            running_var.dtype, copy=False)
+        return None
 
 
 class LayerNorm(Op):
@@ -276,3 +303,18 @@ class BCE(Op):
                 with np.errstate(divide="ignore"):
                     gy = ge * (np.maximum(np.log1p(-p), -100) - np.maximum(np.log(p), -100))
         return gp, gy, None, None
+
+
+class DropoutMask(Op):
+    """The mask of dropout, drawn from ``generator`` (the default one when None) as a step of
+    its own: kept elements are 1 / (1 - p), dropped ones 0, in the dtype of ``x``."""
+
+    differentiable = False
+
+    def forward(self, x, p, generator):
+        dtype = x.dtype if x.dtype.kind == "f" else backend.default_float
+        draw = backend.rng_of(generator).random(x.shape, dtype=np.float32 if dtype ==
+                                                np.float32 else np.float64)
+        mask = (draw >= p).astype(dtype)
+        mask *= dtype.type(1.0 / (1.0 - p))
+        return mask

@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..autograd.function import Op
-from ..tensor import Tensor
+from ..tensor import Tensor, _make
 from . import dual
 from .linalg import check_matmul
 from .reduce import log_softmax_array, softmax, stable_max
@@ -90,16 +90,35 @@ class SoftCrossEntropy(Op):
         return local * (g / denom if denom else g * 0), None, None, None
 
 
-class HardCrossEntropy(Op):
-    """The common case, with no A matrix: mean (or sum) of -log_softmax(x)[i, t_i] over rows.
+class CheckClassTarget(Op):
+    """Refuse class indices outside [0, C) (``ignore_index`` aside): a step of its own, so the
+    loss kernel never branches on the target's values. It outputs nothing."""
 
-    d loss / d x = (softmax(x) - onehot(t)) * g / denom.
+    name = "cross_entropy"
+
+    def forward(self, target, num_classes, ignore_index):
+        keep = target != ignore_index
+        bad = keep & ((target < 0) | (target >= num_classes))
+        if bad.any():
+            raise IndexError(f"target {target[bad][0]} is out of bounds for {num_classes} "
+                             f"classes (ignore_index={ignore_index})")
+        return None
+
+
+class HardCrossEntropy(Op):
+    """Class-index targets without weights or smoothing: -log_softmax(x)[i, t_i] per row,
+    rows whose target is ``ignore_index`` giving 0 and left out of the mean.
+
+    d loss / d x = (softmax(x) - onehot(t)) * keep * g / denom, denom = the kept rows
+    ('mean'; nan when none is kept, as PyTorch) or 1 ('sum').
     """
 
     name = "cross_entropy"
     caches = ("p",)
 
-    def forward(self, x, t, reduction, denom):
+    def forward(self, x, target, ignore_index, reduction):
+        keep = target != ignore_index
+        t = np.where(keep, target, 0)
         rows = np.arange(t.shape[0])
         shifted = x - stable_max(x, 1)
         e = np.exp(shifted)
@@ -107,30 +126,36 @@ class HardCrossEntropy(Op):
         with np.errstate(divide="ignore", invalid="ignore"):  # rows of -inf give nan, as torch
             losses = np.log(s[:, 0]) - shifted[rows, t]
             e /= s
+        losses = np.where(keep, losses, 0).astype(x.dtype, copy=False)
         self.p = e  # softmax(x), handed to backward once
         if reduction == "none":
             return losses
-        return np.asarray(losses.sum() / denom, dtype=x.dtype)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.asarray(losses.sum() / _denominator(keep, reduction), dtype=x.dtype)
 
-    def backward(self, g, x, t, reduction, denom):
+    def backward(self, g, x, target, ignore_index, reduction):
+        target = dual.value(target)   # indices: a constant of the graph
+        keep = target != ignore_index
+        t = np.where(keep, target, 0)
         rows = np.arange(t.shape[0])
+        column = keep[:, None].astype(x.dtype)
+        scale = g.reshape(-1, 1) if reduction == "none" else g / _denominator(keep, reduction)
         if dual.is_graph(g):
             onehot = np.zeros(x.shape, dtype=x.dtype)
             onehot[rows, t] = 1
-            local = softmax(x, 1) - onehot
-            if reduction == "none":
-                return local * g.reshape(-1, 1), None, None, None
-            return local * (g / denom), None, None, None
+            return (softmax(x, 1) - onehot) * column * scale, None, None, None
         # The cached softmax becomes the gradient in place; a second backward recomputes it.
         local = self.__dict__.pop("p", None)
         if local is None:
             local = np.exp(log_softmax_array(x, 1))
         local[rows, t] -= 1
-        if reduction == "none":
-            local *= g.reshape(-1, 1)
-        else:
-            local *= g / denom
+        local *= column
+        local *= scale
         return local, None, None, None
+
+
+def _denominator(keep, reduction):
+    return 1.0 if reduction == "sum" else float(keep.sum())
 
 
 def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean",
@@ -175,16 +200,15 @@ def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean
         if t.shape != expected:
             raise ValueError(f"cross_entropy: target shape {t.shape} does not match input shape "
                              f"{tuple(input.shape)} (expected {expected})")
+        flat = target if isinstance(target, Tensor) else _make(t)
+        if flat.ndim != 1:
+            flat = flat.reshape(-1)
         t = t.reshape(-1)
-        if weight is None and not label_smoothing and t.size and ignore_index < 0 \
-                and t.min() >= 0:  # an index >= C raises in forward, named
-            denom = 1.0 if reduction == "sum" else float(t.shape[0])
-            out = HardCrossEntropy.apply(x, t, reduction, denom)
+        CheckClassTarget.apply(flat, C, ignore_index)
+        if weight is None and not label_smoothing:  # the kernel is chosen by the arguments only
+            out = HardCrossEntropy.apply(x, flat, ignore_index, reduction)
             return _restore_shape(out, input, spatial, reduction)
         keep = t != ignore_index
-        if keep.any() and (t[keep].min() < 0 or t[keep].max() >= C):
-            raise IndexError(f"cross_entropy: target {t[keep].max() if t[keep].max() >= C else t[keep].min()} "
-                             f"is out of range for {C} classes")
         safe_t = np.where(keep, t, 0)
         A = np.zeros((t.shape[0], C), dtype=dtype)
         A[np.arange(t.shape[0]), safe_t] = 1 - label_smoothing

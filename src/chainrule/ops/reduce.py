@@ -58,6 +58,8 @@ def _expand_back(g, shape, axes, keepdims):
 
 
 class Sum(Op):
+    arg_names = ("input", "dim", "keepdim")  # torch's names, for traces
+
     def forward(self, x, axes, keepdims):
         return x.sum(axis=axes, keepdims=keepdims)
 
@@ -77,6 +79,8 @@ class SumToSize(Op):
 
 
 class Mean(Op):
+    arg_names = ("input", "dim", "keepdim")  # torch's names, for traces
+
     def forward(self, x, axes, keepdims):
         return x.mean(axis=axes, keepdims=keepdims)
 
@@ -88,6 +92,8 @@ class Mean(Op):
 
 
 class Prod(Op):
+    arg_names = ("input", "dim", "keepdim")  # torch's names, for traces
+
     def forward(self, x, axes, keepdims):
         return x.prod(axis=axes, keepdims=keepdims)
 
@@ -132,6 +138,8 @@ class Amax(Op):
     def extreme(self, x, axes, keepdims):
         return x.max(axis=axes, keepdims=keepdims)
 
+    arg_names = ("input", "dim", "keepdim")  # torch's names, for traces
+
     def forward(self, x, axes, keepdims):
         return self.extreme(x, axes, keepdims)
 
@@ -156,6 +164,8 @@ def stable_max(x, axis):
 
 
 class LogSumExp(Op):
+    arg_names = ("input", "dim", "keepdim")  # torch's names, for traces
+
     def forward(self, x, axes, keepdims):
         m = stable_max(x, axes)
         with np.errstate(divide="ignore"):
@@ -173,6 +183,8 @@ class Softmax(Op):
 
     caches = ("y",)
     saves_output = True
+
+    arg_names = ("input", "dim")  # torch's names, for traces
 
     def forward(self, x, axis):
         e = np.exp(x - stable_max(x, axis))
@@ -200,6 +212,8 @@ class LogSoftmax(Op):
     caches = ("y",)
     saves_output = True
 
+    arg_names = ("input", "dim")  # torch's names, for traces
+
     def forward(self, x, axis):
         self.y = log_softmax_array(x, axis)
         return self.y
@@ -213,6 +227,8 @@ class LogSoftmax(Op):
 
 class Norm(Op):
     """The p-norm over ``axes``; the gradient at 0 is 0 (a subgradient), as in PyTorch."""
+
+    arg_names = ("input", "p", "dim", "keepdim")  # torch's names, for traces
 
     def forward(self, x, p, axes, keepdims):
         a = np.abs(x)

@@ -148,6 +148,12 @@ def _kind(t: Tensor, is_root: bool) -> str:
     return PARAMETER if any(c.__name__ == "Parameter" for c in type(t).__mro__) else INPUT
 
 
+def _is_index_data(t: Tensor) -> bool:
+    """Integer or boolean data (class targets, indices, masks) carry no gradient: the
+    pictures show them as constants of the op, as they show numbers and dims."""
+    return t.grad_fn is None and not t._requires_grad and t._array.dtype.kind in "iub"
+
+
 def walk(root: Tensor, names=None, gradient=None, grads: bool = True) -> Graph:
     """Collect ``root``'s graph and (with ``grads``) every tensor's gradient d root / d t.
 
@@ -184,7 +190,7 @@ def walk(root: Tensor, names=None, gradient=None, grads: bool = True) -> Graph:
                     "viz: backward() released the values this graph saved (to free memory); "
                     "draw or explain it before backward, or run backward inside "
                     "`with cr.viz.keep_graph():` to keep them")
-            if isinstance(a, Tensor):
+            if isinstance(a, Tensor) and not _is_index_data(a):
                 inputs.append((i, tensor_info(a)))
             elif a is not None:
                 constants.append((i, a))

@@ -193,12 +193,7 @@ def dropout(input, p=0.5, training=True, inplace=False, generator=None):
         return input
     if p == 1.0:
         return input * np.zeros((), dtype=input.dtype)
-    dtype = input.dtype if input.dtype.kind == "f" else backend.default_float
-    draw = backend.rng_of(generator).random(input.shape, dtype=np.float32 if dtype ==
-                                            np.float32 else np.float64)
-    mask = (draw >= p).astype(dtype)
-    mask *= dtype.type(1.0 / (1.0 - p))
-    return _el.mul(input, mask)
+    return _el.mul(input, _fused.DropoutMask.apply(input, p, generator))
 
 
 def _bn_layout(name, input, n_features):
@@ -232,17 +227,12 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
         if n <= 1:
             raise ValueError(f"batch_norm: expected more than 1 value per channel when training, "
                              f"got input of shape {tuple(input.shape)}")
-        mean, var = _fused.batch_norm_stats(input._array, axes)
+        moments = _fused.BatchMoments.apply(input, axes)
         if running_mean is not None and running_var is not None:
-            m = momentum
-            rm, rv = running_mean._array, running_var._array
-            rm *= 1 - m
-            rm += m * mean.reshape(C).astype(rm.dtype, copy=False)
-            rv *= 1 - m
-            rv += (m * n / (n - 1)) * var.reshape(C).astype(rv.dtype, copy=False)
+            _fused.UpdateRunningStats.apply(running_mean, running_var, moments, momentum, n)
             running_mean._version += 1
             running_var._version += 1
-        return _fused.BatchNormTrain.apply(input, weight, bias, mean, var, axes, view, eps)
+        return _fused.BatchNormTrain.apply(input, weight, bias, moments, axes, view, eps)
     if running_mean is None or running_var is None:
         raise ValueError("batch_norm: running_mean and running_var are needed when not training")
     shape = [1] * input.ndim

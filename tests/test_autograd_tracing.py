@@ -1,0 +1,99 @@
+"""trace(): every op that runs is recorded, with its constants by name: the graph as data."""
+
+import numpy as np
+
+import chainrule as cr
+from chainrule import nn
+from chainrule.autograd import trace
+
+
+def _mlp_step():
+    cr.manual_seed(0)
+    model = nn.Sequential(nn.Flatten(), nn.Linear(4, 3), nn.BatchNorm1d(3), nn.ReLU(),
+                          nn.Dropout(0.5), nn.Linear(3, 2))
+    x, y = cr.randn(5, 2, 2), cr.tensor([0, 1, 0, 1, 1])
+    opt = cr.optim.SGD(model.parameters(), lr=0.1)
+    with trace() as program:
+        opt.zero_grad()
+        loss = nn.functional.cross_entropy(model(x), y)
+        loss.backward()
+        opt.step()
+    return model, program
+
+
+def test_the_program_of_a_two_layer_mlp_step_prints_every_op():
+    model, program = _mlp_step()
+    text = str(program)
+    print(text)
+    ops = program.ops()
+    # Forward: the Flatten of an input that requires no grad is a step too.
+    assert ops[:4] == ["Reshape", "Linear", "add_", "BatchMoments"]  # add_: num_batches_tracked
+    for op in ["UpdateRunningStats", "BatchNormTrain", "Relu", "DropoutMask", "Mul",
+               "CheckClassTarget", "HardCrossEntropy", "Backward", "AccumulateGrad"]:
+        assert op in ops, op
+    # The backward pass is recorded op by op, after the forward.
+    assert ops.index("Backward") > ops.index("HardCrossEntropy")
+    assert ops.count("AccumulateGrad") == len(list(model.parameters()))
+    assert "HardCrossEntropy(%" in text and "reduction='mean'" in text
+    params = [v for v in program.inputs if v.kind == "parameter"]
+    assert [v.shape for v in params[:2]] == [(3, 4), (3,)]
+
+
+def test_constants_are_recorded_by_name():
+    x = cr.ones(4, 3)
+    with trace() as program:
+        (x * 2).sum(dim=1, keepdim=True)
+    step = program.steps[-1]
+    assert step.op == "Sum" and step.attrs == {"dim": (1,), "keepdim": True}
+    assert "Sum(%1, dim=(1,), keepdim=True)" in str(program)
+    assert step.outputs[0].shape == (4, 1) and step.outputs[0].dtype == np.float32
+
+
+def test_tracing_is_off_outside_the_block_and_per_thread():
+    import threading
+
+    seen = []
+    with trace() as program:
+        t = threading.Thread(target=lambda: seen.append(cr.autograd.tracing.is_tracing()))
+        t.start()
+        t.join()
+        cr.ones(2) + 1
+    assert seen == [False]
+    n = len(program)
+    cr.ones(2) + 1
+    assert len(program) == n == 1
+
+
+def test_a_custom_function_is_one_step():
+    class Cube(cr.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            ctx.save_for_backward(x)
+            return x ** 3
+
+        @staticmethod
+        def backward(ctx, g):
+            (x,) = ctx.saved_tensors
+            return g * 3 * x ** 2
+
+    x = cr.ones(3, requires_grad=True)
+    with trace() as program:
+        Cube.apply(x)
+    assert program.ops() == ["Cube"]
+
+
+def test_a_traced_step_computes_what_an_untraced_one_does():
+    def step(traced):
+        cr.manual_seed(1)
+        model = nn.Sequential(nn.Linear(4, 8), nn.Tanh(), nn.Linear(8, 3))
+        x, y = cr.randn(6, 4), cr.tensor([0, 1, 2, 0, 1, 2])
+        loss = nn.functional.cross_entropy(model(x), y)
+        if traced:
+            with trace():
+                loss.backward()
+        else:
+            loss.backward()
+        return [p.grad.numpy() for p in model.parameters()]
+
+    for a, b in zip(step(True), step(False)):
+        np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7)
