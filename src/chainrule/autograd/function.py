@@ -76,9 +76,32 @@ class Node:
         inspection, its activations are freed.
         """
         self.freed = True
-        for name in self.caches:
-            self.__dict__.pop(name, None)
-        self.args = tuple(_placeholder(a) for a in self.args)
+        if self.caches:
+            for name in self.caches:
+                self.__dict__.pop(name, None)
+        kept = []
+        empty = _EMPTY
+        for a in self.args:  # inlined _placeholder: this runs once per node of every backward
+            if isinstance(a, Tensor):
+                if (a._requires_grad and a.grad_fn is None) or type(a) is Released:
+                    kept.append(a)
+                    continue
+                arr = a._array
+                t = _new(Released)
+                stub = empty.get((arr.shape, arr.dtype, type(arr)))
+                t._array = _no_memory(arr) if stub is None else stub
+                t._requires_grad = a._requires_grad
+                t.grad_fn = a.grad_fn
+                t.grad = None
+                t._version = 0
+                t._output_nr = a._output_nr
+                t._hooks = None
+                kept.append(t)
+            elif isinstance(a, _ndarray) and a.size > 1:  # a mask or an index, also freed
+                kept.append(_no_memory(a))
+            else:
+                kept.append(a)
+        self.args = tuple(kept)
         if isinstance(self, Function):
             self.saved_tensors = ()
 
@@ -107,20 +130,19 @@ class Released(Tensor):
     __slots__ = ()
 
 
-def _placeholder(a):
-    if isinstance(a, Tensor):
-        if (a.grad_fn is None and a._requires_grad) or isinstance(a, Released):
-            return a
-        arr = a._array
+_EMPTY: dict = {}
+
+
+def _no_memory(arr):
+    """A read-only array of ``arr``'s shape and dtype that holds one element (zero strides)."""
+    key = (arr.shape, arr.dtype, type(arr))
+    empty = _EMPTY.get(key)
+    if empty is None:
+        if len(_EMPTY) > 4096:  # shapes seen once (varying batch sizes) must not pile up
+            _EMPTY.clear()
         xp = get_array_module(arr)
-        t = _make(xp.broadcast_to(xp.zeros((), arr.dtype), arr.shape), a._requires_grad,
-                  a.grad_fn)
-        t.__class__ = Released
-        t._output_nr = a._output_nr
-        return t
-    if isinstance(a, _ndarray) and a.size > 1:  # a mask or an index: a constant, also freed
-        return np.broadcast_to(np.zeros((), a.dtype), a.shape)
-    return a
+        empty = _EMPTY[key] = xp.broadcast_to(xp.zeros((), arr.dtype), arr.shape)
+    return empty
 
 
 class Op(Node):
