@@ -312,23 +312,24 @@ class Tensor:
     def contiguous(self):
         return self
 
-    # --- in-place, outside the graph --------------------------------------------------------
+    # --- in place ---------------------------------------------------------------------------
+    # Outside the graph (plain tensors, or under no_grad: ``w -= lr * w.grad``) an in-place op
+    # writes into the array. Inside it, ``ops.inplace`` records it, as PyTorch does.
     def _check_inplace(self, name):
-        from .autograd import grad_mode  # noqa: PLC0415
-
-        if self._requires_grad and grad_mode.state.enabled:
-            if self.grad_fn is None:
-                raise RuntimeError(
-                    f"{name}: a leaf tensor that requires grad is used in an in-place operation; "
-                    "wrap the update in `with cr.no_grad():`")
+        if self._requires_grad and self.grad_fn is None and _grad_mode.state.enabled:
             raise RuntimeError(
-                f"{name}: in-place operations on a tensor inside the graph are not recorded and "
-                "would make its gradient wrong; use the out-of-place op (e.g. x = x + y)")
+                f"{name}: a leaf tensor that requires grad is used in an in-place operation; "
+                "wrap the update in `with cr.no_grad():`")
 
-    def _inplace(self, name, value):
+    def _inplace(self, name, value, arithmetic=False):
         self._check_inplace(name)
         if _grad_mode.state.tracer is not None:  # an update in place is a step of a trace
             _tracing.note(name, (self, value))
+        if arithmetic:  # an int tensor cannot take a float result (as PyTorch)
+            result = _promotion.result_type(self, value)
+            if arithmetic == "divide" and result.kind in "biu":  # true division gives floats
+                result = backend.default_float
+            _promotion.check_inplace_cast(name, result, self._array.dtype)
         value = value._array if isinstance(value, Tensor) else value
         if self._array.dtype != getattr(value, "dtype", self._array.dtype):
             value = np.asarray(value).astype(self._array.dtype, copy=False)
@@ -338,39 +339,72 @@ class Tensor:
             fn.version = -1
         return value
 
+    def _recorded(self, name, other, compute, reads_self):
+        """The in-graph path of an in-place op: run out of place, write back, rebase."""
+        self._check_inplace(name)
+        fn = self.grad_fn
+        if fn is not None and fn.saves_output:  # the node that made self reads this array
+            fn.version = -1
+        return _ops.inplace.rebase(name, self, compute, reads_self)
+
     def add_(self, other, alpha=1):
-        other = self._inplace("add_", other)
+        if _in_graph(self, other):
+            return self._recorded("add_", other, lambda old: _ops.add(old, other, alpha), False)
+        other = self._inplace("add_", other, True)
         self._array += other if alpha == 1 else alpha * other
         return self
 
     def sub_(self, other, alpha=1):
-        other = self._inplace("sub_", other)
+        if _in_graph(self, other):
+            return self._recorded("sub_", other, lambda old: _ops.sub(old, other, alpha), False)
+        other = self._inplace("sub_", other, True)
         self._array -= other if alpha == 1 else alpha * other
         return self
 
     def mul_(self, other):
-        self._array *= self._inplace("mul_", other)
+        if _in_graph(self, other):
+            return self._recorded("mul_", other, lambda old: _ops.mul(old, other),
+                                  _requires(other))
+        self._array *= self._inplace("mul_", other, True)
         return self
 
     def div_(self, other):
-        self._array /= self._inplace("div_", other)
+        if _in_graph(self, other):
+            return self._recorded("div_", other, lambda old: _ops.div(old, other),
+                                  _requires(other))
+        self._array /= self._inplace("div_", other, "divide")
+        return self
+
+    def relu_(self):
+        """max(x, 0) in place; in the graph too (its backward needs only the sign, which the
+        result keeps, so no copy of the input is made)."""
+        if _in_graph(self, None):
+            return self._recorded("relu_", None, _ops.relu, False)
+        self._inplace("relu_", 0)
+        np.maximum(self._array, 0, out=self._array)
         return self
 
     def zero_(self):
-        self._inplace("zero_", 0)
-        self._array[...] = 0
-        return self
+        return self.fill_(0, name="zero_")
 
-    def fill_(self, value):
-        self._array[...] = self._inplace("fill_", value)
+    def fill_(self, value, name="fill_"):
+        if _in_graph(self, value):
+            return _ops.inplace.setitem(self, Ellipsis, value)
+        self._array[...] = self._inplace(name, value)
         return self
 
     def copy_(self, src):
+        if _in_graph(self, src):
+            if tuple(src.shape) != tuple(self.shape):
+                src = _ops.broadcast_to(src, self.shape)
+            return _ops.inplace.setitem(self, Ellipsis, src.to(self.dtype))
         src = self._inplace("copy_", src)
         self._array[...] = src
         return self
 
     def clamp_(self, min=None, max=None):
+        if _in_graph(self, None):
+            return self._recorded("clamp_", None, lambda old: _ops.clamp(old, min, max), True)
         self._inplace("clamp_", 0)
         np.clip(self._array, min, max, out=self._array)
         return self
@@ -386,8 +420,11 @@ class Tensor:
         return self
 
     def __setitem__(self, index, value):
-        value = self._inplace("__setitem__", value)
         index = _ops.index_key(index)
+        if _in_graph(self, value):
+            _ops.inplace.setitem(self, index, value)
+            return
+        value = self._inplace("__setitem__", value)
         self._array[index] = value
 
     # --- operators ------------------------------------------------------------------------
@@ -436,25 +473,17 @@ class Tensor:
     def __abs__(self):
         return _ops.abs(self)
 
-    # x += y: in place outside the graph (under no_grad: `w -= lr * w.grad`), else x = x + y
+    # x += y is in place, as in PyTorch: recorded when x or y is in the graph (ops.inplace)
     def __iadd__(self, other):
-        if _in_graph(self, other):
-            return _ops.add(self, other)  # out of place inside the graph, as x = x + y
         return self.add_(other)
 
     def __isub__(self, other):
-        if _in_graph(self, other):
-            return _ops.sub(self, other)
         return self.sub_(other)
 
     def __imul__(self, other):
-        if _in_graph(self, other):
-            return _ops.mul(self, other)
         return self.mul_(other)
 
     def __itruediv__(self, other):
-        if _in_graph(self, other):
-            return _ops.div(self, other)
         return self.div_(other)
 
     def __eq__(self, other):
@@ -729,9 +758,18 @@ from . import ops as _ops  # noqa: E402
 from .autograd import engine as _engine  # noqa: E402
 from .autograd import grad_mode as _grad_mode  # noqa: E402
 from .autograd import tracing as _tracing  # noqa: E402
+from . import promotion as _promotion  # noqa: E402
 
 
 def _in_graph(t, other):
-    """Whether ``t op= other`` would be recorded (so it must not overwrite t's data)."""
-    return _grad_mode.state.enabled and (
-        t._requires_grad or (isinstance(other, Tensor) and other._requires_grad))
+    """Whether ``t op= other`` is recorded: grad mode is on and t or other is in the graph
+    (a leaf that requires grad is refused by ``_check_inplace`` instead)."""
+    if not _grad_mode.state.enabled:
+        return False
+    if t._requires_grad:
+        return t.grad_fn is not None
+    return isinstance(other, Tensor) and other._requires_grad
+
+
+def _requires(x):
+    return isinstance(x, Tensor) and x._requires_grad

@@ -10,6 +10,7 @@ from .elementwise import (  # noqa: F401
     logical_or, logical_xor, lt, maximum, minimum, mul, ne, neg, pow, relu, rsqrt, sigmoid, sign,
     silu, sin, softplus, sqrt, square, sub, tanh, where,
 )
+from . import inplace  # noqa: F401 - in-place ops inside the graph (Tensor.add_, +=, [] =)
 from .index import gather, getitem, index_key, index_select, masked_fill, one_hot, take_along_dim  # noqa: F401
 from .linalg import dot, matmul, mm, outer  # noqa: F401
 from .nn_ops import cross_entropy, linear  # noqa: F401

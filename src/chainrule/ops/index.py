@@ -65,6 +65,30 @@ class IndexAdd(Op):
         return gg[key], None, None
 
 
+class IndexPut(Op):
+    """``x`` with ``value`` written at ``key`` (out of place): ``y[key] = v`` on a tensor in
+    the graph. d/dx is the upstream with the written region zeroed; d/dvalue is the upstream
+    at ``key`` (summed back to value's shape by the engine, for a broadcast value)."""
+
+    def forward(self, x, value, key):
+        out = x.copy()
+        out[key] = value
+        return out
+
+    def backward(self, g, x, value, key):
+        gx = gv = None
+        if _wants(self, 0):
+            gx = IndexPut.apply(g, 0.0, key) if dual.is_graph(g) else self.forward(g, 0, key)
+        if _wants(self, 1):
+            gv = g[key]   # a broadcast value: the engine sums it back to its shape
+        return gx, gv, None
+
+
+def _wants(node, i) -> bool:
+    a = node.args[i]
+    return isinstance(a, Tensor) and a._requires_grad
+
+
 def getitem(x, key):
     key = index_key(key)
     return GetItem.apply(x, key)

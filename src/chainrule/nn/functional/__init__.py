@@ -54,7 +54,8 @@ def _check_same_shape(name, input, target):
 # --- activations ---------------------------------------------------------------------------
 
 def relu(input, inplace=False):
-    return _el.relu(input)
+    """max(x, 0); ``inplace=True`` writes into ``input`` (recorded in the graph, as torch)."""
+    return input.relu_() if inplace else _el.relu(input)
 
 
 def relu6(input, inplace=False):
