@@ -118,7 +118,10 @@ class Op(Node):
             node.freed = False
             node._post_hooks = None
             return _make(out, True, node)
-        return _make(out, False, None)
+        t = _make(out, False, None)
+        if requires_grad:  # cut from the graph by no_grad: why_no_grad names the op
+            t._origin = cls
+        return t
 
     def forward(self, *values):
         raise TypeError(f"{type(self).__name__} must define forward(self, *values)")
