@@ -128,9 +128,9 @@ def _upstream(t, node):
 
 def _leaf_reason(t, loss, label):
     if t.grad_fn is not None and not t.retains_grad:
+        call = f"{label}.retain_grad()" if label != "the tensor" else ".retain_grad() on it"
         return (f"{label} is not a leaf (it was made by {t.grad_fn.name}), and backward() fills "
-                f".grad only on leaves; call {label if label != 'the tensor' else 'it'}"
-                ".retain_grad() before backward(), or get it with "
+                f".grad only on leaves; call {call} before backward(), or get it with "
                 "cr.autograd.grad(loss, tensor)")
     if t._grad is not None:
         return f"{label} has a gradient: .grad is set (shape {tuple(t._grad.shape)})"
