@@ -144,6 +144,10 @@ def test_large_inputs_get_the_fast_check_small_ones_the_full_one(monkeypatch):
         cr.autograd.gradcheck(*wrong)
     with pytest.raises(GradcheckError, match="Jacobian mismatch"):
         cr.autograd.gradcheck(*wrong, fast_mode=False)     # torch's default: always full
+    monkeypatch.setattr(module, "FULL_JACOBIAN_MAX", 4096)
+    monkeypatch.setattr(module, "FULL_JACOBIAN_ENTRIES_MAX", 24)   # 5 x 5 = 25 entries
+    with pytest.raises(GradcheckError, match="fast mode"):
+        cr.autograd.gradcheck(*wrong)
 
 
 class Noisy(cr.autograd.Function):

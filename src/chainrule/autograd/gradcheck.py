@@ -5,9 +5,9 @@
     True
 
 The lectures' "numerical vs analytical gradient", entry by entry. For small problems (at most
-``FULL_JACOBIAN_MAX`` elements in the differentiable inputs and in the outputs) the whole
-Jacobian is built twice: numerically, nudging each input entry by +-eps and watching every
-output move, J[i, j] ~ (f(x + eps e_j) - f(x - eps e_j))_i / 2 eps; and analytically, one
+``FULL_JACOBIAN_MAX`` elements in the differentiable inputs and in the outputs, at most
+``FULL_JACOBIAN_ENTRIES_MAX`` Jacobian entries) the whole Jacobian is built twice:
+numerically, nudging each input entry by +-eps and watching every output move, J[i, j] ~ (f(x + eps e_j) - f(x - eps e_j))_i / 2 eps; and analytically, one
 backward per output entry with a one-hot upstream gradient. A mismatch names the output entry,
 the input entry and both derivatives. Larger problems get the fast check (``fast_mode=True``,
 as in torch): random unit vectors u over the inputs and v over the outputs, and v.J.u from one
@@ -27,9 +27,11 @@ import numpy as np
 from ..tensor import Tensor
 from .engine import grad as autograd_grad
 
-# Up to this many elements in the differentiable inputs, and in the outputs, the check builds
-# the full Jacobian (2 forwards per input entry, 1 backward per output entry).
+# Up to this many elements in the differentiable inputs, and in the outputs, and this many
+# Jacobian entries (8 MB per Jacobian), the check builds the full Jacobian: 2 forwards per input
+# entry, 1 backward per output entry.
 FULL_JACOBIAN_MAX = 4096
+FULL_JACOBIAN_ENTRIES_MAX = 2 ** 20
 # A full Jacobian this small is printed whole in the error message, as the lectures show it.
 PRINT_JACOBIAN_MAX = 36
 # How many mismatching entries the message lists (all of them are on the error).
@@ -293,7 +295,8 @@ def gradcheck(func, inputs, *, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=T
     ``inputs``: a Tensor or a tuple (Tensors that require grad must be float64; other
     arguments are passed through). ``fast_mode``: None (the default) checks the full
     Jacobian when the differentiable inputs and the outputs each have at most
-    ``FULL_JACOBIAN_MAX`` elements and the fast projected check otherwise; True or False
+    ``FULL_JACOBIAN_MAX`` elements (and the Jacobian at most ``FULL_JACOBIAN_ENTRIES_MAX``
+    entries), and the fast projected check otherwise; True or False
     force one (torch's default is False). On a mismatch it raises ``GradcheckError`` that
     lists each disagreeing entry with both values, or returns False when
     ``raise_exception=False``.
@@ -310,7 +313,8 @@ def gradcheck(func, inputs, *, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=T
     if fast_mode is None:
         n_in = sum(inputs[i]._array.size for i in p.wrt)
         n_out = sum(o._array.size for o in p.outputs)
-        fast_mode = n_in > FULL_JACOBIAN_MAX or n_out > FULL_JACOBIAN_MAX
+        fast_mode = (n_in > FULL_JACOBIAN_MAX or n_out > FULL_JACOBIAN_MAX
+                     or n_in * n_out > FULL_JACOBIAN_ENTRIES_MAX)
     rng = np.random.default_rng(0)
     try:
         if fast_mode:
