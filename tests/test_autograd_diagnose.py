@@ -122,6 +122,16 @@ def test_detach_names_the_op_while_its_node_is_alive():
     assert "made by detach() (test_autograd_diagnose.py:" in text and "output of mul" in text
 
 
+def test_data_cuts_like_detach_and_is_named():
+    w = cr.randn(3, requires_grad=True)
+    hidden = w * 3
+    v = cr.randn(3, requires_grad=True)
+    loss = (hidden.data * v).sum()
+    assert "made by .data (test_autograd_diagnose.py:" in why_no_grad(hidden.data)
+    assert "cut by .data at test_autograd_diagnose.py:" in why_no_grad(w, loss)
+    assert not hasattr(w.data, "_origin")      # a leaf's .data (the optimizers') records nothing
+
+
 def test_a_detach_that_cuts_the_path_is_found_with_its_line():
     w = cr.randn(3, requires_grad=True)
     hidden = w * 3                        # still alive: the cut can be traced back to w

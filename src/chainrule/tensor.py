@@ -122,7 +122,10 @@ class Tensor:
         Changes through it reach this tensor but are not seen by autograd:
         ``p.data += -lr * p.grad`` is the lectures' update line.
         """
-        return _make(self._array, False, None)
+        t = _make(self._array, False, None)
+        if self.grad_fn is not None:  # cut from a graph, as detach()
+            t._origin = _detached_at(self.grad_fn, ".data")
+        return t
 
     @data.setter
     def data(self, value):
@@ -136,7 +139,7 @@ class Tensor:
         """The same data, cut from the graph."""
         t = _make(self._array, False, None)
         if self.grad_fn is not None:  # remember where the graph was cut, for why_no_grad
-            t._origin = _detached_at(self.grad_fn)
+            t._origin = _detached_at(self.grad_fn, "detach()")
         return t
 
     def detach_(self) -> "Tensor":
@@ -749,10 +752,10 @@ def _warn_nonleaf_grad(t):
         UserWarning, stacklevel=3)
 
 
-def _detached_at(node):
-    """(a weak reference to the node whose output was detached, file, line of the call)."""
+def _detached_at(node, how):
+    """(how, a weak reference to the node whose output was cut, file, line of the call)."""
     frame = sys._getframe(2)
-    return ("detach", weakref.ref(node), frame.f_code.co_filename, frame.f_lineno)
+    return (how, weakref.ref(node), frame.f_code.co_filename, frame.f_lineno)
 
 
 class _HookHandle:

@@ -8,7 +8,7 @@
     h is not a leaf (it was made by mul), and backward() fills .grad only on leaves; ...
 
 The reasons, in the order they are checked: an integer tensor, a tensor made by ``detach()``
-(with the file and line of the call), one computed under ``no_grad`` (with the op),
+or ``.data`` (with the file and line of the call), one computed under ``no_grad`` (with the op),
 ``requires_grad=False``, a loss without a graph, a tensor that the loss does not use (and,
 when it can be told, the ``detach()`` or ``no_grad`` that cut the path), a non-leaf without
 ``retain_grad()``, and a backward that has not run or whose ``.grad`` was reset since.
@@ -58,10 +58,11 @@ def _own_reason(t, label):
     if t._requires_grad:
         return None
     origin = getattr(t, "_origin", None)
-    if isinstance(origin, tuple) and origin[0] == "detach":
-        return (f"{label} was made by detach() ({_where(origin)}{_of_node(origin)}): it shares "
+    if isinstance(origin, tuple):
+        how = origin[0]
+        return (f"{label} was made by {how} ({_where(origin)}{_of_node(origin)}): it shares "
                 "the data but not the graph, so it does not require grad and no gradient "
-                "flows back through it; use the tensor before detach() if it should learn")
+                f"flows back through it; use the tensor before {how} if it should learn")
     if isinstance(origin, type) and issubclass(origin, Node):
         return (f"{label} was computed by {_op_name(origin)} under no_grad() (or "
                 "set_grad_enabled(False)), so no graph was recorded and it does not require "
@@ -79,7 +80,7 @@ def _graph_reason(t, loss, label):
         origin = getattr(loss, "_origin", None)
         how = (f"it was computed by {_op_name(origin)} under no_grad()"
                if isinstance(origin, type) and issubclass(origin, Node)
-               else "it was made by detach()" if isinstance(origin, tuple)
+               else f"it was made by {origin[0]}" if isinstance(origin, tuple)
                else "no tensor it was computed from requires grad, or it was computed "
                     "under no_grad()")
         return (f"the loss has no graph (requires_grad=False: {how}), so backward() cannot "
@@ -105,9 +106,9 @@ def _cut(t, order, label):
             if isinstance(origin, tuple):
                 source = origin[1]()
                 if source is not None and _upstream(t, source):
-                    return (f": the path is cut by detach() at {_where(origin)} (of the output "
-                            f"of {source.name}), which {label} feeds")
-                cuts.append(f"detach() at {_where(origin)}")
+                    return (f": the path is cut by {origin[0]} at {_where(origin)} (of the "
+                            f"output of {source.name}), which {label} feeds")
+                cuts.append(f"{origin[0]} at {_where(origin)}")
             elif isinstance(origin, type) and issubclass(origin, Node):
                 cuts.append(f"{_op_name(origin)} under no_grad()")
     if cuts:
