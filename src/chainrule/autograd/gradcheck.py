@@ -24,6 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .. import backend
 from ..tensor import Tensor
 from .engine import grad as autograd_grad
 
@@ -108,17 +109,18 @@ class _Problem:
     def evaluate(self):
         """The outputs' arrays for the inputs as they are now (grad stays on: gradgradcheck's
         function takes a derivative inside)."""
-        return [o._array.astype(np.float64) for o in _outputs(self.fn, self.inputs)]
+        # The Jacobians live on the host, in float64, whatever the device of the arrays.
+        return [_host(o._array) for o in _outputs(self.fn, self.inputs)]
 
     def backward(self, k, grad_output):
         """Gradients of output ``k`` (upstream ``grad_output``) for every varied input."""
         out = self.outputs[k]
         if not out.requires_grad:
             return [None] * len(self.wrt)
-        g = Tensor(np.asarray(grad_output, dtype=out.dtype))
+        g = _like(grad_output, out)
         grads = autograd_grad([out], [self.inputs[i] for i in self.wrt], [g],
                               retain_graph=True, allow_unused=True)
-        return [None if gi is None else gi._array for gi in grads]
+        return [None if gi is None else _host(gi._array) for gi in grads]
 
 
 def numerical_jacobian(p: _Problem):
@@ -207,9 +209,10 @@ def _check_projected(p: _Problem, rng):
     for i in p.wrt:
         data = p.inputs[i]._array
         orig = data.copy()
-        data += p.eps * us[i]
+        step = backend.to_device(p.eps * us[i], backend.device_of(data))
+        data += step
         plus = p.evaluate()
-        data[...] = orig - p.eps * us[i]
+        data[...] = orig - step
         minus = p.evaluate()
         data[...] = orig
         for k, (a, b) in enumerate(zip(plus, minus)):
@@ -235,6 +238,16 @@ def _check_projected(p: _Problem, rng):
         f"(atol={p.atol}, rtol={p.rtol}; {len(mismatches)} pair(s) differ); rerun with "
         f"fast_mode=False to see the entries (that input has {size} elements: "
         f"{2 * size} forward passes)", mismatches)
+
+
+def _host(array):
+    return backend.to_device(array, "cpu").astype(np.float64)
+
+
+def _like(values, out):
+    """A host array of values as a Tensor of ``out``'s dtype, on ``out``'s device."""
+    device = backend.device_of(out._array)
+    return Tensor(np.asarray(values), dtype=out.dtype, device=device)
 
 
 def _unit(rng, shape):
@@ -278,7 +291,7 @@ def _check_dtypes(p: _Problem):
         if not out.requires_grad:
             continue
         grads = autograd_grad([out], [p.inputs[i] for i in p.wrt],
-                              [Tensor(np.ones(out.shape, dtype=out.dtype))],
+                              [_like(np.ones(out.shape), out)],
                               retain_graph=True, allow_unused=True)
         for i, g in zip(p.wrt, grads):
             if g is not None and g.dtype != p.inputs[i].dtype:
@@ -352,8 +365,8 @@ def gradgradcheck(func, inputs, grad_outputs=None, *, eps=1e-6, atol=1e-5, rtol=
     outputs = _outputs(func, inputs)
     rng = np.random.default_rng(1)
     if grad_outputs is None:
-        grad_outputs = [Tensor(rng.standard_normal(o.shape), dtype=np.float64, requires_grad=True)
-                        for o in outputs]
+        grad_outputs = [Tensor(rng.standard_normal(o.shape), dtype=np.float64, requires_grad=True,
+                               device=backend.device_of(o._array)) for o in outputs]
     grad_outputs = list(_as_tuple(grad_outputs))
 
     def first_derivative(*args):
