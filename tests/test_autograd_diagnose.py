@@ -163,6 +163,18 @@ def test_retained_and_filled_grads_are_not_reported_missing():
     assert why_no_grad(w, loss).startswith("the tensor has a gradient")
 
 
+def test_a_detached_tensor_still_pickles_and_copies():
+    import copy      # noqa: PLC0415
+    import pickle    # noqa: PLC0415
+
+    w = cr.randn(3, requires_grad=True)
+    hidden = w * 2
+    d = hidden.detach()
+    for clone in (pickle.loads(pickle.dumps(d)), copy.deepcopy(d)):
+        assert (clone._array == d._array).all()
+        assert "made by detach() (test_autograd_diagnose.py:" in why_no_grad(clone)
+
+
 def test_bad_arguments_are_refused():
     with pytest.raises(TypeError, match="why_no_grad: expected a Tensor"):
         why_no_grad([1.0, 2.0])

@@ -752,10 +752,22 @@ def _warn_nonleaf_grad(t):
         UserWarning, stacklevel=3)
 
 
+class _Cut:
+    """Where a tensor was cut from a graph by ``detach()`` or ``.data``: read by why_no_grad."""
+
+    __slots__ = ("how", "node", "filename", "line")
+
+    def __init__(self, how, node, filename, line):
+        self.how, self.node, self.filename, self.line = how, node, filename, line
+
+    def __reduce__(self):  # a weak reference cannot be pickled; the copy still says where
+        return (_Cut, (self.how, None, self.filename, self.line))
+
+
 def _detached_at(node, how):
-    """(how, a weak reference to the node whose output was cut, file, line of the call)."""
+    """The cut: how, a weak reference to the node whose output was cut, file and line."""
     frame = sys._getframe(2)
-    return (how, weakref.ref(node), frame.f_code.co_filename, frame.f_lineno)
+    return _Cut(how, weakref.ref(node), frame.f_code.co_filename, frame.f_lineno)
 
 
 class _HookHandle:

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import os
 
-from ..tensor import Tensor
+from ..tensor import Tensor, _Cut
 from .engine import topological_order
 from .function import Node
 
@@ -58,8 +58,8 @@ def _own_reason(t, label):
     if t._requires_grad:
         return None
     origin = getattr(t, "_origin", None)
-    if isinstance(origin, tuple):
-        how = origin[0]
+    if isinstance(origin, _Cut):
+        how = origin.how
         return (f"{label} was made by {how} ({_where(origin)}{_of_node(origin)}): it shares "
                 "the data but not the graph, so it does not require grad and no gradient "
                 f"flows back through it; use the tensor before {how} if it should learn")
@@ -80,7 +80,7 @@ def _graph_reason(t, loss, label):
         origin = getattr(loss, "_origin", None)
         how = (f"it was computed by {_op_name(origin)} under no_grad()"
                if isinstance(origin, type) and issubclass(origin, Node)
-               else f"it was made by {origin[0]}" if isinstance(origin, tuple)
+               else f"it was made by {origin.how}" if isinstance(origin, _Cut)
                else "no tensor it was computed from requires grad, or it was computed "
                     "under no_grad()")
         return (f"the loss has no graph (requires_grad=False: {how}), so backward() cannot "
@@ -103,12 +103,12 @@ def _cut(t, order, label):
             if origin is None or id(a) in seen:
                 continue
             seen.add(id(a))
-            if isinstance(origin, tuple):
-                source = origin[1]()
+            if isinstance(origin, _Cut):
+                source = _source(origin)
                 if source is not None and _upstream(t, source):
-                    return (f": the path is cut by {origin[0]} at {_where(origin)} (of the "
+                    return (f": the path is cut by {origin.how} at {_where(origin)} (of the "
                             f"output of {source.name}), which {label} feeds")
-                cuts.append(f"{origin[0]} at {_where(origin)}")
+                cuts.append(f"{origin.how} at {_where(origin)}")
             elif isinstance(origin, type) and issubclass(origin, Node):
                 cuts.append(f"{_op_name(origin)} under no_grad()")
     if cuts:
@@ -144,13 +144,17 @@ def _leaf_reason(t, loss, label):
             f".grad of {label} is filled by loss.backward()")
 
 
-def _where(origin):
-    _, _, filename, line = origin
-    return f"{os.path.basename(filename)}:{line}"
+def _where(cut):
+    return f"{os.path.basename(cut.filename)}:{cut.line}"
 
 
-def _of_node(origin):
-    node = origin[1]()
+def _source(cut):
+    """The node whose output was cut, while it is alive (the cut holds it weakly)."""
+    return cut.node() if cut.node is not None else None
+
+
+def _of_node(cut):
+    node = _source(cut)
     return f", of the output of {node.name}" if node is not None else ""
 
 
