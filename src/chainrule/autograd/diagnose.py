@@ -34,7 +34,7 @@ def why_no_grad(tensor, loss=None, name: str | None = None) -> str:
         >>> with cr.no_grad():
         ...     y = x * 2
         >>> print(cr.autograd.why_no_grad(y))
-        the tensor was computed by mul under no_grad(), so no graph was recorded ...
+        the tensor was computed by mul under no_grad() ...
     """
     if not isinstance(tensor, Tensor):
         raise TypeError(f"why_no_grad: expected a Tensor, got {type(tensor).__name__}")
@@ -53,7 +53,8 @@ def why_no_grad(tensor, loss=None, name: str | None = None) -> str:
 
 def _own_reason(t, label):
     if t._array.dtype.kind not in "fc":
-        return (f"{label} is an integer tensor ({t.dtype}): only floating-point tensors can "
+        kind = "an integer" if t._array.dtype.kind in "iu" else "a non-float"
+        return (f"{label} is {kind} tensor ({t.dtype}): only floating-point tensors can "
                 f"have gradients; make it with a float dtype (e.g. dtype=cr.float32)")
     if t._requires_grad:
         return None
