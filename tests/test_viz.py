@@ -14,7 +14,6 @@ import stat
 import subprocess
 import sys
 
-import graphviz
 import numpy as np
 import pytest
 import torch
@@ -296,7 +295,7 @@ def test_explain_non_scalar_needs_a_gradient():
 def test_dot_parses_and_renders_with_graphviz(tmp_path):
     t = neuron()
     dot = viz.to_dot(t["f"], names=t)
-    svg = graphviz.Source(dot).pipe(format="svg").decode()
+    svg = viz.Drawing(dot).pipe("svg").decode()
     assert svg.lstrip().startswith("<?xml") and "<svg" in svg
     assert "0.7311" in svg and "w0" in svg
     for suffix in ("svg", "png"):
@@ -320,19 +319,21 @@ def test_a_tensor_shows_its_graph_in_jupyter():
         viz.render_svg(h)
     assert h._repr_svg_() is None            # too big to show: the notebook shows the text
     assert "<svg" in viz.render_svg(h, max_ops=None)
-    source = viz.draw(t["f"])               # no path: a graphviz.Source, shown by notebooks
-    assert isinstance(source, graphviz.Source) and "value -12" in source.source
+    source = viz.draw(t["f"])               # no path: a Drawing, shown by notebooks
+    assert isinstance(source, viz.Drawing) and "value -12" in source.source
+    assert "<svg" in source._repr_svg_() and "-12" in source._repr_svg_()
 
 
 def test_draw_errors_are_clear(tmp_path, monkeypatch):
     t = xyz()
     with pytest.raises(ValueError, match="cannot tell the format"):
         viz.draw(t["f"], tmp_path / "graph")
-    monkeypatch.setenv("PATH", str(tmp_path))   # no `dot` here
-    with pytest.raises(RuntimeError, match="`dot` program was not found"):
+    with pytest.raises(ValueError, match="cannot render format 'nosuch'"):
+        viz.draw(t["f"], tmp_path / "graph.nosuch")
+    monkeypatch.setattr(viz.dot, "RENDERERS", ("no-such-graphviz",))   # neither dot nor pure
+    with pytest.raises(RuntimeError, match=r"no Graphviz.*pip install 'chainrule\[viz\]'"):
         viz.draw(t["f"], tmp_path / "graph.svg")
-    monkeypatch.setitem(sys.modules, "graphviz", None)
-    with pytest.raises(ImportError, match=r"pip install 'chainrule\[viz\]'"):
+    with pytest.raises(RuntimeError, match="no Graphviz"):
         viz.render_svg(t["f"])
     assert not list(tmp_path.iterdir())
 
@@ -385,7 +386,7 @@ def test_grouped_mlp_has_one_box_per_module_call():
         inner = [(a, b) for a, b in edges if a in boxes and b in boxes]
         assert inner == list(zip(chain, chain[1:]))
         assert "weight (16, 2)" in nodes[chain[0]][1] and "grad ‖·‖=" in nodes[chain[0]][1]
-    svg = graphviz.Source(dot).pipe(format="svg").decode()
+    svg = viz.Drawing(dot).pipe("svg").decode()
     assert "CrossEntropyLoss" in svg
 
 

@@ -12,6 +12,9 @@ bottom of this file, once the ops exist); the Tensor itself holds only state.
 
 from __future__ import annotations
 
+import sys
+import weakref
+
 import numpy as np
 
 from . import backend
@@ -26,7 +29,7 @@ def _make(data, requires_grad=False, grad_fn=None):
     t._array = data
     t._requires_grad = requires_grad
     t.grad_fn = grad_fn
-    t.grad = None
+    t._grad = None
     t._version = 0
     t._output_nr = 0
     t._hooks = None
@@ -58,8 +61,10 @@ class Tensor:
     ``Tensor(data, requires_grad=False, dtype=None)``; most code uses ``cr.tensor``.
     """
 
-    __slots__ = ("_array", "_requires_grad", "grad_fn", "grad", "_version", "_output_nr",
-                 "_hooks", "_retains_grad", "name", "__weakref__")
+    # _origin (unset on most tensors): how a tensor that does not require grad was cut from a
+    # graph (detach() or no_grad), read by autograd.diagnose.why_no_grad.
+    __slots__ = ("_array", "_requires_grad", "grad_fn", "_grad", "_version", "_output_nr",
+                 "_hooks", "_retains_grad", "_origin", "name", "__weakref__")
     # NumPy must hand `ndarray <op> Tensor` to the Tensor's reflected operator.
     __array_ufunc__ = None
     __array_priority__ = 1000
@@ -68,7 +73,7 @@ class Tensor:
         self._array = as_array(data, dtype, backend.normalize_device(device))
         self._requires_grad = False
         self.grad_fn = None
-        self.grad = None
+        self._grad = None
         self._version = 0
         self._output_nr = 0
         self._hooks = None
@@ -90,6 +95,22 @@ class Tensor:
             raise RuntimeError("requires_grad: cannot turn it off on a non-leaf tensor; use detach()")
         self._requires_grad = bool(value)
 
+    @property
+    def grad(self):
+        """The gradient that backward() accumulated into this leaf, or None.
+
+        A non-leaf's ``.grad`` stays None unless ``retain_grad()`` was called: reading it then
+        warns, as PyTorch does.
+        """
+        grad = self._grad
+        if grad is None and self.grad_fn is not None and not self.retains_grad:
+            _warn_nonleaf_grad(self)
+        return grad
+
+    @grad.setter
+    def grad(self, value):
+        self._grad = value
+
     def requires_grad_(self, requires_grad: bool = True) -> "Tensor":
         self.requires_grad = requires_grad
         return self
@@ -101,7 +122,10 @@ class Tensor:
         Changes through it reach this tensor but are not seen by autograd:
         ``p.data += -lr * p.grad`` is the lectures' update line.
         """
-        return _make(self._array, False, None)
+        t = _make(self._array, False, None)
+        if self.grad_fn is not None:  # cut from a graph, as detach()
+            t._origin = _detached_at(self.grad_fn, ".data")
+        return t
 
     @data.setter
     def data(self, value):
@@ -113,7 +137,10 @@ class Tensor:
 
     def detach(self) -> "Tensor":
         """The same data, cut from the graph."""
-        return _make(self._array, False, None)
+        t = _make(self._array, False, None)
+        if self.grad_fn is not None:  # remember where the graph was cut, for why_no_grad
+            t._origin = _detached_at(self.grad_fn, "detach()")
+        return t
 
     def detach_(self) -> "Tensor":
         self.grad_fn = None
@@ -125,7 +152,6 @@ class Tensor:
         if self.grad_fn is None:
             return
         if not getattr(self, "_retains_grad", False):
-            import weakref  # noqa: PLC0415 - rare path
             ref = weakref.ref(self)
 
             def retain(grad):
@@ -742,6 +768,37 @@ class Tensor:
 
     def isfinite(self):
         return _ops.isfinite(self)
+
+
+def _warn_nonleaf_grad(t):
+    import warnings  # noqa: PLC0415 - rare path
+
+    caller = sys._getframe(2).f_globals.get("__name__", "")
+    if caller == "chainrule" or caller.startswith("chainrule."):
+        return  # the engine and viz read it on purpose; the warning is for user code
+    warnings.warn(
+        f"Tensor.grad: this tensor is not a leaf (made by {t.grad_fn.name}), so backward() "
+        "does not fill its .grad; call .retain_grad() on it before backward() to keep it, or "
+        "read the leaf's .grad (cr.autograd.why_no_grad(tensor, loss) explains)",
+        UserWarning, stacklevel=3)
+
+
+class _Cut:
+    """Where a tensor was cut from a graph by ``detach()`` or ``.data``: read by why_no_grad."""
+
+    __slots__ = ("how", "node", "filename", "line")
+
+    def __init__(self, how, node, filename, line):
+        self.how, self.node, self.filename, self.line = how, node, filename, line
+
+    def __reduce__(self):  # a weak reference cannot be pickled; the copy still says where
+        return (_Cut, (self.how, None, self.filename, self.line))
+
+
+def _detached_at(node, how):
+    """The cut: how, a weak reference to the node whose output was cut, file and line."""
+    frame = sys._getframe(2)
+    return _Cut(how, weakref.ref(node), frame.f_code.co_filename, frame.f_lineno)
 
 
 class _HookHandle:

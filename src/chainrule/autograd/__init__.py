@@ -9,3 +9,4 @@ from .function import Function, Node, Op  # noqa: F401
 from .grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled  # noqa: F401
 from .tracing import Program, Step, Value, trace  # noqa: F401
 from .gradcheck import GradcheckError, gradcheck, gradgradcheck  # noqa: F401
+from .diagnose import why_no_grad  # noqa: F401

@@ -59,21 +59,21 @@ class _Accumulator:
             return
         if self.create_graph:
             g = grad if isinstance(grad, Tensor) else _make(grad, False, None)
-            t.grad = g if t.grad is None else t.grad + g
+            t._grad = g if t._grad is None else t._grad + g
             return
         if isinstance(grad, Tensor):
             _trace.note("AccumulateGrad", (t, grad))
             grad = grad._array
         if isinstance(grad, np.generic):  # NumPy gives scalars for 0-d results
             grad = np.asarray(grad)
-        if t.grad is None:
+        if t._grad is None:
             # The leaf owns its .grad: copy views and arrays handed out elsewhere already.
             if grad.base is not None or id(grad) in self.owned or not grad.flags.writeable:
                 grad = grad.copy()
             self.owned.add(id(grad))
-            t.grad = _make(grad, False, None)
+            t._grad = _make(grad, False, None)
         else:
-            t.grad._array += grad  # accumulate in place across backward calls
+            t._grad._array += grad  # accumulate in place across backward calls
 
 
 def _walk(roots, root_grads, retain_graph, create_graph, sink):

