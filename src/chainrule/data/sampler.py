@@ -168,8 +168,9 @@ class SubsetRandomSampler(Sampler):
 class WeightedRandomSampler(Sampler):
     """``num_samples`` indices drawn with probabilities proportional to ``weights``.
 
-    With ``replacement=False`` an index is drawn at most once (so ``num_samples`` may not
-    exceed the number of positive weights); this is ``torch.multinomial``'s semantics.
+    With ``replacement=False`` an index is drawn at most once (``num_samples`` may not exceed
+    ``len(weights)``; once the positive weights are used up, zero-weight indices follow, here
+    in index order); this is ``torch.multinomial``'s semantics.
 
         >>> s = WeightedRandomSampler([0.0, 1.0, 3.0], num_samples=8)
         >>> set(s) <= {1, 2}
@@ -209,12 +210,12 @@ class WeightedRandomSampler(Sampler):
             draws = rng.random(self.num_samples) * cdf[-1]
             # side="right" never picks a zero-weight index (its cdf step is empty).
             return np.searchsorted(cdf, draws, side="right").astype(np.int64)
-        positive = int(np.count_nonzero(w))
-        if self.num_samples > positive:
+        if self.num_samples > len(w):
             raise RuntimeError(f"WeightedRandomSampler: cannot draw {self.num_samples} samples "
-                               f"without replacement from {positive} positive weights")
+                               f"without replacement from {len(w)} weights")
         # Sampling without replacement by exponential races: the smallest E_i / w_i win,
         # in order; this is the same distribution as drawing one by one and renormalizing.
+        # Zero weights get an infinite key: as in torch.multinomial, they come last.
         with np.errstate(divide="ignore"):
             keys = rng.exponential(size=len(w)) / w
         return np.argsort(keys, kind="stable")[:self.num_samples].astype(np.int64)
