@@ -36,7 +36,10 @@ from .collate import default_collate, default_convert
 from .dataset import IterableDataset
 from .fetch import make_fetcher
 from .sampler import BatchSampler, RandomSampler, SequentialSampler, _check_generator
-from .worker import POLL_INTERVAL, worker_loop
+from .worker import worker_loop
+
+# How often the main process, waiting for a batch, checks that its workers are alive (s).
+POLL_INTERVAL = 0.1
 
 # Attributes that fix what an epoch is; PyTorch refuses to change them after construction.
 _FROZEN = ("batch_size", "batch_sampler", "sampler", "drop_last", "dataset",
@@ -347,11 +350,11 @@ class _MultiProcessIter:
                 waited += time.monotonic() - start
             dead = [(i, w) for i, w in enumerate(self._workers) if not w.is_alive()]
             if dead:
-                self.close()
+                self.close(force=True)
                 names = ", ".join(f"{i} (pid {w.pid}, exit code {w.exitcode})" for i, w in dead)
                 raise RuntimeError(f"DataLoader: worker {names} exited unexpectedly")
             if timeout and waited >= timeout:
-                self.close()
+                self.close(force=True)  # a stuck worker would not read the stop message
                 raise RuntimeError(f"DataLoader: timed out after {timeout} seconds waiting "
                                    f"for a batch from the workers")
 
@@ -392,8 +395,12 @@ class _MultiProcessIter:
         if not self.loader.persistent_workers:
             self.close()
 
-    def close(self):
-        """Stop the workers (idempotent); called at the epoch's end, on error and on gc."""
+    def close(self, force=False):
+        """Stop the workers (idempotent); called at the epoch's end, on error and on gc.
+
+        Each worker is asked to stop and given a few seconds to finish the task at hand;
+        ``force`` (a worker died or timed out) terminates them without waiting.
+        """
         if self.closed:
             return
         self.closed = True
@@ -403,7 +410,8 @@ class _MultiProcessIter:
             except (OSError, ValueError):
                 pass
         for worker in self._workers:
-            worker.join(timeout=5)
+            if not force:
+                worker.join(timeout=5)
             if worker.is_alive():
                 worker.terminate()
                 worker.join(timeout=1)
