@@ -207,7 +207,8 @@ class DataLoader:
 
     def __iter__(self):
         if self.num_workers == 0:
-            return _single_process(self, self._base_seed())
+            self._base_seed()  # drawn and unused: the generator advances as with workers
+            return _single_process(self)
         if self.persistent_workers:
             if self._iterator is None or self._iterator.closed:
                 self._iterator = _MultiProcessIter(self)
@@ -252,8 +253,7 @@ def _context(context, num_workers):
     return context
 
 
-def _single_process(loader, base_seed):
-    del base_seed  # drawn for the generator's sake only (see DataLoader._base_seed)
+def _single_process(loader):
     fetcher = loader._new_fetcher()
     for index in loader._tasks():
         try:
