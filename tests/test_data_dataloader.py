@@ -3,6 +3,7 @@ container types) where the order is deterministic, the same argument errors, the
 len(); and worker processes that really load (order, seeding, errors, shutdown)."""
 
 import collections
+import multiprocessing
 import os
 import subprocess
 import sys
@@ -338,6 +339,23 @@ def test_argument_errors_match_torch(case):
         _bad_arguments(tud, TorchStream)[case]()
     with pytest.raises(ValueError, match="DataLoader"):
         _bad_arguments(crd, Stream)[case]()
+
+
+def test_timeout_needs_workers_as_in_torch():
+    with pytest.raises(Exception):  # torch: when the iteration starts
+        list(tud.DataLoader(list(range(3)), timeout=1))
+    with pytest.raises(ValueError, match="DataLoader: timeout=1 .*num_workers > 0"):
+        crd.DataLoader(list(range(3)), timeout=1)
+
+
+def test_a_sampler_that_refuses_stops_the_workers_it_started():
+    loader = crd.DataLoader(list(range(3)), num_workers=2,
+                            sampler=crd.WeightedRandomSampler([0.0, 0.0, 0.0], 2))
+    with pytest.raises(RuntimeError, match="WeightedRandomSampler"):
+        iter(loader)
+    left = [p for p in multiprocessing.active_children()
+            if p.name.startswith("chainrule DataLoader")]
+    assert left == []
 
 
 def test_type_errors():

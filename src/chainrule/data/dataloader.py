@@ -66,7 +66,8 @@ class DataLoader:
             ``shuffle``, ``sampler`` and ``drop_last``).
         num_workers: worker processes that read batches (0: the main process).
         collate_fn: turns a list of samples into a batch (default ``default_collate``).
-        pin_memory: accepted for PyTorch programs; a no-op on the CPU.
+        pin_memory: accepted for PyTorch programs; a no-op on the CPU (as is
+            ``pin_memory_device``).
         drop_last: skip the last, incomplete batch.
         timeout: seconds to wait for a worker's batch before raising (0: forever).
         worker_init_fn: called as ``worker_init_fn(worker_id)`` in each worker, after seeding.
@@ -98,6 +99,10 @@ class DataLoader:
         if timeout < 0:
             raise ValueError(f"DataLoader: timeout option should be non-negative, "
                              f"got {timeout}")
+        if timeout and num_workers == 0:
+            # PyTorch refuses this too (when iteration starts): the main process never waits.
+            raise ValueError(f"DataLoader: timeout={timeout} applies to worker processes; it "
+                             f"needs num_workers > 0")
         if num_workers == 0 and prefetch_factor is not None:
             raise ValueError("DataLoader: prefetch_factor option could only be specified in "
                              "multiprocessing; let num_workers > 0 to enable multiprocessing, "
@@ -293,10 +298,10 @@ class _MultiProcessIter:
                 worker.start()
                 self._index_queues.append(index_queue)
                 self._workers.append(worker)
+            self._start_epoch()  # draws the epoch's indices: a sampler may refuse here
         except BaseException:
             self.close()
             raise
-        self._start_epoch()
 
     def _start_epoch(self):
         self._tasks = self.loader._tasks()

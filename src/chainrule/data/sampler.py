@@ -19,7 +19,7 @@ import numbers
 import numpy as np
 
 from .. import backend
-from ..tensor import Tensor
+from ..tensor import Tensor, _make
 
 
 def _check_generator(owner: str, generator):
@@ -189,13 +189,13 @@ class WeightedRandomSampler(Sampler):
         if weights_array.ndim != 1:
             raise ValueError(f"WeightedRandomSampler: weights should be a 1d sequence but given "
                              f"weights have shape {weights_array.shape}")
-        self.weights = weights_array
+        self.weights = _make(weights_array)  # float64, as torch keeps them
         self.num_samples = int(num_samples)
         self.replacement = replacement
         self.generator = _check_generator("WeightedRandomSampler", generator)
 
     def _indices(self):
-        w = self.weights
+        w = self.weights._array
         # torch.multinomial refuses these when it draws; so do we (at iteration, as it does).
         if not np.all(np.isfinite(w)) or np.any(w < 0):
             raise RuntimeError("WeightedRandomSampler: invalid multinomial distribution "
