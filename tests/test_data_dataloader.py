@@ -320,6 +320,7 @@ def _bad_arguments(lib, stream):
                                                             drop_last=True),
         "batch_size=0": lambda: lib.DataLoader(ds, batch_size=0),
         "batch_size=-2": lambda: lib.DataLoader(ds, batch_size=-2),
+        "drop_last=1": lambda: lib.DataLoader(ds, batch_size=2, drop_last=1),
         "num_workers<0": lambda: lib.DataLoader(ds, num_workers=-1),
         "timeout<0": lambda: lib.DataLoader(ds, timeout=-1),
         "prefetch without workers": lambda: lib.DataLoader(ds, prefetch_factor=2),

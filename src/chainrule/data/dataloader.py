@@ -90,63 +90,11 @@ class DataLoader:
                  worker_init_fn=None, multiprocessing_context=None, generator=None, *,
                  prefetch_factor=None, persistent_workers=False, pin_memory_device="",
                  in_order=True):
-        if isinstance(num_workers, bool) or not isinstance(num_workers, numbers.Integral):
-            raise TypeError(f"DataLoader: num_workers must be an int, got {num_workers!r}")
-        if num_workers < 0:
-            raise ValueError(f"DataLoader: num_workers option should be non-negative "
-                             f"(got {num_workers}); use num_workers=0 to disable "
-                             f"multiprocessing")
-        if timeout < 0:
-            raise ValueError(f"DataLoader: timeout option should be non-negative, "
-                             f"got {timeout}")
-        if timeout and num_workers == 0:
-            # PyTorch refuses this too (when iteration starts): the main process never waits.
-            raise ValueError(f"DataLoader: timeout={timeout} applies to worker processes; it "
-                             f"needs num_workers > 0")
-        if num_workers == 0 and prefetch_factor is not None:
-            raise ValueError("DataLoader: prefetch_factor option could only be specified in "
-                             "multiprocessing; let num_workers > 0 to enable multiprocessing, "
-                             "otherwise set prefetch_factor to None")
-        if num_workers > 0 and prefetch_factor is None:
-            prefetch_factor = 2
-        elif prefetch_factor is not None and prefetch_factor < 1:
-            # PyTorch's check says non-negative, but its workers then refuse 0; so do we, now.
-            raise ValueError(f"DataLoader: prefetch_factor option should be a positive int, "
-                             f"got {prefetch_factor}")
-        if persistent_workers and num_workers == 0:
-            raise ValueError("DataLoader: persistent_workers option needs num_workers > 0")
+        prefetch_factor = _check_worker_options(num_workers, timeout, prefetch_factor,
+                                                persistent_workers)
         _check_generator("DataLoader", generator)
-
-        if isinstance(dataset, IterableDataset):
-            kind = "iterable"
-            if shuffle not in (False, None):
-                raise ValueError(f"DataLoader with IterableDataset: expected unspecified "
-                                 f"shuffle option, but got shuffle={shuffle}")
-            if sampler is not None:
-                raise ValueError(f"DataLoader with IterableDataset: expected unspecified "
-                                 f"sampler option, but got sampler={sampler}")
-            if batch_sampler is not None:
-                raise ValueError(f"DataLoader with IterableDataset: expected unspecified "
-                                 f"batch_sampler option, but got batch_sampler={batch_sampler}")
-        else:
-            kind = "map"
-            shuffle = bool(shuffle)
-        if sampler is not None and shuffle:
-            raise ValueError("DataLoader: sampler option is mutually exclusive with shuffle")
-        if batch_sampler is not None:
-            if batch_size != 1 or shuffle or sampler is not None or drop_last:
-                raise ValueError("DataLoader: batch_sampler option is mutually exclusive with "
-                                 "batch_size, shuffle, sampler, and drop_last")
-            batch_size, drop_last = None, False
-        elif batch_size is None:
-            if drop_last:
-                raise ValueError("DataLoader: batch_size=None option disables auto-batching "
-                                 "and is mutually exclusive with drop_last")
-        elif isinstance(batch_size, bool) or not isinstance(batch_size, numbers.Integral) \
-                or batch_size < 1:
-            raise ValueError(f"DataLoader: batch_size should be a positive integer value, "
-                             f"but got batch_size={batch_size!r}")
-
+        kind, shuffle, batch_size, drop_last = _check_sampling_options(
+            dataset, batch_size, shuffle, sampler, batch_sampler, drop_last)
         if sampler is None:
             if kind == "iterable":
                 sampler = _InfiniteSampler()
@@ -155,10 +103,9 @@ class DataLoader:
             else:
                 sampler = SequentialSampler(dataset)
         if batch_size is not None and batch_sampler is None:
-            batch_sampler = BatchSampler(sampler, int(batch_size), bool(drop_last))
+            batch_sampler = BatchSampler(sampler, int(batch_size), drop_last)  # checks it
         if collate_fn is None:
-            collate_fn = default_collate if batch_sampler is not None or \
-                (kind == "iterable" and batch_size is not None) else default_convert
+            collate_fn = default_collate if batch_sampler is not None else default_convert
 
         self.dataset = dataset
         self.batch_size = None if batch_size is None else int(batch_size)
@@ -188,8 +135,7 @@ class DataLoader:
 
     @property
     def _auto_collation(self) -> bool:
-        return self.batch_sampler is not None or \
-            (self._kind == "iterable" and self.batch_size is not None)
+        return self.batch_sampler is not None
 
     def _new_fetcher(self):
         return make_fetcher(self._kind, self.dataset, self._auto_collation, self.collate_fn,
@@ -235,6 +181,71 @@ class DataLoader:
         return (f"DataLoader({type(self.dataset).__name__} of {size}, "
                 f"batch_size={self.batch_size}, sampler={type(self.sampler).__name__}, "
                 f"drop_last={self.drop_last}, num_workers={self.num_workers})")
+
+
+def _check_worker_options(num_workers, timeout, prefetch_factor, persistent_workers):
+    """PyTorch's checks of the multiprocessing options; the prefetch_factor to use."""
+    if isinstance(num_workers, bool) or not isinstance(num_workers, numbers.Integral):
+        raise TypeError(f"DataLoader: num_workers must be an int, got {num_workers!r}")
+    if num_workers < 0:
+        raise ValueError(f"DataLoader: num_workers option should be non-negative "
+                         f"(got {num_workers}); use num_workers=0 to disable "
+                         f"multiprocessing")
+    if timeout < 0:
+        raise ValueError(f"DataLoader: timeout option should be non-negative, "
+                         f"got {timeout}")
+    if timeout and num_workers == 0:
+        # PyTorch refuses this too (when iteration starts): the main process never waits.
+        raise ValueError(f"DataLoader: timeout={timeout} applies to worker processes; it "
+                         f"needs num_workers > 0")
+    if num_workers == 0 and prefetch_factor is not None:
+        raise ValueError("DataLoader: prefetch_factor option could only be specified in "
+                         "multiprocessing; let num_workers > 0 to enable multiprocessing, "
+                         "otherwise set prefetch_factor to None")
+    if num_workers > 0 and prefetch_factor is None:
+        prefetch_factor = 2
+    elif prefetch_factor is not None and prefetch_factor < 1:
+        # PyTorch's check says non-negative, but its workers then refuse 0; so do we, now.
+        raise ValueError(f"DataLoader: prefetch_factor option should be a positive int, "
+                         f"got {prefetch_factor}")
+    if persistent_workers and num_workers == 0:
+        raise ValueError("DataLoader: persistent_workers option needs num_workers > 0")
+    return prefetch_factor
+
+
+def _check_sampling_options(dataset, batch_size, shuffle, sampler, batch_sampler, drop_last):
+    """PyTorch's checks of the options that choose the indices (the mutually exclusive
+    ones); returns the dataset kind and the effective shuffle, batch_size and drop_last."""
+    if isinstance(dataset, IterableDataset):
+        kind = "iterable"
+        if shuffle not in (False, None):
+            raise ValueError(f"DataLoader with IterableDataset: expected unspecified "
+                             f"shuffle option, but got shuffle={shuffle}")
+        if sampler is not None:
+            raise ValueError(f"DataLoader with IterableDataset: expected unspecified "
+                             f"sampler option, but got sampler={sampler}")
+        if batch_sampler is not None:
+            raise ValueError(f"DataLoader with IterableDataset: expected unspecified "
+                             f"batch_sampler option, but got batch_sampler={batch_sampler}")
+    else:
+        kind = "map"
+        shuffle = bool(shuffle)
+    if sampler is not None and shuffle:
+        raise ValueError("DataLoader: sampler option is mutually exclusive with shuffle")
+    if batch_sampler is not None:
+        if batch_size != 1 or shuffle or sampler is not None or drop_last:
+            raise ValueError("DataLoader: batch_sampler option is mutually exclusive with "
+                             "batch_size, shuffle, sampler, and drop_last")
+        batch_size, drop_last = None, False
+    elif batch_size is None:
+        if drop_last:
+            raise ValueError("DataLoader: batch_size=None option disables auto-batching "
+                             "and is mutually exclusive with drop_last")
+    elif isinstance(batch_size, bool) or not isinstance(batch_size, numbers.Integral) \
+            or batch_size < 1:
+        raise ValueError(f"DataLoader: batch_size should be a positive integer value, "
+                         f"but got batch_size={batch_size!r}")
+    return kind, shuffle, batch_size, drop_last
 
 
 def _context(context, num_workers):
