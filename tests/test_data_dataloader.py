@@ -354,9 +354,7 @@ def test_a_sampler_that_refuses_stops_the_workers_it_started():
                             sampler=crd.WeightedRandomSampler([0.0, 0.0, 0.0], 2))
     with pytest.raises(RuntimeError, match="WeightedRandomSampler"):
         iter(loader)
-    left = [p for p in multiprocessing.active_children()
-            if p.name.startswith("chainrule DataLoader")]
-    assert left == []
+    assert _our_workers() == []
 
 
 def test_type_errors():
@@ -565,3 +563,22 @@ def test_spawned_workers():
     loader = crd.DataLoader(crd.TensorDataset(X, y), 4, num_workers=2,
                             multiprocessing_context="spawn")
     assert batches(loader) == batches(crd.DataLoader(crd.TensorDataset(X, y), 4))
+
+
+def _our_workers():
+    return [p for p in multiprocessing.active_children()
+            if p.name.startswith("chainrule DataLoader")]
+
+
+def test_dropping_a_loader_or_iterator_stops_its_workers_without_waiting_for_gc():
+    loader = crd.DataLoader(crd.TensorDataset(cr.arange(10)), 3, num_workers=2,
+                            persistent_workers=True)
+    list(loader)
+    assert len(_our_workers()) == 2
+    del loader  # no reference cycle between a loader and its persistent iterator
+    assert _our_workers() == []
+    iterator = iter(crd.DataLoader(crd.TensorDataset(cr.arange(10)), 3, num_workers=2))
+    next(iterator)
+    assert len(iterator) == 4  # the loader itself is gone, its length is not
+    del iterator
+    assert _our_workers() == []

@@ -164,17 +164,16 @@ class DataLoader:
             if self._iterator is None or self._iterator.closed:
                 self._iterator = _MultiProcessIter(self)
             else:
-                self._iterator.reset()
+                self._iterator.reset(self)
             return self._iterator
         return _MultiProcessIter(self)
 
+    def _length_args(self):
+        index_sampler = self.batch_sampler if self.batch_sampler is not None else self.sampler
+        return self._kind, self.dataset, index_sampler, self.batch_size, self.drop_last
+
     def __len__(self):
-        if self._kind == "iterable":
-            n = len(self.dataset)  # a TypeError when the stream has no length, as PyTorch
-            if self.batch_size is None:
-                return n
-            return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
-        return len(self.batch_sampler if self.batch_sampler is not None else self.sampler)
+        return _length(*self._length_args())
 
     def __repr__(self):
         size = len(self.dataset) if hasattr(self.dataset, "__len__") else "?"
@@ -248,6 +247,17 @@ def _check_sampling_options(dataset, batch_size, shuffle, sampler, batch_sampler
     return kind, shuffle, batch_size, drop_last
 
 
+def _length(kind, dataset, index_sampler, batch_size, drop_last) -> int:
+    """Batches in an epoch: the index sampler's length, or (a stream) the dataset's cut
+    into batches; a TypeError when the stream has no length, as in PyTorch."""
+    if kind == "map":
+        return len(index_sampler)
+    n = len(dataset)
+    if batch_size is None:
+        return n
+    return n // batch_size if drop_last else -(-n // batch_size)
+
+
 def _context(context, num_workers):
     if context is None:
         return None
@@ -287,7 +297,11 @@ class _MultiProcessIter:
     """
 
     def __init__(self, loader):
-        self.loader = loader
+        # The options this iterator reads, copied: holding the loader itself would make a
+        # reference cycle (a persistent loader holds its iterator) that only gc can break.
+        self._timeout, self._in_order = loader.timeout, loader.in_order
+        self._persistent, self._prefetch = loader.persistent_workers, loader.prefetch_factor
+        self._length_args = loader._length_args()
         self.closed = False
         context = loader.multiprocessing_context or multiprocessing.get_context()
         self._results = context.Queue()
@@ -309,24 +323,24 @@ class _MultiProcessIter:
                 worker.start()
                 self._index_queues.append(index_queue)
                 self._workers.append(worker)
-            self._start_epoch()  # draws the epoch's indices: a sampler may refuse here
+            self._start_epoch(loader)  # draws the epoch's indices: a sampler may refuse here
         except BaseException:
             self.close()
             raise
 
-    def _start_epoch(self):
-        self._tasks = self.loader._tasks()
+    def _start_epoch(self, loader):
+        self._tasks = loader._tasks()
         self._tasks_left = True
         self._active = [True] * len(self._workers)  # False once a worker's stream ended
         self._next_worker = itertools.cycle(range(len(self._workers)))
         self._sent = self._received = 0  # task ids: sent so far, yielded (or skipped) so far
         self._owner = {}  # task id -> worker id, for tasks not yet answered
         self._early = {}  # task id -> (kind, payload), answered before their turn
-        for _ in range(self.loader.prefetch_factor * len(self._workers)):
+        for _ in range(self._prefetch * len(self._workers)):
             self._send_task()
 
-    def reset(self):
-        """A new epoch on the same (persistent) workers."""
+    def reset(self, loader):
+        """A new epoch of ``loader`` on the same (persistent) workers."""
         for task_id in self._early:  # answered but never yielded (the epoch was cut short)
             self._owner.pop(task_id, None)
         while self._owner:  # answers still on their way from the workers: discard them
@@ -336,7 +350,7 @@ class _MultiProcessIter:
         for _ in self._workers:
             while self._get()[0] != "resume":
                 pass
-        self._start_epoch()
+        self._start_epoch(loader)
 
     def _send_task(self):
         if not self._tasks_left or not any(self._active):
@@ -355,7 +369,7 @@ class _MultiProcessIter:
 
     def _get(self):
         """The next answer from any worker; raises when a worker died or time ran out."""
-        timeout = self.loader.timeout
+        timeout = self._timeout
         waited = 0.0
         while True:
             wait = POLL_INTERVAL if not timeout else min(POLL_INTERVAL, timeout - waited)
@@ -384,7 +398,7 @@ class _MultiProcessIter:
             if self._received == self._sent:  # nothing outstanding: the epoch is over
                 self._end_epoch()
                 raise StopIteration
-            if self.loader.in_order:
+            if self._in_order:
                 task_id = self._received
                 while task_id not in self._early:
                     got_id, kind, payload = self._get()
@@ -405,10 +419,10 @@ class _MultiProcessIter:
             return pickle.loads(payload)
 
     def __len__(self):
-        return len(self.loader)
+        return _length(*self._length_args)
 
     def _end_epoch(self):
-        if not self.loader.persistent_workers:
+        if not self._persistent:
             self.close()
 
     def close(self, force=False):
