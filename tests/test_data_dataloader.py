@@ -12,6 +12,8 @@ import time
 import numpy as np
 import pytest
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 import torch.utils.data as tud
 
 import chainrule as cr
@@ -194,6 +196,14 @@ class TorchStream(tud.IterableDataset):
         if not self.length:
             raise TypeError("TorchStream has no len()")
         return self.n
+
+
+@settings(max_examples=40, deadline=None)
+@given(n=st.integers(0, 40), batch_size=st.integers(1, 12), drop_last=st.booleans())
+def test_batch_counts_and_lengths_match_torch(n, batch_size, drop_last):
+    ours = crd.DataLoader(list(range(n)), batch_size=batch_size, drop_last=drop_last)
+    theirs = tud.DataLoader(list(range(n)), batch_size=batch_size, drop_last=drop_last)
+    assert batches(ours) == batches(theirs) and len(ours) == len(theirs)
 
 
 LOADER_CASES = [
@@ -441,6 +451,26 @@ def test_workers_load_in_other_processes_in_order_and_init():
     assert crd.get_worker_info() is None
     seeds = {r["worker"]: r["seed"] for r in rows}
     assert seeds[1] == seeds[0] + 1
+
+
+class SlowStart(crd.Dataset):
+    """Sample 0 takes a while, so later batches are ready before the first one."""
+
+    def __len__(self):
+        return 12
+
+    def __getitem__(self, i):
+        if i == 0:
+            time.sleep(0.6)
+        return i
+
+
+def test_batches_finished_early_wait_for_their_turn():
+    ours = [b.tolist() for b in crd.DataLoader(SlowStart(), batch_size=2, num_workers=2)]
+    assert ours == [[0, 1], [2, 3], [4, 5], [6, 7], [8, 9], [10, 11]]
+    unordered = crd.DataLoader(SlowStart(), batch_size=2, num_workers=2, in_order=False)
+    got = [b.tolist() for b in unordered]
+    assert sorted(got) == ours and got[0] != [0, 1]
 
 
 def test_workers_give_the_same_batches_as_the_main_process():
