@@ -512,7 +512,10 @@ def test_an_error_in_a_worker_is_raised_in_the_main_process_naming_the_worker():
     next(iterator)
     with pytest.raises(ValueError, match=r"(?s)worker process 0.*sample 5 is broken"):
         next(iterator)
-    assert iterator.closed and not any(w.is_alive() for w in iterator._workers)
+    # As in torch, the workers live on: a caller that catches the error gets the next batch.
+    assert next(iterator)["i"].tolist() == [6, 7]
+    iterator.close()
+    assert not any(w.is_alive() for w in iterator._workers)
 
 
 def test_an_error_in_worker_init_fn_is_raised():

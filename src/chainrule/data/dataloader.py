@@ -414,7 +414,8 @@ class _MultiProcessIter:
                 continue
             self._send_task()
             if kind == "error":
-                self.close()
+                # As in PyTorch the workers live on: a caller that catches the error may go on
+                # to the next batch (dropping the iterator stops them).
                 payload.reraise()
             return pickle.loads(payload)
 

@@ -98,7 +98,7 @@ def worker_loop(kind, dataset, auto_collation, collate_fn, drop_last, batch_size
         if worker_init_fn is not None:
             worker_init_fn(worker_id)
         fetcher = make_fetcher(kind, dataset, auto_collation, collate_fn, drop_last, batch_size)
-    except Exception as exc:  # reported on the first task, so it surfaces in order
+    except Exception as exc:  # reported as the answer to tasks, so it surfaces in order
         init_error = WorkerError(worker_id, exc)
     try:
         while True:
@@ -117,8 +117,8 @@ def worker_loop(kind, dataset, auto_collation, collate_fn, drop_last, batch_size
                                            drop_last, batch_size)
                 result_queue.put(("resume", "resume", worker_id))
                 continue
+            # A worker whose setup failed answers every task with that error.
             result_queue.put((task_id, *_answer(fetcher, index, init_error, worker_id)))
-            init_error = None
     except KeyboardInterrupt:
         pass  # the main process handles Ctrl-C and shuts the workers down
     # Exit without waiting for the queue to be drained: the main process may not read it.
