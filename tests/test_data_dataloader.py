@@ -59,6 +59,9 @@ def test_utils_data_holds_the_same_objects_as_data():
         assert getattr(cud, name) is getattr(crd, name), name
         assert getattr(torch_like.utils.data, name) is getattr(crd, name), name
     from chainrule.utils.data import DataLoader, Dataset  # noqa: F401 - the tutorial line
+    # torch.utils.data.sampler.RandomSampler and friends, by their submodules.
+    assert cud.sampler.RandomSampler is crd.RandomSampler
+    assert cud.dataset.Subset is crd.Subset and cud.dataloader.DataLoader is crd.DataLoader
 
 
 def test_import_chainrule_does_not_load_the_data_package():

@@ -7,6 +7,8 @@ A PyTorch program's ``from torch.utils.data import Dataset, DataLoader`` works w
     >>> from chainrule.utils.data import DataLoader, TensorDataset, random_split
 """
 
+# The submodules too, for programs that write torch.utils.data.sampler.RandomSampler.
+from ..data import dataloader, dataset, sampler  # noqa: F401
 from ..data import (  # noqa: F401
     BatchSampler, ChainDataset, ConcatDataset, DataLoader, Dataset, IterableDataset,
     RandomSampler, Sampler, SequentialSampler, StackDataset, Subset, SubsetRandomSampler,
