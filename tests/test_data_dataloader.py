@@ -126,6 +126,16 @@ def test_default_collate_refuses_what_torch_refuses(samples, error, match):
         crd.default_collate(ours)
 
 
+def test_tensor_dataset_batches_keep_the_graph_of_a_tensor_that_requires_grad():
+    w = cr.tensor([[1.0], [2.0], [3.0]], requires_grad=True)
+    (xb,) = next(iter(crd.DataLoader(crd.TensorDataset(w), 2, sampler=[2, 2, 0])))
+    xb.sum().backward()
+    tw = torch.tensor([[1.0], [2.0], [3.0]], requires_grad=True)
+    (tb,) = next(iter(tud.DataLoader(tud.TensorDataset(tw), 2, sampler=[2, 2, 0])))
+    tb.sum().backward()
+    assert w.grad.tolist() == tw.grad.tolist() == [[0.0], [0.0], [2.0]]
+
+
 def test_default_collate_keeps_the_graph_of_samples_that_require_grad():
     a, b = cr.tensor([1.0, 2.0], requires_grad=True), cr.tensor([3.0, 4.0], requires_grad=True)
     batch = crd.default_collate([a, b])

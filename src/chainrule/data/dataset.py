@@ -147,8 +147,9 @@ class TensorDataset(Dataset):
     def get_batch(self, indices):
         """The rows at ``indices`` of every tensor: ``default_collate``'s batch, as a list."""
         idx = _as_batch_index(indices)
-        # One `take` per tensor: no graph (data never requires grad here) and no per-row work.
-        return [_make(t._array[idx]) for t in self.tensors]
+        # One `take` per tensor, no per-row work; a graph only for a tensor that requires grad
+        # (as torch.stack of its rows would record one).
+        return [t[idx] if t.requires_grad else _make(t._array[idx]) for t in self.tensors]
 
     def __len__(self):
         return self.tensors[0].shape[0]
