@@ -17,7 +17,7 @@ def _data(n=23):
 
 
 class ListDataset(Dataset):
-    """A dataset read sample by sample (no get_batch): goes through collate_fn."""
+    """A dataset read sample by sample (no collated_batch): goes through collate_fn."""
 
     def __init__(self, n):
         self.n = n
@@ -33,7 +33,7 @@ def test_tensor_dataset_item_and_batch():
     ds = _data()
     x, y = ds[4]
     assert x.tolist() == [12.0, 13.0, 14.0] and y.item() == 4
-    xb, yb = ds.get_batch(np.array([5, 0, 5]))
+    xb, yb = ds.collated_batch(np.array([5, 0, 5]))
     assert xb.shape == (3, 3) and yb.tolist() == [5, 0, 5]
     assert len(ds) == 23
 

@@ -160,7 +160,7 @@ def test_default_convert_matches_torch(case):
 # --- deterministic orders and batches, against torch ----------------------------------------
 
 class Records(crd.Dataset):
-    """Samples of mixed types, read one by one (no get_batch): the collate path."""
+    """Samples of mixed types, read one by one (no collated_batch): the collate path."""
 
     def __init__(self, n):
         self.n = n

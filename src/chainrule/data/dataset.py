@@ -5,7 +5,7 @@ stream (``iter(ds)``). As in PyTorch, a dataset may also define ``__getitems__(i
 returning a LIST of samples, which the DataLoader then collates.
 
 Array-backed datasets (``TensorDataset`` and the ``Subset`` of one) answer
-``ds.get_batch(indices)`` with the batch that ``default_collate`` would make of those
+``ds.collated_batch(indices)`` with the batch that ``default_collate`` would make of those
 samples, in one fancy-index per tensor: that is what makes ``DataLoader`` fast.
 
     >>> X, y = cr.randn(100, 2), cr.randint(0, 2, (100,))
@@ -30,7 +30,7 @@ class Dataset:
     """Base class of map-style datasets: subclasses define ``__getitem__(index)`` and
     ``__len__()``.
 
-    A subclass may define ``get_batch(indices)`` returning the batch that
+    A subclass may define ``collated_batch(indices)`` returning the batch that
     ``default_collate([self[i] for i in indices])`` would make, computed at once; the
     ``DataLoader`` then skips the per-sample loop and the collate step.
     """
@@ -144,7 +144,7 @@ class TensorDataset(Dataset):
     def __getitem__(self, index):
         return tuple(t[index] for t in self.tensors)
 
-    def get_batch(self, indices):
+    def collated_batch(self, indices):
         """The rows at ``indices`` of every tensor: ``default_collate``'s batch, as a list."""
         idx = _as_batch_index(indices)
         # One `take` per tensor, no per-row work; a graph only for a tensor that requires grad
@@ -182,12 +182,12 @@ class Subset(Dataset):
             return self.dataset.__getitems__(inner)
         return [self.dataset[i] for i in inner]
 
-    def get_batch(self, indices):
+    def collated_batch(self, indices):
         """``default_collate``'s batch of the samples at ``indices`` (vectorized when the
         inner dataset is array-backed)."""
         inner = self.indices[_as_batch_index(indices)]
-        if hasattr(self.dataset, "get_batch"):
-            return self.dataset.get_batch(inner)
+        if hasattr(self.dataset, "collated_batch"):
+            return self.dataset.collated_batch(inner)
         return default_collate(self.__getitems__(indices))
 
     def __len__(self):

@@ -2,10 +2,10 @@
 in a worker; the DataLoader decides WHICH indices, a fetcher reads them.
 
 A map-style fetcher gets a batch of indices (or, without auto-batching, one index). When the
-collate function is ``default_collate`` and the dataset is array-backed (``get_batch``), the
-batch is one fancy-index per tensor; otherwise the samples are read (``__getitems__`` when the
-dataset has it, as PyTorch) and collated. An iterable fetcher ignores the index and takes the
-next ``batch_size`` items of its own iterator.
+collate function is ``default_collate`` and the dataset is array-backed (it answers
+``collated_batch``), the batch is one fancy-index per tensor; otherwise the samples are read
+(``__getitems__`` when the dataset has it, as PyTorch) and collated. An iterable fetcher
+ignores the index and takes the next ``batch_size`` items of its own iterator.
 """
 
 from __future__ import annotations
@@ -18,19 +18,18 @@ from .collate import default_collate
 
 
 class MapFetcher:
-    def __init__(self, dataset, auto_collation, collate_fn, drop_last):
+    def __init__(self, dataset, auto_collation, collate_fn):
         self.dataset = dataset
         self.auto_collation = auto_collation
         self.collate_fn = collate_fn
-        get_batch = getattr(dataset, "get_batch", None)
-        self._get_batch = get_batch if auto_collation and collate_fn is default_collate \
-            else None
+        fast = auto_collation and collate_fn is default_collate
+        self._collated_batch = getattr(dataset, "collated_batch", None) if fast else None
 
     def fetch(self, index):
         if not self.auto_collation:
             return self.collate_fn(self.dataset[_python_index(index)])
-        if self._get_batch is not None:
-            return self._get_batch(index)
+        if self._collated_batch is not None:
+            return self._collated_batch(index)
         indices = index.tolist() if isinstance(index, np.ndarray) else index
         getitems = getattr(self.dataset, "__getitems__", None)
         samples = getitems(indices) if getitems is not None \
@@ -73,4 +72,4 @@ def _python_index(index):
 def make_fetcher(kind, dataset, auto_collation, collate_fn, drop_last, batch_size):
     if kind == "iterable":
         return IterableFetcher(dataset, auto_collation, collate_fn, drop_last, batch_size)
-    return MapFetcher(dataset, auto_collation, collate_fn, drop_last)
+    return MapFetcher(dataset, auto_collation, collate_fn)  # drop_last: the sampler's job
