@@ -17,7 +17,7 @@ def _data(n=23):
 
 
 class ListDataset(Dataset):
-    """A dataset read sample by sample (no __getitems__): goes through collate_fn."""
+    """A dataset read sample by sample (no collated_batch): goes through collate_fn."""
 
     def __init__(self, n):
         self.n = n
@@ -33,7 +33,7 @@ def test_tensor_dataset_item_and_batch():
     ds = _data()
     x, y = ds[4]
     assert x.tolist() == [12.0, 13.0, 14.0] and y.item() == 4
-    xb, yb = ds.__getitems__(np.array([5, 0, 5]))
+    xb, yb = ds.collated_batch(np.array([5, 0, 5]))
     assert xb.shape == (3, 3) and yb.tolist() == [5, 0, 5]
     assert len(ds) == 23
 
@@ -99,7 +99,8 @@ def test_loader_collates_generic_datasets():
     batches = list(DataLoader(ListDataset(5), batch_size=2))
     assert [b["y"].tolist() for b in batches] == [[0, 1], [2, 3], [4]]
     assert batches[0]["x"].shape == (2, 2) and batches[0]["x"].dtype == np.float32
-    assert batches[0]["w"].dtype == np.float32 and batches[0]["y"].dtype == np.int64
+    # Python floats collate to float64 and ints to int64, as torch's default_collate does.
+    assert batches[0]["w"].dtype == np.float64 and batches[0]["y"].dtype == np.int64
     # Subsets of such a dataset batch the same way.
     part, _ = random_split(ListDataset(6), [4, 2], generator=cr.Generator().manual_seed(0))
     batches = list(DataLoader(part, batch_size=3))

@@ -52,8 +52,9 @@ from . import optim  # noqa: E402,F401 - optimizers sit above the core
 from . import nn  # noqa: E402,F401 - layers, losses, init: cr.nn
 
 # Loaded on first use, so that `import chainrule` stays fast: cr.viz (see the graph), cr.data
-# (loaders, datasets), cr.train (fit), cr.io and cr.save / cr.load (safetensors).
-_LAZY_MODULES = ("viz", "data", "train", "io")
+# (loaders, datasets), cr.train (fit), cr.io and cr.save / cr.load (safetensors), cr.utils
+# (torch.utils.data's names).
+_LAZY_MODULES = ("viz", "data", "train", "io", "utils")
 _LAZY_FUNCTIONS = {"save": "io.serialization", "load": "io.serialization"}
 
 

@@ -1,4 +1,4 @@
-"""Data: datasets, mini-batch loading, splits.
+"""Data: datasets, samplers, mini-batch loading (also as ``chainrule.utils.data``), splits.
 
     >>> from chainrule.data import DataLoader, TensorDataset, datasets
     >>> X, y = datasets.moons(200, seed=0)
@@ -6,8 +6,14 @@
 """
 
 from . import datasets  # noqa: F401
-from .collate import default_collate  # noqa: F401
+from .collate import default_collate, default_convert  # noqa: F401
 from .dataloader import DataLoader  # noqa: F401
 from .dataset import (  # noqa: F401
-    ConcatDataset, Dataset, Subset, TensorDataset, random_split, stratified_split,
+    ChainDataset, ConcatDataset, Dataset, IterableDataset, StackDataset, Subset, TensorDataset,
+    random_split, stratified_split,
 )
+from .sampler import (  # noqa: F401
+    BatchSampler, RandomSampler, Sampler, SequentialSampler, SubsetRandomSampler,
+    WeightedRandomSampler,
+)
+from .worker import WorkerInfo, get_worker_info  # noqa: F401

@@ -1,8 +1,12 @@
 """Datasets: an indexable collection of samples, and ways to cut one into parts.
 
-A ``Dataset`` answers ``len(ds)`` and ``ds[i]``. Array-backed ones (``TensorDataset``
-and the ``Subset`` of one) also answer ``ds.__getitems__(indices)`` with a whole batch in
-one fancy-index, which is what makes ``DataLoader`` fast.
+A map-style ``Dataset`` answers ``len(ds)`` and ``ds[i]``; an ``IterableDataset`` is a
+stream (``iter(ds)``). As in PyTorch, a dataset may also define ``__getitems__(indices)``
+returning a LIST of samples, which the DataLoader then collates.
+
+Array-backed datasets (``TensorDataset`` and the ``Subset`` of one) answer
+``ds.collated_batch(indices)`` with the batch that ``default_collate`` would make of those
+samples, in one fancy-index per tensor: that is what makes ``DataLoader`` fast.
 
     >>> X, y = cr.randn(100, 2), cr.randint(0, 2, (100,))
     >>> ds = TensorDataset(X, y)
@@ -23,9 +27,11 @@ from .collate import default_collate
 
 
 class Dataset:
-    """Base class: subclasses define ``__getitem__(index)`` and ``__len__()``.
+    """Base class of map-style datasets: subclasses define ``__getitem__(index)`` and
+    ``__len__()``.
 
-    A subclass may define ``__getitems__(indices)`` that returns a whole batch at once;
+    A subclass may define ``collated_batch(indices)`` returning the batch that
+    ``default_collate([self[i] for i in indices])`` would make, computed at once; the
     ``DataLoader`` then skips the per-sample loop and the collate step.
     """
 
@@ -37,6 +43,75 @@ class Dataset:
 
     def __add__(self, other):
         return ConcatDataset([self, other])
+
+
+class IterableDataset(Dataset):
+    """Base class of stream datasets: subclasses define ``__iter__`` (and may define
+    ``__len__``). With ``num_workers > 0`` every worker iterates its own copy; split the
+    stream between them with ``get_worker_info()``.
+
+        >>> class Count(IterableDataset):
+        ...     def __init__(self, n):
+        ...         self.n = n
+        ...     def __iter__(self):
+        ...         info = get_worker_info()  # None in the main process
+        ...         start, step = (0, 1) if info is None else (info.id, info.num_workers)
+        ...         return iter(range(start, self.n, step))
+    """
+
+    def __iter__(self):
+        raise TypeError(f"{type(self).__name__} must define __iter__")
+
+    def __add__(self, other):
+        return ChainDataset([self, other])
+
+
+class ChainDataset(IterableDataset):
+    """Several iterable datasets one after the other."""
+
+    def __init__(self, datasets):
+        self.datasets = datasets
+
+    def __iter__(self):
+        for d in self.datasets:
+            if not isinstance(d, IterableDataset):
+                raise TypeError(f"ChainDataset: only supports IterableDataset, "
+                                f"got {type(d).__name__}")
+            yield from d
+
+    def __len__(self):
+        return sum(len(d) for d in self.datasets)
+
+
+class StackDataset(Dataset):
+    """Datasets of equal length side by side: sample ``i`` is the tuple (or, given by
+    keyword, the dict) of their samples ``i``.
+
+        >>> ds = StackDataset(images=range(3), labels=range(10, 13))
+        >>> ds[1]
+        {'images': 1, 'labels': 11}
+    """
+
+    def __init__(self, *args, **kwargs):
+        if args and kwargs:
+            raise ValueError("StackDataset: give the datasets either by position (tuple "
+                             "samples) or by keyword (dict samples), not both")
+        if not args and not kwargs:
+            raise ValueError("StackDataset: at least one dataset should be passed")
+        self.datasets = args if args else kwargs
+        parts = args if args else tuple(kwargs.values())
+        lengths = [len(d) for d in parts]
+        if len(set(lengths)) != 1:
+            raise ValueError(f"StackDataset: size mismatch between datasets, lengths {lengths}")
+        self._length = lengths[0]
+
+    def __getitem__(self, index):
+        if isinstance(self.datasets, dict):
+            return {key: d[index] for key, d in self.datasets.items()}
+        return tuple(d[index] for d in self.datasets)
+
+    def __len__(self):
+        return self._length
 
 
 def _as_batch_index(indices):
@@ -69,10 +144,12 @@ class TensorDataset(Dataset):
     def __getitem__(self, index):
         return tuple(t[index] for t in self.tensors)
 
-    def __getitems__(self, indices):
+    def collated_batch(self, indices):
+        """The rows at ``indices`` of every tensor: ``default_collate``'s batch, as a list."""
         idx = _as_batch_index(indices)
-        # One `take` per tensor: no graph (data never requires grad here) and no per-row work.
-        return tuple(_make(t._array[idx]) for t in self.tensors)
+        # One `take` per tensor, no per-row work; a graph only for a tensor that requires grad
+        # (as torch.stack of its rows would record one).
+        return [t[idx] if t.requires_grad else _make(t._array[idx]) for t in self.tensors]
 
     def __len__(self):
         return self.tensors[0].shape[0]
@@ -99,11 +176,19 @@ class Subset(Dataset):
         return self.dataset[int(self.indices[index])]
 
     def __getitems__(self, indices):
-        inner = self.indices[_as_batch_index(indices)]
+        """The samples at ``indices``, as a list (PyTorch's protocol)."""
+        inner = self.indices[_as_batch_index(indices)].tolist()
         if hasattr(self.dataset, "__getitems__"):
             return self.dataset.__getitems__(inner)
-        # A dataset read sample by sample: still hand back one batch, as DataLoader expects.
-        return default_collate([self.dataset[int(i)] for i in inner])
+        return [self.dataset[i] for i in inner]
+
+    def collated_batch(self, indices):
+        """``default_collate``'s batch of the samples at ``indices`` (vectorized when the
+        inner dataset is array-backed)."""
+        inner = self.indices[_as_batch_index(indices)]
+        if hasattr(self.dataset, "collated_batch"):
+            return self.dataset.collated_batch(inner)
+        return default_collate(self.__getitems__(indices))
 
     def __len__(self):
         return len(self.indices)
@@ -116,6 +201,10 @@ class ConcatDataset(Dataset):
         self.datasets = list(datasets)
         if not self.datasets:
             raise ValueError("ConcatDataset: needs at least one dataset")
+        for d in self.datasets:
+            if isinstance(d, IterableDataset):
+                raise TypeError("ConcatDataset: does not support an IterableDataset; "
+                                "use ChainDataset")
         self.cumulative_sizes = np.cumsum([len(d) for d in self.datasets])
 
     def __len__(self):
