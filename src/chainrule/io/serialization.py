@@ -392,7 +392,7 @@ def _tensor_table(header, where, data_size):
             raise _fail(where, f"the header entry of tensor {name!r} is not an object with "
                                f"dtype, shape and data_offsets: {json.dumps(entry)[:80]}")
         code, shape, offsets = entry["dtype"], entry["shape"], entry["data_offsets"]
-        if code not in _DTYPES:
+        if not isinstance(code, str) or code not in _DTYPES:
             raise _fail(where, f"tensor {name!r} has dtype {code!r}, which chainrule cannot read "
                                f"(it reads {', '.join(_DTYPES)})")
         if not _int_list(shape) or len(shape) > _MAX_NDIM or any(d < 0 for d in shape):
