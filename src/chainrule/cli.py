@@ -346,7 +346,7 @@ def _resumed_config(folder: str) -> dict:
     from .train import run_folder  # noqa: PLC0415
 
     path = os.path.join(folder, "config.json")
-    if not os.path.isfile(path) or not os.path.isfile(os.path.join(folder, CHECKPOINT)):
+    if not os.path.lexists(path) or not os.path.lexists(os.path.join(folder, CHECKPOINT)):
         raise FileNotFoundError(f"--resume: {folder} holds no interrupted run (it needs "
                                 f"config.json and {CHECKPOINT}, written by --checkpoint)")
     saved = run_folder.read_json(path, "--resume")
@@ -473,7 +473,7 @@ def cmd_evaluate(args) -> int:
 
     folder = os.path.expanduser(args.run)
     meta_path = os.path.join(folder, "metrics.json")
-    if not os.path.isfile(meta_path):
+    if not os.path.lexists(meta_path):
         raise FileNotFoundError(f"{folder} is not a run folder (no metrics.json in it)")
     report = run_folder.read_json(meta_path, "evaluate")
     if not isinstance(report, dict) or not {"config", "model", "preprocessing"} <= set(report):
@@ -482,7 +482,7 @@ def cmd_evaluate(args) -> int:
     model_config, preprocessing = report["model"], _check_preprocessing(
         report["preprocessing"], meta_path)
     weights = os.path.join(folder, "model.safetensors")
-    if not os.path.isfile(weights):
+    if not os.path.lexists(weights):  # (a special file is the loader's to refuse)
         raise FileNotFoundError(f"{folder} has no model.safetensors")
     run_folder.check_weights(model_config, weights, meta_path)  # before building anything
     data, _, _, test, _ = _prepared(config, preprocessing)

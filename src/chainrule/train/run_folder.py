@@ -149,6 +149,8 @@ def check_weights(model_config, path: str, where: str) -> None:
         expected = recipe.mlp_state_shapes(**model_config)
     except TypeError as exc:
         raise ValueError(f"{where}: the model lacks a setting ({exc})") from None
+    except ValueError as exc:
+        raise ValueError(f"{where}: {exc}") from None
     state = describe(path)
     if isinstance(state, dict) and "format" in state and isinstance(state.get("model"), dict):
         state = state["model"]  # a training checkpoint: the model's state_dict is inside
