@@ -68,8 +68,9 @@ def _safetensors_numpy():
     try:
         import safetensors.numpy as st_numpy  # noqa: PLC0415 - optional dependency
     except ImportError as exc:
-        raise ImportError("cr.save needs the 'safetensors' package (cr.load reads the format itself): "
-                          "pip install safetensors  (or pip install 'chainrule[io]')") from exc
+        raise ImportError("cr.save needs the 'safetensors' package (cr.load reads the format "
+                          "itself): pip install safetensors  (or pip install 'chainrule[io]')"
+                          ) from exc
     return st_numpy
 
 
