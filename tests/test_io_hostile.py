@@ -404,3 +404,21 @@ def test_kill_9_during_save_then_the_next_save_cleans_up(tmp_path):
     cr.save({"epoch": 2}, path)
     assert os.listdir(tmp_path) == ["ckpt.safetensors"]
     assert cr.load(path) == {"epoch": 2}
+
+
+def test_a_header_of_millions_of_tiny_values_is_refused_before_parsing(tmp_path):
+    """9 MB of "[]," would be ~170 MB of Python lists once parsed: refused by its count."""
+    header = b'{"a": [' + b"[]," * 3_000_000 + b'[]]}'
+    path = _write(tmp_path / "bomb.safetensors", header)
+    tracemalloc.start()
+    with pytest.raises(SerializationError, match="more than 2097152 JSON values"):
+        cr.load(path)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert peak < 3 * len(header), peak / len(header)  # the text and its decoded copy
+
+
+def test_an_open_device_passed_as_a_file_object_is_refused(tmp_path):
+    with open("/dev/zero", "rb") as f:
+        with pytest.raises(SerializationError, match="character device"):
+            cr.load(f)

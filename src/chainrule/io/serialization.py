@@ -54,6 +54,10 @@ _MAX_DEPTH = 64
 _MAX_JSON_DEPTH = 4 * _MAX_DEPTH
 _MAX_NDIM = 64  # NumPy's own limit
 _CHUNK = 2**24  # reads of a stream of unknown length go this far at a time
+# JSON values (counted by their separators) allowed in a header: a real one has about ten per
+# tensor. Parsed JSON costs up to ~30x its text in Python objects ("[],[],..."), so the count
+# and not only the byte length bounds the memory a hostile header can take.
+MAX_JSON_VALUES = 2**21
 # The safetensors dtypes NumPy represents (the file is little-endian).
 _DTYPES = {"BOOL": "|b1", "U8": "|u1", "I8": "|i1", "U16": "<u2", "I16": "<i2", "F16": "<f2",
            "U32": "<u4", "I32": "<i4", "F32": "<f4", "U64": "<u8", "I64": "<i8", "F64": "<f8",
@@ -328,10 +332,11 @@ class _Source:
 def _opened(f):
     if hasattr(f, "read"):
         where = getattr(f, "name", "<file object>")
-        with contextlib.suppress(AttributeError, OSError, ValueError):
+        kind = None
+        with contextlib.suppress(AttributeError, OSError, ValueError):  # (BytesIO: no fileno)
             kind = _not_regular(os.fstat(f.fileno()).st_mode)
-            if kind in ("a folder", "a character device", "a block device"):
-                raise _fail(where, f"this is {kind}, not a checkpoint file")
+        if kind in ("a folder", "a character device", "a block device"):
+            raise _fail(where, f"this is {kind}, not a checkpoint file")
         size = None
         with contextlib.suppress(AttributeError, OSError, ValueError):
             if f.seekable():
@@ -365,6 +370,11 @@ def _parse_json(text: bytes | str, where, what, hint=None):
         except UnicodeDecodeError:
             raise _fail(where, f"{what} is not UTF-8 text"
                         + (f" ({hint})" if hint else " (not a safetensors file)")) from None
+
+    values = text.count(",") + text.count("[") + text.count("{")
+    if values > MAX_JSON_VALUES:
+        raise _fail(where, f"{what} holds more than {MAX_JSON_VALUES} JSON values (a real "
+                           "checkpoint's holds about ten per tensor)")
 
     def no_constants(name):  # NaN/Infinity are not JSON; save never writes them
         raise ValueError(f"{name} is not valid JSON")

@@ -29,6 +29,8 @@ import os
 import stat
 from dataclasses import dataclass, field
 
+from ..io.serialization import MAX_JSON_VALUES
+
 CHECKPOINT = "checkpoint.safetensors"
 # What a run writes: a folder holding any of these holds a run.
 RUN_FILES = ("config.json", CHECKPOINT, "model.safetensors", "curves.png", "boundary.png",
@@ -127,10 +129,17 @@ def read_json(path: str, what: str):
                          f"({MAX_JSON_BYTES})")
     try:
         with open(path, encoding="utf-8") as f:
-            return json.load(f)
+            text = f.read()
+    except UnicodeDecodeError as exc:
+        raise ValueError(f"{what}: {path} is not valid JSON ({exc})") from None
+    if text.count(",") + text.count("[") + text.count("{") > MAX_JSON_VALUES:
+        # parsed, "[],[],..." would cost ~30x its size in Python objects
+        raise ValueError(f"{what}: {path} holds more than {MAX_JSON_VALUES} JSON values")
+    try:
+        return json.loads(text)
     except RecursionError:
         raise ValueError(f"{what}: {path} is JSON nested too deeply") from None
-    except ValueError as exc:  # JSONDecodeError and UnicodeDecodeError
+    except ValueError as exc:  # a JSONDecodeError
         raise ValueError(f"{what}: {path} is not valid JSON ({exc})") from None
 
 
