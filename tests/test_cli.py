@@ -164,6 +164,7 @@ def test_help_is_complete(capsys):
     (["train", "--hidden", "12,x"], "expected comma-separated layer sizes"),
     (["train", "--lr", "-1"], "expected a number >= 0"),
     (["train", "--val-fraction", "1.5"], "expected a fraction between 0 and 1"),
+    (["train", "xor", "--samples", "100000000"], "expected at most 10000000 points"),
     (["train", "--frobnicate"], "unrecognized arguments: --frobnicate"),
     (["fly"], "invalid choice: 'fly'"),
 ])
@@ -425,6 +426,8 @@ DAMAGED_RESUMES = [
      "is not a run configuration"),
     ("config-epochs-string", "config.json", _setitem("config", "epochs", "2"),
      "epochs is \"2\", not a valid value"),
+    ("config-samples-huge", "config.json", _setitem("config", "samples", 10**12),
+     "samples: expected at most 10000000 points"),
     ("config-dropout-one", "config.json", _setitem("config", "dropout", 1.0),
      "--dropout must be below 1"),
 ]

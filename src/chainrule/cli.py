@@ -61,6 +61,16 @@ def _positive_int(text: str) -> int:
     return value
 
 
+MAX_SAMPLES = 10_000_000  # toy sets: 10^7 points is 160 MB; a recorded 10^12 must not allocate
+
+
+def _sample_count(text: str) -> int:
+    value = _positive_int(text)
+    if value > MAX_SAMPLES:
+        raise argparse.ArgumentTypeError(f"expected at most {MAX_SAMPLES} points, got {text!r}")
+    return value
+
+
 def _non_negative(kind):
     def parse(text: str):
         try:
@@ -108,8 +118,8 @@ def build_parser() -> argparse.ArgumentParser:
                       "fashion-mnist:FOLDER or csv:FILE")
     data.add_argument("--label-column", default=DEFAULTS["label_column"],
                       help="csv: the label column's name or index")
-    data.add_argument("--samples", type=_positive_int, default=DEFAULTS["samples"],
-                      help="toy sets: number of points")
+    data.add_argument("--samples", type=_sample_count, default=DEFAULTS["samples"],
+                      help=f"toy sets: number of points (at most {MAX_SAMPLES})")
     data.add_argument("--noise", type=_non_negative(float), default=DEFAULTS["noise"],
                       help="toy sets: noise level (default: the set's own)")
     data.add_argument("--val-fraction", type=_fraction, default=DEFAULTS["val_fraction"],
@@ -505,7 +515,7 @@ def cmd_evaluate(args) -> int:
 
 # What a user can cause (bad data, bad values, missing files or extras): one line, status 2.
 _USER_ERRORS = (ValueError, TypeError, KeyError, OSError, ImportError, RuntimeError,
-                FloatingPointError)
+                FloatingPointError, MemoryError)
 
 
 def main(argv=None) -> int:
