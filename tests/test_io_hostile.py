@@ -88,6 +88,8 @@ HOSTILE = [
     ("shape-lies-and-offsets-too",
      {"w": {**W, "shape": [10**6, 10**6], "data_offsets": [0, 4 * 10**12]}}, W_DATA,
      "declares 4000000000000 bytes of tensor data but the file holds 8"),
+    ("shape-empty-but-huge", {"w": {**W, "shape": [0, 10**30], "data_offsets": [0, 0]}}, b"",
+     "too large for any array"),
     ("offsets-reversed", {"w": {**W, "data_offsets": [8, 0]}}, W_DATA, "0 <= begin <= end"),
     ("offsets-negative", {"w": {**W, "data_offsets": [-8, 0]}}, W_DATA, "0 <= begin <= end"),
     ("offsets-three", {"w": {**W, "data_offsets": [0, 4, 8]}}, W_DATA, "[begin, end]"),

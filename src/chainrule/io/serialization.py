@@ -413,6 +413,10 @@ def _tensor_table(header, where, data_size):
             raise _fail(where, f"tensor {name!r} has data_offsets {json.dumps(offsets)[:80]}; "
                                "expected [begin, end] with 0 <= begin <= end")
         dtype = np.dtype(_DTYPES[code])
+        if math.prod(max(d, 1) for d in shape) * dtype.itemsize >= 2**63:
+            # (NumPy refuses such a shape even with a zero in it)
+            raise _fail(where, f"tensor {name!r} has shape {tuple(shape)}, too large for any "
+                               "array")
         nbytes = math.prod(shape) * dtype.itemsize
         if offsets[1] - offsets[0] != nbytes:
             raise _fail(where, f"tensor {name!r} of shape {tuple(shape)} and dtype {code} needs "
