@@ -14,6 +14,8 @@ import tracemalloc
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import chainrule as cr
 from chainrule import io
@@ -424,3 +426,33 @@ def test_an_open_device_passed_as_a_file_object_is_refused(tmp_path):
     with open("/dev/zero", "rb") as f:
         with pytest.raises(SerializationError, match="character device"):
             cr.load(f)
+
+
+def _good_bytes():
+    import io as pyio
+    buf = pyio.BytesIO()
+    cr.save({"model": {"w": cr.randn(3, 2), "b": cr.zeros(3)}, "mask": np.array([True]),
+             "steps": [1, 2.5, None, "s", (3, float("inf"))], ("k", 1): np.int32(4)}, buf)
+    return buf.getvalue()
+
+
+_GOOD = _good_bytes()
+_HEADER_END = 8 + struct.unpack("<Q", _GOOD[:8])[0]
+
+
+@settings(max_examples=400, deadline=None)
+@given(edits=st.lists(st.tuples(st.integers(0, _HEADER_END + 8), st.integers(0, 255)),
+                      min_size=1, max_size=4),
+       cut=st.none() | st.integers(0, len(_GOOD)))
+def test_random_damage_loads_or_gives_the_loaders_error(edits, cut):
+    import io as pyio
+    data = bytearray(_GOOD)
+    for pos, value in edits:
+        data[pos] = value
+    if cut is not None:
+        del data[cut:]
+    for read in (cr.load, io.describe):
+        try:
+            read(pyio.BytesIO(bytes(data)))
+        except SerializationError as exc:
+            assert str(exc).startswith("load: <file object>")
