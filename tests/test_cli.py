@@ -164,6 +164,7 @@ def test_help_is_complete(capsys):
     (["train", "--hidden", "12,x"], "expected comma-separated layer sizes"),
     (["train", "--lr", "-1"], "expected a number >= 0"),
     (["train", "--val-fraction", "1.5"], "expected a fraction between 0 and 1"),
+    (["train", "xor", "--samples", "100000000"], "expected at most 10000000 points"),
     (["train", "--frobnicate"], "unrecognized arguments: --frobnicate"),
     (["fly"], "invalid choice: 'fly'"),
 ])
@@ -216,3 +217,294 @@ def test_recipe_build_mlp_layers():
                      "Dropout", "Linear"]
     with pytest.raises(ValueError, match="unknown activation 'swish'"):
         recipe.build_mlp(4, [8], 3, activation="swish")
+
+
+# --- the CLI never loses a run -------------------------------------------------------------
+
+from chainrule.train import run_folder  # noqa: E402
+
+TINY = ["xor", "--samples", "200", "--epochs", "2", "--hidden", "8", "--batch-size", "32"]
+
+
+def _snapshot(folder):
+    return {name: (folder / name).read_bytes() for name in sorted(os.listdir(folder))}
+
+
+def _fails(capsys, *args):
+    """A command that must exit 2 with one line naming what is wrong, no traceback."""
+    code = cli.main(list(args))
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1 and "Traceback" not in err, err
+    return err
+
+
+def test_two_runs_in_the_same_second_get_two_folders(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(run_folder, "_stamp", lambda: "20261201-093000")
+    _train(capsys, *TINY)
+    (tmp_path / "runs" / "20261201-093000-2").mkdir()  # taken, though empty: never reused
+    _train(capsys, *TINY)
+    assert sorted(os.listdir(tmp_path / "runs")) == [
+        "20261201-093000", "20261201-093000-2", "20261201-093000-3"]
+    assert os.listdir(tmp_path / "runs" / "20261201-093000-2") == []
+    assert (tmp_path / "runs" / "20261201-093000-3" / "metrics.json").exists()
+
+
+def test_concurrent_claims_never_share_a_folder(tmp_path, monkeypatch):
+    import threading
+    monkeypatch.setattr(run_folder, "_stamp", lambda: "same-second")
+    claims, barrier = [], threading.Barrier(16)
+
+    def claim():
+        barrier.wait()
+        claims.append(run_folder.claim_run_folder(base=str(tmp_path / "runs")).path)
+
+    threads = [threading.Thread(target=claim) for _ in range(16)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(set(claims)) == 16 and len(os.listdir(tmp_path / "runs")) == 16
+
+
+def test_out_holding_a_run_is_refused_unless_overwrite(tmp_path, capsys):
+    out = tmp_path / "R"
+    old_umask = os.umask(0o022)
+    try:
+        _train(capsys, "moons", "--samples", "200", "--epochs", "2", "--hidden", "8",
+               "--out", str(out))
+    finally:
+        os.umask(old_umask)
+    for name in ("metrics.json", "model.safetensors", "curves.png", "boundary.png"):
+        assert (out / name).stat().st_mode & 0o777 == 0o644, name  # a normal write's mode
+    before = _snapshot(out)
+    assert "boundary.png" in before
+    err = _fails(capsys, "train", *TINY, "--out", str(out))
+    assert f"--out {out} already holds a run (model.safetensors" in err and "--overwrite" in err
+    assert _snapshot(out) == before  # refused before anything was touched
+    (tmp_path / "file").write_text("x")
+    assert "exists and is not a folder" in _fails(capsys, "train", *TINY, "--out",
+                                                   str(tmp_path / "file"))
+    (tmp_path / "empty").mkdir()  # an existing folder without a run is fine
+    _train(capsys, *TINY, "--out", str(tmp_path / "empty"))
+    # --overwrite with a 64-feature run: no boundary.png of the old run is left to mislead
+    _train(capsys, "digits", "--epochs", "1", "--hidden", "8", "--out", str(out),
+           "--overwrite")
+    assert sorted(os.listdir(out)) == ["curves.png", "metrics.json", "model.safetensors"]
+    report = json.loads((out / "metrics.json").read_text())
+    assert report["model"]["in_features"] == 64
+    assert _evaluate(capsys, out) == report["test"]
+
+
+def test_a_run_that_dies_of_a_nan_loss_overwrites_nothing(tmp_path, capsys, monkeypatch):
+    out = tmp_path / "R"
+    _train(capsys, *TINY, "--checkpoint", "--out", str(out))
+    before = _snapshot(out)
+    nan = ["--optimizer", "sgd", "--lr", "1e30", "--momentum", "0", "--no-batch-norm"]
+    with np.errstate(all="ignore"):
+        err = _fails(capsys, "train", *TINY, *nan, "--out", str(out), "--overwrite")
+        assert "the loss became nan" in err
+        assert _snapshot(out) == before  # nothing is written before it is complete
+        monkeypatch.chdir(tmp_path)  # without --out: no empty run folder is left behind
+        _fails(capsys, "train", *TINY, *nan)
+    assert os.listdir(tmp_path / "runs") == []
+
+
+@pytest.fixture(scope="module")
+def trained_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("trained") / "run"
+    assert cli.main(["train", *TINY, "--checkpoint", "--out", str(out), "--quiet"]) == 0
+    return out
+
+
+def _edit_json(path, edit):
+    data = json.loads(path.read_text())
+    edit(data)
+    path.write_text(json.dumps(data))
+
+
+def _truncate(path):
+    path.write_bytes(path.read_bytes()[:-7])
+
+
+def _symlink_to_zero(path):
+    path.unlink()
+    path.symlink_to("/dev/zero")
+
+
+def _deep(path):
+    path.write_text("[" * 100_000 + "]" * 100_000)
+
+
+def _setitem(section, key, value):
+    def edit(data):
+        (data[section] if section else data)[key] = value
+    return lambda path: _edit_json(path, edit)
+
+
+def _delitem(section, key):
+    return lambda path: _edit_json(path, lambda data: data[section].pop(key))
+
+
+HUGE = [1_000_000, 1_000_000]
+
+# (id, file, damage, what the one-line error must say)
+DAMAGED_RUNS = [
+    ("weights-truncated", "model.safetensors", _truncate, "model.safetensors"),
+    ("weights-dev-zero", "model.safetensors", _symlink_to_zero, "character device"),
+    ("weights-not-safetensors", "model.safetensors", lambda p: p.write_text("hello world!"),
+     "not a readable safetensors file"),
+    ("huge-hidden-sizes", "metrics.json", _setitem("model", "hidden", HUGE),
+     "0.weight is (8, 2) in the file, (1000000, 2) in"),
+    ("hidden-not-ints", "metrics.json", _setitem("model", "hidden", ["8"]),
+     "hidden sizes must be a positive integer, got '8'"),
+    ("in-features-string", "metrics.json", _setitem("model", "in_features", "2"),
+     "in_features must be a positive integer"),
+    ("model-not-a-dict", "metrics.json", _setitem(None, "model", [1, 2]),
+     "not an MLP description"),
+    ("model-unknown-key", "metrics.json", _setitem("model", "kernel", 3),
+     "not an MLP description"),
+    ("model-missing-key", "metrics.json", _delitem("model", "classes"), "lacks a setting"),
+    ("metrics-nested-deep", "metrics.json", _deep, "nested too deeply"),
+    ("metrics-not-json", "metrics.json", lambda p: p.write_text("{oops"), "not valid JSON"),
+    ("metrics-millions-of-values", "metrics.json",
+     lambda p: p.write_text("[" + "[]," * 2_200_000 + "[]]"), "more than 2097152 JSON values"),
+    ("metrics-dev-zero", "metrics.json", _symlink_to_zero, "is not a regular file"),
+    ("metrics-latin1", "metrics.json", lambda p: p.write_bytes(b'{"a": "\xe9"}'),
+     "not valid JSON"),
+    ("metrics-a-list", "metrics.json", lambda p: p.write_text("[]"), "lacks the config"),
+    ("config-hidden-string", "metrics.json", _setitem("config", "hidden", "abc"),
+     "hidden is \"abc\", not a valid value"),
+    ("config-lr-negative", "metrics.json", _setitem("config", "lr", -1),
+     "lr: expected a number >= 0"),
+    ("config-lr-string", "metrics.json", _setitem("config", "lr", "0.1"), "not a valid value"),
+    ("config-epochs-float", "metrics.json", _setitem("config", "epochs", 2.5),
+     "epochs is 2.5, not a valid value"),
+    ("config-bool-as-int", "metrics.json", _setitem("config", "batch_norm", 1),
+     "batch_norm is 1"),
+    ("config-activation", "metrics.json", _setitem("config", "activation", "swish"),
+     "activation is 'swish'; expected one of"),
+    ("config-missing", "metrics.json", _delitem("config", "seed"), "lacks seed"),
+    ("config-fraction", "metrics.json", _setitem("config", "val_fraction", 2),
+     "val_fraction: expected a fraction"),
+    ("preprocessing-strings", "metrics.json",
+     _setitem("preprocessing", "mean", ["a", "b"]), "preprocessing.mean is not a list"),
+    ("preprocessing-zero-std", "metrics.json", _setitem("preprocessing", "std", [0, 1]),
+     "(all must be > 0)"),
+]
+
+
+@pytest.mark.parametrize("name,filename,damage,message", DAMAGED_RUNS,
+                         ids=[row[0] for row in DAMAGED_RUNS])
+def test_evaluate_refuses_a_damaged_run_before_building(tmp_path, capsys, monkeypatch,
+                                                         trained_run, name, filename, damage,
+                                                         message):
+    import shutil
+    run = tmp_path / "run"
+    shutil.copytree(trained_run, run)
+    damage(run / filename)
+
+    def never(*args, **kwargs):
+        raise AssertionError("the model was built before the files were checked")
+    monkeypatch.setattr(recipe, "build_mlp", never)
+    err = _fails(capsys, "evaluate", str(run))
+    assert message in err and str(run) in err, err
+
+
+def test_evaluate_of_the_undamaged_run_still_works(capsys, trained_run):
+    report = json.loads((trained_run / "metrics.json").read_text())
+    assert _evaluate(capsys, trained_run) == report["test"]
+
+
+DAMAGED_RESUMES = [
+    ("checkpoint-truncated", "checkpoint.safetensors", _truncate, "checkpoint.safetensors"),
+    ("checkpoint-dev-zero", "checkpoint.safetensors", _symlink_to_zero, "character device"),
+    ("huge-hidden-sizes", "config.json", _setitem("config", "hidden", HUGE),
+     "does not hold the model"),
+    ("config-nested-deep", "config.json", _deep, "nested too deeply"),
+    ("config-a-string", "config.json", lambda p: p.write_text('"config"'),
+     "is not a run configuration"),
+    ("config-epochs-string", "config.json", _setitem("config", "epochs", "2"),
+     "epochs is \"2\", not a valid value"),
+    ("config-samples-huge", "config.json", _setitem("config", "samples", 10**12),
+     "samples: expected at most 10000000 points"),
+    ("config-dropout-one", "config.json", _setitem("config", "dropout", 1.0),
+     "--dropout must be below 1"),
+]
+
+
+@pytest.mark.parametrize("name,filename,damage,message", DAMAGED_RESUMES,
+                         ids=[row[0] for row in DAMAGED_RESUMES])
+def test_resume_refuses_a_damaged_run_before_building(tmp_path, capsys, monkeypatch,
+                                                       trained_run, name, filename, damage,
+                                                       message):
+    import shutil
+    run = tmp_path / "run"
+    shutil.copytree(trained_run, run)
+    damage(run / filename)
+
+    def never(*args, **kwargs):
+        raise AssertionError("the model was built before the files were checked")
+    monkeypatch.setattr(recipe, "build_mlp", never)
+    err = _fails(capsys, "train", "--resume", str(run))
+    assert message in err, err
+
+
+def _csv_rows(n=120, labels=("big", "small")):
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(n, 2))
+    kind = np.where(X[:, 0] > 0, labels[0], labels[-1])
+    return ["a,kind,b"] + [f"{x[0]:.4f},{k},{x[1]:.4f}" for x, k in zip(X, kind)]
+
+
+BAD_CSVS = [
+    ("single-class", lambda: ("\n".join(_csv_rows(labels=("only",))) + "\n").encode(),
+     "have the same class ('only'); a classifier needs at least two"),
+    ("field-over-128-KB", lambda: ("\n".join(_csv_rows()[:5]) + "\n1," + "x" * 200_000
+                                   + ",2\n").encode(), "line 6: field larger than field limit"),
+    ("latin-1", lambda: ("\n".join(_csv_rows()[:5] + ["1,caf\xe9,2"]) + "\n").encode("latin-1"),
+     "line 6 is not UTF-8 text (byte 0xe9"),
+    ("binary", lambda: b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR" + bytes(range(256)),
+     "is a binary file"),
+    ("nul-late", lambda: ("\n".join(_csv_rows()) + "\n").encode() + b"1,\0,2\n",
+     "is a binary file"),
+]
+
+
+@pytest.mark.parametrize("name,content,message", BAD_CSVS, ids=[row[0] for row in BAD_CSVS])
+def test_bad_csv_gets_one_line_naming_the_file(tmp_path, capsys, name, content, message):
+    path = tmp_path / f"{name}.csv"
+    path.write_bytes(content())
+    err = _fails(capsys, "train", f"csv:{path}", "--label-column", "kind", "--out",
+                 str(tmp_path / "out"))
+    assert message in err and name in err, err
+    assert not (tmp_path / "out").exists()
+
+
+def test_excel_csv_utf8_with_a_byte_order_mark_trains(tmp_path, capsys):
+    path = tmp_path / "excel.csv"
+    path.write_bytes(b"\xef\xbb\xbf" + ("\r\n".join(_csv_rows()) + "\r\n").encode())
+    out = tmp_path / "run"
+    _train(capsys, f"csv:{path}", "--label-column", "kind", "--epochs", "3", "--hidden", "8",
+           "--out", str(out))
+    report = json.loads((out / "metrics.json").read_text())
+    assert report["classes"] == ["big", "small"] and report["model"]["in_features"] == 2
+
+
+def test_a_fifo_as_csv_is_refused(tmp_path, capsys):
+    fifo = tmp_path / "pipe.csv"
+    os.mkfifo(fifo)
+    assert "pipe.csv is not a regular file" in _fails(capsys, "train", f"csv:{fifo}")
+
+
+@pytest.mark.parametrize("config", [
+    dict(in_features=64, hidden=[32], classes=10),
+    dict(in_features=5, hidden=[8, 6], classes=3, batch_norm=True, dropout=0.2,
+         activation="gelu"),
+    dict(in_features=5, hidden=[], classes=3),
+    dict(in_features=3, hidden=[4, 4, 4], classes=2, batch_norm=True),
+])
+def test_mlp_state_shapes_match_the_built_model(config):
+    model = recipe.build_mlp(**config)
+    assert recipe.mlp_state_shapes(**config) == {
+        k: tuple(v.shape) for k, v in model.state_dict().items()}

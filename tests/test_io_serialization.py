@@ -249,3 +249,31 @@ def _assert_same_or_nan(a, b):
 def test_missing_folder_is_named(tmp_path):
     with pytest.raises(FileNotFoundError, match="folder .*nope does not exist"):
         cr.save({"w": cr.ones(1)}, tmp_path / "nope" / "x.safetensors")
+
+
+def test_describe_reads_shapes_from_the_header_alone(tmp_path):
+    path = tmp_path / "ckpt.safetensors"
+    cr.save({"model": nn.Linear(3, 2).state_dict(), "step": np.int64(7), "n": 3,
+             "mask": np.array([True, False])}, path)
+    info = cr.io.describe(path)
+    assert info["model"]["weight"] == cr.io.TensorInfo("model.weight", (2, 3),
+                                                       np.dtype(np.float32), "tensor")
+    assert info["step"].kind == "scalar" and info["step"].shape == ()
+    assert info["mask"].kind == "ndarray" and info["n"] == 3
+    from safetensors.numpy import save_file
+    save_file({"b": np.zeros((4, 5), np.float16), "a": np.ones(2)}, str(tmp_path / "f.st"))
+    assert {k: v.shape for k, v in cr.io.describe(tmp_path / "f.st").items()} == {
+        "a": (2,), "b": (4, 5)}
+
+
+def test_a_tensor_named_twice_gives_two_arrays(tmp_path):
+    """Hand-made metadata may name one tensor twice: each place gets its own array."""
+    import json
+    path = tmp_path / "twice.safetensors"
+    ref = {"__array__": "w", "kind": "ndarray"}
+    from safetensors.numpy import save_file
+    save_file({"w": np.arange(3.0)}, str(path), metadata={"chainrule": json.dumps(
+        {"version": 1, "structure": [ref, ref]})})
+    a, b = cr.load(path)
+    a[0] = 99
+    assert b[0] == 0

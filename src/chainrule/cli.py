@@ -15,6 +15,7 @@ import argparse
 import datetime
 import importlib.util
 import json
+import math
 import os
 import sys
 import time
@@ -57,6 +58,16 @@ def _positive_int(text: str) -> int:
         raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
     if value < 1:
         raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return value
+
+
+MAX_SAMPLES = 10_000_000  # toy sets: 10^7 points is 160 MB; a recorded 10^12 must not allocate
+
+
+def _sample_count(text: str) -> int:
+    value = _positive_int(text)
+    if value > MAX_SAMPLES:
+        raise argparse.ArgumentTypeError(f"expected at most {MAX_SAMPLES} points, got {text!r}")
     return value
 
 
@@ -107,8 +118,8 @@ def build_parser() -> argparse.ArgumentParser:
                       "fashion-mnist:FOLDER or csv:FILE")
     data.add_argument("--label-column", default=DEFAULTS["label_column"],
                       help="csv: the label column's name or index")
-    data.add_argument("--samples", type=_positive_int, default=DEFAULTS["samples"],
-                      help="toy sets: number of points")
+    data.add_argument("--samples", type=_sample_count, default=DEFAULTS["samples"],
+                      help=f"toy sets: number of points (at most {MAX_SAMPLES})")
     data.add_argument("--noise", type=_non_negative(float), default=DEFAULTS["noise"],
                       help="toy sets: noise level (default: the set's own)")
     data.add_argument("--val-fraction", type=_fraction, default=DEFAULTS["val_fraction"],
@@ -159,7 +170,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     out = train.add_argument_group("output")
     out.add_argument("--out", default=None,
-                     help="output folder (default: runs/<date-time>)")
+                     help="output folder (default: a new runs/<date-time>); refused if it "
+                     "already holds a run, unless --overwrite")
+    out.add_argument("--overwrite", action="store_true",
+                     help="train into an --out that holds a run: its files are replaced as "
+                     "the new ones are complete, and those the new run does not write are "
+                     "removed when it ends")
     out.add_argument("--checkpoint", action="store_true",
                      help=f"write the whole training state to OUT/{CHECKPOINT} after every "
                      "epoch (and OUT/config.json), so that --resume can finish a killed run")
@@ -193,15 +209,84 @@ def _version() -> str:
     return f"chainrule {__version__}"
 
 
-def _out_folder(requested) -> str:
-    if requested:
-        return os.path.expanduser(requested)
-    base = os.path.join("runs", datetime.datetime.now().strftime("%Y%m%d-%H%M%S"))
-    path, n = base, 1
-    while os.path.exists(path):
-        n += 1
-        path = f"{base}-{n}"
-    return path
+def _removes_empty_run_folder(command):
+    """A run that fails before writing anything leaves no empty folder behind."""
+    def run(args) -> int:
+        try:
+            return command(args)
+        except BaseException:
+            from .train import run_folder  # noqa: PLC0415
+
+            run_folder.remove_if_empty(getattr(args, "claim", None))
+            raise
+    return run
+
+
+def _check_preprocessing(preprocessing, where: str) -> dict:
+    """``{}`` or ``{"mean": [...], "std": [...]}``: finite numbers, std > 0, same lengths."""
+    if preprocessing == {}:
+        return preprocessing
+
+    def numbers(key):
+        values = preprocessing.get(key) if isinstance(preprocessing, dict) else None
+        if not isinstance(values, list) or not all(
+                type(v) in (int, float) and math.isfinite(v) for v in values):
+            raise ValueError(f"{where}: preprocessing.{key} is not a list of finite numbers")
+        return values
+
+    mean, std = numbers("mean"), numbers("std")
+    if len(mean) != len(std) or not all(v > 0 for v in std):
+        raise ValueError(f"{where}: preprocessing has {len(mean)} means and {len(std)} "
+                         "standard deviations (all must be > 0)")
+    return preprocessing
+
+
+def _train_options() -> dict:
+    """The `train` parser's actions by dest: the one definition of each setting's type."""
+    parser = build_parser()
+    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    return {a.dest: a for a in sub.choices["train"]._actions}
+
+
+def _check_config(config, where: str) -> dict:
+    """A run's recorded settings, checked as `train` checks its options (types, ranges,
+    choices), so a damaged or edited file gets one clear error before anything is built."""
+    if not isinstance(config, dict):
+        raise ValueError(f"{where}: the run's config is not a JSON object")
+    missing = sorted(set(DEFAULTS) - set(config))
+    if missing:
+        raise ValueError(f"{where} lacks {', '.join(missing)}")
+    options = _train_options()
+    for key in DEFAULTS:
+        value, action = config[key], options[key]
+        default = action.default
+        if isinstance(default, str) and action.type is not None:
+            default = action.type(default)  # as argparse converts a default
+        if action.nargs == 0:  # a flag
+            ok = isinstance(value, bool)
+        elif isinstance(default, list):
+            ok = isinstance(value, list) and all(type(v) is int for v in value)
+        elif isinstance(default, int):
+            ok = type(value) is int
+        elif default is None or isinstance(default, float):
+            ok = (value is None and default is None) or (
+                type(value) in (int, float) and math.isfinite(value))
+        else:
+            ok = isinstance(value, str)
+        if not ok:
+            raise ValueError(f"{where}: {key} is {json.dumps(value)[:40]}, not a valid value")
+        if value is None or action.nargs == 0:
+            continue
+        if action.choices is not None and value not in action.choices:
+            raise ValueError(f"{where}: {key} is {value!r}; expected one of "
+                             f"{', '.join(map(str, action.choices))}")
+        if action.type is not None:  # the option's own range check
+            text = ",".join(map(str, value)) if isinstance(value, list) else str(value)
+            try:
+                action.type(text)
+            except (argparse.ArgumentTypeError, ValueError) as exc:
+                raise ValueError(f"{where}: {key}: {exc}") from None
+    return config
 
 
 def _prepared(config: dict, preprocessing: dict | None = None):
@@ -238,11 +323,11 @@ def _prepared(config: dict, preprocessing: dict | None = None):
 
 
 def _write_json(path, obj) -> None:
-    tmp = f"{path}.tmp"
-    with open(tmp, "w", encoding="utf-8") as f:
-        json.dump(obj, f, indent=2)
-        f.write("\n")
-    os.replace(tmp, path)
+    from .io.atomic import atomic_write  # noqa: PLC0415
+
+    text = json.dumps(obj, indent=2) + "\n"  # complete before the file is touched
+    with atomic_write(path, who="chainrule") as f:
+        f.write(text.encode("utf-8"))
 
 
 def _limit_threads(threads: int):
@@ -268,29 +353,27 @@ def _with_threads(command):
 
 
 def _resumed_config(folder: str) -> dict:
+    from .train import run_folder  # noqa: PLC0415
+
     path = os.path.join(folder, "config.json")
-    if not os.path.isfile(path) or not os.path.isfile(os.path.join(folder, CHECKPOINT)):
+    if not os.path.lexists(path) or not os.path.lexists(os.path.join(folder, CHECKPOINT)):
         raise FileNotFoundError(f"--resume: {folder} holds no interrupted run (it needs "
                                 f"config.json and {CHECKPOINT}, written by --checkpoint)")
-    with open(path, encoding="utf-8") as f:
-        try:
-            config = json.load(f)["config"]
-        except (ValueError, KeyError, TypeError):
-            raise ValueError(f"--resume: {path} is not a run configuration") from None
-    missing = sorted(set(DEFAULTS) - set(config))
-    if missing:
-        raise ValueError(f"--resume: {path} lacks {', '.join(missing)}")
-    return config
+    saved = run_folder.read_json(path, "--resume")
+    if not isinstance(saved, dict) or "config" not in saved:
+        raise ValueError(f"--resume: {path} is not a run configuration")
+    return _check_config(saved["config"], f"--resume: {path}")
 
 
 @_with_threads
+@_removes_empty_run_folder
 def cmd_train(args) -> int:
     import chainrule as cr  # noqa: PLC0415
 
     from . import nn  # noqa: PLC0415
     from .data import DataLoader, TensorDataset  # noqa: PLC0415
     from .train import (  # noqa: PLC0415
-        EarlyStopping, EpochLogger, evaluate, fit, recipe, save_weights,
+        EarlyStopping, EpochLogger, evaluate, fit, recipe, run_folder, save_weights,
     )
 
     started = time.perf_counter()
@@ -301,7 +384,8 @@ def cmd_train(args) -> int:
         out = os.path.expanduser(args.resume)
         config = _resumed_config(out)
     else:
-        out = _out_folder(args.out)
+        if args.out:  # refused now, not after loading the data
+            run_folder.refuse_existing_run(os.path.expanduser(args.out), args.overwrite)
         config = {k: getattr(args, k) for k in DEFAULTS}
     if not config["dropout"] < 1:
         raise ValueError(f"--dropout must be below 1, got {config['dropout']}")
@@ -309,6 +393,9 @@ def cmd_train(args) -> int:
     model_config = {"in_features": data.num_features, "hidden": list(config["hidden"]),
                     "classes": data.num_classes, "activation": config["activation"],
                     "dropout": config["dropout"], "batch_norm": config["batch_norm"]}
+    if args.resume:  # the recorded sizes against the checkpoint, before building the model
+        run_folder.check_weights(model_config, os.path.join(out, CHECKPOINT),
+                                 os.path.join(out, "config.json"))
     cr.manual_seed(config["seed"])
     model = recipe.build_mlp(**model_config)
     optimizer = recipe.make_optimizer(config["optimizer"], model.parameters(), config["lr"],
@@ -323,7 +410,9 @@ def cmd_train(args) -> int:
                                       len(train_loader), config["lr"])
     loss_fn = nn.CrossEntropyLoss(label_smoothing=config["label_smoothing"])
 
-    os.makedirs(out, exist_ok=True)
+    if not args.resume:
+        args.claim = run_folder.claim_run_folder(args.out, args.overwrite)
+        out = args.claim.path
     checkpoint = os.path.join(out, CHECKPOINT) if args.checkpoint or args.resume else None
     if checkpoint and not args.resume:
         _write_json(os.path.join(out, "config.json"), {"config": config})
@@ -378,6 +467,8 @@ def cmd_train(args) -> int:
         print(f"chainrule: note: no plots ({exc})", file=sys.stderr)
     report["wall_time_s"] = round(time.perf_counter() - started, 3)
     _write_json(os.path.join(out, "metrics.json"), report)
+    if not args.resume:
+        run_folder.remove_leftovers(args.claim)
     print(f"test accuracy {test_metrics['accuracy']:.4f}  test loss {test_metrics['loss']:.4f}  "
           f"({len(history)} epochs, best {report['best_epoch'] + 1}, "
           f"{report['wall_time_s']:.1f}s) -> {out}", flush=True)
@@ -388,25 +479,30 @@ def cmd_train(args) -> int:
 def cmd_evaluate(args) -> int:
     from . import nn  # noqa: PLC0415
     from .data import DataLoader, TensorDataset  # noqa: PLC0415
-    from .train import evaluate, load_weights, recipe  # noqa: PLC0415
+    from .train import evaluate, load_weights, recipe, run_folder  # noqa: PLC0415
 
     folder = os.path.expanduser(args.run)
     meta_path = os.path.join(folder, "metrics.json")
-    if not os.path.isfile(meta_path):
+    if not os.path.lexists(meta_path):
         raise FileNotFoundError(f"{folder} is not a run folder (no metrics.json in it)")
-    with open(meta_path, encoding="utf-8") as f:
-        try:
-            report = json.load(f)
-        except json.JSONDecodeError as exc:
-            raise ValueError(f"{meta_path} is not valid JSON ({exc})") from None
-    try:
-        config, model_config = report["config"], report["model"]
-        preprocessing = report["preprocessing"]
-    except (KeyError, TypeError):
-        raise ValueError(f"{meta_path} lacks the config of a `chainrule train` run") from None
+    report = run_folder.read_json(meta_path, "evaluate")
+    if not isinstance(report, dict) or not {"config", "model", "preprocessing"} <= set(report):
+        raise ValueError(f"{meta_path} lacks the config of a `chainrule train` run")
+    config = _check_config(report["config"], meta_path)
+    model_config, preprocessing = report["model"], _check_preprocessing(
+        report["preprocessing"], meta_path)
+    weights = os.path.join(folder, "model.safetensors")
+    if not os.path.lexists(weights):  # (a special file is the loader's to refuse)
+        raise FileNotFoundError(f"{folder} has no model.safetensors")
+    run_folder.check_weights(model_config, weights, meta_path)  # before building anything
+    data, _, _, test, _ = _prepared(config, preprocessing)
+    if (data.num_features, data.num_classes) != (model_config["in_features"],
+                                                 model_config["classes"]):
+        raise ValueError(f"{meta_path}: the model takes {model_config['in_features']} features "
+                         f"and {model_config['classes']} classes, the data has "
+                         f"{data.num_features} and {data.num_classes}")
     model = recipe.build_mlp(**model_config)
-    load_weights(model, os.path.join(folder, "model.safetensors"))
-    _, _, _, test, _ = _prepared(config, preprocessing)
+    load_weights(model, weights)
     loss_fn = nn.CrossEntropyLoss(label_smoothing=config.get("label_smoothing", 0.0))
     metrics = evaluate(model, DataLoader(TensorDataset(*test), EVAL_BATCH), loss_fn)
     if args.json:
@@ -419,7 +515,7 @@ def cmd_evaluate(args) -> int:
 
 # What a user can cause (bad data, bad values, missing files or extras): one line, status 2.
 _USER_ERRORS = (ValueError, TypeError, KeyError, OSError, ImportError, RuntimeError,
-                FloatingPointError)
+                FloatingPointError, MemoryError)
 
 
 def main(argv=None) -> int:

@@ -4,4 +4,4 @@
     >>> model.load_state_dict(cr.load("model.safetensors"))
 """
 
-from .serialization import SerializationError, load, save  # noqa: F401
+from .serialization import SerializationError, TensorInfo, describe, load, save  # noqa: F401

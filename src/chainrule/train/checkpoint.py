@@ -32,7 +32,7 @@ def save_state(state: dict, path) -> None:
 def load_state(path) -> dict:
     """Read a training state written by ``save_state``."""
     path = os.fspath(path)
-    if not os.path.isfile(path):
+    if not os.path.lexists(path):  # a special file is cr.load's to refuse, by name
         raise FileNotFoundError(f"load_state: no checkpoint at {path}")
     state = io.load(path)
     if not isinstance(state, dict) or state.get("format") != _FORMAT:
@@ -53,6 +53,6 @@ def save_weights(model, path) -> None:
 def load_weights(model, path) -> None:
     """Load a state_dict file (``save_weights``, ``cr.save``, or PyTorch's safetensors)."""
     path = os.fspath(path)
-    if not os.path.isfile(path):
+    if not os.path.lexists(path):  # a special file is cr.load's to refuse, by name
         raise FileNotFoundError(f"load_weights: no weights file at {path}")
     model.load_state_dict(io.load(path))

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import math
 import os
-import tempfile
 
 import numpy as np
+
+from ..io.atomic import atomic_write
 
 
 def _figure(ncols: int, width: float = 5.0, height: float = 4.0):
@@ -28,19 +29,12 @@ def _figure(ncols: int, width: float = 5.0, height: float = 4.0):
 
 
 def save_figure(fig, path) -> None:
-    """Write ``fig`` atomically (temp file in the same folder, then rename)."""
+    """Write ``fig`` atomically (``io.atomic_write``: the picture appears complete or not at
+    all); the format is the file's suffix (``.png`` if it has none)."""
     path = os.fspath(path)
-    folder = os.path.dirname(os.path.abspath(path))
-    suffix = os.path.splitext(path)[1] or ".png"
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=suffix, dir=folder)
-    os.close(fd)
-    try:
-        fig.savefig(tmp, dpi=110)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
+    fmt = os.path.splitext(path)[1].lstrip(".").lower() or "png"
+    with atomic_write(path, who="plot") as f:
+        fig.savefig(f, dpi=110, format=fmt)
 
 
 def plot_history(history, path=None, metric: str | None = None):

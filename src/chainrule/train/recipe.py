@@ -49,6 +49,44 @@ def build_mlp(in_features, hidden, classes, activation="relu", dropout=0.0, batc
     return nn.Sequential(*layers)
 
 
+def mlp_state_shapes(in_features, hidden, classes, activation="relu", dropout=0.0,
+                     batch_norm=False) -> dict:
+    """The ``state_dict()`` shapes of ``build_mlp(...)``, computed without building it, so that
+    sizes read from a file are checked against a weights file before anything is allocated.
+
+        >>> mlp_state_shapes(64, [32], 10)
+        {'0.weight': (32, 64), '0.bias': (32,), '2.weight': (10, 32), '2.bias': (10,)}
+    """
+    def size(value, what):
+        if type(value) is not int or value < 1:
+            raise ValueError(f"the model's {what} must be a positive integer, got {value!r}")
+        return value
+
+    if not isinstance(hidden, (list, tuple)):
+        raise ValueError(f"the model's hidden sizes must be a list, got {hidden!r}")
+    if activation not in ACTIVATIONS:
+        raise ValueError(f"unknown activation {activation!r}; expected one of "
+                         f"{', '.join(ACTIVATIONS)}")
+    if type(dropout) not in (int, float) or not 0.0 <= dropout < 1.0:
+        raise ValueError(f"dropout must be in [0, 1), got {dropout!r}")
+    if type(batch_norm) is not bool:
+        raise ValueError(f"batch_norm must be true or false, got {batch_norm!r}")
+    shapes, index, width = {}, 0, size(in_features, "in_features")
+    for h in hidden:
+        h = size(h, "hidden sizes")
+        shapes.update({f"{index}.weight": (h, width), f"{index}.bias": (h,)})
+        if batch_norm:
+            shapes.update({f"{index + 1}.{name}": (h,)
+                           for name in ("weight", "bias", "running_mean", "running_var")})
+            shapes[f"{index + 1}.num_batches_tracked"] = ()
+        # Linear, [BatchNorm1d], activation, [Dropout]: the layers build_mlp stacks.
+        index += 2 + bool(batch_norm) + (dropout > 0)
+        width = h
+    shapes.update({f"{index}.weight": (size(classes, "classes"), width),
+                   f"{index}.bias": (classes,)})
+    return shapes
+
+
 @dataclass
 class Splits:
     """Train / validation / test arrays of one dataset, and what the labels mean."""
@@ -100,6 +138,7 @@ def load_splits(spec="digits", seed=0, val_fraction=0.15, test_fraction=0.15, sa
                              f"e.g. {kind}:~/data/{kind}")
         load = datasets.mnist if kind == "mnist" else datasets.fashion_mnist
         X, y = load(arg, train=True)
+        _two_classes_at_least(spec, y)
         test = load(arg, train=False)
         train_idx, val_idx = stratified_split(y, (1 - val_fraction, val_fraction), gen)
         classes = list(datasets.FASHION_CLASSES) if kind != "mnist" else \
@@ -125,6 +164,7 @@ def load_splits(spec="digits", seed=0, val_fraction=0.15, test_fraction=0.15, sa
     else:
         raise ValueError(f"unknown dataset {spec!r}; expected one of "
                          f"{', '.join(dataset_names())}")
+    _two_classes_at_least(spec, y, classes)
     parts = stratified_split(y, (1 - val_fraction - test_fraction, val_fraction, test_fraction),
                              gen)
     if any(len(p) == 0 for p in parts):
@@ -132,6 +172,15 @@ def load_splits(spec="digits", seed=0, val_fraction=0.15, test_fraction=0.15, sa
                          f"train/validation/test")
     train, val, test = ((X[p], y[p]) for p in parts)
     return Splits(name, train, val, test, classes)
+
+
+def _two_classes_at_least(spec, y, classes=None) -> None:
+    """A classifier of one class learns nothing and scores 1.0: refuse the data instead."""
+    present = np.unique(y.numpy())
+    if len(present) < 2:
+        which = f" ({classes[int(present[0])]!r})" if classes and len(present) else ""
+        raise ValueError(f"dataset {spec!r}: all {len(y)} samples have the same class{which}; "
+                         "a classifier needs at least two")
 
 
 def standardization(X) -> tuple[np.ndarray, np.ndarray]:

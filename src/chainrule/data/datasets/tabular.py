@@ -6,6 +6,9 @@
 from __future__ import annotations
 
 import csv
+import io
+import os
+import stat
 
 import numpy as np
 
@@ -20,6 +23,31 @@ def _is_number(text: str) -> bool:
     return True
 
 
+def _read_rows(path, delimiter):
+    """The non-empty rows of a UTF-8 CSV file (a byte-order mark, as Excel's "CSV UTF-8"
+    writes, is dropped); anything else -- a special file, binary or Latin-1 content, a field
+    over csv's 128 KB limit -- is a ValueError naming the file."""
+    if not stat.S_ISREG(os.stat(path).st_mode):
+        raise ValueError(f"load_csv: {path} is not a regular file")
+    with open(path, "rb") as f:
+        data = f.read()
+    if b"\0" in data:
+        raise ValueError(f"load_csv: {path} is a binary file (it holds NUL bytes), not CSV text")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise ValueError(f"load_csv: {path} line {line} is not UTF-8 text (byte "
+                         f"0x{data[exc.start]:02x}, e.g. Latin-1); save the file as UTF-8, "
+                         "such as Excel's \"CSV UTF-8\"") from None
+    del data
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    try:
+        return [row for row in reader if row]
+    except csv.Error as exc:  # e.g. "field larger than field limit (131072)"
+        raise ValueError(f"load_csv: {path} line {reader.line_num}: {exc}") from None
+
+
 def load_csv(path, label_column=-1, delimiter=",", header=None):
     """``(X, y, classes)`` from a CSV file.
 
@@ -30,8 +58,7 @@ def load_csv(path, label_column=-1, delimiter=",", header=None):
     ``X`` is float32 (every other column must be numeric); the labels, numbers or strings,
     become int64 indices into ``classes`` (their sorted distinct values, as strings).
     """
-    with open(path, newline="", encoding="utf-8") as f:
-        rows = [row for row in csv.reader(f, delimiter=delimiter) if row]
+    rows = _read_rows(path, delimiter)
     if not rows:
         raise ValueError(f"load_csv: {path} is empty")
     if header is None:
