@@ -676,6 +676,50 @@ class Tensor:
     def masked_fill(self, mask, value):
         return _ops.masked_fill(self, mask, value)
 
+    # issue 12: ordering, scans, batched products, triangles and repetition
+    def sort(self, dim=-1, descending=False, stable=False):
+        return _ops.sort(self, dim, descending, stable)
+
+    def argsort(self, dim=-1, descending=False, stable=False):
+        return _ops.argsort(self, dim, descending, stable)
+
+    def topk(self, k, dim=-1, largest=True, sorted=True):  # noqa: A002 - PyTorch's name
+        return _ops.topk(self, k, dim, largest, sorted)
+
+    def msort(self):
+        return _ops.msort(self)
+
+    def cumsum(self, dim, dtype=None):
+        return _ops.cumsum(self, dim, dtype)
+
+    def cumprod(self, dim, dtype=None):
+        return _ops.cumprod(self, dim, dtype)
+
+    def bmm(self, other):
+        return _ops.bmm(self, other)
+
+    def baddbmm(self, batch1, batch2, *, beta=1, alpha=1):
+        return _ops.baddbmm(self, batch1, batch2, beta=beta, alpha=alpha)
+
+    def tril(self, diagonal=0):
+        return _ops.tril(self, diagonal)
+
+    def triu(self, diagonal=0):
+        return _ops.triu(self, diagonal)
+
+    def repeat(self, *sizes):
+        return _ops.repeat(self, *sizes)
+
+    def repeat_interleave(self, repeats, dim=None, output_size=None):
+        return _ops.repeat_interleave(self, repeats, dim, output_size)
+
+    def roll(self, shifts, dims=None):
+        return _ops.roll(self, shifts, dims)
+
+    def flip(self, *dims):
+        return _ops.flip(self, dims[0] if len(dims) == 1 and not isinstance(dims[0], int)
+                         else dims)
+
     def where(self, condition, other):
         return _ops.where(condition, self, other)
 

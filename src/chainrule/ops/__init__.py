@@ -22,3 +22,8 @@ from .shape import (  # noqa: F401
     squeeze, stack, swapaxes, transpose, unbind, unsqueeze, view,
 )
 
+# issue 12: ordering, scans, batched products, triangles and repetition
+from .linalg import baddbmm, bmm, einsum  # noqa: F401,E402
+from .scan import cumprod, cumsum  # noqa: F401,E402
+from .shape import repeat, repeat_interleave, roll, tril, tril_indices, triu, triu_indices  # noqa: F401,E402
+from .sorting import argsort, msort, sort, topk  # noqa: F401,E402
