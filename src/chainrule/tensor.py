@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import backend
+from . import aliases, backend
+from .size import Size
 
 _new = object.__new__
 _ndarray = np.ndarray
@@ -163,8 +164,8 @@ class Tensor:
 
     # --- array facts ---------------------------------------------------------------------
     @property
-    def shape(self) -> tuple:
-        return self._array.shape
+    def shape(self) -> Size:
+        return Size(self._array.shape)
 
     @property
     def ndim(self) -> int:
@@ -183,11 +184,19 @@ class Tensor:
 
     def size(self, dim=None):
         if dim is None:
-            return self._array.shape
+            return Size(self._array.shape)
         return self._array.shape[dim]
 
     def numel(self) -> int:
         return int(self._array.size)
+
+    nelement = numel
+
+    def __format__(self, format_spec):
+        """A 0-d tensor formats as its number (``f"{loss:.4f}"``), as in PyTorch."""
+        if self._array.ndim == 0:
+            return self._array.item().__format__(format_spec)
+        return object.__format__(self, format_spec)
 
     def __len__(self):
         if self._array.ndim == 0:
@@ -196,7 +205,7 @@ class Tensor:
 
     def item(self):
         if self._array.size != 1:
-            raise ValueError(f"item: only one-element tensors can be converted, got shape {self.shape}")
+            raise ValueError(f"item: only one-element tensors can be converted, got shape {self._array.shape}")
         return self._array.item()
 
     def tolist(self):
@@ -716,6 +725,27 @@ class Tensor:
     def roll(self, shifts, dims=None):
         return _ops.roll(self, shifts, dims)
 
+    def unbind(self, dim=0):
+        return _ops.unbind(self, dim)
+
+    def square(self):
+        return _ops.square(self)
+
+    def erf(self):
+        return _ops.erf(self)
+
+    def log2(self):
+        return _ops.log2(self)
+
+    def log10(self):
+        return _ops.log10(self)
+
+    def dot(self, tensor):
+        return _ops.dot(self, tensor)
+
+    def outer(self, vec2):
+        return _ops.outer(self, vec2)
+
     def flip(self, *dims):
         return _ops.flip(self, dims[0] if len(dims) == 1 and not isinstance(dims[0], int)
                          else dims)
@@ -755,6 +785,11 @@ class Tensor:
 
     def isfinite(self):
         return _ops.isfinite(self)
+
+
+# PyTorch takes NumPy's axis= / keepdims= for dim= / keepdim= in these methods (aliases.py).
+for _name in aliases.TENSOR_METHODS:
+    setattr(Tensor, _name, aliases.torch_aliases(getattr(Tensor, _name)))
 
 
 class _HookHandle:

@@ -27,3 +27,5 @@ from .linalg import baddbmm, bmm, einsum  # noqa: F401,E402
 from .scan import cumprod, cumsum  # noqa: F401,E402
 from .shape import repeat, repeat_interleave, roll, tril, tril_indices, triu, triu_indices  # noqa: F401,E402
 from .sorting import argsort, msort, sort, topk  # noqa: F401,E402
+from .elementwise import log2, log10  # noqa: F401,E402
+from .histograms import histc, histogram  # noqa: F401,E402

@@ -107,6 +107,12 @@ class Div(Op):
 class Pow(Op):
     """y = a ** b;  dy/da = b a^(b-1) (0 where b == 0, even at a == 0, as in PyTorch),
     dy/db = a^b log a (taken as 0 where a <= 0)."""
+    @property
+    def torch_name(self):  # tensor ** number, tensor ** tensor, number ** tensor
+        base_is_tensor = isinstance(self.args[0], Tensor)
+        if base_is_tensor and not isinstance(self.args[1], Tensor):
+            return "PowBackward0"
+        return "PowBackward1" if base_is_tensor else "PowBackward2"
 
     def forward(self, a, b):
         return _promote(np.power, a, b)
@@ -138,26 +144,26 @@ class Neg(Op):
         return -g
 
 
-def add(a, b, alpha=1):
-    """``a + alpha * b``, broadcasting."""
-    return Add.apply(a, b if alpha == 1 else b * alpha)
+def add(input, other, alpha=1):  # noqa: A002 - PyTorch's argument names
+    """``input + alpha * other``, broadcasting."""
+    return Add.apply(input, other if alpha == 1 else other * alpha)
 
 
-def sub(a, b, alpha=1):
-    return Sub.apply(a, b if alpha == 1 else b * alpha)
+def sub(input, other, alpha=1):  # noqa: A002 - PyTorch's argument names
+    return Sub.apply(input, other if alpha == 1 else other * alpha)
 
 
-def mul(a, b):
-    return Mul.apply(a, b)
+def mul(input, other):  # noqa: A002 - PyTorch's argument names
+    return Mul.apply(input, other)
 
 
-def div(a, b):
+def div(input, other):  # noqa: A002 - PyTorch's argument names
     """True division; integer tensors give floats, as in PyTorch."""
-    return Div.apply(a, b)
+    return Div.apply(input, other)
 
 
-def pow(a, b):  # noqa: A001 - PyTorch's name
-    return Pow.apply(a, b)
+def pow(input, exponent):  # noqa: A001,A002 - PyTorch's name
+    return Pow.apply(input, exponent)
 
 
 def neg(x):
@@ -195,6 +201,22 @@ class Log1p(Op):
 
     def backward(self, g, x):
         return g / (x + 1)
+
+
+class Log2(Op):
+    def forward(self, x):
+        return np.log2(_as_float(x))
+
+    def backward(self, g, x):
+        return g / (x * math.log(2))
+
+
+class Log10(Op):
+    def forward(self, x):
+        return np.log10(_as_float(x))
+
+    def backward(self, g, x):
+        return g / (x * math.log(10))
 
 
 class Expm1(Op):
@@ -399,6 +421,8 @@ class Softplus(Op):
 
 
 class Clamp(Op):
+    torch_name = "ClampBackward1"
+
     def forward(self, x, lo, hi):
         return np.clip(x, lo, hi)
 
@@ -448,6 +472,8 @@ class Where(Op):
 class Cast(Op):
     """Change dtype; the engine casts the gradient back to the input's dtype."""
 
+    torch_name = "ToCopyBackward0"
+
     def forward(self, x, dtype):
         return x.astype(dtype)
 
@@ -457,6 +483,8 @@ class Cast(Op):
 
 class ToDevice(Op):
     """Move between CPU and GPU inside the graph; the gradient moves back."""
+
+    torch_name = "ToCopyBackward0"
 
     def forward(self, x, device):
         return backend.to_device(x, device)
@@ -488,6 +516,14 @@ def log1p(x):
 
 def expm1(x):
     return Expm1.apply(x)
+
+
+def log2(x):
+    return Log2.apply(x)
+
+
+def log10(x):
+    return Log10.apply(x)
 
 
 def sqrt(x):
@@ -563,20 +599,21 @@ def clamp(x, min=None, max=None):  # noqa: A002 - PyTorch's names
 clip = clamp
 
 
-def maximum(a, b):
-    return Maximum.apply(a, b)
+def maximum(input, other):  # noqa: A002 - PyTorch's argument names
+    return Maximum.apply(input, other)
 
 
-def minimum(a, b):
-    return Minimum.apply(a, b)
+def minimum(input, other):  # noqa: A002 - PyTorch's argument names
+    return Minimum.apply(input, other)
 
 
-def where(condition, a, b):
-    """Elements of ``a`` where ``condition`` holds, else of ``b``; no gradient to the condition."""
+def where(condition, input, other):  # noqa: A002 - PyTorch's argument names
+    """Elements of ``input`` where ``condition`` holds, else of ``other``; no gradient to the
+    condition."""
     c = condition._array if isinstance(condition, Tensor) else np.asarray(condition)
     if c.dtype != np.bool_:
         raise TypeError(f"where: condition must be a bool tensor, got dtype {c.dtype}")
-    return Where.apply(c, a, b)
+    return Where.apply(c, input, other)
 
 
 def cast(x, dtype):
@@ -604,40 +641,40 @@ def _named(name, fn, a, b):
         raise ValueError(f"{name}: {exc}") from None
 
 
-def eq(a, b):
-    return _named("eq", np.equal, a, b)
+def eq(input, other):  # noqa: A002 - PyTorch's argument names
+    return _named("eq", np.equal, input, other)
 
 
-def ne(a, b):
-    return _named("ne", np.not_equal, a, b)
+def ne(input, other):  # noqa: A002 - PyTorch's argument names
+    return _named("ne", np.not_equal, input, other)
 
 
-def lt(a, b):
-    return _named("lt", np.less, a, b)
+def lt(input, other):  # noqa: A002 - PyTorch's argument names
+    return _named("lt", np.less, input, other)
 
 
-def le(a, b):
-    return _named("le", np.less_equal, a, b)
+def le(input, other):  # noqa: A002 - PyTorch's argument names
+    return _named("le", np.less_equal, input, other)
 
 
-def gt(a, b):
-    return _named("gt", np.greater, a, b)
+def gt(input, other):  # noqa: A002 - PyTorch's argument names
+    return _named("gt", np.greater, input, other)
 
 
-def ge(a, b):
-    return _named("ge", np.greater_equal, a, b)
+def ge(input, other):  # noqa: A002 - PyTorch's argument names
+    return _named("ge", np.greater_equal, input, other)
 
 
-def logical_and(a, b):
-    return _named("logical_and", np.logical_and, a, b)
+def logical_and(input, other):  # noqa: A002 - PyTorch's argument names
+    return _named("logical_and", np.logical_and, input, other)
 
 
-def logical_or(a, b):
-    return _named("logical_or", np.logical_or, a, b)
+def logical_or(input, other):  # noqa: A002 - PyTorch's argument names
+    return _named("logical_or", np.logical_or, input, other)
 
 
-def logical_xor(a, b):
-    return _named("logical_xor", np.logical_xor, a, b)
+def logical_xor(input, other):  # noqa: A002 - PyTorch's argument names
+    return _named("logical_xor", np.logical_xor, input, other)
 
 
 def logical_not(x):
@@ -656,9 +693,9 @@ def isfinite(x):
     return _make(np.isfinite(_data(x)))
 
 
-def allclose(a, b, rtol=1e-5, atol=1e-8):
-    return bool(np.allclose(_data(a), _data(b), rtol=rtol, atol=atol))
+def allclose(input, other, rtol=1e-5, atol=1e-8):  # noqa: A002 - PyTorch's argument names
+    return bool(np.allclose(_data(input), _data(other), rtol=rtol, atol=atol))
 
 
-def equal(a, b):
-    return bool(np.array_equal(_data(a), _data(b)))
+def equal(input, other):  # noqa: A002 - PyTorch's argument names
+    return bool(np.array_equal(_data(input), _data(other)))

@@ -34,6 +34,13 @@ def check_matmul(name, a_shape, b_shape):
 
 
 class MatMul(Op):
+    @property
+    def torch_name(self):
+        dims = (len(self.args[0].shape), len(self.args[1].shape))
+        # batched operands: torch.matmul's name (torch.bmm's own node would be BmmBackward0)
+        return {(1, 1): "DotBackward0", (2, 1): "MvBackward0",
+                (2, 2): "MmBackward0"}.get(dims, "UnsafeViewBackward0")
+
     def forward(self, a, b):
         try:
             return a @ b
@@ -66,42 +73,44 @@ class MatMul(Op):
         return ga, gb
 
 
-def matmul(a, b):
-    """The matrix product of ``a`` and ``b`` (see the module docstring for the cases)."""
-    return MatMul.apply(a, b)
+def matmul(input, other):  # noqa: A002 - PyTorch's argument names
+    """The matrix product of ``input`` and ``other`` (see the module docstring for the cases)."""
+    return MatMul.apply(input, other)
 
 
-def mm(a, b):
-    if len(_shape(a)) != 2 or len(_shape(b)) != 2:
-        raise ValueError(f"mm: expected 2-D tensors, got shapes {_shape(a)} and {_shape(b)}")
-    return matmul(a, b)
+def mm(input, mat2):  # noqa: A002 - PyTorch's argument names
+    if len(_shape(input)) != 2 or len(_shape(mat2)) != 2:
+        raise ValueError(f"mm: expected 2-D tensors, got shapes {_shape(input)} and "
+                         f"{_shape(mat2)}")
+    return matmul(input, mat2)
 
 
-def dot(a, b):
-    if len(_shape(a)) != 1 or len(_shape(b)) != 1:
-        raise ValueError(f"dot: expected 1-D tensors, got shapes {_shape(a)} and {_shape(b)}")
-    return matmul(a, b)
+def dot(input, tensor):  # noqa: A002 - PyTorch's argument names
+    if len(_shape(input)) != 1 or len(_shape(tensor)) != 1:
+        raise ValueError(f"dot: expected 1-D tensors, got shapes {_shape(input)} and "
+                         f"{_shape(tensor)}")
+    return matmul(input, tensor)
 
 
-def outer(a, b):
-    return a.reshape(-1, 1) * b.reshape(1, -1)
+def outer(input, vec2):  # noqa: A002 - PyTorch's argument names
+    return input.reshape(-1, 1) * vec2.reshape(1, -1)
 
 
 # --- batched products and einsum ---------------------------------------------------------
 
-def bmm(a, b):
+def bmm(input, mat2):  # noqa: A002 - PyTorch's argument names
     """Batched matrix product of (B, n, k) and (B, k, m) tensors (no broadcasting).
 
         >>> cr.bmm(cr.ones(4, 2, 3), cr.ones(4, 3, 5)).shape
         (4, 2, 5)
     """
-    sa, sb = _shape(a), _shape(b)
+    sa, sb = _shape(input), _shape(mat2)
     if len(sa) != 3 or len(sb) != 3:
         raise RuntimeError(f"bmm: expected 3-D tensors, got shapes {sa} and {sb}")
     if sa[0] != sb[0] or sa[2] != sb[1]:
         raise RuntimeError(f"bmm: shapes {sa} and {sb} do not match (batch {sa[0]} vs {sb[0]}, "
                            f"inner {sa[2]} vs {sb[1]})")
-    return matmul(a, b)
+    return matmul(input, mat2)
 
 
 def baddbmm(input, batch1, batch2, *, beta=1, alpha=1):  # noqa: A002 - PyTorch's name

@@ -59,6 +59,8 @@ class BatchNormTrain(Op):
     caller (which also updates the running statistics with them) and passed as constants.
     """
 
+    torch_name = "NativeBatchNormBackward0"
+
     caches = ("xhat", "invstd")
 
     def forward(self, x, w, b, mean, var, axes, view, eps):
@@ -91,6 +93,8 @@ class BatchNormTrain(Op):
 class BatchNormEval(Op):
     """y = (x - running_mean) * invstd * w + b: affine in x, statistics are constants."""
 
+    torch_name = "NativeBatchNormBackward0"
+
     def forward(self, x, w, b, mean, invstd, axes, view):
         scale = invstd if w is None else invstd * w.reshape(view)
         y = (x - mean) * scale
@@ -119,6 +123,7 @@ def batch_norm_stats(x, axes):
 
 class LayerNorm(Op):
     """y = (x - mean) / sqrt(var + eps) * w + b over the trailing ``axes`` of each sample."""
+    torch_name = "NativeLayerNormBackward0"
 
     caches = ("xhat", "invstd")
 
@@ -205,6 +210,8 @@ class BCEWithLogits(Op):
     (1 + (pw - 1) y) sigmoid(-x)], dl/dy = w [-x + (pw - 1) softplus(-x)].
     """
 
+    torch_name = "BinaryCrossEntropyWithLogitsBackward0"
+
     caches = ("e",)
 
     def forward(self, x, y, w, pw, reduction):
@@ -249,6 +256,8 @@ class BCE(Op):
 
     dl/dp = w (p - y) / max(p (1 - p), 1e-12); dl/dy = w [log(1 - p) - log p].
     """
+
+    torch_name = "BinaryCrossEntropyBackward0"
 
     def forward(self, p, y, w, reduction):
         with np.errstate(divide="ignore"):

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..aliases import torch_aliases
 from .. import backend
 from ..autograd.function import Op
 from ..tensor import Tensor
@@ -32,6 +33,8 @@ def _reverse_cumsum(g, axis):
 
 
 class CumSum(Op):
+    torch_name = "CumsumBackward0"
+
     def forward(self, x, axis):
         return x.cumsum(axis=axis)
 
@@ -48,6 +51,8 @@ class CumProd(Op):
     P_ij = prod of x_k for k <= j, k != i. Both routes are written so that they record a
     graph under create_graph.
     """
+
+    torch_name = "CumprodBackward0"
 
     def forward(self, x, axis):
         return x.cumprod(axis=axis)
@@ -92,6 +97,7 @@ def _prepare(name, x, dim, dtype):
     return (x.reshape(1), 0) if x.ndim == 0 else (x, axis)
 
 
+@torch_aliases
 def cumsum(x, dim, dtype=None):
     """Running sums along ``dim``: ``cumsum([1, 2, 3], 0) = [1, 3, 6]``.
 
@@ -105,6 +111,7 @@ def cumsum(x, dim, dtype=None):
     return out.reshape(()) if x0.ndim == 0 else out
 
 
+@torch_aliases
 def cumprod(x, dim, dtype=None):
     """Running products along ``dim``: ``cumprod([1, 2, 3], 0) = [1, 2, 6]``; exact gradients
     also where ``x`` has zeros.

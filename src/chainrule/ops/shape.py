@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..aliases import torch_aliases
 from .. import backend
 from ..autograd.function import Op
 from . import dual
@@ -26,6 +27,8 @@ def _shape_arg(shape):
 
 
 class Reshape(Op):
+    torch_name = "ViewBackward0"
+
     def forward(self, x, shape):
         return x.reshape(shape)
 
@@ -42,6 +45,8 @@ class Permute(Op):
 
 
 class BroadcastTo(Op):
+    torch_name = "ExpandBackward0"
+
     def forward(self, x, shape):
         return np.broadcast_to(x, shape)
 
@@ -83,6 +88,8 @@ class Stack(Op):
 
 class Pad(Op):
     """Constant padding; ``widths`` are NumPy's ((before, after), ...) per dim."""
+
+    torch_name = "ConstantPadNdBackward0"
 
     def forward(self, x, widths, value):
         return np.pad(x, widths, mode="constant", constant_values=value)
@@ -137,6 +144,7 @@ def transpose(x, dim0, dim1):
 swapaxes = transpose
 
 
+@torch_aliases
 def squeeze(x, dim=None):
     if dim is None:
         return reshape(x, tuple(n for n in x.shape if n != 1))
@@ -144,6 +152,7 @@ def squeeze(x, dim=None):
     return reshape(x, tuple(n for i, n in enumerate(x.shape) if not (i in dims and n == 1)))
 
 
+@torch_aliases
 def unsqueeze(x, dim):
     d = normalize_dim("unsqueeze", dim, x.ndim + 1)
     return reshape(x, x.shape[:d] + (1,) + x.shape[d:])
@@ -170,6 +179,7 @@ def expand(x, *shape):
     return broadcast_to(x, full)
 
 
+@torch_aliases
 def cat(tensors, dim=0):
     tensors = list(tensors)
     if not tensors:
@@ -187,6 +197,7 @@ def cat(tensors, dim=0):
 concatenate = cat
 
 
+@torch_aliases
 def stack(tensors, dim=0):
     tensors = list(tensors)
     if not tensors:
@@ -219,6 +230,7 @@ def split(x, split_size_or_sections, dim=0):
     return tuple(pieces)
 
 
+@torch_aliases
 def chunk(x, chunks, dim=0):
     axis = normalize_dim("chunk", dim, x.ndim)
     n = x.shape[axis]
@@ -226,6 +238,7 @@ def chunk(x, chunks, dim=0):
     return split(x, max(step, 1), axis)
 
 
+@torch_aliases
 def unbind(x, dim=0):
     axis = normalize_dim("unbind", dim, x.ndim)
     return tuple(x[(slice(None),) * axis + (i,)] for i in range(x.shape[axis]))

@@ -21,6 +21,7 @@ from collections import namedtuple
 
 import numpy as np
 
+from ..aliases import torch_aliases
 from .. import backend
 from ..tensor import Tensor, _make
 from .index import gather
@@ -50,6 +51,7 @@ def _order(data, axis, descending):
     return (n - 1 - xp.flip(flipped, axis)).astype(xp.int64, copy=False)
 
 
+@torch_aliases
 def argsort(x, dim=-1, descending=False, stable=False):
     """The indices that sort ``x`` along ``dim`` (ties in their original order).
 
@@ -63,6 +65,7 @@ def argsort(x, dim=-1, descending=False, stable=False):
     return _make(_order(data, axis, descending))
 
 
+@torch_aliases
 def sort(x, dim=-1, descending=False, stable=False):
     """``(values, indices)`` of ``x`` sorted along ``dim``; gradients flow to the values.
 
@@ -77,6 +80,7 @@ def sort(x, dim=-1, descending=False, stable=False):
     return SortResult(gather(x, axis, indices), indices)
 
 
+@torch_aliases
 def topk(x, k, dim=-1, largest=True, sorted=True):  # noqa: A002 - PyTorch's name
     """The ``k`` largest (or smallest) elements along ``dim`` as ``(values, indices)``.
 
