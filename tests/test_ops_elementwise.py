@@ -21,6 +21,12 @@ UNARY = [
     ("exp", lambda x: x.exp(), None, -3, 3, None),
     ("log", lambda x: x.log(), None, 0.1, 4, None),
     ("log1p", lambda x: x.log1p(), None, -0.9, 4, None),
+    ("log2", lambda x: x.log2(), None, 0.1, 4, None),
+    ("log2_fn", torch.log2, cr.log2, 0.1, 4, None),
+    ("log10", lambda x: x.log10(), None, 0.1, 4, None),
+    ("log10_fn", torch.log10, cr.log10, 0.1, 4, None),
+    ("square_method", lambda x: x.square(), None, -2, 2, None),
+    ("erf_method", lambda x: x.erf(), None, -3, 3, None),
     ("expm1", lambda x: x.expm1(), None, -3, 3, None),
     ("sqrt", lambda x: x.sqrt(), None, 0.1, 4, None),
     ("rsqrt", lambda x: x.rsqrt(), None, 0.1, 4, None),
@@ -317,6 +323,8 @@ SECOND_ORDER = [
     ("div", lambda x: 1.5 / x, 0.3, 2),
     ("log1p", lambda x: x.log1p(), -0.5, 2),
     ("expm1", lambda x: x.expm1(), -2, 2),
+    ("log2", lambda x: x.log2(), 0.2, 3),
+    ("log10", lambda x: x.log10(), 0.2, 3),
 ]
 
 

@@ -25,15 +25,16 @@ def _float_data(name, x):
     return x._array.reshape(-1)
 
 
-def _range(name, data, lo, hi):
-    """[lo, hi] as given, else the data's min and max; an empty range grows by 1 each way."""
+def _range(name, data, lo, hi, grow):
+    """[lo, hi] as given, else the data's min and max; an empty range grows by ``grow`` each
+    way (PyTorch: 1 for histc, 0.5 for histogram)."""
     lo, hi = float(lo), float(hi)
     if lo > hi:
         raise RuntimeError(f"{name}: max ({hi}) must be larger than or equal to min ({lo})")
     if lo == hi and data.size:
         lo, hi = float(data.min()), float(data.max())
     if lo == hi:
-        lo, hi = lo - 1, hi + 1
+        lo, hi = lo - grow, hi + grow
     if not (abs(lo) < float("inf") and abs(hi) < float("inf")):
         raise RuntimeError(f"{name}: range of [{lo}, {hi}] is not finite")
     return lo, hi
@@ -76,7 +77,7 @@ def histc(input, bins=100, min=0, max=0):  # noqa: A001,A002 - PyTorch's names
     bins = int(bins)
     if bins <= 0:
         raise RuntimeError(f"histc: bins must be > 0, got {bins}")
-    lo, hi = _range("histc", data, min, max)
+    lo, hi = _range("histc", data, min, max, 1.0)
     return _make(_count(data, lo, hi, bins, None))
 
 
@@ -110,10 +111,11 @@ def histogram(input, bins=100, *, range=None, weight=None, density=False):  # no
         n = int(bins)
         if n <= 0:
             raise RuntimeError(f"histogram: bins must be > 0, got {n}")
-        lo, hi = _range("histogram", data, *(range if range is not None else (0, 0)))
+        lo, hi = _range("histogram", data, *(range if range is not None else (0, 0)), 0.5)
         edges = _linspace(xp, lo, hi, n + 1, data.dtype)
         hist = xp.histogram(data, edges, weights=w)[0].astype(data.dtype)
     if density:
         widths = edges[1:] - edges[:-1]
-        hist = hist / (hist.sum() * widths)
+        with xp.errstate(invalid="ignore", divide="ignore"):  # nothing counted: NaN, as torch
+            hist = hist / (hist.sum() * widths)
     return HistogramResult(_make(hist), _make(edges))
