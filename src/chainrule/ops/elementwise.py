@@ -191,7 +191,12 @@ def power(x, exponent):
 
 def _fix_negative_infinity(x, y, e):
     """pow(-inf, e) for a non-integer e is inf (e > 0) or 0, where sqrt and log give NaN."""
-    if x.size and backend.get_array_module(x).fmin.reduce(x, axis=None) == -math.inf:
+    xp = backend.get_array_module(x)
+    if not x.size:
+        return y
+    # NumPy's fmin.reduce (NaN-skipping min) is one fast pass; elsewhere compare and any()
+    found = xp.fmin.reduce(x, axis=None) == -math.inf if xp is np else bool((x == -math.inf).any())
+    if found:
         y[x == -math.inf] = math.inf if e > 0 else 0.0
     return y
 
@@ -217,7 +222,7 @@ def _mul_into(a, b):
 
 def _reciprocal(y):
     with np.errstate(divide="ignore"):  # 1 / 0 is inf, as 0 ** -n is
-        return np.reciprocal(y, out=y)
+        return backend.get_array_module(y).reciprocal(y, out=y)
 
 
 def _pow(a, exponent):

@@ -58,7 +58,7 @@ def _count(data, lo, hi, bins, weight):
 def _linspace(xp, start, end, steps, dtype):
     """PyTorch's CPU linspace: start + i step for the first half, end - (steps - 1 - i) step
     for the rest, each a fused multiply-add (one rounding), emulated in a wider float."""
-    wide = xp.float64 if dtype.itemsize <= 4 else xp.longdouble
+    wide = xp.float64 if dtype.itemsize <= 4 else getattr(xp, "longdouble", xp.float64)
     start, end = xp.asarray(start, dtype), xp.asarray(end, dtype)
     step = ((end - start) / xp.asarray(steps - 1, dtype)).astype(wide)
     i = xp.arange(steps)
