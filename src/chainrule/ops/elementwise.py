@@ -178,26 +178,34 @@ def power(x, exponent):
         if size == 0.5:
             return root if e > 0 else _reciprocal(root)
         y = _mul_into(_int_power(x, int(size - 0.5)), root)
-        y = xp.abs(y, out=y)  # x = -0 gives -0 or +0 here; pow(-0, e) is +0 (1 / +0 = inf)
-        return _fix_negative_infinity(x, y if e > 0 else _reciprocal(y), e)
+        if e < 0:
+            y = _reciprocal(y)
+        return y if _smallest(x) > 0 else _fix_special_bases(x, y, e, signed_zero=True)
     if x.dtype == np.float32 and math.isfinite(e):
         with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
             y = xp.log(x)
             y *= np.float32(e)
             y = xp.exp(y, out=y)
-        return _fix_negative_infinity(x, y, e)
+        return y if _smallest(x) > 0 else _fix_special_bases(x, y, e, signed_zero=False)
     return xp.power(x, exponent)
 
 
-def _fix_negative_infinity(x, y, e):
-    """pow(-inf, e) for a non-integer e is inf (e > 0) or 0, where sqrt and log give NaN."""
-    xp = backend.get_array_module(x)
+def _smallest(x):
+    """min(x) skipping NaN (NumPy's fmin.reduce, one fast pass); elsewhere a plain min."""
     if not x.size:
-        return y
-    # NumPy's fmin.reduce (NaN-skipping min) is one fast pass; elsewhere compare and any()
-    found = xp.fmin.reduce(x, axis=None) == -math.inf if xp is np else bool((x == -math.inf).any())
-    if found:
-        y[x == -math.inf] = math.inf if e > 0 else 0.0
+        return math.inf
+    xp = backend.get_array_module(x)
+    return xp.fmin.reduce(x, axis=None) if xp is np else x.min()
+
+
+def _fix_special_bases(x, y, e, signed_zero):
+    """Where a base is 0 or below, make x^k sqrt(x) and exp(e log x) agree with pow: a
+    non-integer power is never negative (x = -0 gave -0 or -inf), and pow(-inf, e) is inf
+    (e > 0) or 0 where sqrt and log give NaN. Negative bases stay NaN."""
+    xp = backend.get_array_module(x)
+    if signed_zero:
+        y = xp.abs(y, out=y)
+    y[x == -math.inf] = math.inf if e > 0 else 0.0
     return y
 
 
