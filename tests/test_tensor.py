@@ -318,6 +318,8 @@ def test_nelement_and_methods_of_issue_12():
     v, w = cr.tensor(a[0]), torch.from_numpy(a[0].copy())
     assert_close(v.dot(v), w.dot(w))
     assert_close(v.outer(v * 2), w.outer(w * 2))
+    assert_close(x.histc(4), t.histc(4))
+    assert_close(x.histogram(3).hist, t.histogram(3).hist)
 
 
 REDUCTION_ALIASES = [  # PyTorch takes NumPy's axis= and keepdims= for dim= and keepdim=
@@ -390,6 +392,10 @@ KEYWORD_FORMS = [  # torch's own argument names, as keywords
     ("lt", lambda m, x, y: m.lt(input=x, other=y)),
     ("method_matmul", lambda m, x, y: x.matmul(other=y.T)),
     ("method_add", lambda m, x, y: x.add(other=y)),
+    ("method_mm", lambda m, x, y: x.mm(mat2=y.T)),
+    ("method_bmm", lambda m, x, y: x[None].bmm(mat2=y.T[None])),
+    ("method_pow", lambda m, x, y: x.abs().pow(exponent=2.5)),
+    ("method_flip", lambda m, x, y: x.flip(dims=[1]) * y),
 ]
 
 

@@ -524,8 +524,8 @@ class Tensor:
     def matmul(self, other):
         return _ops.matmul(self, other)
 
-    def mm(self, other):
-        return _ops.matmul(self, other)
+    def mm(self, mat2):
+        return _ops.mm(self, mat2)
 
     def neg(self):
         return _ops.neg(self)
@@ -704,8 +704,8 @@ class Tensor:
     def cumprod(self, dim, dtype=None):
         return _ops.cumprod(self, dim, dtype)
 
-    def bmm(self, other):
-        return _ops.bmm(self, other)
+    def bmm(self, mat2):
+        return _ops.bmm(self, mat2)
 
     def baddbmm(self, batch1, batch2, *, beta=1, alpha=1):
         return _ops.baddbmm(self, batch1, batch2, beta=beta, alpha=alpha)
@@ -746,9 +746,16 @@ class Tensor:
     def outer(self, vec2):
         return _ops.outer(self, vec2)
 
-    def flip(self, *dims):
-        return _ops.flip(self, dims[0] if len(dims) == 1 and not isinstance(dims[0], int)
-                         else dims)
+    def flip(self, *args, dims=None):  # x.flip(0, 1), x.flip((0, 1)), x.flip(dims=[0])
+        if dims is None:
+            dims = args[0] if len(args) == 1 and not isinstance(args[0], int) else args
+        return _ops.flip(self, dims)
+
+    def histc(self, bins=100, min=0, max=0):  # noqa: A002 - PyTorch's names
+        return _ops.histc(self, bins, min, max)
+
+    def histogram(self, bins=100, *, range=None, weight=None, density=False):  # noqa: A002
+        return _ops.histogram(self, bins, range=range, weight=weight, density=density)
 
     def where(self, condition, other):
         return _ops.where(condition, self, other)
