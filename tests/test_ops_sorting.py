@@ -1,4 +1,5 @@
-"""sort, argsort, topk (ops/sorting.py) against PyTorch: values, indices, gradients, second order."""
+"""sort, argsort, topk (ops/sorting.py) against PyTorch: values, indices, gradients and second
+derivatives."""
 
 import numpy as np
 import pytest

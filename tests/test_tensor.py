@@ -283,7 +283,8 @@ def test_shape_is_a_size_like_torch():
     t = torch.zeros(2, 3)
     assert isinstance(x.shape, cr.Size) and isinstance(x.shape, tuple)
     assert repr(x.shape) == repr(t.shape).replace("torch", "chainrule") == "chainrule.Size([2, 3])"
-    assert str(x.size()) == "chainrule.Size([2, 3])" and repr(cr.tensor(1.0).shape) == "chainrule.Size([])"
+    assert str(x.size()) == "chainrule.Size([2, 3])"
+    assert repr(cr.tensor(1.0).shape) == "chainrule.Size([])"
     assert x.shape == (2, 3) and x.shape == t.shape and x.shape != (3, 2)
     assert x.shape.numel() == t.shape.numel() == 6 and cr.Size([]).numel() == 1
     assert x.shape[1:] == t.shape[1:] and isinstance(x.shape[1:], cr.Size)
@@ -324,7 +325,7 @@ def test_nelement_and_methods_of_issue_12():
 
 REDUCTION_ALIASES = [  # PyTorch takes NumPy's axis= and keepdims= for dim= and keepdim=
     ("sum", lambda x: x.sum(axis=1, keepdims=True)),
-    ("sum_fn", lambda x: (torch if isinstance(x, torch.Tensor) else cr).sum(x, axis=0, keepdims=True)),
+    ("sum_fn", lambda x: _lib(x).sum(x, axis=0, keepdims=True)),
     ("sum_keepdims_only", lambda x: x.sum(1, keepdims=True)),
     ("mean", lambda x: x.mean(axis=(0, 1), keepdims=True)),
     ("prod", lambda x: x.prod(axis=1)),
@@ -346,13 +347,18 @@ REDUCTION_ALIASES = [  # PyTorch takes NumPy's axis= and keepdims= for dim= and 
     ("topk", lambda x: tuple(x.topk(2, axis=1))),
     ("unsqueeze", lambda x: x.unsqueeze(axis=0)),
     ("squeeze", lambda x: x.unsqueeze(0).squeeze(axis=0)),
-    ("cat", lambda x: (torch if isinstance(x, torch.Tensor) else cr).cat([x, x], axis=1)),
-    ("stack", lambda x: (torch if isinstance(x, torch.Tensor) else cr).stack([x, x], axis=1)),
+    ("cat", lambda x: _lib(x).cat([x, x], axis=1)),
+    ("stack", lambda x: _lib(x).stack([x, x], axis=1)),
     ("chunk", lambda x: tuple(x.chunk(2, axis=1))),
     ("unbind", lambda x: tuple(x.unbind(axis=1))),
     ("index_select", lambda x: x.index_select(axis=1, index=_index(x, [2, 0]))),
     ("gather", lambda x: x.gather(axis=1, index=_index(x, [[0], [2]]))),
 ]
+
+
+def _lib(x):
+    """torch for torch tensors, chainrule for chainrule's: one lambda for both."""
+    return torch if isinstance(x, torch.Tensor) else cr
 
 
 def _index(like, values):
@@ -368,7 +374,8 @@ def test_axis_and_keepdims_aliases_like_torch(name, fn):
 
 def test_all_any_aliases_and_conflicts():
     b = np.array([[True, False], [True, True]])
-    assert_close(cr.tensor(b).all(axis=1, keepdims=True), torch.from_numpy(b).all(axis=1, keepdims=True))
+    assert_close(cr.tensor(b).all(axis=1, keepdims=True),
+                 torch.from_numpy(b).all(axis=1, keepdims=True))
     assert_close(cr.tensor(b).any(axis=0), torch.from_numpy(b).any(axis=0))
     with pytest.raises(TypeError, match="sum: got both dim= and its alias axis="):
         cr.ones(2, 3).sum(dim=0, axis=1)
@@ -444,21 +451,19 @@ GRAD_FN_NAMES = [
     ("mm", lambda x, w, b: x @ w.T),
     ("dot", lambda x, w, b: x[0] @ x[0]),
     ("mv", lambda x, w, b: x @ x[0]),
-    ("addmm", lambda x, w, b: (torch.nn.functional if isinstance(x, torch.Tensor)
-                               else cr.nn.functional).linear(x, w, b)),
+    ("addmm", lambda x, w, b: _lib(x).nn.functional.linear(x, w, b)),
     ("view", lambda x, w, b: x.reshape(3, 2)),
     ("expand", lambda x, w, b: x.expand(2, 2, 3)),
     ("permute", lambda x, w, b: x.permute(1, 0)),
     ("select", lambda x, w, b: x[0]),
     ("slice", lambda x, w, b: x[:, 1:]),
     ("index", lambda x, w, b: x[[0, 0]]),
-    ("cat", lambda x, w, b: (torch if isinstance(x, torch.Tensor) else cr).cat([x, x])),
+    ("cat", lambda x, w, b: _lib(x).cat([x, x])),
     ("to_double", lambda x, w, b: x.double()),
     ("cumsum", lambda x, w, b: x.cumsum(0)),
     ("cumprod", lambda x, w, b: x.cumprod(1)),
     ("roll", lambda x, w, b: x.roll(1, 0)),
-    ("nll_loss", lambda x, w, b: (torch.nn.functional if isinstance(x, torch.Tensor)
-                                  else cr.nn.functional).cross_entropy(x, _index(x, [0, 1]))),
+    ("nll_loss", lambda x, w, b: _lib(x).nn.functional.cross_entropy(x, _index(x, [0, 1]))),
 ]
 
 

@@ -205,7 +205,8 @@ class Tensor:
 
     def item(self):
         if self._array.size != 1:
-            raise ValueError(f"item: only one-element tensors can be converted, got shape {self._array.shape}")
+            raise ValueError(f"item: only one-element tensors can be converted, got shape "
+                             f"{self._array.shape}")
         return self._array.item()
 
     def tolist(self):
