@@ -3,6 +3,8 @@
 import numpy as np
 import pytest
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import chainrule as cr
 from oracle import assert_close, check_gradcheck, check_op, check_second_order
@@ -73,3 +75,25 @@ def test_scan_errors():
         cr.cumsum(cr.ones(3, 2), 2)
     with pytest.raises(TypeError, match="cumprod: expected a Tensor"):
         cr.cumprod([1.0, 2.0], 0)
+
+
+# --- shapes and dims drawn by hypothesis, zeros included ----------------------------------------
+
+@st.composite
+def scan_case(draw):
+    shape = tuple(draw(st.lists(st.integers(1, 4), min_size=1, max_size=3)))
+    dim = draw(st.integers(-len(shape), len(shape) - 1))
+    zeros = draw(st.lists(st.integers(0, int(np.prod(shape)) - 1), max_size=2))
+    return shape, dim, zeros
+
+
+@settings(max_examples=40, deadline=None)
+@given(scan_case())
+def test_scans_on_drawn_shapes_vs_torch(case):
+    shape, dim, zeros = case
+    data = np.random.default_rng(len(shape)).uniform(-2, 2, shape)
+    data.flat[zeros] = 0.0
+    for name in ("cumsum", "cumprod"):
+        check_op([shape], lambda t: getattr(t, name)(dim), inputs=[data.astype(np.float32)],
+                 grad_atol=1e-4)
+        check_second_order([shape], lambda t: getattr(t, name)(dim) ** 2, inputs=[data])

@@ -4,6 +4,8 @@ derivatives."""
 import numpy as np
 import pytest
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import chainrule as cr
 from oracle import assert_close, check_gradcheck, check_op, check_second_order
@@ -101,3 +103,23 @@ def test_result_fields_and_errors():
         cr.sort(cr.ones(3, 2), dim=2)
     with pytest.raises(TypeError, match="argsort: expected a Tensor"):
         cr.argsort([3, 1])
+
+
+# --- shapes and dims drawn by hypothesis ------------------------------------------------------
+
+@st.composite
+def shape_dim_k(draw):
+    shape = tuple(draw(st.lists(st.integers(1, 5), min_size=1, max_size=3)))
+    dim = draw(st.integers(-len(shape), len(shape) - 1))
+    k = draw(st.integers(0, shape[dim]))
+    return shape, dim, k, draw(st.booleans())
+
+
+@settings(max_examples=40, deadline=None)
+@given(shape_dim_k())
+def test_sort_and_topk_on_drawn_shapes_vs_torch(case):
+    shape, dim, k, flag = case
+    x = _distinct(shape, seed=len(shape) + k)
+    check_op([shape], lambda t: tuple(t.sort(dim=dim, descending=flag)), inputs=[x])
+    check_op([shape], lambda t: tuple(t.topk(k, dim=dim, largest=flag)), inputs=[x])
+    check_op([shape], lambda t: t.argsort(dim=dim, descending=not flag), inputs=[x])
