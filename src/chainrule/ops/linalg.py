@@ -6,7 +6,7 @@ removed from the result; anything with more dims is a batch of matrices that bro
     >>> W = cr.randn(10, 784, requires_grad=True)
     >>> x = cr.randn(32, 784)
     >>> (x @ W.T).shape
-    (32, 10)
+    chainrule.Size([32, 10])
 """
 
 from __future__ import annotations
@@ -102,7 +102,7 @@ def bmm(input, mat2):  # noqa: A002 - PyTorch's argument names
     """Batched matrix product of (B, n, k) and (B, k, m) tensors (no broadcasting).
 
         >>> cr.bmm(cr.ones(4, 2, 3), cr.ones(4, 3, 5)).shape
-        (4, 2, 5)
+        chainrule.Size([4, 2, 5])
     """
     sa, sb = _shape(input), _shape(mat2)
     if len(sa) != 3 or len(sb) != 3:
@@ -246,7 +246,7 @@ def einsum(equation, *operands):
     """Einstein summation, as ``torch.einsum``: ``einsum('ij,jk->ik', a, b)`` is ``a @ b``.
 
         >>> cr.einsum("bij,bjk->bik", cr.ones(2, 3, 4), cr.ones(2, 4, 5)).shape
-        (2, 3, 5)
+        chainrule.Size([2, 3, 5])
         >>> cr.einsum("ii", cr.eye(3))        # the trace
         tensor(3.)
 

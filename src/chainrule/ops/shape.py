@@ -5,7 +5,7 @@ sum over what was expanded, slice out what was concatenated or padded.
 
     >>> x = cr.arange(6.0).reshape(2, 3)
     >>> cr.cat([x, x], dim=0).shape
-    (4, 3)
+    chainrule.Size([4, 3])
 """
 
 from __future__ import annotations
