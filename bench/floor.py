@@ -212,6 +212,8 @@ class FloorOp:
 
     @staticmethod
     def power(x, e):
+        if e == 2:
+            return x * x
         if e == 3:
             y = x * x
             y *= x
