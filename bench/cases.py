@@ -25,7 +25,7 @@ class Case:
     act: str = "relu"
     batch: int = 0
     ops: int = 1               # op cases: how many ops one timed "step" runs
-    variant: str = ""          # op cases: "add", "add_grad" or "add_backward"
+    variant: str = ""          # op cases: "add", "add_grad", "add_backward", "pow3", ...
     target: float | None = None  # chainrule / floor target from issue 7
     n_batches: int = 4
 
@@ -44,6 +44,7 @@ def all_cases(quick: bool = False) -> list[Case]:
     adam = ADAM_SHAPES_QUICK if quick else ADAM_SHAPES
     n_adam = sum(int(np.prod(s)) for s in adam)
     ops = 100 if quick else 200
+    pow_ops = 2 if quick else 10
     return [
         Case("tiny", "train", "tiny MLP 2-16-16-2 tanh, b64", (2, 16, 16, 2), "tanh", 64,
              target=2.5),
@@ -63,7 +64,45 @@ def all_cases(quick: bool = False) -> list[Case]:
         Case("add_grad", "op", "a + b, 1 element, requires_grad", ops=ops, variant="add_grad"),
         Case("add_backward", "op", "a + b then backward, 1 element", ops=ops,
              variant="add_backward"),
+        # issue 12: x ** 3 was np.power, 500x torch on a GPT-sized activation
+        Case("pow3", "op", f"x ** 3, {_shape(POW_SHAPE)} float32", POW_SHAPE, ops=pow_ops,
+             variant="pow3"),
+        Case("pow1.5", "op", f"x ** 1.5, {_shape(POW_SHAPE)} float32", POW_SHAPE, ops=pow_ops,
+             variant="pow1.5"),
+        Case("pow2.7", "op", f"torch.pow(x, 2.7) (the general case), {_shape(POW_SHAPE)}",
+             POW_SHAPE, ops=pow_ops, variant="pow2.7"),
+        Case("pow3_backward", "op", f"x ** 3 then backward, {_shape(POW_SHAPE)}", POW_SHAPE,
+             ops=pow_ops, variant="pow3_backward"),
     ]
+
+
+# The activations of a small GPT's MLP: (batch, block, 4 * embedding) as in the issue.
+POW_SHAPE = (32, 16, 256)
+
+
+def _shape(shape):
+    return "x".join(map(str, shape))
+
+
+@dataclass(frozen=True)
+class OpSpec:
+    """What an op case runs: ``a + b`` or ``x ** exponent``, recorded or not, with backward."""
+
+    op: str
+    exponent: float = 0.0
+    grad: bool = False
+    backward: bool = False
+
+
+def op_spec(variant: str) -> OpSpec:
+    """"add", "add_grad", "add_backward", "pow<e>" and "pow<e>_backward" as an OpSpec."""
+    name, _, mode = variant.partition("_")
+    backward = mode == "backward"
+    if name == "add":
+        return OpSpec("add", grad=mode in ("grad", "backward"), backward=backward)
+    if name.startswith("pow"):
+        return OpSpec("pow", float(name[3:]), grad=backward, backward=backward)
+    raise ValueError(f"bench: unknown op variant {variant!r}")
 
 
 def find_case(name: str, quick: bool = False) -> Case:
@@ -117,4 +156,11 @@ def make_data(case: Case) -> dict:
     if case.kind == "adam":
         params, grads = adam_tensors(case.sizes)
         return {"params": params, "grads": grads}
+    if op_spec(case.variant).op == "pow":
+        return {"values": (pow_values(case.sizes),)}
     return {"values": op_values()}
+
+
+def pow_values(shape, seed=SEED + 3):
+    """The base of the pow cases: float32 in [0.5, 2), where every exponent is defined."""
+    return np.random.default_rng(seed).uniform(0.5, 2.0, shape).astype(np.float32)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .cases import ADAM_LR, LR, Case
+from .cases import ADAM_LR, LR, Case, op_spec
 
 
 # Elementwise passes over big arrays run in blocks of this many elements: a block of each
@@ -194,21 +194,49 @@ class FloorAdam:
 
 
 class FloorOp:
-    """``a + b`` on 1-element arrays; for the backward case, the hand-written accumulation."""
+    """``a + b`` on 1-element arrays, or ``x ** e`` written the fastest NumPy way (x*x*x,
+    x*sqrt(x), exp(e log x)); for the backward cases, the hand-written accumulation."""
 
     name = "floor"
 
     def __init__(self, case: Case, data):
-        self.a, self.b = (v.copy() for v in data["values"])
+        spec = op_spec(case.variant)
+        self.pow, self.exponent, self.backward = spec.op == "pow", spec.exponent, spec.backward
+        values = [v.copy() for v in data["values"]]
+        self.a, self.b = values[0], (values[1] if len(values) > 1 else None)
         self.n = case.ops
         self.variant = case.variant
         self.a_grad = np.zeros_like(self.a)
-        self.b_grad = np.zeros_like(self.b)
+        self.b_grad = None if self.b is None else np.zeros_like(self.b)
         self.last = None
+
+    @staticmethod
+    def power(x, e):
+        if e == 2:
+            return x * x
+        if e == 3:
+            y = x * x
+            y *= x
+            return y
+        if e == 1.5:
+            y = np.sqrt(x)
+            y *= x
+            return y
+        y = np.log(x)
+        y *= np.float32(e)
+        return np.exp(y, out=y)
 
     def step(self):
         a, b = self.a, self.b
-        if self.variant == "add_backward":
+        if self.pow:
+            e = self.exponent
+            for _ in range(self.n):
+                c = self.power(a, e)
+                if self.backward:  # d x^e = e x^(e-1), times the upstream ones
+                    g = self.power(a, e - 1)
+                    g *= np.float32(e)
+                    self.a_grad += g
+        elif self.variant == "add_backward":
             ag, bg = self.a_grad, self.b_grad
             for _ in range(self.n):
                 c = a + b
@@ -225,7 +253,7 @@ class FloorOp:
         return self.last
 
     def op_grads(self):
-        return [self.a_grad, self.b_grad]
+        return [g for g in (self.a_grad, self.b_grad) if g is not None]
 
 
 def build(case: Case, data):

@@ -10,7 +10,7 @@ import chainrule as cr
 import chainrule.nn.functional as F
 from chainrule import nn, optim
 
-from .cases import ADAM_LR, LR, Case
+from .cases import ADAM_LR, LR, Case, op_spec
 
 
 def _mlp(case: Case, weights):
@@ -106,15 +106,28 @@ class ChainruleOp:
     name = "chainrule"
 
     def __init__(self, case: Case, data):
-        grad = case.variant != "add"
-        self.a, self.b = (cr.tensor(v, requires_grad=grad) for v in data["values"])
+        spec = op_spec(case.variant)
+        self.pow, self.exponent = spec.op == "pow", spec.exponent
+        self.a, self.b = self._operands(data["values"], spec.grad)
         self.n = case.ops
-        self.backward = case.variant == "add_backward"
+        self.backward = spec.backward
+        self.ones = cr.ones_like(self.a) if self.pow else None
         self.last = None
+
+    @staticmethod
+    def _operands(values, grad):
+        tensors = [cr.tensor(v, requires_grad=grad) for v in values]
+        return tensors[0], (tensors[1] if len(tensors) > 1 else None)
 
     def step(self):
         a, b = self.a, self.b
-        if self.backward:
+        if self.pow:
+            e = self.exponent
+            for _ in range(self.n):
+                c = a ** e
+                if self.backward:
+                    c.backward(self.ones)
+        elif self.backward:
             for _ in range(self.n):
                 c = a + b
                 c.backward()
@@ -131,7 +144,7 @@ class ChainruleOp:
         return bool(self.last.requires_grad)
 
     def op_grads(self):
-        return [self.a.grad._array, self.b.grad._array]
+        return [t.grad._array for t in (self.a, self.b) if t is not None]
 
 
 def build(case: Case, data):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from .cases import ADAM_LR, LR, Case
+from .cases import ADAM_LR, LR, Case, op_spec
 
 
 def _mlp(case: Case, weights):
@@ -101,15 +101,24 @@ class TorchOp:
     name = "torch"
 
     def __init__(self, case: Case, data):
-        grad = case.variant != "add"
-        self.a, self.b = (torch.from_numpy(v.copy()).requires_grad_(grad) for v in data["values"])
+        spec = op_spec(case.variant)
+        self.pow, self.exponent = spec.op == "pow", spec.exponent
+        tensors = [torch.from_numpy(v.copy()).requires_grad_(spec.grad) for v in data["values"]]
+        self.a, self.b = tensors[0], (tensors[1] if len(tensors) > 1 else None)
         self.n = case.ops
-        self.backward = case.variant == "add_backward"
+        self.backward = spec.backward
+        self.ones = torch.ones_like(self.a) if self.pow else None
         self.last = None
 
     def step(self):
         a, b = self.a, self.b
-        if self.backward:
+        if self.pow:
+            e = self.exponent
+            for _ in range(self.n):
+                c = torch.pow(a, e)
+                if self.backward:
+                    c.backward(self.ones)
+        elif self.backward:
             for _ in range(self.n):
                 c = a + b
                 c.backward()
@@ -126,7 +135,7 @@ class TorchOp:
         return bool(self.last.requires_grad)
 
     def op_grads(self):
-        return [self.a.grad.numpy(), self.b.grad.numpy()]
+        return [t.grad.numpy() for t in (self.a, self.b) if t is not None]
 
 
 def build(case: Case, data):

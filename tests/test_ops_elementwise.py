@@ -4,6 +4,8 @@ One row per op, tinygrad style: the same lambda runs on chainrule and torch tens
 the APIs agree, otherwise a pair.
 """
 
+import math
+
 import numpy as np
 import pytest
 import torch
@@ -21,6 +23,12 @@ UNARY = [
     ("exp", lambda x: x.exp(), None, -3, 3, None),
     ("log", lambda x: x.log(), None, 0.1, 4, None),
     ("log1p", lambda x: x.log1p(), None, -0.9, 4, None),
+    ("log2", lambda x: x.log2(), None, 0.1, 4, None),
+    ("log2_fn", torch.log2, cr.log2, 0.1, 4, None),
+    ("log10", lambda x: x.log10(), None, 0.1, 4, None),
+    ("log10_fn", torch.log10, cr.log10, 0.1, 4, None),
+    ("square_method", lambda x: x.square(), None, -2, 2, None),
+    ("erf_method", lambda x: x.erf(), None, -3, 3, None),
     ("expm1", lambda x: x.expm1(), None, -3, 3, None),
     ("sqrt", lambda x: x.sqrt(), None, 0.1, 4, None),
     ("rsqrt", lambda x: x.rsqrt(), None, 0.1, 4, None),
@@ -317,6 +325,8 @@ SECOND_ORDER = [
     ("div", lambda x: 1.5 / x, 0.3, 2),
     ("log1p", lambda x: x.log1p(), -0.5, 2),
     ("expm1", lambda x: x.expm1(), -2, 2),
+    ("log2", lambda x: x.log2(), 0.2, 3),
+    ("log10", lambda x: x.log10(), 0.2, 3),
 ]
 
 
@@ -398,3 +408,55 @@ def test_clone_and_helpers():
     a = np.array([1.0, np.inf, -np.inf, np.nan], dtype=np.float32)
     for name in ("isinf", "isnan", "isfinite"):
         assert_close(getattr(cr, name)(cr.tensor(a)), getattr(torch, name)(to_torch(a)))
+
+
+# --- pow's fast paths (issue 12): every route against torch, special values included ---------
+
+POW_EXPONENTS = [0, 1, 2, 3, 4, 5, 7, 16, 17, -1, -2, -3, -7, 3.0, -2.0, 0.5, -0.5, 1.5, 2.5,
+                 -1.5, -2.5, 7.5, 16.5, 2.7, -1.3, 0.3, 1e-3, 1 / 3, 40.0, -20.5]
+POW_SPECIALS = [0.0, -0.0, np.inf, -np.inf, np.nan, 1.0, -1.0, 1e-30, 3e30, -2.5]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("exponent", POW_EXPONENTS, ids=str)
+def test_pow_fast_paths_vs_torch(exponent, dtype):
+    data = np.random.default_rng(5).uniform(-3, 3, (4, 50)).astype(dtype)
+    data.flat[:len(POW_SPECIALS)] = POW_SPECIALS
+    x, t = cr.tensor(data), torch.from_numpy(data)
+    with np.errstate(all="ignore"):
+        got = [x ** exponent, cr.pow(x, exponent), x.pow(exponent)]
+    want = (t ** exponent).numpy()
+    for g in got:
+        assert_close(g, want, atol=0, rtol=1e-5 if dtype == np.float32 else 1e-12)
+        finite_or_zero = np.isinf(want) | (want == 0)  # and signs of zeros and infinities
+        np.testing.assert_array_equal(np.signbit(g.numpy()[finite_or_zero]),
+                                      np.signbit(want[finite_or_zero]))
+    assert np.isnan(data).sum() == 1 and data.flat[1] == 0  # the input was not written
+
+
+@pytest.mark.parametrize("exponent", [3, 4, -3, 1.5, -2.5, 2.7, 0.3, 17, 16.5], ids=str)
+def test_pow_fast_paths_gradients_vs_torch(exponent):
+    check_op([(3, 5)], lambda x: x ** exponent, low=0.2, high=3)
+    check_op([(3, 5)], lambda x: torch.pow(x, float(exponent)),
+             lambda x: cr.pow(x, float(exponent)), low=0.2, high=3, rtol=2e-5)
+    check_second_order([(3, 5)], lambda x: x ** exponent, low=0.2, high=3)
+    # below 1.5: x^17 of 3 is 1e8, and central differences of such sums lose the small entries
+    check_gradcheck([(3, 5)], lambda x: x ** exponent, low=0.2, high=1.5)
+
+
+def test_pow_of_integer_tensors_and_0d_like_torch():
+    ints = np.array([[-3, 0, 2], [5, 1, -1]], dtype=np.int64)
+    assert_close(cr.tensor(ints) ** 3, torch.from_numpy(ints) ** 3)
+    assert_close(cr.tensor(ints).abs() ** 0.5, torch.from_numpy(ints).abs() ** 0.5)
+    assert_close(cr.tensor(2.0) ** 3, torch.tensor(2.0) ** 3)
+    assert_close(cr.tensor(2.0) ** 2.7, torch.tensor(2.0) ** 2.7)
+
+
+def test_composed_tanh_gelu_matches_torch():
+    # minGPT's NewGELU writes torch.pow(x, 3.0): the fast cube path gives F.gelu's numbers
+    def new_gelu(lib, x):
+        inner = math.sqrt(2.0 / math.pi) * (x + 0.044715 * lib.pow(x, 3.0))
+        return 0.5 * x * (1.0 + lib.tanh(inner))
+    check_op([(4, 8)], lambda x: new_gelu(torch, x), lambda x: new_gelu(cr, x), low=-4, high=4)
+    check_op([(4, 8)], lambda x: torch.nn.functional.gelu(x, approximate="tanh"),
+             lambda x: new_gelu(cr, x), low=-4, high=4, atol=2e-6)

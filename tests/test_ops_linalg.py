@@ -209,3 +209,87 @@ def test_cross_entropy_with_masked_logits(case):
     torch_fn, cr_fn = _ce_both(case, logits, target, weight)
     out = check_op(None, torch_fn, cr_fn, inputs=[logits])
     assert np.isfinite(out[0]._array).all()
+
+
+# --- issue 12: bmm, baddbmm, einsum --------------------------------------------------------
+
+EINSUM_CASES = [
+    ("ij,jk->ik", [(3, 4), (4, 5)]),
+    ("bij,bjk->bik", [(2, 3, 4), (2, 4, 5)]),
+    ("ij,ij->", [(3, 4), (3, 4)]),
+    ("i,j->ij", [(3,), (4,)]),
+    ("ij->ji", [(3, 4)]),
+    ("ij->j", [(3, 4)]),
+    ("ii->i", [(3, 3)]),
+    ("ii", [(4, 4)]),
+    ("iij->ij", [(3, 3, 2)]),
+    ("ij,jk", [(2, 3), (3, 4)]),                      # implicit output
+    ("ba,Ab", [(2, 3), (3, 2)]),                       # implicit, capitals sort first
+    ("...ij,...jk->...ik", [(2, 3, 4), (4, 5)]),
+    ("b...d,bd->b...", [(2, 3, 4, 5), (2, 5)]),
+    ("...i,...i", [(2, 3), (3,)]),
+    ("bhqd,bhkd->bhqk", [(2, 2, 3, 4), (2, 2, 5, 4)]),  # attention scores
+    ("ij,jk,kl->il", [(2, 3), (3, 4), (4, 2)]),
+    ("i,i,i->", [(4,), (4,), (4,)]),
+    ("ij,k->ijk", [(2, 3), (4,)]),
+    ("ij->", [(2, 3)]),
+    ("i j , j k -> i k", [(2, 3), (3, 4)]),             # spaces
+    ("ij,ij->ij", [(1, 3), (2, 3)]),                    # a size-1 dim broadcasts
+]
+
+
+@pytest.mark.parametrize("equation,shapes", EINSUM_CASES, ids=[c[0] for c in EINSUM_CASES])
+def test_einsum_vs_torch(equation, shapes):
+    check_op(shapes, lambda *xs: torch.einsum(equation, *xs),
+             lambda *xs: cr.einsum(equation, *xs), atol=1e-5)
+
+
+@pytest.mark.parametrize("equation,shapes", EINSUM_CASES, ids=[c[0] for c in EINSUM_CASES])
+def test_einsum_gradcheck_and_second_order(equation, shapes):
+    check_gradcheck(shapes, lambda *xs: cr.einsum(equation, *xs) ** 2)
+    check_second_order(shapes, lambda *xs: torch.einsum(equation, *xs).sin(),
+                       lambda *xs: cr.einsum(equation, *xs).sin())
+
+
+def test_einsum_operand_list_constants_and_errors():
+    check_op([(2, 3), (3, 4)], lambda a, b: torch.einsum("ij,jk->ik", [a, b]),
+             lambda a, b: cr.einsum("ij,jk->ik", [a, b]))
+    w = np.random.default_rng(1).standard_normal((3, 4)).astype(np.float32)
+    check_op([(2, 3)], lambda a: torch.einsum("ij,jk->ik", a, torch.from_numpy(w)),
+             lambda a: cr.einsum("ij,jk->ik", a, cr.tensor(w)))
+    with pytest.raises(ValueError, match="einsum: the equation 'ij,jk' has 2 operands"):
+        cr.einsum("ij,jk", cr.ones(2, 3))
+    with pytest.raises(ValueError, match="einsum: subscripts 'ij' name 2 dims"):
+        cr.einsum("ij", cr.ones(2, 3, 4))
+    with pytest.raises(ValueError, match="einsum: output subscript 'k'"):
+        cr.einsum("ij->k", cr.ones(2, 3))
+    with pytest.raises(ValueError, match="einsum"):
+        cr.einsum("ij,jk->ik", cr.ones(2, 3), cr.ones(4, 5))
+
+
+def test_bmm_and_baddbmm_vs_torch():
+    check_op([(2, 3, 4), (2, 4, 5)], torch.bmm, cr.bmm, atol=1e-5)
+    check_op([(2, 3, 4), (2, 4, 5)], lambda a, b: a.bmm(b), atol=1e-5)
+    check_second_order([(2, 3, 4), (2, 4, 5)], lambda a, b: torch.bmm(a, b) ** 2,
+                       lambda a, b: cr.bmm(a, b) ** 2)
+    for input_shape in [(2, 3, 5), (3, 5), (1, 1, 5)]:
+        shapes = [input_shape, (2, 3, 4), (2, 4, 5)]
+        check_op(shapes, torch.baddbmm, cr.baddbmm, atol=1e-5)
+        check_op(shapes, lambda c, a, b: torch.baddbmm(c, a, b, beta=0.5, alpha=-2.0),
+                 lambda c, a, b: cr.baddbmm(c, a, b, beta=0.5, alpha=-2.0), atol=1e-5)
+        check_op(shapes, lambda c, a, b: c.baddbmm(a, b, alpha=3), atol=1e-5)
+        check_gradcheck(shapes, lambda c, a, b: cr.baddbmm(c, a, b, beta=2.0) ** 2)
+    # beta = 0 ignores the input, NaNs included
+    nan = cr.full((2, 3, 5), float("nan"))
+    out = cr.baddbmm(nan, cr.ones(2, 3, 4), cr.ones(2, 4, 5), beta=0)
+    assert out.tolist() == torch.baddbmm(torch.full((2, 3, 5), float("nan")), torch.ones(2, 3, 4),
+                                         torch.ones(2, 4, 5), beta=0).tolist()
+
+
+def test_bmm_errors():
+    with pytest.raises(RuntimeError, match="bmm: expected 3-D tensors"):
+        cr.bmm(cr.ones(3, 4), cr.ones(4, 5))
+    with pytest.raises(RuntimeError, match=r"bmm: shapes \(2, 3, 4\) and \(3, 4, 5\)"):
+        cr.bmm(cr.ones(2, 3, 4), cr.ones(3, 4, 5))
+    with pytest.raises(RuntimeError, match="baddbmm: input of shape"):
+        cr.baddbmm(cr.ones(4, 5), cr.ones(2, 3, 4), cr.ones(2, 4, 5))

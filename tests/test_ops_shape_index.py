@@ -65,6 +65,36 @@ SHAPE_OPS = [
     ("pad_value", [(2, 3)], lambda x: F.pad(x, (0, 2, 1, 1), value=-1.5),
      lambda x: cr.pad(x, (0, 2, 1, 1), value=-1.5)),
 ]
+# issue 12: triangles, repetition, rolling
+SHAPE_OPS += [
+    ("tril", [(3, 4)], lambda x: x.tril()),
+    ("tril_fn_k", [(2, 3, 4)], lambda x: torch.tril(x, 1), lambda x: cr.tril(x, 1)),
+    ("tril_neg", [(4, 3)], lambda x: x.tril(diagonal=-1)),
+    ("triu", [(3, 4)], lambda x: x.triu()),
+    ("triu_fn_k", [(2, 4, 3)], lambda x: torch.triu(x, -1), lambda x: cr.triu(x, -1)),
+    ("triu_big_k", [(3, 3)], lambda x: x.triu(5)),
+    ("repeat", [(2, 3)], lambda x: x.repeat(2, 3)),
+    ("repeat_lead", [(2, 3)], lambda x: x.repeat(2, 1, 2)),
+    ("repeat_tuple", [(3,)], lambda x: x.repeat((4, 2))),
+    ("repeat_0d", [()], lambda x: x.repeat(3)),
+    ("repeat_zero", [(2, 3)], lambda x: x.repeat(0, 1)),
+    ("repeat_interleave", [(2, 3)], lambda x: x.repeat_interleave(2)),
+    ("repeat_interleave_dim", [(2, 3)], lambda x: x.repeat_interleave(3, dim=1)),
+    ("repeat_interleave_counts", [(3, 2)],
+     lambda x: torch.repeat_interleave(x, torch.tensor([1, 0, 2]), dim=0),
+     lambda x: cr.repeat_interleave(x, cr.tensor([1, 0, 2]), dim=0)),
+    ("repeat_interleave_neg", [(2, 2, 3)],
+     lambda x: x.repeat_interleave(torch.tensor([2, 1, 1]), dim=-1),
+     lambda x: x.repeat_interleave(cr.tensor([2, 1, 1]), dim=-1)),
+    ("roll", [(5,)], lambda x: x.roll(2)),
+    ("roll_flat", [(3, 4)], lambda x: torch.roll(x, -5), lambda x: cr.roll(x, -5)),
+    ("roll_dim", [(3, 4)], lambda x: x.roll(1, 1)),
+    ("roll_dims", [(2, 3, 4)], lambda x: x.roll((1, -2), (0, 2))),
+    ("roll_neg_dim", [(3, 4)], lambda x: torch.roll(x, shifts=7, dims=-1),
+     lambda x: cr.roll(x, shifts=7, dims=-1)),
+    ("flip_method", [(2, 3, 4)], lambda x: x.flip(0, 2)),
+    ("flip_method_tuple", [(2, 3)], lambda x: x.flip((1,))),
+]
 
 
 def _pair(row):
@@ -293,3 +323,39 @@ def test_take_along_dim_swapaxes_concatenate():
     check_op([(2, 3, 4)], lambda x: x.swapaxes(0, 2))
     check_op([(2, 3), (2, 3)], lambda x, y: torch.concatenate([x, y], 1),
              lambda x, y: cr.concatenate([x, y], 1))
+
+
+def test_triangle_indices_like_torch():
+    for row, col, offset in [(3, 3, 0), (3, 4, 1), (4, 3, -1), (2, 5, -3), (0, 3, 0), (3, 3, 5)]:
+        assert_close(cr.tril_indices(row, col, offset), torch.tril_indices(row, col, offset))
+        assert_close(cr.triu_indices(row, col, offset), torch.triu_indices(row, col, offset))
+    assert cr.tril_indices(3, 3, dtype=cr.int32).dtype == np.int32
+
+
+def test_repeat_triangle_roll_second_order_vs_torch():
+    check_second_order([(3, 4)], lambda x: (x.tril(-1) * x).sum(1))
+    check_second_order([(2, 3)], lambda x: x.repeat(2, 2) ** 3)
+    check_second_order([(2, 3)], lambda x: x.repeat_interleave(2, dim=1) ** 3)
+    check_second_order([(3, 4)], lambda x: x.roll(1, 0) * x)
+
+
+def test_repeat_interleave_of_counts_and_dtypes():
+    assert_close(cr.repeat_interleave(cr.tensor([2, 0, 3])),
+                 torch.repeat_interleave(torch.tensor([2, 0, 3])))
+    for data in (np.array([[True, False]]), np.array([[1, 2]], dtype=np.int32)):
+        assert_close(cr.tensor(data).repeat_interleave(2, dim=0),
+                     torch.from_numpy(data).repeat_interleave(2, dim=0))
+        assert_close(cr.tensor(data).repeat(2, 2), torch.from_numpy(data).repeat(2, 2))
+        assert_close(cr.tensor(data).tril(), torch.from_numpy(data).tril())
+        assert_close(cr.tensor(data).roll(1), torch.from_numpy(data).roll(1))
+
+
+def test_triangle_repeat_roll_errors():
+    with pytest.raises(RuntimeError, match="tril: input tensor must have at least 2 dimensions"):
+        cr.tril(cr.ones(3))
+    with pytest.raises(RuntimeError, match="repeat: number of repeat dims"):
+        cr.ones(2, 3).repeat(2)
+    with pytest.raises(RuntimeError, match="repeat_interleave: repeats must have the same size"):
+        cr.ones(3).repeat_interleave(cr.tensor([1, 2]))
+    with pytest.raises(RuntimeError, match="roll: shifts"):
+        cr.ones(3, 2).roll((1, 2), 0)

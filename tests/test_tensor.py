@@ -274,3 +274,224 @@ def test_tensor_class_constructor():
     t.retain_grad()  # a leaf keeps its grad anyway
     (t * 2).sum().backward()
     np.testing.assert_allclose(t.grad._array, [2.0, 2.0])
+
+
+# --- issue 12: the Tensor API that tutorials use ------------------------------------------------
+
+def test_shape_is_a_size_like_torch():
+    x = cr.zeros(2, 3)
+    t = torch.zeros(2, 3)
+    assert isinstance(x.shape, cr.Size) and isinstance(x.shape, tuple)
+    assert repr(x.shape) == repr(t.shape).replace("torch", "chainrule") == "chainrule.Size([2, 3])"
+    assert str(x.size()) == "chainrule.Size([2, 3])"
+    assert repr(cr.tensor(1.0).shape) == "chainrule.Size([])"
+    assert x.shape == (2, 3) and x.shape == t.shape and x.shape != (3, 2)
+    assert x.shape.numel() == t.shape.numel() == 6 and cr.Size([]).numel() == 1
+    assert x.shape[1:] == t.shape[1:] and isinstance(x.shape[1:], cr.Size)
+    assert isinstance(x.shape + (4,), cr.Size) and (4,) + x.shape == (4, 2, 3)
+    assert x.shape[0] == 2 and isinstance(x.shape[-1], int)
+    assert np.zeros(x.shape).shape == (2, 3) and cr.zeros(x.shape).shape == (2, 3)
+    assert hash(x.shape) == hash((2, 3)) and {x.shape: 1}[(2, 3)] == 1
+
+
+def test_format_like_torch():
+    for value in (1.5, -0.25, 7):
+        assert "{:+.2f}".format(cr.tensor(value)) == "{:+.2f}".format(torch.tensor(value))
+        assert f"{cr.tensor(value)}" == f"{torch.tensor(value)}"
+    assert "{:03d}".format(cr.tensor(7)) == "{:03d}".format(torch.tensor(7)) == "007"
+    loss = cr.tensor(0.123456, requires_grad=True) * 2
+    assert f"loss {loss:.4f}" == "loss 0.2469"
+    assert f"{cr.tensor([1.5])}" == repr(cr.tensor([1.5]))  # an empty spec is str()
+    with pytest.raises(TypeError, match="unsupported format string"):
+        "{:.2f}".format(cr.tensor([1.5]))
+
+
+def test_nelement_and_methods_of_issue_12():
+    a = np.arange(1, 7, dtype=np.float32).reshape(2, 3)
+    x, t = cr.tensor(a), torch.from_numpy(a)
+    assert x.nelement() == t.nelement() == 6
+    for name in ("square", "erf", "log2", "log10"):
+        assert_close(getattr(x, name)(), getattr(t, name)())
+    for got, want in zip(x.unbind(1), t.unbind(1)):
+        assert_close(got, want)
+    assert_close(x.flip(0, 1), t.flip(0, 1))
+    assert_close(x.flip([1]), t.flip([1]))
+    v, w = cr.tensor(a[0]), torch.from_numpy(a[0].copy())
+    assert_close(v.dot(v), w.dot(w))
+    assert_close(v.outer(v * 2), w.outer(w * 2))
+    assert_close(x.histc(4), t.histc(4))
+    assert_close(x.histogram(3).hist, t.histogram(3).hist)
+
+
+REDUCTION_ALIASES = [  # PyTorch takes NumPy's axis= and keepdims= for dim= and keepdim=
+    ("sum", lambda x: x.sum(axis=1, keepdims=True)),
+    ("sum_fn", lambda x: _lib(x).sum(x, axis=0, keepdims=True)),
+    ("sum_keepdims_only", lambda x: x.sum(1, keepdims=True)),
+    ("mean", lambda x: x.mean(axis=(0, 1), keepdims=True)),
+    ("prod", lambda x: x.prod(axis=1)),
+    ("var", lambda x: x.var(axis=1, keepdims=True)),
+    ("std", lambda x: x.std(axis=0)),
+    ("max", lambda x: tuple(x.max(axis=1, keepdims=True))),
+    ("min", lambda x: tuple(x.min(axis=0))),
+    ("amax", lambda x: x.amax(axis=1, keepdims=True)),
+    ("amin", lambda x: x.amin(axis=1)),
+    ("argmax", lambda x: x.argmax(axis=1, keepdims=True)),
+    ("argmin", lambda x: x.argmin(axis=0)),
+    ("logsumexp", lambda x: x.logsumexp(axis=1, keepdims=True)),
+    ("softmax", lambda x: x.softmax(axis=1)),
+    ("log_softmax", lambda x: x.log_softmax(axis=0)),
+    ("cumsum", lambda x: x.cumsum(axis=1)),
+    ("cumprod", lambda x: x.cumprod(axis=0)),
+    ("sort", lambda x: tuple(x.sort(axis=0))),
+    ("argsort", lambda x: x.argsort(axis=1)),
+    ("topk", lambda x: tuple(x.topk(2, axis=1))),
+    ("unsqueeze", lambda x: x.unsqueeze(axis=0)),
+    ("squeeze", lambda x: x.unsqueeze(0).squeeze(axis=0)),
+    ("cat", lambda x: _lib(x).cat([x, x], axis=1)),
+    ("stack", lambda x: _lib(x).stack([x, x], axis=1)),
+    ("chunk", lambda x: tuple(x.chunk(2, axis=1))),
+    ("unbind", lambda x: tuple(x.unbind(axis=1))),
+    ("index_select", lambda x: x.index_select(axis=1, index=_index(x, [2, 0]))),
+    ("gather", lambda x: x.gather(axis=1, index=_index(x, [[0], [2]]))),
+]
+
+
+def _lib(x):
+    """torch for torch tensors, chainrule for chainrule's: one lambda for both."""
+    return torch if isinstance(x, torch.Tensor) else cr
+
+
+def _index(like, values):
+    return torch.tensor(values) if isinstance(like, torch.Tensor) else cr.tensor(values)
+
+
+@pytest.mark.parametrize("name,fn", REDUCTION_ALIASES, ids=[r[0] for r in REDUCTION_ALIASES])
+def test_axis_and_keepdims_aliases_like_torch(name, fn):
+    from oracle import check_op
+    data = np.random.default_rng(3).permutation(12).astype(np.float32).reshape(3, 4) / 4
+    check_op([(3, 4)], fn, inputs=[data])
+
+
+def test_all_any_aliases_and_conflicts():
+    b = np.array([[True, False], [True, True]])
+    assert_close(cr.tensor(b).all(axis=1, keepdims=True),
+                 torch.from_numpy(b).all(axis=1, keepdims=True))
+    assert_close(cr.tensor(b).any(axis=0), torch.from_numpy(b).any(axis=0))
+    with pytest.raises(TypeError, match="sum: got both dim= and its alias axis="):
+        cr.ones(2, 3).sum(dim=0, axis=1)
+
+
+KEYWORD_FORMS = [  # torch's own argument names, as keywords
+    ("matmul", lambda m, x, y: m.matmul(input=x, other=y.T)),
+    ("mm", lambda m, x, y: m.mm(input=x, mat2=y.T)),
+    ("bmm", lambda m, x, y: m.bmm(input=x[None], mat2=y.T[None])),
+    ("dot", lambda m, x, y: m.dot(input=x[0], tensor=y[0])),
+    ("outer", lambda m, x, y: m.outer(input=x[0], vec2=y[1])),
+    ("add", lambda m, x, y: m.add(input=x, other=y, alpha=2)),
+    ("sub", lambda m, x, y: m.sub(input=x, other=y)),
+    ("mul", lambda m, x, y: m.mul(input=x, other=y)),
+    ("div", lambda m, x, y: m.div(input=x, other=y)),
+    ("pow", lambda m, x, y: m.pow(input=x.abs(), exponent=y)),
+    ("maximum", lambda m, x, y: m.maximum(input=x, other=y)),
+    ("minimum", lambda m, x, y: m.minimum(input=x, other=y)),
+    ("where", lambda m, x, y: m.where(condition=x > y, input=x, other=y)),
+    ("eq", lambda m, x, y: m.eq(input=x, other=x)),
+    ("lt", lambda m, x, y: m.lt(input=x, other=y)),
+    ("method_matmul", lambda m, x, y: x.matmul(other=y.T)),
+    ("method_add", lambda m, x, y: x.add(other=y)),
+    ("method_mm", lambda m, x, y: x.mm(mat2=y.T)),
+    ("method_bmm", lambda m, x, y: x[None].bmm(mat2=y.T[None])),
+    ("method_pow", lambda m, x, y: x.abs().pow(exponent=2.5)),
+    ("method_flip", lambda m, x, y: x.flip(dims=[1]) * y),
+]
+
+
+@pytest.mark.parametrize("name,fn", KEYWORD_FORMS, ids=[r[0] for r in KEYWORD_FORMS])
+def test_keyword_forms_like_torch(name, fn):
+    from oracle import check_op
+    check_op([(2, 3), (2, 3)], lambda x, y: fn(torch, x, y), lambda x, y: fn(cr, x, y))
+
+
+def test_randint_high_size_positional():
+    g = cr.Generator().manual_seed(0)
+    x = cr.randint(10, (3, 4), generator=g)
+    assert x.shape == (3, 4) and x.dtype == np.int64
+    assert int(x.min()) >= 0 and int(x.max()) < 10
+    assert cr.randint(3, 5, (100,)).min().item() >= 3
+    assert cr.randint(5, size=(2,)).shape == (2,) and cr.randint(4, [2, 2]).shape == (2, 2)
+    assert cr.randint(2, 3, (2,)).tolist() == [2, 2]
+    assert torch.randint(10, (3, 4)).shape == x.shape  # torch takes the same call
+
+
+def _torch_name(t):
+    return type(t.grad_fn).__name__
+
+
+GRAD_FN_NAMES = [
+    ("mul", lambda x, w, b: x * 2),
+    ("add", lambda x, w, b: x + x),
+    ("sub", lambda x, w, b: x - 1),
+    ("div", lambda x, w, b: x / 3),
+    ("neg", lambda x, w, b: -x),
+    ("pow_scalar", lambda x, w, b: x ** 3),
+    ("pow_tensor", lambda x, w, b: x ** x),
+    ("rpow", lambda x, w, b: 2 ** x),
+    ("exp", lambda x, w, b: x.exp()),
+    ("tanh", lambda x, w, b: x.tanh()),
+    ("sigmoid", lambda x, w, b: x.sigmoid()),
+    ("relu", lambda x, w, b: x.relu()),
+    ("clamp", lambda x, w, b: x.clamp(0, 1)),
+    ("sum", lambda x, w, b: x.sum()),
+    ("sum_dim", lambda x, w, b: x.sum(1)),
+    ("mean", lambda x, w, b: x.mean()),
+    ("mean_dim", lambda x, w, b: x.mean(0)),
+    ("logsumexp", lambda x, w, b: x.logsumexp(1)),
+    ("softmax", lambda x, w, b: x.softmax(1)),
+    ("log_softmax", lambda x, w, b: x.log_softmax(1)),
+    ("mm", lambda x, w, b: x @ w.T),
+    ("dot", lambda x, w, b: x[0] @ x[0]),
+    ("mv", lambda x, w, b: x @ x[0]),
+    ("addmm", lambda x, w, b: _lib(x).nn.functional.linear(x, w, b)),
+    ("view", lambda x, w, b: x.reshape(3, 2)),
+    ("expand", lambda x, w, b: x.expand(2, 2, 3)),
+    ("permute", lambda x, w, b: x.permute(1, 0)),
+    ("select", lambda x, w, b: x[0]),
+    ("slice", lambda x, w, b: x[:, 1:]),
+    ("index", lambda x, w, b: x[[0, 0]]),
+    ("cat", lambda x, w, b: _lib(x).cat([x, x])),
+    ("to_double", lambda x, w, b: x.double()),
+    ("cumsum", lambda x, w, b: x.cumsum(0)),
+    ("cumprod", lambda x, w, b: x.cumprod(1)),
+    ("roll", lambda x, w, b: x.roll(1, 0)),
+    ("nll_loss", lambda x, w, b: _lib(x).nn.functional.cross_entropy(x, _index(x, [0, 1]))),
+]
+
+
+@pytest.mark.parametrize("name,fn", GRAD_FN_NAMES, ids=[r[0] for r in GRAD_FN_NAMES])
+def test_grad_fn_names_like_torch(name, fn):
+    a = np.ones((2, 3), dtype=np.float32)
+    args_cr = [cr.tensor(a, requires_grad=True), cr.ones(4, 3, requires_grad=True),
+               cr.ones(4, requires_grad=True)]
+    args_t = [torch.ones(2, 3, requires_grad=True), torch.ones(4, 3, requires_grad=True),
+              torch.ones(4, requires_grad=True)]
+    got, want = fn(*args_cr), fn(*args_t)
+    assert repr(got.grad_fn) == f"<{_torch_name(want)}>"
+    assert f"grad_fn=<{_torch_name(want)}>" in repr(got)
+
+
+def test_node_name_stays_for_errors_and_user_functions_keep_their_name():
+    y = cr.ones(2, requires_grad=True) * 2
+    assert y.grad_fn.name == "mul" and repr(y.grad_fn) == "<MulBackward0>"
+
+    class Cube(cr.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            ctx.save_for_backward(x)
+            return x ** 3
+
+        @staticmethod
+        def backward(ctx, grad):
+            (x,) = ctx.saved_tensors
+            return grad * 3 * x ** 2
+
+    assert repr(Cube.apply(cr.ones(2, requires_grad=True)).grad_fn) == "<CubeBackward>"

@@ -23,6 +23,7 @@ from .creation import (  # noqa: F401
 from .ops import *  # noqa: F401,F403 - every op is also cr.<name>
 from .ops import abs, all, any, max, min, pow, sum  # noqa: F401 - PyTorch's names shadow builtins
 from .tensor import Tensor  # noqa: F401
+from .size import Size  # noqa: F401
 
 __version__ = "0.1.0"
 

@@ -132,6 +132,8 @@ def randint(low, high=None, size=(), generator=None, dtype=None):
     """Integers in [low, high) (``randint(high, size)`` works too), int64 by default."""
     if high is None:
         low, high = 0, low
+    elif isinstance(high, (tuple, list)) and size == ():  # randint(high, size), positional
+        low, high, size = 0, low, high
     if high <= low:
         raise ValueError(f"randint: high ({high}) must be greater than low ({low})")
     rng = backend.rng_of(generator)

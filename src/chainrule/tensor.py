@@ -17,7 +17,8 @@ import weakref
 
 import numpy as np
 
-from . import backend
+from . import aliases, backend
+from .size import Size
 
 _new = object.__new__
 _ndarray = np.ndarray
@@ -189,8 +190,8 @@ class Tensor:
 
     # --- array facts ---------------------------------------------------------------------
     @property
-    def shape(self) -> tuple:
-        return self._array.shape
+    def shape(self) -> Size:
+        return Size(self._array.shape)
 
     @property
     def ndim(self) -> int:
@@ -209,11 +210,19 @@ class Tensor:
 
     def size(self, dim=None):
         if dim is None:
-            return self._array.shape
+            return Size(self._array.shape)
         return self._array.shape[dim]
 
     def numel(self) -> int:
         return int(self._array.size)
+
+    nelement = numel
+
+    def __format__(self, format_spec):
+        """A 0-d tensor formats as its number (``f"{loss:.4f}"``), as in PyTorch."""
+        if self._array.ndim == 0:
+            return self._array.item().__format__(format_spec)
+        return object.__format__(self, format_spec)
 
     def __len__(self):
         if self._array.ndim == 0:
@@ -222,7 +231,8 @@ class Tensor:
 
     def item(self):
         if self._array.size != 1:
-            raise ValueError(f"item: only one-element tensors can be converted, got shape {self.shape}")
+            raise ValueError(f"item: only one-element tensors can be converted, got shape "
+                             f"{self._array.shape}")
         return self._array.item()
 
     def tolist(self):
@@ -572,8 +582,8 @@ class Tensor:
     def matmul(self, other):
         return _ops.matmul(self, other)
 
-    def mm(self, other):
-        return _ops.matmul(self, other)
+    def mm(self, mat2):
+        return _ops.mm(self, mat2)
 
     def neg(self):
         return _ops.neg(self)
@@ -733,6 +743,78 @@ class Tensor:
     def masked_fill(self, mask, value):
         return _ops.masked_fill(self, mask, value)
 
+    # issue 12: ordering, scans, batched products, triangles and repetition
+    def sort(self, dim=-1, descending=False, stable=False):
+        return _ops.sort(self, dim, descending, stable)
+
+    def argsort(self, dim=-1, descending=False, stable=False):
+        return _ops.argsort(self, dim, descending, stable)
+
+    def topk(self, k, dim=-1, largest=True, sorted=True):  # noqa: A002 - PyTorch's name
+        return _ops.topk(self, k, dim, largest, sorted)
+
+    def msort(self):
+        return _ops.msort(self)
+
+    def cumsum(self, dim, dtype=None):
+        return _ops.cumsum(self, dim, dtype)
+
+    def cumprod(self, dim, dtype=None):
+        return _ops.cumprod(self, dim, dtype)
+
+    def bmm(self, mat2):
+        return _ops.bmm(self, mat2)
+
+    def baddbmm(self, batch1, batch2, *, beta=1, alpha=1):
+        return _ops.baddbmm(self, batch1, batch2, beta=beta, alpha=alpha)
+
+    def tril(self, diagonal=0):
+        return _ops.tril(self, diagonal)
+
+    def triu(self, diagonal=0):
+        return _ops.triu(self, diagonal)
+
+    def repeat(self, *sizes):
+        return _ops.repeat(self, *sizes)
+
+    def repeat_interleave(self, repeats, dim=None, output_size=None):
+        return _ops.repeat_interleave(self, repeats, dim, output_size)
+
+    def roll(self, shifts, dims=None):
+        return _ops.roll(self, shifts, dims)
+
+    def unbind(self, dim=0):
+        return _ops.unbind(self, dim)
+
+    def square(self):
+        return _ops.square(self)
+
+    def erf(self):
+        return _ops.erf(self)
+
+    def log2(self):
+        return _ops.log2(self)
+
+    def log10(self):
+        return _ops.log10(self)
+
+    def dot(self, tensor):
+        return _ops.dot(self, tensor)
+
+    def outer(self, vec2):
+        return _ops.outer(self, vec2)
+
+    def flip(self, *args, dims=None):  # x.flip(0, 1), x.flip((0, 1)), x.flip(dims=[0])
+        if dims is None:
+            dims = args[0] if len(args) == 1 and not isinstance(args[0], int) else args
+        return _ops.flip(self, dims)
+
+    def histc(self, bins=100, min=0, max=0):  # noqa: A002 - PyTorch's names
+        return _ops.histc(self, bins, min, max)
+
+    def histogram(self, bins=100, *, range=None, weight=None, density=False):  # noqa: A002
+        return _ops.histogram(self, bins, range=range, weight=weight, density=density)
+
     def where(self, condition, other):
         return _ops.where(condition, self, other)
 
@@ -799,6 +881,10 @@ def _detached_at(node, how):
     """The cut: how, a weak reference to the node whose output was cut, file and line."""
     frame = sys._getframe(2)
     return _Cut(how, weakref.ref(node), frame.f_code.co_filename, frame.f_lineno)
+
+# PyTorch takes NumPy's axis= / keepdims= for dim= / keepdim= in these methods (aliases.py).
+for _name in aliases.TENSOR_METHODS:
+    setattr(Tensor, _name, aliases.torch_aliases(getattr(Tensor, _name)))
 
 
 class _HookHandle:

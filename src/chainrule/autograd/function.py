@@ -54,13 +54,18 @@ class Node:
     # False for ops whose output has no gradient (random masks, statistics, checks).
     differentiable = True
 
+    # PyTorch's name for the node, shown in ``grad_fn=<MulBackward0>``. None means the class
+    # name + "Backward0", which is PyTorch's for most ops; an op whose PyTorch name differs
+    # sets it (``CumSum``: "CumsumBackward0"), as a property where it depends on the inputs.
+    torch_name = None
+
     @property
     def name(self) -> str:
-        """The op's name as the user wrote it, e.g. ``mul``."""
+        """The op's name as the user wrote it, e.g. ``mul`` (error messages use it)."""
         return type(self).__name__.lower()
 
     def __repr__(self):
-        return f"<{type(self).__name__}Backward>"
+        return f"<{self.torch_name or type(self).__name__ + 'Backward0'}>"
 
     # --- the engine's side -------------------------------------------------------------
     def inputs(self):
@@ -242,6 +247,9 @@ class Function(Node):
     @property
     def name(self) -> str:
         return type(self).__name__
+
+    def __repr__(self):  # PyTorch calls a user Function's node <NameBackward>
+        return f"<{type(self).__name__}Backward>"
 
     @classmethod
     def apply(cls, *args):

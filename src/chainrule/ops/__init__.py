@@ -23,3 +23,12 @@ from .shape import (  # noqa: F401
     squeeze, stack, swapaxes, transpose, unbind, unsqueeze, view,
 )
 
+# issue 12: ordering, scans, batched products, triangles and repetition
+from .linalg import baddbmm, bmm, einsum  # noqa: F401,E402
+from .scan import cumprod, cumsum  # noqa: F401,E402
+from .shape import (  # noqa: F401,E402
+    repeat, repeat_interleave, roll, tril, tril_indices, triu, triu_indices,
+)
+from .sorting import argsort, msort, sort, topk  # noqa: F401,E402
+from .elementwise import log2, log10  # noqa: F401,E402
+from .histograms import histc, histogram  # noqa: F401,E402

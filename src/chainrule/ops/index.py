@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..aliases import torch_aliases
 from ..autograd.function import Op
 from ..tensor import Tensor
 from . import dual
@@ -38,6 +39,14 @@ def _is_basic(key) -> bool:
 
 
 class GetItem(Op):
+    @property
+    def torch_name(self):  # x[0], x[1:], x[[0, 2]]
+        key = self.args[1]
+        parts = key if isinstance(key, tuple) else (key,)
+        if not _is_basic(key):
+            return "IndexBackward0"
+        return "SliceBackward0" if any(isinstance(k, slice) for k in parts) else "SelectBackward0"
+
     def forward(self, x, key):
         return x[key]
 
@@ -127,6 +136,7 @@ class Gather(Op):
         return out, None
 
 
+@torch_aliases
 def gather(x, dim, index):
     """``out[i][j] = x[i][index[i][j]]`` for dim=1, and so on, as ``torch.gather``."""
     axis = normalize_dim("gather", dim, x.ndim)
@@ -134,6 +144,7 @@ def gather(x, dim, index):
     return Gather.apply(x, _gather_index(x.shape, idx, axis, "gather"))
 
 
+@torch_aliases
 def index_select(x, dim, index):
     axis = normalize_dim("index_select", dim, x.ndim)
     idx = index._array if isinstance(index, Tensor) else np.asarray(index)

@@ -6,15 +6,17 @@ removed from the result; anything with more dims is a batch of matrices that bro
     >>> W = cr.randn(10, 784, requires_grad=True)
     >>> x = cr.randn(32, 784)
     >>> (x @ W.T).shape
-    (32, 10)
+    chainrule.Size([32, 10])
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from .. import backend
 from ..autograd.function import Op
 from ..tensor import Tensor
+from . import dual
 
 
 def _shape(x):
@@ -32,6 +34,13 @@ def check_matmul(name, a_shape, b_shape):
 
 
 class MatMul(Op):
+    @property
+    def torch_name(self):
+        dims = (len(self.args[0].shape), len(self.args[1].shape))
+        # batched operands: torch.matmul's name (torch.bmm's own node would be BmmBackward0)
+        return {(1, 1): "DotBackward0", (2, 1): "MvBackward0",
+                (2, 2): "MmBackward0"}.get(dims, "UnsafeViewBackward0")
+
     def forward(self, a, b):
         try:
             return a @ b
@@ -64,22 +73,188 @@ class MatMul(Op):
         return ga, gb
 
 
-def matmul(a, b):
-    """The matrix product of ``a`` and ``b`` (see the module docstring for the cases)."""
-    return MatMul.apply(a, b)
+def matmul(input, other):  # noqa: A002 - PyTorch's argument names
+    """The matrix product of ``input`` and ``other`` (see the module docstring for the cases)."""
+    return MatMul.apply(input, other)
 
 
-def mm(a, b):
-    if len(_shape(a)) != 2 or len(_shape(b)) != 2:
-        raise ValueError(f"mm: expected 2-D tensors, got shapes {_shape(a)} and {_shape(b)}")
-    return matmul(a, b)
+def mm(input, mat2):  # noqa: A002 - PyTorch's argument names
+    if len(_shape(input)) != 2 or len(_shape(mat2)) != 2:
+        raise ValueError(f"mm: expected 2-D tensors, got shapes {_shape(input)} and "
+                         f"{_shape(mat2)}")
+    return matmul(input, mat2)
 
 
-def dot(a, b):
-    if len(_shape(a)) != 1 or len(_shape(b)) != 1:
-        raise ValueError(f"dot: expected 1-D tensors, got shapes {_shape(a)} and {_shape(b)}")
-    return matmul(a, b)
+def dot(input, tensor):  # noqa: A002 - PyTorch's argument names
+    if len(_shape(input)) != 1 or len(_shape(tensor)) != 1:
+        raise ValueError(f"dot: expected 1-D tensors, got shapes {_shape(input)} and "
+                         f"{_shape(tensor)}")
+    return matmul(input, tensor)
 
 
-def outer(a, b):
-    return a.reshape(-1, 1) * b.reshape(1, -1)
+def outer(input, vec2):  # noqa: A002 - PyTorch's argument names
+    return input.reshape(-1, 1) * vec2.reshape(1, -1)
+
+
+# --- batched products and einsum ---------------------------------------------------------
+
+def bmm(input, mat2):  # noqa: A002 - PyTorch's argument names
+    """Batched matrix product of (B, n, k) and (B, k, m) tensors (no broadcasting).
+
+        >>> cr.bmm(cr.ones(4, 2, 3), cr.ones(4, 3, 5)).shape
+        chainrule.Size([4, 2, 5])
+    """
+    sa, sb = _shape(input), _shape(mat2)
+    if len(sa) != 3 or len(sb) != 3:
+        raise RuntimeError(f"bmm: expected 3-D tensors, got shapes {sa} and {sb}")
+    if sa[0] != sb[0] or sa[2] != sb[1]:
+        raise RuntimeError(f"bmm: shapes {sa} and {sb} do not match (batch {sa[0]} vs {sb[0]}, "
+                           f"inner {sa[2]} vs {sb[1]})")
+    return matmul(input, mat2)
+
+
+def baddbmm(input, batch1, batch2, *, beta=1, alpha=1):  # noqa: A002 - PyTorch's name
+    """``beta * input + alpha * bmm(batch1, batch2)``; ``input`` broadcasts to the product.
+
+    With ``beta=0`` the input is ignored (NaNs in it do not propagate), as in PyTorch.
+    """
+    product = bmm(batch1, batch2)
+    try:
+        fits = np.broadcast_shapes(_shape(input), _shape(product)) == _shape(product)
+    except ValueError:
+        fits = False
+    if not fits:
+        raise RuntimeError(f"baddbmm: input of shape {_shape(input)} does not broadcast to the "
+                           f"product's shape {_shape(product)}")
+    if alpha != 1:
+        product = product * alpha
+    if beta == 0:
+        return product
+    return product + (input if beta == 1 else input * beta)
+
+
+_LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+
+
+def parse_einsum(equation, shapes):
+    """Explicit subscripts for every operand and the output: ``('ij', 'jk'), 'ik'``.
+
+    Spaces go, '...' becomes letters of its own (broadcast from the right, as in NumPy),
+    and an equation without '->' gets PyTorch's implicit output: the letters seen once,
+    in alphabetical order, after the ellipsis dims.
+    """
+    eq = equation.replace(" ", "")
+    lhs, arrow, rhs = eq.partition("->")
+    terms = lhs.split(",")
+    if len(terms) != len(shapes):
+        raise ValueError(f"einsum: the equation {equation!r} has {len(terms)} operands but "
+                         f"{len(shapes)} tensors were given")
+    used = set(c for c in eq if c.isalpha())
+    bad = [c for c in eq.replace("...", "").replace(",", "").replace("->", "") if c not in _LETTERS]
+    if bad or ("." in rhs.replace("...", "")) or any("." in t.replace("...", "", 1) for t in terms):
+        raise ValueError(f"einsum: invalid subscripts in {equation!r}")
+    ell_dims = []
+    for term, shape in zip(terms, shapes):
+        n_letters = len(term.replace("...", ""))
+        if "..." in term:
+            if len(shape) < n_letters:
+                raise ValueError(f"einsum: operand of shape {shape} has fewer dims than the "
+                                 f"subscripts {term!r}")
+            ell_dims.append(len(shape) - n_letters)
+        elif len(shape) != n_letters:
+            raise ValueError(f"einsum: subscripts {term!r} name {n_letters} dims but the operand "
+                             f"has shape {shape}")
+    free = [c for c in _LETTERS if c not in used]
+    ell = "".join(free[:max(ell_dims, default=0)])
+    k = iter(ell_dims)  # the '...' of each term stands for the last k of the ellipsis letters
+    explicit = [t.replace("...", ell[len(ell) - next(k):]) if "..." in t else t for t in terms]
+    if arrow:
+        out = rhs.replace("...", ell)
+        for c in out:
+            if out.count(c) > 1 or not any(c in t for t in explicit):
+                raise ValueError(f"einsum: output subscript {c!r} in {equation!r} appears more "
+                                 "than once or in no operand")
+    else:
+        joined = "".join(t.replace("...", "") for t in terms)
+        out = ell + "".join(sorted(c for c in set(joined) if joined.count(c) == 1))
+    return tuple(explicit), out
+
+
+def _einsum_any(spec, *operands):
+    """einsum on arrays, or recorded when any operand is a Tensor (the dual rule)."""
+    if any(isinstance(o, Tensor) for o in operands):
+        return Einsum.apply(spec, *operands)
+    xp = backend.get_array_module(*operands)
+    return xp.einsum(spec, *operands, optimize=len(operands) > 1)
+
+
+class Einsum(Op):
+    """The first argument is the explicit spec ('ij,jk->ik'), the rest the operands.
+
+    The gradient of operand i is the einsum of the upstream gradient with the other
+    operands, giving back operand i's subscripts; letters only operand i has are broadcast
+    back, and a repeated letter (a diagonal, 'ii->i') is written back onto the diagonal.
+    """
+
+    def forward(self, spec, *operands):
+        xp = backend.get_array_module(*operands)
+        return xp.einsum(spec, *operands, optimize=len(operands) > 1)
+
+    def backward(self, g, spec, *operands):
+        lhs, out = spec.split("->")
+        terms = lhs.split(",")
+        grads = [None]
+        for i, (term, x) in enumerate(zip(terms, operands)):
+            a = self.args[i + 1]
+            if not (isinstance(a, Tensor) and a._requires_grad):
+                grads.append(None)
+                continue
+            others = [(t, o) for j, (t, o) in enumerate(zip(terms, operands)) if j != i]
+            available = set(out).union(*(set(t) for t, _ in others))
+            unique = "".join(dict.fromkeys(term))
+            keep = "".join(c for c in unique if c in available)
+            inner = ",".join([out] + [t for t, _ in others]) + "->" + keep
+            part = _einsum_any(inner, g, *(o for _, o in others))
+            size = {c: n for c, n in zip(term, x.shape)}
+            kept = dict(zip(keep, part.shape))
+            if keep != unique:
+                part = part.reshape(tuple(kept.get(c, 1) for c in unique))
+                part = dual.broadcast_to(part, tuple(kept.get(c, size[c]) for c in unique))
+            if unique != term:
+                part = _onto_diagonal(part, term, unique, tuple(x.shape))
+            grads.append(part)
+        return tuple(grads)
+
+
+def _onto_diagonal(part, term, unique, shape):
+    """zeros(shape) with ``part`` (axes: the unique letters) where repeated letters agree."""
+    from .index import IndexAdd  # noqa: PLC0415
+    xp = backend.get_array_module(dual.value(part))
+    key = []
+    for c in term:
+        axis = unique.index(c)
+        view = [1] * len(unique)
+        view[axis] = shape[term.index(c)]
+        key.append(xp.arange(view[axis]).reshape(view))
+    key = tuple(key)
+    if dual.is_graph(part):
+        return IndexAdd.apply(part, key, shape)
+    return IndexAdd.scatter(part, key, shape)
+
+
+def einsum(equation, *operands):
+    """Einstein summation, as ``torch.einsum``: ``einsum('ij,jk->ik', a, b)`` is ``a @ b``.
+
+        >>> cr.einsum("bij,bjk->bik", cr.ones(2, 3, 4), cr.ones(2, 4, 5)).shape
+        chainrule.Size([2, 3, 5])
+        >>> cr.einsum("ii", cr.eye(3))        # the trace
+        tensor(3.)
+
+    Operands may also come as one list; '...' and implicit outputs work as in PyTorch.
+    """
+    if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
+        operands = tuple(operands[0])
+    if not isinstance(equation, str):
+        raise TypeError(f"einsum: the equation must be a string, got {type(equation).__name__}")
+    terms, out = parse_einsum(equation, [_shape(o) for o in operands])
+    return Einsum.apply(",".join(terms) + "->" + out, *operands)

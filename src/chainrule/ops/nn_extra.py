@@ -62,6 +62,8 @@ class BatchNormTrain(Op):
     statistics, computed once by their own step and also read by ``UpdateRunningStats``.
     """
 
+    torch_name = "NativeBatchNormBackward0"
+
     caches = ("xhat", "invstd")
 
     def forward(self, x, w, b, moments, axes, view, eps):
@@ -94,6 +96,8 @@ class BatchNormTrain(Op):
 
 class BatchNormEval(Op):
     """y = (x - running_mean) * invstd * w + b: affine in x, statistics are constants."""
+
+    torch_name = "NativeBatchNormBackward0"
 
     def forward(self, x, w, b, mean, invstd, axes, view):
         scale = invstd if w is None else invstd * w.reshape(view)
@@ -146,6 +150,7 @@ class UpdateRunningStats(Op):
 
 class LayerNorm(Op):
     """y = (x - mean) / sqrt(var + eps) * w + b over the trailing ``axes`` of each sample."""
+    torch_name = "NativeLayerNormBackward0"
 
     caches = ("xhat", "invstd")
 
@@ -232,6 +237,8 @@ class BCEWithLogits(Op):
     (1 + (pw - 1) y) sigmoid(-x)], dl/dy = w [-x + (pw - 1) softplus(-x)].
     """
 
+    torch_name = "BinaryCrossEntropyWithLogitsBackward0"
+
     caches = ("e",)
 
     def forward(self, x, y, w, pw, reduction):
@@ -276,6 +283,8 @@ class BCE(Op):
 
     dl/dp = w (p - y) / max(p (1 - p), 1e-12); dl/dy = w [log(1 - p) - log p].
     """
+
+    torch_name = "BinaryCrossEntropyBackward0"
 
     def forward(self, p, y, w, reduction):
         with np.errstate(divide="ignore"):

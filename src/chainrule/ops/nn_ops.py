@@ -23,6 +23,12 @@ from .reduce import log_softmax_array, softmax, stable_max
 class Linear(Op):
     """y = x W^T + b with x (..., in), W (out, in), b (out,)."""
 
+    @property
+    def torch_name(self):  # F.linear of a batch of rows is addmm (mm without a bias)
+        if len(self.args[0].shape) != 2:
+            return "ViewBackward0"
+        return "MmBackward0" if self.args[2] is None else "AddmmBackward0"
+
     def forward(self, x, W, b):
         try:
             y = x @ W.T
@@ -112,6 +118,8 @@ class HardCrossEntropy(Op):
     d loss / d x = (softmax(x) - onehot(t)) * keep * g / denom, denom = the kept rows
     ('mean'; nan when none is kept, as PyTorch) or 1 ('sum').
     """
+
+    torch_name = "NllLossBackward0"
 
     name = "cross_entropy"
     caches = ("p",)

@@ -13,6 +13,7 @@ from collections import namedtuple
 
 import numpy as np
 
+from ..aliases import torch_aliases
 from ..autograd.function import Op
 from ..tensor import Tensor, _make
 from . import dual
@@ -59,6 +60,10 @@ def _expand_back(g, shape, axes, keepdims):
 
 class Sum(Op):
     arg_names = ("input", "dim", "keepdim")  # torch's names, for traces
+    @property
+    def torch_name(self):  # over every dim, or over some
+        x, axes = self.args[0], self.args[1]
+        return "SumBackward0" if len(axes) == x.ndim else "SumBackward1"
 
     def forward(self, x, axes, keepdims):
         return x.sum(axis=axes, keepdims=keepdims)
@@ -70,6 +75,8 @@ class Sum(Op):
 class SumToSize(Op):
     """Sum a broadcast gradient back to ``shape``; its backward broadcasts again."""
 
+    torch_name = "SumBackward1"
+
     def forward(self, x, shape):
         from ..autograd.graph import sum_to_shape  # noqa: PLC0415 - one place for unbroadcasting
         return sum_to_shape(x, shape)
@@ -80,6 +87,10 @@ class SumToSize(Op):
 
 class Mean(Op):
     arg_names = ("input", "dim", "keepdim")  # torch's names, for traces
+    @property
+    def torch_name(self):  # over every dim, or over some
+        x, axes = self.args[0], self.args[1]
+        return "MeanBackward0" if len(axes) == x.ndim else "MeanBackward1"
 
     def forward(self, x, axes, keepdims):
         return x.mean(axis=axes, keepdims=keepdims)
@@ -93,6 +104,10 @@ class Mean(Op):
 
 class Prod(Op):
     arg_names = ("input", "dim", "keepdim")  # torch's names, for traces
+    @property
+    def torch_name(self):  # over every dim, or over some
+        x, axes = self.args[0], self.args[1]
+        return "ProdBackward0" if len(axes) == x.ndim else "ProdBackward1"
 
     def forward(self, x, axes, keepdims):
         return x.prod(axis=axes, keepdims=keepdims)
@@ -165,6 +180,7 @@ def stable_max(x, axis):
 
 class LogSumExp(Op):
     arg_names = ("input", "dim", "keepdim")  # torch's names, for traces
+    torch_name = "LogsumexpBackward0"
 
     def forward(self, x, axes, keepdims):
         m = stable_max(x, axes)
@@ -229,6 +245,7 @@ class Norm(Op):
     """The p-norm over ``axes``; the gradient at 0 is 0 (a subgradient), as in PyTorch."""
 
     arg_names = ("input", "p", "dim", "keepdim")  # torch's names, for traces
+    torch_name = "LinalgVectorNormBackward0"
 
     def forward(self, x, p, axes, keepdims):
         a = np.abs(x)
@@ -272,6 +289,7 @@ def _dims(name, x, dim):
     return normalize_dims(name, dim, ndim)
 
 
+@torch_aliases
 def sum(x, dim=None, keepdim=False, dtype=None):  # noqa: A001 - PyTorch's name
     if dtype is not None:
         x = x.to(dtype)
@@ -287,6 +305,7 @@ def sum_to_size(x, *shape):
     return SumToSize.apply(x, shape)
 
 
+@torch_aliases
 def mean(x, dim=None, keepdim=False):
     if isinstance(x, Tensor) and x.dtype.kind != "f":
         raise TypeError(f"mean: expected a floating-point tensor, got dtype {x.dtype}")
@@ -299,6 +318,7 @@ def _correction(unbiased, correction):
     return 1 if unbiased is None or unbiased else 0
 
 
+@torch_aliases
 def var(x, dim=None, unbiased=None, keepdim=False, correction=None):
     """Variance with ``correction`` (Bessel's, 1, by default), built from primitives."""
     axes = _dims("var", x, dim)
@@ -310,19 +330,23 @@ def var(x, dim=None, unbiased=None, keepdim=False, correction=None):
     return Sum.apply(centered * centered, axes, keepdim) / (n - c if n > c else 0)
 
 
+@torch_aliases
 def std(x, dim=None, unbiased=None, keepdim=False, correction=None):
     _dims("std", x, dim)  # so that a bad dim is reported as std's
     return var(x, dim, unbiased, keepdim, correction).sqrt()
 
 
+@torch_aliases
 def prod(x, dim=None, keepdim=False):
     return Prod.apply(x, _dims("prod", x, dim), keepdim)
 
 
+@torch_aliases
 def amax(x, dim=None, keepdim=False):
     return Amax.apply(x, _dims("amax", x, dim), keepdim)
 
 
+@torch_aliases
 def amin(x, dim=None, keepdim=False):
     return Amin.apply(x, _dims("amin", x, dim), keepdim)
 
@@ -347,6 +371,7 @@ def _extreme(name, x, dim, keepdim, arg):
     return MaxResult(values, indices)
 
 
+@torch_aliases
 def max(x, dim=None, keepdim=False):  # noqa: A001 - PyTorch's name
     """``max(x)`` is the largest element; ``max(x, dim)`` gives ``(values, indices)``."""
     if isinstance(dim, Tensor):
@@ -355,6 +380,7 @@ def max(x, dim=None, keepdim=False):  # noqa: A001 - PyTorch's name
     return _extreme("max", x, dim, keepdim, argmax)
 
 
+@torch_aliases
 def min(x, dim=None, keepdim=False):  # noqa: A001 - PyTorch's name
     if isinstance(dim, Tensor):
         from .elementwise import minimum  # noqa: PLC0415
@@ -362,6 +388,7 @@ def min(x, dim=None, keepdim=False):  # noqa: A001 - PyTorch's name
     return _extreme("min", x, dim, keepdim, argmin)
 
 
+@torch_aliases
 def argmax(x, dim=None, keepdim=False):
     data = x._array if isinstance(x, Tensor) else np.asarray(x)
     if dim is None:
@@ -370,6 +397,7 @@ def argmax(x, dim=None, keepdim=False):
     return _make(np.asarray(data.argmax(axis=d, keepdims=keepdim), dtype=np.int64))
 
 
+@torch_aliases
 def argmin(x, dim=None, keepdim=False):
     data = x._array if isinstance(x, Tensor) else np.asarray(x)
     if dim is None:
@@ -378,15 +406,18 @@ def argmin(x, dim=None, keepdim=False):
     return _make(np.asarray(data.argmin(axis=d, keepdims=keepdim), dtype=np.int64))
 
 
+@torch_aliases
 def logsumexp(x, dim, keepdim=False):
     """log(sum(exp(x))) without overflow: logits around 1e4 give finite results."""
     return LogSumExp.apply(x, _dims("logsumexp", x, dim), keepdim)
 
 
+@torch_aliases
 def softmax(x, dim):
     return Softmax.apply(x, normalize_dim("softmax", dim, x.ndim))
 
 
+@torch_aliases
 def log_softmax(x, dim):
     return LogSoftmax.apply(x, normalize_dim("log_softmax", dim, x.ndim))
 
@@ -400,12 +431,14 @@ def norm(x, p=2, dim=None, keepdim=False):
     return Norm.apply(x, p, _dims("norm", x, dim), keepdim)
 
 
+@torch_aliases
 def all(x, dim=None, keepdim=False):  # noqa: A001 - PyTorch's name
     data = x._array if isinstance(x, Tensor) else np.asarray(x)
     return _make(np.asarray(data.all(axis=None if dim is None else normalize_dims("all", dim, data.ndim),
                                       keepdims=keepdim)))
 
 
+@torch_aliases
 def any(x, dim=None, keepdim=False):  # noqa: A001 - PyTorch's name
     data = x._array if isinstance(x, Tensor) else np.asarray(x)
     return _make(np.asarray(data.any(axis=None if dim is None else normalize_dims("any", dim, data.ndim),

@@ -5,13 +5,15 @@ sum over what was expanded, slice out what was concatenated or padded.
 
     >>> x = cr.arange(6.0).reshape(2, 3)
     >>> cr.cat([x, x], dim=0).shape
-    (4, 3)
+    chainrule.Size([4, 3])
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from ..aliases import torch_aliases
+from .. import backend
 from ..autograd.function import Op
 from . import dual
 from .reduce import normalize_dim, normalize_dims
@@ -25,6 +27,8 @@ def _shape_arg(shape):
 
 
 class Reshape(Op):
+    torch_name = "ViewBackward0"
+
     def forward(self, x, shape):
         return x.reshape(shape)
 
@@ -41,6 +45,8 @@ class Permute(Op):
 
 
 class BroadcastTo(Op):
+    torch_name = "ExpandBackward0"
+
     def forward(self, x, shape):
         return np.broadcast_to(x, shape)
 
@@ -82,6 +88,8 @@ class Stack(Op):
 
 class Pad(Op):
     """Constant padding; ``widths`` are NumPy's ((before, after), ...) per dim."""
+
+    torch_name = "ConstantPadNdBackward0"
 
     def forward(self, x, widths, value):
         return np.pad(x, widths, mode="constant", constant_values=value)
@@ -136,6 +144,7 @@ def transpose(x, dim0, dim1):
 swapaxes = transpose
 
 
+@torch_aliases
 def squeeze(x, dim=None):
     if dim is None:
         return reshape(x, tuple(n for n in x.shape if n != 1))
@@ -143,6 +152,7 @@ def squeeze(x, dim=None):
     return reshape(x, tuple(n for i, n in enumerate(x.shape) if not (i in dims and n == 1)))
 
 
+@torch_aliases
 def unsqueeze(x, dim):
     d = normalize_dim("unsqueeze", dim, x.ndim + 1)
     return reshape(x, x.shape[:d] + (1,) + x.shape[d:])
@@ -169,6 +179,7 @@ def expand(x, *shape):
     return broadcast_to(x, full)
 
 
+@torch_aliases
 def cat(tensors, dim=0):
     tensors = list(tensors)
     if not tensors:
@@ -186,6 +197,7 @@ def cat(tensors, dim=0):
 concatenate = cat
 
 
+@torch_aliases
 def stack(tensors, dim=0):
     tensors = list(tensors)
     if not tensors:
@@ -218,6 +230,7 @@ def split(x, split_size_or_sections, dim=0):
     return tuple(pieces)
 
 
+@torch_aliases
 def chunk(x, chunks, dim=0):
     axis = normalize_dim("chunk", dim, x.ndim)
     n = x.shape[axis]
@@ -225,6 +238,7 @@ def chunk(x, chunks, dim=0):
     return split(x, max(step, 1), axis)
 
 
+@torch_aliases
 def unbind(x, dim=0):
     axis = normalize_dim("unbind", dim, x.ndim)
     return tuple(x[(slice(None),) * axis + (i,)] for i in range(x.shape[axis]))
@@ -250,3 +264,162 @@ def flip(x, dims):
     axes = normalize_dims("flip", dims, x.ndim)
     return getitem(x, tuple(slice(None, None, -1) if i in axes else slice(None)
                             for i in range(x.ndim)))
+
+
+# --- triangles, repetition, rolling ------------------------------------------------------
+
+def _triangle(name, x, diagonal, lower):
+    from ..tensor import Tensor  # noqa: PLC0415
+    from .elementwise import where  # noqa: PLC0415
+    if not isinstance(x, Tensor):
+        raise TypeError(f"{name}: expected a Tensor, got {type(x).__name__}")
+    if x.ndim < 2:
+        raise RuntimeError(f"{name}: input tensor must have at least 2 dimensions, got shape "
+                           f"{tuple(x.shape)}")
+    xp = backend.get_array_module(x._array)
+    rows, cols = x.shape[-2:]
+    k = int(diagonal)
+    mask = xp.tri(rows, cols, k, dtype=bool) if lower else ~xp.tri(rows, cols, k - 1, dtype=bool)
+    return where(mask, x, xp.zeros((), dtype=x.dtype))
+
+
+def tril(x, diagonal=0):
+    """The lower triangle of the last two dims (``j - i <= diagonal``), zeros above.
+
+        >>> cr.tril(cr.ones(2, 3))
+        tensor([[1., 0., 0.],
+                [1., 1., 0.]])
+    """
+    return _triangle("tril", x, diagonal, lower=True)
+
+
+def triu(x, diagonal=0):
+    """The upper triangle of the last two dims (``j - i >= diagonal``), zeros below."""
+    return _triangle("triu", x, diagonal, lower=False)
+
+
+def _triangle_indices(name, row, col, offset, dtype, device, lower):
+    from ..tensor import _make  # noqa: PLC0415
+    row, col = int(row), int(col)
+    if row < 0 or col < 0:
+        raise RuntimeError(f"{name}: row ({row}) and col ({col}) must be non-negative")
+    xp = backend.array_module(backend.normalize_device(device))
+    mask = xp.tri(row, col, int(offset), dtype=bool) if lower \
+        else ~xp.tri(row, col, int(offset) - 1, dtype=bool)
+    index = xp.stack(xp.nonzero(mask))  # row-major order, as PyTorch lists them
+    return _make(index.astype(backend.to_dtype(dtype) or np.int64))
+
+
+def tril_indices(row, col, offset=0, dtype=None, device=None):
+    """The (2, N) coordinates of the lower triangle of a (row, col) matrix, row by row.
+
+        >>> cr.tril_indices(2, 2)
+        tensor([[0, 1, 1],
+                [0, 0, 1]])
+    """
+    return _triangle_indices("tril_indices", row, col, offset, dtype, device, lower=True)
+
+
+def triu_indices(row, col, offset=0, dtype=None, device=None):
+    """The (2, N) coordinates of the upper triangle of a (row, col) matrix, row by row."""
+    return _triangle_indices("triu_indices", row, col, offset, dtype, device, lower=False)
+
+
+def repeat(x, *sizes):
+    """Tile ``x``: ``sizes[i]`` copies along dim i (leading sizes add dims), as ``Tensor.repeat``.
+
+    Built as reshape -> broadcast -> reshape, so the gradient (a sum over the copies) and
+    double backward come from those ops.
+
+        >>> cr.tensor([1, 2]).repeat(2, 2)
+        tensor([[1, 2, 1, 2],
+                [1, 2, 1, 2]])
+    """
+    sizes = _shape_arg(sizes)
+    if len(sizes) < x.ndim:
+        raise RuntimeError(f"repeat: number of repeat dims ({len(sizes)}) can not be smaller "
+                           f"than the number of dims of the tensor ({x.ndim})")
+    if any(s < 0 for s in sizes):
+        raise RuntimeError(f"repeat: repeats must be non-negative, got {sizes}")
+    shape = (1,) * (len(sizes) - x.ndim) + tuple(x.shape)
+    interleaved = reshape(x, tuple(n for d in shape for n in (1, d)))
+    tiled = broadcast_to(interleaved, tuple(n for s, d in zip(sizes, shape) for n in (s, d)))
+    return reshape(tiled, tuple(s * d for s, d in zip(sizes, shape)))
+
+
+def repeat_interleave(x, repeats=None, dim=None, output_size=None):
+    """Repeat each element ``repeats`` times along ``dim`` (flattened when ``dim`` is None).
+
+        >>> cr.repeat_interleave(cr.tensor([1, 2]), 2)
+        tensor([1, 1, 2, 2])
+        >>> cr.repeat_interleave(cr.tensor([2, 1]))   # indices repeated by counts
+        tensor([0, 0, 1])
+    """
+    from ..tensor import Tensor, _make  # noqa: PLC0415
+    if repeats is None:  # repeat_interleave(counts): arange(len(counts)) repeated by counts
+        counts = x._array
+        if counts.ndim != 1 or counts.dtype.kind not in "iu":
+            raise RuntimeError(f"repeat_interleave: repeats must be a 1-D integer tensor, got "
+                               f"shape {tuple(counts.shape)} and dtype {counts.dtype}")
+        xp = backend.get_array_module(counts)
+        return _make(xp.repeat(xp.arange(len(counts), dtype=np.int64), counts))
+    if dim is None:
+        x, axis = flatten(x), 0
+    else:
+        axis = normalize_dim("repeat_interleave", dim, x.ndim)
+    if x.ndim == 0:
+        x = reshape(x, 1)
+    n = x.shape[axis]
+    reps = repeats._array if isinstance(repeats, Tensor) else repeats
+    if isinstance(reps, (int, np.integer)) or getattr(reps, "ndim", 1) == 0:
+        r = int(reps)
+        if r < 0:
+            raise RuntimeError(f"repeat_interleave: repeats must be non-negative, got {r}")
+        wide = unsqueeze(x, axis + 1)
+        wide = broadcast_to(wide, wide.shape[:axis + 1] + (r,) + wide.shape[axis + 2:])
+        out = reshape(wide, x.shape[:axis] + (n * r,) + x.shape[axis + 1:])
+    else:
+        xp = backend.get_array_module(x._array)
+        reps = xp.asarray(reps).reshape(-1)
+        if reps.dtype.kind not in "iu" or (reps.size != n and reps.size != 1):
+            raise RuntimeError(f"repeat_interleave: repeats must have the same size as input "
+                               f"along dim {axis} ({n}), got shape {tuple(reps.shape)}")
+        if reps.size and reps.min() < 0:
+            raise RuntimeError("repeat_interleave: repeats can not be negative")
+        from .index import GetItem  # noqa: PLC0415
+        index = xp.repeat(xp.arange(n), reps if reps.size == n else int(reps[0]))
+        out = GetItem.apply(x, (slice(None),) * axis + (index,))
+    if output_size is not None and out.shape[axis] != int(output_size):
+        raise RuntimeError(f"repeat_interleave: output_size {output_size} does not match the "
+                           f"result's size {out.shape[axis]} along dim {axis}")
+    return out
+
+
+class Roll(Op):
+    def forward(self, x, shifts, axes):
+        return backend.get_array_module(x).roll(x, shifts, axes)
+
+    def backward(self, g, x, shifts, axes):
+        back = tuple(-s for s in shifts)
+        return (Roll.apply(g, back, axes) if dual.is_graph(g)
+                else backend.get_array_module(g).roll(g, back, axes)), None, None
+
+
+def roll(x, shifts, dims=None):
+    """Shift elements along ``dims`` with wrap-around (flattened first when ``dims`` is None).
+
+        >>> cr.roll(cr.tensor([1, 2, 3, 4]), 1)
+        tensor([4, 1, 2, 3])
+    """
+    shifts_t = (shifts,) if isinstance(shifts, (int, np.integer)) else tuple(shifts)
+    if dims is None:
+        if len(shifts_t) != 1:
+            raise RuntimeError(f"roll: with dims=None, shifts must be one number, got {shifts}")
+        return reshape(Roll.apply(flatten(x), (int(shifts_t[0]),), (0,)), x.shape)
+    dims_t = (dims,) if isinstance(dims, (int, np.integer)) else tuple(dims)
+    if len(shifts_t) != len(dims_t):
+        raise RuntimeError(f"roll: shifts {shifts} and dims {dims} must have the same length")
+    axes = tuple(normalize_dim("roll", d, x.ndim) for d in dims_t)
+    if x.ndim == 0:
+        return x
+    return Roll.apply(x, tuple(int(s) for s in shifts_t), axes)
