@@ -5,9 +5,17 @@
     >>> opt.state_dict()["param_groups"][1]["lr"]
     0.1
 
-Subclasses validate their hyperparameters, pass the defaults here, and implement ``step``
-by calling a small pure update function on the raw arrays of every parameter that has a
-gradient. Updates run in place on ``p._array``, outside the graph.
+The step is written once, here (:meth:`Optimizer.step`): it evaluates the closure, walks
+the groups and the parameters that have a gradient, checks each gradient against its
+parameter, creates missing state, counts the step, runs the update and bumps the
+parameter's version. An algorithm only says what differs, through small hooks:
+
+    update            the pure update function on raw arrays, in place (a staticmethod)
+    _hyper(group)     the group's hyperparameters as the update's keyword arguments
+    _state_spec(group)  the per-parameter state arrays, in the update's argument order
+    _update_param     how one parameter is updated (default: ``update`` block by block)
+
+Updates run in place on ``p._array``, outside the graph.
 """
 
 from __future__ import annotations
@@ -175,9 +183,105 @@ class Optimizer:
                     g._requires_grad = False
                     g._array[...] = 0
 
+    # --- the template step -------------------------------------------------------------------
+    #: The algorithm's pure update function, ``update(w, g, *state, *scratch, **hyper)``,
+    #: working in place on raw arrays (set as ``staticmethod(fn)``).
+    update = None
+    #: How many scratch arrays shaped like the parameter ``update`` needs.
+    scratch_count = 2
+    #: Keep a step counter ``state["step"]`` (a float32 0-d array, as torch does).
+    counts_steps = True
+    #: Pass the counter to ``update`` as ``step=`` (the count after this step, from 1).
+    update_takes_step = True
+
+    def _hyper(self, group) -> dict:
+        """The group's hyperparameters as ``update``'s keyword arguments (Python scalars,
+        which never upcast a float32 array)."""
+        return {}
+
+    def _state_spec(self, group) -> tuple:
+        """``(name, fill)`` for each state array that ``update`` takes, in its order.
+
+        ``fill`` is the initial value of a new array (None: left empty, the update fills it
+        on its first step); an entry ``None`` is passed as None (an option that is off).
+        """
+        return ()
+
     def step(self, closure=None):
-        """Update the parameters once; ``closure`` re-evaluates the model and returns the loss."""
-        raise TypeError(f"{type(self).__name__} must define step(closure=None)")
+        """Update the parameters once; ``closure`` re-evaluates the model and returns the loss.
+
+        Parameters whose ``.grad`` is None are skipped. A gradient of another shape or dtype
+        than its parameter, or a parameter that is not floating point, raises an error that
+        names the optimizer, the parameter and what differs.
+        """
+        if self.update is None and type(self)._update_param is Optimizer._update_param:
+            raise TypeError(f"{type(self).__name__} must define step(closure=None), or the "
+                            "hooks of the template step (update, _hyper, _state_spec)")
+        loss = self._eval_closure(closure)
+        self._opt_called = True
+        for group_index, group in enumerate(self.param_groups):
+            hyper = self._hyper(group)
+            spec = self._state_spec(group)
+            for index, p in enumerate(group["params"]):
+                if p.grad is None:
+                    continue
+                grad = self._checked_grad(p, group_index, index)
+                # No empty entry for a parameter without state (torch's SGD without momentum).
+                state = self.state[p] if spec or self.counts_steps else {}
+                fresh = self._init_state(p, state, spec)
+                kwargs = hyper
+                if self.counts_steps:
+                    step_t = state["step"]._array
+                    step_t += 1
+                    if self.update_takes_step:
+                        kwargs = dict(hyper, step=float(step_t))
+                self._update_param(p, grad, state, spec, kwargs, fresh)
+                p._version += 1
+        return loss
+
+    def _checked_grad(self, p, group_index: int, index: int):
+        """``p.grad``'s array, after checking that it can update ``p`` in place."""
+        w, g = p._array, p.grad._array
+        if w.dtype.kind != "f":
+            raise TypeError(f"{type(self).__name__}.step: parameter {index} of param group "
+                            f"{group_index} has dtype {w.dtype}; optimizers update "
+                            "floating-point parameters only")
+        if g.shape != w.shape:
+            raise ValueError(f"{type(self).__name__}.step: the gradient of parameter {index} "
+                             f"of param group {group_index} has shape {tuple(g.shape)}, the "
+                             f"parameter has shape {tuple(w.shape)}")
+        if g.dtype != w.dtype:
+            raise TypeError(f"{type(self).__name__}.step: the gradient of parameter {index} "
+                            f"of param group {group_index} has dtype {g.dtype}, the "
+                            f"parameter has dtype {w.dtype}")
+        return g
+
+    def _init_state(self, p, state: dict, spec) -> bool:
+        """Create the step counter and the state arrays ``spec`` names that ``state`` lacks.
+
+        Returns True when an array was created (an update may treat its first step apart).
+        """
+        xp = None
+        if self.counts_steps and "step" not in state:
+            xp = backend.get_array_module(p._array)
+            state["step"] = _make(xp.zeros((), np.float32))
+        fresh = False
+        for entry in spec:
+            if entry is None or entry[0] in state:
+                continue
+            name, fill = entry
+            xp = xp or backend.get_array_module(p._array)
+            array = xp.empty_like(p._array) if fill is None else xp.full_like(p._array, fill)
+            state[name] = _make(array)
+            fresh = True
+        return fresh
+
+    def _update_param(self, p, grad, state: dict, spec, hyper: dict, fresh: bool) -> None:
+        """Update one parameter: ``update`` on matching cache-sized blocks of the arrays."""
+        arrays = [p._array, grad]
+        arrays += [None if entry is None else state[entry[0]]._array for entry in spec]
+        for blocks, scratch in self._blocks(arrays, self.scratch_count):
+            self.update(*blocks, *scratch, **hyper)
 
     def _eval_closure(self, closure):
         if closure is None:
