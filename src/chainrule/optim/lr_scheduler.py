@@ -815,6 +815,12 @@ class SequentialLR(_Composite):
         if len(schedulers) < 1:
             raise ValueError("SequentialLR expects at least one scheduler, but got none")
         _check_schedulers("SequentialLR", optimizer, schedulers)
+        for i, scheduler in enumerate(schedulers[1:], start=1):
+            # PyTorch accepts one and fails with NotImplementedError at the milestone.
+            if isinstance(scheduler, _Composite):
+                raise ValueError(f"SequentialLR cannot restart the {type(scheduler).__name__} "
+                                 f"at index {i} at its milestone; chain the SequentialLR "
+                                 "instead (ChainedScheduler([SequentialLR(...), ...]))")
         milestones = list(milestones)
         if len(milestones) != len(schedulers) - 1:
             raise ValueError(f"SequentialLR expects one milestone fewer than schedulers, but "
