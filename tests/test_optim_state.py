@@ -6,7 +6,8 @@ import pytest
 import torch
 
 import chainrule as cr
-from chainrule.optim import SGD, Adagrad, Adam, AdamW, RMSprop, lr_scheduler
+from chainrule.optim import (SGD, Adadelta, Adagrad, Adam, Adamax, AdamW, NAdam, RAdam, RMSprop,
+                             lr_scheduler)
 from test_optim_base import Pair, run_pair
 
 OPTIMIZERS = {
@@ -15,6 +16,10 @@ OPTIMIZERS = {
     "AdamW": (AdamW, dict(lr=0.01, weight_decay=0.1)),
     "RMSprop": (RMSprop, dict(lr=0.01, momentum=0.5, centered=True)),
     "Adagrad": (Adagrad, dict(lr=0.1, lr_decay=0.01)),
+    "Adadelta": (Adadelta, dict(lr=1.0, rho=0.8, weight_decay=1e-3)),
+    "Adamax": (Adamax, dict(lr=0.01, betas=(0.8, 0.99))),
+    "NAdam": (NAdam, dict(lr=0.01, weight_decay=0.01, decoupled_weight_decay=True)),
+    "RAdam": (RAdam, dict(lr=0.01, weight_decay=0.01)),
 }
 SCHEDULERS = {
     "none": None,
@@ -33,9 +38,9 @@ def _train(pair, opt, sched, steps):
             sched.step()
 
 
-# OneCycleLR cycles momentum, which Adagrad does not have.
+# OneCycleLR cycles momentum, which Adagrad and Adadelta do not have.
 COMBINATIONS = [(o, s) for o in OPTIMIZERS for s in SCHEDULERS
-                if not (o == "Adagrad" and s == "OneCycle")]
+                if not (o in ("Adagrad", "Adadelta") and s == "OneCycle")]
 
 
 @pytest.mark.parametrize("opt_name, sched_name", COMBINATIONS)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .optimizer import Optimizer, check_hyper, effective_grad, lerp_
+from .optimizer import Optimizer, check_betas, check_hyper, effective_grad, lerp_
 
 
 def adam_update(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, tmp, tmp2, *, step, lr,
@@ -75,11 +75,7 @@ class Adam(Optimizer):
                  amsgrad=False, *, maximize=False, decoupled_weight_decay=False):
         check_hyper("learning rate", lr)
         check_hyper("epsilon value", eps)
-        betas = tuple(float(b) for b in betas)
-        if len(betas) != 2:
-            raise ValueError(f"Invalid betas: expected two values, got {betas}")
-        check_hyper("beta parameter at index 0", betas[0], 0.0, 1.0, high_open=True)
-        check_hyper("beta parameter at index 1", betas[1], 0.0, 1.0, high_open=True)
+        betas = check_betas(betas)
         check_hyper("weight_decay value", weight_decay)
         defaults = dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
                         amsgrad=amsgrad, maximize=maximize,

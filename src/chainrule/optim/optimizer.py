@@ -81,6 +81,16 @@ def check_hyper(name: str, value, low=0.0, high=None, high_open=False):
         raise ValueError(f"Invalid {name}: {value}")
 
 
+def check_betas(betas) -> tuple:
+    """Two coefficients in [0, 1), as Python floats (``Invalid beta parameter at index i``)."""
+    betas = tuple(float(b) for b in betas)
+    if len(betas) != 2:
+        raise ValueError(f"Invalid betas: expected two values, got {betas}")
+    check_hyper("beta parameter at index 0", betas[0], 0.0, 1.0, high_open=True)
+    check_hyper("beta parameter at index 1", betas[1], 0.0, 1.0, high_open=True)
+    return betas
+
+
 class Optimizer:
     """Base class of every optimizer.
 
@@ -410,15 +420,19 @@ def _is_array_like(value) -> bool:
             or (hasattr(value, "__array__") and hasattr(value, "shape")))
 
 
+# Scalar state that torch keeps in float32 whatever the parameter's dtype.
+_SCALAR_STATE = frozenset({"step", "mu_product"})
+
+
 def _restore(param, key, value):
-    """Copy a loaded state value, casting arrays to the parameter's dtype (the step stays)."""
+    """Copy a loaded state value, casting arrays to the parameter's dtype (scalars stay)."""
     if _is_array_like(value):
         # asarray then copy: foreign arrays (a torch tensor) may not take numpy's copy=...
         arr = np.asarray(value._array if isinstance(value, Tensor) else value).copy()
-        if key != "step" and arr.dtype.kind == "f" and param._array.dtype.kind == "f":
-            arr = arr.astype(param._array.dtype, copy=False)
-        elif key == "step":
+        if key in _SCALAR_STATE:
             arr = arr.astype(np.float32, copy=False)
+        elif arr.dtype.kind == "f" and param._array.dtype.kind == "f":
+            arr = arr.astype(param._array.dtype, copy=False)
         device = backend.device_of(param._array)
         if device != "cpu":  # a CPU checkpoint loaded next to parameters on a GPU
             arr = backend.to_device(arr, device)
