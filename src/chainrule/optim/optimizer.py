@@ -229,13 +229,14 @@ class Optimizer:
                             "hooks of the template step (update, _hyper, _state_spec)")
         loss = self._eval_closure(closure)
         self._opt_called = True
-        for group_index, group in enumerate(self.param_groups):
+        self._check_grads()  # all of them first: a refused step changes nothing
+        for group in self.param_groups:
             hyper = self._hyper(group)
             spec = self._state_spec(group)
-            for index, p in enumerate(group["params"]):
+            for p in group["params"]:
                 if p.grad is None:
                     continue
-                grad = self._checked_grad(p, group_index, index)
+                grad = p.grad._array
                 # No empty entry for a parameter without state (torch's SGD without momentum).
                 state = self.state[p] if spec or self.counts_steps else {}
                 fresh = self._init_state(p, state, spec)
@@ -248,6 +249,13 @@ class Optimizer:
                 self._update_param(p, grad, state, spec, kwargs, fresh)
                 p._version += 1
         return loss
+
+    def _check_grads(self) -> None:
+        """Check every gradient that a step would use (see :meth:`_checked_grad`)."""
+        for group_index, group in enumerate(self.param_groups):
+            for index, p in enumerate(group["params"]):
+                if p.grad is not None:
+                    self._checked_grad(p, group_index, index)
 
     def _checked_grad(self, p, group_index: int, index: int):
         """``p.grad``'s array, after checking that it can update ``p`` in place."""
