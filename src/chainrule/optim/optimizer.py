@@ -285,7 +285,8 @@ class Optimizer:
             state["step"] = _make(xp.zeros((), np.float32))
         fresh = False
         for entry in spec:
-            if entry is None or entry[0] in state:
+            # A None entry (torch saves an SGD buffer not made yet as None) counts as missing.
+            if entry is None or state.get(entry[0]) is not None:
                 continue
             name, fill = entry
             xp = xp or backend.get_array_module(p._array)
