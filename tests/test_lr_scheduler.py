@@ -41,6 +41,9 @@ CASES = {
     "LambdaLR": (dict(lr_lambda=lambda e: 0.9 ** e + 1 / (e + 1)), 2),
     "LambdaLR-per-group": (dict(lr_lambda=[lambda e: 1 / (1 + e), lambda e: 0.5 ** (e // 10)]),
                            2),
+    "MultiplicativeLR": (dict(lr_lambda=lambda e: 0.97 if e % 3 else 1.01), 2),
+    "MultiplicativeLR-per-group": (dict(lr_lambda=[lambda e: 0.99, lambda e: 1 - 1 / (e + 9)]),
+                                   2),
     "ConstantLR": (dict(factor=0.25, total_iters=13), 2),
     "ConstantLR-default": ({}, 1),
     "PolynomialLR": (dict(total_iters=60, power=2.0), 2),
@@ -470,3 +473,16 @@ def test_cyclic_needs_momentum_to_cycle():
         lr_scheduler.CyclicLR(cr.optim.Adagrad([w]), 0.01, 0.1)
     sched = lr_scheduler.CyclicLR(cr.optim.Adagrad([w]), 0.01, 0.1, cycle_momentum=False)
     assert sched.get_last_lr() == [0.01]
+
+
+def test_the_module_has_torchs_public_names():
+    assert sorted(lr_scheduler.__all__) == sorted(th_sched.__all__)
+    assert all(hasattr(lr_scheduler, name) for name in lr_scheduler.__all__)
+    assert issubclass(lr_scheduler._LRScheduler, lr_scheduler.LRScheduler)  # older programs
+
+
+def test_multiplicative_state_dict_keeps_callable_objects_like_torch():
+    opt, topt = _optimizers(groups=2)
+    sched = lr_scheduler.MultiplicativeLR(opt, [lambda e: 0.5, _Warmup(10)])
+    tsched = th_sched.MultiplicativeLR(topt, [lambda e: 0.5, _Warmup(10)])
+    assert sched.state_dict()["lr_lambdas"] == tsched.state_dict()["lr_lambdas"]

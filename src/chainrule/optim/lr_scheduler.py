@@ -22,6 +22,11 @@ from collections import Counter
 
 from .optimizer import Optimizer
 
+__all__ = ["ChainedScheduler", "ConstantLR", "CosineAnnealingLR", "CosineAnnealingWarmRestarts",
+           "CyclicLR", "ExponentialLR", "LRScheduler", "LambdaLR", "LinearLR", "MultiStepLR",
+           "MultiplicativeLR", "OneCycleLR", "PolynomialLR", "ReduceLROnPlateau",
+           "SequentialLR", "StepLR"]
+
 _EPOCH_DEPRECATION = ("The epoch parameter in `scheduler.step()` is deprecated (as in PyTorch); "
                       "call `scheduler.step()` without it")
 
@@ -116,6 +121,10 @@ class LRScheduler:
         self.__dict__.update({k: _copy(v) for k, v in state_dict.items()})
 
 
+class _LRScheduler(LRScheduler):
+    """The base class's old name, which older PyTorch programs subclass (deprecated there)."""
+
+
 def _copy(value):
     if isinstance(value, list):
         return [_copy(v) for v in value]
@@ -168,6 +177,19 @@ def _is_plain_function(fn) -> bool:
     import types  # noqa: PLC0415 - only needed here
 
     return isinstance(fn, types.FunctionType) or not hasattr(fn, "__dict__")
+
+
+class MultiplicativeLR(LambdaLR):
+    """Multiply the lr by ``lr_lambda(epoch)`` every epoch after the first (one function, or
+    one per param group); ``state_dict()`` treats the functions as LambdaLR does.
+
+        >>> sched = MultiplicativeLR(opt, lr_lambda=lambda epoch: 0.95)
+    """
+
+    def get_lr(self):
+        if self._is_initial:
+            return self._group_lrs()
+        return [lr * fn(self.last_epoch) for fn, lr in zip(self.lr_lambdas, self._group_lrs())]
 
 
 class StepLR(LRScheduler):
