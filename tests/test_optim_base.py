@@ -302,7 +302,7 @@ def test_torch_refuses_the_same_hyperparameters():
 # --- the template step: one loop, one set of checks for every optimizer ----------------------
 
 ALL = ["SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "Adadelta", "Adamax", "NAdam", "RAdam",
-       "LBFGS"]
+       "Rprop", "ASGD", "LBFGS"]
 
 
 def _step(opt):

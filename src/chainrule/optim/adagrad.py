@@ -52,7 +52,7 @@ class Adagrad(Optimizer):
         # Like torch, the accumulators exist from the start (so state_dict shows them).
         for group in self.param_groups:
             for p in group["params"]:
-                self._init_state(p, self.state[p], self._state_spec(group))
+                self._init_state(p, self.state[p], self._state_spec(group), group)
 
     update = staticmethod(adagrad_update)
 

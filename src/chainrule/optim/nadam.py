@@ -94,12 +94,12 @@ class NAdam(Optimizer):
     def _state_spec(self, group):
         return (("exp_avg", 0), ("exp_avg_sq", 0))
 
-    def _init_state(self, p, state, spec):
+    def _init_state(self, p, state, spec, group):
         if "mu_product" not in state:
             # A float32 scalar, like torch's (its rounding is part of the trajectory).
             xp = backend.get_array_module(p._array)
             state["mu_product"] = _make(xp.ones((), np.float32))
-        return super()._init_state(p, state, spec)
+        return super()._init_state(p, state, spec, group)
 
     def _update_param(self, p, grad, state, spec, hyper, fresh):
         mu_product = state["mu_product"]._array

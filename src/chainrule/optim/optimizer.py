@@ -239,7 +239,7 @@ class Optimizer:
                 grad = p.grad._array
                 # No empty entry for a parameter without state (torch's SGD without momentum).
                 state = self.state[p] if spec or self.counts_steps else {}
-                fresh = self._init_state(p, state, spec)
+                fresh = self._init_state(p, state, spec, group)
                 kwargs = hyper
                 if self.counts_steps:
                     step_t = state["step"]._array
@@ -274,7 +274,7 @@ class Optimizer:
                             f"parameter has dtype {w.dtype}")
         return g
 
-    def _init_state(self, p, state: dict, spec) -> bool:
+    def _init_state(self, p, state: dict, spec, group: dict) -> bool:
         """Create the step counter and the state arrays ``spec`` names that ``state`` lacks.
 
         Returns True when an array was created (an update may treat its first step apart).
@@ -430,7 +430,7 @@ def _is_array_like(value) -> bool:
 
 
 # Scalar state that torch keeps in float32 whatever the parameter's dtype.
-_SCALAR_STATE = frozenset({"step", "mu_product"})
+_SCALAR_STATE = frozenset({"step", "mu_product", "eta", "mu"})
 
 
 def _restore(param, key, value):
