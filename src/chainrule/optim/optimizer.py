@@ -10,12 +10,15 @@ the groups and the parameters that have a gradient, checks each gradient against
 parameter, creates missing state, counts the step, runs the update and bumps the
 parameter's version. An algorithm only says what differs, through small hooks:
 
-    update            the pure update function on raw arrays, in place (a staticmethod)
-    _hyper(group)     the group's hyperparameters as the update's keyword arguments
+    update              the pure update function on raw arrays, in place (a staticmethod)
+    _hyper(group)       the group's hyperparameters as the update's keyword arguments
     _state_spec(group)  the per-parameter state arrays, in the update's argument order
-    _update_param     how one parameter is updated (default: ``update`` block by block)
+    _init_state         extra state beyond those arrays (NAdam's mu_product, ASGD's eta)
+    _update_param       how one parameter is updated (default: ``update`` block by block)
 
-Updates run in place on ``p._array``, outside the graph.
+Updates run in place on ``p._array``, outside the graph. A new algorithm is a file of its
+own: the pure update function with the algorithm in its docstring, and a subclass that
+validates its hyperparameters and sets the hooks (see ``adamax.py`` for the smallest).
 """
 
 from __future__ import annotations
