@@ -41,6 +41,26 @@ CASES = {
     "LambdaLR": (dict(lr_lambda=lambda e: 0.9 ** e + 1 / (e + 1)), 2),
     "LambdaLR-per-group": (dict(lr_lambda=[lambda e: 1 / (1 + e), lambda e: 0.5 ** (e // 10)]),
                            2),
+    "MultiplicativeLR": (dict(lr_lambda=lambda e: 0.97 if e % 3 else 1.01), 2),
+    "MultiplicativeLR-per-group": (dict(lr_lambda=[lambda e: 0.99, lambda e: 1 - 1 / (e + 9)]),
+                                   2),
+    "ConstantLR": (dict(factor=0.25, total_iters=13), 2),
+    "ConstantLR-default": ({}, 1),
+    "PolynomialLR": (dict(total_iters=60, power=2.0), 2),
+    "PolynomialLR-default": ({}, 1),
+    "PolynomialLR-sqrt": (dict(total_iters=37, power=0.5), 1),
+    "CyclicLR": (dict(base_lr=0.01, max_lr=0.1, step_size_up=7), 2),
+    "CyclicLR-triangular2-asym": (dict(base_lr=[0.01, 0.02], max_lr=[0.1, 0.3], step_size_up=6,
+                                       step_size_down=9, mode="triangular2",
+                                       base_momentum=0.7, max_momentum=0.95), 2),
+    "CyclicLR-exp_range": (dict(base_lr=0.001, max_lr=0.05, step_size_up=10, mode="exp_range",
+                                gamma=0.98), 2),
+    "CyclicLR-no-momentum": (dict(base_lr=0.01, max_lr=0.1, step_size_up=4, step_size_down=1,
+                                  cycle_momentum=False), 1),
+    "CyclicLR-scale_fn": (dict(base_lr=0.01, max_lr=0.1, step_size_up=5,
+                               scale_fn=lambda x: 1 / (1 + 0.1 * x), scale_mode="iterations"), 1),
+    "CosineAnnealingWarmRestarts": (dict(T_0=10, eta_min=1e-3), 2),
+    "CosineAnnealingWarmRestarts-mult": (dict(T_0=3, T_mult=2, eta_min=0.01), 2),
 }
 
 
@@ -75,6 +95,8 @@ def test_sequence_over_100_steps_equals_torch(case, opt_cls):
     ("ExponentialLR", dict(gamma=0.95)),
     ("CosineAnnealingLR", dict(T_max=30, eta_min=1e-3)),
     ("LinearLR", dict(start_factor=0.2, total_iters=17)),
+    ("ConstantLR", dict(factor=0.5, total_iters=11)),
+    ("PolynomialLR", dict(total_iters=50, power=1.5)),
 ])
 def test_step_with_epoch_uses_the_closed_form_like_torch(name, kwargs):
     opt, topt = _optimizers()
@@ -132,6 +154,12 @@ def test_reduce_on_plateau_state_dict_round_trip(tmp_path):
     ("CosineAnnealingLR", dict(T_max=30, eta_min=1e-3)),
     ("LinearLR", dict(start_factor=0.2, total_iters=37)),
     ("OneCycleLR", dict(max_lr=1.0, total_steps=60, three_phase=True)),
+    ("ConstantLR", dict(factor=0.5, total_iters=30)),
+    ("PolynomialLR", dict(total_iters=40, power=2.0)),
+    ("CyclicLR", dict(base_lr=0.01, max_lr=0.1, step_size_up=4, step_size_down=7,
+                      mode="triangular2")),
+    ("CyclicLR", dict(base_lr=0.01, max_lr=0.1, step_size_up=8, mode="exp_range", gamma=0.9)),
+    ("CosineAnnealingWarmRestarts", dict(T_0=4, T_mult=2, eta_min=1e-3)),
 ])
 def test_state_dict_resume_continues_the_sequence(tmp_path, name, kwargs):
     opt, _ = _optimizers()
@@ -254,3 +282,207 @@ def test_one_cycle_needs_momentum_to_cycle():
     sched = lr_scheduler.OneCycleLR(cr.optim.Adagrad([w]), max_lr=0.1, total_steps=10,
                                     cycle_momentum=False)
     assert sched.get_last_lr() == [pytest.approx(0.004)]
+
+
+# --- the schedulers of schedulers, and the rest of the newer ones ---------------------------
+
+def _composites(lib, opt, kind):
+    """The same SequentialLR / ChainedScheduler in chainrule (lib=lr_scheduler) or torch."""
+    if kind == "sequential":
+        return lib.SequentialLR(opt, [lib.LinearLR(opt, start_factor=0.1, total_iters=5),
+                                      lib.CosineAnnealingLR(opt, T_max=40, eta_min=1e-3)],
+                                milestones=[5])
+    if kind == "sequential3":
+        return lib.SequentialLR(opt, [lib.ConstantLR(opt, factor=0.5, total_iters=3),
+                                      lib.ExponentialLR(opt, gamma=0.9),
+                                      lib.CosineAnnealingWarmRestarts(opt, T_0=7)],
+                                milestones=[10, 30])
+    if kind == "chained":
+        return lib.ChainedScheduler([lib.ConstantLR(opt, factor=0.1, total_iters=4),
+                                     lib.ExponentialLR(opt, gamma=0.95),
+                                     lib.StepLR(opt, step_size=9, gamma=0.5)])
+    # A sequence inside a chain.
+    return lib.ChainedScheduler([
+        lib.SequentialLR(opt, [lib.LinearLR(opt, start_factor=0.5, total_iters=4),
+                               lib.ExponentialLR(opt, gamma=0.97)], milestones=[6]),
+        lib.StepLR(opt, step_size=5)])
+
+
+COMPOSITES = ["sequential", "sequential3", "chained", "nested"]
+
+
+@pytest.mark.parametrize("kind", COMPOSITES)
+@pytest.mark.parametrize("opt_cls", ["SGD", "Adam"])
+def test_composite_sequences_over_100_steps_equal_torch(kind, opt_cls):
+    opt, topt = _optimizers(2, opt_cls)
+    sched, tsched = _composites(lr_scheduler, opt, kind), _composites(th_sched, topt, kind)
+    ours, theirs = [sched.get_last_lr()], [tsched.get_last_lr()]
+    for _ in range(100):
+        opt.step()
+        topt.step()
+        sched.step()
+        tsched.step()
+        ours.append(sched.get_last_lr())
+        theirs.append(tsched.get_last_lr())
+    assert ours == theirs
+    assert [g["lr"] for g in opt.param_groups] == [g["lr"] for g in topt.param_groups]
+    assert len(set(map(tuple, ours))) > 10  # the schedule really moved
+
+
+@pytest.mark.parametrize("kind", COMPOSITES)
+def test_composite_state_dict_resume_continues_the_sequence(tmp_path, kind):
+    opt, _ = _optimizers(2)
+    sched = _composites(lr_scheduler, opt, kind)
+    straight = []
+    for _ in range(50):
+        opt.step()
+        sched.step()
+        straight.append(sched.get_last_lr())
+    opt1, _ = _optimizers(2)
+    sched1 = _composites(lr_scheduler, opt1, kind)
+    for _ in range(17):
+        opt1.step()
+        sched1.step()
+    state = sched1.state_dict()
+    assert "optimizer" not in state and len(state["_schedulers"]) >= 2
+    cr.save({"opt": opt1.state_dict(), "sched": state}, tmp_path / "s.safetensors")
+    ckpt = cr.load(tmp_path / "s.safetensors")
+    opt2, _ = _optimizers(2)
+    sched2 = _composites(lr_scheduler, opt2, kind)
+    opt2.load_state_dict(ckpt["opt"])
+    sched2.load_state_dict(ckpt["sched"])
+    resumed = []
+    for _ in range(33):
+        opt2.step()
+        sched2.step()
+        resumed.append(sched2.get_last_lr())
+    assert resumed == straight[17:]
+
+
+@pytest.mark.parametrize("kwargs", [dict(T_0=5), dict(T_0=3, T_mult=2, eta_min=0.01),
+                                    dict(T_0=2, T_mult=3)])
+def test_warm_restarts_with_fractional_epochs_equal_torch(kwargs):
+    """SGDR's documented use: ``step(epoch + i / iters)`` inside each epoch."""
+    opt, topt = _optimizers(2)
+    sched = lr_scheduler.CosineAnnealingWarmRestarts(opt, **kwargs)
+    tsched = th_sched.CosineAnnealingWarmRestarts(topt, **kwargs)
+    iters = 7
+    for epoch in range(30):
+        for i in range(iters):
+            opt.step()
+            topt.step()
+            sched.step(epoch + i / iters)
+            tsched.step(epoch + i / iters)
+            assert sched.get_last_lr() == tsched.get_last_lr()
+            assert (sched.T_i, sched.T_cur, sched.last_epoch) == (tsched.T_i, tsched.T_cur,
+                                                                   tsched.last_epoch)
+    for epoch in [100, 3, 0, 47]:  # jumps, back and forth
+        sched.step(epoch)
+        tsched.step(epoch)
+        assert sched.get_last_lr() == tsched.get_last_lr()
+
+
+class _Scale:
+    """A callable object: CyclicLR.state_dict keeps its attributes (a lambda is dropped)."""
+
+    def __init__(self, rate):
+        self.rate = rate
+
+    def __call__(self, x):
+        return 1 / (1 + self.rate * x)
+
+
+def test_cyclic_state_dict_drops_functions_and_keeps_callable_objects():
+    opt, topt = _optimizers()
+    sched = lr_scheduler.CyclicLR(opt, 0.01, 0.1, step_size_up=3, scale_fn=_Scale(0.5))
+    tsched = th_sched.CyclicLR(topt, 0.01, 0.1, step_size_up=3, scale_fn=_Scale(0.5))
+    assert sched.state_dict()["_scale_fn_custom"] == tsched.state_dict()["_scale_fn_custom"] \
+        == {"rate": 0.5}
+    plain = lr_scheduler.CyclicLR(opt, 0.01, 0.1, scale_fn=lambda x: 1.0)
+    assert plain.state_dict()["_scale_fn_custom"] is None
+    for _ in range(5):
+        opt.step()
+        sched.step()
+    other_fn = _Scale(3.0)
+    other = lr_scheduler.CyclicLR(opt, 0.01, 0.1, step_size_up=3, scale_fn=other_fn)
+    other.load_state_dict(sched.state_dict())
+    assert other_fn.rate == 0.5 and other.last_epoch == sched.last_epoch == 5
+    # The built-in modes choose what the scale reads, also after a reload.
+    exp = lr_scheduler.CyclicLR(opt, 0.01, 0.1, mode="exp_range", gamma=0.9)
+    state = exp.state_dict()
+    assert state["scale_mode"] == "iterations"
+    exp.load_state_dict(state)
+    assert exp.scale_mode == "iterations"
+
+
+def test_cyclic_sets_the_base_lr_and_max_momentum_at_construction_like_torch():
+    opt, topt = _optimizers(2)
+    lr_scheduler.CyclicLR(opt, base_lr=[0.01, 0.02], max_lr=0.5, max_momentum=0.93)
+    th_sched.CyclicLR(topt, base_lr=[0.01, 0.02], max_lr=0.5, max_momentum=0.93)
+    for key in ("lr", "initial_lr", "momentum", "max_momentum", "base_momentum"):
+        assert [g[key] for g in opt.param_groups] == [g[key] for g in topt.param_groups], key
+
+
+@pytest.mark.parametrize("make, error, message", [
+    (lambda o: lr_scheduler.ConstantLR(o, factor=1.5), ValueError, "factor"),
+    (lambda o: lr_scheduler.ConstantLR(o, factor=-0.1), ValueError, "factor"),
+    (lambda o: lr_scheduler.CyclicLR(o, 0.01, 0.1, mode="sine"), ValueError, "mode"),
+    (lambda o: lr_scheduler.CyclicLR(o, [0.01, 0.02], 0.1), ValueError, "same length"),
+    (lambda o: lr_scheduler.CosineAnnealingWarmRestarts(o, T_0=0), ValueError, "T_0"),
+    (lambda o: lr_scheduler.CosineAnnealingWarmRestarts(o, T_0=2.5), ValueError, "T_0"),
+    (lambda o: lr_scheduler.CosineAnnealingWarmRestarts(o, T_0=5, T_mult=0), ValueError,
+     "T_mult"),
+    (lambda o: lr_scheduler.CosineAnnealingWarmRestarts(o, T_0=5, eta_min="0"), ValueError,
+     "eta_min"),
+    (lambda o: lr_scheduler.SequentialLR(o, [], milestones=[]), ValueError, "at least one"),
+    (lambda o: lr_scheduler.SequentialLR(o, [lr_scheduler.StepLR(o, 2)], milestones=[3]),
+     ValueError, "milestone"),
+    (lambda o: lr_scheduler.SequentialLR(o, [lr_scheduler.ReduceLROnPlateau(o)], []),
+     ValueError, "ReduceLROnPlateau"),
+    (lambda o: lr_scheduler.SequentialLR(o, [lr_scheduler.StepLR(o, 2),
+                                             lr_scheduler.ChainedScheduler(
+                                                 [lr_scheduler.StepLR(o, 3)])], [4]),
+     ValueError, "cannot restart"),
+    (lambda o: lr_scheduler.ChainedScheduler([]), ValueError, "at least one"),
+    (lambda o: lr_scheduler.ChainedScheduler([lr_scheduler.StepLR(o, 2), object()]),
+     TypeError, "index 1"),
+    (lambda o: lr_scheduler.ChainedScheduler(
+        [lr_scheduler.StepLR(o, 2), lr_scheduler.StepLR(_optimizers()[0], 2)]),
+     ValueError, "same optimizer"),
+])
+def test_bad_arguments_of_the_newer_schedulers_are_refused(make, error, message):
+    opt, _ = _optimizers()
+    with pytest.raises(error, match=message):
+        make(opt)
+
+
+def test_torch_refuses_the_same_scheduler_arguments():
+    _, topt = _optimizers()
+    for make in [lambda: th_sched.ConstantLR(topt, factor=1.5),
+                 lambda: th_sched.CyclicLR(topt, 0.01, 0.1, mode="sine"),
+                 lambda: th_sched.CosineAnnealingWarmRestarts(topt, T_0=0),
+                 lambda: th_sched.SequentialLR(topt, [th_sched.StepLR(topt, 2)], milestones=[3]),
+                 lambda: th_sched.ChainedScheduler([])]:
+        with pytest.raises(ValueError):
+            make()
+
+
+def test_cyclic_needs_momentum_to_cycle():
+    w = cr.zeros(2, requires_grad=True)
+    with pytest.raises(ValueError, match="momentum"):
+        lr_scheduler.CyclicLR(cr.optim.Adagrad([w]), 0.01, 0.1)
+    sched = lr_scheduler.CyclicLR(cr.optim.Adagrad([w]), 0.01, 0.1, cycle_momentum=False)
+    assert sched.get_last_lr() == [0.01]
+
+
+def test_the_module_has_torchs_public_names():
+    assert sorted(lr_scheduler.__all__) == sorted(th_sched.__all__)
+    assert all(hasattr(lr_scheduler, name) for name in lr_scheduler.__all__)
+    assert issubclass(lr_scheduler._LRScheduler, lr_scheduler.LRScheduler)  # older programs
+
+
+def test_multiplicative_state_dict_keeps_callable_objects_like_torch():
+    opt, topt = _optimizers(groups=2)
+    sched = lr_scheduler.MultiplicativeLR(opt, [lambda e: 0.5, _Warmup(10)])
+    tsched = th_sched.MultiplicativeLR(topt, [lambda e: 0.5, _Warmup(10)])
+    assert sched.state_dict()["lr_lambdas"] == tsched.state_dict()["lr_lambdas"]

@@ -297,3 +297,113 @@ def test_torch_refuses_the_same_hyperparameters():
                            "Invalid beta parameter at index 0: 1.0")]:
         with pytest.raises(ValueError, match=message):
             make()
+
+
+# --- the template step: one loop, one set of checks for every optimizer ----------------------
+
+ALL = ["SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "Adadelta", "Adamax", "NAdam", "RAdam",
+       "Rprop", "ASGD", "LBFGS"]
+
+
+def _step(opt):
+    if isinstance(opt, cr.optim.LBFGS):
+        return opt.step(lambda: cr.tensor(0.0))
+    return opt.step()
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_a_gradient_of_the_wrong_shape_is_refused_with_names_and_shapes(name):
+    w, b = _params()
+    c = cr.tensor(np.ones((2, 3), np.float32), requires_grad=True)
+    opt = getattr(cr.optim, name)([b, c, w])
+    b.grad = cr.tensor(np.ones(3, np.float32))  # a good one before the bad one
+    w.grad = cr.tensor(np.ones((3, 2), np.float32))  # the right size, the wrong shape
+    before = b._array.copy()
+    state_before = opt.state_dict()["state"]
+    with pytest.raises(ValueError, match=rf"^{name}\.step: the gradient of parameter 2 of "
+                                         r"param group 0 has shape \(3, 2\), the parameter "
+                                         r"has shape \(2, 3\)"):
+        _step(opt)
+    np.testing.assert_array_equal(b._array, before)  # a refused step changes nothing
+    if name != "LBFGS":  # LBFGS counts the closure's evaluation before it reads the grads
+        state_after = opt.state_dict()["state"]
+        assert state_after.keys() == state_before.keys()
+        for i, entry in state_after.items():
+            for key, value in entry.items():
+                np.testing.assert_array_equal(value._array, state_before[i][key]._array)
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_a_gradient_of_another_dtype_is_refused(name):
+    w, b = _params()
+    opt = getattr(cr.optim, name)([w, b])
+    b.grad = cr.tensor(np.ones(3, np.float64))
+    with pytest.raises(TypeError, match=rf"^{name}\.step: the gradient of parameter 1 .*"
+                                        "float64, the parameter has dtype float32"):
+        _step(opt)
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_an_integer_parameter_is_refused(name):
+    w = cr.tensor(np.ones(3, np.int64))
+    opt = getattr(cr.optim, name)([w])
+    w.grad = cr.tensor(np.ones(3, np.int64))
+    with pytest.raises(TypeError, match=rf"^{name}\.step: parameter 0 of param group 0 has "
+                                        "dtype int64; optimizers update floating-point"):
+        _step(opt)
+
+
+def test_torch_refuses_a_gradient_of_the_wrong_shape_too():
+    t = torch.zeros(2, 3, requires_grad=True)
+    with pytest.raises(RuntimeError, match="same size"):
+        t.grad = torch.ones(3, 2)
+
+
+def test_the_template_step_counts_and_bumps_versions_once_per_step():
+    w, b = _params()
+    opt = cr.optim.NAdam([w, b], lr=0.01)
+    versions = [w._version, b._version]
+    w.grad = cr.tensor(np.ones((2, 3), np.float32))  # b has no gradient: skipped
+    for _ in range(3):
+        opt.step()
+    assert float(opt.state[w]["step"]) == 3.0 and b not in opt.state
+    assert w._version == versions[0] + 3 and b._version == versions[1]
+    assert opt._opt_called
+
+
+def test_a_subclass_without_hooks_or_step_says_what_to_define():
+    class Nothing(cr.optim.Optimizer):
+        pass
+
+    w, _ = _params()
+    with pytest.raises(TypeError, match="Nothing must define step"):
+        Nothing([w], {}).step()
+
+
+def test_a_new_algorithm_is_a_pure_function_and_three_hooks():
+    """The template step drives a user-written optimizer: here sign descent with momentum."""
+    def signum_update(w, g, buf, tmp, *, lr, beta):
+        buf *= beta
+        buf += (1 - beta) * g
+        w -= lr * np.sign(buf, out=tmp)
+
+    class Signum(cr.optim.Optimizer):
+        update = staticmethod(signum_update)
+        scratch_count = 1
+        update_takes_step = False
+
+        def __init__(self, params, lr=0.01, beta=0.9):
+            super().__init__(params, dict(lr=lr, beta=beta))
+
+        def _hyper(self, group):
+            return dict(lr=group["lr"], beta=group["beta"])
+
+        def _state_spec(self, group):
+            return (("momentum_buffer", 0),)
+
+    w = cr.tensor(np.array([1.0, -2.0, 3.0]), requires_grad=True)
+    opt = Signum([w], lr=0.5)
+    w.grad = cr.tensor(np.array([1.0, -1.0, 0.0]))
+    opt.step()
+    np.testing.assert_allclose(w._array, [0.5, -1.5, 3.0])
+    assert float(opt.state[w]["step"]) == 1.0

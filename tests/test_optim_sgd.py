@@ -108,3 +108,14 @@ def test_strided_parameters_are_updated_whole():
         topt.step()
     assert not w._array.flags.c_contiguous
     np.testing.assert_allclose(w._array, tw.detach().numpy(), rtol=1e-6, atol=1e-6)
+
+
+def test_a_momentum_buffer_saved_as_none_is_made_on_the_next_step_like_torch():
+    """torch's state_dict can hold ``momentum_buffer: None`` (a buffer not made yet)."""
+    pair = Pair()
+    opt = SGD(pair.cr_params, lr=0.1, momentum=0.9, dampening=0.5)
+    topt = torch.optim.SGD(pair.th_params, lr=0.1, momentum=0.9, dampening=0.5)
+    state = {"state": {0: {"momentum_buffer": None}},
+             "param_groups": [dict(opt.state_dict()["param_groups"][0])]}
+    opt.load_state_dict(state)
+    run_pair(lambda ps: opt, lambda ps: topt, steps=5, pair=pair)

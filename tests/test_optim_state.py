@@ -6,7 +6,8 @@ import pytest
 import torch
 
 import chainrule as cr
-from chainrule.optim import SGD, Adagrad, Adam, AdamW, RMSprop, lr_scheduler
+from chainrule.optim import (ASGD, SGD, Adadelta, Adagrad, Adam, Adamax, AdamW, NAdam, RAdam,
+                             RMSprop, Rprop, lr_scheduler)
 from test_optim_base import Pair, run_pair
 
 OPTIMIZERS = {
@@ -15,6 +16,12 @@ OPTIMIZERS = {
     "AdamW": (AdamW, dict(lr=0.01, weight_decay=0.1)),
     "RMSprop": (RMSprop, dict(lr=0.01, momentum=0.5, centered=True)),
     "Adagrad": (Adagrad, dict(lr=0.1, lr_decay=0.01)),
+    "Adadelta": (Adadelta, dict(lr=1.0, rho=0.8, weight_decay=1e-3)),
+    "Adamax": (Adamax, dict(lr=0.01, betas=(0.8, 0.99))),
+    "NAdam": (NAdam, dict(lr=0.01, weight_decay=0.01, decoupled_weight_decay=True)),
+    "RAdam": (RAdam, dict(lr=0.01, weight_decay=0.01)),
+    "Rprop": (Rprop, dict(lr=0.01, etas=(0.4, 1.3))),
+    "ASGD": (ASGD, dict(lr=0.05, t0=3, lambd=1e-3)),
 }
 SCHEDULERS = {
     "none": None,
@@ -33,9 +40,9 @@ def _train(pair, opt, sched, steps):
             sched.step()
 
 
-# OneCycleLR cycles momentum, which Adagrad does not have.
+# OneCycleLR cycles momentum, which Adagrad, Adadelta, Rprop and ASGD do not have.
 COMBINATIONS = [(o, s) for o in OPTIMIZERS for s in SCHEDULERS
-                if not (o == "Adagrad" and s == "OneCycle")]
+                if not (o in ("Adagrad", "Adadelta", "Rprop", "ASGD") and s == "OneCycle")]
 
 
 @pytest.mark.parametrize("opt_name, sched_name", COMBINATIONS)

@@ -174,18 +174,19 @@ class Halving:
         self.count = state["count"]
 
 
-class OneCycleLR(Halving):
-    pass
+class PerBatch(Halving):
+    steps_per = "batch"  # fit reads the class attribute, never the class name
 
 
-class ReduceLROnPlateau(Halving):
+class OnMetric(Halving):
+    needs_metric = True
+
     def step(self, metric):
         self.seen = metric
         super().step()
 
 
-@pytest.mark.parametrize("kind,expected", [(Halving, 3), (OneCycleLR, 3 * 4),
-                                           (ReduceLROnPlateau, 3)])
+@pytest.mark.parametrize("kind,expected", [(Halving, 3), (PerBatch, 3 * 4), (OnMetric, 3)])
 def test_scheduler_stepped_per_epoch_or_batch(kind, expected):
     train, val = _loaders(datasets.moons, 128, 64)
     model = _mlp(4)
@@ -196,8 +197,20 @@ def test_scheduler_stepped_per_epoch_or_batch(kind, expected):
     assert sched.count == expected
     if kind is Halving:
         assert history["lr"] == [0.1, 0.05, 0.025]
-    if kind is ReduceLROnPlateau:
+    if kind is OnMetric:
         assert sched.seen == history["val_loss"][-1]
+
+
+def test_the_library_schedulers_say_how_fit_steps_them():
+    opt = optim.SGD(_mlp(4).parameters(), lr=0.1, momentum=0.9)
+    sched = optim.lr_scheduler
+    assert sched.OneCycleLR(opt, max_lr=0.1, total_steps=10).steps_per == "batch"
+    assert sched.CyclicLR(opt, base_lr=0.01, max_lr=0.1).steps_per == "batch"
+    assert sched.StepLR(opt, step_size=2).steps_per == "epoch"
+    assert sched.ReduceLROnPlateau(opt).needs_metric and not sched.StepLR.needs_metric
+    # A warm-up then a cyclic schedule steps per batch as a whole.
+    seq = sched.SequentialLR(opt, [sched.LinearLR(opt), sched.CyclicLR(opt, 0.01, 0.1)], [5])
+    assert seq.steps_per == "batch"
 
 
 class Kill(Exception):

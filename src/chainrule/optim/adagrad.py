@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..tensor import _make
 from .optimizer import Optimizer, check_hyper, effective_grad
 
 
@@ -50,33 +49,17 @@ class Adagrad(Optimizer):
         defaults = dict(lr=lr, lr_decay=lr_decay, eps=eps, weight_decay=weight_decay,
                         initial_accumulator_value=initial_accumulator_value, maximize=maximize)
         super().__init__(params, defaults)
-        for group in self.param_groups:
-            for p in group["params"]:
-                self._init_state(p, group)
-
-    def _init_state(self, p, group):
         # Like torch, the accumulators exist from the start (so state_dict shows them).
-        state = self.state[p]
-        state["step"] = _make(np.zeros((), np.float32))
-        state["sum"] = _make(np.full_like(p._array, group["initial_accumulator_value"]))
-
-    def step(self, closure=None):
-        loss = self._eval_closure(closure)
         for group in self.param_groups:
-            hyper = dict(lr=float(group["lr"]), lr_decay=float(group["lr_decay"]),
-                         weight_decay=float(group["weight_decay"]), eps=float(group["eps"]),
-                         maximize=group["maximize"])
             for p in group["params"]:
-                if p.grad is None:
-                    continue
-                state = self.state[p]
-                if not state:  # a group added after construction
-                    self._init_state(p, group)
-                step_t = state["step"]._array
-                step_t += 1
-                step = float(step_t)
-                for (w, g, s), (t1, t2) in self._blocks([p._array, p.grad._array, state["sum"]._array],
-                                                        2):
-                    adagrad_update(w, g, s, t1, t2, step=step, **hyper)
-                p._version += 1
-        return loss
+                self._init_state(p, self.state[p], self._state_spec(group), group)
+
+    update = staticmethod(adagrad_update)
+
+    def _hyper(self, group):
+        return dict(lr=float(group["lr"]), lr_decay=float(group["lr_decay"]),
+                    weight_decay=float(group["weight_decay"]), eps=float(group["eps"]),
+                    maximize=group["maximize"])
+
+    def _state_spec(self, group):
+        return (("sum", group["initial_accumulator_value"]),)

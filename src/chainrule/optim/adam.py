@@ -7,8 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..tensor import _make
-from .optimizer import Optimizer, check_hyper, effective_grad, lerp_
+from .optimizer import Optimizer, check_betas, check_hyper, effective_grad, lerp_
 
 
 def adam_update(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, tmp, tmp2, *, step, lr,
@@ -76,46 +75,25 @@ class Adam(Optimizer):
                  amsgrad=False, *, maximize=False, decoupled_weight_decay=False):
         check_hyper("learning rate", lr)
         check_hyper("epsilon value", eps)
-        betas = tuple(float(b) for b in betas)
-        if len(betas) != 2:
-            raise ValueError(f"Invalid betas: expected two values, got {betas}")
-        check_hyper("beta parameter at index 0", betas[0], 0.0, 1.0, high_open=True)
-        check_hyper("beta parameter at index 1", betas[1], 0.0, 1.0, high_open=True)
+        betas = check_betas(betas)
         check_hyper("weight_decay value", weight_decay)
         defaults = dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
                         amsgrad=amsgrad, maximize=maximize,
                         decoupled_weight_decay=decoupled_weight_decay)
         super().__init__(params, defaults)
 
-    def step(self, closure=None):
-        loss = self._eval_closure(closure)
-        for group in self.param_groups:
-            beta1, beta2 = (float(b) for b in group["betas"])  # Python floats never upcast
-            amsgrad = group["amsgrad"]
-            hyper = dict(lr=float(group["lr"]), beta1=beta1, beta2=beta2, eps=float(group["eps"]),
-                         weight_decay=float(group["weight_decay"]), amsgrad=amsgrad,
-                         maximize=group["maximize"],
-                         decoupled_weight_decay=group["decoupled_weight_decay"])
-            for p in group["params"]:
-                if p.grad is None:
-                    continue
-                state = self.state[p]
-                if not state:
-                    state["step"] = _make(np.zeros((), np.float32))
-                    state["exp_avg"] = _make(np.zeros_like(p._array))
-                    state["exp_avg_sq"] = _make(np.zeros_like(p._array))
-                if amsgrad and "max_exp_avg_sq" not in state:
-                    state["max_exp_avg_sq"] = _make(np.zeros_like(p._array))
-                step_t = state["step"]._array
-                step_t += 1
-                step = float(step_t)
-                vmax = state["max_exp_avg_sq"]._array if amsgrad else None
-                arrays = [p._array, p.grad._array, state["exp_avg"]._array, state["exp_avg_sq"]._array,
-                          vmax]
-                for (w, g, m, v, vm), (t1, t2) in self._blocks(arrays, 2):
-                    adam_update(w, g, m, v, vm, t1, t2, step=step, **hyper)
-                p._version += 1
-        return loss
+    update = staticmethod(adam_update)
+
+    def _hyper(self, group):
+        beta1, beta2 = (float(b) for b in group["betas"])
+        return dict(lr=float(group["lr"]), beta1=beta1, beta2=beta2, eps=float(group["eps"]),
+                    weight_decay=float(group["weight_decay"]), amsgrad=group["amsgrad"],
+                    maximize=group["maximize"],
+                    decoupled_weight_decay=group["decoupled_weight_decay"])
+
+    def _state_spec(self, group):
+        return (("exp_avg", 0), ("exp_avg_sq", 0),
+                ("max_exp_avg_sq", 0) if group["amsgrad"] else None)
 
 
 class AdamW(Adam):

@@ -161,6 +161,7 @@ class LBFGS(Optimizer):
 
     # --- the parameters as one flat vector -------------------------------------------------
     def _flat_grad(self):
+        self._check_grads()
         return np.concatenate([
             np.zeros(p._array.size, p._array.dtype) if p.grad is None else p.grad._array.reshape(-1)
             for p in self._params])

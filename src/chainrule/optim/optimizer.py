@@ -5,9 +5,20 @@
     >>> opt.state_dict()["param_groups"][1]["lr"]
     0.1
 
-Subclasses validate their hyperparameters, pass the defaults here, and implement ``step``
-by calling a small pure update function on the raw arrays of every parameter that has a
-gradient. Updates run in place on ``p._array``, outside the graph.
+The step is written once, here (:meth:`Optimizer.step`): it evaluates the closure, walks
+the groups and the parameters that have a gradient, checks each gradient against its
+parameter, creates missing state, counts the step, runs the update and bumps the
+parameter's version. An algorithm only says what differs, through small hooks:
+
+    update              the pure update function on raw arrays, in place (a staticmethod)
+    _hyper(group)       the group's hyperparameters as the update's keyword arguments
+    _state_spec(group)  the per-parameter state arrays, in the update's argument order
+    _init_state         extra state beyond those arrays (NAdam's mu_product, ASGD's eta)
+    _update_param       how one parameter is updated (default: ``update`` block by block)
+
+Updates run in place on ``p._array``, outside the graph. A new algorithm is a file of its
+own: the pure update function with the algorithm in its docstring, and a subclass that
+validates its hyperparameters and sets the hooks (see ``adamax.py`` for the smallest).
 """
 
 from __future__ import annotations
@@ -71,6 +82,16 @@ def check_hyper(name: str, value, low=0.0, high=None, high_open=False):
         bad = bad or (value >= high if high_open else value > high)
     if bad:
         raise ValueError(f"Invalid {name}: {value}")
+
+
+def check_betas(betas) -> tuple:
+    """Two coefficients in [0, 1), as Python floats (``Invalid beta parameter at index i``)."""
+    betas = tuple(float(b) for b in betas)
+    if len(betas) != 2:
+        raise ValueError(f"Invalid betas: expected two values, got {betas}")
+    check_hyper("beta parameter at index 0", betas[0], 0.0, 1.0, high_open=True)
+    check_hyper("beta parameter at index 1", betas[1], 0.0, 1.0, high_open=True)
+    return betas
 
 
 class Optimizer:
@@ -175,9 +196,114 @@ class Optimizer:
                     g._requires_grad = False
                     g._array[...] = 0
 
+    # --- the template step -------------------------------------------------------------------
+    #: The algorithm's pure update function, ``update(w, g, *state, *scratch, **hyper)``,
+    #: working in place on raw arrays (set as ``staticmethod(fn)``).
+    update = None
+    #: How many scratch arrays shaped like the parameter ``update`` needs.
+    scratch_count = 2
+    #: Keep a step counter ``state["step"]`` (a float32 0-d array, as torch does).
+    counts_steps = True
+    #: Pass the counter to ``update`` as ``step=`` (the count after this step, from 1).
+    update_takes_step = True
+
+    def _hyper(self, group) -> dict:
+        """The group's hyperparameters as ``update``'s keyword arguments (Python scalars,
+        which never upcast a float32 array)."""
+        return {}
+
+    def _state_spec(self, group) -> tuple:
+        """``(name, fill)`` for each state array that ``update`` takes, in its order.
+
+        ``fill`` is the initial value of a new array (None: left empty, the update fills it
+        on its first step); an entry ``None`` is passed as None (an option that is off).
+        """
+        return ()
+
     def step(self, closure=None):
-        """Update the parameters once; ``closure`` re-evaluates the model and returns the loss."""
-        raise TypeError(f"{type(self).__name__} must define step(closure=None)")
+        """Update the parameters once; ``closure`` re-evaluates the model and returns the loss.
+
+        Parameters whose ``.grad`` is None are skipped. A gradient of another shape or dtype
+        than its parameter, or a parameter that is not floating point, raises an error that
+        names the optimizer, the parameter and what differs.
+        """
+        if self.update is None and type(self)._update_param is Optimizer._update_param:
+            raise TypeError(f"{type(self).__name__} must define step(closure=None), or the "
+                            "hooks of the template step (update, _hyper, _state_spec)")
+        loss = self._eval_closure(closure)
+        self._opt_called = True
+        self._check_grads()  # all of them first: a refused step changes nothing
+        for group in self.param_groups:
+            hyper = self._hyper(group)
+            spec = self._state_spec(group)
+            for p in group["params"]:
+                if p.grad is None:
+                    continue
+                grad = p.grad._array
+                # No empty entry for a parameter without state (torch's SGD without momentum).
+                state = self.state[p] if spec or self.counts_steps else {}
+                fresh = self._init_state(p, state, spec, group)
+                kwargs = hyper
+                if self.counts_steps:
+                    step_t = state["step"]._array
+                    step_t += 1
+                    if self.update_takes_step:
+                        kwargs = dict(hyper, step=float(step_t))
+                self._update_param(p, grad, state, spec, kwargs, fresh)
+                p._version += 1
+        return loss
+
+    def _check_grads(self) -> None:
+        """Check every gradient that a step would use (see :meth:`_checked_grad`)."""
+        for group_index, group in enumerate(self.param_groups):
+            for index, p in enumerate(group["params"]):
+                if p.grad is not None:
+                    self._checked_grad(p, group_index, index)
+
+    def _checked_grad(self, p, group_index: int, index: int):
+        """``p.grad``'s array, after checking that it can update ``p`` in place."""
+        w, g = p._array, p.grad._array
+        if w.dtype.kind != "f":
+            raise TypeError(f"{type(self).__name__}.step: parameter {index} of param group "
+                            f"{group_index} has dtype {w.dtype}; optimizers update "
+                            "floating-point parameters only")
+        if g.shape != w.shape:
+            raise ValueError(f"{type(self).__name__}.step: the gradient of parameter {index} "
+                             f"of param group {group_index} has shape {tuple(g.shape)}, the "
+                             f"parameter has shape {tuple(w.shape)}")
+        if g.dtype != w.dtype:
+            raise TypeError(f"{type(self).__name__}.step: the gradient of parameter {index} "
+                            f"of param group {group_index} has dtype {g.dtype}, the "
+                            f"parameter has dtype {w.dtype}")
+        return g
+
+    def _init_state(self, p, state: dict, spec, group: dict) -> bool:
+        """Create the step counter and the state arrays ``spec`` names that ``state`` lacks.
+
+        Returns True when an array was created (an update may treat its first step apart).
+        """
+        xp = None
+        if self.counts_steps and "step" not in state:
+            xp = backend.get_array_module(p._array)
+            state["step"] = _make(xp.zeros((), np.float32))
+        fresh = False
+        for entry in spec:
+            # A None entry (torch saves an SGD buffer not made yet as None) counts as missing.
+            if entry is None or state.get(entry[0]) is not None:
+                continue
+            name, fill = entry
+            xp = xp or backend.get_array_module(p._array)
+            array = xp.empty_like(p._array) if fill is None else xp.full_like(p._array, fill)
+            state[name] = _make(array)
+            fresh = True
+        return fresh
+
+    def _update_param(self, p, grad, state: dict, spec, hyper: dict, fresh: bool) -> None:
+        """Update one parameter: ``update`` on matching cache-sized blocks of the arrays."""
+        arrays = [p._array, grad]
+        arrays += [None if entry is None else state[entry[0]]._array for entry in spec]
+        for blocks, scratch in self._blocks(arrays, self.scratch_count):
+            self.update(*blocks, *scratch, **hyper)
 
     def _eval_closure(self, closure):
         if closure is None:
@@ -306,15 +432,19 @@ def _is_array_like(value) -> bool:
             or (hasattr(value, "__array__") and hasattr(value, "shape")))
 
 
+# Scalar state that torch keeps in float32 whatever the parameter's dtype.
+_SCALAR_STATE = frozenset({"step", "mu_product", "eta", "mu"})
+
+
 def _restore(param, key, value):
-    """Copy a loaded state value, casting arrays to the parameter's dtype (the step stays)."""
+    """Copy a loaded state value, casting arrays to the parameter's dtype (scalars stay)."""
     if _is_array_like(value):
         # asarray then copy: foreign arrays (a torch tensor) may not take numpy's copy=...
         arr = np.asarray(value._array if isinstance(value, Tensor) else value).copy()
-        if key != "step" and arr.dtype.kind == "f" and param._array.dtype.kind == "f":
-            arr = arr.astype(param._array.dtype, copy=False)
-        elif key == "step":
+        if key in _SCALAR_STATE:
             arr = arr.astype(np.float32, copy=False)
+        elif arr.dtype.kind == "f" and param._array.dtype.kind == "f":
+            arr = arr.astype(param._array.dtype, copy=False)
         device = backend.device_of(param._array)
         if device != "cpu":  # a CPU checkpoint loaded next to parameters on a GPU
             arr = backend.to_device(arr, device)

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..tensor import _make
 from .optimizer import Optimizer, check_hyper, effective_grad, lerp_
 
 
@@ -65,30 +64,16 @@ class RMSprop(Optimizer):
                         momentum=momentum, centered=centered, maximize=maximize)
         super().__init__(params, defaults)
 
-    def step(self, closure=None):
-        loss = self._eval_closure(closure)
-        for group in self.param_groups:
-            momentum, centered = float(group["momentum"]), group["centered"]
-            hyper = dict(lr=float(group["lr"]), alpha=float(group["alpha"]),
-                         eps=float(group["eps"]),
-                         weight_decay=float(group["weight_decay"]), momentum=momentum,
-                         centered=centered, maximize=group["maximize"])
-            for p in group["params"]:
-                if p.grad is None:
-                    continue
-                state = self.state[p]
-                if not state:
-                    state["step"] = _make(np.zeros((), np.float32))
-                    state["square_avg"] = _make(np.zeros_like(p._array))
-                if momentum > 0 and "momentum_buffer" not in state:
-                    state["momentum_buffer"] = _make(np.zeros_like(p._array))
-                if centered and "grad_avg" not in state:
-                    state["grad_avg"] = _make(np.zeros_like(p._array))
-                state["step"]._array += 1
-                arrays = [p._array, p.grad._array, state["square_avg"]._array,
-                          state["grad_avg"]._array if centered else None,
-                          state["momentum_buffer"]._array if momentum > 0 else None]
-                for (w, g, v, ga, b), (t1, t2) in self._blocks(arrays, 2):
-                    rmsprop_update(w, g, v, ga, b, t1, t2, **hyper)
-                p._version += 1
-        return loss
+    update = staticmethod(rmsprop_update)
+    update_takes_step = False  # torch counts RMSprop's steps, the update does not use them
+
+    def _hyper(self, group):
+        return dict(lr=float(group["lr"]), alpha=float(group["alpha"]), eps=float(group["eps"]),
+                    weight_decay=float(group["weight_decay"]),
+                    momentum=float(group["momentum"]), centered=group["centered"],
+                    maximize=group["maximize"])
+
+    def _state_spec(self, group):
+        return (("square_avg", 0),
+                ("grad_avg", 0) if group["centered"] else None,
+                ("momentum_buffer", 0) if group["momentum"] > 0 else None)

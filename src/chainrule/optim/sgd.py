@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..tensor import _make
 from .optimizer import BLOCK, Optimizer, check_hyper, effective_grad
 
 
@@ -67,38 +66,31 @@ class SGD(Optimizer):
                         weight_decay=weight_decay, nesterov=nesterov, maximize=maximize)
         super().__init__(params, defaults)
 
-    def step(self, closure=None):
-        loss = self._eval_closure(closure)
-        for group in self.param_groups:
-            hyper = dict(lr=float(group["lr"]), weight_decay=float(group["weight_decay"]),
-                         momentum=float(group["momentum"]), dampening=float(group["dampening"]),
-                         nesterov=group["nesterov"], maximize=group["maximize"])
-            momentum = group["momentum"]
-            plain = momentum == 0 and hyper["weight_decay"] == 0 and not hyper["maximize"]
-            for p in group["params"]:
-                if p.grad is None:
-                    continue
-                buf = None
-                first = False
-                if momentum != 0:
-                    state = self.state[p]
-                    buf_t = state.get("momentum_buffer")
-                    if buf_t is None:
-                        buf_t = state["momentum_buffer"] = _make(np.empty_like(p._array))
-                        first = True
-                    buf = buf_t._array
-                w, g = p._array, p.grad._array
-                if plain and w.size <= BLOCK:
-                    # Plain SGD on a small array needs no scratch space and no blocking.
-                    sgd_update(w, g, None, None, None, first=False, **hyper)
-                elif plain and w.flags.c_contiguous and g.flags.c_contiguous \
-                        and isinstance(w, np.ndarray):
-                    self._plain_blocks(w.reshape(-1), g.reshape(-1), -hyper["lr"])
-                else:
-                    for (w, g, b), (t1, t2) in self._blocks([p._array, p.grad._array, buf], 2):
-                        sgd_update(w, g, b, t1, t2, first=first, **hyper)
-                p._version += 1
-        return loss
+    update = staticmethod(sgd_update)
+    counts_steps = False  # torch's SGD keeps no step counter
+
+    def _hyper(self, group):
+        return dict(lr=float(group["lr"]), weight_decay=float(group["weight_decay"]),
+                    momentum=float(group["momentum"]), dampening=float(group["dampening"]),
+                    nesterov=group["nesterov"], maximize=group["maximize"])
+
+    def _state_spec(self, group):
+        # The buffer starts as the first step's direction, so it is created empty.
+        return (("momentum_buffer", None),) if group["momentum"] != 0 else ()
+
+    def _update_param(self, p, grad, state, spec, hyper, fresh):
+        w = p._array
+        if hyper["momentum"] == 0 and hyper["weight_decay"] == 0 and not hyper["maximize"]:
+            if w.size <= BLOCK:
+                # Plain SGD on a small array needs no scratch space and no blocking.
+                sgd_update(w, grad, None, None, None, first=False, **hyper)
+                return
+            if w.flags.c_contiguous and grad.flags.c_contiguous and isinstance(w, np.ndarray):
+                self._plain_blocks(w.reshape(-1), grad.reshape(-1), -hyper["lr"])
+                return
+        buf = state["momentum_buffer"]._array if spec else None
+        for (w, g, b), (t1, t2) in self._blocks([w, grad, buf], 2):
+            sgd_update(w, g, b, t1, t2, first=fresh, **hyper)
 
     def _plain_blocks(self, w, g, step):
         """w += step * g over cache-sized blocks with one scratch block: two passes in cache."""

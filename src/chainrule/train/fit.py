@@ -26,9 +26,6 @@ from .checkpoint import load_state
 from .history import History
 from .metrics import resolve
 
-# Schedulers that PyTorch steps after every batch rather than every epoch.
-_PER_BATCH = ("OneCycleLR", "CyclicLR")
-
 
 def _split_batch(batch):
     if isinstance(batch, (tuple, list)) and len(batch) == 2:
@@ -167,7 +164,8 @@ def _scheduler_mode(scheduler, scheduler_step):
     if scheduler is None:
         return None
     if scheduler_step == "auto":
-        return "batch" if type(scheduler).__name__ in _PER_BATCH else "epoch"
+        # Each scheduler says how often it steps (OneCycleLR, CyclicLR: every batch).
+        return getattr(scheduler, "steps_per", "epoch")
     if scheduler_step not in ("batch", "epoch"):
         raise ValueError(f"fit: scheduler_step must be 'auto', 'batch' or 'epoch', "
                          f"got {scheduler_step!r}")
@@ -186,9 +184,10 @@ def fit(model, loss_fn, optimizer, train_loader, val_loader=None, epochs=10,
         train_loader / val_loader: iterables of ``(inputs, targets)`` batches.
         metrics: names (``"accuracy"``) or functions ``(output, target) -> float``.
         callbacks: e.g. ``EarlyStopping``, ``ModelCheckpoint``, ``EpochLogger``.
-        scheduler: an lr scheduler; stepped per batch for OneCycleLR/CyclicLR, per epoch
-            otherwise (``scheduler_step`` forces one), with the monitored value for
-            ReduceLROnPlateau (``val_loss``, else ``loss``).
+        scheduler: an lr scheduler, stepped as its ``steps_per`` says: per batch for
+            OneCycleLR/CyclicLR, per epoch otherwise (``scheduler_step`` forces one); one
+            with ``needs_metric`` (ReduceLROnPlateau) gets the monitored value (``val_loss``,
+            else ``loss``).
         progress: a tqdm bar with the running loss (only when stderr is a terminal).
         checkpoint: a path; the whole training state is written there after every epoch.
         resume_from: a path written by ``checkpoint``; training continues after its last
@@ -236,7 +235,7 @@ def fit(model, loss_fn, optimizer, train_loader, val_loader=None, epochs=10,
                 bar.close()
         logs["lr"] = float(optimizer.param_groups[0]["lr"])
         if step_mode == "epoch":
-            if type(scheduler).__name__ == "ReduceLROnPlateau":
+            if getattr(scheduler, "needs_metric", False):  # e.g. ReduceLROnPlateau
                 scheduler.step(logs.get("val_loss", logs["loss"]))
             else:
                 scheduler.step()
