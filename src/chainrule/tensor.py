@@ -714,6 +714,9 @@ class Tensor:
     def isfinite(self):
         return _ops.isfinite(self)
 
+    def multinomial(self, num_samples, replacement=False, *, generator=None):
+        return _random.multinomial(self, num_samples, replacement, generator=generator)
+
 
 class _HookHandle:
     def __init__(self, hooks, entry):
@@ -728,6 +731,7 @@ class _HookHandle:
 from . import ops as _ops  # noqa: E402
 from .autograd import engine as _engine  # noqa: E402
 from .autograd import grad_mode as _grad_mode  # noqa: E402
+from . import random as _random  # noqa: E402
 
 
 def _in_graph(t, other):
