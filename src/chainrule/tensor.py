@@ -175,11 +175,11 @@ class Tensor:
 
     @property
     def dtype(self):
-        return self._array.dtype
+        return backend.of_numpy(self._array.dtype)
 
     @property
-    def device(self) -> str:
-        return backend.device_of(self._array)
+    def device(self):
+        return backend.device(backend.device_of(self._array))
 
     def size(self, dim=None):
         if dim is None:

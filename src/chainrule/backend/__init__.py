@@ -16,23 +16,22 @@ import numpy as np
 # PyTorch's default: float data becomes float32 unless asked otherwise.
 default_float = np.dtype(np.float32)
 
-_DTYPE_NAMES = {
-    "float32": np.float32, "float": np.float32, "float64": np.float64, "double": np.float64,
-    "float16": np.float16, "half": np.float16, "int64": np.int64, "long": np.int64,
-    "int32": np.int32, "int": np.int32, "int16": np.int16, "int8": np.int8,
-    "uint8": np.uint8, "bool": np.bool_,
-}
+from .dtype import bfloat16, dtype, of_numpy  # noqa: E402,F401 - chainrule's dtype objects
+from .dtype import names as _dtype_names  # noqa: E402
 
 
-def to_dtype(dtype) -> np.dtype | None:
+def to_dtype(dtype_like) -> np.dtype | None:
     """Turn ``cr.float32``, ``np.float32``, ``"float32"`` or ``None`` into a NumPy dtype."""
-    if dtype is None:
+    if dtype_like is None:
         return None
-    if isinstance(dtype, str):
-        if dtype not in _DTYPE_NAMES:
-            raise TypeError(f"unknown dtype {dtype!r}; expected one of {sorted(_DTYPE_NAMES)}")
-        dtype = _DTYPE_NAMES[dtype]
-    return np.dtype(dtype)
+    if isinstance(dtype_like, str):
+        known = _dtype_names()
+        if dtype_like not in known:
+            raise TypeError(f"unknown dtype {dtype_like!r}; expected one of {sorted(known)}")
+        dtype_like = known[dtype_like]
+    if isinstance(dtype_like, dtype):
+        return dtype_like.dtype  # raises for bfloat16, which NumPy cannot compute in
+    return np.dtype(dtype_like)
 
 
 def set_default_dtype(dtype) -> None:
@@ -44,8 +43,9 @@ def set_default_dtype(dtype) -> None:
     default_float = dtype
 
 
-def get_default_dtype() -> np.dtype:
-    return default_float
+def get_default_dtype():
+    """The default float dtype (``chainrule.float32`` unless set otherwise)."""
+    return of_numpy(default_float)
 
 
 def is_floating(dtype) -> bool:
@@ -54,21 +54,22 @@ def is_floating(dtype) -> bool:
 
 # --- devices -------------------------------------------------------------------------------
 
+from .device import (  # noqa: E402,F401 - device objects and probes live in device.py
+    check_runnable, cuda_device_count, cuda_runtime, device, get_default_device,
+    set_default_device,
+)
+
+
 def _cupy():
-    try:
-        import cupy  # noqa: PLC0415 - optional, only on a GPU machine
-    except ImportError as exc:
-        raise RuntimeError("device 'cuda' needs CuPy: pip install 'chainrule[gpu]'") from exc
-    return cupy
+    return cuda_runtime()
 
 
-def normalize_device(device) -> str:
-    if device is None:
-        return "cpu"
-    name = str(device)
-    if name == "cpu" or name == "cuda" or name.startswith("cuda:"):
-        return name
-    raise ValueError(f"unknown device {device!r}; expected 'cpu' or 'cuda'")
+def normalize_device(device_like) -> str:
+    """'cpu', 'cuda' or 'cuda:N' for a device, its string, or None (the default device)."""
+    dev = get_default_device() if device_like is None else device(device_like)
+    if dev.type not in ("cpu", "cuda"):
+        check_runnable(dev)  # raises: chainrule runs on cpu and cuda
+    return str(dev) if dev.type == "cuda" else "cpu"
 
 
 def get_array_module(*arrays):
@@ -90,6 +91,15 @@ def array_module(device: str = "cpu"):
     return np if device == "cpu" else _cupy()
 
 
+def place(array, device_like):
+    """``array`` (made on the CPU) on ``device_like`` (None: the default device)."""
+    name = normalize_device(device_like)
+    if name == "cpu":
+        return array
+    check_runnable(device(name))
+    return to_device(array, name)
+
+
 def device_of(array) -> str:
     """'cpu' for a NumPy array, 'cuda:N' for a CuPy one."""
     if isinstance(array, np.ndarray) or np.isscalar(array):
@@ -104,7 +114,11 @@ def to_device(array, device: str):
         if isinstance(array, np.generic):
             return np.asarray(array)
         return array if isinstance(array, np.ndarray) else _cupy().asnumpy(array)
-    return _cupy().asarray(array)
+    cupy = _cupy()
+    if ":" not in device:
+        return cupy.asarray(array)
+    with cupy.cuda.Device(int(device.split(":")[1])):
+        return cupy.asarray(array)
 
 
 # --- randomness: cr.Generator (torch's streams or NumPy's), in generator.py ---------------
