@@ -24,7 +24,7 @@ def is_inference_mode_enabled() -> bool:
 
 
 class inference_mode:  # noqa: N801 - torch's name
-    """``inference_mode(mode=True)``: inside, record no graph (``mode=False``: no change)."""
+    """``inference_mode(mode=True)``: inside, record no graph (``mode=False``: record it)."""
 
     def __new__(cls, mode=True):
         if callable(mode) and not isinstance(mode, bool):  # used bare: @inference_mode
@@ -36,17 +36,16 @@ class inference_mode:  # noqa: N801 - torch's name
         self._saved = []
 
     def __enter__(self):
-        grad = grad_mode.no_grad() if self.mode else None
+        # as torch's InferenceMode guard: grad mode is the opposite of the inference flag
+        grad = grad_mode.no_grad() if self.mode else grad_mode.enable_grad()
         self._saved.append((is_inference_mode_enabled(), grad))
         _state.enabled = self.mode
-        if grad is not None:
-            grad.__enter__()
+        grad.__enter__()
         return self
 
     def __exit__(self, *exc):
         previous, grad = self._saved.pop()
-        if grad is not None:
-            grad.__exit__(*exc)
+        grad.__exit__(*exc)
         _state.enabled = previous
         return False
 
