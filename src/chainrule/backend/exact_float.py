@@ -14,6 +14,9 @@ from __future__ import annotations
 import numpy as np
 
 _SPLIT = 134217729.0  # 2**27 + 1: Veltkamp's constant splits a double into two 26-bit halves
+# NumPy-typed integer constants: a Python int against an int array takes a slow path
+_LOW29, _MID29, _ONE64 = np.int64(0x1FFFFFFF), np.int64(0x10000000), np.int64(1)
+_I = np.int32
 
 
 def _two_sum(a, b):
@@ -40,7 +43,7 @@ def _round_to_odd_sum(a, b):
     """
     s, e = _two_sum(a, b)
     inexact = e != 0
-    even = (s.view(np.int64) & 1) == 0
+    even = (s.view(np.int64) & _ONE64) == 0
     fix = inexact & even
     if np.any(fix):
         s = np.where(fix, np.nextafter(s, np.where(e > 0, np.inf, -np.inf)), s)
@@ -49,9 +52,24 @@ def _round_to_odd_sum(a, b):
 
 def fma32(a, b, c):
     """float32 ``a * b + c`` rounded once, as an FMA instruction computes it."""
-    a, b, c = (np.asarray(v, np.float32).astype(np.float64) for v in (a, b, c))
-    # The product of two float32 is exact in float64; only the sum needs care.
-    return _round_to_odd_sum(a * b, c).astype(np.float32)
+    a64 = np.asarray(a, np.float32).astype(np.float64)
+    b64 = np.float64(b) if np.ndim(b) == 0 else np.asarray(b, np.float32).astype(np.float64)
+    c64 = np.float64(c) if np.ndim(c) == 0 else np.asarray(c, np.float32)
+    # The product of two float32 is exact in float64, so s = fl64(a*b + c) is the sum rounded
+    # once. Rounding s again to float32 is still exact unless s fell on a float32 midpoint
+    # (its 29 low bits 1 followed by zeros): only there the first rounding's direction matters.
+    product = a64 * b64
+    s = product + c64
+    out = s.astype(np.float32)
+    midpoint = (s.view(np.int64) & _LOW29) == _MID29
+    tiny = np.abs(s) < 2.0 ** -125  # float32 subnormals round at other bits: the slow path
+    redo = np.flatnonzero(midpoint | tiny)
+    if redo.size:
+        p = np.broadcast_to(product, s.shape).ravel()[redo]
+        cc = c64 if np.ndim(c64) == 0 else \
+            np.broadcast_to(c64, s.shape).astype(np.float64).ravel()[redo]
+        out.ravel()[redo] = _round_to_odd_sum(p, cc).astype(np.float32)
+    return out
 
 
 def fma64(a, b, c):
@@ -75,6 +93,7 @@ _DP = [_f(v) for v in (-0.78515625, -2.4187564849853515625e-4, -3.77489497744594
 _SIN_P = [_f(v) for v in (-1.9515295891e-4, 8.3321608736e-3, -1.6666654611e-1)]
 _COS_P = [_f(v) for v in (2.443315711809948e-5, -1.388731625493765e-3, 4.166664568298827e-2)]
 _ONE, _HALF = _f(1.0), _f(0.5)
+_HALF_BITS = np.float32(0.5).view(np.int32)
 
 
 def _muladd(a, b, c):
@@ -86,8 +105,8 @@ def log_avx(x):
     """Natural log of positive normal float32 ``x``, as torch's vectorized randn computes it."""
     x = np.maximum(x.astype(np.float32), _f(1.1754944e-38))
     bits = x.view(np.int32)
-    e = ((bits >> 23) - 127).astype(np.float32) + _ONE
-    m = ((bits & ~0x7F800000) | np.float32(0.5).view(np.int32)).view(np.float32)  # in [0.5, 1)
+    e = ((bits >> _I(23)) - _I(127)).astype(np.float32) + _ONE
+    m = ((bits & _I(~0x7F800000)) | _HALF_BITS).view(np.float32)  # the mantissa, in [0.5, 1)
     small = m < _SQRT_HALF
     e = e - np.where(small, _ONE, _f(0))
     m = (m - _ONE) + np.where(small, m, _f(0))
@@ -107,11 +126,11 @@ def sincos_avx(x):
     sin_sign = np.signbit(x)
     x = np.abs(x)
     j = (x * _FOUR_OVER_PI).astype(np.int32)
-    j = (j + 1) & ~1
+    j = (j + _I(1)) & _I(~1)
     y = j.astype(np.float32)
-    sin_sign ^= (j & 4) != 0
-    cos_sign = (~(j - 2) & 4) != 0
-    use_sin_poly = (j & 2) == 0  # for sin: the sine polynomial; for cos: the cosine one
+    sin_sign ^= (j & _I(4)) != 0
+    cos_sign = (~(j - _I(2)) & _I(4)) != 0
+    use_sin_poly = (j & _I(2)) == 0  # for sin: the sine polynomial; for cos: the cosine one
     for dp in _DP:  # extended-precision reduction x - y * pi/4
         x = _muladd(y, dp, x)
     z = x * x

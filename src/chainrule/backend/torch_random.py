@@ -31,7 +31,7 @@ import numpy as np
 from .exact_float import fma32, fma64, log_avx, sincos_avx
 
 TORCH_DEFAULT_SEED = 67280421310721  # torch's default_rng_seed_val
-_MASK24, _MASK53 = (1 << 24) - 1, np.uint64((1 << 53) - 1)
+_MASK53 = np.uint64((1 << 53) - 1)
 _TWO_PI_F32 = np.float32(2.0 * np.pi)
 _BIG_RANGE = 1 << 28  # from here torch's randint draws two words per number
 
@@ -104,7 +104,7 @@ class TorchStreams:
         if dtype == np.float64:
             return (self.words64(n) & _MASK53).astype(np.float64) * 2.0 ** -53
         bits = 11 if dtype == np.float16 else 24  # the dtype's significand digits
-        mask = (1 << bits) - 1
+        mask = np.uint64((1 << bits) - 1)  # typed: a Python int makes NumPy take a slow path
         return (self.words(n) & mask).astype(np.float32) * np.float32(2.0 ** -bits)
 
     # --- distributions (each returns a new array of ``shape`` and ``dtype``) ----------
@@ -113,6 +113,8 @@ class TorchStreams:
         """torch's ``uniform_(low, high)``: ``fma(u, high - low, low)`` in ``dtype``."""
         dtype = np.dtype(dtype)
         n = _numel(shape)
+        if low == 0 and high == 1:  # rand: fma(u, 1, 0) is u
+            return self.unit(n, dtype).astype(dtype, copy=False).reshape(shape)
         if dtype == np.float64:
             lo, hi = np.float64(low), np.float64(high)
             return fma64(self.unit(n, dtype), hi - lo, lo).reshape(shape)
