@@ -246,14 +246,34 @@ def test_initial_seed_and_negative_seeds_as_torch():
 
 # --- the exact arithmetic underneath ------------------------------------------------------
 
-def test_fma_rounds_once():
-    rng = np.random.default_rng(0)
-    a, b, c = (rng.standard_normal(20000) for _ in range(3))
+def _round_to_float32(x):
+    """The float32 nearest to the Fraction ``x`` (ties to even), without double rounding."""
     from fractions import Fraction
 
+    guess = np.float32(float(x))
+    candidates = [np.nextafter(guess, np.float32(-np.inf)), guess,
+                  np.nextafter(guess, np.float32(np.inf))]
+    return min(candidates, key=lambda c: (abs(Fraction(float(c)) - x),
+                                          int(np.array(c).view(np.int32)) & 1))
+
+
+def test_fma_rounds_once():
+    from fractions import Fraction
+
+    rng = np.random.default_rng(0)
+    a, b, c = (rng.standard_normal(5000) for _ in range(3))
     want = np.array([float(Fraction(x) * Fraction(y) + Fraction(z)) for x, y, z in zip(a, b, c)])
     assert np.array_equal(exact_float.fma64(a, b, c), want)
-    a32, b32, c32 = (v.astype(np.float32) for v in (a, b, c))
-    want32 = np.array([np.float32(Fraction(float(x)) * Fraction(float(y)) + Fraction(float(z)))
-                       for x, y, z in zip(a32, b32, c32)])
-    assert np.array_equal(exact_float.fma32(a32, b32, c32), want32)
+    # float32, with short operands too: their sums land on float32 midpoints often
+    # (1 + 2**-12)**2 is a float32 midpoint; a tiny c decides the rounding, and float64
+    # arithmetic alone (round to double, then to float) loses it
+    k = np.arange(-20, 20, dtype=np.float32)
+    base = np.float32(1 + 2**-12) * np.float32(2.0) ** k
+    tiny = np.float32(2.0**-80) * np.where(k % 2 == 0, 1, -1).astype(np.float32)
+    midpoints = (base, np.full(k.size, 1 + 2**-12, np.float32), tiny * np.float32(2.0) ** k)
+    for a32, b32, c32 in [(a, b, c), midpoints]:
+        a32, b32, c32 = (np.asarray(v, np.float32) for v in (a32, b32, c32))
+        want32 = np.array([_round_to_float32(Fraction(float(x)) * Fraction(float(y))
+                                             + Fraction(float(z)))
+                           for x, y, z in zip(a32, b32, c32)], dtype=np.float32)
+        assert np.array_equal(exact_float.fma32(a32, b32, c32), want32)
