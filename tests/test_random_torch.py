@@ -205,6 +205,24 @@ def test_linear_default_init(seed, fan_in, fan_out):
     same(a.bias, b.bias)
 
 
+@pytest.mark.parametrize("name", ["uniform_", "normal_", "xavier_uniform_", "xavier_normal_",
+                                  "kaiming_uniform_", "kaiming_normal_"])
+@pytest.mark.parametrize("shape", [(3, 4), (30, 20), (8, 3, 5)])
+def test_init_functions(name, shape):
+    cr.manual_seed(3)
+    torch.manual_seed(3)
+    same(getattr(cr.nn.init, name)(cr.empty(*shape)),
+         getattr(torch.nn.init, name)(torch.empty(*shape)))
+
+
+def test_orthogonal_init_draws_torchs_gaussian():
+    cr.manual_seed(0)
+    torch.manual_seed(0)
+    ours = cr.nn.init.orthogonal_(cr.empty(6, 4))._array
+    theirs = torch.nn.init.orthogonal_(torch.empty(6, 4)).numpy()
+    np.testing.assert_allclose(ours, theirs, atol=1e-6)  # the QR itself may differ in an ulp
+
+
 def test_a_small_mlp_and_embedding_init_in_order():
     cr.manual_seed(2147483647)
     torch.manual_seed(2147483647)

@@ -271,7 +271,7 @@ class Tensor:
         dtype = kwargs.pop("dtype", None)
         device = kwargs.pop("device", None)
         for a in args:
-            if isinstance(a, str) and (a == "cpu" or a.startswith("cuda")):
+            if backend.is_device_like(a):
                 device = a
             else:
                 dtype = a

@@ -56,7 +56,7 @@ def is_floating(dtype) -> bool:
 
 from .device import (  # noqa: E402,F401 - device objects and probes live in device.py
     check_runnable, cuda_device_count, cuda_runtime, device, get_default_device,
-    set_default_device,
+    is_device_like, set_default_device,
 )
 
 

@@ -93,6 +93,34 @@ class device:  # noqa: N801 - torch's name
         return (device, (self.type, self.index))
 
 
+    def __enter__(self):
+        """``with cr.device("cuda"):`` makes it the default device inside, as torch does."""
+        self._previous_defaults().append(get_default_device())
+        set_default_device(self)
+        return self
+
+    def __exit__(self, *exc):
+        set_default_device(self._previous_defaults().pop())
+        return False
+
+    @staticmethod
+    def _previous_defaults() -> list:
+        return _DEFAULT_STACK
+
+
+_DEFAULT_STACK: list = []
+
+
+def is_device_like(obj) -> bool:
+    """Whether ``obj`` names a device (a ``device``, or a string such as "cpu", "cuda:1")."""
+    if isinstance(obj, device):
+        return True
+    if not isinstance(obj, str):
+        return False
+    match = _PATTERN.match(obj)
+    return match is not None and match.group(1) in KNOWN_TYPES
+
+
 _default = device("cpu")
 
 

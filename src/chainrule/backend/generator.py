@@ -6,8 +6,8 @@
   is the point of following PyTorch's API; it is the default because programs written for
   torch seed the global generator and expect its numbers.
 - ``kind="numpy"``: NumPy's PCG64 with NumPy's own transforms (ziggurat normals): faster for
-  large draws (a float32 ``randn`` of 1M numbers: 10 ms against 140 ms) and stronger, with
-  numbers that no torch program will print.
+  large draws (a float32 ``randn`` of 1M numbers: 10 ms against 140 ms) and statistically
+  stronger, with numbers that no torch program will print.
 
 Both kinds serve the same draws (``draw_uniform``, ``draw_normal``, ``draw_int``,
 ``draw_perm``, ``draw_bernoulli``, ...) to creation, init, dropout and the data loaders,
@@ -89,11 +89,12 @@ class Generator:
     """
 
     def __init__(self, device="cpu", kind: str = "torch"):
-        from . import normalize_device  # noqa: PLC0415 - the package imports this module
+        from . import device as as_device  # noqa: PLC0415 - the package imports this module
+        from . import normalize_device  # noqa: PLC0415
 
         if kind not in KINDS:
             raise ValueError(f"Generator: kind must be one of {KINDS}, got {kind!r}")
-        self.device = normalize_device(device)
+        self.device = as_device(normalize_device(device))
         self.kind = kind
         self.manual_seed(TORCH_DEFAULT_SEED if kind == "torch" else _fresh_seed())
 
@@ -129,7 +130,7 @@ class Generator:
         self.rng.set_state(state["state"])
 
     def __repr__(self):
-        return f"<chainrule.Generator kind={self.kind!r} device={self.device!r}>"
+        return f"<chainrule.Generator kind={self.kind!r} device='{self.device}'>"
 
 
 default_generator = Generator()

@@ -6,10 +6,11 @@ kernels do, vectorized:
 
 - floats in [0, 1): the low 24 (float32) or 53 (float64, from two words, high first) bits
   times 2**-24 or 2**-53; ``uniform_(a, b)`` is ``fma(u, b - a, a)`` in the tensor's dtype;
-- ``normal_``: fewer than 16 elements (or float16/float64... below 16) draw Box-Muller pairs
-  from two 53-bit uniforms, returning the cosine and keeping the sine for the next draw;
-  16 or more fill the tensor with uniforms and transform blocks of 16 (the last block
-  redrawn when the size is not a multiple of 16), float32 with torch's 8-lane log/sincos;
+- ``normal_``: below 16 elements (or on a non-contiguous tensor), Box-Muller pairs from
+  two 53-bit uniforms, the cosine returned and the sine kept for the next draw; from 16
+  on, the tensor is filled with uniforms and transformed in blocks of 16 (the last block
+  redrawn when the size is not a multiple of 16), float32 with torch's 8-lane log/sincos
+  (its AVX2 kernel, which torch also runs on AVX-512 machines);
 - ``randint``: ``word % range + low``, two words when the range is 2**28 or more;
 - ``randperm(n)``: Fisher-Yates swaps with ``word % (n - i)``;
 - ``bernoulli_(p)``: a 53-bit uniform ``< p`` (torch's default kernel; with MKL on an Intel

@@ -157,7 +157,9 @@ def orthogonal_(tensor, gain=1, generator=None):
                          f"got shape {tuple(tensor.shape)}")
     rows = tensor.shape[0]
     cols = tensor.numel() // rows
-    flat = backend.rng_of(generator).normal(0.0, 1.0, (rows, cols))
+    # torch draws the Gaussian as normal_ of a (rows, cols) tensor of the parameter's dtype
+    flat = backend.rng_of(generator).draw_normal((rows, cols), 0.0, 1.0, tensor._array.dtype)
+    flat = flat.astype(np.float64)
     if rows < cols:
         flat = flat.T
     q, r = np.linalg.qr(flat)
