@@ -112,6 +112,21 @@ def test_uniform_(low, high, dtype):
     same(a, b)
 
 
+@pytest.mark.parametrize("shape", [(5, 20), (3, 4), (2, 3, 8)])
+def test_in_place_fills_of_transposed_views_follow_memory_order(shape):
+    g, tg = pair(21)
+    ours, theirs = cr.empty(*shape), torch.empty(*shape)
+    ours.transpose(0, -1).normal_(generator=g)
+    theirs.transpose(0, -1).normal_(generator=tg)
+    same(ours, theirs)
+    ours.transpose(0, -1).uniform_(-2, 3, generator=g)
+    theirs.transpose(0, -1).uniform_(-2, 3, generator=tg)
+    same(ours, theirs)
+    cr.nn.init.normal_(ours.transpose(0, -1), generator=g)
+    torch.nn.init.normal_(theirs.transpose(0, -1), generator=tg)
+    same(ours, theirs)
+
+
 # --- integers and permutations --------------------------------------------------------------
 
 @pytest.mark.parametrize("low,high", [(0, 2), (0, 10), (-5, 5), (3, 1000), (0, 2**28 - 1),

@@ -375,14 +375,15 @@ class Tensor:
 
     def uniform_(self, a=0.0, b=1.0, generator=None):
         self._inplace("uniform_", 0)
-        self._array[...] = backend.rng_of(generator).draw_uniform(self.shape, a, b, self.dtype)
+        view = backend.memory_order(self._array)  # torch fills in memory order
+        view[...] = backend.rng_of(generator).draw_uniform(view.shape, a, b, view.dtype)
         return self
 
     def normal_(self, mean=0.0, std=1.0, generator=None):
         self._inplace("normal_", 0)
-        arr = self._array
-        self._array[...] = backend.rng_of(generator).draw_normal(
-            self.shape, mean, std, arr.dtype, contiguous=arr.flags.c_contiguous)
+        view = backend.memory_order(self._array)
+        view[...] = backend.rng_of(generator).draw_normal(
+            view.shape, mean, std, view.dtype, contiguous=self._array.flags.c_contiguous)
         return self
 
     def __setitem__(self, index, value):

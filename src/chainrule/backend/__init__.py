@@ -124,6 +124,6 @@ def to_device(array, device: str):
 # --- randomness: cr.Generator (torch's streams or NumPy's), in generator.py ---------------
 
 from .generator import (  # noqa: E402,F401 - after normalize_device, which Generator uses
-    Generator, default_generator, get_rng_state, initial_seed, manual_seed, rng_of, seed,
-    set_rng_state,
+    Generator, default_generator, get_rng_state, initial_seed, manual_seed, memory_order, rng_of,
+    seed, set_rng_state,
 )

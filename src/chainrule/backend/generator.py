@@ -157,6 +157,15 @@ def set_rng_state(state: dict) -> None:
     default_generator.set_state(state)
 
 
+def memory_order(array):
+    """A view of ``array`` whose C order walks its memory in order: where torch's in-place
+    random fills (``uniform_``, ``normal_``) put their draws, one after another."""
+    if array.flags.c_contiguous or array.ndim < 2:
+        return array
+    axes = sorted(range(array.ndim), key=lambda d: -abs(array.strides[d]))  # stable: ties keep
+    return array.transpose(axes)
+
+
 def rng_of(generator: Generator | None):
     """The streams of ``generator`` (or of the default one): ``draw_*`` and NumPy's methods."""
     return (generator or default_generator).rng

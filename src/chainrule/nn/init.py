@@ -75,15 +75,16 @@ def _fill(tensor, values):
 
 def uniform_(tensor, a=0.0, b=1.0, generator=None):
     """Fill with draws from U(a, b)."""
-    return _fill(tensor, backend.rng_of(generator).draw_uniform(tensor.shape, a, b,
-                                                                tensor._array.dtype))
+    with grad_mode.no_grad():
+        tensor.uniform_(a, b, generator=generator)  # torch's stream, in torch's fill order
+    return tensor
 
 
 def normal_(tensor, mean=0.0, std=1.0, generator=None):
     """Fill with draws from N(mean, std^2)."""
-    arr = tensor._array
-    return _fill(tensor, backend.rng_of(generator).draw_normal(
-        tensor.shape, mean, std, arr.dtype, contiguous=arr.flags.c_contiguous))
+    with grad_mode.no_grad():
+        tensor.normal_(mean, std, generator=generator)
+    return tensor
 
 
 def trunc_normal_(tensor, mean=0.0, std=1.0, a=-2.0, b=2.0, generator=None):
