@@ -326,3 +326,19 @@ def test_fma_rounds_once():
                                              + Fraction(float(z)))
                            for x, y, z in zip(a32, b32, c32)], dtype=np.float32)
         assert np.array_equal(exact_float.fma32(a32, b32, c32), want32)
+
+
+def test_rng_state_of_the_default_generator_as_torch_random():
+    cr.manual_seed(5)
+    torch.manual_seed(5)
+    assert cr.initial_seed() == torch.initial_seed() == 5
+    assert cr.random.initial_seed() == torch.random.initial_seed()
+    saved, saved_torch = cr.get_rng_state(), torch.get_rng_state()
+    first, first_torch = cr.randn(20), torch.randn(20)
+    cr.set_rng_state(saved)
+    torch.set_rng_state(saved_torch)
+    same(cr.randn(20), first._array)
+    same(first, torch.randn(20))
+    same(first, first_torch)
+    new_seed = cr.seed()
+    assert cr.initial_seed() == new_seed and 0 <= new_seed < 2**64
