@@ -37,7 +37,8 @@ def test_stands_in_for_the_numpy_dtype(name):
     assert {np_dtype: "found"}[d] == "found"
     assert np.zeros(2, dtype=d).dtype == np_dtype
     assert np.arange(3).astype(d).dtype == np_dtype
-    assert d.kind == np_dtype.kind and d.char == np_dtype.char
+    assert d.kind == np_dtype.kind and d.char == np_dtype.char and d.type is np_dtype.type
+    assert d != None and d != "no such dtype"  # noqa: E711 - np.dtype(None) is float64
     assert copy.deepcopy(d) is d
 
 

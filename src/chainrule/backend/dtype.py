@@ -21,11 +21,16 @@ import numpy as np
 class dtype:  # noqa: N801 - torch's name
     """A tensor element type (see the module docstring)."""
 
-    __slots__ = ("name", "_np")
+    __slots__ = ("name", "_np", "kind", "char", "type")
 
     def __init__(self, name: str, numpy_dtype):
+        np_dtype = None if numpy_dtype is None else np.dtype(numpy_dtype)
         object.__setattr__(self, "name", name)
-        object.__setattr__(self, "_np", None if numpy_dtype is None else np.dtype(numpy_dtype))
+        object.__setattr__(self, "_np", np_dtype)
+        # read on the ops' paths (``t.dtype.kind``): plain slots, not a lookup through NumPy
+        object.__setattr__(self, "kind", "f" if np_dtype is None else np_dtype.kind)
+        object.__setattr__(self, "char", None if np_dtype is None else np_dtype.char)
+        object.__setattr__(self, "type", None if np_dtype is None else np_dtype.type)
 
     def __setattr__(self, name, value):
         raise AttributeError("dtype objects are immutable")
@@ -67,7 +72,7 @@ class dtype:  # noqa: N801 - torch's name
     def __eq__(self, other):
         if isinstance(other, dtype):
             return self.name == other.name
-        if self._np is None:
+        if self._np is None or other is None:  # np.dtype(None) would be float64
             return False
         try:
             return self._np == np.dtype(other)
