@@ -104,9 +104,9 @@ class TorchStreams:
         dtype = np.dtype(dtype)
         if dtype == np.float64:
             return (self.words64(n) & _MASK53).astype(np.float64) * 2.0 ** -53
-        bits = 11 if dtype == np.float16 else 24  # the dtype's significand digits
-        mask = np.uint64((1 << bits) - 1)  # typed: a Python int makes NumPy take a slow path
-        return (self.words(n) & mask).astype(np.float32) * np.float32(2.0 ** -bits)
+        # float32, and float16 too (torch draws it as a float; the caller rounds): 24 bits
+        mask = np.uint64((1 << 24) - 1)  # typed: a Python int makes NumPy take a slow path
+        return (self.words(n) & mask).astype(np.float32) * np.float32(2.0 ** -24)
 
     # --- distributions (each returns a new array of ``shape`` and ``dtype``) ----------
 
