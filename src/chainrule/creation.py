@@ -176,5 +176,7 @@ def bernoulli(p, generator=None):
     """1 with probability ``p`` (a tensor or number), else 0, in ``p``'s float dtype."""
     rng = backend.rng_of(generator)
     if isinstance(p, Tensor):
-        return _make(rng.draw_bernoulli_tensor(p._array, p._array.dtype))
+        where = backend.device_of(p._array)
+        host = backend.to_device(p._array, "cpu")
+        return _make(backend.to_device(rng.draw_bernoulli_tensor(host, host.dtype), where))
     return _make(rng.draw_bernoulli((), float(p), backend.default_float))

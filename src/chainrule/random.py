@@ -49,5 +49,7 @@ def multinomial(input, num_samples, replacement=False, *, generator=None, out=No
     if bool((probs.sum(axis=-1) <= 0).any()):
         raise RuntimeError("multinomial: invalid multinomial distribution "
                            "(sum of probabilities <= 0)")
-    rng = backend.rng_of(generator)
-    return _make(rng.draw_multinomial(probs, num_samples, bool(replacement)))
+    where = backend.device_of(probs)
+    host = backend.to_device(probs, "cpu")  # the draws are made on the CPU, as torch's streams
+    drawn = backend.rng_of(generator).draw_multinomial(host, num_samples, bool(replacement))
+    return _make(backend.to_device(drawn, where))

@@ -376,14 +376,16 @@ class Tensor:
     def uniform_(self, a=0.0, b=1.0, generator=None):
         self._inplace("uniform_", 0)
         view = backend.memory_order(self._array)  # torch fills in memory order
-        view[...] = backend.rng_of(generator).draw_uniform(view.shape, a, b, view.dtype)
+        values = backend.rng_of(generator).draw_uniform(view.shape, a, b, view.dtype)
+        view[...] = backend.to_device(values, backend.device_of(view))  # drawn on the CPU
         return self
 
     def normal_(self, mean=0.0, std=1.0, generator=None):
         self._inplace("normal_", 0)
         view = backend.memory_order(self._array)
-        view[...] = backend.rng_of(generator).draw_normal(
+        values = backend.rng_of(generator).draw_normal(
             view.shape, mean, std, view.dtype, contiguous=self._array.flags.c_contiguous)
+        view[...] = backend.to_device(values, backend.device_of(view))
         return self
 
     def __setitem__(self, index, value):

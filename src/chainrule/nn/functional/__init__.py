@@ -196,7 +196,7 @@ def dropout(input, p=0.5, training=True, inplace=False, generator=None):
     dtype = input._array.dtype if input._array.dtype.kind == "f" else backend.default_float
     # torch: noise = bernoulli_(1 - p) (keep where a uniform < 1 - p), noise /= 1 - p
     keep = backend.rng_of(generator).draw_bernoulli(input.shape, 1.0 - p, dtype)
-    mask = keep / dtype.type(1.0 - p)
+    mask = backend.to_device(keep / dtype.type(1.0 - p), backend.device_of(input._array))
     return _el.mul(input, mask)
 
 
