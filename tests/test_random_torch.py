@@ -97,7 +97,8 @@ def test_float16_draws(n):
     # torch draws float16 as float32 and rounds; (normal_ of float16 at sizes >= 16 that are
     # not a multiple of 16 is known to differ in the last block)
     g, tg = pair(1)
-    same(cr.rand(n, generator=g, dtype=cr.float16), torch.rand(n, generator=tg, dtype=torch.float16))
+    same(cr.rand(n, generator=g, dtype=cr.float16),
+         torch.rand(n, generator=tg, dtype=torch.float16))
     same(cr.empty(n, dtype=cr.float16).uniform_(-1, 2, generator=g),
          torch.empty(n, dtype=torch.float16).uniform_(-1, 2, generator=tg))
     same(cr.randn(n, generator=g, dtype=cr.float16),
@@ -114,8 +115,8 @@ def test_normal_(mean, std, n, dtype):
     same(a, b)
 
 
-@pytest.mark.parametrize("low,high", [(0.0, 1.0), (-0.3, 0.7), (-1 / math.sqrt(5), 1 / math.sqrt(5)),
-                                      (2.5, 10.0), (-100.0, -99.0)])
+@pytest.mark.parametrize("low,high", [(0.0, 1.0), (-0.3, 0.7), (2.5, 10.0), (-100.0, -99.0),
+                                      (-1 / math.sqrt(5), 1 / math.sqrt(5))])
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 def test_uniform_(low, high, dtype):
     g, tg = pair(5)

@@ -225,7 +225,7 @@ class TorchStreams:
         u = self.unit(_numel(shape), np.float64)
         return ((-1.0 / lambd) * _libm(math.log1p, -u)).astype(dtype).reshape(shape)
 
-    def draw_multinomial(self, probs: np.ndarray, num_samples: int, replacement: bool) -> np.ndarray:
+    def draw_multinomial(self, probs: np.ndarray, num_samples: int, replacement: bool):
         """torch's CPU multinomial over the rows of 1-D or 2-D ``probs`` (int64 indices)."""
         rows = probs.reshape(-1, probs.shape[-1])
         if not replacement or num_samples == 1:
