@@ -18,9 +18,9 @@ kernels do, vectorized:
 - ``exponential_``: ``-log1p(-u)`` from a 53-bit uniform; ``multinomial`` as torch: a
   binary search of the float cumulative sums with replacement, ``topk(p / Exp(1))`` without.
 
-    >>> s = TorchStreams(2147483647)
-    >>> s.draw_normal((3,), 0.0, 1.0, np.float32)  # torch.manual_seed(2147483647); torch.randn(3)
-    array([ 1.5...
+    >>> s = TorchStreams(2147483647)     # torch.manual_seed(2147483647)
+    >>> s.draw_normal((3,), 0.0, 1.0, np.float32)   # torch.randn(3)
+    array([-0.98000735, -1.6578479 , -0.05716623], dtype=float32)
 """
 
 from __future__ import annotations
