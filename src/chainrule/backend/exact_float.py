@@ -116,8 +116,10 @@ def log_avx(x):
         y = _muladd(y, m, p)
     y = y * m
     y = _muladd(y, z, e * _LOG_Q1)
-    y = _muladd(-z, _HALF, y)  # exact products (a power of two; a short constant): fused
-    return _muladd(e, _LOG_Q2, m + y)  # or not, the result is the same
+    # z * 0.5 and e * Q2 (a small integer times a 9-bit constant) are exact products, so the
+    # fused and the separate forms round the same: the cheaper one
+    y = y - z * _HALF
+    return (m + y) + e * _LOG_Q2
 
 
 def sincos_avx(x):
@@ -131,8 +133,11 @@ def sincos_avx(x):
     sin_sign ^= (j & _I(4)) != 0
     cos_sign = (~(j - _I(2)) & _I(4)) != 0
     use_sin_poly = (j & _I(2)) == 0  # for sin: the sine polynomial; for cos: the cosine one
-    for dp in _DP:  # extended-precision reduction x - y * pi/4
-        x = _muladd(y, dp, x)
+    # extended-precision reduction x - y * pi/4; j <= 8 times the two short parts of pi/4
+    # is exact (fused or not, the same), the third part needs the fused form
+    x = x + y * _DP[0]
+    x = x + y * _DP[1]
+    x = _muladd(y, _DP[2], x)
     z = x * x
     c = _muladd(np.full_like(z, _COS_P[0]), z, _COS_P[1])
     c = _muladd(c, z, _COS_P[2])
