@@ -82,6 +82,12 @@ def test_randn_both_paths(seed, n, dtype):
 def test_randn_large_float32_uses_torchs_vectorized_log_and_sincos():
     g, tg = pair(7)
     same(cr.randn(256, 1024, generator=g), torch.randn(256, 1024, generator=tg))
+    # across the chunks chainrule computes in, with a last block redrawn
+    same(cr.randn(2 * 32768 + 5, generator=g), torch.randn(2 * 32768 + 5, generator=tg))
+    same(cr.empty(70001).uniform_(-3, 5, generator=g),
+         torch.empty(70001).uniform_(-3, 5, generator=tg))
+    same(cr.empty(70001, dtype=cr.float64).uniform_(-3, 5, generator=g),
+         torch.empty(70001, dtype=torch.float64).uniform_(-3, 5, generator=tg))
 
 
 def test_randn_sequence_carries_the_cached_sample_like_torch():

@@ -35,6 +35,8 @@ TORCH_DEFAULT_SEED = 67280421310721  # torch's default_rng_seed_val
 _MASK53 = np.uint64((1 << 53) - 1)
 _TWO_PI_F32 = np.float32(2.0 * np.pi)
 _BIG_RANGE = 1 << 28  # from here torch's randint draws two words per number
+_CHUNK = 32768  # numbers per pass: the float64 temporaries of one chunk stay in cache
+_BLOCKS_PER_CHUNK = _CHUNK // 16
 
 
 def _seeded_key(seed: int) -> np.ndarray:
@@ -116,12 +118,17 @@ class TorchStreams:
         n = _numel(shape)
         if low == 0 and high == 1:  # rand: fma(u, 1, 0) is u
             return self.unit(n, dtype).astype(dtype, copy=False).reshape(shape)
+        u = self.unit(n, dtype)
         if dtype == np.float64:
             lo, hi = np.float64(low), np.float64(high)
-            return fma64(self.unit(n, dtype), hi - lo, lo).reshape(shape)
-        # float32 arithmetic (float16 too: its accumulate type is float)
-        lo, hi = np.float32(np.asarray(low, dtype)), np.float32(np.asarray(high, dtype))
-        return fma32(self.unit(n, dtype), hi - lo, lo).astype(dtype).reshape(shape)
+            fma = fma64
+        else:  # float32 arithmetic (float16 too: its accumulate type is float)
+            lo, hi = np.float32(np.asarray(low, dtype)), np.float32(np.asarray(high, dtype))
+            fma = fma32
+        out = np.empty(n, dtype)
+        for start in range(0, n, _CHUNK):  # chunks whose temporaries stay in cache
+            out[start:start + _CHUNK] = fma(u[start:start + _CHUNK], hi - lo, lo)
+        return out.reshape(shape)
 
     def draw_normal(self, shape, mean, std, dtype, contiguous=True) -> np.ndarray:
         """torch's ``normal_(mean, std)``: the scalar path below 16 elements, blocks of 16 above."""
@@ -184,7 +191,10 @@ class TorchStreams:
                                    fma32(radius * sin, std, mean)], axis=1).ravel()
 
         k = n // 16
-        data[: 16 * k] = fill(data[: 16 * k].reshape(k, 16))
+        blocks = data[: 16 * k].reshape(k, 16)
+        for start in range(0, k, _BLOCKS_PER_CHUNK):  # chunks whose temporaries fit in cache
+            chunk = blocks[start:start + _BLOCKS_PER_CHUNK]
+            chunk[...] = fill(chunk).reshape(chunk.shape)
         if tail is not None:
             data[n - 16:] = fill(tail.reshape(1, 16))
         return data
