@@ -51,7 +51,7 @@ class ChainruleTrain:
         return loss
 
     def loss_dtype(self):
-        return str(self.last_loss.dtype)
+        return str(self.last_loss.dtype).replace("chainrule.", "")
 
     def loss(self):
         return float(self.last_loss.item())

@@ -64,7 +64,7 @@ def test_histogram_with_edges_and_edge_cases():
 def test_histograms_have_no_gradient_and_refuse_what_torch_refuses():
     x = cr.tensor([0.5, 1.5], requires_grad=True)
     assert not cr.histc(x, 2).requires_grad and not cr.histogram(x, 2).hist.requires_grad
-    with pytest.raises(NotImplementedError, match="histc: not implemented for dtype int64"):
+    with pytest.raises(NotImplementedError, match=r"histc: not implemented for dtype (chainrule\.)?int64"):
         cr.histc(cr.tensor([1, 2]), 3)
     with pytest.raises(RuntimeError, match="histc: bins must be > 0"):
         cr.histc(x, 0)

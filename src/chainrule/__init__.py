@@ -24,21 +24,22 @@ from .ops import *  # noqa: F401,F403 - every op is also cr.<name>
 from .ops import abs, all, any, max, min, pow, sum  # noqa: F401 - PyTorch's names shadow builtins
 from .tensor import Tensor  # noqa: F401
 from .size import Size  # noqa: F401
+from . import random  # noqa: F401,E402 - cr.random, as torch.random
+from .random import get_rng_state, initial_seed, multinomial, seed, set_rng_state  # noqa: F401
 
 __version__ = "0.1.0"
 
-float32 = _np.dtype(_np.float32)
-float64 = _np.dtype(_np.float64)
-float16 = _np.dtype(_np.float16)
-float = float32  # noqa: A001 - PyTorch's alias
-double = float64
-int64 = _np.dtype(_np.int64)
-long = int64
-int32 = _np.dtype(_np.int32)
-int16 = _np.dtype(_np.int16)
-int8 = _np.dtype(_np.int8)
-uint8 = _np.dtype(_np.uint8)
-bool = _np.dtype(_np.bool_)  # noqa: A001 - PyTorch's alias
+from .backend.dtype import (  # noqa: F401,E402 - torch's dtype names, printing as chainrule.*
+    bfloat16, cdouble, cfloat, complex64, complex128, double, dtype, finfo, float16, float32,
+    float64, half, iinfo, int8, int16, int32, int64, is_floating_point, long, short, uint8,
+    uint16, uint32, uint64,
+)
+from .backend.dtype import bool_ as bool  # noqa: A001,E402 - PyTorch's alias
+from .backend.dtype import float32 as float  # noqa: A001,E402 - PyTorch's alias
+from .backend.dtype import int32 as int  # noqa: A001,E402 - PyTorch's alias
+from .backend import device, get_default_device, set_default_device  # noqa: F401,E402
+from .autograd.inference_mode import inference_mode, is_inference_mode_enabled  # noqa: F401,E402
+from . import accelerator, backends, cuda  # noqa: F401,E402 - torch.cuda's probes and flags
 
 
 def is_tensor(obj) -> bool:

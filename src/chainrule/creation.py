@@ -26,8 +26,8 @@ def _shape(size):
     return shape
 
 
-def _finish(array, requires_grad):
-    t = _make(array)
+def _finish(array, requires_grad, device=None):
+    t = _make(backend.place(array, device))
     if requires_grad:
         t.requires_grad = True  # validates the dtype
     return t
@@ -46,10 +46,16 @@ def tensor(data, dtype=None, requires_grad=False, device=None):
     return _finish(arr, requires_grad)
 
 
-def as_tensor(data, dtype=None):
-    if isinstance(data, Tensor) and (dtype is None or backend.to_dtype(dtype) == data.dtype):
-        return data
-    return Tensor(data, dtype=dtype)
+def as_tensor(data, dtype=None, device=None):
+    """``data`` as a tensor, without a copy when it already is one of that dtype and device."""
+    if isinstance(data, Tensor):
+        same_dtype = dtype is None or backend.to_dtype(dtype) == data._array.dtype
+        same_device = device is None or backend.normalize_device(device) == data.device
+        if same_dtype and same_device:
+            return data
+        if device is None:
+            device = data.device
+    return Tensor(data, dtype=dtype, device=device)
 
 
 def from_numpy(array: np.ndarray) -> Tensor:
@@ -59,43 +65,47 @@ def from_numpy(array: np.ndarray) -> Tensor:
     return _make(array)
 
 
-def zeros(*size, dtype=None, requires_grad=False):
-    return _finish(np.zeros(_shape(size), dtype=_float(dtype)), requires_grad)
+def zeros(*size, dtype=None, requires_grad=False, device=None):
+    return _finish(np.zeros(_shape(size), dtype=_float(dtype)), requires_grad, device)
 
 
-def ones(*size, dtype=None, requires_grad=False):
-    return _finish(np.ones(_shape(size), dtype=_float(dtype)), requires_grad)
+def ones(*size, dtype=None, requires_grad=False, device=None):
+    return _finish(np.ones(_shape(size), dtype=_float(dtype)), requires_grad, device)
 
 
-def empty(*size, dtype=None, requires_grad=False):
-    return _finish(np.empty(_shape(size), dtype=_float(dtype)), requires_grad)
+def empty(*size, dtype=None, requires_grad=False, device=None):
+    return _finish(np.empty(_shape(size), dtype=_float(dtype)), requires_grad, device)
 
 
-def full(size, fill_value, dtype=None, requires_grad=False):
+def full(size, fill_value, dtype=None, requires_grad=False, device=None):
     if dtype is None:
         dtype = (np.bool_ if isinstance(fill_value, bool) else
                  np.int64 if isinstance(fill_value, int) else backend.default_float)
-    return _finish(np.full(_shape((size,)), fill_value, dtype=backend.to_dtype(dtype)), requires_grad)
+    return _finish(np.full(_shape((size,)), fill_value, dtype=backend.to_dtype(dtype)),
+                   requires_grad, device)
 
 
-def zeros_like(t, dtype=None, requires_grad=False):
-    return _finish(np.zeros(t.shape, dtype=backend.to_dtype(dtype) or t.dtype), requires_grad)
+def zeros_like(t, dtype=None, requires_grad=False, device=None):
+    return _finish(np.zeros(t.shape, dtype=backend.to_dtype(dtype) or t._array.dtype),
+                   requires_grad, device or t.device)
 
 
-def ones_like(t, dtype=None, requires_grad=False):
-    return _finish(np.ones(t.shape, dtype=backend.to_dtype(dtype) or t.dtype), requires_grad)
+def ones_like(t, dtype=None, requires_grad=False, device=None):
+    return _finish(np.ones(t.shape, dtype=backend.to_dtype(dtype) or t._array.dtype),
+                   requires_grad, device or t.device)
 
 
-def empty_like(t, dtype=None, requires_grad=False):
-    return _finish(np.empty(t.shape, dtype=backend.to_dtype(dtype) or t.dtype), requires_grad)
+def empty_like(t, dtype=None, requires_grad=False, device=None):
+    return _finish(np.empty(t.shape, dtype=backend.to_dtype(dtype) or t._array.dtype),
+                   requires_grad, device or t.device)
 
 
-def full_like(t, fill_value, dtype=None, requires_grad=False):
-    return _finish(np.full(t.shape, fill_value, dtype=backend.to_dtype(dtype) or t.dtype),
-                   requires_grad)
+def full_like(t, fill_value, dtype=None, requires_grad=False, device=None):
+    return _finish(np.full(t.shape, fill_value, dtype=backend.to_dtype(dtype) or t._array.dtype),
+                   requires_grad, device or t.device)
 
 
-def arange(start, end=None, step=1, dtype=None, requires_grad=False):
+def arange(start, end=None, step=1, dtype=None, requires_grad=False, device=None):
     """``arange(5)``, ``arange(1, 5)``, ``arange(0, 1, 0.25)``: ints give int64, floats float32."""
     if end is None:
         start, end = 0, start
@@ -105,55 +115,70 @@ def arange(start, end=None, step=1, dtype=None, requires_grad=False):
         dtype = np.dtype(np.int64) if is_int else backend.default_float
     if step == 0:
         raise ValueError("arange: step must be nonzero")
-    return _finish(np.arange(start, end, step).astype(dtype), requires_grad)
+    return _finish(np.arange(start, end, step).astype(dtype), requires_grad, device)
 
 
-def linspace(start, end, steps, dtype=None, requires_grad=False):
-    return _finish(np.linspace(start, end, int(steps)).astype(_float(dtype)), requires_grad)
+def linspace(start, end, steps, dtype=None, requires_grad=False, device=None):
+    return _finish(np.linspace(start, end, int(steps)).astype(_float(dtype)), requires_grad,
+                   device)
 
 
-def eye(n, m=None, dtype=None, requires_grad=False):
-    return _finish(np.eye(n, m, dtype=_float(dtype)), requires_grad)
+def eye(n, m=None, dtype=None, requires_grad=False, device=None):
+    return _finish(np.eye(n, m, dtype=_float(dtype)), requires_grad, device)
 
 
-def rand(*size, generator=None, dtype=None, requires_grad=False):
-    """Uniform on [0, 1)."""
-    rng = backend.rng_of(generator)
-    return _finish(rng.random(_shape(size), dtype=np.float64).astype(_float(dtype)), requires_grad)
+def rand(*size, generator=None, dtype=None, requires_grad=False, device=None):
+    """Uniform on [0, 1) (torch's stream with the default generator: see ``cr.Generator``)."""
+    dtype = _float(dtype)
+    values = backend.rng_of(generator).draw_uniform(_shape(size), 0.0, 1.0, dtype)
+    return _finish(values, requires_grad, device)
 
 
-def randn(*size, generator=None, dtype=None, requires_grad=False):
+def randn(*size, generator=None, dtype=None, requires_grad=False, device=None):
     """Standard normal."""
-    rng = backend.rng_of(generator)
-    return _finish(rng.standard_normal(_shape(size)).astype(_float(dtype)), requires_grad)
+    dtype = _float(dtype)
+    values = backend.rng_of(generator).draw_normal(_shape(size), 0.0, 1.0, dtype)
+    return _finish(values, requires_grad, device)
 
 
-def randint(low, high=None, size=(), generator=None, dtype=None):
+def randint(low, high=None, size=(), generator=None, dtype=None, requires_grad=False,
+            device=None):
     """Integers in [low, high) (``randint(high, size)`` works too), int64 by default."""
+    if isinstance(high, (tuple, list)):  # randint(high, size), as torch allows
+        low, high, size = 0, low, high
     if high is None:
         low, high = 0, low
     elif isinstance(high, (tuple, list)) and size == ():  # randint(high, size), positional
         low, high, size = 0, low, high
     if high <= low:
         raise ValueError(f"randint: high ({high}) must be greater than low ({low})")
-    rng = backend.rng_of(generator)
-    return _make(rng.integers(low, high, _shape((size,))).astype(backend.to_dtype(dtype) or np.int64))
+    dtype = backend.to_dtype(dtype) or np.dtype(np.int64)
+    values = backend.rng_of(generator).draw_int(low, high, _shape((size,)), dtype)
+    return _finish(values, requires_grad, device)
 
 
-def randperm(n, generator=None, dtype=None):
-    return _make(backend.rng_of(generator).permutation(int(n)).astype(backend.to_dtype(dtype) or np.int64))
+def randperm(n, generator=None, dtype=None, requires_grad=False, device=None):
+    """A random permutation of 0 .. n-1 (int64)."""
+    perm = backend.rng_of(generator).draw_perm(int(n))
+    return _finish(perm.astype(backend.to_dtype(dtype) or np.int64, copy=False), requires_grad,
+                   device)
 
 
-def rand_like(t, generator=None, dtype=None, requires_grad=False):
-    return rand(*t.shape, generator=generator, dtype=dtype or t.dtype, requires_grad=requires_grad)
+def rand_like(t, generator=None, dtype=None, requires_grad=False, device=None):
+    return rand(*t.shape, generator=generator, dtype=dtype or t._array.dtype,
+                device=device or t.device, requires_grad=requires_grad)
 
 
-def randn_like(t, generator=None, dtype=None, requires_grad=False):
-    return randn(*t.shape, generator=generator, dtype=dtype or t.dtype, requires_grad=requires_grad)
+def randn_like(t, generator=None, dtype=None, requires_grad=False, device=None):
+    return randn(*t.shape, generator=generator, dtype=dtype or t._array.dtype,
+                 device=device or t.device, requires_grad=requires_grad)
 
 
 def bernoulli(p, generator=None):
     """1 with probability ``p`` (a tensor or number), else 0, in ``p``'s float dtype."""
-    probs = p._array if isinstance(p, Tensor) else np.asarray(p, dtype=backend.default_float)
-    draw = backend.rng_of(generator).random(probs.shape, dtype=np.float64)
-    return _make((draw < probs).astype(probs.dtype))
+    rng = backend.rng_of(generator)
+    if isinstance(p, Tensor):
+        where = backend.device_of(p._array)
+        host = backend.to_device(p._array, "cpu")
+        return _make(backend.to_device(rng.draw_bernoulli_tensor(host, host.dtype), where))
+    return _make(rng.draw_bernoulli((), float(p), backend.default_float))

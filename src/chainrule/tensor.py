@@ -202,11 +202,11 @@ class Tensor:
 
     @property
     def dtype(self):
-        return self._array.dtype
+        return backend.of_numpy(self._array.dtype)
 
     @property
-    def device(self) -> str:
-        return backend.device_of(self._array)
+    def device(self):
+        return backend.device(backend.device_of(self._array))
 
     def size(self, dim=None):
         if dim is None:
@@ -307,7 +307,7 @@ class Tensor:
         dtype = kwargs.pop("dtype", None)
         device = kwargs.pop("device", None)
         for a in args:
-            if isinstance(a, str) and (a == "cpu" or a.startswith("cuda")):
+            if backend.is_device_like(a):
                 device = a
             else:
                 dtype = a
@@ -447,12 +447,17 @@ class Tensor:
 
     def uniform_(self, a=0.0, b=1.0, generator=None):
         self._inplace("uniform_", 0)
-        self._array[...] = backend.rng_of(generator).uniform(a, b, self.shape)
+        view = backend.memory_order(self._array)  # torch fills in memory order
+        values = backend.rng_of(generator).draw_uniform(view.shape, a, b, view.dtype)
+        view[...] = backend.to_device(values, backend.device_of(view))  # drawn on the CPU
         return self
 
     def normal_(self, mean=0.0, std=1.0, generator=None):
         self._inplace("normal_", 0)
-        self._array[...] = backend.rng_of(generator).normal(mean, std, self.shape)
+        view = backend.memory_order(self._array)
+        values = backend.rng_of(generator).draw_normal(
+            view.shape, mean, std, view.dtype, contiguous=self._array.flags.c_contiguous)
+        view[...] = backend.to_device(values, backend.device_of(view))
         return self
 
     def __setitem__(self, index, value):
@@ -851,6 +856,9 @@ class Tensor:
     def isfinite(self):
         return _ops.isfinite(self)
 
+    def multinomial(self, num_samples, replacement=False, *, generator=None):
+        return _random.multinomial(self, num_samples, replacement, generator=generator)
+
 
 def _warn_nonleaf_grad(t):
     import warnings  # noqa: PLC0415 - rare path
@@ -902,6 +910,7 @@ from .autograd import engine as _engine  # noqa: E402
 from .autograd import grad_mode as _grad_mode  # noqa: E402
 from .autograd import tracing as _tracing  # noqa: E402
 from . import promotion as _promotion  # noqa: E402
+from . import random as _random  # noqa: E402
 
 
 def _in_graph(t, other):

@@ -204,21 +204,12 @@ class WeightedRandomSampler(Sampler):
         if not total > 0:
             raise RuntimeError("WeightedRandomSampler: invalid multinomial distribution "
                                "(sum of weights <= 0)")
-        rng = backend.rng_of(self.generator)
-        if self.replacement:
-            cdf = np.cumsum(w / total)
-            draws = rng.random(self.num_samples) * cdf[-1]
-            # side="right" never picks a zero-weight index (its cdf step is empty).
-            return np.searchsorted(cdf, draws, side="right").astype(np.int64)
-        if self.num_samples > len(w):
+        if not self.replacement and self.num_samples > len(w):
             raise RuntimeError(f"WeightedRandomSampler: cannot draw {self.num_samples} samples "
                                f"without replacement from {len(w)} weights")
-        # Sampling without replacement by exponential races: the smallest E_i / w_i win,
-        # in order; this is the same distribution as drawing one by one and renormalizing.
-        # Zero weights get an infinite key: as in torch.multinomial, they come last.
-        with np.errstate(divide="ignore"):
-            keys = rng.exponential(size=len(w)) / w
-        return np.argsort(keys, kind="stable")[:self.num_samples].astype(np.int64)
+        # torch.multinomial's draws, from the generator's own streams (torch's by default).
+        return backend.rng_of(self.generator).draw_multinomial(
+            w, self.num_samples, self.replacement).astype(np.int64)
 
     __iter__ = _iter_indices
 

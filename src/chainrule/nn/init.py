@@ -75,12 +75,16 @@ def _fill(tensor, values):
 
 def uniform_(tensor, a=0.0, b=1.0, generator=None):
     """Fill with draws from U(a, b)."""
-    return _fill(tensor, backend.rng_of(generator).uniform(a, b, tensor.shape))
+    with grad_mode.no_grad():
+        tensor.uniform_(a, b, generator=generator)  # torch's stream, in torch's fill order
+    return tensor
 
 
 def normal_(tensor, mean=0.0, std=1.0, generator=None):
     """Fill with draws from N(mean, std^2)."""
-    return _fill(tensor, backend.rng_of(generator).normal(mean, std, tensor.shape))
+    with grad_mode.no_grad():
+        tensor.normal_(mean, std, generator=generator)
+    return tensor
 
 
 def trunc_normal_(tensor, mean=0.0, std=1.0, a=-2.0, b=2.0, generator=None):
@@ -154,7 +158,9 @@ def orthogonal_(tensor, gain=1, generator=None):
                          f"got shape {tuple(tensor.shape)}")
     rows = tensor.shape[0]
     cols = tensor.numel() // rows
-    flat = backend.rng_of(generator).normal(0.0, 1.0, (rows, cols))
+    # torch draws the Gaussian as normal_ of a (rows, cols) tensor of the parameter's dtype
+    flat = backend.rng_of(generator).draw_normal((rows, cols), 0.0, 1.0, tensor._array.dtype)
+    flat = flat.astype(np.float64)
     if rows < cols:
         flat = flat.T
     q, r = np.linalg.qr(flat)

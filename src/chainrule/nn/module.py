@@ -448,7 +448,7 @@ class Module:
         if kwargs:
             raise TypeError(f"to: unexpected arguments {sorted(kwargs)}")
         for a in args:
-            if isinstance(a, str) and (a == "cpu" or a.startswith("cuda")):
+            if backend.is_device_like(a):
                 device = a
             elif isinstance(a, Tensor):
                 dtype, device = a.dtype, a.device

@@ -322,8 +322,6 @@ class DropoutMask(Op):
 
     def forward(self, x, p, generator):
         dtype = x.dtype if x.dtype.kind == "f" else backend.default_float
-        draw = backend.rng_of(generator).random(x.shape, dtype=np.float32 if dtype ==
-                                                np.float32 else np.float64)
-        mask = (draw >= p).astype(dtype)
-        mask *= dtype.type(1.0 / (1.0 - p))
-        return mask
+        # torch: noise = bernoulli_(1 - p) (keep where a uniform < 1 - p), noise /= 1 - p
+        keep = backend.rng_of(generator).draw_bernoulli(x.shape, 1.0 - p, dtype)
+        return backend.to_device(keep / dtype.type(1.0 - p), backend.device_of(x))
