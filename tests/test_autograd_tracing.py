@@ -27,9 +27,11 @@ def test_the_program_of_a_two_layer_mlp_step_prints_every_op():
     print(text)
     ops = program.ops()
     # Forward: the Flatten of an input that requires no grad is a step too.
-    assert ops[:4] == ["Reshape", "Linear", "add_", "BatchMoments"]  # add_: num_batches_tracked
-    for op in ["UpdateRunningStats", "BatchNormTrain", "Relu", "DropoutMask", "Mul",
-               "CheckClassTarget", "HardCrossEntropy", "Backward", "AccumulateGrad"]:
+    # add_: num_batches_tracked; the update of the optimizer comes last.
+    assert ops[:5] == ["zero_grad", "Reshape", "Linear", "add_", "BatchMoments"]
+    assert ops[-1] == "SGD.step" and "lr=0.1" in str(program.steps[-1])
+    for op in ["zero_grad", "UpdateRunningStats", "BatchNormTrain", "Relu", "DropoutMask", "Mul",
+               "CheckClassTarget", "HardCrossEntropy", "Backward", "AccumulateGrad", "SGD.step"]:
         assert op in ops, op
     # The backward pass is recorded op by op, after the forward.
     assert ops.index("Backward") > ops.index("HardCrossEntropy")

@@ -66,6 +66,8 @@ class Tensor:
     # graph (detach() or no_grad), read by autograd.diagnose.why_no_grad.
     __slots__ = ("_array", "_requires_grad", "grad_fn", "_grad", "_version", "_output_nr",
                  "_hooks", "_retains_grad", "_origin", "name", "__weakref__")
+    # True on nn.Parameter: the pictures draw learnable weights apart from inputs.
+    is_parameter = False
     # NumPy must hand `ndarray <op> Tensor` to the Tensor's reflected operator.
     __array_ufunc__ = None
     __array_priority__ = 1000

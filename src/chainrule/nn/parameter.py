@@ -21,6 +21,8 @@ class Parameter(Tensor):
     """
 
     __slots__ = ()
+    # Read by the pictures (viz sits below nn and does not import it): a learnable weight.
+    is_parameter = True
 
     def __init__(self, data=None, requires_grad=True):
         if data is None:

@@ -30,6 +30,7 @@ import numpy as np
 
 from .. import backend
 from ..autograd import grad_mode
+from ..autograd import tracing as _tracing
 from ..tensor import Tensor, _make
 
 # Large arrays are updated block by block: a block and the update's scratch space stay in
@@ -184,6 +185,9 @@ class Optimizer:
     # --- gradients ---------------------------------------------------------------------------
     def zero_grad(self, set_to_none: bool = True) -> None:
         """Forget the gradients: set ``.grad`` to None (default) or fill it with zeros."""
+        if _tracing.is_tracing():
+            _tracing.note("zero_grad", [p for g in self.param_groups for p in g["params"]],
+                          set_to_none=set_to_none)
         for group in self.param_groups:
             for p in group["params"]:
                 if p.grad is None:
@@ -236,6 +240,10 @@ class Optimizer:
         for group in self.param_groups:
             hyper = self._hyper(group)
             spec = self._state_spec(group)
+            if _tracing.is_tracing():  # the update is a step of a traced training step
+                _tracing.note(f"{type(self).__name__}.step",
+                              [t for p in group["params"] if p.grad is not None
+                               for t in (p, p.grad)], **hyper)
             for p in group["params"]:
                 if p.grad is None:
                     continue

@@ -144,8 +144,8 @@ def _kind(t: Tensor, is_root: bool) -> str:
         return INTERMEDIATE
     if not t._requires_grad:
         return DATA
-    # nn.Parameter is a Tensor subclass; named by class so viz needs no import of nn.
-    return PARAMETER if any(c.__name__ == "Parameter" for c in type(t).__mro__) else INPUT
+    # nn.Parameter says so with a class attribute, so viz needs no import of nn.
+    return PARAMETER if t.is_parameter else INPUT
 
 
 def _is_index_data(t: Tensor) -> bool:
