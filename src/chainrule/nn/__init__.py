@@ -24,6 +24,7 @@ from .module import (  # noqa: F401
 )
 from .normalization import BatchNorm1d, LayerNorm  # noqa: F401
 from .parameter import Buffer, Parameter  # noqa: F401
+from .rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNBase, RNNCell, RNNCellBase  # noqa: F401
 from .sparse import Embedding  # noqa: F401
 from .summary import ModelSummary  # noqa: F401
 
