@@ -23,6 +23,8 @@ from .creation import (  # noqa: F401
 from .ops import *  # noqa: F401,F403 - every op is also cr.<name>
 from .ops import abs, all, any, max, min, pow, sum  # noqa: F401 - PyTorch's names shadow builtins
 from .tensor import Tensor  # noqa: F401
+from . import random  # noqa: F401,E402 - cr.random, as torch.random
+from .random import get_rng_state, initial_seed, multinomial, seed, set_rng_state  # noqa: F401
 
 __version__ = "0.1.0"
 

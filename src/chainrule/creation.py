@@ -117,29 +117,35 @@ def eye(n, m=None, dtype=None, requires_grad=False):
 
 
 def rand(*size, generator=None, dtype=None, requires_grad=False):
-    """Uniform on [0, 1)."""
-    rng = backend.rng_of(generator)
-    return _finish(rng.random(_shape(size), dtype=np.float64).astype(_float(dtype)), requires_grad)
+    """Uniform on [0, 1) (torch's stream with the default generator: see ``cr.Generator``)."""
+    dtype = _float(dtype)
+    values = backend.rng_of(generator).draw_uniform(_shape(size), 0.0, 1.0, dtype)
+    return _finish(values, requires_grad)
 
 
 def randn(*size, generator=None, dtype=None, requires_grad=False):
     """Standard normal."""
-    rng = backend.rng_of(generator)
-    return _finish(rng.standard_normal(_shape(size)).astype(_float(dtype)), requires_grad)
+    dtype = _float(dtype)
+    values = backend.rng_of(generator).draw_normal(_shape(size), 0.0, 1.0, dtype)
+    return _finish(values, requires_grad)
 
 
 def randint(low, high=None, size=(), generator=None, dtype=None):
     """Integers in [low, high) (``randint(high, size)`` works too), int64 by default."""
+    if isinstance(high, (tuple, list)):  # randint(high, size), as torch allows
+        low, high, size = 0, low, high
     if high is None:
         low, high = 0, low
     if high <= low:
         raise ValueError(f"randint: high ({high}) must be greater than low ({low})")
-    rng = backend.rng_of(generator)
-    return _make(rng.integers(low, high, _shape((size,))).astype(backend.to_dtype(dtype) or np.int64))
+    dtype = backend.to_dtype(dtype) or np.dtype(np.int64)
+    return _make(backend.rng_of(generator).draw_int(low, high, _shape((size,)), dtype))
 
 
 def randperm(n, generator=None, dtype=None):
-    return _make(backend.rng_of(generator).permutation(int(n)).astype(backend.to_dtype(dtype) or np.int64))
+    """A random permutation of 0 .. n-1 (int64)."""
+    perm = backend.rng_of(generator).draw_perm(int(n))
+    return _make(perm.astype(backend.to_dtype(dtype) or np.int64, copy=False))
 
 
 def rand_like(t, generator=None, dtype=None, requires_grad=False):
@@ -152,6 +158,7 @@ def randn_like(t, generator=None, dtype=None, requires_grad=False):
 
 def bernoulli(p, generator=None):
     """1 with probability ``p`` (a tensor or number), else 0, in ``p``'s float dtype."""
-    probs = p._array if isinstance(p, Tensor) else np.asarray(p, dtype=backend.default_float)
-    draw = backend.rng_of(generator).random(probs.shape, dtype=np.float64)
-    return _make((draw < probs).astype(probs.dtype))
+    rng = backend.rng_of(generator)
+    if isinstance(p, Tensor):
+        return _make(rng.draw_bernoulli_tensor(p._array, p._array.dtype))
+    return _make(rng.draw_bernoulli((), float(p), backend.default_float))

@@ -375,12 +375,14 @@ class Tensor:
 
     def uniform_(self, a=0.0, b=1.0, generator=None):
         self._inplace("uniform_", 0)
-        self._array[...] = backend.rng_of(generator).uniform(a, b, self.shape)
+        self._array[...] = backend.rng_of(generator).draw_uniform(self.shape, a, b, self.dtype)
         return self
 
     def normal_(self, mean=0.0, std=1.0, generator=None):
         self._inplace("normal_", 0)
-        self._array[...] = backend.rng_of(generator).normal(mean, std, self.shape)
+        arr = self._array
+        self._array[...] = backend.rng_of(generator).draw_normal(
+            self.shape, mean, std, arr.dtype, contiguous=arr.flags.c_contiguous)
         return self
 
     def __setitem__(self, index, value):
@@ -712,6 +714,9 @@ class Tensor:
     def isfinite(self):
         return _ops.isfinite(self)
 
+    def multinomial(self, num_samples, replacement=False, *, generator=None):
+        return _random.multinomial(self, num_samples, replacement, generator=generator)
+
 
 class _HookHandle:
     def __init__(self, hooks, entry):
@@ -726,6 +731,7 @@ class _HookHandle:
 from . import ops as _ops  # noqa: E402
 from .autograd import engine as _engine  # noqa: E402
 from .autograd import grad_mode as _grad_mode  # noqa: E402
+from . import random as _random  # noqa: E402
 
 
 def _in_graph(t, other):

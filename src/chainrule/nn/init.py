@@ -75,12 +75,15 @@ def _fill(tensor, values):
 
 def uniform_(tensor, a=0.0, b=1.0, generator=None):
     """Fill with draws from U(a, b)."""
-    return _fill(tensor, backend.rng_of(generator).uniform(a, b, tensor.shape))
+    return _fill(tensor, backend.rng_of(generator).draw_uniform(tensor.shape, a, b,
+                                                                tensor._array.dtype))
 
 
 def normal_(tensor, mean=0.0, std=1.0, generator=None):
     """Fill with draws from N(mean, std^2)."""
-    return _fill(tensor, backend.rng_of(generator).normal(mean, std, tensor.shape))
+    arr = tensor._array
+    return _fill(tensor, backend.rng_of(generator).draw_normal(
+        tensor.shape, mean, std, arr.dtype, contiguous=arr.flags.c_contiguous))
 
 
 def trunc_normal_(tensor, mean=0.0, std=1.0, a=-2.0, b=2.0, generator=None):

@@ -194,11 +194,10 @@ def dropout(input, p=0.5, training=True, inplace=False, generator=None):
         return input
     if p == 1.0:
         return input * np.zeros((), dtype=input.dtype)
-    dtype = input.dtype if input.dtype.kind == "f" else backend.default_float
-    draw = backend.rng_of(generator).random(input.shape, dtype=np.float32 if dtype ==
-                                            np.float32 else np.float64)
-    mask = (draw >= p).astype(dtype)
-    mask *= dtype.type(1.0 / (1.0 - p))
+    dtype = input._array.dtype if input._array.dtype.kind == "f" else backend.default_float
+    # torch: noise = bernoulli_(1 - p) (keep where a uniform < 1 - p), noise /= 1 - p
+    keep = backend.rng_of(generator).draw_bernoulli(input.shape, 1.0 - p, dtype)
+    mask = keep / dtype.type(1.0 - p)
     return _el.mul(input, mask)
 
 

@@ -107,46 +107,9 @@ def to_device(array, device: str):
     return _cupy().asarray(array)
 
 
-# --- randomness ----------------------------------------------------------------------------
+# --- randomness: cr.Generator (torch's streams or NumPy's), in generator.py ---------------
 
-class Generator:
-    """A seedable source of random numbers (PCG64 underneath), like ``torch.Generator``.
-
-        >>> g = cr.Generator().manual_seed(42)
-        >>> a = cr.randn(3, generator=g)
-    """
-
-    def __init__(self, device="cpu"):
-        self.device = normalize_device(device)
-        self._seed = int(np.random.SeedSequence().entropy) % (2**63)
-        self.rng = np.random.Generator(np.random.PCG64(self._seed))
-
-    def manual_seed(self, seed: int) -> "Generator":
-        self._seed = int(seed)
-        self.rng = np.random.Generator(np.random.PCG64(self._seed))
-        return self
-
-    def seed(self) -> int:
-        return self.manual_seed(int(np.random.SeedSequence().entropy) % (2**63))._seed
-
-    def initial_seed(self) -> int:
-        return self._seed
-
-    def get_state(self) -> dict:
-        """The generator's state as a JSON-friendly dict (for checkpoints)."""
-        return self.rng.bit_generator.state
-
-    def set_state(self, state: dict) -> None:
-        self.rng.bit_generator.state = state
-
-
-default_generator = Generator()
-
-
-def manual_seed(seed: int) -> Generator:
-    """Seed the default generator: same seed, same run, bit for bit."""
-    return default_generator.manual_seed(seed)
-
-
-def rng_of(generator: Generator | None) -> np.random.Generator:
-    return (generator or default_generator).rng
+from .generator import (  # noqa: E402,F401 - after normalize_device, which Generator uses
+    Generator, default_generator, get_rng_state, initial_seed, manual_seed, rng_of, seed,
+    set_rng_state,
+)
