@@ -220,7 +220,7 @@ def main(argv=None):
     # name: (steps, batch, learning rate)
     plan = {"mlp": (4000, 256, 1e-2), "lstm": (3000, 64, 5e-3), "transformer": (3000, 64, 2e-3)}
     if args.quick:
-        plan = {"mlp": (300, 128, 1e-2), "lstm": (150, 32, 1e-2), "transformer": (150, 32, 5e-3)}
+        plan = {"mlp": (300, 128, 1e-2), "lstm": (300, 32, 1e-2), "transformer": (300, 32, 5e-3)}
     results = {"n_train": len(train_seqs), "n_val": len(val_seqs), "framework": T.__name__}
     print(f"{len(train_seqs)} training names, {len(val_seqs)} validation names, "
           f"on {T.__name__}; uniform guess = {math.log(len(CHARS)):.3f}")
