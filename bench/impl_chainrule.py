@@ -135,5 +135,8 @@ class ChainruleOp:
 
 
 def build(case: Case, data):
+    if case.model != "mlp":  # the sequence models (issue 14)
+        from . import seq_chainrule  # noqa: PLC0415
+        return seq_chainrule.build(case, data)
     return {"train": ChainruleTrain, "infer": ChainruleInfer, "adam": ChainruleAdam,
             "op": ChainruleOp}[case.kind](case, data)
