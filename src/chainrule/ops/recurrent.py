@@ -113,6 +113,59 @@ def _tanh_(a):
     return xp.tanh(a, out=a)
 
 
+_LSTM_SCALES = {}
+
+
+def _lstm_gates_(a, H):
+    """In place: [i f g o] <- [s s tanh s](a), as k * tanh(k * a) + c per column (k = 1/2 and
+    c = 1/2 on the sigmoid gates, k = 1 and c = 0 on g): four passes for all four gates."""
+    xp = backend.get_array_module(a)
+    key = (H, a.dtype, xp)
+    kc = _LSTM_SCALES.get(key)
+    if kc is None:
+        k = xp.full(4 * H, 0.5, a.dtype)
+        k[2 * H:3 * H] = 1
+        c = xp.full(4 * H, 0.5, a.dtype)
+        c[2 * H:3 * H] = 0
+        kc = _LSTM_SCALES[key] = (k, c)
+    k, c = kc
+    a *= k
+    xp.tanh(a, out=a)
+    a *= k
+    a += c
+    return a
+
+
+class GradBuffer:
+    """One (T, ...) array that the step nodes write their input gradients into, so that the
+    backward of ``Unbind`` hands it on whole instead of copying T pieces together.
+
+    A fresh array is taken whenever a step asks again for a slot already handed out (a
+    second backward with retain_graph), so no gradient is ever overwritten.
+    """
+
+    __slots__ = ("steps", "array", "views")
+
+    def __init__(self, steps):
+        self.steps, self.array, self.views = steps, None, {}
+
+    def view(self, t, shape, dtype, xp):
+        if self.array is None or t in self.views or self.array.shape[1:] != shape \
+                or self.array.dtype != dtype:
+            self.array = xp.empty((self.steps,) + tuple(shape), dtype)
+            self.views = {}
+        v = self.array[t]
+        self.views[t] = v
+        return v
+
+    def whole(self, grads):
+        """The array, when ``grads`` are exactly its T views in order; else None."""
+        views = self.views
+        if len(views) != self.steps or any(g is not views.get(t) for t, g in enumerate(grads)):
+            return None
+        return self.array
+
+
 def _cat(parts, axis):
     if any(isinstance(p, Tensor) for p in parts):
         from .shape import cat  # noqa: PLC0415 - same package, no cycle at call time
@@ -126,7 +179,7 @@ class RNNCellOp(Op):
     name = "rnn_cell"
     caches = ("h_new",)
 
-    def forward(self, xg, h, W, mask, nonlinearity):
+    def forward(self, xg, h, W, mask, nonlinearity, slot=None):
         a = h @ W.T
         a += xg
         if nonlinearity == "tanh":
@@ -138,14 +191,26 @@ class RNNCellOp(Op):
             a = backend.get_array_module(a).where(mask, a, h)
         return a
 
-    def backward(self, g, xg, h, W, mask, nonlinearity):
+    def backward(self, g, xg, h, W, mask, nonlinearity, slot=None):
         g_new, g_pass = _split_masked(g, mask)
-        if dual.is_graph(g):
+        graph = dual.is_graph(g) or dual.is_graph(xg)
+        if graph:
             pre = xg + h @ W.T
             y = pre.tanh() if nonlinearity == "tanh" else pre.relu()
         else:
-            y = self.h_new
-        if nonlinearity == "tanh":
+            y = getattr(self, "h_new", None)
+            if y is None:
+                y = self.forward(xg, h, W, None, nonlinearity)
+        if not graph and slot is not None:
+            xp = backend.get_array_module(y)
+            da = slot[0].view(slot[1], y.shape, y.dtype, xp)
+            if nonlinearity == "tanh":
+                xp.multiply(y, y, out=da)
+                xp.subtract(1, da, out=da)
+            else:
+                xp.greater(y, 0, out=da)
+            da *= g_new
+        elif nonlinearity == "tanh":
             da = g_new * (1 - y * y)
         else:
             da = g_new * (dual.value(y) > 0).astype(dual.value(g).dtype)
@@ -155,7 +220,7 @@ class RNNCellOp(Op):
             if g_pass is not None:
                 gh = gh + g_pass
         gW = da.T @ h if _wants(self, 2) else None
-        return da, gh, gW, None, None
+        return da, gh, gW, None, None, None
 
 
 class LSTMCellOp(MultiOutputOp):
@@ -168,13 +233,11 @@ class LSTMCellOp(MultiOutputOp):
     name = "lstm_cell"
     caches = ("gates", "tc", "h_raw")
 
-    def forward(self, xg, h, c, W, W_hr, mask):
+    def forward(self, xg, h, c, W, W_hr, mask, slot=None):
         H = c.shape[-1]
         a = h @ W.T
         a += xg
-        _sigmoid_(a[..., :2 * H])
-        _tanh_(a[..., 2 * H:3 * H])
-        _sigmoid_(a[..., 3 * H:])
+        _lstm_gates_(a, H)
         i, f, gg, o = a[..., :H], a[..., H:2 * H], a[..., 2 * H:3 * H], a[..., 3 * H:]
         c_new = f * c
         c_new += i * gg
@@ -190,7 +253,7 @@ class LSTMCellOp(MultiOutputOp):
             c_new = xp.where(mask, c_new, c)
         return h_new, c_new
 
-    def backward(self, grads, xg, h, c, W, W_hr, mask):
+    def backward(self, grads, xg, h, c, W, W_hr, mask, slot=None):
         gh, gc = grads
         gh = _zeros_for(gh, h.shape, h)
         gc = _zeros_for(gc, c.shape, c)
@@ -216,7 +279,10 @@ class LSTMCellOp(MultiOutputOp):
         dc *= o
         dc *= gh
         dc += gc
-        dgates = xp.empty(gates.shape, gates.dtype)
+        if slot is None:
+            dgates = xp.empty(gates.shape, gates.dtype)
+        else:
+            dgates = slot[0].view(slot[1], gates.shape, gates.dtype, xp)
         xp.multiply(dc, gg, out=dgates[..., :H])
         xp.multiply(dc, c, out=dgates[..., H:2 * H])
         xp.multiply(dc, i, out=dgates[..., 2 * H:3 * H])
@@ -239,7 +305,7 @@ class LSTMCellOp(MultiOutputOp):
                 gcp += gc_pass
         if _wants(self, 3):
             gW = dgates.reshape(-1, 4 * H).T @ h.reshape(-1, h.shape[-1])
-        return dgates, ghp, gcp, gW, gW_hr, None
+        return dgates, ghp, gcp, gW, gW_hr, None, None
 
     @staticmethod
     def _graph_backward(gh, gc, gh_pass, gc_pass, xg, h, c, W, W_hr, H):
@@ -260,7 +326,7 @@ class LSTMCellOp(MultiOutputOp):
             ghp = ghp + gh_pass
             gcp = gcp + gc_pass
         gW = dgates.reshape(-1, 4 * H).T @ h.reshape(-1, h.shape[-1])
-        return dgates, ghp, gcp, gW, gW_hr, None
+        return dgates, ghp, gcp, gW, gW_hr, None, None
 
 
 class GRUCellOp(Op):
@@ -273,7 +339,7 @@ class GRUCellOp(Op):
     name = "gru_cell"
     caches = ("rz", "n", "hg_n")
 
-    def forward(self, xg, h, W, b, mask):
+    def forward(self, xg, h, W, b, mask, slot=None):
         H = h.shape[-1]
         hg = h @ W.T
         if b is not None:
@@ -293,7 +359,7 @@ class GRUCellOp(Op):
             h_new = backend.get_array_module(h_new).where(mask, h_new, h)
         return h_new
 
-    def backward(self, g, xg, h, W, b, mask):
+    def backward(self, g, xg, h, W, b, mask, slot=None):
         H = h.shape[-1]
         g, g_pass = _split_masked(g, mask)
         if dual.is_graph(g) or dual.is_graph(xg):
@@ -317,7 +383,8 @@ class GRUCellOp(Op):
                 rz, n, hg_n = self.rz, self.n, self.hg_n
             r, z = rz[..., :H], rz[..., H:]
             xp = backend.get_array_module(rz)
-            dxg = xp.empty(xg.shape, xg.dtype)
+            dxg = xp.empty(xg.shape, xg.dtype) if slot is None else \
+                slot[0].view(slot[1], xg.shape, xg.dtype, xp)
             dn = dxg[..., 2 * H:]
             xp.multiply(n, n, out=dn)
             xp.subtract(1, dn, out=dn)
@@ -342,16 +409,24 @@ class GRUCellOp(Op):
             gW = dhg.reshape(-1, 3 * H).T @ h.reshape(-1, H)
         if b is not None and _wants(self, 3):
             gb = dual.sum(dhg.reshape(-1, 3 * H), 0)
-        return dxg, gh, gW, gb, None
+        return dxg, gh, gW, gb, None, None
 
 
 class Unbind(MultiOutputOp):
-    """x (T, ...) -> T Tensors x[0], ..., x[T-1]: one node, whose backward stacks."""
+    """x (T, ...) -> T Tensors x[0], ..., x[T-1]: one node, whose backward stacks.
 
-    def forward(self, x):
+    With a ``GradBuffer`` that the consumers of the steps filled, backward returns its array
+    as it is (no copy).
+    """
+
+    def forward(self, x, buffer=None):
         return tuple(x[t] for t in range(x.shape[0]))
 
-    def backward(self, grads, x):
+    def backward(self, grads, x, buffer=None):
+        if buffer is not None:
+            whole = buffer.whole(grads)
+            if whole is not None:
+                return whole, None
         if any(dual.is_graph(g) for g in grads):
             from .shape import stack  # noqa: PLC0415
             zero = None
@@ -363,7 +438,7 @@ class Unbind(MultiOutputOp):
                                           else _make(x, False, None))
                     g = zero
                 parts.append(g)
-            return (stack(parts, 0),)
+            return stack(parts, 0), None
         xp = backend.get_array_module(x)
         ref = next(g for g in grads if g is not None)
         out = xp.empty(x.shape, ref.dtype)
@@ -372,9 +447,9 @@ class Unbind(MultiOutputOp):
                 out[t] = 0
             else:
                 out[t] = g
-        return (out,)
+        return out, None
 
 
-def unbind_steps(x):
+def unbind_steps(x, buffer=None):
     """The T steps of x (T, ...) as a tuple, through one node."""
-    return Unbind.apply(x)
+    return Unbind.apply(x, buffer)

@@ -15,7 +15,7 @@ from ...ops import shape as _shape
 from ...ops.nn_ops import linear
 
 
-def _direction(mode, steps, h, c, w, masks, reverse, nonlinearity):
+def _direction(mode, steps, h, c, w, masks, reverse, nonlinearity, buffer):
     """Run one direction over ``steps``; returns (outputs in time order, h_T, c_T)."""
     w_ih, w_hh, b_ih, b_hh, w_hr = w
     T = len(steps)
@@ -24,17 +24,17 @@ def _direction(mode, steps, h, c, w, masks, reverse, nonlinearity):
     if mode == "LSTM":
         apply = _cells.LSTMCellOp.apply
         for t in order:
-            h, c = apply(steps[t], h, c, w_hh, w_hr, masks[t] if masks else None)
+            h, c = apply(steps[t], h, c, w_hh, w_hr, masks[t] if masks else None, (buffer, t))
             outs[t] = h
     elif mode == "GRU":
         apply = _cells.GRUCellOp.apply
         for t in order:
-            h = apply(steps[t], h, w_hh, b_hh, masks[t] if masks else None)
+            h = apply(steps[t], h, w_hh, b_hh, masks[t] if masks else None, (buffer, t))
             outs[t] = h
     else:
         apply = _cells.RNNCellOp.apply
         for t in order:
-            h = apply(steps[t], h, w_hh, masks[t] if masks else None, nonlinearity)
+            h = apply(steps[t], h, w_hh, masks[t] if masks else None, nonlinearity, (buffer, t))
             outs[t] = h
     return outs, h, c
 
@@ -69,9 +69,12 @@ def recurrent(mode, x, hx, weights, num_layers, bidirectional=False, dropout=0.0
         for d in range(D):
             k = layer * D + d
             w = weights[k]
-            steps = _cells.unbind_steps(input_projection(mode, layer_input, w[0], w[2], w[3]))
+            # The steps write their gradients into one buffer that the split hands on whole.
+            buffer = _cells.GradBuffer(layer_input.shape[0])
+            xg = input_projection(mode, layer_input, w[0], w[2], w[3])
+            steps = _cells.unbind_steps(xg, buffer)
             outs, h, c = _direction(mode, steps, h0[k], c0[k] if c0 else None, w, masks,
-                                    reverse=d == 1, nonlinearity=nonlinearity)
+                                    reverse=d == 1, nonlinearity=nonlinearity, buffer=buffer)
             outputs.append(_shape.stack(outs, 0))
             h_n.append(h)
             c_n.append(c)
