@@ -6,8 +6,9 @@ then it invents new names, sampling with ``multinomial`` at a temperature.
 
 * MLP: the previous 3 characters, embedded and concatenated, through one tanh layer
   (Bengio et al. 2003) -- the baseline, blind beyond 3 characters.
-* LSTM: 2 layers over the whole prefix.
-* Transformer: 4 pre-norm layers, d_model 64, 4 heads, a causal mask, learned positions.
+* LSTM: 2 layers of 96 over the whole prefix, dropout 0.3 between and after them.
+* Transformer: 4 pre-norm layers, d_model 64, 4 heads, GELU, dropout 0.1, a causal mask,
+  learned positions.
 
 Data: the 1990 US census first-name lists (``dist.female.first``, ``dist.male.first``,
 public domain) as shipped in the ``names`` package 0.3.0 (``pip install names==0.3.0``,
@@ -101,22 +102,25 @@ def make_models(T, max_len, quick):
             return self.out(T.tanh(self.hidden(e)))
 
     class LSTM(nn.Module):
-        def __init__(self, emb=32, hidden=128 if not quick else 48):
+        def __init__(self, emb=32, hidden=96 if not quick else 48,
+                     dropout=0.3 if not quick else 0.0):
             super().__init__()
             self.emb = nn.Embedding(vocab, emb)
-            self.rnn = nn.LSTM(emb, hidden, num_layers=2, batch_first=True)
+            self.rnn = nn.LSTM(emb, hidden, num_layers=2, batch_first=True, dropout=dropout)
+            self.drop = nn.Dropout(dropout)
             self.out = nn.Linear(hidden, vocab)
 
         def forward(self, x):                       # (B, t) -> (B, t, vocab)
             h, _ = self.rnn(self.emb(x))
-            return self.out(h)
+            return self.out(self.drop(h))
 
     class Transformer(nn.Module):
         def __init__(self, d=64 if not quick else 32, heads=4, layers=4 if not quick else 2):
             super().__init__()
             self.tok = nn.Embedding(vocab, d)
             self.pos = nn.Embedding(max_len, d)
-            layer = nn.TransformerEncoderLayer(d, heads, 4 * d, dropout=0.0, activation="gelu",
+            drop = 0.1 if not quick else 0.0
+            layer = nn.TransformerEncoderLayer(d, heads, 4 * d, dropout=drop, activation="gelu",
                                                batch_first=True, norm_first=True)
             self.blocks = nn.TransformerEncoder(layer, layers, enable_nested_tensor=False)
             self.norm = nn.LayerNorm(d)
@@ -132,13 +136,15 @@ def make_models(T, max_len, quick):
     return {"mlp": MLP, "lstm": LSTM, "transformer": Transformer}
 
 
-def train(T, name, model, data, steps, batch, lr, seed):
+def train(T, name, model, data, steps, batch, lr, seed, eval_every=0):
     """AdamW with a cosine learning rate; returns the validation loss per character."""
     F = T.nn.functional
     opt = T.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.01)
     rng = np.random.default_rng(seed)
     (X, Y), (Xv, Yv) = data
     for step in range(steps):
+        if eval_every and step % eval_every == 0:
+            print(f"  {name} step {step}: val loss {evaluate(T, model, Xv, Yv):.4f}")
         for group in opt.param_groups:
             group["lr"] = lr * 0.5 * (1 + math.cos(math.pi * step / steps))
         idx = rng.integers(0, len(X), batch)
@@ -199,6 +205,7 @@ def main(argv=None):
     parser.add_argument("--steps", type=int, default=None)
     parser.add_argument("--temperature", type=float, default=0.8)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--eval-every", type=int, default=0, help="print the validation loss")
     args = parser.parse_args(argv)
     T = importlib.import_module("torch" if args.torch else "chainrule")
     if args.torch:
@@ -232,7 +239,7 @@ def main(argv=None):
         n_params = sum(p.numel() for p in model.parameters())
         start = time.perf_counter()
         val = train(T, name, model, data["mlp" if name == "mlp" else "seq"], steps, batch, lr,
-                    args.seed)
+                    args.seed, args.eval_every)
         seconds = time.perf_counter() - start
         names_out = sample(T, name, model, 8, max_len, args.temperature, args.seed)
         results[name] = {"val_loss": val, "seconds": seconds, "params": n_params,

@@ -312,7 +312,8 @@ def test_one_node_per_step():
 
 
 ERRORS = [
-    (lambda: nn.LSTM(3, 4)(cr.randn(5, 2, 6)), ValueError, r"LSTM: input.size\(-1\) must be equal to input_size. Expected 3, got 6"),
+    (lambda: nn.LSTM(3, 4)(cr.randn(5, 2, 6)), ValueError,
+     r"LSTM: input.size\(-1\) must be equal to input_size. Expected 3, got 6"),
     (lambda: nn.LSTM(3, 4)(cr.randn(5, 2, 3), (cr.zeros(2, 2, 4), cr.zeros(1, 2, 4))),
      RuntimeError, r"LSTM: expected hidden size \(1, 2, 4\), got \(2, 2, 4\)"),
     (lambda: nn.LSTM(3, 4)(cr.randn(5, 2, 3), (cr.zeros(1, 2, 4), cr.zeros(1, 2, 5))),
@@ -321,11 +322,14 @@ ERRORS = [
      r"GRU: expected hidden size \(2, 2, 4\), got \(1, 2, 4\)"),
     (lambda: nn.GRU(3, 4)(cr.randn(5, 3), cr.zeros(1, 2, 4)), RuntimeError,
      "GRU: for unbatched 2-D input, hx should also be 2-D"),
-    (lambda: nn.RNN(3, 4)(cr.randn(0, 2, 3)), ValueError, "RNN: the input has a sequence length of 0"),
-    (lambda: nn.RNN(3, 4)(cr.randn(2, 2, 2, 3)), ValueError, "RNN: expected input to be 2-D or 3-D"),
+    (lambda: nn.RNN(3, 4)(cr.randn(0, 2, 3)), ValueError,
+     "RNN: the input has a sequence length of 0"),
+    (lambda: nn.RNN(3, 4)(cr.randn(2, 2, 2, 3)), ValueError,
+     "RNN: expected input to be 2-D or 3-D"),
     (lambda: nn.RNN(3, 4, nonlinearity="gelu"), ValueError, "RNN: unknown nonlinearity"),
     (lambda: nn.LSTM(3, 4, proj_size=4), ValueError, "LSTM: proj_size .* smaller than hidden_size"),
-    (lambda: nn.RNNBase("GRU", 3, 4, proj_size=2), ValueError, "proj_size argument is only supported for LSTM"),
+    (lambda: nn.RNNBase("GRU", 3, 4, proj_size=2), ValueError,
+     "proj_size argument is only supported for LSTM"),
     (lambda: nn.LSTM(3, 4, dropout=1.5), ValueError, "LSTM: dropout should be a number in range"),
     (lambda: nn.LSTM(3, 0), ValueError, "LSTM: hidden_size must be an integer greater than zero"),
     (lambda: nn.LSTMCell(3, 4)(cr.randn(2, 5)), ValueError, "LSTMCell: input has 5 features"),

@@ -23,8 +23,6 @@ second derivatives. ``Unbind`` is the mirror of ``stack``: one node with T outpu
 
 from __future__ import annotations
 
-import numpy as np
-
 from .. import backend
 from ..autograd import grad_mode
 from ..autograd.function import Op, _named_error
@@ -273,7 +271,8 @@ class LSTMCellOp(MultiOutputOp):
                 gW_hr = gh.reshape(-1, gh.shape[-1]).T @ h_raw.reshape(-1, H)
             gh = gh @ W_hr
         xp = backend.get_array_module(gates)
-        i, f, gg, o = gates[..., :H], gates[..., H:2 * H], gates[..., 2 * H:3 * H], gates[..., 3 * H:]
+        i, f = gates[..., :H], gates[..., H:2 * H]
+        gg, o = gates[..., 2 * H:3 * H], gates[..., 3 * H:]
         dc = tc * tc
         xp.subtract(1, dc, out=dc)
         dc *= o
