@@ -147,6 +147,9 @@ class GradBuffer:
     def __init__(self, steps):
         self.steps, self.array, self.views = steps, None, {}
 
+    def __repr__(self):
+        return f"GradBuffer(steps={self.steps})"
+
     def view(self, t, shape, dtype, xp):
         if self.array is None or t in self.views or self.array.shape[1:] != shape \
                 or self.array.dtype != dtype:
