@@ -28,6 +28,8 @@ class Case:
     variant: str = ""          # op cases: "add", "add_grad", "add_backward", "pow3", ...
     target: float | None = None  # chainrule / floor target from issue 7
     n_batches: int = 4
+    model: str = "mlp"         # train cases: "mlp", or "lstm" / "encoder" (bench/seq_cases.py)
+    seq: int = 0               # sequence models: steps per sequence
 
 
 MNIST = (784, 256, 128, 10)
@@ -60,6 +62,7 @@ def all_cases(quick: bool = False) -> list[Case]:
         Case("infer1", "infer", "no_grad inference MNIST MLP, b1", MNIST, "relu", 1),
         Case("infer1024", "infer", "no_grad inference MNIST MLP, b1024", MNIST, "relu", 1024,
              target=1.1),
+        *seq_cases(quick),
         Case("add", "op", "a + b, 1 element", ops=ops, variant="add"),
         Case("add_grad", "op", "a + b, 1 element, requires_grad", ops=ops, variant="add_grad"),
         Case("add_backward", "op", "a + b then backward, 1 element", ops=ops,
@@ -151,6 +154,8 @@ def op_values():
 
 def make_data(case: Case) -> dict:
     """Everything an implementation is built from, as NumPy arrays (each copies what it keeps)."""
+    if case.model != "mlp":
+        return seq_data(case)
     if case.kind in ("train", "infer"):
         return {"weights": mlp_weights(case.sizes), "batches": batches(case)}
     if case.kind == "adam":
@@ -164,3 +169,6 @@ def make_data(case: Case) -> dict:
 def pow_values(shape, seed=SEED + 3):
     """The base of the pow cases: float32 in [0.5, 2), where every exponent is defined."""
     return np.random.default_rng(seed).uniform(0.5, 2.0, shape).astype(np.float32)
+
+
+from .seq_cases import seq_cases, seq_data  # noqa: E402 - the sequence models' cases (issue 14)

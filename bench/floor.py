@@ -257,5 +257,8 @@ class FloorOp:
 
 
 def build(case: Case, data):
+    if case.model != "mlp":  # the sequence models (issue 14)
+        from . import seq_floor  # noqa: PLC0415
+        return seq_floor.build(case, data)
     return {"train": FloorTrain, "infer": FloorInfer, "adam": FloorAdam,
             "op": FloorOp}[case.kind](case, data)

@@ -51,7 +51,7 @@ class ChainruleTrain:
         return loss
 
     def loss_dtype(self):
-        return str(self.last_loss.dtype).replace("chainrule.", "")
+        return self.last_loss.dtype
 
     def loss(self):
         return float(self.last_loss.item())
@@ -148,5 +148,8 @@ class ChainruleOp:
 
 
 def build(case: Case, data):
+    if case.model != "mlp":  # the sequence models (issue 14)
+        from . import seq_chainrule  # noqa: PLC0415
+        return seq_chainrule.build(case, data)
     return {"train": ChainruleTrain, "infer": ChainruleInfer, "adam": ChainruleAdam,
             "op": ChainruleOp}[case.kind](case, data)

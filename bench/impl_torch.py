@@ -139,6 +139,9 @@ class TorchOp:
 
 
 def build(case: Case, data):
+    if case.model != "mlp":  # the sequence models (issue 14)
+        from . import seq_torch  # noqa: PLC0415
+        return seq_torch.build(case, data)
     return {"train": TorchTrain, "infer": TorchInfer, "adam": TorchAdam,
             "op": TorchOp}[case.kind](case, data)
 

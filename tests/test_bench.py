@@ -35,9 +35,9 @@ def test_quick_benchmark_runs_and_every_implementation_agrees(tmp_path):
     mem = result["memory"]["mnist128"]
     assert mem["chainrule"]["traced"] > 0 and mem["floor"]["traced"] > 0
     assert result["import"]["chainrule"]["median"] > 0
-    # Every target of issue 7 is reported (met or not: never a timing assertion).
+    # Every target of issues 7 and 14 is reported (met or not: never a timing assertion).
     whats = [t["what"] for t in result["targets"]]
-    assert len(whats) == 9 and all(isinstance(t["met"], bool) for t in result["targets"])
+    assert len(whats) == 11 and all(isinstance(t["met"], bool) for t in result["targets"])
     assert "chainrule median (min)" in proc.stdout and "import chainrule" in proc.stdout
     from bench.markdown import markdown
     md = markdown(result)

@@ -182,6 +182,9 @@ class Op(Node):
         state = _state
         if out is None:  # a check or a side effect (running statistics): no output
             result = None
+        elif type(out) is tuple:  # several outputs (an LSTM step: h and c)
+            result = _many_outputs(node, args, out, requires_grad and state.enabled
+                                   and node.differentiable, version)
         elif requires_grad and state.enabled and node.differentiable:
             node.args = args
             node.version = version
@@ -222,6 +225,24 @@ class Op(Node):
             self.check_saved_versions()
         out = self.backward(grad, *values)
         return out if isinstance(out, tuple) else (out,)
+
+
+def _many_outputs(node, args, outs, record, version):
+    """The Tensors of a forward that returned a tuple of arrays; backward then gets a list
+    with one upstream gradient per output (None where an output was not used)."""
+    if not record:
+        return tuple(_make(o, False, None) for o in outs)
+    node.args = args
+    node.version = version
+    node.freed = False
+    node._post_hooks = None
+    node.n_outputs = len(outs)
+    result = []
+    for i, o in enumerate(outs):
+        t = _make(o, True, node)
+        t._output_nr = i
+        result.append(t)
+    return tuple(result)
 
 
 def _named_error(name, exc, args):

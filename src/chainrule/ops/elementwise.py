@@ -493,10 +493,16 @@ def _erf(x):
 class Gelu(Op):
     """x Phi(x) (exact, erf) or PyTorch's tanh approximation with ``approximate='tanh'``."""
 
+    caches = ("cdf",)  # Phi(x) of the exact form: backward needs it again, erf is dear
+
     def forward(self, x, approximate):
         if approximate == "tanh":
             return 0.5 * x * (1 + np.tanh(_SQRT_2_OVER_PI * (x + 0.044715 * x * x * x)))
-        return 0.5 * x * (1 + _erf(x * _INV_SQRT_2))
+        cdf = _erf(x * _INV_SQRT_2)
+        cdf += 1
+        cdf *= 0.5
+        self.cdf = cdf
+        return x * cdf
 
     def backward(self, g, x, approximate):
         if approximate == "tanh":
@@ -504,7 +510,9 @@ class Gelu(Op):
             t = tanh(inner) if dual.is_graph(g) else np.tanh(inner)
             dinner = _SQRT_2_OVER_PI * (1 + 3 * 0.044715 * x * x)
             return g * (0.5 * (1 + t) + 0.5 * x * (1 - t * t) * dinner), None
-        cdf = 0.5 * (1 + (erf(x * _INV_SQRT_2) if dual.is_graph(g) else _erf(x * _INV_SQRT_2)))
+        cdf = None if dual.is_graph(g) else getattr(self, "cdf", None)
+        if cdf is None:
+            cdf = 0.5 * (1 + (erf(x * _INV_SQRT_2) if dual.is_graph(g) else _erf(x * _INV_SQRT_2)))
         pdf = dual.exp(-0.5 * x * x) * _INV_SQRT_2PI
         return g * (cdf + x * pdf), None
 

@@ -31,7 +31,10 @@ class Linear(Op):
 
     def forward(self, x, W, b):
         try:
-            y = x @ W.T
+            if x.ndim > 2:  # one GEMM over all rows: NumPy loops over the leading dims instead
+                y = (x.reshape(-1, x.shape[-1]) @ W.T).reshape(x.shape[:-1] + (W.shape[0],))
+            else:
+                y = x @ W.T
         except ValueError:
             check_matmul("linear", x.shape, W.T.shape)  # says which shapes disagree
             raise
@@ -41,8 +44,10 @@ class Linear(Op):
 
     def backward(self, g, x, W, b):
         x_arg, W_arg, b_arg = self.args
-        gx = g @ W if isinstance(x_arg, Tensor) and x_arg._requires_grad else None
         g2 = g.reshape(-1, g.shape[-1]) if g.ndim != 2 else g
+        gx = None
+        if isinstance(x_arg, Tensor) and x_arg._requires_grad:
+            gx = (g2 @ W).reshape(tuple(g.shape[:-1]) + (W.shape[1],)) if g.ndim > 2 else g @ W
         gW = gb = None
         if W_arg._requires_grad:
             x2 = x.reshape(-1, x.shape[-1]) if x.ndim != 2 else x

@@ -23,6 +23,7 @@ from ...ops.nn_ops import cross_entropy, linear  # noqa: F401 - F.linear, F.cros
 from ...ops.reduce import log_softmax as _log_softmax
 from ...ops.reduce import softmax as _softmax
 from ...tensor import Tensor
+from .attention import multi_head_attention_forward, scaled_dot_product_attention  # noqa: F401
 
 _REDUCTIONS = ("mean", "sum", "none")
 

@@ -14,8 +14,8 @@ import math
 
 import numpy as np
 
-from .. import ops
-from ..tensor import Tensor, _make
+from ... import ops
+from ...tensor import Tensor, _make
 
 __all__ = ["clip_grad_norm_", "clip_grad_value_", "clip_grads_with_norm_", "get_total_norm",
            "parameters_to_vector", "vector_to_parameters"]
@@ -141,3 +141,6 @@ def _check_devices(params):
     if len(devices) > 1:
         raise TypeError(f"Found parameters on different devices ({sorted(devices)}); "
                         "this is not supported")
+
+
+from . import rnn  # noqa: E402,F401 - nn.utils.rnn: padding and packing sequences

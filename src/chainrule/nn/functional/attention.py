@@ -1,0 +1,242 @@
+"""Attention as functions: ``scaled_dot_product_attention`` and ``multi_head_attention_forward``.
+
+Both end in one fused ``ops.attention.Attention`` node; masks are turned into one additive
+float mask first (0 where a query may look, -inf where it may not).
+
+    >>> q, k, v = cr.randn(2, 4, 6, 8), cr.randn(2, 4, 7, 8), cr.randn(2, 4, 7, 8)
+    >>> F.scaled_dot_product_attention(q, k, v, is_causal=True).shape
+    (2, 4, 6, 8)
+
+Note the opposite meanings of a bool mask, as in PyTorch: for
+``scaled_dot_product_attention`` True means "may attend"; for ``MultiheadAttention``'s
+``attn_mask`` and ``key_padding_mask`` True means "masked out".
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ... import backend
+from ...ops import shape as _shape
+from ...ops.attention import Attention
+from ...ops.index import index_select
+from ...ops.nn_ops import linear
+from ...tensor import Tensor, _make
+
+
+def _xp(t):
+    return backend.get_array_module(t._array)
+
+
+def _dropout_mask(xp, shape, p, dtype):
+    if p <= 0.0:
+        return None
+    if p >= 1.0:
+        return xp.zeros(shape, dtype)
+    draw = backend.rng_of(None).random(shape)
+    keep = xp.asarray(draw >= p).astype(dtype)
+    keep *= dtype.type(1.0 / (1.0 - p))
+    return keep
+
+
+def _additive(name, mask, dtype, true_means_masked):
+    """A bool or float mask as an additive float mask (an array, or a Tensor needing grad)."""
+    if mask is None:
+        return None
+    arr = mask._array if isinstance(mask, Tensor) else np.asarray(mask)
+    xp = backend.get_array_module(arr)
+    if arr.dtype == np.bool_:
+        blocked = arr if true_means_masked else ~arr
+        return xp.where(blocked, dtype.type(-np.inf), dtype.type(0))
+    if arr.dtype.kind != "f":
+        raise TypeError(f"{name}: only bool and floating types of masks are supported, got "
+                        f"dtype {arr.dtype}")
+    if isinstance(mask, Tensor) and mask.requires_grad:
+        return mask if mask.dtype == dtype else mask.to(dtype)
+    return arr.astype(dtype, copy=False)
+
+
+def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.0,
+                                 is_causal=False, scale=None, enable_gqa=False):
+    """softmax(q k^T * scale + mask) v over q (..., L, E), k (..., S, E), v (..., S, Ev).
+
+    ``attn_mask``: bool (True = may attend) or float (added), broadcastable to (..., L, S).
+    ``is_causal``: query i attends to keys j <= i. ``scale`` defaults to 1/sqrt(E).
+    ``enable_gqa``: k and v may have fewer heads (dim -3) than q, each shared by a group.
+    Dropout is applied whenever ``dropout_p > 0`` (pass 0 in evaluation, as in PyTorch).
+
+        >>> out = F.scaled_dot_product_attention(q, k, v, attn_mask=mask)
+    """
+    name = "scaled_dot_product_attention"
+    for what, t in (("query", query), ("key", key), ("value", value)):
+        if not isinstance(t, Tensor) or t.ndim < 2:
+            raise ValueError(f"{name}: {what} must be a Tensor of at least 2 dims (..., L, E), "
+                             f"got {getattr(t, 'shape', type(t).__name__)}")
+    if query.shape[-1] != key.shape[-1] or key.shape[-2] != value.shape[-2]:
+        raise ValueError(f"{name}: query {tuple(query.shape)}, key {tuple(key.shape)} and value "
+                         f"{tuple(value.shape)} disagree (query and key need one E, key and "
+                         "value one S)")
+    if is_causal and attn_mask is not None:
+        raise RuntimeError(f"{name}: an explicit attn_mask should not be set when "
+                           "is_causal=True")
+    if not 0.0 <= dropout_p <= 1.0:
+        raise ValueError(f"{name}: dropout_p must be in [0, 1], got {dropout_p}")
+    if enable_gqa and query.ndim >= 3 and key.shape[-3] != query.shape[-3]:
+        hq, hk = query.shape[-3], key.shape[-3]
+        if hk == 0 or hq % hk or value.shape[-3] != hk:
+            raise ValueError(f"{name}: with enable_gqa the query heads ({hq}) must be a multiple "
+                             f"of the key and value heads ({hk}, {value.shape[-3]})")
+        groups = np.repeat(np.arange(hk), hq // hk)
+        key, value = index_select(key, -3, groups), index_select(value, -3, groups)
+    L, S = query.shape[-2], key.shape[-2]
+    dtype = query.dtype
+    xp = _xp(query)
+    if is_causal:
+        mask = xp.where(xp.tril(xp.ones((L, S), dtype=bool)), dtype.type(0), dtype.type(-np.inf))
+    else:
+        mask = _additive(name, attn_mask, dtype, true_means_masked=False)
+    batch = np.broadcast_shapes(tuple(query.shape[:-2]), tuple(key.shape[:-2]))
+    if mask is not None:
+        try:
+            full = np.broadcast_shapes(tuple(mask.shape), batch + (L, S))
+        except ValueError:
+            full = None
+        if full != batch + (L, S):
+            raise RuntimeError(f"{name}: attn_mask of shape {tuple(mask.shape)} does not "
+                               f"broadcast to the attention shape {batch + (L, S)}")
+    scale = 1.0 / math.sqrt(query.shape[-1]) if scale is None else float(scale)
+    drop = _dropout_mask(xp, batch + (L, S), dropout_p, dtype)
+    out, _ = Attention.apply(query, key, value, mask, scale, drop, True)
+    return out
+
+
+def _pad_last(mask, xp):
+    """Append one column of 0 (an always-visible extra key) to an additive mask."""
+    if mask is None:
+        return None
+    if isinstance(mask, Tensor):
+        return _shape.pad(mask, (0, 1))
+    return xp.concatenate([mask, xp.zeros(mask.shape[:-1] + (1,), mask.dtype)], -1)
+
+
+def multi_head_attention_forward(query, key, value, embed_dim_to_check, num_heads,
+                                 in_proj_weight, in_proj_bias, bias_k, bias_v, add_zero_attn,
+                                 dropout_p, out_proj_weight, out_proj_bias, training=True,
+                                 key_padding_mask=None, need_weights=True, attn_mask=None,
+                                 use_separate_proj_weight=False, q_proj_weight=None,
+                                 k_proj_weight=None, v_proj_weight=None,
+                                 average_attn_weights=True, is_causal=False):
+    """Multi-head attention over time-major (L, N, E) inputs (or unbatched (L, E)).
+
+    Returns (output (L, N, E), weights (N, L, S) averaged over heads, (N, H, L, S), or None).
+    """
+    name = "MultiheadAttention"
+    if query.ndim not in (2, 3):
+        raise ValueError(f"{name}: query should be unbatched 2-D or batched 3-D, got shape "
+                         f"{tuple(query.shape)}")
+    unbatched = query.ndim == 2
+    if key.ndim != query.ndim or value.ndim != query.ndim:
+        raise ValueError(f"{name}: query {tuple(query.shape)}, key {tuple(key.shape)} and value "
+                         f"{tuple(value.shape)} must all be {query.ndim}-D")
+    if unbatched:
+        query, key, value = query.unsqueeze(1), key.unsqueeze(1), value.unsqueeze(1)
+        if key_padding_mask is not None:
+            if key_padding_mask.ndim != 1:
+                raise ValueError(f"{name}: for unbatched query, key_padding_mask should be 1-D, "
+                                 f"got shape {tuple(key_padding_mask.shape)}")
+            key_padding_mask = key_padding_mask.unsqueeze(0)
+    L, N, E = query.shape
+    S = key.shape[0]
+    H = num_heads
+    if E != embed_dim_to_check:
+        raise ValueError(f"{name}: was expecting embedding dimension of {embed_dim_to_check}, "
+                         f"but got {E} (query shape {tuple(query.shape)})")
+    if key.shape[:2] != value.shape[:2] or key.shape[1] != N:
+        raise ValueError(f"{name}: key {tuple(key.shape)} and value {tuple(value.shape)} must "
+                         f"share (S, N) with the batch of query {tuple(query.shape)}")
+    if not use_separate_proj_weight and key.shape != value.shape:
+        raise ValueError(f"{name}: key shape {tuple(key.shape)} does not match value shape "
+                         f"{tuple(value.shape)}")
+    if is_causal and attn_mask is None:
+        raise RuntimeError(f"{name}: need attn_mask if specifying the is_causal hint (the mask "
+                           "says which keys are causal)")
+    head_dim = E // H
+    dtype = query.dtype
+    xp = _xp(query)
+
+    # --- projections -----------------------------------------------------------------
+    if use_separate_proj_weight:
+        bq = bk = bv = None
+        if in_proj_bias is not None:
+            bq, bk, bv = in_proj_bias[:E], in_proj_bias[E:2 * E], in_proj_bias[2 * E:]
+        q = linear(query, q_proj_weight, bq)
+        k = linear(key, k_proj_weight, bk)
+        v = linear(value, v_proj_weight, bv)
+    elif query is key and key is value:
+        q, k, v = _shape.chunk(linear(query, in_proj_weight, in_proj_bias), 3, -1)
+    else:
+        b = in_proj_bias
+        q = linear(query, in_proj_weight[:E], None if b is None else b[:E])
+        if key is value:
+            k, v = _shape.chunk(linear(key, in_proj_weight[E:], None if b is None else b[E:]),
+                                2, -1)
+        else:
+            k = linear(key, in_proj_weight[E:2 * E], None if b is None else b[E:2 * E])
+            v = linear(value, in_proj_weight[2 * E:], None if b is None else b[2 * E:])
+
+    # --- masks, as one additive float mask (N*H or 1, L, S) --------------------------
+    mask = _additive(name, attn_mask, dtype, true_means_masked=True)
+    if mask is not None:
+        if mask.ndim == 2:
+            if tuple(mask.shape) != (L, S):
+                raise RuntimeError(f"{name}: the shape of the 2-D attn_mask is "
+                                   f"{tuple(mask.shape)}, but should be {(L, S)}")
+            mask = mask.reshape(1, L, S)
+        elif mask.ndim == 3:
+            if tuple(mask.shape) != (N * H, L, S):
+                raise RuntimeError(f"{name}: the shape of the 3-D attn_mask is "
+                                   f"{tuple(mask.shape)}, but should be {(N * H, L, S)}")
+        else:
+            raise RuntimeError(f"{name}: attn_mask must be 2-D or 3-D, got shape "
+                               f"{tuple(mask.shape)}")
+    kpm = _additive(name, key_padding_mask, dtype, true_means_masked=True)
+    if kpm is not None and tuple(kpm.shape) != (N, S):
+        raise RuntimeError(f"{name}: key_padding_mask has shape {tuple(kpm.shape)}, expected "
+                           f"(batch, source length) = {(N, S)}")
+    if bias_k is not None and bias_v is not None:
+        k = _shape.cat([k, bias_k.broadcast_to((1, N, E))], 0)
+        v = _shape.cat([v, bias_v.broadcast_to((1, N, E))], 0)
+        mask, kpm = _pad_last(mask, xp), _pad_last(kpm, xp)
+    q = q.reshape(L, N * H, head_dim).transpose(0, 1)
+    k = k.reshape(k.shape[0], N * H, head_dim).transpose(0, 1)
+    v = v.reshape(v.shape[0], N * H, head_dim).transpose(0, 1)
+    if add_zero_attn:
+        zeros = _make(xp.zeros((N * H, 1, head_dim), dtype))
+        k, v = _shape.cat([k, zeros], 1), _shape.cat([v, zeros], 1)
+        mask, kpm = _pad_last(mask, xp), _pad_last(kpm, xp)
+    S_full = k.shape[1]
+    if kpm is not None:
+        kpm = kpm.reshape(N, 1, 1, S_full)
+        kpm = (kpm.broadcast_to((N, H, 1, S_full)) if isinstance(kpm, Tensor)
+               else xp.broadcast_to(kpm, (N, H, 1, S_full))).reshape(N * H, 1, S_full)
+        mask = kpm if mask is None else mask + kpm
+
+    # --- attention and the output projection ------------------------------------------
+    p = dropout_p if training else 0.0
+    drop = _dropout_mask(xp, (N * H, L, S_full), p, dtype)
+    out, weights = Attention.apply(q, k, v, mask, 1.0 / math.sqrt(head_dim), drop,
+                                   not need_weights)
+    out = out.transpose(0, 1).reshape(L * N, E)
+    out = linear(out, out_proj_weight, out_proj_bias).reshape(L, N, E)
+    if unbatched:
+        out = out.squeeze(1)
+    if not need_weights:
+        return out, None
+    weights = weights.reshape(N, H, L, S_full)
+    if average_attn_weights:
+        weights = weights.mean(1)
+    if unbatched:
+        weights = weights.squeeze(0)
+    return out, weights

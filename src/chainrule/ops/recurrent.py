@@ -1,0 +1,422 @@
+"""The recurrent cells as ops: one node per time step, and the split of a sequence into steps.
+
+A recurrent layer hoists its input projection out of the loop (one GEMM over all steps,
+``xg = x W_ih^T + b``) and then runs one fused cell op per step, so a step of an LSTM is
+*one* node of the graph, not twenty. Each cell returns its new state; the optional
+``mask`` (a constant bool array (B, 1)) keeps the old state where a sequence has already
+ended, which is how packed (variable-length) batches run on a padded loop.
+
+* ``RNNCellOp``:  h' = act(xg + h W^T), act = tanh or relu.
+* ``LSTMCellOp``: [i f g o] = [s s tanh s](xg + h W^T), c' = f c + i g, h' = o tanh(c').
+* ``GRUCellOp``:  hg = h W^T + b_hh, [r z] = s(xg_rz + hg_rz),
+  n = tanh(xg_n + r hg_n), h' = (1 - z) n + z h.
+
+On the first-order path, backward reuses the gates saved by forward (in-place NumPy);
+under ``create_graph`` it recomputes them with Tensor ops, so the same formulas give
+second derivatives. ``Unbind`` is the mirror of ``stack``: one node with T outputs.
+
+    >>> xg = cr.randn(3, 8, requires_grad=True)         # (B, 4H) with H = 2
+    >>> h, c = cr.zeros(3, 2), cr.zeros(3, 2)
+    >>> W = cr.randn(8, 2, requires_grad=True)
+    >>> h1, c1 = LSTMCellOp.apply(xg, h, c, W, None, None)
+"""
+
+from __future__ import annotations
+
+from .. import backend
+from ..autograd.function import Op
+from ..tensor import Tensor, _make
+from . import dual
+
+_new = object.__new__
+
+
+class MultiOutputOp(Op):
+    """An Op whose forward returns a tuple of arrays; ``apply`` (``Op.apply``, the one choke
+    point) returns a tuple of Tensors. Backward gets a list with one upstream gradient per
+    output (None where an output was not used) and returns one gradient per argument."""
+
+    __slots__ = ()
+
+
+def _zeros_for(g, like_shape, like):
+    """``g``, or zeros of ``like_shape`` where that output got no gradient."""
+    if g is not None:
+        return g
+    xp = backend.get_array_module(dual.value(like))
+    z = xp.zeros(like_shape, dual.value(like).dtype)
+    return _make(z, False, None) if dual.is_graph(like) else z
+
+
+def _wants(node, i) -> bool:
+    a = node.args[i]
+    return isinstance(a, Tensor) and a._requires_grad
+
+
+def _split_masked(g, mask):
+    """(the part of ``g`` that reaches the new state, the part that passes to the old one)."""
+    if mask is None:
+        return g, None
+    m = mask.astype(dual.value(g).dtype)
+    g_new = g * m
+    return g_new, g - g_new
+
+
+def _sigmoid_(a):
+    """In place: a <- sigmoid(a) = (1 + tanh(a / 2)) / 2, which never overflows."""
+    a *= 0.5
+    backend.get_array_module(a).tanh(a, out=a)
+    a *= 0.5
+    a += 0.5
+    return a
+
+
+def _tanh_(a):
+    xp = backend.get_array_module(a)
+    return xp.tanh(a, out=a)
+
+
+_LSTM_SCALES = {}
+
+
+def _lstm_gates_(a, H):
+    """In place: [i f g o] <- [s s tanh s](a), as k * tanh(k * a) + c per column (k = 1/2 and
+    c = 1/2 on the sigmoid gates, k = 1 and c = 0 on g): four passes for all four gates."""
+    xp = backend.get_array_module(a)
+    key = (H, a.dtype, xp)
+    kc = _LSTM_SCALES.get(key)
+    if kc is None:
+        k = xp.full(4 * H, 0.5, a.dtype)
+        k[2 * H:3 * H] = 1
+        c = xp.full(4 * H, 0.5, a.dtype)
+        c[2 * H:3 * H] = 0
+        kc = _LSTM_SCALES[key] = (k, c)
+    k, c = kc
+    a *= k
+    xp.tanh(a, out=a)
+    a *= k
+    a += c
+    return a
+
+
+class GradBuffer:
+    """One (T, ...) array that the step nodes write their input gradients into, so that the
+    backward of ``Unbind`` hands it on whole instead of copying T pieces together.
+
+    A fresh array is taken whenever a step asks again for a slot already handed out (a
+    second backward with retain_graph), so no gradient is ever overwritten.
+    """
+
+    __slots__ = ("steps", "array", "views")
+
+    def __init__(self, steps):
+        self.steps, self.array, self.views = steps, None, {}
+
+    def __repr__(self):
+        return f"GradBuffer(steps={self.steps})"
+
+    def view(self, t, shape, dtype, xp):
+        if self.array is None or t in self.views or self.array.shape[1:] != shape \
+                or self.array.dtype != dtype:
+            self.array = xp.empty((self.steps,) + tuple(shape), dtype)
+            self.views = {}
+        v = self.array[t]
+        self.views[t] = v
+        return v
+
+    def whole(self, grads):
+        """The array, when ``grads`` are exactly its T views in order; else None."""
+        views = self.views
+        if len(views) != self.steps or any(g is not views.get(t) for t, g in enumerate(grads)):
+            return None
+        return self.array
+
+
+def _cat(parts, axis):
+    if any(isinstance(p, Tensor) for p in parts):
+        from .shape import cat  # noqa: PLC0415 - same package, no cycle at call time
+        return cat(parts, axis)
+    return backend.get_array_module(parts[0]).concatenate(parts, axis)
+
+
+class RNNCellOp(Op):
+    """h' = act(xg + h W^T) with act ``"tanh"`` or ``"relu"``; masked rows keep h."""
+
+    name = "rnn_cell"
+    caches = ("h_new",)
+
+    def forward(self, xg, h, W, mask, nonlinearity, slot=None):
+        a = h @ W.T
+        a += xg
+        if nonlinearity == "tanh":
+            _tanh_(a)
+        else:
+            backend.get_array_module(a).maximum(a, 0, out=a)
+        self.h_new = a
+        if mask is not None:
+            a = backend.get_array_module(a).where(mask, a, h)
+        return a
+
+    def backward(self, g, xg, h, W, mask, nonlinearity, slot=None):
+        g_new, g_pass = _split_masked(g, mask)
+        graph = dual.is_graph(g) or dual.is_graph(xg)
+        if graph:
+            pre = xg + h @ W.T
+            y = pre.tanh() if nonlinearity == "tanh" else pre.relu()
+        else:
+            y = getattr(self, "h_new", None)
+            if y is None:
+                y = self.forward(xg, h, W, None, nonlinearity)
+        if not graph and slot is not None:
+            xp = backend.get_array_module(y)
+            da = slot[0].view(slot[1], y.shape, y.dtype, xp)
+            if nonlinearity == "tanh":
+                xp.multiply(y, y, out=da)
+                xp.subtract(1, da, out=da)
+            else:
+                xp.greater(y, 0, out=da)
+            da *= g_new
+        elif nonlinearity == "tanh":
+            da = g_new * (1 - y * y)
+        else:
+            da = g_new * (dual.value(y) > 0).astype(dual.value(g).dtype)
+        gh = None
+        if _wants(self, 1):
+            gh = da @ W
+            if g_pass is not None:
+                gh = gh + g_pass
+        gW = da.T @ h if _wants(self, 2) else None
+        return da, gh, gW, None, None, None
+
+
+class LSTMCellOp(MultiOutputOp):
+    """One LSTM step: (xg (B, 4H), h (B, P), c (B, H), W_hh (4H, P), W_hr, mask) -> (h', c').
+
+    Gates in PyTorch's order i, f, g, o. h' = o tanh(c'), or with a projection W_hr (P, H)
+    h' = (o tanh(c')) W_hr^T (P = proj_size); without one P = H.
+    """
+
+    name = "lstm_cell"
+    caches = ("gates", "tc", "h_raw")
+
+    def forward(self, xg, h, c, W, W_hr, mask, slot=None):
+        H = c.shape[-1]
+        a = h @ W.T
+        a += xg
+        _lstm_gates_(a, H)
+        i, f, gg, o = a[..., :H], a[..., H:2 * H], a[..., 2 * H:3 * H], a[..., 3 * H:]
+        c_new = f * c
+        c_new += i * gg
+        xp = backend.get_array_module(a)
+        tc = xp.tanh(c_new)
+        h_new = o * tc
+        self.gates, self.tc = a, tc
+        if W_hr is not None:
+            self.h_raw = h_new
+            h_new = h_new @ W_hr.T
+        if mask is not None:
+            h_new = xp.where(mask, h_new, h)
+            c_new = xp.where(mask, c_new, c)
+        return h_new, c_new
+
+    def backward(self, grads, xg, h, c, W, W_hr, mask, slot=None):
+        gh, gc = grads
+        gh = _zeros_for(gh, h.shape, h)
+        gc = _zeros_for(gc, c.shape, c)
+        gh, gh_pass = _split_masked(gh, mask)
+        gc, gc_pass = _split_masked(gc, mask)
+        H = c.shape[-1]
+        if dual.is_graph(gh) or dual.is_graph(xg):
+            return self._graph_backward(gh, gc, gh_pass, gc_pass, xg, h, c, W, W_hr, H)
+        gates, tc = getattr(self, "gates", None), getattr(self, "tc", None)
+        if gates is None:  # a second backward with retain_graph: recompute what forward kept
+            self.forward(xg, h, c, W, W_hr, None)
+            gates, tc = self.gates, self.tc
+        gW_hr = None
+        if W_hr is not None:
+            h_raw = self.__dict__.get("h_raw")
+            if _wants(self, 4):
+                gW_hr = gh.reshape(-1, gh.shape[-1]).T @ h_raw.reshape(-1, H)
+            gh = gh @ W_hr
+        xp = backend.get_array_module(gates)
+        i, f = gates[..., :H], gates[..., H:2 * H]
+        gg, o = gates[..., 2 * H:3 * H], gates[..., 3 * H:]
+        dc = tc * tc
+        xp.subtract(1, dc, out=dc)
+        dc *= o
+        dc *= gh
+        dc += gc
+        if slot is None:
+            dgates = xp.empty(gates.shape, gates.dtype)
+        else:
+            dgates = slot[0].view(slot[1], gates.shape, gates.dtype, xp)
+        xp.multiply(dc, gg, out=dgates[..., :H])
+        xp.multiply(dc, c, out=dgates[..., H:2 * H])
+        xp.multiply(dc, i, out=dgates[..., 2 * H:3 * H])
+        xp.multiply(gh, tc, out=dgates[..., 3 * H:])
+        # d sigmoid = s (1 - s) on i, f, o; d tanh = 1 - g^2 on g.
+        deriv = 1 - gates
+        deriv *= gates
+        deriv_g = deriv[..., 2 * H:3 * H]
+        xp.multiply(gg, gg, out=deriv_g)
+        xp.subtract(1, deriv_g, out=deriv_g)
+        dgates *= deriv
+        ghp = gcp = gW = None
+        if _wants(self, 1):
+            ghp = dgates @ W
+            if gh_pass is not None:
+                ghp += gh_pass
+        if _wants(self, 2):
+            gcp = dc * f
+            if gc_pass is not None:
+                gcp += gc_pass
+        if _wants(self, 3):
+            gW = dgates.reshape(-1, 4 * H).T @ h.reshape(-1, h.shape[-1])
+        return dgates, ghp, gcp, gW, gW_hr, None, None
+
+    @staticmethod
+    def _graph_backward(gh, gc, gh_pass, gc_pass, xg, h, c, W, W_hr, H):
+        a = xg + h @ W.T
+        i, f = a[..., :H].sigmoid(), a[..., H:2 * H].sigmoid()
+        gg, o = a[..., 2 * H:3 * H].tanh(), a[..., 3 * H:].sigmoid()
+        tc = (f * c + i * gg).tanh()
+        gW_hr = None
+        if W_hr is not None:
+            gW_hr = gh.reshape(-1, gh.shape[-1]).T @ (o * tc).reshape(-1, H)
+            gh = gh @ W_hr
+        dc = gh * o * (1 - tc * tc) + gc
+        dgates = _cat([dc * gg * i * (1 - i), dc * c * f * (1 - f), dc * i * (1 - gg * gg),
+                       gh * tc * o * (1 - o)], -1)
+        ghp = dgates @ W
+        gcp = dc * f
+        if gh_pass is not None:
+            ghp = ghp + gh_pass
+            gcp = gcp + gc_pass
+        gW = dgates.reshape(-1, 4 * H).T @ h.reshape(-1, h.shape[-1])
+        return dgates, ghp, gcp, gW, gW_hr, None, None
+
+
+class GRUCellOp(Op):
+    """One GRU step: (xg (B, 3H) = x W_ih^T + b_ih, h (B, H), W_hh (3H, H), b_hh, mask) -> h'.
+
+    The hidden bias sits inside the reset gate's product (PyTorch's formula), so it is an
+    argument here and not folded into ``xg``.
+    """
+
+    name = "gru_cell"
+    caches = ("rz", "n", "hg_n")
+
+    def forward(self, xg, h, W, b, mask, slot=None):
+        H = h.shape[-1]
+        hg = h @ W.T
+        if b is not None:
+            hg += b
+        rz = xg[..., :2 * H] + hg[..., :2 * H]
+        _sigmoid_(rz)
+        r, z = rz[..., :H], rz[..., H:]
+        hg_n = hg[..., 2 * H:]
+        n = r * hg_n
+        n += xg[..., 2 * H:]
+        _tanh_(n)
+        h_new = h - n
+        h_new *= z
+        h_new += n
+        self.rz, self.n, self.hg_n = rz, n, hg_n
+        if mask is not None:
+            h_new = backend.get_array_module(h_new).where(mask, h_new, h)
+        return h_new
+
+    def backward(self, g, xg, h, W, b, mask, slot=None):
+        H = h.shape[-1]
+        g, g_pass = _split_masked(g, mask)
+        if dual.is_graph(g) or dual.is_graph(xg):
+            hg = h @ W.T
+            if b is not None:
+                hg = hg + b
+            rz = (xg[..., :2 * H] + hg[..., :2 * H]).sigmoid()
+            r, z = rz[..., :H], rz[..., H:]
+            hg_n = hg[..., 2 * H:]
+            n = (xg[..., 2 * H:] + r * hg_n).tanh()
+            dn = g * (1 - z) * (1 - n * n)
+            dr = dn * hg_n * r * (1 - r)
+            dz = g * (h - n) * z * (1 - z)
+            dxg = _cat([dr, dz, dn], -1)
+            dhg = _cat([dr, dz, dn * r], -1)
+        else:
+            rz, n, hg_n = getattr(self, "rz", None), getattr(self, "n", None), \
+                getattr(self, "hg_n", None)
+            if rz is None:
+                self.forward(xg, h, W, b, None)
+                rz, n, hg_n = self.rz, self.n, self.hg_n
+            r, z = rz[..., :H], rz[..., H:]
+            xp = backend.get_array_module(rz)
+            dxg = xp.empty(xg.shape, xg.dtype) if slot is None else \
+                slot[0].view(slot[1], xg.shape, xg.dtype, xp)
+            dn = dxg[..., 2 * H:]
+            xp.multiply(n, n, out=dn)
+            xp.subtract(1, dn, out=dn)
+            dn *= 1 - z
+            dn *= g
+            drz = 1 - rz
+            drz *= rz
+            dr, dz = dxg[..., :H], dxg[..., H:2 * H]
+            xp.multiply(drz[..., :H], hg_n, out=dr)
+            dr *= dn
+            xp.subtract(h, n, out=dz)
+            dz *= drz[..., H:]
+            dz *= g
+            dhg = dxg.copy()
+            dhg[..., 2 * H:] *= r
+        gh = gW = gb = None
+        if _wants(self, 1):
+            gh = dhg @ W + g * z
+            if g_pass is not None:
+                gh = gh + g_pass
+        if _wants(self, 2):
+            gW = dhg.reshape(-1, 3 * H).T @ h.reshape(-1, H)
+        if b is not None and _wants(self, 3):
+            gb = dual.sum(dhg.reshape(-1, 3 * H), 0)
+        return dxg, gh, gW, gb, None, None
+
+
+class Unbind(MultiOutputOp):
+    """x (T, ...) -> T Tensors x[0], ..., x[T-1]: one node, whose backward stacks.
+
+    With a ``GradBuffer`` that the consumers of the steps filled, backward returns its array
+    as it is (no copy).
+    """
+
+    def forward(self, x, buffer=None):
+        return tuple(x[t] for t in range(x.shape[0]))
+
+    def backward(self, grads, x, buffer=None):
+        if buffer is not None:
+            whole = buffer.whole(grads)
+            if whole is not None:
+                return whole, None
+        if any(dual.is_graph(g) for g in grads):
+            from .shape import stack  # noqa: PLC0415
+            zero = None
+            parts = []
+            for g in grads:
+                if g is None:
+                    if zero is None:
+                        zero = _zeros_for(None, x.shape[1:], x if dual.is_graph(x)
+                                          else _make(x, False, None))
+                    g = zero
+                parts.append(g)
+            return stack(parts, 0), None
+        xp = backend.get_array_module(x)
+        ref = next(g for g in grads if g is not None)
+        out = xp.empty(x.shape, ref.dtype)
+        for t, g in enumerate(grads):
+            if g is None:
+                out[t] = 0
+            else:
+                out[t] = g
+        return out, None
+
+
+def unbind_steps(x, buffer=None):
+    """The T steps of x (T, ...) as a tuple, through one node."""
+    return Unbind.apply(x, buffer)
