@@ -49,6 +49,18 @@ def build_mlp(in_features, hidden, classes, activation="relu", dropout=0.0, batc
     return nn.Sequential(*layers)
 
 
+def build_model(model_config: dict):
+    """The model of a run's ``model`` config: the MLP, or the CNN (``"model": "cnn"``)."""
+    config = dict(model_config)
+    if config.pop("model", "mlp") == "cnn":
+        from .cnn import build_cnn  # noqa: PLC0415
+        return build_cnn(config["image_shape"], config["classes"],
+                         hidden=config["hidden"][-1] if config["hidden"] else 128,
+                         dropout=config["dropout"])
+    config.pop("image_shape", None)
+    return build_mlp(**config)
+
+
 @dataclass
 class Splits:
     """Train / validation / test arrays of one dataset, and what the labels mean."""
