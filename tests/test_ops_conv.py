@@ -156,6 +156,20 @@ def test_max_pool_ties_pick_the_first_maximum():
 
 
 @pytest.mark.parametrize("kw", [dict(kernel_size=2), dict(kernel_size=3, stride=2, padding=1)])
+def test_max_pool_nan_is_the_maximum_and_gets_the_gradient(kw):
+    x = random_inputs([(1, 2, 6, 6)], dtype=np.float64)[0]
+    x[0, 1, 2, 3] = np.nan
+    check_op([], lambda x: TF.max_pool2d(x, **kw), lambda x: F.max_pool2d(x, **kw), inputs=[x],
+             **F64)
+
+
+def test_max_pool_keeps_a_channels_last_layout():
+    x = cr.tensor(np.moveaxis(random_inputs([(2, 5, 6, 3)], dtype=np.float64)[0], -1, 1))
+    y = F.max_pool2d(F.conv2d(x, cr.randn(4, 3, 3, 3, dtype="float64"), padding=1), 2)
+    assert y._array.strides[1] == y._array.itemsize  # channels stay the fastest dim
+
+
+@pytest.mark.parametrize("kw", [dict(kernel_size=2), dict(kernel_size=3, stride=2, padding=1)])
 def test_max_unpool2d(kw):
     x = torch.from_numpy(random_inputs([(2, 3, 8, 7)], dtype=np.float64)[0])
     _, idx = TF.max_pool2d(x, return_indices=True, **kw)
@@ -324,6 +338,7 @@ SECOND_ORDER_ROWS = [
     ("conv_transpose2d", [(2, 3, 4, 5), (3, 2, 3, 3), (2,)],
      lambda F_: lambda x, w, b: F_.conv_transpose2d(x, w, b, stride=2, output_padding=1)),
     ("max_pool2d", [(2, 3, 7, 6)], lambda F_: lambda x: F_.max_pool2d(x, 3, 2, 1)),
+    ("max_pool2d 2x2", [(2, 3, 7, 6)], lambda F_: lambda x: F_.max_pool2d(x, 2, ceil_mode=True)),
     ("avg_pool2d", [(2, 3, 7, 6)], lambda F_: lambda x: F_.avg_pool2d(x, 3, 2, 1, True, False)),
     ("adaptive_avg_pool2d", [(2, 3, 7, 6)], lambda F_: lambda x: F_.adaptive_avg_pool2d(x, 4)),
     ("adaptive_max_pool2d", [(2, 3, 7, 6)], lambda F_: lambda x: F_.adaptive_max_pool2d(x, 4)),
@@ -353,6 +368,7 @@ GRADCHECK_ROWS = [
      lambda x, w: F.conv_transpose2d(x, w, stride=2, padding=1, output_padding=1)),
     ("conv_transpose1d", [(1, 2, 4), (2, 3, 3)], lambda x, w: F.conv_transpose1d(x, w, stride=2)),
     ("max_pool2d", [(1, 2, 5, 5)], lambda x: F.max_pool2d(x, 3, 2, 1, ceil_mode=True)),
+    ("max_pool2d 2x2", [(1, 2, 5, 4)], lambda x: F.max_pool2d(x, 2)),
     ("avg_pool2d", [(1, 2, 5, 5)], lambda x: F.avg_pool2d(x, 3, 2, 1, ceil_mode=True)),
     ("adaptive_max_pool1d", [(1, 2, 7)], lambda x: F.adaptive_max_pool1d(x, 3)),
     ("fold", [(1, 8, 9)], lambda c: F.fold(c, (4, 4), 2, stride=1)),

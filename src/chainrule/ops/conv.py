@@ -27,6 +27,7 @@ overlaps) are a pair in the same way.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -69,12 +70,22 @@ def out_size(size, kernel, stride, lo, hi, dilation):
     return (size + lo + hi - dilation * (kernel - 1) - 1) // stride + 1
 
 
+def _hashable(value):
+    return tuple(value) if isinstance(value, list) else value
+
+
 def geometry(name, x_shape, w_shape, stride=1, padding=0, dilation=1):
     """Check a convolution's arguments and return its ``Geometry``.
 
     ``padding`` is an int, a tuple, ``"valid"`` or ``"same"`` (stride 1 only; an odd total
     pads one more at the end, as PyTorch).
     """
+    return _geometry(name, tuple(x_shape), tuple(w_shape), _hashable(stride),
+                     _hashable(padding), _hashable(dilation))
+
+
+@functools.lru_cache(maxsize=512)  # a layer asks the same question at every step
+def _geometry(name, x_shape, w_shape, stride, padding, dilation):
     d = len(w_shape) - 2
     size = tuple(x_shape[2:])
     kernel = tuple(w_shape[2:])
@@ -127,7 +138,7 @@ def pad_zeros(x, padding, value=0):
         return x
     xp = backend.get_array_module(x)
     shape = x.shape[:2] + tuple(s + lo + hi for s, (lo, hi) in zip(x.shape[2:], padding))
-    out = xp.full(shape, value, dtype=x.dtype)
+    out = xp.zeros(shape, dtype=x.dtype) if value == 0 else xp.full(shape, value, dtype=x.dtype)
     out[(slice(None), slice(None)) + tuple(slice(lo, lo + s) for s, (lo, _) in
                                             zip(x.shape[2:], padding))] = x
     return out
@@ -173,19 +184,23 @@ def col2im(cols, geom, shape):
         buf[index] += c[(slice(None),) * (d + 2) + offset]
     crop = (slice(None),) + tuple(slice(lo, lo + s) for s, (lo, _) in
                                   zip(geom.size, geom.padding))
-    return xp.moveaxis(buf[crop], -1, 1)
+    gx = buf[crop]
+    return gx.transpose(_TO_FIRST[gx.ndim])
+
+
+_TO_LAST = {3: (0, 2, 1), 4: (0, 2, 3, 1), 5: (0, 2, 3, 4, 1)}    # (N, C, *S) -> (N, *S, C)
+_TO_FIRST = {3: (0, 2, 1), 4: (0, 3, 1, 2), 5: (0, 4, 1, 2, 3)}   # (N, *S, C) -> (N, C, *S)
 
 
 def _rows(g):
     """(N, O, *out) -> rows (N * L, O), channels-last (free when ``g`` already is)."""
-    xp = backend.get_array_module(g)
-    return xp.moveaxis(g, 1, -1).reshape(-1, g.shape[1])
+    return g.transpose(_TO_LAST[g.ndim]).reshape(-1, g.shape[1])
 
 
 def _from_rows(rows, n, out):
     """Rows (N * L, O) -> (N, O, *out), a view of the channels-last rows."""
-    xp = backend.get_array_module(rows)
-    return xp.moveaxis(rows.reshape((n,) + tuple(out) + (rows.shape[1],)), -1, 1)
+    y = rows.reshape((n,) + tuple(out) + (rows.shape[1],))
+    return y.transpose(_TO_FIRST[y.ndim])
 
 
 def _grouped(a, groups):

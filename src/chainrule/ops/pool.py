@@ -19,6 +19,7 @@ its window. Each is the other's backward.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -52,6 +53,13 @@ class PoolGeometry:
 
 
 def pool_geometry(name, size, kernel, stride, padding, dilation, ceil_mode):
+    """Check a pooling's arguments (tuples per dim) and return its ``PoolGeometry``."""
+    return _pool_geometry(name, tuple(size), tuple(kernel), tuple(stride), tuple(padding),
+                          tuple(dilation), bool(ceil_mode))
+
+
+@functools.lru_cache(maxsize=512)  # a layer asks the same question at every step
+def _pool_geometry(name, size, kernel, stride, padding, dilation, ceil_mode):
     out, pads = [], []
     for s, k, st, p, dl in zip(size, kernel, stride, padding, dilation):
         if k <= 0 or st <= 0 or dl <= 0:
@@ -177,6 +185,70 @@ def window_spread(g, geom, shape):
         buf[index] += g
     return buf[(slice(None),) * 2 + tuple(slice(lo, lo + s) for s, (lo, _) in
                                           zip(geom.size, geom.padding))]
+
+
+def _offset_views(a, geom):
+    """One strided view (N, C, *out) of ``a`` (padded) per kernel offset, in row-major order."""
+    views = []
+    for offset in np.ndindex(*geom.kernel):
+        index = (slice(None), slice(None))
+        for k, o, s, dl in zip(offset, geom.out, geom.stride, geom.dilation):
+            index += (slice(k * dl, k * dl + (o - 1) * s + 1, s),)
+        views.append((index, a[index]))
+    return views
+
+
+class MaxPoolDirect(Op):
+    """Max pooling with windows that do not overlap (the common stride = kernel case).
+
+    Forward is an elementwise maximum over one strided view per kernel offset, so the
+    output keeps the input's memory layout (channels-last stays channels-last); backward
+    writes the gradient at each window's first maximum, found by comparing the views in
+    order. Under create_graph the same indices become a ``PutFlat`` (as ``TakeFlat``'s).
+    """
+
+    name = "max_pool"
+    saves_output = True
+    caches = ("y",)
+
+    def forward(self, x, geom):
+        xp = backend.get_array_module(x)
+        low = -np.inf if x.dtype.kind == "f" else np.iinfo(x.dtype).min
+        views = _offset_views(_padded(x, geom, low), geom)
+        y = views[0][1].copy(order="K")
+        for _, v in views[1:]:
+            xp.maximum(y, v, out=y)
+        self.y = y
+        return y
+
+    def backward(self, g, x, geom):
+        shape = tuple(x.shape)
+        if dual.is_graph(g):
+            return PutFlat.apply(g, max_pool_indices(dual.value(x), geom), shape, True), None
+        y = getattr(self, "y", None)
+        if y is None:
+            y = self.forward(x, geom)
+        xp = backend.get_array_module(g)
+        low = -np.inf if x.dtype.kind == "f" else np.iinfo(x.dtype).min
+        padded = _padded(x, geom, low)
+        gx = xp.zeros_like(padded, dtype=g.dtype)
+        left = xp.ones(y.shape, dtype=bool)
+        nan = xp.isnan(y) if y.dtype.kind == "f" else None
+        if nan is not None and not nan.any():
+            nan = None
+        views = _offset_views(padded, geom)
+        for n, (index, v) in enumerate(views):
+            hit = v == y
+            if nan is not None:  # a NaN is its window's maximum, as in PyTorch
+                hit |= xp.isnan(v)
+            hit &= left
+            if n + 1 < len(views):
+                left &= ~hit
+            xp.multiply(g, hit, out=gx[index])
+        if padded is not x:
+            gx = gx[(slice(None),) * 2 + tuple(slice(lo, lo + n) for n, (lo, _) in
+                                               zip(geom.size, geom.padding))]
+        return gx, None
 
 
 class WindowSum(Op):

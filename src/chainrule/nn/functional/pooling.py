@@ -43,6 +43,9 @@ def _max_poolnd(name, d, input, kernel_size, stride, padding, dilation, ceil_mod
                 return_indices):
     x, unbatched = _batched(name, input, d)
     geom = _geometry(name, x, d, kernel_size, stride, padding, dilation, ceil_mode)
+    if not geom.overlapping and not return_indices:
+        y = _pool.MaxPoolDirect.apply(x, geom)
+        return y.squeeze(0) if unbatched else y
     idx = _pool.max_pool_indices(x._array, geom)
     y = _pool.TakeFlat.apply(x, idx, not geom.overlapping)
     indices = _make(idx, False, None)
