@@ -270,3 +270,14 @@ MODULE_ERRORS = [
 def test_module_errors(call, exc, pattern):
     with pytest.raises(exc, match=pattern):
         call()
+
+
+def test_viz_draws_a_cnn_as_one_box_per_layer_with_shapes():
+    model = nn.Sequential(nn.Conv2d(1, 4, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+                          nn.Flatten(), nn.Linear(4 * 4 * 4, 3))
+    with cr.viz.trace_modules(model):
+        out = model(cr.randn(2, 1, 8, 8))
+    loss = nn.functional.cross_entropy(out, cr.tensor([0, 2]))
+    dot = cr.viz.to_dot(loss, group_modules=True)
+    for text in ("Conv2d", "MaxPool2d", "Linear", "2, 4, 8, 8", "2, 4, 4, 4"):
+        assert text in dot, text
