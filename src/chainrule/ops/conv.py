@@ -1,8 +1,8 @@
 """Convolution as im2col + one GEMM, its two adjoints, and unfold / fold.
 
 A convolution of ``x`` (N, C, *S) with ``w`` (O, C / groups, *K) reads, for every output
-position, a window of the (zero-padded) input: the windows are a strided *view*
-(``sliding_window_view``), copied once into a matrix of rows (N * L, C * K) ("im2col", L the
+position, a window of the (zero-padded) input: the windows are a strided *view* (what
+``sliding_window_view`` gives, built from the strides directly), copied once into a matrix of rows (N * L, C * K) ("im2col", L the
 number of output positions, channels-last), so the whole convolution is one matrix product
 with ``w`` reshaped to (O, C * K).
 
@@ -31,7 +31,6 @@ import functools
 from dataclasses import dataclass
 
 import numpy as np
-from numpy.lib.stride_tricks import sliding_window_view
 
 from .. import backend
 from ..autograd.function import Op
@@ -145,15 +144,20 @@ def pad_zeros(x, padding, value=0):
 
 
 def windows(xp_, geom):
-    """The view (N, C, *out, *K) of every window of the padded input ``xp_`` (no copy)."""
-    d = len(geom.kernel)
-    spans = tuple(dl * (k - 1) + 1 for k, dl in zip(geom.kernel, geom.dilation))
-    axes = tuple(range(2, 2 + d))
-    v = sliding_window_view(xp_, spans, axis=axes)
-    index = (slice(None), slice(None))
-    index += tuple(slice(0, (o - 1) * s + 1, s) for o, s in zip(geom.out, geom.stride))
-    index += tuple(slice(None, None, dl) for dl in geom.dilation)
-    return v[index]
+    """The view (N, C, *out, *K) of every window of the padded input ``xp_`` (no copy).
+
+    Built from strides directly: the view's step along an output dim is stride x the
+    input's, along a kernel dim dilation x the input's.
+    """
+    st = xp_.strides
+    shape = tuple(xp_.shape[:2]) + tuple(geom.out) + tuple(geom.kernel)
+    strides = tuple(st[:2]) + tuple(st[2 + i] * s for i, s in enumerate(geom.stride)) + \
+        tuple(st[2 + i] * dl for i, dl in enumerate(geom.dilation))
+    xp = backend.get_array_module(xp_)
+    if xp is np and xp_.flags.c_contiguous:
+        # ~0.3 us instead of ~6 us for as_strided; NumPy checks the bounds against the buffer
+        return np.ndarray(shape, xp_.dtype, xp_, 0, strides)
+    return xp.lib.stride_tricks.as_strided(xp_, shape, strides, writeable=False)
 
 
 def im2col(x, geom):
