@@ -2,9 +2,9 @@
 
 A convolution of ``x`` (N, C, *S) with ``w`` (O, C / groups, *K) reads, for every output
 position, a window of the (zero-padded) input: the windows are a strided *view* (what
-``sliding_window_view`` gives, built from the strides directly), copied once into a matrix of rows (N * L, C * K) ("im2col", L the
-number of output positions, channels-last), so the whole convolution is one matrix product
-with ``w`` reshaped to (O, C * K).
+``sliding_window_view`` gives, built from the strides directly), copied once into a matrix
+of rows (N * L, C * K) ("im2col", L the number of output positions, channels-last), so the
+whole convolution is one matrix product with ``w`` reshaped to (O, C * K).
 
 Three primitives form a closed family, each the others' backward, so that every derivative
 of any order is again one of them (a WGAN-GP gradient penalty through a CNN works):
