@@ -44,8 +44,9 @@ def main(argv=None) -> dict:
     print(f"first dense layer: {first_dense:,} parameters (a weight per pixel per unit)")
     print(f"first conv layer:  {first_conv:,} parameters (16 filters of 5 x 5, shared by all "
           f"10,000 positions)")
-    print(f"whole models: dense {counts['dense 10000-300-300-10']:,} vs CNN "
-          f"{counts['small CNN']:,} ({counts['dense 10000-300-300-10'] / counts['small CNN']:.0f}x)")
+    dense_total, cnn_total = counts["dense 10000-300-300-10"], counts["small CNN"]
+    print(f"whole models: dense {dense_total:,} vs CNN {cnn_total:,} "
+          f"({dense_total / cnn_total:.0f}x)")
     return {"dense": counts["dense 10000-300-300-10"], "cnn": counts["small CNN"],
             "first_dense": first_dense, "first_conv": first_conv}
 

@@ -353,7 +353,8 @@ SECOND_ORDER_ROWS = [
 ]
 
 
-@pytest.mark.parametrize("name, shapes, make", SECOND_ORDER_ROWS, ids=[r[0] for r in SECOND_ORDER_ROWS])
+@pytest.mark.parametrize("name, shapes, make", SECOND_ORDER_ROWS,
+                         ids=[r[0] for r in SECOND_ORDER_ROWS])
 def test_second_order(name, shapes, make):
     check_second_order(shapes, make(TF), make(F))
 

@@ -112,12 +112,13 @@ def _geometry(name, x_shape, w_shape, stride, padding, dilation):
             raise ValueError(f"{name}: negative padding {p} is not supported")
         pads = tuple((v, v) for v in p)
     out = []
+    spans = tuple(dl * (k - 1) + 1 for dl, k in zip(dilation, kernel))
+    padded = tuple(s + a + b for s, (a, b) in zip(size, pads))
     for s, k, st, (lo, hi), dl in zip(size, kernel, stride, pads, dilation):
         if s + lo + hi < dl * (k - 1) + 1:
             raise RuntimeError(
-                f"{name}: kernel size {kernel} (dilated {tuple(dl * (k - 1) + 1 for dl, k in zip(dilation, kernel))}) "
-                f"is larger than the padded input {tuple(s + a + b for s, (a, b) in zip(size, pads))} "
-                f"of input shape {tuple(x_shape)}")
+                f"{name}: kernel size {kernel} (dilated {spans}) is larger than the padded "
+                f"input {padded} of input shape {tuple(x_shape)}")
         out.append(out_size(s, k, st, lo, hi, dl))
     return Geometry(size, kernel, stride, pads, dilation, tuple(out))
 
@@ -363,7 +364,9 @@ class Unfold(Op):
 
     def backward(self, g, x, geom):
         shape = tuple(x.shape)
-        return (Fold.apply(g, geom, shape) if dual.is_graph(g) else fold_array(g, geom, shape)), None
+        if dual.is_graph(g):
+            return Fold.apply(g, geom, shape), None
+        return fold_array(g, geom, shape), None
 
 
 class Fold(Op):

@@ -45,8 +45,8 @@ def _check_weight(name, input, weight, groups, d, transposed=False):
             raise ValueError(f"{name}: out channels {weight.shape[0]} (weight shape "
                              f"{tuple(weight.shape)}) are not divisible by groups={groups}")
         if weight.shape[1] * groups != C:
-            raise RuntimeError(f"{name}: weight of shape {tuple(weight.shape)} with groups={groups} "
-                               f"expects {weight.shape[1] * groups} input channels, got input "
+            raise RuntimeError(f"{name}: weight of shape {tuple(weight.shape)} with "
+                               f"groups={groups} expects {weight.shape[1] * groups} input channels, got input "
                                f"of shape {tuple(input.shape)}")
     if input.dtype != weight.dtype:
         raise TypeError(f"{name}: input dtype {input.dtype} and weight dtype {weight.dtype} differ")
@@ -111,7 +111,8 @@ def _conv_transposend(name, d, input, weight, bias, stride, padding, output_padd
     # (Cin, Cout / groups, *K), i.e. the transposed conv's weight read as a conv's.
     geom = _conv.geometry(name, out_shape, tuple(weight.shape), stride_t, pad_t, dil_t)
     if geom.out != tuple(x.shape[2:]):
-        raise RuntimeError(f"{name}: inconsistent sizes: input {tuple(x.shape)}, output {out_shape}")
+        raise RuntimeError(f"{name}: inconsistent sizes: input {tuple(x.shape)}, "
+                           f"output {out_shape}")
     y = _conv.conv_transpose(x, weight, bias, geom, groups, out_shape)
     return y.squeeze(0) if unbatched else y
 

@@ -108,7 +108,7 @@ def max_unpool1d(input, indices, kernel_size, stride=None, padding=0, output_siz
 
 
 def max_unpool2d(input, indices, kernel_size, stride=None, padding=0, output_size=None):
-    """Put each value back at its max_pool2d index, zeros elsewhere: max_pool2d's partial inverse."""
+    """Put each value back at its max_pool2d index, zeros elsewhere (max_pool2d's inverse)."""
     return _max_unpoolnd("max_unpool2d", 2, input, indices, kernel_size, stride, padding,
                          output_size)
 

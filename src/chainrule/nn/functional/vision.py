@@ -152,7 +152,8 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
         raise ValueError("interpolate: exactly one of size and scale_factor must be given")
     spatial = tuple(input.shape[2:])
     if size is not None:
-        out = (int(size),) * d if isinstance(size, (int, np.integer)) else tuple(int(s) for s in size)
+        out = (int(size),) * d if isinstance(size, (int, np.integer)) else \
+            tuple(int(s) for s in size)
         if len(out) != d:
             raise ValueError(f"interpolate: size {size} must have {d} entries for input shape "
                              f"{tuple(input.shape)}")
