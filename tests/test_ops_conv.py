@@ -318,6 +318,14 @@ def test_batch_norm_4d():
              lambda x, w, b: F.batch_norm(x, None, None, w, b, training=True), **F64)
 
 
+def test_integer_conv_as_torch():
+    x, w = np.arange(30).reshape(1, 3, 10), np.arange(18).reshape(2, 3, 3) - 9
+    y = F.conv1d(cr.tensor(x), cr.tensor(w), padding=1)
+    expected = TF.conv1d(torch.from_numpy(x), torch.from_numpy(w), padding=1)
+    assert y.dtype == np.int64
+    np.testing.assert_array_equal(y._array, expected.numpy())
+
+
 def test_float32_conv_matches_torch():
     check_op([(4, 3, 12, 12), (8, 3, 3, 3), (8,)], lambda *a: TF.conv2d(*a, padding=1),
              lambda *a: F.conv2d(*a, padding=1))
@@ -441,6 +449,8 @@ ERROR_ROWS = [
      ValueError, r"conv2d: padding='same' is not supported for strided"),
     (lambda: F.conv1d(cr.randn(1, 3, 5), cr.randn(3, 3, 3, 3)), ValueError,
      r"conv1d: weight must be 3-D"),
+    (lambda: F.conv2d(cr.randn(1, 3, 5, 5), cr.randn(2, 3, 3, 3, dtype="float64")), TypeError,
+     r"conv2d: input dtype float32 and weight dtype float64 differ"),
     (lambda: F.conv_transpose2d(cr.randn(1, 3, 5, 5), cr.randn(3, 3, 3, 3), stride=2,
                                 output_padding=2), ValueError,
      r"conv_transpose2d: output_padding \(2, 2\) must be smaller"),
