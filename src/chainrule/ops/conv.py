@@ -235,8 +235,45 @@ def conv_forward(x, w, b, geom, groups, cols=None):
     return _from_rows(rows, x.shape[0], geom.out), cols
 
 
+@functools.lru_cache(maxsize=512)
+def full_geometry(geom):
+    """For a stride-1 "same" convolution, the ``Geometry`` of the "full" convolution that maps
+    its output back to its input's size (padding span - 1 - lo before, span - 1 - hi after).
+
+    None otherwise: for a "valid" convolution the full one pads the gradient by span - 1 on
+    both sides and its im2col grows accordingly (2x slower than col2im on LeNet's 5x5 layer).
+    """
+    if any(s != 1 for s in geom.stride) or tuple(geom.out) != tuple(geom.size):
+        return None
+    pads = []
+    for k, dl, (lo, hi) in zip(geom.kernel, geom.dilation, geom.padding):
+        span = dl * (k - 1) + 1
+        if lo > span - 1 or hi > span - 1:
+            return None
+        pads.append((span - 1 - lo, span - 1 - hi))
+    return Geometry(geom.out, geom.kernel, geom.stride, tuple(pads), geom.dilation, geom.size)
+
+
+def _flipped(w, groups):
+    """(O, C / G, *K) -> (C, O / G, *K) flipped in every spatial dim: the full conv's weight."""
+    xp = backend.get_array_module(w)
+    O, Cg = w.shape[:2]
+    k = w.shape[2:]
+    wg = w.reshape((groups, O // groups, Cg) + k).swapaxes(1, 2)      # (G, Cg, Og, *K)
+    flip = (slice(None),) * 3 + (slice(None, None, -1),) * len(k)
+    return xp.ascontiguousarray(wg[flip]).reshape((groups * Cg, O // groups) + k)
+
+
 def conv_data(gy, w, geom, groups, x_shape):
-    """gx = conv^T(gy, w), of shape ``x_shape``."""
+    """gx = conv^T(gy, w), of shape ``x_shape``.
+
+    Stride 1 and "same" sizes: the "full" convolution of gy with the flipped kernel (an im2col
+    of gy and one GEMM; ~30% faster than col2im's strided adds on a 32-channel 3x3 layer).
+    Otherwise the adjoint of im2col: one GEMM, then col2im.
+    """
+    full = full_geometry(geom)
+    if full is not None:
+        return conv_forward(gy, _flipped(w, groups), None, full, groups)[0]
     O = w.shape[0]
     w2 = w.reshape(O, -1)
     g = _rows(gy)
