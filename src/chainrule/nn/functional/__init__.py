@@ -23,13 +23,15 @@ from ...ops.nn_ops import cross_entropy, linear  # noqa: F401 - F.linear, F.cros
 from ...ops.reduce import log_softmax as _log_softmax
 from ...ops.reduce import softmax as _softmax
 from ...tensor import Tensor
-from .conv import conv1d, conv2d, conv_transpose1d, conv_transpose2d, fold, unfold  # noqa: F401,E402
+from .conv import conv1d, conv2d, conv_transpose1d, conv_transpose2d, fold, unfold  # noqa: F401
 from .normalization import group_norm, instance_norm  # noqa: F401
 from .pooling import (  # noqa: F401
     adaptive_avg_pool1d, adaptive_avg_pool2d, adaptive_max_pool1d, adaptive_max_pool2d, avg_pool1d,
     avg_pool2d, max_pool1d, max_pool2d, max_unpool1d, max_unpool2d,
 )
-from .vision import dropout1d, dropout2d, interpolate, pad, pixel_shuffle, pixel_unshuffle  # noqa: F401
+from .vision import (  # noqa: F401
+    dropout1d, dropout2d, interpolate, pad, pixel_shuffle, pixel_unshuffle,
+)
 
 _REDUCTIONS = ("mean", "sum", "none")
 
