@@ -63,6 +63,13 @@ def all_cases(quick: bool = False) -> list[Case]:
         Case("infer1024", "infer", "no_grad inference MNIST MLP, b1024", MNIST, "relu", 1024,
              target=1.1),
         *seq_cases(quick),
+        # Issue 13's CNN training steps (layers in bench.cnn); the floor: bench.floor_cnn.
+        Case("lenet", "cnn", f"LeNet 1x28x28, b{16 if quick else 64}", (1, 28, 28),
+             batch=16 if quick else 64, variant="lenet", target=1.2),
+        Case("wide_cnn", "cnn", f"wide CNN 3x32x32, b{16 if quick else 128}", (3, 32, 32),
+             batch=16 if quick else 128, variant="wide_cnn", target=1.2, n_batches=2),
+        Case("mnist1d_cnn", "cnn", f"MNIST-1D CNN, b{25 if quick else 100}", (1, 40),
+             batch=25 if quick else 100, variant="mnist1d_cnn", target=1.2),
         Case("add", "op", "a + b, 1 element", ops=ops, variant="add"),
         Case("add_grad", "op", "a + b, 1 element, requires_grad", ops=ops, variant="add_grad"),
         Case("add_backward", "op", "a + b then backward, 1 element", ops=ops,
@@ -158,6 +165,9 @@ def make_data(case: Case) -> dict:
         return seq_data(case)
     if case.kind in ("train", "infer"):
         return {"weights": mlp_weights(case.sizes), "batches": batches(case)}
+    if case.kind == "cnn":
+        from . import cnn  # noqa: PLC0415
+        return {"weights": cnn.weights(case, SEED), "batches": cnn.batches(case, SEED + 1)}
     if case.kind == "adam":
         params, grads = adam_tensors(case.sizes)
         return {"params": params, "grads": grads}

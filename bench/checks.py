@@ -108,9 +108,10 @@ def run_checks(case, impls, steps=CHECK_STEPS):
     floor = impls["floor"]
     others = {name: impl for name, impl in impls.items() if name != "floor"}
     problems = {name: [] for name in impls}
-    has_params = case.kind in ("train", "adam")
+    trains = case.kind in ("train", "cnn")
+    has_params = trains or case.kind == "adam"
     start = [w.copy() for w in floor.params()] if has_params else None
-    if case.kind == "train":
+    if trains:
         floor.record = True
     for k in range(steps):
         before = [w.copy() for w in floor.params()] if has_params and k == 0 else None
@@ -123,7 +124,7 @@ def run_checks(case, impls, steps=CHECK_STEPS):
                 del others[name], impls[name]
         for name, impl in others.items():
             p = problems[name]
-            if case.kind == "train":
+            if trains:
                 _check_train_step(k, floor, impl, before, p)
             elif case.kind == "adam":
                 change = [_largest(f - s) for f, s in zip(floor.params(), start)]
@@ -133,7 +134,7 @@ def run_checks(case, impls, steps=CHECK_STEPS):
                 fo = np.asarray(floor.output())
                 compare_entries(f"step {k + 1} output", [impl.output()], [fo],
                                 lambda i, w: OUT_RTOL * _largest(w) + 1e-6, p)
-    if case.kind == "train":
+    if trains:
         floor.record = False
         total = [float(np.linalg.norm(_f64(f) - _f64(s))) for f, s in zip(floor.params(), start)]
         for name, impl in others.items():

@@ -260,5 +260,6 @@ def build(case: Case, data):
     if case.model != "mlp":  # the sequence models (issue 14)
         from . import seq_floor  # noqa: PLC0415
         return seq_floor.build(case, data)
+    from .floor_cnn import FloorCNN  # noqa: PLC0415 - the CNN cases' floor, in its own file
     return {"train": FloorTrain, "infer": FloorInfer, "adam": FloorAdam,
-            "op": FloorOp}[case.kind](case, data)
+            "op": FloorOp, "cnn": FloorCNN}[case.kind](case, data)

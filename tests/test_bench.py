@@ -35,9 +35,9 @@ def test_quick_benchmark_runs_and_every_implementation_agrees(tmp_path):
     mem = result["memory"]["mnist128"]
     assert mem["chainrule"]["traced"] > 0 and mem["floor"]["traced"] > 0
     assert result["import"]["chainrule"]["median"] > 0
-    # Every target of issues 7 and 14 is reported (met or not: never a timing assertion).
+    # Every target of issues 7, 13 and 14 is reported (met or not: never a timing assertion).
     whats = [t["what"] for t in result["targets"]]
-    assert len(whats) == 11 and all(isinstance(t["met"], bool) for t in result["targets"])
+    assert len(whats) == 14 and all(isinstance(t["met"], bool) for t in result["targets"])
     assert "chainrule median (min)" in proc.stdout and "import chainrule" in proc.stdout
     from bench.markdown import markdown
     md = markdown(result)
@@ -87,6 +87,29 @@ def test_a_wrong_training_step_is_caught(spoil, message):
 
 def test_an_unspoiled_step_passes_the_same_checks():
     assert _checked("tiny", lambda impl: None) == {"floor": [], "chainrule": []}
+
+
+@pytest.mark.parametrize("case_name", ["lenet", "wide_cnn", "mnist1d_cnn"])
+def test_the_cnn_floor_agrees_with_chainrule_and_a_wrong_step_is_caught(case_name):
+    assert _checked(case_name, lambda impl: None) == {"floor": [], "chainrule": []}
+    problems = _checked(case_name, _scale_grads)
+    assert any("grad" in p for p in problems["chainrule"]), problems
+
+
+def test_the_cnn_floor_gradients_are_torchs():
+    """The floor's channels-last formulation, against torch autograd on the same LeNet."""
+    import torch  # noqa: PLC0415
+    from bench import impl_torch  # noqa: PLC0415
+    case = cases.find_case("lenet", quick=True)
+    data = cases.make_data(case)
+    floor, twin = impls.build("floor", case, data), impl_torch.build(case, data)
+    floor.record = True
+    floor.step()
+    twin.step()
+    assert floor.loss() == pytest.approx(twin.loss(), rel=1e-5)
+    for f, t in zip(floor.grads(), twin.grads()):
+        np.testing.assert_allclose(f, t, atol=1e-5 * max(1.0, np.abs(t).max()))
+    assert torch.is_tensor(twin.last_loss)
 
 
 def test_wrong_inference_output_is_caught():

@@ -65,3 +65,21 @@ def test_sequence_classification_with_packed_lstm(capsys):
     result = _run("sequence_classification")
     assert result["test_accuracy"] >= 0.95
     assert result["bag_of_symbols_accuracy"] < 0.75  # order matters: counts alone fall short
+
+
+def test_cnn_mnist1d_beats_mlp_and_logistic_regression(capsys):
+    pytest.importorskip("mnist1d")
+    results = _run("cnn_mnist1d")
+    cnn, mlp = results["CNN (3 x Conv1d)"], results["MLP 40-100-100-10"]
+    logistic = results["logistic regression"]
+    assert cnn["test_accuracy"] >= 0.85  # 0.90-0.91 after the quick run's 1000 steps
+    assert cnn["test_accuracy"] > mlp["test_accuracy"] > logistic["test_accuracy"]
+    assert cnn["params"] < mlp["params"]
+    assert "paper" in capsys.readouterr().out
+
+
+def test_parameter_sharing_counts(capsys):
+    result = _run("parameter_sharing")
+    assert result["first_dense"] == 3_000_300 and result["first_conv"] == 416
+    assert result["dense"] > 100 * result["cnn"]
+    assert "Conv2d" in capsys.readouterr().out

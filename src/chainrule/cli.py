@@ -23,7 +23,7 @@ import time
 EXIT_USAGE = 2
 
 # The defaults of `chainrule train` with no options, measured on digits (README, report).
-DEFAULTS = dict(dataset="digits", hidden="256,128", activation="relu", dropout=0.1,
+DEFAULTS = dict(dataset="digits", model="mlp", hidden="256,128", activation="relu", dropout=0.1,
                 batch_norm=True, optimizer="adamw", lr=2e-3, momentum=0.9, weight_decay=1e-2,
                 scheduler="cosine", epochs=40, batch_size=64, patience=10, seed=0,
                 val_fraction=0.15, test_fraction=0.15, samples=1000, noise=None,
@@ -101,7 +101,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands.required = True
 
     train = commands.add_parser(
-        "train", formatter_class=fmt, help="train an MLP classifier on a dataset",
+        "train", formatter_class=fmt, help="train an MLP (or CNN) classifier on a dataset",
         description="Train an MLP classifier (Linear, [BatchNorm], activation, [Dropout] per "
         "hidden layer) with a stratified train/validation/test split, early stopping on the "
         "validation loss, and write model.safetensors, metrics.json and curves.png (and "
@@ -132,6 +132,11 @@ def build_parser() -> argparse.ArgumentParser:
                       "set's statistics; auto: yes except for images (digits, mnist)")
 
     model = train.add_argument_group("model")
+    model.add_argument("--model", choices=("mlp", "cnn"), default=DEFAULTS["model"],
+                       help="mlp: the hidden Linear layers; cnn (image datasets: digits, "
+                       "mnist): two blocks of Conv2d 3x3 -> BatchNorm2d -> ReLU -> MaxPool2d(2) "
+                       "(32 and 64 channels), then Linear to the last --hidden size, ReLU, "
+                       "--dropout and Linear to the classes")
     model.add_argument("--hidden", type=_hidden, default=DEFAULTS["hidden"],
                        help="hidden layer sizes, comma-separated")
     model.add_argument("--activation", choices=sorted(ACTIVATIONS),
@@ -362,6 +367,8 @@ def _resumed_config(folder: str) -> dict:
     saved = run_folder.read_json(path, "--resume")
     if not isinstance(saved, dict) or "config" not in saved:
         raise ValueError(f"--resume: {path} is not a run configuration")
+    if isinstance(saved["config"], dict):
+        saved["config"].setdefault("model", "mlp")  # runs from before --model existed
     return _check_config(saved["config"], f"--resume: {path}")
 
 
@@ -393,11 +400,14 @@ def cmd_train(args) -> int:
     model_config = {"in_features": data.num_features, "hidden": list(config["hidden"]),
                     "classes": data.num_classes, "activation": config["activation"],
                     "dropout": config["dropout"], "batch_norm": config["batch_norm"]}
+    if config.get("model", "mlp") == "cnn":
+        from .train.cnn import image_shape  # noqa: PLC0415
+        model_config.update(model="cnn", image_shape=list(image_shape(data.num_features)))
     if args.resume:  # the recorded sizes against the checkpoint, before building the model
         run_folder.check_weights(model_config, os.path.join(out, CHECKPOINT),
                                  os.path.join(out, "config.json"))
     cr.manual_seed(config["seed"])
-    model = recipe.build_mlp(**model_config)
+    model = recipe.build_model(model_config)
     optimizer = recipe.make_optimizer(config["optimizer"], model.parameters(), config["lr"],
                                       momentum=config["momentum"],
                                       weight_decay=config["weight_decay"])
@@ -488,6 +498,8 @@ def cmd_evaluate(args) -> int:
     report = run_folder.read_json(meta_path, "evaluate")
     if not isinstance(report, dict) or not {"config", "model", "preprocessing"} <= set(report):
         raise ValueError(f"{meta_path} lacks the config of a `chainrule train` run")
+    if isinstance(report["config"], dict):
+        report["config"].setdefault("model", "mlp")  # runs from before --model existed
     config = _check_config(report["config"], meta_path)
     model_config, preprocessing = report["model"], _check_preprocessing(
         report["preprocessing"], meta_path)
@@ -501,7 +513,7 @@ def cmd_evaluate(args) -> int:
         raise ValueError(f"{meta_path}: the model takes {model_config['in_features']} features "
                          f"and {model_config['classes']} classes, the data has "
                          f"{data.num_features} and {data.num_classes}")
-    model = recipe.build_mlp(**model_config)
+    model = recipe.build_model(model_config)
     load_weights(model, weights)
     loss_fn = nn.CrossEntropyLoss(label_smoothing=config.get("label_smoothing", 0.0))
     metrics = evaluate(model, DataLoader(TensorDataset(*test), EVAL_BATCH), loss_fn)

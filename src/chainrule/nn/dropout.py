@@ -26,3 +26,17 @@ class Dropout(Module):
 
     def extra_repr(self):
         return f"p={self.p}, inplace={self.inplace}"
+
+
+class Dropout1d(Dropout):
+    """Zero whole channels of (N, C, L) (or (C, L)) while training (Tompson et al., 2015)."""
+
+    def forward(self, input):
+        return F.dropout1d(input, self.p, self.training, generator=self.generator)
+
+
+class Dropout2d(Dropout):
+    """Zero whole channels of (N, C, H, W) (or (C, H, W)) while training."""
+
+    def forward(self, input):
+        return F.dropout2d(input, self.p, self.training, generator=self.generator)

@@ -87,6 +87,30 @@ def mlp_state_shapes(in_features, hidden, classes, activation="relu", dropout=0.
     return shapes
 
 
+def build_model(model_config: dict):
+    """The model of a run's ``model`` config: the MLP, or the CNN (``"model": "cnn"``)."""
+    config = dict(model_config)
+    if config.pop("model", "mlp") == "cnn":
+        from .cnn import build_cnn  # noqa: PLC0415
+        return build_cnn(config["image_shape"], config["classes"],
+                         hidden=config["hidden"][-1] if config["hidden"] else 128,
+                         dropout=config["dropout"])
+    config.pop("image_shape", None)
+    return build_mlp(**config)
+
+
+def model_state_shapes(model_config: dict) -> dict:
+    """The ``state_dict()`` shapes of ``build_model(model_config)``, without building it."""
+    config = dict(model_config)
+    if config.pop("model", "mlp") == "cnn":
+        from .cnn import cnn_state_shapes  # noqa: PLC0415
+        return cnn_state_shapes(config.get("image_shape"), config.get("classes"),
+                                hidden=config["hidden"][-1] if config.get("hidden") else 128,
+                                dropout=config.get("dropout", 0.0))
+    config.pop("image_shape", None)
+    return mlp_state_shapes(**config)
+
+
 @dataclass
 class Splits:
     """Train / validation / test arrays of one dataset, and what the labels mean."""

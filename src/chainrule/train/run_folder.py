@@ -150,13 +150,19 @@ def check_weights(model_config, path: str, where: str) -> None:
     from ..io import TensorInfo, describe  # noqa: PLC0415
     from . import recipe  # noqa: PLC0415
 
-    params = inspect.signature(recipe.mlp_state_shapes).parameters
-    if not isinstance(model_config, dict) or not set(model_config) <= set(params):
-        raise ValueError(f"{where}: the model is not an MLP description with "
-                         f"{', '.join(params)}")
+    if not isinstance(model_config, dict):
+        raise ValueError(f"{where}: the model is not an MLP description (nor a CNN one): "
+                         "expected a JSON object")
+    kind = model_config.get("model", "mlp")
+    if kind not in ("mlp", "cnn"):
+        raise ValueError(f"{where}: unknown model {kind!r} (expected 'mlp' or 'cnn')")
+    params = set(inspect.signature(recipe.mlp_state_shapes).parameters) | {"model", "image_shape"}
+    if not set(model_config) <= params:
+        raise ValueError(f"{where}: the model is not an MLP description (nor a CNN one) with "
+                         f"{', '.join(sorted(params))}")
     try:
-        expected = recipe.mlp_state_shapes(**model_config)
-    except TypeError as exc:
+        expected = recipe.model_state_shapes(model_config)
+    except (TypeError, KeyError) as exc:
         raise ValueError(f"{where}: the model lacks a setting ({exc})") from None
     except ValueError as exc:
         raise ValueError(f"{where}: {exc}") from None

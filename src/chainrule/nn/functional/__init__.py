@@ -24,6 +24,15 @@ from ...ops.reduce import log_softmax as _log_softmax
 from ...ops.reduce import softmax as _softmax
 from ...tensor import Tensor
 from .attention import multi_head_attention_forward, scaled_dot_product_attention  # noqa: F401
+from .conv import conv1d, conv2d, conv_transpose1d, conv_transpose2d, fold, unfold  # noqa: F401
+from .normalization import group_norm, instance_norm  # noqa: F401
+from .pooling import (  # noqa: F401
+    adaptive_avg_pool1d, adaptive_avg_pool2d, adaptive_max_pool1d, adaptive_max_pool2d, avg_pool1d,
+    avg_pool2d, max_pool1d, max_pool2d, max_unpool1d, max_unpool2d,
+)
+from .vision import (  # noqa: F401
+    dropout1d, dropout2d, interpolate, pad, pixel_shuffle, pixel_unshuffle,
+)
 
 _REDUCTIONS = ("mean", "sum", "none")
 
@@ -199,14 +208,14 @@ def dropout(input, p=0.5, training=True, inplace=False, generator=None):
 
 
 def _bn_layout(name, input, n_features):
-    if input.ndim not in (2, 3):
-        raise ValueError(f"{name}: expected 2-D (N, C) or 3-D (N, C, L) input, "
+    if input.ndim < 2:
+        raise ValueError(f"{name}: expected an input (N, C, *) of at least 2 dims, "
                          f"got shape {tuple(input.shape)}")
     if n_features is not None and input.shape[1] != n_features:
         raise ValueError(f"{name}: expected {n_features} channels in dim 1, "
                          f"got input of shape {tuple(input.shape)}")
-    axes = (0,) if input.ndim == 2 else (0, 2)
-    view = (1, -1) if input.ndim == 2 else (1, -1, 1)
+    axes = (0,) + tuple(range(2, input.ndim))  # every dim but the channels
+    view = (1, -1) + (1,) * (input.ndim - 2)
     return axes, view
 
 

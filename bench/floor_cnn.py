@@ -1,0 +1,207 @@
+"""The NumPy floor of the CNN cases: one SGD step written by hand, channels-last throughout.
+
+Activations live as (N, *S, C) arrays, so nothing is ever transposed between layers:
+
+* conv: im2col through ``sliding_window_view`` (one contiguous copy of the windows,
+  (N * L, C * K) rows in PyTorch's (C, K) weight order) and one GEMM with the bias added in
+  place; the weight gradient is one GEMM on the same rows; the input gradient is one GEMM
+  and one strided add per kernel offset (col2im);
+* ReLU in place, its gradient a multiply by the mask;
+* 2x2 max pooling as three maxima of strided views; its gradient goes to the first maximum
+  of each window (PyTorch's rule), found by comparing the four views in order;
+* flatten: the first Linear's columns are permuted once, at set-up, from PyTorch's (C, H, W)
+  order to the channels-last (H, W, C) order, so flattening is a free reshape;
+* softmax cross-entropy and SGD as the MLP floor (``bench.floor``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+
+from . import cnn
+from .cases import LR, Case
+
+
+def _conv_forward(x, W, b, k, s, p, d):
+    """x (N, *S, C) -> y (N, *So, O), and the im2col rows (kept for the weight gradient)."""
+    if p:
+        xp = np.zeros((x.shape[0],) + tuple(n + 2 * p for n in x.shape[1:-1]) + x.shape[-1:],
+                      dtype=x.dtype)
+        xp[(slice(None),) + (slice(p, -p),) * d] = x
+    else:
+        xp = x
+    v = sliding_window_view(xp, (k,) * d, axis=tuple(range(1, d + 1)))  # (N, *S', C, *K)
+    v = v[(slice(None),) + (slice(None, None, s),) * d]
+    out_sp = v.shape[1:1 + d]
+    cols = np.ascontiguousarray(v).reshape(-1, W[0].size)
+    y = cols @ W.reshape(W.shape[0], -1).T
+    y += b
+    return y.reshape((x.shape[0],) + out_sp + (W.shape[0],)), cols, xp.shape
+
+
+def _col2im(dcols, padded_shape, out_sp, C, k, s, p, d):
+    """Sum the rows' gradients (N * L, C * K) back onto the padded input, crop the padding."""
+    n = padded_shape[0]
+    dc = dcols.reshape((n,) + out_sp + (C,) + (k,) * d)
+    buf = np.zeros(padded_shape, dtype=dcols.dtype)
+    for offset in np.ndindex(*(k,) * d):
+        index = (slice(None),) + tuple(slice(o, o + s * (m - 1) + 1, s)
+                                       for o, m in zip(offset, out_sp))
+        buf[index] += dc[(Ellipsis,) + offset]
+    if p:
+        buf = buf[(slice(None),) + (slice(p, -p),) * d]
+    return buf
+
+
+def _pool_views(x):
+    return [x[:, i::2, j::2] for i in (0, 1) for j in (0, 1)]
+
+
+class FloorCNN:
+    """One SGD training step of a small CNN, channels-last, nothing wasted."""
+
+    name = "floor"
+
+    def __init__(self, case: Case, data):
+        self.layers = cnn.layers(case)
+        shape = cnn.NETS[case.variant][1]
+        self.d = len(shape) - 1
+        self.Ws = [W.copy() for W, _ in data["weights"]]
+        self.bs = [b.copy() for _, b in data["weights"]]
+        # Channels-last batches, and the first Linear's columns in (H, W, C) order.
+        self.batches = [(np.ascontiguousarray(np.moveaxis(x, 1, -1)), y)
+                        for x, y in data["batches"]]
+        self.flat_from = None
+        sp = shape[1:]
+        c = shape[0]
+        i = 0
+        for layer in self.layers:
+            if layer[0] == "conv":
+                _, _, c, k, s, p = layer
+                sp = tuple((n + 2 * p - k) // s + 1 for n in sp)
+                i += 1
+            elif layer[0] == "pool":
+                sp = tuple(n // 2 for n in sp)
+            elif layer[0] == "flatten":
+                self.flat_from = (i, c, sp)
+                W = self.Ws[i]
+                self.Ws[i] = np.ascontiguousarray(
+                    np.moveaxis(W.reshape((W.shape[0], c) + sp), 1, -1).reshape(W.shape[0], -1))
+            elif layer[0] == "linear":
+                i += 1
+        self.rows = np.arange(case.batch)
+        self.i = 0
+        self.record = False
+        self.last_loss = None
+        self.last_grads = None
+
+    def step(self):
+        x, y = self.batches[self.i]
+        self.i = (self.i + 1) % len(self.batches)
+        d = self.d
+        saved = []
+        h = x
+        p_i = 0
+        for layer in self.layers:
+            kind = layer[0]
+            if kind == "conv":
+                _, _, _, k, s, p = layer
+                h_in_shape = h.shape
+                h, cols, padded = _conv_forward(h, self.Ws[p_i], self.bs[p_i], k, s, p, d)
+                saved.append((cols, padded, h_in_shape))
+                p_i += 1
+            elif kind == "relu":
+                np.maximum(h, 0, out=h)
+                saved.append(h)
+            elif kind == "pool":
+                views = _pool_views(h)
+                out = np.maximum(np.maximum(views[0], views[1]), np.maximum(views[2], views[3]))
+                saved.append((views, out, h.shape))
+                h = out
+            elif kind == "flatten":
+                saved.append(h.shape)
+                h = h.reshape(h.shape[0], -1)
+            else:
+                saved.append(h)
+                h = h @ self.Ws[p_i].T
+                h += self.bs[p_i]
+                p_i += 1
+        n = h.shape[0]
+        h -= h.max(axis=1, keepdims=True)
+        picked = h[self.rows, y]
+        np.exp(h, out=h)
+        total = h.sum(axis=1, keepdims=True)
+        loss = (np.log(total).sum() - picked.sum()) / n
+        h /= total
+        h[self.rows, y] -= 1
+        h *= 1.0 / n
+        g = h
+        grads = [] if self.record else None
+        for li in range(len(self.layers) - 1, -1, -1):
+            layer, kept = self.layers[li], saved[li]
+            kind = layer[0]
+            if kind == "linear":
+                p_i -= 1
+                W = self.Ws[p_i]
+                gW = g.T @ kept
+                gb = g.sum(axis=0)
+                g = g @ W if li > 0 else None
+                self._update(p_i, gW, gb, grads)
+            elif kind == "flatten":
+                g = g.reshape(kept)
+            elif kind == "pool":
+                views, out, shape = kept
+                gx = np.zeros(shape, dtype=g.dtype)
+                left = np.ones(out.shape, dtype=bool)
+                for (i, j), v in zip(((0, 0), (0, 1), (1, 0), (1, 1)), views):
+                    hit = v == out
+                    hit &= left
+                    left &= ~hit
+                    gx[:, i::2, j::2] = g * hit
+                g = gx
+            elif kind == "relu":
+                g *= kept > 0
+            else:  # conv
+                p_i -= 1
+                _, c_in, c_out, k, s, p = layer
+                cols, padded, in_shape = kept
+                W = self.Ws[p_i]
+                g2 = g.reshape(-1, c_out)
+                gW = (g2.T @ cols).reshape(W.shape)
+                gb = g2.sum(axis=0)
+                if li > 0:
+                    dcols = g2 @ W.reshape(c_out, -1)
+                    g = _col2im(dcols, padded, g.shape[1:1 + self.d], c_in, k, s, p, self.d)
+                self._update(p_i, gW, gb, grads)
+        self.last_loss = loss
+        self.last_grads = grads
+        return loss
+
+    def _update(self, i, gW, gb, grads):
+        if grads is not None:
+            grads[:0] = [self._torch_layout(i, gW.copy()), gb.copy()]
+        gW *= LR
+        self.Ws[i] -= gW
+        gb *= LR
+        self.bs[i] -= gb
+
+    def _torch_layout(self, i, W):
+        """A weight (or its gradient) as PyTorch holds it (undo the Linear's column order)."""
+        if self.flat_from is None or i != self.flat_from[0]:
+            return W
+        _, c, sp = self.flat_from
+        return np.moveaxis(W.reshape((W.shape[0],) + sp + (c,)), -1, 1).reshape(W.shape[0], -1)
+
+    def loss_dtype(self):
+        return str(self.last_loss.dtype)
+
+    def loss(self):
+        return float(self.last_loss)
+
+    def params(self):
+        return [p for i, (W, b) in enumerate(zip(self.Ws, self.bs))
+                for p in (self._torch_layout(i, W), b)]
+
+    def grads(self):
+        return self.last_grads
