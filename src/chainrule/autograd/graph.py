@@ -159,15 +159,18 @@ def backprop(roots, root_grads, sink, retain_graph=False, create_graph=False, ob
                     g = grad[t._output_nr] if node.n_outputs > 1 else grad
                     if g is not None:
                         sink.capture(t, g)
+            if observer is not None:  # copies: rules and the sink may reuse arrays in place
+                upstream, seen = _copy(grad), [None] * len(node.args)
+            else:
+                seen = None
             input_grads = node.vjp(grad, rules_on_tensors)
-            seen = [None] * len(node.args) if observer is not None else None
             for i, (a, g) in enumerate(zip(node.args, input_grads)):
                 if g is None or not isinstance(a, Tensor) or not a._requires_grad:
                     continue
                 if g.shape != a._array.shape or g.dtype != a._array.dtype:
                     g = fit_gradient(node, i, g, a)
                 if seen is not None:
-                    seen[i] = g
+                    seen[i] = _copy(g)
                 fn = a.grad_fn
                 if fn is None:
                     sink.leaf(a, g)
@@ -177,7 +180,7 @@ def backprop(roots, root_grads, sink, retain_graph=False, create_graph=False, ob
                 else:
                     _add_grad(grads, fn, a._output_nr, g)
             if observer is not None:
-                observer.step(node, grad, seen)
+                observer.step(node, upstream, seen)
             if not retain_graph:
                 node.freed = True
                 if release:
@@ -229,8 +232,7 @@ class BackwardRecord:
         self.steps = []
 
     def step(self, node, upstream, input_grads):
-        # Copies: the sink accumulates a leaf's later gradients into the first array in place.
-        self.steps.append((node, _copy(upstream), [_copy(g) for g in input_grads]))
+        self.steps.append((node, upstream, input_grads))
 
 
 def _copy(g):
