@@ -10,7 +10,7 @@ Claims checked, statement by statement:
 - ``print(...)  # text``, or ``print(...)`` followed by comment-only lines: the printed text
   is the text of those lines (else of the comment beside it), whitespace aside;
 - ``expr  # tensor(...)...``: the value's repr begins the comment;
-- ``expr  # ...: True``: the value is True;
+- ``expr  # ...: True`` (or False): the value is that bool;
 - a ```` ``` ```` block right after a python block is the output of the python block's
   ``cr.viz.explain`` statement.
 Other comments describe rather than claim and are not checked. Blocks run in a temporary
@@ -143,8 +143,8 @@ def run_block(code, ns):
             continue
         elif comment.startswith("tensor("):
             assert comment.startswith(repr(value)), (source, repr(value), comment)
-        elif comment.endswith(": True"):
-            assert value is True, (source, value)
+        elif comment.endswith((": True", ": False")):
+            assert value is comment.endswith("True"), (source, value)
     return explained
 
 
