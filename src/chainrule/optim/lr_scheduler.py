@@ -567,10 +567,10 @@ class ReduceLROnPlateau(LRScheduler):
     epochs. ``step(metric)`` takes the metric (e.g. the validation loss).
 
         >>> opt = cr.optim.SGD([cr.zeros(1, requires_grad=True)], lr=0.1, momentum=0.9)
-        >>> sched = ReduceLROnPlateau(opt, mode="min", factor=0.5, patience=1)
+        >>> sched = ReduceLROnPlateau(opt, mode="min", factor=0.5, patience=1)  # loss stuck at 1
         >>> lrs = []
         >>> for epoch in range(6):
-        ...     lrs.append(f"{opt.param_groups[0]['lr']:.4g}"); opt.step(); sched.step(1.0)  # no progress
+        ...     lrs.append(f"{opt.param_groups[0]['lr']:.4g}"); opt.step(); sched.step(1.0)
         >>> print(*lrs)
         0.1 0.1 0.1 0.05 0.05 0.025
     """
