@@ -3,7 +3,7 @@
 Shared by every test module that checks chainrule's numbers against ``torch==2.13.0``.
 
     >>> from oracle import check_op
-    >>> check_op([(3, 4), (4,)], lambda x, y: x * y)       # forward and backward vs torch
+    >>> _ = check_op([(3, 4), (4,)], lambda x, y: x * y)   # forward and backward vs torch
 
 ``check_op`` is tinygrad's ``helper_test_op``: one call per row of an op table. It draws
 inputs for the given shapes, runs the chainrule function and the torch function (the same

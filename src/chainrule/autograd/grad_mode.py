@@ -1,9 +1,15 @@
 """Grad mode: whether ops record themselves in the graph, per thread (as PyTorch).
 
+    >>> w = cr.ones(3, requires_grad=True)
     >>> with cr.no_grad():
-    ...     y = w * 2          # y.grad_fn is None, nothing recorded
+    ...     y = w * 2
+    >>> y.grad_fn is None, y.requires_grad      # nothing recorded
+    (True, False)
     >>> @cr.no_grad()
-    ... def predict(x): ...
+    ... def predict(x):
+    ...     return x * w
+    >>> predict(cr.ones(3)).requires_grad
+    False
 
 Each thread has its own mode: a ``no_grad`` block in a serving thread never stops another
 thread from recording, and the engine switching recording off during backward affects only

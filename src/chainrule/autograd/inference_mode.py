@@ -1,9 +1,17 @@
 """``inference_mode``: no graph, for evaluation; a context, a decorator, or a bare decorator.
 
+    >>> model = nn.Linear(3, 2)
     >>> with cr.inference_mode():
-    ...     y = model(x)              # nothing recorded; cr.is_inference_mode_enabled() is True
+    ...     y = model(cr.ones(1, 3))
+    ...     cr.is_inference_mode_enabled()
+    True
+    >>> y.requires_grad                # nothing recorded
+    False
     >>> @cr.inference_mode
-    ... def predict(x): ...
+    ... def predict(x):
+    ...     return model(x)
+    >>> predict(cr.ones(1, 3)).grad_fn is None
+    True
 
 Built on ``no_grad``: chainrule has no separate inference tensors, so tensors made inside
 can later be used in autograd (torch would refuse); everything else reads as torch.

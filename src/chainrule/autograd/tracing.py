@@ -7,12 +7,13 @@ leaf's gradient accumulation is a step), side effects (running statistics, rando
 and in-place updates. The program is what the pictures, the compiled static graph and
 ONNX export read.
 
+    >>> x = cr.ones(4, 3)
     >>> with cr.autograd.trace() as program:
     ...     y = (x * 2).sum(dim=1, keepdim=True)
     >>> print(program)
     %0 = input (4, 3) float32
-    %1 = Mul(%0, other=2)
-    %2 = Sum(%1, axis=(1,), keepdims=True)
+    %1 = Mul(%0, b=2)
+    %2 = Sum(%1, dim=(1,), keepdim=True)
 
 A ``Step`` names its op (``op``, the class name), its tensor inputs and outputs
 (``Value``: a number, shape, dtype and kind), and its constant ``attrs`` in the order of the

@@ -15,6 +15,7 @@ copy to speed up on the CPU.
 Shuffling draws from ``generator`` (or the default one, ``cr.manual_seed``) when an epoch
 starts: the same seed gives the same batches, with or without workers.
 
+    >>> from chainrule.data import TensorDataset
     >>> X, y = cr.randn(10, 3), cr.arange(10)
     >>> loader = DataLoader(TensorDataset(X, y), batch_size=4, shuffle=True,
     ...                     generator=cr.Generator().manual_seed(0))
@@ -78,9 +79,11 @@ class DataLoader:
         persistent_workers: keep the workers between epochs.
         in_order: yield batches in the sampler's order (False: as workers finish them).
 
+        >>> from chainrule.data import TensorDataset
+        >>> ds = TensorDataset(cr.randn(64, 3), cr.arange(64))
         >>> loader = DataLoader(ds, batch_size=32, shuffle=True, num_workers=2)
-        >>> for xb, yb in loader:
-        ...     ...
+        >>> [tuple(xb.shape) for xb, yb in loader]          # loaded in 2 worker processes
+        [(32, 3), (32, 3)]
     """
 
     _initialized = False

@@ -127,7 +127,7 @@ class TensorDataset(Dataset):
         >>> ds = TensorDataset(cr.zeros(4, 3), cr.arange(4))
         >>> x, y = ds[1]
         >>> x.shape, y.item()
-        ((3,), 1)
+        (chainrule.Size([3]), 1)
     """
 
     def __init__(self, *tensors):

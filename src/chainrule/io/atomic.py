@@ -1,7 +1,9 @@
 """Atomic file writes: a file appears complete under its name or not at all.
 
     >>> with atomic_write("metrics.json", who="train") as f:
-    ...     f.write(b'{"accuracy": 0.98}\\n')
+    ...     _ = f.write(b'{"accuracy": 0.98}')
+    >>> open("metrics.json").read()
+    '{"accuracy": 0.98}'
 
 The bytes go to a temporary file ``.tmp-<name>.<random>`` in the target's folder, are
 flushed to disk and renamed over the target (``os.replace``), and the folder is synced, so a

@@ -6,10 +6,15 @@ them -- nested dicts, lists, tuples, numbers, strings, None, bools -- is JSON in
 header's metadata. Loading never executes anything from the file: a pickle (what
 ``torch.save`` or ``pickle.dump`` write) is recognized and refused.
 
+    >>> model = nn.Linear(3, 2)
+    >>> opt = cr.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
     >>> cr.save({"model": model.state_dict(), "optimizer": opt.state_dict(), "epoch": 3},
     ...         "ckpt.safetensors")
     >>> ckpt = cr.load("ckpt.safetensors")
+    >>> ckpt["epoch"], sorted(ckpt["model"])
+    (3, ['bias', 'weight'])
     >>> model.load_state_dict(ckpt["model"])
+    IncompatibleKeys(missing_keys=[], unexpected_keys=[])
 
 Writes are atomic (``io.atomic``): a crash mid-write leaves the old file intact, a new file
 gets the umask's permissions and a replaced file keeps its own.
@@ -247,7 +252,9 @@ def save(obj, f):
     """Save ``obj`` -- a state_dict, or nested dicts/lists/tuples of tensors, arrays,
     numbers, strings, None and bools -- to ``f`` (a path or a binary file) as safetensors.
 
-        >>> cr.save(model.state_dict(), "model.safetensors")
+        >>> cr.save(nn.Linear(3, 2).state_dict(), "model.safetensors")
+        >>> sorted(cr.load("model.safetensors"))
+        ['bias', 'weight']
     """
     st_numpy = _safetensors_numpy()
     enc = _Encoder()
@@ -510,6 +517,7 @@ def describe(f):
     """What ``load(f)`` would return, with a ``TensorInfo`` (name, shape, dtype, kind) in
     place of each array, from the header alone: no tensor data is read.
 
+        >>> cr.save(nn.Sequential(nn.Linear(64, 256)).state_dict(), "model.safetensors")
         >>> cr.io.describe("model.safetensors")["0.weight"].shape
         (256, 64)
     """

@@ -1,6 +1,10 @@
 """Activation layers: thin Modules over ``nn.functional``.
 
-    >>> nn.Sequential(nn.Linear(4, 8), nn.LeakyReLU(0.1), nn.Linear(8, 3), nn.LogSoftmax(dim=1))
+    >>> act = nn.LeakyReLU(0.1)
+    >>> act
+    LeakyReLU(negative_slope=0.1)
+    >>> act(cr.tensor([-2.0, 3.0]))
+    tensor([-0.2000,  3.0000])
 """
 
 from __future__ import annotations

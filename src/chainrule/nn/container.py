@@ -2,7 +2,7 @@
 
     >>> model = nn.Sequential(nn.Linear(784, 300), nn.ReLU(), nn.Linear(300, 10))
     >>> model[0].weight.shape, len(model)
-    ((300, 784), 3)
+    (chainrule.Size([300, 784]), 3)
 """
 
 from __future__ import annotations

@@ -1,7 +1,9 @@
 """Dropout: zero units with probability p while training, scale the rest by 1 / (1 - p).
 
+    >>> _ = cr.manual_seed(0)
     >>> drop = nn.Dropout(0.5)
-    >>> drop(cr.ones(4))            # training: e.g. tensor([2., 0., 2., 2.])
+    >>> drop(cr.ones(4))            # training: torch's mask for this seed
+    tensor([0., 0., 2., 0.])
     >>> drop.eval()(cr.ones(4))     # evaluation: the identity
     tensor([1., 1., 1., 1.])
 """

@@ -2,7 +2,7 @@
 
     >>> fc = nn.Linear(10_000, 300)        # weight (300, 10000): 3,000,000 weights + 300 biases
     >>> fc(cr.randn(32, 10_000)).shape
-    (32, 300)
+    chainrule.Size([32, 300])
 """
 
 from __future__ import annotations

@@ -1,8 +1,11 @@
 """Loss modules: thin wrappers of the functional losses, with PyTorch's arguments.
 
     >>> loss_fn = nn.CrossEntropyLoss(label_smoothing=0.1)
-    >>> loss = loss_fn(logits, labels)         # logits (N, C), labels (N,) int64
-    >>> nn.SoftMarginLoss()(scores, y)         # logistic loss, y in {-1, +1}
+    >>> logits, labels = cr.tensor([[2.0, 0.0, -1.0]]), cr.tensor([0])   # (N, C), (N,) int64
+    >>> loss_fn(logits, labels)
+    tensor(0.3365)
+    >>> nn.SoftMarginLoss()(cr.tensor([2.0, -1.0]), cr.tensor([1.0, -1.0]))  # y in {-1, +1}
+    tensor(0.2201)
 """
 
 from __future__ import annotations

@@ -420,7 +420,12 @@ class Module:
     def apply(self, fn):
         """Call ``fn(m)`` on every submodule (children first) and on self; returns self.
 
-            >>> model.apply(lambda m: nn.init.zeros_(m.bias) if isinstance(m, nn.Linear) else None)
+            >>> model = nn.Sequential(nn.Linear(2, 2), nn.ReLU())
+            >>> _ = model.apply(lambda m: nn.init.zeros_(m.bias) if isinstance(m, nn.Linear)
+            ...                 else None)
+            >>> model[0].bias
+            Parameter containing:
+            tensor([0., 0.], requires_grad=True)
         """
         for module in self.children():
             module.apply(fn)
@@ -572,8 +577,13 @@ class Module:
     def summary(self, *inputs, input_size=None, dtype=None, file=None):
         """Print a table of layers, output shapes and parameter counts; return the stats.
 
-            >>> nn.Sequential(nn.Linear(10_000, 300), nn.ReLU()).summary(input_size=(1, 10_000))
-            ...  0  Linear   (1, 300)   3,000,300   weight 300x10000 + bias 300
+            >>> stats = nn.Sequential(nn.Linear(10_000, 300)).summary(input_size=(1, 10_000))
+            Sequential summary
+            ...
+            0      Linear  (1, 300)      3,000,300  weight 300x10000 + bias 300
+            ...
+            >>> stats.total_params
+            3000300
 
         With an example input (or ``input_size``) it runs one forward pass under ``no_grad``
         to record each layer's output shape; without, it lists the parameters only.

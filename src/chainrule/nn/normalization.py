@@ -1,8 +1,13 @@
 """BatchNorm1d and LayerNorm, each one fused node forward and backward.
 
-    >>> bn = nn.BatchNorm1d(300)
-    >>> y = bn(cr.randn(32, 300))        # train: batch statistics; running ones updated
-    >>> bn.eval(); y = bn(cr.randn(5, 300))   # eval: running statistics
+    >>> bn = nn.BatchNorm1d(2)
+    >>> y = bn(cr.tensor([[1.0, 10.0], [3.0, 30.0]]))   # train: batch statistics
+    >>> y
+    tensor([[-1.0000, -1.0000],
+            [ 1.0000,  1.0000]], grad_fn=<NativeBatchNormBackward0>)
+    >>> bn.running_mean                   # updated with momentum 0.1
+    tensor([0.2000, 2.0000])
+    >>> _ = bn.eval()                     # eval: running statistics
 """
 
 from __future__ import annotations

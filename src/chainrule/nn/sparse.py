@@ -2,7 +2,7 @@
 
     >>> emb = nn.Embedding(10, 3)
     >>> emb(cr.tensor([[1, 2], [4, 9]])).shape
-    (2, 2, 3)
+    chainrule.Size([2, 2, 3])
 """
 
 from __future__ import annotations

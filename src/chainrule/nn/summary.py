@@ -5,6 +5,18 @@ so that a 10^4-input layer of 300 neurons visibly holds 3,000,300 numbers.
 
     >>> model = nn.Sequential(nn.Linear(10_000, 300), nn.ReLU(), nn.Linear(300, 10))
     >>> stats = model.summary(input_size=(32, 10_000))
+    Sequential summary
+    ===================================================================
+    Layer  Type    Output shape     Params  Where the params come from
+    -------------------------------------------------------------------
+    0      Linear  (32, 300)     3,000,300  weight 300x10000 + bias 300
+    1      ReLU    (32, 300)             0
+    2      Linear  (32, 10)          3,010  weight 10x300 + bias 10
+    ===================================================================
+    Total params:         3,003,310
+    Trainable params:     3,003,310
+    Non-trainable params: 0
+    Params size:          11.46 MiB (float32)
     >>> stats.total_params
     3003310
 """

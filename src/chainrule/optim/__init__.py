@@ -1,12 +1,19 @@
 """Optimizers and learning-rate schedules: ``torch.optim``'s names, arguments and numbers.
 
-    >>> opt = cr.optim.AdamW(model.parameters(), lr=1e-3)
-    >>> sched = cr.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=100)
-    >>> for x, y in loader:
+    >>> _ = cr.manual_seed(0)
+    >>> model = nn.Linear(2, 1)
+    >>> x = cr.randn(64, 2)
+    >>> y = x @ cr.tensor([[2.0], [-1.0]]) + 0.5
+    >>> opt = cr.optim.AdamW(model.parameters(), lr=0.1)
+    >>> sched = cr.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=200)
+    >>> for step in range(200):
     ...     opt.zero_grad()
-    ...     loss_fn(model(x), y).backward()
+    ...     loss = F.mse_loss(model(x), y)
+    ...     loss.backward()
     ...     opt.step()
     ...     sched.step()
+    >>> print(f"{loss:.4f}", model.weight.data, model.bias.data)  # y = 2 x0 - x1 + 0.5
+    0.0001 tensor([[ 1.9910, -0.9984]]) tensor([0.5004])
 """
 
 from . import lr_scheduler  # noqa: F401

@@ -1,6 +1,10 @@
 """Adadelta: steps sized by the ratio of running RMS of past updates to that of gradients.
 
+    >>> model = nn.Linear(3, 1)
     >>> opt = cr.optim.Adadelta(model.parameters(), lr=1.0, rho=0.9)
+    >>> model(cr.ones(2, 3)).sum().backward(); opt.step()
+    >>> sorted(opt.state[model.weight])      # torch's state names
+    ['acc_delta', 'square_avg', 'step']
 """
 
 from __future__ import annotations
@@ -47,8 +51,12 @@ class Adadelta(Optimizer):
     Args: ``lr=1.0``, ``rho=0.9``, ``eps=1e-6``, ``weight_decay=0`` (L2, in the gradient),
     ``maximize=False``.
 
+        >>> w = cr.tensor([1.0, -2.0], requires_grad=True)
         >>> opt = cr.optim.Adadelta([w], lr=1.0)
-        >>> loss.backward(); opt.step(); opt.zero_grad()
+        >>> for _ in range(2):                  # two steps on sum(w ** 2)
+        ...     opt.zero_grad(); (w ** 2).sum().backward(); opt.step()
+        >>> w                                   # torch.optim.Adadelta's numbers
+        tensor([ 0.9936, -1.9936], requires_grad=True)
     """
 
     update = staticmethod(adadelta_update)

@@ -1,6 +1,10 @@
 """Adagrad: per-coordinate steps shrinking with the sum of squared gradients.
 
+    >>> model = nn.Linear(3, 1)
     >>> opt = cr.optim.Adagrad(model.parameters(), lr=1e-2, lr_decay=1e-4)
+    >>> model(cr.ones(2, 3)).sum().backward(); opt.step()
+    >>> sorted(opt.state[model.weight])      # torch's state names
+    ['step', 'sum']
 """
 
 from __future__ import annotations
@@ -36,7 +40,12 @@ class Adagrad(Optimizer):
     Args: ``lr=1e-2``, ``lr_decay=0``, ``weight_decay=0``, ``initial_accumulator_value=0``,
     ``eps=1e-10``, ``maximize=False``.
 
+        >>> w = cr.tensor([1.0, -2.0], requires_grad=True)
         >>> opt = cr.optim.Adagrad([w], lr=0.1)
+        >>> for _ in range(2):                  # two steps on sum(w ** 2)
+        ...     opt.zero_grad(); (w ** 2).sum().backward(); opt.step()
+        >>> w                                   # torch.optim.Adagrad's numbers
+        tensor([ 0.8331, -1.8311], requires_grad=True)
     """
 
     def __init__(self, params, lr=1e-2, lr_decay=0.0, weight_decay=0.0,

@@ -1,6 +1,10 @@
 """Adam and AdamW: one update function, weight decay coupled (L2) or decoupled by a flag.
 
+    >>> model = nn.Linear(3, 1)
     >>> opt = cr.optim.AdamW(model.parameters(), lr=1e-3, weight_decay=1e-2)
+    >>> model(cr.ones(2, 3)).sum().backward(); opt.step()
+    >>> sorted(opt.state[model.weight])      # torch's state names
+    ['exp_avg', 'exp_avg_sq', 'step']
 """
 
 from __future__ import annotations
@@ -68,7 +72,12 @@ class Adam(Optimizer):
     ``decoupled_weight_decay=False`` (True is AdamW). The step divides by
     ``sqrt(v_hat) + eps``, as the paper and PyTorch do (not by ``v_hat + eps``).
 
-        >>> opt = cr.optim.Adam(model.parameters(), lr=1e-3)
+        >>> w = cr.tensor([1.0, -2.0], requires_grad=True)
+        >>> opt = cr.optim.Adam([w], lr=0.1)
+        >>> for _ in range(2):                  # two steps on sum(w ** 2)
+        ...     opt.zero_grad(); (w ** 2).sum().backward(); opt.step()
+        >>> w                                   # torch.optim.Adam's numbers
+        tensor([ 0.8004, -1.8002], requires_grad=True)
     """
 
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0,
@@ -102,7 +111,12 @@ class AdamW(Adam):
     Each step first shrinks the weights, ``w <- w * (1 - lr * weight_decay)``, then takes
     the Adam step without the decay in the moments. Default ``weight_decay=1e-2``.
 
-        >>> opt = cr.optim.AdamW(model.parameters(), lr=1e-3, weight_decay=0.05)
+        >>> w = cr.tensor([1.0, -2.0], requires_grad=True)
+        >>> opt = cr.optim.AdamW([w], lr=0.1, weight_decay=0.05)
+        >>> for _ in range(2):                  # two steps on sum(w ** 2)
+        ...     opt.zero_grad(); (w ** 2).sum().backward(); opt.step()
+        >>> w                                   # torch.optim.AdamW's numbers
+        tensor([ 0.7910, -1.7807], requires_grad=True)
     """
 
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2,

@@ -1,6 +1,10 @@
 """Adamax: Adam with the infinity norm in place of the second moment.
 
+    >>> model = nn.Linear(3, 1)
     >>> opt = cr.optim.Adamax(model.parameters(), lr=2e-3)
+    >>> model(cr.ones(2, 3)).sum().backward(); opt.step()
+    >>> sorted(opt.state[model.weight])      # torch's state names
+    ['exp_avg', 'exp_inf', 'step']
 """
 
 from __future__ import annotations
@@ -41,8 +45,12 @@ class Adamax(Optimizer):
     Args: ``lr=2e-3``, ``betas=(0.9, 0.999)``, ``eps=1e-8``, ``weight_decay=0`` (L2, in the
     gradient), ``maximize=False``.
 
-        >>> opt = cr.optim.Adamax([w], lr=2e-3)
-        >>> loss.backward(); opt.step(); opt.zero_grad()
+        >>> w = cr.tensor([1.0, -2.0], requires_grad=True)
+        >>> opt = cr.optim.Adamax([w], lr=0.002)
+        >>> for _ in range(2):                  # two steps on sum(w ** 2)
+        ...     opt.zero_grad(); (w ** 2).sum().backward(); opt.step()
+        >>> w                                   # torch.optim.Adamax's numbers
+        tensor([ 0.9960, -1.9960], requires_grad=True)
     """
 
     update = staticmethod(adamax_update)

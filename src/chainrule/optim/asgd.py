@@ -1,7 +1,11 @@
 """ASGD: stochastic gradient descent with a decaying step and a running average of the
 weights (Polyak-Ruppert averaging), kept in the state as ``ax``.
 
+    >>> model = nn.Linear(3, 1)
     >>> opt = cr.optim.ASGD(model.parameters(), lr=1e-2, t0=1000)
+    >>> model(cr.ones(2, 3)).sum().backward(); opt.step()
+    >>> sorted(opt.state[model.weight])      # torch's state names
+    ['ax', 'eta', 'mu', 'step']
 """
 
 from __future__ import annotations
@@ -47,8 +51,12 @@ class ASGD(Optimizer):
     decay), ``t0=1e6`` (the step at which averaging starts), ``weight_decay=0``,
     ``maximize=False``.
 
+        >>> w = cr.tensor([1.0, -2.0], requires_grad=True)
         >>> opt = cr.optim.ASGD([w], lr=0.01, t0=100)
-        >>> loss.backward(); opt.step(); opt.zero_grad()
+        >>> for _ in range(2):                  # two steps on sum(w ** 2)
+        ...     opt.zero_grad(); (w ** 2).sum().backward(); opt.step()
+        >>> w                                   # torch.optim.ASGD's numbers
+        tensor([ 0.9604, -1.9208], requires_grad=True)
     """
 
     update = staticmethod(asgd_update)

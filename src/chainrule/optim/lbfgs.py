@@ -1,12 +1,16 @@
 """L-BFGS: a quasi-Newton method from the last few steps, with an optional strong-Wolfe search.
 
+    >>> x = cr.tensor([-1.0, 2.0], requires_grad=True)
     >>> opt = cr.optim.LBFGS([x], lr=1, line_search_fn="strong_wolfe")
     >>> def closure():
     ...     opt.zero_grad()
-    ...     loss = f(x)
+    ...     loss = ((x - cr.tensor([3.0, -1.0])) ** 2).sum()
     ...     loss.backward()
     ...     return loss
-    >>> opt.step(closure)
+    >>> opt.step(closure)                  # the first loss
+    tensor(25., grad_fn=<SumBackward0>)
+    >>> x                                  # a quadratic: at the minimum after one step
+    tensor([ 3.0000, -1.0000], requires_grad=True)
 
 The semantics (when to stop, how the first step is scaled, how the line search brackets
 and zooms) follow ``torch.optim.LBFGS`` so that trajectories agree with PyTorch. Scalars

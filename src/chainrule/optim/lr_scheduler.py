@@ -1,9 +1,9 @@
 """Learning-rate schedules with ``torch.optim.lr_scheduler``'s names and exact sequences.
 
-    >>> opt = cr.optim.SGD(params, lr=0.1, momentum=0.9)
+    >>> opt = cr.optim.SGD([cr.zeros(1, requires_grad=True)], lr=0.1, momentum=0.9)
     >>> sched = cr.optim.lr_scheduler.StepLR(opt, step_size=30, gamma=0.1)
     >>> for epoch in range(100):
-    ...     train_one_epoch(); sched.step()
+    ...     opt.step(); sched.step()        # an epoch of training, then the schedule
     >>> sched.get_last_lr()
     [0.0001...]
 
@@ -136,7 +136,13 @@ def _copy(value):
 class LambdaLR(LRScheduler):
     """lr = initial_lr * lr_lambda(epoch); one function, or one per param group.
 
-        >>> sched = LambdaLR(opt, lr_lambda=lambda epoch: 0.95 ** epoch)
+        >>> opt = cr.optim.SGD([cr.zeros(1, requires_grad=True)], lr=0.1, momentum=0.9)
+        >>> sched = LambdaLR(opt, lr_lambda=lambda epoch: 0.5 ** epoch)
+        >>> lrs = []
+        >>> for epoch in range(5):
+        ...     lrs.append(f"{opt.param_groups[0]['lr']:.4g}"); opt.step(); sched.step()
+        >>> print(*lrs)
+        0.1 0.05 0.025 0.0125 0.00625
 
     ``state_dict()`` cannot hold the functions: it keeps ``None`` for plain functions and
     lambdas, and the attributes of callable objects, like PyTorch.
@@ -183,7 +189,13 @@ class MultiplicativeLR(LambdaLR):
     """Multiply the lr by ``lr_lambda(epoch)`` every epoch after the first (one function, or
     one per param group); ``state_dict()`` treats the functions as LambdaLR does.
 
-        >>> sched = MultiplicativeLR(opt, lr_lambda=lambda epoch: 0.95)
+        >>> opt = cr.optim.SGD([cr.zeros(1, requires_grad=True)], lr=0.1, momentum=0.9)
+        >>> sched = MultiplicativeLR(opt, lr_lambda=lambda epoch: 0.5)
+        >>> lrs = []
+        >>> for epoch in range(5):
+        ...     lrs.append(f"{opt.param_groups[0]['lr']:.4g}"); opt.step(); sched.step()
+        >>> print(*lrs)
+        0.1 0.05 0.025 0.0125 0.00625
     """
 
     def get_lr(self):
@@ -195,7 +207,13 @@ class MultiplicativeLR(LambdaLR):
 class StepLR(LRScheduler):
     """Multiply the lr by ``gamma`` every ``step_size`` epochs.
 
-        >>> sched = StepLR(opt, step_size=30, gamma=0.1)   # 0.1 until 30, 0.01 until 60, ...
+        >>> opt = cr.optim.SGD([cr.zeros(1, requires_grad=True)], lr=0.1, momentum=0.9)
+        >>> sched = StepLR(opt, step_size=2, gamma=0.1)
+        >>> lrs = []
+        >>> for epoch in range(6):
+        ...     lrs.append(f"{opt.param_groups[0]['lr']:.4g}"); opt.step(); sched.step()
+        >>> print(*lrs)
+        0.1 0.1 0.01 0.01 0.001 0.001
     """
 
     def __init__(self, optimizer, step_size, gamma=0.1, last_epoch=-1):
@@ -216,7 +234,13 @@ class StepLR(LRScheduler):
 class MultiStepLR(LRScheduler):
     """Multiply the lr by ``gamma`` at each milestone epoch (a repeated milestone counts twice).
 
-        >>> sched = MultiStepLR(opt, milestones=[30, 80], gamma=0.1)
+        >>> opt = cr.optim.SGD([cr.zeros(1, requires_grad=True)], lr=0.1, momentum=0.9)
+        >>> sched = MultiStepLR(opt, milestones=[2, 5], gamma=0.1)
+        >>> lrs = []
+        >>> for epoch in range(7):
+        ...     lrs.append(f"{opt.param_groups[0]['lr']:.4g}"); opt.step(); sched.step()
+        >>> print(*lrs)
+        0.1 0.1 0.01 0.01 0.01 0.001 0.001
     """
 
     def __init__(self, optimizer, milestones, gamma=0.1, last_epoch=-1):
@@ -250,7 +274,13 @@ class MultiStepLR(LRScheduler):
 class ExponentialLR(LRScheduler):
     """Multiply the lr by ``gamma`` every epoch.
 
-        >>> sched = ExponentialLR(opt, gamma=0.95)
+        >>> opt = cr.optim.SGD([cr.zeros(1, requires_grad=True)], lr=0.1, momentum=0.9)
+        >>> sched = ExponentialLR(opt, gamma=0.5)
+        >>> lrs = []
+        >>> for epoch in range(5):
+        ...     lrs.append(f"{opt.param_groups[0]['lr']:.4g}"); opt.step(); sched.step()
+        >>> print(*lrs)
+        0.1 0.05 0.025 0.0125 0.00625
     """
 
     def __init__(self, optimizer, gamma, last_epoch=-1):
@@ -274,7 +304,13 @@ class CosineAnnealingLR(LRScheduler):
 
     ``step()`` computes it recursively from the current lr, like PyTorch.
 
-        >>> sched = CosineAnnealingLR(opt, T_max=100, eta_min=1e-5)
+        >>> opt = cr.optim.SGD([cr.zeros(1, requires_grad=True)], lr=0.1, momentum=0.9)
+        >>> sched = CosineAnnealingLR(opt, T_max=4, eta_min=0.001)
+        >>> lrs = []
+        >>> for epoch in range(6):
+        ...     lrs.append(f"{opt.param_groups[0]['lr']:.4g}"); opt.step(); sched.step()
+        >>> print(*lrs)
+        0.1 0.0855 0.0505 0.0155 0.001 0.0155
     """
 
     def __init__(self, optimizer, T_max, eta_min=0.0, last_epoch=-1):
@@ -305,7 +341,13 @@ class LinearLR(LRScheduler):
     """Scale the lr linearly from ``start_factor`` to ``end_factor`` over ``total_iters``
     epochs (a warm-up by default: 1/3 to 1 over 5 epochs).
 
-        >>> sched = LinearLR(opt, start_factor=0.1, total_iters=10)
+        >>> opt = cr.optim.SGD([cr.zeros(1, requires_grad=True)], lr=0.1, momentum=0.9)
+        >>> sched = LinearLR(opt, start_factor=0.1, total_iters=4)
+        >>> lrs = []
+        >>> for epoch in range(6):
+        ...     lrs.append(f"{opt.param_groups[0]['lr']:.4g}"); opt.step(); sched.step()
+        >>> print(*lrs)
+        0.01 0.0325 0.055 0.0775 0.1 0.1
     """
 
     def __init__(self, optimizer, start_factor=1.0 / 3, end_factor=1.0, total_iters=5,
@@ -340,7 +382,13 @@ class ConstantLR(LRScheduler):
     """Multiply the lr by a constant ``factor`` until epoch ``total_iters``, then restore it
     (a gentle start: by default 1/3 of the lr for 5 epochs).
 
+        >>> opt = cr.optim.SGD([cr.zeros(1, requires_grad=True)], lr=0.1, momentum=0.9)
         >>> sched = ConstantLR(opt, factor=0.5, total_iters=4)   # lr/2 for epochs 0..3
+        >>> lrs = []
+        >>> for epoch in range(6):
+        ...     lrs.append(f"{opt.param_groups[0]['lr']:.4g}"); opt.step(); sched.step()
+        >>> print(*lrs)
+        0.05 0.05 0.05 0.05 0.1 0.1
 
     Unlike PyTorch, ``factor=0`` is refused here: the chainable step divides by the factor
     at ``total_iters`` (PyTorch fails there with a ZeroDivisionError).
@@ -371,7 +419,13 @@ class PolynomialLR(LRScheduler):
 
         lr_t = initial_lr * (1 - min(t, total_iters) / total_iters) ** power
 
-        >>> sched = PolynomialLR(opt, total_iters=100, power=2.0)
+        >>> opt = cr.optim.SGD([cr.zeros(1, requires_grad=True)], lr=0.1, momentum=0.9)
+        >>> sched = PolynomialLR(opt, total_iters=4, power=2.0)
+        >>> lrs = []
+        >>> for epoch in range(6):
+        ...     lrs.append(f"{opt.param_groups[0]['lr']:.4g}"); opt.step(); sched.step()
+        >>> print(*lrs)
+        0.1 0.05625 0.025 0.00625 0 0
     """
 
     def __init__(self, optimizer, total_iters=5, power=1.0, last_epoch=-1):
@@ -397,7 +451,13 @@ class OneCycleLR(LRScheduler):
 
     initial lr = max_lr / div_factor; final lr = initial lr / final_div_factor.
 
-        >>> sched = OneCycleLR(opt, max_lr=0.1, total_steps=1000)
+        >>> opt = cr.optim.SGD([cr.zeros(1, requires_grad=True)], lr=0.1, momentum=0.9)
+        >>> sched = OneCycleLR(opt, max_lr=0.1, total_steps=6)
+        >>> lrs = []
+        >>> for epoch in range(6):
+        ...     lrs.append(f"{opt.param_groups[0]['lr']:.4g}"); opt.step(); sched.step()
+        >>> print(*lrs)
+        0.004 0.09944 0.08117 0.04626 0.01335 4e-07
     """
 
     steps_per = "batch"
@@ -506,8 +566,13 @@ class ReduceLROnPlateau(LRScheduler):
     """Multiply the lr by ``factor`` when a metric has stopped improving for ``patience``
     epochs. ``step(metric)`` takes the metric (e.g. the validation loss).
 
-        >>> sched = ReduceLROnPlateau(opt, mode="min", factor=0.5, patience=3)
-        >>> sched.step(val_loss)
+        >>> opt = cr.optim.SGD([cr.zeros(1, requires_grad=True)], lr=0.1, momentum=0.9)
+        >>> sched = ReduceLROnPlateau(opt, mode="min", factor=0.5, patience=1)  # loss stuck at 1
+        >>> lrs = []
+        >>> for epoch in range(6):
+        ...     lrs.append(f"{opt.param_groups[0]['lr']:.4g}"); opt.step(); sched.step(1.0)
+        >>> print(*lrs)
+        0.1 0.1 0.1 0.05 0.05 0.025
     """
 
     needs_metric = True
@@ -616,7 +681,13 @@ class CyclicLR(LRScheduler):
     where scale is 1 (``"triangular"``), halves every cycle (``"triangular2"``), is
     ``gamma ** iteration`` (``"exp_range"``), or ``scale_fn(cycle or iteration)``.
 
-        >>> sched = CyclicLR(opt, base_lr=0.01, max_lr=0.1, step_size_up=500)
+        >>> opt = cr.optim.SGD([cr.zeros(1, requires_grad=True)], lr=0.1, momentum=0.9)
+        >>> sched = CyclicLR(opt, base_lr=0.01, max_lr=0.1, step_size_up=2)
+        >>> lrs = []
+        >>> for epoch in range(6):
+        ...     lrs.append(f"{opt.param_groups[0]['lr']:.4g}"); opt.step(); sched.step()
+        >>> print(*lrs)
+        0.01 0.055 0.1 0.055 0.01 0.055
     """
 
     steps_per = "batch"
@@ -731,7 +802,13 @@ class CosineAnnealingWarmRestarts(LRScheduler):
     ``step()`` may be called with a fractional epoch (``step(epoch + i / iters)``) to
     anneal within an epoch, as in PyTorch.
 
-        >>> sched = CosineAnnealingWarmRestarts(opt, T_0=10, T_mult=2, eta_min=1e-4)
+        >>> opt = cr.optim.SGD([cr.zeros(1, requires_grad=True)], lr=0.1, momentum=0.9)
+        >>> sched = CosineAnnealingWarmRestarts(opt, T_0=2, T_mult=2, eta_min=0.001)
+        >>> lrs = []
+        >>> for epoch in range(7):
+        ...     lrs.append(f"{opt.param_groups[0]['lr']:.4g}"); opt.step(); sched.step()
+        >>> print(*lrs)
+        0.1 0.0505 0.1 0.0855 0.0505 0.0155 0.1
     """
 
     def __init__(self, optimizer, T_0, T_mult=1, eta_min=0.0, last_epoch=-1):
@@ -827,9 +904,15 @@ class SequentialLR(_Composite):
     """Run ``schedulers`` one after the other, switching at the epochs in ``milestones``
     (e.g. a linear warm-up, then cosine decay). Each starts from its own step 0.
 
-        >>> warmup = LinearLR(opt, start_factor=0.1, total_iters=5)
-        >>> decay = CosineAnnealingLR(opt, T_max=95)
-        >>> sched = SequentialLR(opt, [warmup, decay], milestones=[5])
+        >>> opt = cr.optim.SGD([cr.zeros(1, requires_grad=True)], lr=0.1, momentum=0.9)
+        >>> warmup = LinearLR(opt, start_factor=0.1, total_iters=2)
+        >>> decay = ExponentialLR(opt, gamma=0.5)
+        >>> sched = SequentialLR(opt, [warmup, decay], milestones=[2])
+        >>> lrs = []
+        >>> for epoch in range(6):
+        ...     lrs.append(f"{opt.param_groups[0]['lr']:.4g}"); opt.step(); sched.step()
+        >>> print(*lrs)
+        0.01 0.055 0.1 0.05 0.025 0.0125
     """
 
     def __init__(self, optimizer, schedulers, milestones, last_epoch=-1):
@@ -885,8 +968,14 @@ class ChainedScheduler(_Composite):
     """Step several schedulers together, each multiplying in its own change of the lr (a
     chainable product, e.g. a constant warm-up factor times an exponential decay).
 
+        >>> opt = cr.optim.SGD([cr.zeros(1, requires_grad=True)], lr=0.1, momentum=0.9)
         >>> sched = ChainedScheduler([ConstantLR(opt, factor=0.1, total_iters=2),
-        ...                           ExponentialLR(opt, gamma=0.9)])
+        ...                           ExponentialLR(opt, gamma=0.5)])
+        >>> lrs = []
+        >>> for epoch in range(5):
+        ...     lrs.append(f"{opt.param_groups[0]['lr']:.4g}"); opt.step(); sched.step()
+        >>> print(*lrs)
+        0.01 0.005 0.025 0.0125 0.00625
     """
 
     def __init__(self, schedulers, optimizer=None):

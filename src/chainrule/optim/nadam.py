@@ -1,6 +1,10 @@
 """NAdam: Adam with Nesterov momentum, its momentum warming up over the first steps.
 
+    >>> model = nn.Linear(3, 1)
     >>> opt = cr.optim.NAdam(model.parameters(), lr=2e-3, momentum_decay=4e-3)
+    >>> model(cr.ones(2, 3)).sum().backward(); opt.step()
+    >>> sorted(opt.state[model.weight])      # torch's state names
+    ['exp_avg', 'exp_avg_sq', 'mu_product', 'step']
 """
 
 from __future__ import annotations
@@ -65,8 +69,12 @@ class NAdam(Optimizer):
     ``momentum_decay=4e-3`` (how fast the momentum warms up to beta1),
     ``decoupled_weight_decay=False`` (True: NAdamW), ``maximize=False``.
 
-        >>> opt = cr.optim.NAdam([w], lr=2e-3, weight_decay=1e-2, decoupled_weight_decay=True)
-        >>> loss.backward(); opt.step(); opt.zero_grad()
+        >>> w = cr.tensor([1.0, -2.0], requires_grad=True)
+        >>> opt = cr.optim.NAdam([w], lr=0.002, weight_decay=0.01, decoupled_weight_decay=True)
+        >>> for _ in range(2):                  # two steps on sum(w ** 2)
+        ...     opt.zero_grad(); (w ** 2).sum().backward(); opt.step()
+        >>> w                                   # torch.optim.NAdam's numbers
+        tensor([ 0.9963, -1.9962], requires_grad=True)
     """
 
     update = staticmethod(nadam_update)

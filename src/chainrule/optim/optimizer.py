@@ -1,7 +1,10 @@
 """Optimizer: parameter groups, per-parameter state, and a state_dict in PyTorch's layout.
 
+    >>> w, b = cr.ones(3, requires_grad=True), cr.zeros(1, requires_grad=True)
     >>> opt = cr.optim.SGD([{"params": [w]}, {"params": [b], "lr": 0.1}], lr=0.01, momentum=0.9)
-    >>> loss.backward(); opt.step(); opt.zero_grad()
+    >>> (w.sum() + b).sum().backward(); opt.step(); opt.zero_grad()
+    >>> w, b                   # lr 0.01 for w, 0.1 for b
+    (tensor([0.9900, 0.9900, 0.9900], requires_grad=True), tensor([-0.1000], requires_grad=True))
     >>> opt.state_dict()["param_groups"][1]["lr"]
     0.1
 

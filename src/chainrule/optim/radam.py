@@ -1,7 +1,11 @@
 """RAdam: Adam whose adaptive step is switched on, and rectified, once its variance is
 tractable.
 
+    >>> model = nn.Linear(3, 1)
     >>> opt = cr.optim.RAdam(model.parameters(), lr=1e-3)
+    >>> model(cr.ones(2, 3)).sum().backward(); opt.step()
+    >>> sorted(opt.state[model.weight])      # torch's state names
+    ['exp_avg', 'exp_avg_sq', 'step']
 """
 
 from __future__ import annotations
@@ -61,8 +65,12 @@ class RAdam(Optimizer):
     ``decoupled_weight_decay=False`` (True: decay the weights as AdamW does),
     ``maximize=False``.
 
-        >>> opt = cr.optim.RAdam([w], lr=1e-3)
-        >>> loss.backward(); opt.step(); opt.zero_grad()
+        >>> w = cr.tensor([1.0, -2.0], requires_grad=True)
+        >>> opt = cr.optim.RAdam([w], lr=0.001)
+        >>> for _ in range(2):                  # two steps on sum(w ** 2)
+        ...     opt.zero_grad(); (w ** 2).sum().backward(); opt.step()
+        >>> w                                   # torch.optim.RAdam's numbers
+        tensor([ 0.9960, -1.9920], requires_grad=True)
     """
 
     update = staticmethod(radam_update)

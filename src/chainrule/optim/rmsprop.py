@@ -1,6 +1,10 @@
 """RMSprop: divide the step by a running root mean square of the gradient.
 
+    >>> model = nn.Linear(3, 1)
     >>> opt = cr.optim.RMSprop(model.parameters(), lr=1e-2, alpha=0.99, centered=True)
+    >>> model(cr.ones(2, 3)).sum().backward(); opt.step()
+    >>> sorted(opt.state[model.weight])      # torch's state names
+    ['grad_avg', 'square_avg', 'step']
 """
 
 from __future__ import annotations
@@ -50,7 +54,12 @@ class RMSprop(Optimizer):
     Args: ``lr=1e-2``, ``alpha=0.99``, ``eps=1e-8``, ``weight_decay=0``, ``momentum=0``,
     ``centered=False``, ``maximize=False``.
 
-        >>> opt = cr.optim.RMSprop([w], lr=1e-3, momentum=0.9)
+        >>> w = cr.tensor([1.0, -2.0], requires_grad=True)
+        >>> opt = cr.optim.RMSprop([w], lr=0.001, momentum=0.9)
+        >>> for _ in range(2):                  # two steps on sum(w ** 2)
+        ...     opt.zero_grad(); (w ** 2).sum().backward(); opt.step()
+        >>> w                                   # torch.optim.RMSprop's numbers
+        tensor([ 0.9739, -1.9739], requires_grad=True)
     """
 
     def __init__(self, params, lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0.0, momentum=0.0,

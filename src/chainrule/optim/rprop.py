@@ -1,7 +1,11 @@
 """Rprop: per-coordinate step sizes that grow while the gradient keeps its sign and shrink
 when it flips; only the gradient's sign is used.
 
+    >>> model = nn.Linear(3, 1)
     >>> opt = cr.optim.Rprop(model.parameters(), lr=1e-2)   # full-batch training
+    >>> model(cr.ones(2, 3)).sum().backward(); opt.step()
+    >>> sorted(opt.state[model.weight])      # torch's state names
+    ['prev', 'step', 'step_size']
 """
 
 from __future__ import annotations
@@ -48,8 +52,12 @@ class Rprop(Optimizer):
     Args: ``lr=1e-2`` (the first step size), ``etas=(0.5, 1.2)`` (shrink and growth
     factors), ``step_sizes=(1e-6, 50)`` (the bounds of a step), ``maximize=False``.
 
+        >>> w = cr.tensor([1.0, -2.0], requires_grad=True)
         >>> opt = cr.optim.Rprop([w], lr=0.01)
-        >>> loss.backward(); opt.step(); opt.zero_grad()
+        >>> for _ in range(2):                  # two steps on sum(w ** 2)
+        ...     opt.zero_grad(); (w ** 2).sum().backward(); opt.step()
+        >>> w                                   # torch.optim.Rprop's numbers
+        tensor([ 0.9780, -1.9780], requires_grad=True)
     """
 
     update = staticmethod(rprop_update)

@@ -1,6 +1,10 @@
 """Stochastic gradient descent with momentum, dampening, Nesterov and L2 weight decay.
 
+    >>> model = nn.Linear(3, 1)
     >>> opt = cr.optim.SGD(model.parameters(), lr=0.1, momentum=0.9, nesterov=True)
+    >>> model(cr.ones(2, 3)).sum().backward(); opt.step()
+    >>> sorted(opt.state[model.weight])      # torch's state names
+    ['momentum_buffer']
 """
 
 from __future__ import annotations
@@ -51,8 +55,12 @@ class SGD(Optimizer):
     ``weight_decay/2 * ||w||^2`` added to the loss), ``nesterov=False``, ``maximize=False``.
     The update is written out in :func:`sgd_update`.
 
+        >>> w = cr.tensor([1.0, -2.0], requires_grad=True)
         >>> opt = cr.optim.SGD([w], lr=0.1, momentum=0.9)
-        >>> loss.backward(); opt.step(); opt.zero_grad()
+        >>> for _ in range(2):                  # two steps on sum(w ** 2)
+        ...     opt.zero_grad(); (w ** 2).sum().backward(); opt.step()
+        >>> w                                   # torch.optim.SGD's numbers
+        tensor([ 0.4600, -0.9200], requires_grad=True)
     """
 
     def __init__(self, params, lr=1e-3, momentum=0.0, dampening=0.0, weight_decay=0.0,

@@ -1,7 +1,11 @@
 """SparseAdam's name, for programs written for PyTorch: chainrule has no sparse gradients.
 
-    >>> opt = cr.optim.SparseAdam(model.parameters())   # accepted, as in PyTorch
-    >>> loss.backward(); opt.step()                       # RuntimeError: use Adam
+    >>> emb = nn.Embedding(10, 3)
+    >>> opt = cr.optim.SparseAdam(emb.parameters())     # accepted, as in PyTorch
+    >>> emb(cr.tensor([1, 2])).sum().backward()
+    >>> opt.step()
+    Traceback (most recent call last):
+    RuntimeError: SparseAdam does not support dense gradients, please consider Adam instead: ...
 """
 
 from __future__ import annotations
@@ -19,7 +23,11 @@ class SparseAdam(Optimizer):
     :class:`AdamW`) instead, which updates every row, decaying the moments of rows that got
     no gradient.
 
-        >>> opt = cr.optim.Adam(embedding.parameters(), lr=1e-3)   # instead of SparseAdam
+        >>> emb = nn.Embedding(10, 3)
+        >>> opt = cr.optim.Adam(emb.parameters(), lr=1e-3)   # instead of SparseAdam
+        >>> emb(cr.tensor([1, 2])).sum().backward(); opt.step()
+        >>> sorted(opt.state[emb.weight])                    # dense moments, every row
+        ['exp_avg', 'exp_avg_sq', 'step']
     """
 
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, maximize=False):

@@ -1,9 +1,16 @@
 """Training: the fit loop, evaluation, metrics, callbacks, checkpoints and plots.
 
     >>> from chainrule import train
-    >>> history = train.fit(model, loss_fn, optimizer, train_loader, val_loader, epochs=20,
-    ...                     callbacks=[train.EarlyStopping(patience=3)])   # doctest: +SKIP
-    >>> history.plot("curves.png")                                          # doctest: +SKIP
+    >>> from chainrule.data import DataLoader, TensorDataset, datasets
+    >>> X, y = datasets.moons(200, noise=0.1, seed=0)
+    >>> loader = DataLoader(TensorDataset(X, y), batch_size=32, shuffle=True)
+    >>> model = nn.Sequential(nn.Linear(2, 16), nn.ReLU(), nn.Linear(16, 2))
+    >>> history = train.fit(model, nn.CrossEntropyLoss(), cr.optim.Adam(model.parameters()),
+    ...                     loader, epochs=5, callbacks=[train.EarlyStopping("loss", patience=3)])
+    >>> len(history["loss"])
+    5
+    >>> history.plot("curves.png")
+    <Figure size 1000x400 with 2 Axes>
 """
 
 from .callbacks import (  # noqa: F401

@@ -4,9 +4,16 @@ A callback sees the ``run`` (model, optimizer, history, epoch; set ``run.stop_tr
 to end after this epoch) and keeps its own state in ``state_dict()`` so that a resumed
 run continues exactly where it stopped.
 
-    >>> stop = EarlyStopping(monitor="val_loss", patience=5, restore_best=True)
-    >>> history = fit(model, loss_fn, opt, train_loader, val_loader, epochs=100,
-    ...               callbacks=[stop])                                    # doctest: +SKIP
+    >>> from chainrule.data import DataLoader, TensorDataset
+    >>> from chainrule.train import fit
+    >>> x, y = cr.randn(16, 2), cr.randint(0, 2, (16,))
+    >>> loader = DataLoader(TensorDataset(x, y), batch_size=16)
+    >>> model = nn.Linear(2, 2)
+    >>> opt = cr.optim.SGD(model.parameters(), lr=0.0)    # lr 0: the loss can never improve
+    >>> stop = EarlyStopping(monitor="loss", patience=2, restore_best=True)
+    >>> history = fit(model, nn.CrossEntropyLoss(), opt, loader, epochs=100, callbacks=[stop])
+    >>> len(history["loss"])                              # the best epoch, then 2 more
+    3
 """
 
 from __future__ import annotations

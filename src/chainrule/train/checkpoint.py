@@ -5,6 +5,7 @@ scheduler's, the callbacks', the generators' states and the history. ``cr.save``
 the arrays in the safetensors table and the rest, as JSON, in its metadata, and writes
 atomically (temp file + rename): a run killed while saving keeps its previous checkpoint.
 
+    >>> model = nn.Linear(3, 2)
     >>> save_state({"model": model.state_dict(), "epoch": 3}, "ckpt.safetensors")
     >>> load_state("ckpt.safetensors")["epoch"]
     3

@@ -1,10 +1,18 @@
 """The training loop: ``fit`` a model for some epochs, ``evaluate`` it on a loader.
 
+    >>> from chainrule.data import DataLoader, TensorDataset, datasets
+    >>> from chainrule.train import EarlyStopping
+    >>> _ = cr.manual_seed(0)
+    >>> X, y = datasets.moons(200, noise=0.1, seed=0)
+    >>> Xv, yv = datasets.moons(100, noise=0.1, seed=1)
+    >>> train_loader = DataLoader(TensorDataset(X, y), batch_size=32, shuffle=True)
+    >>> val_loader = DataLoader(TensorDataset(Xv, yv), batch_size=100)
     >>> model = nn.Sequential(nn.Linear(2, 16), nn.ReLU(), nn.Linear(16, 2))
-    >>> opt = optim.Adam(model.parameters(), lr=1e-2)
+    >>> opt = cr.optim.Adam(model.parameters(), lr=1e-2)
     >>> history = fit(model, nn.CrossEntropyLoss(), opt, train_loader, val_loader,
-    ...               epochs=50, callbacks=[EarlyStopping(patience=5)])   # doctest: +SKIP
-    >>> history["val_accuracy"][-1]                                     # doctest: +SKIP
+    ...               epochs=50, callbacks=[EarlyStopping(patience=5)])
+    >>> history["val_accuracy"][-1]
+    0.98
 
 Each epoch: ``model.train()``, then per batch ``zero_grad -> forward -> loss -> backward ->
 step`` (and a per-batch scheduler step); then ``model.eval()`` under ``no_grad`` for the
@@ -67,8 +75,13 @@ def evaluate(model, loader, loss_fn=None, metrics=("accuracy",)) -> dict:
     Runs in eval mode (dropout off, batch norm on running statistics) without building a
     graph, and puts the model back in the mode it was in.
 
-        >>> evaluate(model, test_loader, nn.CrossEntropyLoss())   # doctest: +SKIP
-        {'loss': 0.081, 'accuracy': 0.975}
+        >>> from chainrule.data import DataLoader, TensorDataset
+        >>> model = nn.Linear(2, 2)
+        >>> _ = nn.init.eye_(model.weight), nn.init.zeros_(model.bias)   # predicts argmax(x)
+        >>> loader = DataLoader(TensorDataset(cr.tensor([[2.0, 0.0], [0.0, 1.0]]),
+        ...                                   cr.tensor([0, 0])), batch_size=2)
+        >>> evaluate(model, loader, nn.CrossEntropyLoss())
+        {'loss': 0.7..., 'accuracy': 0.5}
     """
     meter = _Meter(resolve(metrics))
     was_training = getattr(model, "training", False)

@@ -3,8 +3,11 @@
 matplotlib is imported here only, lazily, and drawn off-screen (the Agg canvas): no window,
 and the user's pyplot backend is left alone.
 
-    >>> history.plot("curves.png")                                   # doctest: +SKIP
-    >>> plot_decision_boundary(model, X, y, "boundary.png")           # doctest: +SKIP
+    >>> from chainrule.data import datasets
+    >>> X, y = datasets.moons(100, noise=0.1, seed=0)
+    >>> model = nn.Sequential(nn.Linear(2, 8), nn.ReLU(), nn.Linear(8, 2))
+    >>> plot_decision_boundary(model, X, y, "boundary.png")     # history.plot draws curves
+    <Figure size 550x500 with 1 Axes>
 """
 
 from __future__ import annotations

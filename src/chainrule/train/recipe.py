@@ -28,6 +28,12 @@ def build_mlp(in_features, hidden, classes, activation="relu", dropout=0.0, batc
     """``Linear -> [BatchNorm1d] -> activation -> [Dropout]`` per hidden size, then a Linear.
 
         >>> build_mlp(64, [32], 10, dropout=0.1)
+        Sequential(
+          (0): Linear(in_features=64, out_features=32, bias=True)
+          (1): ReLU()
+          (2): Dropout(p=0.1, inplace=False)
+          (3): Linear(in_features=32, out_features=10, bias=True)
+        )
     """
     if activation not in ACTIVATIONS:
         raise ValueError(f"unknown activation {activation!r}; expected one of "

@@ -1,8 +1,10 @@
 """Run folders: where ``chainrule train`` puts a run, so that no run is ever lost.
 
     >>> claim = claim_run_folder(None)          # a new runs/<date-time>[-N], made exclusively
-    >>> claim.path                              # doctest: +SKIP
-    'runs/20261201-093000'
+    >>> claim.path
+    'runs/20...-...'
+    >>> claim_run_folder(None).path != claim.path   # same second: another folder
+    True
 
 The rules, in this one place:
 

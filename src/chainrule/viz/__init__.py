@@ -4,7 +4,14 @@
     >>> q = x + y
     >>> f = q * z
     >>> cr.viz.draw(f, "xyz.png", names=locals())   # the lecture's picture
+    'xyz.png'
     >>> cr.viz.explain(f, names=locals())           # upstream x local, edge by edge
+    backward pass of f = -12, node by node in reverse topological order
+    seed: df/df = 1
+      1  f = q * z  ->  q :  upstream df/df = 1   ×  local df/dq = -4  =  df/dq = -4
+      2  f = q * z  ->  z :  upstream df/df = 1   ×  local df/dz = 3   =  df/dz = 3   z.grad
+      3  q = x + y  ->  x :  upstream df/dq = -4  ×  local dq/dx = 1   =  df/dx = -4  x.grad
+      4  q = x + y  ->  y :  upstream df/dq = -4  ×  local dq/dy = 1   =  df/dy = -4  y.grad
 
 Nothing here imports Graphviz until a picture is rendered (``draw``, ``render_svg``).
 """

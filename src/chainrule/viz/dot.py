@@ -4,7 +4,10 @@
     >>> q = x + y
     >>> f = q * z
     >>> text = cr.viz.to_dot(f, names=locals())        # DOT text, no dependency
+    >>> text.splitlines()[0]
+    'digraph chainrule {'
     >>> cr.viz.draw(f, "xyz.svg", names=locals())      # needs the viz extra or Graphviz
+    'xyz.svg'
 
 Tensors are rounded boxes colored by kind -- inputs blue, parameters amber, data grey,
 intermediates green, the output red -- showing name, shape, value (green) and gradient

@@ -221,9 +221,15 @@ def keep_graph():
     """Inside, ``backward`` keeps the values it would release and a record of what it did,
     so the graph can be drawn and narrated afterwards.
 
+        >>> x, y = cr.tensor(3.0, requires_grad=True), cr.tensor(2.0, requires_grad=True)
+        >>> f = x * y
         >>> with cr.viz.keep_graph():
-        ...     loss.backward()
-        >>> cr.viz.explain(loss)
+        ...     f.backward()
+        >>> cr.viz.explain(f, names={"x": x, "y": y, "f": f})    # after backward, from the record
+        backward pass of f = 6, node by node in reverse topological order
+        seed: df/df = 1
+          1  f = x * y  ->  x :  upstream df/df = 1  ×  local df/dx = 2  =  df/dx = 2  x.grad
+          2  f = x * y  ->  y :  upstream df/df = 1  ×  local df/dy = 3  =  df/dy = 3  y.grad
     """
     state = grad_mode.state
     prev, state.keep_graph = state.keep_graph, True

@@ -5,9 +5,11 @@ collapses each module call (a Linear, an activation, a loss) into one box:
 
     >>> model = nn.Sequential(nn.Linear(2, 16), nn.ReLU(), nn.Linear(16, 3))
     >>> criterion = nn.CrossEntropyLoss()
+    >>> x, y = cr.randn(4, 2), cr.tensor([0, 2, 1, 0])
     >>> with cr.viz.trace_modules(model, criterion):
     ...     loss = criterion(model(x), y)
     >>> cr.viz.draw(loss, "mlp.svg", group_modules=True)
+    'mlp.svg'
 
 How: a forward pre-hook notes the call's input tensors; the forward hook walks back from the
 outputs to those inputs and claims every node on the way that no earlier call claimed. The
@@ -138,6 +140,9 @@ def trace_modules(*modules) -> ModuleTrace:
     ``modules`` (optional) name the boxes by their attribute path ("fc1", "0"); every
     module called inside the block is traced, named or not.
 
+        >>> model = nn.Sequential(nn.Linear(2, 16), nn.ReLU(), nn.Linear(16, 3))
+        >>> criterion = nn.CrossEntropyLoss()
+        >>> x, y = cr.randn(4, 2), cr.tensor([0, 2, 1, 0])
         >>> with cr.viz.trace_modules(model) as trace:
         ...     loss = criterion(model(x), y)
         >>> [c.label for c in trace.calls]

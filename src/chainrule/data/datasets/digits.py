@@ -4,7 +4,7 @@ Ships inside scikit-learn (``pip install 'chainrule[datasets]'``): nothing is do
 
     >>> X, y = digits()
     >>> X.shape, float(X.max()), y.dtype
-    ((1797, 64), 1.0, dtype('int64'))
+    (chainrule.Size([1797, 64]), 1.0, chainrule.int64)
 """
 
 from __future__ import annotations

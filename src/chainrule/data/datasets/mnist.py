@@ -7,9 +7,9 @@ Nothing is downloaded: put the four files of either dataset in one folder,
 
 (unzipped copies work too; so does torchvision's ``<folder>/MNIST/raw`` layout), then
 
-    >>> X, y = mnist("~/data/mnist", train=True)     # doctest: +SKIP
+    >>> X, y = mnist("~/data/mnist", train=True)     # needs the files # doctest: +SKIP
     >>> X.shape, y.shape                             # doctest: +SKIP
-    ((60000, 784), (60000,))
+    (chainrule.Size([60000, 784]), chainrule.Size([60000]))
 """
 
 from __future__ import annotations

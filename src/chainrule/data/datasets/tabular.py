@@ -1,6 +1,10 @@
 """A classification table from a CSV file: numeric feature columns and one label column.
 
-    >>> X, y, classes = load_csv("iris.csv", label_column="species")   # doctest: +SKIP
+    >>> _ = open("iris.csv", "w").write("sepal_length,petal_length,species\\n5.1,1.4,setosa\\n"
+    ...                                 "7.0,4.7,versicolor\\n6.3,6.0,virginica\\n")
+    >>> X, y, classes = load_csv("iris.csv", label_column="species")
+    >>> X.shape, y, classes
+    (chainrule.Size([3, 2]), tensor([0, 1, 2]), ['setosa', 'versicolor', 'virginica'])
 """
 
 from __future__ import annotations

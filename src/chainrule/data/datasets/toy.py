@@ -5,7 +5,7 @@ tensor of class labels, both in a shuffled order drawn from ``seed`` (same seed,
 
     >>> X, y = moons(200, noise=0.1, seed=0)
     >>> X.shape, X.dtype, y.dtype
-    ((200, 2), dtype('float32'), dtype('int64'))
+    (chainrule.Size([200, 2]), chainrule.float32, chainrule.int64)
 """
 
 from __future__ import annotations

@@ -1,8 +1,11 @@
 """Gradient clipping and flat-vector views of parameters, like ``torch.nn.utils``.
 
-    >>> loss.backward()
-    >>> total = cr.nn.utils.clip_grad_norm_(model.parameters(), max_norm=1.0)
-    >>> opt.step()
+    >>> w = cr.tensor([1.0, 2.0], requires_grad=True)
+    >>> (w * cr.tensor([3.0, 4.0])).sum().backward()      # w.grad = [3, 4], norm 5
+    >>> cr.nn.utils.clip_grad_norm_([w], max_norm=1.0)    # returns the norm before clipping
+    tensor(5.)
+    >>> w.grad
+    tensor([0.6000, 0.8000])
 
 Everything here works on the raw arrays, outside the graph, and on any Tensors that
 have a ``.grad`` (``nn.Parameter`` or plain ``requires_grad`` Tensors).
@@ -44,7 +47,8 @@ def _vector_norm(x: np.ndarray, norm_type: float):
 def get_total_norm(tensors, norm_type: float = 2.0, error_if_nonfinite: bool = False):
     """The p-norm of all ``tensors`` together, as if they were one vector (a 0-d Tensor).
 
-        >>> cr.nn.utils.get_total_norm([p.grad for p in params])
+        >>> cr.nn.utils.get_total_norm([cr.tensor([3.0]), cr.tensor([4.0])])
+        tensor(5.)
     """
     arrays = [t._array for t in _as_list(tensors)]
     norm_type = float(norm_type)
@@ -81,7 +85,10 @@ def clip_grad_norm_(parameters, max_norm: float, norm_type: float = 2.0,
     ``min(1, max_norm / (total_norm + 1e-6))``. Returns the total norm before clipping as a
     0-d Tensor. ``norm_type`` may be ``float('inf')`` (the largest absolute entry).
 
-        >>> total = clip_grad_norm_(model.parameters(), max_norm=1.0)
+        >>> w = cr.tensor([1.0, 2.0], requires_grad=True)
+        >>> (w * cr.tensor([3.0, 4.0])).sum().backward()
+        >>> clip_grad_norm_([w], max_norm=1.0), w.grad
+        (tensor(5.), tensor([0.6000, 0.8000]))
     """
     params = _as_list(parameters)
     grads = [p.grad for p in params if p.grad is not None]
@@ -93,7 +100,11 @@ def clip_grad_norm_(parameters, max_norm: float, norm_type: float = 2.0,
 def clip_grad_value_(parameters, clip_value: float) -> None:
     """Clamp every gradient entry into ``[-clip_value, clip_value]``, in place.
 
-        >>> clip_grad_value_(model.parameters(), clip_value=0.5)
+        >>> w = cr.tensor([1.0, 2.0], requires_grad=True)
+        >>> (w * cr.tensor([3.0, -0.25])).sum().backward()
+        >>> clip_grad_value_([w], clip_value=0.5)
+        >>> w.grad
+        tensor([ 0.5000, -0.2500])
     """
     clip_value = float(clip_value)
     for p in _as_list(parameters):
@@ -105,7 +116,9 @@ def clip_grad_value_(parameters, clip_value: float) -> None:
 def parameters_to_vector(parameters):
     """All parameters flattened and concatenated into one 1-D Tensor (part of the graph).
 
-        >>> vec = parameters_to_vector(model.parameters())
+        >>> model = nn.Linear(2, 1)                        # weight (1, 2) and bias (1,)
+        >>> parameters_to_vector(model.parameters()).shape
+        chainrule.Size([3])
     """
     params = list(parameters)
     _check_devices(params)
@@ -118,7 +131,10 @@ def vector_to_parameters(vec, parameters) -> None:
     PyTorch re-points ``param._array`` at views of ``vec``; chainrule copies, so a parameter
     never shares memory with the vector (optimizer state and saved arrays stay valid).
 
-        >>> vector_to_parameters(vec * 0.5, model.parameters())
+        >>> model = nn.Linear(2, 1)
+        >>> vector_to_parameters(cr.tensor([1.0, 2.0, 3.0]), model.parameters())
+        >>> model.weight.data, model.bias.data
+        (tensor([[1., 2.]]), tensor([3.]))
     """
     if not isinstance(vec, Tensor):
         raise TypeError(f"vector_to_parameters: expected a Tensor, but got {type(vec).__name__}")
