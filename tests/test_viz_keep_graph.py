@@ -1,14 +1,12 @@
 """What ``explain`` narrates from a ``keep_graph()`` backward record (found by the doctests).
 
 A leaf reached along two paths of one node (``w * w``): the record must show each path's own
-gradient, [1, 2] twice for w = [1, 2], summed to w.grad = [2, 4]. Today the first path's
-array is the one the sink made ``w.grad`` and accumulated the second path into, in place,
-before the record copied it: the narration says [2, 4] + [1, 2] = [3, 6] while w.grad is
-[2, 4]. Strict xfail: it fails (XPASS) once the walker hands the record its own copy.
+gradient, [1, 2] twice for w = [1, 2], summed to w.grad = [2, 4]. The sink makes the first
+path's array ``w.grad`` and accumulates the second into it in place, so the walker hands the
+observer copies (it once narrated [2, 4] + [1, 2] = [3, 6]).
 """
 
 import numpy as np
-import pytest
 
 import chainrule as cr
 
@@ -25,8 +23,6 @@ def test_explain_before_backward_sums_the_paths():
     np.testing.assert_array_equal(total.total, [2.0, 4.0])
 
 
-@pytest.mark.xfail(strict=True, reason="keep_graph record aliases the leaf's first-path "
-                   "gradient with .grad, which the second path then accumulates into")
 def test_explain_after_keep_graph_backward_sums_the_paths():
     w = cr.tensor([1.0, 2.0], requires_grad=True)
     loss = (w * w).sum()
