@@ -20,7 +20,7 @@ recomputes P with Tensor ops, so second derivatives flow through the same formul
 from __future__ import annotations
 
 from .. import backend
-from . import dual
+from . import either
 from .recurrent import MultiOutputOp, _zeros_for
 
 
@@ -63,7 +63,7 @@ class Attention(MultiOutputOp):
 
     def backward(self, grads, q, k, v, mask, scale, drop, safe):
         g_out, g_p = grads
-        graph = any(dual.is_graph(a) for a in (g_out, g_p, q, k, v))
+        graph = any(either.is_graph(a) for a in (g_out, g_p, q, k, v))
         if graph:
             p = self._graph_probs(q, k, mask, scale, safe)
         else:
@@ -71,15 +71,15 @@ class Attention(MultiOutputOp):
             if p is None:
                 p = _softmax_rows((q @ _swap(k)) * scale + (0 if mask is None else mask), safe)
         pd = p * drop if drop is not None else p
-        shape_p = tuple(dual.value(p).shape)
-        ref = q if dual.is_graph(q) else dual.value(q)
+        shape_p = tuple(either.value(p).shape)
+        ref = q if either.is_graph(q) else either.value(q)
         g_out = _zeros_for(g_out, shape_p[:-1] + (v.shape[-1],), ref)
         dpd = g_out @ _swap(v)
         if g_p is not None:
             dpd = dpd + g_p
         dv = _swap(pd) @ g_out if self._wants(2) else None
         dp = dpd * drop if drop is not None else dpd
-        ds = p * (dp - dual.sum(dp * p, -1, True))
+        ds = p * (dp - either.sum(dp * p, -1, True))
         dq = (ds @ k) * scale if self._wants(0) else None
         dk = (_swap(ds) @ q) * scale if self._wants(1) else None
         dmask = ds if self._wants(3) else None
@@ -91,17 +91,17 @@ class Attention(MultiOutputOp):
 
     @staticmethod
     def _graph_probs(q, k, mask, scale, safe):
-        from .elementwise import where  # noqa: PLC0415 - same package, no cycle at call time
-        from .reduce import softmax  # noqa: PLC0415
+        from .unary import where  # noqa: PLC0415 - same package, no cycle at call time
+        from .softmax import softmax  # noqa: PLC0415
         s = (q @ _swap(k)) * scale
         if mask is not None:
             s = s + mask
-        sv = dual.value(s)
+        sv = either.value(s)
         xp = backend.get_array_module(sv)
         dead = ~xp.isfinite(sv.max(axis=-1, keepdims=True))
         if safe and dead.any():
             s = where(xp.broadcast_to(dead, sv.shape), 0.0, s)
             return where(xp.broadcast_to(dead, sv.shape), 0.0, softmax(s, -1))
-        if not dual.is_graph(s):
+        if not either.is_graph(s):
             return _softmax_rows(sv.copy(), safe)
         return softmax(s, -1)

@@ -35,7 +35,7 @@ import numpy as np
 from .. import backend
 from ..autograd.function import Op
 from ..tensor import Tensor
-from . import dual
+from . import either
 
 
 @dataclass(frozen=True)
@@ -316,7 +316,7 @@ class Conv(Op):
 
     def backward(self, g, x, w, b, geom, groups):
         gx = gw = gb = None
-        graph = dual.is_graph(g)
+        graph = either.is_graph(g)
         if _wants(self, 0):
             gx = ConvData.apply(g, w, geom, groups, tuple(x.shape)) if graph else \
                 conv_data(g, w, geom, groups, x.shape)
@@ -324,7 +324,7 @@ class Conv(Op):
             gw = ConvWeight.apply(x, g, geom, groups, tuple(w.shape)) if graph else \
                 conv_weight(x, g, geom, groups, w.shape, getattr(self, "cols", None))
         if b is not None and _wants(self, 2):
-            gb = dual.sum(g, (0,) + tuple(range(2, g.ndim)))
+            gb = either.sum(g, (0,) + tuple(range(2, g.ndim)))
         return gx, gw, gb, None, None
 
 
@@ -338,7 +338,7 @@ class ConvData(Op):
 
     def backward(self, h, gy, w, geom, groups, x_shape):
         d_gy = d_w = None
-        graph = dual.is_graph(h)
+        graph = either.is_graph(h)
         if _wants(self, 0):  # <h, conv^T(gy, w)> = <conv(h, w), gy>
             d_gy = Conv.apply(h, w, None, geom, groups) if graph else \
                 conv_forward(h, w, None, geom, groups)[0]
@@ -358,7 +358,7 @@ class ConvWeight(Op):
 
     def backward(self, h, x, gy, geom, groups, w_shape):
         d_x = d_gy = None
-        graph = dual.is_graph(h)
+        graph = either.is_graph(h)
         if _wants(self, 0):  # <h, ConvWeight(x, gy)> = <conv^T(gy, h), x>
             d_x = ConvData.apply(gy, h, geom, groups, tuple(x.shape)) if graph else \
                 conv_data(gy, h, geom, groups, x.shape)
@@ -401,7 +401,7 @@ class Unfold(Op):
 
     def backward(self, g, x, geom):
         shape = tuple(x.shape)
-        if dual.is_graph(g):
+        if either.is_graph(g):
             return Fold.apply(g, geom, shape), None
         return fold_array(g, geom, shape), None
 
@@ -411,4 +411,4 @@ class Fold(Op):
         return fold_array(cols, geom, shape)
 
     def backward(self, g, cols, geom, shape):
-        return (Unfold.apply(g, geom) if dual.is_graph(g) else unfold_array(g, geom)), None, None
+        return (Unfold.apply(g, geom) if either.is_graph(g) else unfold_array(g, geom)), None, None

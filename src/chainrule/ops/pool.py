@@ -26,7 +26,7 @@ import numpy as np
 
 from .. import backend
 from ..autograd.function import Op
-from . import dual
+from . import either
 from .conv import windows
 
 
@@ -149,7 +149,7 @@ class TakeFlat(Op):
 
     def backward(self, g, x, idx, unique):
         shape = tuple(x.shape)
-        if dual.is_graph(g):
+        if either.is_graph(g):
             return PutFlat.apply(g, idx, shape, unique), None, None
         return put_flat(g, idx, shape, unique), None, None
 
@@ -163,7 +163,7 @@ class PutFlat(Op):
         return put_flat(g, idx, shape, unique)
 
     def backward(self, gg, g, idx, shape, unique):
-        if dual.is_graph(gg):
+        if either.is_graph(gg):
             return TakeFlat.apply(gg, idx, unique), None, None, None
         return take_flat(gg, idx), None, None, None
 
@@ -223,8 +223,8 @@ class MaxPoolDirect(Op):
 
     def backward(self, g, x, geom):
         shape = tuple(x.shape)
-        if dual.is_graph(g):
-            return PutFlat.apply(g, max_pool_indices(dual.value(x), geom), shape, True), None
+        if either.is_graph(g):
+            return PutFlat.apply(g, max_pool_indices(either.value(x), geom), shape, True), None
         y = getattr(self, "y", None)
         if y is None:
             y = self.forward(x, geom)
@@ -261,7 +261,7 @@ class WindowSum(Op):
 
     def backward(self, g, x, geom):
         shape = tuple(x.shape)
-        if dual.is_graph(g):
+        if either.is_graph(g):
             return WindowSpread.apply(g, geom, shape), None
         return window_spread(g, geom, shape), None
 
@@ -273,7 +273,7 @@ class WindowSpread(Op):
         return window_spread(g, geom, shape)
 
     def backward(self, gg, g, geom, shape):
-        if dual.is_graph(gg):
+        if either.is_graph(gg):
             return WindowSum.apply(gg, geom), None, None
         return window_sum(gg, geom), None, None
 

@@ -26,7 +26,7 @@ from __future__ import annotations
 from .. import backend
 from ..autograd.function import Op
 from ..tensor import Tensor, _make
-from . import dual
+from . import either
 
 _new = object.__new__
 
@@ -43,9 +43,9 @@ def _zeros_for(g, like_shape, like):
     """``g``, or zeros of ``like_shape`` where that output got no gradient."""
     if g is not None:
         return g
-    xp = backend.get_array_module(dual.value(like))
-    z = xp.zeros(like_shape, dual.value(like).dtype)
-    return _make(z, False, None) if dual.is_graph(like) else z
+    xp = backend.get_array_module(either.value(like))
+    z = xp.zeros(like_shape, either.value(like).dtype)
+    return _make(z, False, None) if either.is_graph(like) else z
 
 
 def _wants(node, i) -> bool:
@@ -57,7 +57,7 @@ def _split_masked(g, mask):
     """(the part of ``g`` that reaches the new state, the part that passes to the old one)."""
     if mask is None:
         return g, None
-    m = mask.astype(dual.value(g).dtype)
+    m = mask.astype(either.value(g).dtype)
     g_new = g * m
     return g_new, g - g_new
 
@@ -159,7 +159,7 @@ class RNNCellOp(Op):
 
     def backward(self, g, xg, h, W, mask, nonlinearity, slot=None):
         g_new, g_pass = _split_masked(g, mask)
-        graph = dual.is_graph(g) or dual.is_graph(xg)
+        graph = either.is_graph(g) or either.is_graph(xg)
         if graph:
             pre = xg + h @ W.T
             y = pre.tanh() if nonlinearity == "tanh" else pre.relu()
@@ -179,7 +179,7 @@ class RNNCellOp(Op):
         elif nonlinearity == "tanh":
             da = g_new * (1 - y * y)
         else:
-            da = g_new * (dual.value(y) > 0).astype(dual.value(g).dtype)
+            da = g_new * (either.value(y) > 0).astype(either.value(g).dtype)
         gh = None
         if _wants(self, 1):
             gh = da @ W
@@ -226,7 +226,7 @@ class LSTMCellOp(MultiOutputOp):
         gh, gh_pass = _split_masked(gh, mask)
         gc, gc_pass = _split_masked(gc, mask)
         H = c.shape[-1]
-        if dual.is_graph(gh) or dual.is_graph(xg):
+        if either.is_graph(gh) or either.is_graph(xg):
             return self._graph_backward(gh, gc, gh_pass, gc_pass, xg, h, c, W, W_hr, H)
         gates, tc = getattr(self, "gates", None), getattr(self, "tc", None)
         if gates is None:  # a second backward with retain_graph: recompute what forward kept
@@ -329,7 +329,7 @@ class GRUCellOp(Op):
     def backward(self, g, xg, h, W, b, mask, slot=None):
         H = h.shape[-1]
         g, g_pass = _split_masked(g, mask)
-        if dual.is_graph(g) or dual.is_graph(xg):
+        if either.is_graph(g) or either.is_graph(xg):
             hg = h @ W.T
             if b is not None:
                 hg = hg + b
@@ -375,7 +375,7 @@ class GRUCellOp(Op):
         if _wants(self, 2):
             gW = dhg.reshape(-1, 3 * H).T @ h.reshape(-1, H)
         if b is not None and _wants(self, 3):
-            gb = dual.sum(dhg.reshape(-1, 3 * H), 0)
+            gb = either.sum(dhg.reshape(-1, 3 * H), 0)
         return dxg, gh, gW, gb, None, None
 
 
@@ -394,14 +394,14 @@ class Unbind(MultiOutputOp):
             whole = buffer.whole(grads)
             if whole is not None:
                 return whole, None
-        if any(dual.is_graph(g) for g in grads):
+        if any(either.is_graph(g) for g in grads):
             from .shape import stack  # noqa: PLC0415
             zero = None
             parts = []
             for g in grads:
                 if g is None:
                     if zero is None:
-                        zero = _zeros_for(None, x.shape[1:], x if dual.is_graph(x)
+                        zero = _zeros_for(None, x.shape[1:], x if either.is_graph(x)
                                           else _make(x, False, None))
                     g = zero
                 parts.append(g)

@@ -22,7 +22,7 @@ from ... import backend
 from ...ops import shape as _shape
 from ...ops.attention import Attention
 from ...ops.index import index_select
-from ...ops.nn_ops import linear
+from ...ops.fused.linear import linear
 from ...tensor import Tensor, _make
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from ...ops import recurrent as _cells
 from ...ops import shape as _shape
-from ...ops.nn_ops import linear
+from ...ops.fused.linear import linear
 
 
 def _direction(mode, steps, h, c, w, masks, reverse, nonlinearity, buffer):

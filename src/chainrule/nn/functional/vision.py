@@ -17,7 +17,7 @@ import math
 import numpy as np
 
 from ... import backend
-from ...ops import elementwise as _el
+from ...ops import arithmetic as _el
 from ...ops.index import index_select
 from ...ops.shape import pad as _constant_pad
 from ...tensor import _make
