@@ -22,7 +22,7 @@ overlaps) are a pair in the same way.
     >>> x = cr.randn(2, 3, 8, 8, requires_grad=True)
     >>> w = cr.randn(4, 3, 3, 3, requires_grad=True)
     >>> cr.ops.conv.conv(x, w, None, cr.ops.conv.geometry("conv2d", x.shape, w.shape)).shape
-    (2, 4, 6, 6)
+    chainrule.Size([2, 4, 6, 6])
 """
 
 from __future__ import annotations

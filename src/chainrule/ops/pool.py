@@ -14,7 +14,7 @@ its window. Each is the other's backward.
 
     >>> x = cr.randn(1, 1, 4, 4, requires_grad=True)
     >>> cr.nn.functional.max_pool2d(x, 2).shape
-    (1, 1, 2, 2)
+    chainrule.Size([1, 1, 2, 2])
 """
 
 from __future__ import annotations

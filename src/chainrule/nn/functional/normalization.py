@@ -5,7 +5,7 @@ InstanceNorm is GroupNorm with one channel per group, plus optional running stat
 
     >>> import chainrule.nn.functional as F
     >>> F.group_norm(cr.randn(4, 6, 8, 8), 3).shape
-    (4, 6, 8, 8)
+    chainrule.Size([4, 6, 8, 8])
 """
 
 from __future__ import annotations

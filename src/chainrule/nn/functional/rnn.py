@@ -5,7 +5,11 @@ b``), one node splits it into steps, then one fused cell node per step (``ops.re
 and one ``stack`` at the end. So a sequence of T steps costs T + 3 nodes per layer and
 direction, whatever the cell.
 
+    >>> x, h0, c0 = cr.randn(7, 2, 3), cr.zeros(1, 2, 5), cr.zeros(1, 2, 5)    # T=7, B=2, H=5
+    >>> weights = [(cr.randn(20, 3), cr.randn(20, 5), cr.zeros(20), cr.zeros(20), None)]
     >>> out, h_n, c_n = recurrent("LSTM", x, [h0, c0], weights, num_layers=1)
+    >>> out.shape, h_n.shape, c_n.shape
+    (chainrule.Size([7, 2, 5]), chainrule.Size([1, 2, 5]), chainrule.Size([1, 2, 5]))
 """
 
 from __future__ import annotations
