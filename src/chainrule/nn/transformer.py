@@ -187,7 +187,8 @@ class Transformer(Module):
         >>> model = nn.Transformer(d_model=32, nhead=4, num_encoder_layers=2,
         ...                        num_decoder_layers=2, dim_feedforward=64)
         >>> tgt_mask = nn.Transformer.generate_square_subsequent_mask(7)
-        >>> out = model(cr.randn(10, 3, 32), cr.randn(7, 3, 32), tgt_mask=tgt_mask)
+        >>> model(cr.randn(10, 3, 32), cr.randn(7, 3, 32), tgt_mask=tgt_mask).shape
+        chainrule.Size([7, 3, 32])
     """
 
     def __init__(self, d_model=512, nhead=8, num_encoder_layers=6, num_decoder_layers=6,
