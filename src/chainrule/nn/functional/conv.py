@@ -5,8 +5,9 @@
     >>> F.conv2d(x, cr.randn(6, 1, 5, 5), padding=2).shape
     chainrule.Size([64, 6, 28, 28])
 
-Each is one node of ``chainrule.ops.conv`` (im2col + one GEMM); see that module for how
-the backward of every order stays a convolution.
+Each is one node of ``chainrule.ops.conv`` (im2col + one GEMM; the transposes add their
+bias after it, as a broadcast sum); see that module for how the backward of every order
+stays a convolution.
 """
 
 from __future__ import annotations
