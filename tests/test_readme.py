@@ -70,6 +70,17 @@ def _loader_context(ns):
     ns["loader"] = [(x, y), (x, y)]
 
 
+def _sequence_context(ns):
+    import chainrule as cr
+
+    # A batch of 3 sequences of 10 features, 7 steps padded (lengths 7, 4, 5, unsorted), and
+    # the embeddings of 3 sequences of 7 tokens that the Transformer reads.
+    cr.manual_seed(0)
+    ns["T"] = 7
+    ns["x"], ns["lengths"] = cr.randn(3, 7, 10), [7, 4, 5]
+    ns["emb"] = cr.randn(3, 7, 64)
+
+
 # a block's key (_key) -> (how it runs, the key of the block it continues, a context to add)
 BLOCKS = {
     "x = cr.tensor(-2.0, requires_grad=True)": ("self-contained", None, None),
@@ -84,6 +95,10 @@ BLOCKS = {
     "X, y = datasets.moons(1000, noise=0.1, seed=0)": ("self-contained", None, None),
     "cr.manual_seed(2147483647)": ("self-contained", None, None),
     "with cr.viz.trace_modules(model):": ("needs", None, _small_mlp_context),
+    "model = nn.Sequential(                       # LeNet: 61,706 parameters":
+        ("self-contained", None, None),
+    "lstm = nn.LSTM(10, 20, num_layers=2, bidirectional=True, batch_first=True)":
+        ("needs", None, _sequence_context),
 }
 
 PRELUDE = "import chainrule as cr\nfrom chainrule import nn\n"

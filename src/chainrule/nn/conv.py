@@ -2,7 +2,7 @@
 
     >>> conv = nn.Conv2d(1, 6, 5, padding=2)      # weight (6, 1, 5, 5): 150 weights + 6 biases
     >>> conv(cr.randn(64, 1, 28, 28)).shape
-    (64, 6, 28, 28)
+    chainrule.Size([64, 6, 28, 28])
 
 A filter of a few weights is applied at every position of the image, so it detects the
 same primitive everywhere: 156 parameters here where a dense layer from 784 to 6 x 784

@@ -2,7 +2,7 @@
 
     >>> pool = nn.MaxPool2d(2)
     >>> pool(cr.randn(64, 6, 28, 28)).shape
-    (64, 6, 14, 14)
+    chainrule.Size([64, 6, 14, 14])
 """
 
 from __future__ import annotations

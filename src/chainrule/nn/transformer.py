@@ -8,7 +8,7 @@ gives the pre-norm layer x + f(norm(x)).
     >>> encoder = nn.TransformerEncoder(layer, num_layers=4)
     >>> mask = nn.Transformer.generate_square_subsequent_mask(10)       # causal
     >>> encoder(cr.randn(2, 10, 64), mask=mask).shape
-    (2, 10, 64)
+    chainrule.Size([2, 10, 64])
 """
 
 from __future__ import annotations
@@ -187,7 +187,8 @@ class Transformer(Module):
         >>> model = nn.Transformer(d_model=32, nhead=4, num_encoder_layers=2,
         ...                        num_decoder_layers=2, dim_feedforward=64)
         >>> tgt_mask = nn.Transformer.generate_square_subsequent_mask(7)
-        >>> out = model(cr.randn(10, 3, 32), cr.randn(7, 3, 32), tgt_mask=tgt_mask)
+        >>> model(cr.randn(10, 3, 32), cr.randn(7, 3, 32), tgt_mask=tgt_mask).shape
+        chainrule.Size([7, 3, 32])
     """
 
     def __init__(self, d_model=512, nhead=8, num_encoder_layers=6, num_decoder_layers=6,
@@ -247,9 +248,9 @@ class Transformer(Module):
         """A float (sz, sz) mask: 0 on and below the diagonal, -inf above (no peeking ahead).
 
             >>> nn.Transformer.generate_square_subsequent_mask(3)
-            tensor([[0., -inf, -inf],
-                    [0., 0., -inf],
-                    [0., 0., 0.]])
+            tensor([[  0., -inf, -inf],
+                    [  0.,   0., -inf],
+                    [  0.,   0.,   0.]])
         """
         dtype = backend.to_dtype(dtype) or backend.get_default_dtype()
         xp = backend.array_module(backend.normalize_device(device))

@@ -1,9 +1,9 @@
 """Resizing layers: Upsample, PixelShuffle, PixelUnshuffle; and Unfold / Fold (im2col).
 
     >>> nn.Upsample(scale_factor=2, mode="bilinear")(cr.randn(1, 3, 8, 8)).shape
-    (1, 3, 16, 16)
+    chainrule.Size([1, 3, 16, 16])
     >>> nn.Unfold(kernel_size=3)(cr.randn(1, 2, 5, 5)).shape
-    (1, 18, 9)
+    chainrule.Size([1, 18, 9])
 """
 
 from __future__ import annotations

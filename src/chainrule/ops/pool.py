@@ -12,9 +12,15 @@ divides by a constant divisor (count_include_pad, ceil_mode and divisor_override
 change that divisor); its adjoint ``WindowSpread`` adds each divided gradient back over
 its window. Each is the other's backward.
 
-    >>> x = cr.randn(1, 1, 4, 4, requires_grad=True)
-    >>> cr.nn.functional.max_pool2d(x, 2).shape
-    (1, 1, 2, 2)
+The gradient of a max pool lands on each window's maximum:
+
+    >>> x = cr.arange(16.0).reshape(1, 1, 4, 4).requires_grad_()
+    >>> F.max_pool2d(x, 2).sum().backward()
+    >>> x.grad
+    tensor([[[[0., 0., 0., 0.],
+              [0., 1., 0., 1.],
+              [0., 0., 0., 0.],
+              [0., 1., 0., 1.]]]])
 """
 
 from __future__ import annotations

@@ -6,7 +6,7 @@ an ``Unflatten`` turns each row back into its (1, H, W) image.
 
     >>> model = build_cnn((8, 8), 10)                       # the bundled 8x8 digits
     >>> model(cr.zeros(2, 64)).shape
-    (2, 10)
+    chainrule.Size([2, 10])
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ float mask first (0 where a query may look, -inf where it may not).
 
     >>> q, k, v = cr.randn(2, 4, 6, 8), cr.randn(2, 4, 7, 8), cr.randn(2, 4, 7, 8)
     >>> F.scaled_dot_product_attention(q, k, v, is_causal=True).shape
-    (2, 4, 6, 8)
+    chainrule.Size([2, 4, 6, 8])
 
 Note the opposite meanings of a bool mask, as in PyTorch: for
 ``scaled_dot_product_attention`` True means "may attend"; for ``MultiheadAttention``'s
@@ -67,7 +67,13 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
     ``enable_gqa``: k and v may have fewer heads (dim -3) than q, each shared by a group.
     Dropout is applied whenever ``dropout_p > 0`` (pass 0 in evaluation, as in PyTorch).
 
-        >>> out = F.scaled_dot_product_attention(q, k, v, attn_mask=mask)
+        With q = k = 0 every allowed key weighs the same: each query averages its rows of v.
+
+        >>> q, k, v = cr.zeros(1, 2, 4), cr.zeros(1, 3, 4), cr.arange(6.).reshape(1, 3, 2)
+        >>> mask = cr.tensor([[True, False, False], [True, True, False]])
+        >>> F.scaled_dot_product_attention(q, k, v, attn_mask=mask)
+        tensor([[[0., 1.],
+                 [1., 2.]]])
     """
     name = "scaled_dot_product_attention"
     for what, t in (("query", query), ("key", key), ("value", value)):

@@ -3,10 +3,11 @@
     >>> import chainrule.nn.functional as F
     >>> x = cr.randn(64, 1, 28, 28)
     >>> F.conv2d(x, cr.randn(6, 1, 5, 5), padding=2).shape
-    (64, 6, 28, 28)
+    chainrule.Size([64, 6, 28, 28])
 
-Each is one node of ``chainrule.ops.conv`` (im2col + one GEMM); see that module for how
-the backward of every order stays a convolution.
+Each is one node of ``chainrule.ops.conv`` (im2col + one GEMM; the transposes add their
+bias after it, as a broadcast sum); see that module for how the backward of every order
+stays a convolution.
 """
 
 from __future__ import annotations
@@ -132,7 +133,7 @@ def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_paddi
     """Transposed 2-D convolution (the adjoint of conv2d), weight (Cin, Cout / groups, kH, kW).
 
         >>> F.conv_transpose2d(cr.randn(1, 4, 5, 5), cr.randn(4, 2, 3, 3), stride=2).shape
-        (1, 2, 11, 11)
+        chainrule.Size([1, 2, 11, 11])
     """
     return _conv_transposend("conv_transpose2d", 2, input, weight, bias, stride, padding,
                              output_padding, groups, dilation)
@@ -146,7 +147,7 @@ def unfold(input, kernel_size, dilation=1, padding=0, stride=1):
     """Every sliding window of (N, C, H, W) as columns: (N, C * kH * kW, L), as ``torch``'s.
 
         >>> F.unfold(cr.randn(1, 3, 4, 4), 2).shape
-        (1, 12, 9)
+        chainrule.Size([1, 12, 9])
     """
     if input.ndim != 4:
         raise ValueError(f"unfold: expected a 4-D input (N, C, H, W), got shape "

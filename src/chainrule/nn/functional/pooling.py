@@ -3,7 +3,7 @@
     >>> import chainrule.nn.functional as F
     >>> y, idx = F.max_pool2d(cr.randn(64, 6, 28, 28), 2, return_indices=True)
     >>> y.shape, F.max_unpool2d(y, idx, 2).shape
-    ((64, 6, 14, 14), (64, 6, 28, 28))
+    (chainrule.Size([64, 6, 14, 14]), chainrule.Size([64, 6, 28, 28]))
 
 Max pooling reads each window's first maximum (``ops.pool.TakeFlat``); average pooling is
 a window sum over a constant divisor; adaptive average pooling (and pooling whose windows
@@ -218,7 +218,7 @@ def adaptive_avg_pool2d(input, output_size):
     """Average pooling of (N, C, H, W) to ``output_size`` (an int, a pair, None keeps a dim).
 
         >>> F.adaptive_avg_pool2d(cr.randn(2, 64, 7, 7), 1).shape      # global average pool
-        (2, 64, 1, 1)
+        chainrule.Size([2, 64, 1, 1])
     """
     return _adaptive_avg_poolnd("adaptive_avg_pool2d", 2, input, output_size)
 

@@ -3,9 +3,18 @@
 Per layer and direction: one GEMM projects every step's input at once (``xg = x W_ih^T +
 b``), one node splits it into steps, then one fused cell node per step (``ops.recurrent``)
 and one ``stack`` at the end. So a sequence of T steps costs T + 3 nodes per layer and
-direction, whatever the cell.
+direction, whatever the cell (plus one that adds b_ih + b_hh, where both are hoisted).
 
+    >>> x, h0, c0 = cr.randn(7, 2, 3), cr.zeros(1, 2, 5), cr.zeros(1, 2, 5)    # T=7, B=2, H=5
+    >>> w_ih, w_hh = cr.randn(20, 3, requires_grad=True), cr.randn(20, 5, requires_grad=True)
+    >>> b_ih, b_hh = cr.zeros(20, requires_grad=True), cr.zeros(20, requires_grad=True)
+    >>> weights = [(w_ih, w_hh, b_ih, b_hh, None)]                   # one layer, one direction
     >>> out, h_n, c_n = recurrent("LSTM", x, [h0, c0], weights, num_layers=1)
+    >>> out.shape, h_n.shape, c_n.shape
+    (chainrule.Size([7, 2, 5]), chainrule.Size([1, 2, 5]), chainrule.Size([1, 2, 5]))
+    >>> from chainrule.autograd.graph import topological_order
+    >>> len(topological_order([out.grad_fn]))          # 7 cells + 3, + the bias sum
+    11
 """
 
 from __future__ import annotations

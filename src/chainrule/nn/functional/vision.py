@@ -131,7 +131,7 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
     dim is a product with a constant interpolation matrix, so the gradient is its transpose.
 
         >>> F.interpolate(cr.randn(1, 3, 4, 4), scale_factor=2, mode="bilinear").shape
-        (1, 3, 8, 8)
+        chainrule.Size([1, 3, 8, 8])
     """
     if mode not in _INTERP_DIMS:
         raise ValueError(f"interpolate: mode {mode!r} is not supported; expected one of "

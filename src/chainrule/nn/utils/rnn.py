@@ -7,7 +7,9 @@ at step t. The recurrent layers take one and return one.
     >>> seqs = [cr.randn(5, 3), cr.randn(2, 3), cr.randn(4, 3)]
     >>> packed = pack_sequence(seqs, enforce_sorted=False)
     >>> out, h_n = nn.GRU(3, 8)(packed)
-    >>> padded, lengths = pad_packed_sequence(out, batch_first=True)     # (3, 5, 8), [5, 2, 4]
+    >>> padded, lengths = pad_packed_sequence(out, batch_first=True)
+    >>> padded.shape, lengths
+    (chainrule.Size([3, 5, 8]), tensor([5, 2, 4]))
 
 Packing and unpacking are one index node each (a gather and its mirror, a scatter into
 zeros), so gradients flow through them.
@@ -63,8 +65,10 @@ def pack_padded_sequence(input, lengths, batch_first=False, enforce_sorted=True)
     With ``enforce_sorted=False`` the batch may come in any order: it is sorted by length
     and ``unsorted_indices`` puts results back in the caller's order.
 
-        >>> pack_padded_sequence(x, [3, 1, 2], enforce_sorted=False).batch_sizes
-        tensor([3, 2, 1])
+        >>> x = cr.randn(3, 3, 2)                                  # (T, B, 2)
+        >>> packed = pack_padded_sequence(x, [3, 1, 2], enforce_sorted=False)
+        >>> packed.batch_sizes, packed.sorted_indices
+        (tensor([3, 2, 1]), tensor([0, 2, 1]))
     """
     lens = _lengths_array("pack_padded_sequence", lengths)
     batch_dim = 0 if batch_first else 1
@@ -108,7 +112,10 @@ def pack_padded_sequence(input, lengths, batch_first=False, enforce_sorted=True)
 def pad_packed_sequence(sequence, batch_first=False, padding_value=0.0, total_length=None):
     """Undo ``pack_padded_sequence``: (padded (T, B, *), lengths), in the original order.
 
+        >>> packed = pack_padded_sequence(cr.randn(3, 3, 2), [3, 1, 2], enforce_sorted=False)
         >>> padded, lengths = pad_packed_sequence(packed, batch_first=True)
+        >>> padded.shape, lengths
+        (chainrule.Size([3, 3, 2]), tensor([3, 1, 2]))
     """
     data, batch_sizes = sequence.data, _lengths_array("pad_packed_sequence", sequence.batch_sizes)
     T = int(batch_sizes.size)
