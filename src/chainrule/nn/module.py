@@ -542,9 +542,10 @@ class Module:
         with grad_mode.no_grad():
             for target, arr in staged:
                 if assign:
-                    target._array = np.asarray(arr)
-                else:
-                    target._array[...] = np.asarray(arr).astype(target.dtype, copy=False)
+                    target._array = arr
+                else:  # the saved values, on the device of the module's tensor
+                    arr = backend.to_device(arr, backend.device_of(target._array))
+                    target._array[...] = arr.astype(target._array.dtype, copy=False)
                 target._version += 1
         return _IncompatibleKeys(missing, unexpected)
 
