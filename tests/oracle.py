@@ -17,6 +17,7 @@ import numpy as np
 import torch
 
 import chainrule as cr
+from chainrule import backend as _backend
 
 # float32 against float32: a few ulps for one op, more for ops that sum many terms.
 FWD_ATOL, FWD_RTOL = 1e-6, 1e-5
@@ -62,6 +63,16 @@ def assert_close(actual, expected, atol=FWD_ATOL, rtol=FWD_RTOL, what="value", c
         np.testing.assert_allclose(a, e, atol=atol, rtol=rtol, err_msg=what, equal_nan=True)
 
 
+def assert_on_device(t, device, what="value"):
+    """``t`` is a Tensor whose array lives on ``device`` (its array type is that device's)."""
+    assert isinstance(t, cr.Tensor), f"{what}: expected a Tensor, got {type(t).__name__}"
+    assert t.device == device, f"{what}: on device {t.device}, expected {device}"
+    expected = type(_backend.array_module(str(device)).zeros(0))
+    assert type(t._array) is expected, (
+        f"{what}: array of type {type(t._array).__name__}, expected {expected.__name__} "
+        f"(an allocation bypassed the array module of the inputs)")
+
+
 def random_inputs(shapes, low=-2.0, high=2.0, dtype=np.float32, seed=0, away_from=None):
     """Arrays of ``shapes`` uniform in [low, high); ``away_from`` keeps |x - c| > 0.05 (kinks)."""
     rng = np.random.default_rng(seed)
@@ -83,20 +94,25 @@ def _outputs(result):
 
 def check_op(shapes, torch_fn, cr_fn=None, low=-2.0, high=2.0, atol=FWD_ATOL, rtol=FWD_RTOL,
              grad_atol=BWD_ATOL, grad_rtol=BWD_RTOL, inputs=None, seed=0, away_from=None,
-             backward=True, dtype=np.float32):
+             backward=True, dtype=np.float32, device=None):
     """Forward and backward of ``cr_fn`` against ``torch_fn`` on inputs of ``shapes``.
 
     ``cr_fn`` defaults to ``torch_fn`` (the same lambda works when the APIs agree). Every
     float output is backpropagated with the same random upstream gradient in both.
+    ``device`` puts chainrule's inputs there and checks that outputs and gradients stay there
+    (the strict test device: tests/strict_device.py).
     """
     cr_fn = cr_fn or torch_fn
     arrays = inputs if inputs is not None else random_inputs(shapes, low, high, dtype, seed,
                                                              away_from)
-    xs = [cr.tensor(a, requires_grad=backward and a.dtype.kind == "f") for a in arrays]
+    xs = [cr.tensor(a, requires_grad=backward and a.dtype.kind == "f", device=device)
+          for a in arrays]
     ts = [to_torch(a, requires_grad=backward and a.dtype.kind == "f") for a in arrays]
     out_cr, out_t = _outputs(cr_fn(*xs)), _outputs(torch_fn(*ts))
     assert len(out_cr) == len(out_t)
     for k, (o, e) in enumerate(zip(out_cr, out_t)):
+        if device is not None and isinstance(o, cr.Tensor):
+            assert_on_device(o, device, f"forward output {k}")
         assert_close(o, e, atol, rtol, what=f"forward output {k}")
     if not backward:
         return out_cr
@@ -107,7 +123,7 @@ def check_op(shapes, torch_fn, cr_fn=None, low=-2.0, high=2.0, atol=FWD_ATOL, rt
             g = rng.standard_normal(e.shape).astype(to_numpy(e).dtype)
             assert o.requires_grad, "chainrule output does not require grad but torch's does"
             roots_cr.append(o)
-            grads_cr.append(cr.tensor(g))
+            grads_cr.append(cr.tensor(g, device=device))
             roots_t.append(e)
             grads_t.append(torch.from_numpy(g))
     if not roots_t:
@@ -118,6 +134,8 @@ def check_op(shapes, torch_fn, cr_fn=None, low=-2.0, high=2.0, atol=FWD_ATOL, rt
     exp = torch.autograd.grad(roots_t, want_t, grads_t, allow_unused=True)
     for i, (g, e, t) in enumerate(zip(got, exp, want_t)):
         e = torch.zeros_like(t) if e is None else e
+        if device is not None and g is not None:
+            assert_on_device(g, device, f"gradient of input {i}")
         g = np.zeros(t.shape, dtype=to_numpy(t).dtype) if g is None else g
         assert_close(g, e, grad_atol, grad_rtol, what=f"gradient of input {i}")
     return out_cr

@@ -4,9 +4,9 @@ CuPy does not let a GPU array meet a NumPy array: ``cupy_x + numpy_y`` raises. C
 allocates with ``np.zeros`` (instead of the array module of its inputs) therefore works on
 the CPU and breaks on a GPU. This module makes that mistake visible on a CPU-only machine:
 
-- ``StrictArray`` is an ndarray subclass whose ufuncs, NumPy functions and indexing raise a
-  TypeError naming the function when a plain host ``np.ndarray`` takes part (Python
-  numbers and NumPy scalars are fine, as on CuPy). Results are StrictArrays again, and a
+- ``StrictArray`` is an ndarray subclass whose ufuncs, NumPy functions and item assignment
+  raise a TypeError naming the function when a plain host ``np.ndarray`` takes part (Python
+  numbers, NumPy scalars and host index arrays are fine, as on CuPy). Results are StrictArrays again, and a
   NumPy scalar result becomes a 0-d StrictArray, as CuPy returns 0-d arrays.
 - ``strict`` is the array module of that device: ``strict.zeros``, ``strict.asarray``, ...
   make StrictArrays (``asarray`` of a host array is the explicit host-to-device copy);
@@ -56,13 +56,13 @@ class StrictArray(np.ndarray):
         name = getattr(func, "__name__", str(func))
         return _to_device(func(*_to_host(name, args), **_to_host(name, kwargs)))
 
+    # Host index arrays are accepted, as CuPy (and torch, for CPU index tensors) accepts
+    # them: they are copied to the device. Host *values* written into the array are not.
     def __getitem__(self, index):
-        index = _to_host("__getitem__", index)
-        return _to_device(self.view(np.ndarray)[index])
+        return _to_device(self.view(np.ndarray)[_index_to_host(index)])
 
     def __setitem__(self, index, value):
-        index = _to_host("__setitem__", index)
-        self.view(np.ndarray)[index] = _to_host("__setitem__", value)
+        self.view(np.ndarray)[_index_to_host(index)] = _to_host("__setitem__", value)
 
     def __repr__(self):
         return f"StrictArray({np.asarray(self)!r})"
@@ -90,6 +90,14 @@ def _to_host(name, obj):
     if isinstance(obj, dict):
         return {k: _to_host(name, v) for k, v in obj.items()}
     return obj
+
+
+def _index_to_host(index):
+    if isinstance(index, StrictArray):
+        return index.view(np.ndarray)
+    if isinstance(index, tuple):
+        return tuple(_index_to_host(i) for i in index)
+    return index
 
 
 def _to_device(obj):
