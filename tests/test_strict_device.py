@@ -451,3 +451,15 @@ def test_fit_runs_on_the_device():
     assert len(history["loss"]) == 2 and np.isfinite(history["loss"]).all()
     for p in model.parameters():
         assert_on_device(p, DEVICE, "trained parameter")
+
+
+def test_save_and_load_a_model_on_the_device(tmp_path):
+    cr.manual_seed(0)
+    model = nn.Sequential(nn.Linear(3, 4), nn.BatchNorm1d(4)).to(DEVICE)
+    cr.save(model.state_dict(), tmp_path / "model.safetensors")
+    loaded = cr.load(tmp_path / "model.safetensors")
+    fresh = nn.Sequential(nn.Linear(3, 4, device=DEVICE), nn.BatchNorm1d(4, device=DEVICE))
+    fresh.load_state_dict(loaded)
+    for (k, a), b in zip(model.state_dict().items(), fresh.state_dict().values()):
+        assert_on_device(b, DEVICE, k)
+        np.testing.assert_array_equal(to_numpy(a), to_numpy(b), err_msg=k)

@@ -50,7 +50,7 @@ def _float(dtype):
 def tensor(data, dtype=None, requires_grad=False, device=None):
     """A new tensor holding a copy of ``data`` (lists, numbers, arrays or a Tensor)."""
     arr = Tensor(data, dtype=dtype, device=device)._array
-    if isinstance(data, (np.ndarray, Tensor)):
+    if isinstance(data, Tensor) or hasattr(data, "shape"):  # an array of any device: copied
         arr = arr.copy()
     return _finish(arr, requires_grad, device)
 

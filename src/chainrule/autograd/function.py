@@ -105,7 +105,7 @@ class Node:
                 if origin is not None:
                     t._origin = origin
                 kept.append(t)
-            elif isinstance(a, _ndarray) and a.size > 1:  # a mask or an index, also freed
+            elif getattr(a, "ndim", 0) and a.size > 1:  # a mask or an index (any device): freed
                 kept.append(_no_memory(a))
             else:
                 kept.append(a)
