@@ -20,9 +20,10 @@ the CPU and breaks on a GPU. This module makes that mistake visible on a CPU-onl
     Traceback (most recent call last):
     TypeError: strict device: add mixes a strict (device) array with a host numpy.ndarray...
 
-What it cannot see: ``np.asarray(strict_array)`` silently makes a host view (NumPy does
-not dispatch ``asarray``); the tests therefore also check that results and gradients are
-StrictArrays.
+NumPy does not dispatch ``np.asarray(strict_array)`` (it would silently make a host view);
+``register()`` therefore guards ``np.asarray``, ``np.array`` and ``np.ascontiguousarray``
+as called through the ``numpy`` module, and the tests also check that results and
+gradients are StrictArrays.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ import numpy as np
 from chainrule import backend
 
 NAME = "strict"
+_np_asarray, _np_array, _np_ascontiguousarray = np.asarray, np.array, np.ascontiguousarray
 
 
 class StrictArray(np.ndarray):
@@ -65,10 +67,10 @@ class StrictArray(np.ndarray):
         self.view(np.ndarray)[_index_to_host(index)] = _to_host("__setitem__", value)
 
     def __repr__(self):
-        return f"StrictArray({np.asarray(self)!r})"
+        return f"StrictArray({self.view(np.ndarray)!r})"
 
     def __reduce__(self):  # a copy (deepcopy, pickling by workers) stays on the device
-        return (_rebuild, (np.asarray(self).copy(),))
+        return (_rebuild, (self.view(np.ndarray).copy(),))
 
 
 def _rebuild(host):
@@ -104,7 +106,7 @@ def _to_device(obj):
     if isinstance(obj, np.ndarray):
         return obj if isinstance(obj, StrictArray) else obj.view(StrictArray)
     if isinstance(obj, np.generic):
-        return np.asarray(obj).view(StrictArray)
+        return _np_asarray(obj).view(StrictArray)
     if isinstance(obj, tuple):
         return tuple(_to_device(o) for o in obj)
     if isinstance(obj, list):
@@ -121,20 +123,20 @@ def asarray(obj, dtype=None, order=None, copy=None):
     """The explicit host-to-device copy (``cupy.asarray``); a StrictArray is returned as is."""
     if isinstance(obj, StrictArray) and (dtype is None or obj.dtype == dtype) and not copy:
         return obj
-    host = np.asarray(_host_input(obj), dtype=dtype, order=order)
+    host = _np_asarray(_host_input(obj), dtype=dtype, order=order)
     if copy or not isinstance(obj, np.ndarray):
-        host = np.array(host, copy=True)
+        host = _np_array(host, copy=True)
     return host.view(StrictArray)
 
 
 def array(obj, dtype=None, copy=True, order="K", ndmin=0):
-    return np.array(_host_input(obj), dtype=dtype, copy=copy, order=order,
-                    ndmin=ndmin).view(StrictArray)
+    return _np_array(_host_input(obj), dtype=dtype, copy=copy, order=order,
+                     ndmin=ndmin).view(StrictArray)
 
 
 def asnumpy(obj):
     """Device to host (``cupy.asnumpy``): a plain ndarray copy."""
-    return np.array(_host_input(obj), copy=True)
+    return _np_array(_host_input(obj), copy=True)
 
 
 def _factory(numpy_factory):
@@ -155,8 +157,8 @@ strict = _StrictModule("strict", "The array module of the strict test device.")
 strict.asarray = asarray
 strict.array = array
 strict.asnumpy = asnumpy
-strict.ascontiguousarray = lambda a, dtype=None: asarray(np.ascontiguousarray(_host_input(a),
-                                                                                dtype=dtype))
+strict.ascontiguousarray = lambda a, dtype=None: asarray(_np_ascontiguousarray(_host_input(a),
+                                                                                   dtype=dtype))
 for _name in ("zeros", "ones", "empty", "full", "arange", "eye", "identity", "linspace",
               "indices", "tri", "frombuffer", "fromiter"):
     setattr(strict, _name, _factory(getattr(np, _name)))
@@ -166,12 +168,39 @@ for _name in ("zeros_like", "ones_like", "empty_like", "full_like"):
     setattr(strict, _name, _factory(getattr(np, _name)))
 
 
+_HOST_CONVERSIONS = {name: getattr(np, name) for name in ("asarray", "array",
+                                                          "ascontiguousarray")}
+
+
+def _refusing(name):
+    convert = _HOST_CONVERSIONS[name]
+
+    def guarded(obj, *args, **kwargs):
+        if isinstance(obj, StrictArray) or (isinstance(obj, (list, tuple)) and any(
+                isinstance(o, StrictArray) for o in obj)):
+            raise TypeError(f"strict device: np.{name} of a strict (device) array would copy it "
+                            f"to the host implicitly (CuPy refuses this); use the array "
+                            f"module of the input, or backend.to_device(x, 'cpu')")
+        return convert(obj, *args, **kwargs)
+    guarded.__name__ = name
+    return guarded
+
+
 def register():
-    """Make "strict" a device of chainrule's backend (the tests' fixture calls this)."""
+    """Make "strict" a device of chainrule's backend (the tests' fixture calls this).
+
+    While registered, ``np.asarray``/``np.array``/``np.ascontiguousarray`` of a StrictArray
+    raise (as they do for CuPy arrays): NumPy does not dispatch them, so they are guarded
+    where chainrule calls them, as attributes of the ``numpy`` module.
+    """
     backend.register_device(NAME, strict, StrictArray)
+    for name in _HOST_CONVERSIONS:
+        setattr(np, name, _refusing(name))
 
 
 def unregister():
+    for name, convert in _HOST_CONVERSIONS.items():
+        setattr(np, name, convert)
     backend.unregister_device(NAME)
 
 
