@@ -155,23 +155,25 @@ def check_gradcheck(shapes, fn, low=-2.0, high=2.0, seed=0, away_from=None, inpu
 
 
 def check_second_order(shapes, torch_fn, cr_fn=None, low=-2.0, high=2.0, seed=0, away_from=None,
-                       inputs=None, atol=1e-9, rtol=1e-7):
+                       inputs=None, atol=1e-9, rtol=1e-7, device=None):
     """Second derivatives against torch in float64: grad of <v, grad(<u, f(x)>, x)> w.r.t. x.
 
-    Both the first derivative (built with create_graph) and its gradient are compared.
+    Both the first derivative (built with create_graph) and its gradient are compared; with
+    ``device``, both must also stay on it.
     """
     cr_fn = cr_fn or torch_fn
     arrays = inputs if inputs is not None else random_inputs(shapes, low, high, np.float64, seed,
                                                              away_from)
-    xs = [cr.tensor(a, dtype=a.dtype, requires_grad=a.dtype.kind == "f") for a in arrays]
+    xs = [cr.tensor(a, dtype=a.dtype, requires_grad=a.dtype.kind == "f", device=device)
+          for a in arrays]
     ts = [to_torch(a, requires_grad=a.dtype.kind == "f") for a in arrays]
     rng = np.random.default_rng(seed + 7)
     out_cr, out_t = cr_fn(*xs), torch_fn(*ts)
     u = rng.standard_normal(tuple(out_t.shape))
     wx = [x for x in xs if x.requires_grad]
     wt = [t for t in ts if t.requires_grad]
-    g_cr = cr.autograd.grad(out_cr, wx, cr.tensor(u, dtype=np.float64), create_graph=True,
-                            allow_unused=True)
+    g_cr = cr.autograd.grad(out_cr, wx, cr.tensor(u, dtype=np.float64, device=device),
+                            create_graph=True, allow_unused=True)
     g_t = torch.autograd.grad(out_t, wt, torch.from_numpy(u), create_graph=True,
                               allow_unused=True)
     total_cr, total_t = None, None
@@ -179,11 +181,14 @@ def check_second_order(shapes, torch_fn, cr_fn=None, low=-2.0, high=2.0, seed=0,
         if b is None:
             assert a is None or np.allclose(to_numpy(a), 0)
             continue
+        if device is not None and a is not None:
+            assert_on_device(a, device, f"first derivative {k}")
         assert_close(a, b, atol, rtol, what=f"first derivative {k}")
         if not b.requires_grad:  # the first derivative is constant in x (linear op)
             continue
         v = rng.standard_normal(tuple(b.shape))
-        term_cr, term_t = (a * cr.tensor(v)).sum(), (b * torch.from_numpy(v)).sum()
+        term_cr = (a * cr.tensor(v, dtype=np.float64, device=device)).sum()
+        term_t = (b * torch.from_numpy(v)).sum()
         total_cr = term_cr if total_cr is None else total_cr + term_cr
         total_t = term_t if total_t is None else total_t + term_t
     if total_t is None:
@@ -195,5 +200,7 @@ def check_second_order(shapes, torch_fn, cr_fn=None, low=-2.0, high=2.0, seed=0,
     h_t = torch.autograd.grad(total_t, wt, allow_unused=True)
     for k, (a, b, t) in enumerate(zip(h_cr, h_t, wt)):
         b = torch.zeros_like(t) if b is None else b
+        if device is not None and a is not None:
+            assert_on_device(a, device, f"second derivative {k}")
         a = np.zeros(t.shape) if a is None else a
         assert_close(a, b, atol, rtol, what=f"second derivative {k}")

@@ -13,13 +13,17 @@ import torch
 import chainrule as cr
 import strict_device as sd
 from chainrule import backend, nn
-from oracle import assert_on_device, check_op, to_numpy
+from oracle import assert_on_device, check_op, check_second_order, to_numpy
 
+import test_nn_functional as functional_tests
 import test_nn_layers as layer_tests
 import test_ops_elementwise as elementwise
+import test_ops_inplace as inplace_tests
 import test_ops_linalg as linalg
 import test_ops_reduce as reduce_tests
+import test_ops_scan as scan_tests
 import test_ops_shape_index as shape_index
+import test_ops_sorting as sorting_tests
 
 DEVICE = sd.NAME
 
@@ -163,6 +167,148 @@ def test_indexing_on_the_device(name, shape, torch_fn, cr_fn):
 @pytest.mark.parametrize("shapes", linalg.MATMUL_SHAPES, ids=str)
 def test_matmul_on_the_device(shapes):
     check_op(shapes, lambda a, b: a @ b, atol=1e-5, device=DEVICE)
+
+
+@pytest.mark.parametrize("name,fn", elementwise.COMPARE, ids=[r[0] for r in elementwise.COMPARE])
+def test_comparisons_on_the_device(name, fn):
+    a = np.array([[0.0, 1.0, -1.0], [2.0, 0.5, 0.0]], dtype=np.float32)
+    b = np.array([0.0, 1.0, 3.0], dtype=np.float32)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = fn(cr.tensor(a, device=DEVICE), cr.tensor(b, device=DEVICE))
+        expected = fn(cr.tensor(a), cr.tensor(b))
+    assert_on_device(out, DEVICE, name)
+    np.testing.assert_array_equal(to_numpy(out), to_numpy(expected))
+
+
+@pytest.mark.parametrize("name,fn,low,high", elementwise.SECOND_ORDER,
+                         ids=[r[0] for r in elementwise.SECOND_ORDER])
+def test_second_order_unary_on_the_device(name, fn, low, high):
+    check_second_order([(2, 3)], fn, low=low, high=high, device=DEVICE)
+
+
+@pytest.mark.parametrize("name,fn,low,high", elementwise.BINARY,
+                         ids=[r[0] for r in elementwise.BINARY])
+def test_second_order_binary_on_the_device(name, fn, low, high):
+    check_second_order([(2, 3), (3,)], fn, low=low, high=high, device=DEVICE)
+
+
+@pytest.mark.parametrize("name,shape,fn", sorting_tests.SORT_OPS,
+                         ids=[r[0] for r in sorting_tests.SORT_OPS])
+def test_sorting_on_the_device(name, shape, fn):
+    check_op([shape], fn, inputs=[sorting_tests._distinct(shape)], device=DEVICE)
+
+
+@pytest.mark.parametrize("name,shape,torch_fn,cr_fn", scan_tests.ROWS,
+                         ids=[r[0] for r in scan_tests.ROWS])
+def test_scans_on_the_device(name, shape, torch_fn, cr_fn):
+    check_op([shape], torch_fn, cr_fn, device=DEVICE)
+
+
+@pytest.mark.parametrize("case", linalg.CE_CASES, ids=str)
+def test_cross_entropy_on_the_device(case):
+    logits, target, weight = linalg._ce_inputs()
+    kw = dict(case)
+    if kw.pop("weight", False):
+        kw["weight"] = cr.tensor(weight, device=DEVICE)
+    target_on_device = cr.tensor(target, device=DEVICE)
+    x = cr.tensor(logits, requires_grad=True, device=DEVICE)
+    loss = nn.functional.cross_entropy(x, target_on_device, **kw)
+    tkw = dict(case)
+    if tkw.pop("weight", False):
+        tkw["weight"] = torch.from_numpy(weight)
+    tx = torch.tensor(logits, requires_grad=True)
+    tloss = torch.nn.functional.cross_entropy(tx, torch.from_numpy(target), **tkw)
+    assert_on_device(loss, DEVICE, "loss")
+    np.testing.assert_allclose(to_numpy(loss), tloss.detach().numpy(), rtol=1e-5, atol=1e-6)
+    loss.sum().backward()
+    tloss.sum().backward()
+    assert_on_device(x.grad, DEVICE, "logits' gradient")
+    np.testing.assert_allclose(to_numpy(x.grad), tx.grad.numpy(), rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("equation,shapes", linalg.EINSUM_CASES[:8], ids=str)
+def test_einsum_on_the_device(equation, shapes):
+    check_op(shapes, lambda *xs: cr.einsum(equation, *xs) if isinstance(xs[0], cr.Tensor)
+             else torch.einsum(equation, *xs), atol=1e-5, device=DEVICE)
+
+
+@pytest.mark.parametrize("program", [inplace_tests._iadd, inplace_tests._index_sub,
+                                     inplace_tests._mask_put, inplace_tests._relu_,
+                                     inplace_tests._mul_tensor, inplace_tests._chain,
+                                     inplace_tests._view, inplace_tests._fill_copy],
+                         ids=lambda f: f.__name__)
+def test_in_place_ops_on_the_device(program):
+    x = cr.tensor(inplace_tests.X, requires_grad=True, device=DEVICE)
+    w = cr.tensor(inplace_tests.W, requires_grad=True, device=DEVICE)
+    xt = torch.tensor(inplace_tests.X, requires_grad=True)
+    wt = torch.tensor(inplace_tests.W, requires_grad=True)
+    out, tout = program(cr, x, w), program(torch, xt, wt)
+    assert_on_device(out, DEVICE, "result")
+    np.testing.assert_allclose(to_numpy(out), tout.detach().numpy(), rtol=1e-12)
+    out.sum().backward()
+    tout.sum().backward()
+    for a, b in ((x, xt), (w, wt)):
+        if b.grad is not None:
+            assert_on_device(a.grad, DEVICE, "gradient")
+            np.testing.assert_allclose(to_numpy(a.grad), b.grad.numpy(), rtol=1e-12, atol=1e-14)
+
+
+def _to_strict(value):
+    """A chainrule tensor copied onto the strict device as a leaf (other values unchanged)."""
+    if not isinstance(value, cr.Tensor):
+        return value
+    return cr.tensor(to_numpy(value), dtype=value.dtype, requires_grad=value.requires_grad,
+                     device=DEVICE)
+
+
+@pytest.mark.parametrize("name,fn,make", functional_tests.CASES,
+                         ids=[c[0] for c in functional_tests.CASES])
+def test_functional_on_the_device_as_on_the_cpu(name, fn, make):
+    """nn.functional's table (float64): the same values and gradients on the device."""
+    inputs = make()
+    on_device = [_to_strict(t) for t in inputs]
+    with _constants_on(DEVICE):
+        out = fn(*on_device)
+    expected = fn(*inputs)
+    outs, expecteds = _as_list(out), _as_list(expected)
+    for o, e in zip(outs, expecteds):
+        assert_on_device(o, DEVICE, f"{name} output")
+        np.testing.assert_allclose(to_numpy(o), to_numpy(e), rtol=1e-10, atol=1e-12)
+    roots = [o for o in outs if o.requires_grad]
+    if not roots:
+        return
+    grads = cr.autograd.grad([o.sum() for o in roots],
+                             [t for t in on_device if getattr(t, "requires_grad", False)],
+                             allow_unused=True)
+    expected_grads = cr.autograd.grad([e.sum() for e in expecteds if e.requires_grad],
+                                      [t for t in inputs if getattr(t, "requires_grad", False)],
+                                      allow_unused=True)
+    for g, e in zip(grads, expected_grads):
+        if e is None:
+            continue
+        assert_on_device(g, DEVICE, f"{name} gradient")
+        np.testing.assert_allclose(to_numpy(g), to_numpy(e), rtol=1e-10, atol=1e-12)
+
+
+def _as_list(x):
+    return list(x) if isinstance(x, (tuple, list)) else [x]
+
+
+class _constants_on:
+    """Inside, ``cr.tensor`` without ``device=`` makes tensors on ``device``: the table's
+    lambdas build their constant targets and weights with it, as a user on a GPU would with
+    ``cr.set_default_device``."""
+
+    def __init__(self, device):
+        self.device = device
+
+    def __enter__(self):
+        self.previous = cr.backend.get_default_device()
+        cr.backend.set_default_device(self.device)
+
+    def __exit__(self, *exc):
+        cr.backend.set_default_device(self.previous)
+        return False
 
 
 def test_second_order_on_the_device():
