@@ -28,21 +28,9 @@ import test_ops_sorting as sorting_tests
 DEVICE = sd.NAME
 
 
-# Rows that still meet a NumPy-only allocation inside src/chainrule/ops/ (np.empty/np.ones in
-# backward rules: reduce.py _expand_back, elementwise.py clamp/where masks, index.py scatter).
-# ops/ is being split into new files on another branch; these rows are fixed once that lands.
-# strict=True: a row that starts passing fails here until it is taken off this list.
-NUMPY_ONLY_IN_OPS = {
-}
-
-
 @pytest.fixture(autouse=True)
-def strict(request):
+def strict():
     """Register the strict device for each test of this module, and only there."""
-    if request.node.name in NUMPY_ONLY_IN_OPS:
-        request.applymarker(pytest.mark.xfail(
-            strict=True, raises=(TypeError, AssertionError),
-            reason="a NumPy-only allocation in src/chainrule/ops/ (see NUMPY_ONLY_IN_OPS)"))
     sd.register()
     yield DEVICE
     sd.unregister()
