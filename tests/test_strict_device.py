@@ -499,3 +499,39 @@ def test_save_and_load_a_model_on_the_device(tmp_path):
     for (k, a), b in zip(model.state_dict().items(), fresh.state_dict().values()):
         assert_on_device(b, DEVICE, k)
         np.testing.assert_array_equal(to_numpy(a), to_numpy(b), err_msg=k)
+
+
+def test_gradcheck_runs_on_the_device():
+    x = cr.tensor(np.linspace(-1, 1, 6).reshape(2, 3), dtype=cr.float64, requires_grad=True,
+                  device=DEVICE)
+    w = cr.tensor(np.linspace(0.5, 1.5, 3), dtype=cr.float64, requires_grad=True,
+                  device=DEVICE)
+    def fn(a, b):
+        return (a * b).tanh().sum(1) ** 2
+    assert cr.autograd.gradcheck(fn, [x, w])
+    assert cr.autograd.gradgradcheck(fn, [x, w])
+
+
+def test_tensor_methods_and_random_fills_on_the_device():
+    t = cr.zeros(2, 3, device=DEVICE)
+    cr.manual_seed(0)
+    t.uniform_(-1, 1)
+    cr.manual_seed(0)
+    expected = cr.zeros(2, 3).uniform_(-1, 1)
+    assert_on_device(t, DEVICE, "uniform_")
+    np.testing.assert_array_equal(to_numpy(t), to_numpy(expected))
+    t.normal_(0, 2).clamp_(-1, 1).relu_()
+    assert_on_device(t, DEVICE, "normal_ / clamp_ / relu_")
+    t.add_(1).mul_(2).fill_(3).copy_(cr.ones(2, 3))   # copy_ from the CPU crosses over
+    assert_on_device(t, DEVICE, "in-place arithmetic")
+    assert t.sum().item() == 6.0 and t.tolist() == [[1.0] * 3] * 2
+    assert type(t.numpy()) is np.ndarray and "device='strict'" in repr(t)
+    assert_on_device(cr.bernoulli(cr.full((3,), 0.5, device=DEVICE)), DEVICE, "bernoulli")
+    assert_on_device(nn.functional.dropout(t, 0.5), DEVICE, "dropout")
+    assert_on_device(t.data, DEVICE, ".data")
+    t.data += 1                                        # the lectures' update line
+    assert_on_device(t, DEVICE, "after .data +=")
+    i = cr.tensor([1, 0, 1], device=DEVICE)
+    assert_on_device(nn.functional.one_hot(i, 3), DEVICE, "one_hot")
+    assert_on_device(t.argmax(1), DEVICE, "argmax")
+    assert_on_device(t.max(1).indices, DEVICE, "max indices")
