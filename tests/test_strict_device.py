@@ -535,3 +535,21 @@ def test_tensor_methods_and_random_fills_on_the_device():
     assert_on_device(nn.functional.one_hot(i, 3), DEVICE, "one_hot")
     assert_on_device(t.argmax(1), DEVICE, "argmax")
     assert_on_device(t.max(1).indices, DEVICE, "max indices")
+
+
+@pytest.mark.parametrize("dtype,fn", elementwise.PROMOTION,
+                         ids=[f"{d.__name__}-{i}" for i, (d, _) in enumerate(elementwise.PROMOTION)])
+def test_dtype_promotion_on_the_device_as_torch(dtype, fn):
+    a = np.array([[1, 2, 3], [4, 5, 6]]).astype(dtype)
+    got, want = fn(cr.tensor(a, device=DEVICE)), fn(torch.from_numpy(a))
+    assert_on_device(got, DEVICE, "result")
+    assert got.dtype == cr.backend.of_numpy(want.numpy().dtype)
+    np.testing.assert_allclose(to_numpy(got), want.numpy(), rtol=1e-3 if dtype == np.float16
+                               else 1e-6)
+
+
+def test_zero_dim_float64_does_not_upcast_float32_on_the_device():
+    x = cr.ones(3, device=DEVICE, requires_grad=True)
+    y = x * cr.tensor(2.0, dtype=cr.float64, device=DEVICE)
+    assert y.dtype == cr.float32     # dims win, as torch
+    assert (cr.tensor([1, 2], device=DEVICE).sin()).dtype == cr.float32
