@@ -553,3 +553,10 @@ def test_zero_dim_float64_does_not_upcast_float32_on_the_device():
     y = x * cr.tensor(2.0, dtype=cr.float64, device=DEVICE)
     assert y.dtype == cr.float32     # dims win, as torch
     assert (cr.tensor([1, 2], device=DEVICE).sin()).dtype == cr.float32
+
+
+def test_summary_of_a_model_on_the_device():
+    import io
+    model = nn.Sequential(nn.Linear(4, 3), nn.ReLU()).to(DEVICE)
+    stats = model.summary(input_size=(2, 4), file=io.StringIO())
+    assert stats is not None
