@@ -560,3 +560,13 @@ def test_summary_of_a_model_on_the_device():
     model = nn.Sequential(nn.Linear(4, 3), nn.ReLU()).to(DEVICE)
     stats = model.summary(input_size=(2, 4), file=io.StringIO())
     assert stats is not None
+
+
+def test_viz_draws_and_explains_a_graph_on_the_device():
+    import io
+    x = cr.ones(2, 3, device=DEVICE, requires_grad=True)
+    y = (x * 2).tanh().sum()
+    assert "tanh" in cr.viz.to_dot(y).lower()
+    out = io.StringIO()
+    cr.viz.explain(y, file=out)
+    assert "tanh" in out.getvalue()
