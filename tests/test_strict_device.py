@@ -570,3 +570,19 @@ def test_viz_draws_and_explains_a_graph_on_the_device():
     out = io.StringIO()
     cr.viz.explain(y, file=out)
     assert "tanh" in out.getvalue()
+
+
+def test_host_values_written_into_device_tensors_are_copied_over():
+    t = cr.zeros(3, 2, device=DEVICE)
+    t[0] = np.ones(2)                 # a float64 host array
+    t[1] = cr.tensor([2.0, 3.0])      # a CPU tensor of the same dtype
+    t.add_(cr.ones(2))
+    assert_on_device(t, DEVICE, "written tensor")
+    np.testing.assert_array_equal(to_numpy(t), [[2, 2], [3, 4], [1, 1]])
+    x = cr.ones(3, 2, device=DEVICE, requires_grad=True)
+    y = x * 2
+    y[0] = cr.tensor([5.0, 6.0])      # in the graph: an index-put node
+    y[np.array([2])] = 3.0
+    (y * y).sum().backward()
+    assert_on_device(x.grad, DEVICE, "gradient through index-put")
+    np.testing.assert_array_equal(to_numpy(x.grad), [[0, 0], [8, 8], [0, 0]])

@@ -369,6 +369,8 @@ class Tensor:
                 result = backend.default_float
             _promotion.check_inplace_cast(name, result, self._array.dtype)
         value = value._array if isinstance(value, Tensor) else value
+        if type(value) is _ndarray and type(self._array) is not _ndarray:
+            value = backend.to_device(value, backend.device_of(self._array))  # host data: copied
         if self._array.dtype != getattr(value, "dtype", self._array.dtype):
             # made by the array module of this tensor: a host 0-d array cannot meet a GPU one
             value = backend.get_array_module(self._array).asarray(value).astype(
