@@ -6,8 +6,9 @@ the CPU and breaks on a GPU. This module makes that mistake visible on a CPU-onl
 
 - ``StrictArray`` is an ndarray subclass whose ufuncs, NumPy functions and item assignment
   raise a TypeError naming the function when a plain host ``np.ndarray`` takes part (Python
-  numbers, NumPy scalars and host index arrays are fine, as on CuPy). Results are StrictArrays again, and a
-  NumPy scalar result becomes a 0-d StrictArray, as CuPy returns 0-d arrays.
+  numbers, NumPy scalars and host index arrays are fine, as on CuPy). Results are
+  StrictArrays again, and a NumPy scalar result becomes a 0-d StrictArray, as CuPy returns
+  0-d arrays.
 - ``strict`` is the array module of that device: ``strict.zeros``, ``strict.asarray``, ...
   make StrictArrays (``asarray`` of a host array is the explicit host-to-device copy);
   every other name is NumPy's, which dispatches back here through ``__array_function__``.

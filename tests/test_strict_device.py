@@ -313,7 +313,7 @@ def test_second_order_on_the_device():
     np.testing.assert_allclose(to_numpy(h), th.numpy(), rtol=1e-10)
 
 
-# --- layers ---------------------------------------------------------------------------------------
+# --- layers ----------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("name,make,make_torch,shapes", layer_tests.LAYERS,
                          ids=[row[0] for row in layer_tests.LAYERS])
@@ -380,7 +380,7 @@ def test_layers_on_cuda_without_a_gpu_raise_the_factories_error(name, make):
         make(device="cuda")
 
 
-# --- optimizers and fit -----------------------------------------------------------------------------
+# --- optimizers and fit ----------------------------------------------------------------------
 
 OPTIMIZERS = [
     ("SGD", lambda ps: cr.optim.SGD(ps, lr=0.1)),
@@ -489,6 +489,8 @@ def test_fit_runs_on_the_device():
         assert_on_device(p, DEVICE, "trained parameter")
 
 
+# --- the rest of the core: io, gradcheck, tensor methods, promotion, summary, viz --------------
+
 def test_save_and_load_a_model_on_the_device(tmp_path):
     cr.manual_seed(0)
     model = nn.Sequential(nn.Linear(3, 4), nn.BatchNorm1d(4)).to(DEVICE)
@@ -537,8 +539,10 @@ def test_tensor_methods_and_random_fills_on_the_device():
     assert_on_device(t.max(1).indices, DEVICE, "max indices")
 
 
-@pytest.mark.parametrize("dtype,fn", elementwise.PROMOTION,
-                         ids=[f"{d.__name__}-{i}" for i, (d, _) in enumerate(elementwise.PROMOTION)])
+PROMOTION_IDS = [f"{d.__name__}-{i}" for i, (d, _) in enumerate(elementwise.PROMOTION)]
+
+
+@pytest.mark.parametrize("dtype,fn", elementwise.PROMOTION, ids=PROMOTION_IDS)
 def test_dtype_promotion_on_the_device_as_torch(dtype, fn):
     a = np.array([[1, 2, 3], [4, 5, 6]]).astype(dtype)
     got, want = fn(cr.tensor(a, device=DEVICE)), fn(torch.from_numpy(a))

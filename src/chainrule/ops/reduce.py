@@ -361,12 +361,12 @@ def norm(x, p=2, dim=None, keepdim=False):
 @torch_aliases
 def all(x, dim=None, keepdim=False):  # noqa: A001 - PyTorch's name
     data = either.array_of(x)
-    return _make(_on(data, data.all(axis=None if dim is None else normalize_dims("all", dim, data.ndim),
-                                    keepdims=keepdim)))
+    axis = None if dim is None else normalize_dims("all", dim, data.ndim)
+    return _make(_on(data, data.all(axis=axis, keepdims=keepdim)))
 
 
 @torch_aliases
 def any(x, dim=None, keepdim=False):  # noqa: A001 - PyTorch's name
     data = either.array_of(x)
-    return _make(_on(data, data.any(axis=None if dim is None else normalize_dims("any", dim, data.ndim),
-                                    keepdims=keepdim)))
+    axis = None if dim is None else normalize_dims("any", dim, data.ndim)
+    return _make(_on(data, data.any(axis=axis, keepdims=keepdim)))
