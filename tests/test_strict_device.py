@@ -590,3 +590,17 @@ def test_host_values_written_into_device_tensors_are_copied_over():
     (y * y).sum().backward()
     assert_on_device(x.grad, DEVICE, "gradient through index-put")
     np.testing.assert_array_equal(to_numpy(x.grad), [[0, 0], [8, 8], [0, 0]])
+
+
+def test_state_dicts_cross_between_the_device_and_the_cpu():
+    cr.manual_seed(0)
+    on_device = nn.Linear(3, 2, device=DEVICE)
+    on_cpu = nn.Linear(3, 2)
+    on_cpu.load_state_dict({k: v._array for k, v in on_device.state_dict().items()})  # raw arrays
+    for p in on_cpu.parameters():
+        assert type(p._array) is np.ndarray
+    back = nn.Linear(3, 2, device=DEVICE)
+    back.load_state_dict(on_cpu.state_dict())
+    for (k, a), b in zip(on_device.state_dict().items(), back.state_dict().values()):
+        assert_on_device(b, DEVICE, k)
+        np.testing.assert_array_equal(to_numpy(a), to_numpy(b), err_msg=k)

@@ -79,10 +79,10 @@ def _to_array(value, name):
     """The array behind a state_dict value: a chainrule Tensor, a NumPy array, a torch tensor."""
     if isinstance(value, Tensor):
         return value._array
-    if isinstance(value, np.ndarray):
-        return value
     if hasattr(value, "detach") and hasattr(value, "numpy"):  # a torch tensor, without torch
         return value.detach().cpu().numpy()
+    if isinstance(value, np.ndarray) or (hasattr(value, "dtype") and hasattr(value, "shape")):
+        return value  # an array of any device (copied to the parameter's device on load)
     try:
         return np.asarray(value)
     except Exception as exc:  # noqa: BLE001 - re-raised with the key's name
