@@ -27,10 +27,19 @@ def _shape(size):
 
 
 def _finish(array, requires_grad, device=None):
+    """Wrap ``array`` (made on the CPU, or already on ``device``) as a tensor on ``device``."""
     t = _make(backend.place(array, device))
     if requires_grad:
         t.requires_grad = True  # validates the dtype
     return t
+
+
+def _xp(device):
+    """The array module of ``device`` (None: the default device), checked to be usable."""
+    name = backend.normalize_device(device)
+    if name != "cpu":
+        backend.check_runnable(backend.device(name))
+    return backend.array_module(name), name
 
 
 def _float(dtype):
@@ -41,9 +50,9 @@ def _float(dtype):
 def tensor(data, dtype=None, requires_grad=False, device=None):
     """A new tensor holding a copy of ``data`` (lists, numbers, arrays or a Tensor)."""
     arr = Tensor(data, dtype=dtype, device=device)._array
-    if isinstance(data, (np.ndarray, Tensor)):
+    if isinstance(data, Tensor) or hasattr(data, "shape"):  # an array of any device: copied
         arr = arr.copy()
-    return _finish(arr, requires_grad)
+    return _finish(arr, requires_grad, device)
 
 
 def as_tensor(data, dtype=None, device=None):
@@ -66,43 +75,51 @@ def from_numpy(array: np.ndarray) -> Tensor:
 
 
 def zeros(*size, dtype=None, requires_grad=False, device=None):
-    return _finish(np.zeros(_shape(size), dtype=_float(dtype)), requires_grad, device)
+    xp, device = _xp(device)
+    return _finish(xp.zeros(_shape(size), dtype=_float(dtype)), requires_grad, device)
 
 
 def ones(*size, dtype=None, requires_grad=False, device=None):
-    return _finish(np.ones(_shape(size), dtype=_float(dtype)), requires_grad, device)
+    xp, device = _xp(device)
+    return _finish(xp.ones(_shape(size), dtype=_float(dtype)), requires_grad, device)
 
 
 def empty(*size, dtype=None, requires_grad=False, device=None):
-    return _finish(np.empty(_shape(size), dtype=_float(dtype)), requires_grad, device)
+    xp, device = _xp(device)
+    return _finish(xp.empty(_shape(size), dtype=_float(dtype)), requires_grad, device)
 
 
 def full(size, fill_value, dtype=None, requires_grad=False, device=None):
     if dtype is None:
         dtype = (np.bool_ if isinstance(fill_value, bool) else
                  np.int64 if isinstance(fill_value, int) else backend.default_float)
-    return _finish(np.full(_shape((size,)), fill_value, dtype=backend.to_dtype(dtype)),
+    xp, device = _xp(device)
+    return _finish(xp.full(_shape((size,)), fill_value, dtype=backend.to_dtype(dtype)),
                    requires_grad, device)
 
 
 def zeros_like(t, dtype=None, requires_grad=False, device=None):
-    return _finish(np.zeros(t.shape, dtype=backend.to_dtype(dtype) or t._array.dtype),
-                   requires_grad, device or t.device)
+    xp, device = _xp(device or t.device)
+    return _finish(xp.zeros(t.shape, dtype=backend.to_dtype(dtype) or t._array.dtype),
+                   requires_grad, device)
 
 
 def ones_like(t, dtype=None, requires_grad=False, device=None):
-    return _finish(np.ones(t.shape, dtype=backend.to_dtype(dtype) or t._array.dtype),
-                   requires_grad, device or t.device)
+    xp, device = _xp(device or t.device)
+    return _finish(xp.ones(t.shape, dtype=backend.to_dtype(dtype) or t._array.dtype),
+                   requires_grad, device)
 
 
 def empty_like(t, dtype=None, requires_grad=False, device=None):
-    return _finish(np.empty(t.shape, dtype=backend.to_dtype(dtype) or t._array.dtype),
-                   requires_grad, device or t.device)
+    xp, device = _xp(device or t.device)
+    return _finish(xp.empty(t.shape, dtype=backend.to_dtype(dtype) or t._array.dtype),
+                   requires_grad, device)
 
 
 def full_like(t, fill_value, dtype=None, requires_grad=False, device=None):
-    return _finish(np.full(t.shape, fill_value, dtype=backend.to_dtype(dtype) or t._array.dtype),
-                   requires_grad, device or t.device)
+    xp, device = _xp(device or t.device)
+    return _finish(xp.full(t.shape, fill_value, dtype=backend.to_dtype(dtype) or t._array.dtype),
+                   requires_grad, device)
 
 
 def arange(start, end=None, step=1, dtype=None, requires_grad=False, device=None):
@@ -115,16 +132,19 @@ def arange(start, end=None, step=1, dtype=None, requires_grad=False, device=None
         dtype = np.dtype(np.int64) if is_int else backend.default_float
     if step == 0:
         raise ValueError("arange: step must be nonzero")
-    return _finish(np.arange(start, end, step).astype(dtype), requires_grad, device)
+    xp, device = _xp(device)
+    return _finish(xp.arange(start, end, step).astype(dtype), requires_grad, device)
 
 
 def linspace(start, end, steps, dtype=None, requires_grad=False, device=None):
-    return _finish(np.linspace(start, end, int(steps)).astype(_float(dtype)), requires_grad,
+    xp, device = _xp(device)
+    return _finish(xp.linspace(start, end, int(steps)).astype(_float(dtype)), requires_grad,
                    device)
 
 
 def eye(n, m=None, dtype=None, requires_grad=False, device=None):
-    return _finish(np.eye(n, m, dtype=_float(dtype)), requires_grad, device)
+    xp, device = _xp(device)
+    return _finish(xp.eye(n, m, dtype=_float(dtype)), requires_grad, device)
 
 
 def rand(*size, generator=None, dtype=None, requires_grad=False, device=None):

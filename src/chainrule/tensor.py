@@ -42,18 +42,27 @@ def as_array(data, dtype=None, device="cpu"):
     xp = backend.array_module(device)
     if isinstance(data, Tensor):
         data = data._array
+    if type(data) is not _ndarray and hasattr(data, "dtype") and hasattr(data, "shape"):
+        data = backend.to_device(data, device)  # an array of another device: copied across
     dtype = backend.to_dtype(dtype)
     if dtype is not None:
         return xp.asarray(data, dtype=dtype)
     arr = xp.asarray(data)
-    if arr.dtype.kind == "f" and not isinstance(data, (np.ndarray, np.generic)):
-        # Python floats and lists become float32 (PyTorch); NumPy arrays keep their dtype.
+    if arr.dtype.kind == "f" and not hasattr(data, "dtype"):
+        # Python floats and lists become float32 (PyTorch); arrays keep their dtype.
         arr = arr.astype(backend.default_float, copy=False)
-    elif arr.dtype.kind == "f" and arr.dtype == np.float16 and not isinstance(data, np.ndarray):
+    elif arr.dtype.kind == "f" and arr.dtype == np.float16 and (
+            isinstance(data, np.generic) or not hasattr(data, "shape")):
         arr = arr.astype(backend.default_float)
     elif arr.dtype.kind in "OUS":
         raise TypeError(f"tensor: cannot make a tensor from data of type {arr.dtype}")
     return arr
+
+
+def _device_of_data(arr):
+    """The device of an array handed to ``Tensor(...)``, or None (the default) for host data."""
+    name = backend.device_of(arr)
+    return None if name == "cpu" else name
 
 
 class Tensor:
@@ -73,6 +82,9 @@ class Tensor:
     __array_priority__ = 1000
 
     def __init__(self, data, requires_grad=False, dtype=None, device=None):
+        if device is None:  # a tensor or device array keeps its device, as torch.tensor does
+            arr = data._array if isinstance(data, Tensor) else data
+            device = None if type(arr) is _ndarray else _device_of_data(arr)
         self._array = as_array(data, dtype, backend.normalize_device(device))
         self._requires_grad = False
         self.grad_fn = None
@@ -359,8 +371,12 @@ class Tensor:
                 result = backend.default_float
             _promotion.check_inplace_cast(name, result, self._array.dtype)
         value = value._array if isinstance(value, Tensor) else value
+        if type(value) is _ndarray and type(self._array) is not _ndarray:
+            value = backend.to_device(value, backend.device_of(self._array))  # host data: copied
         if self._array.dtype != getattr(value, "dtype", self._array.dtype):
-            value = np.asarray(value).astype(self._array.dtype, copy=False)
+            # made by the array module of this tensor: a host 0-d array cannot meet a GPU one
+            value = backend.get_array_module(self._array).asarray(value).astype(
+                self._array.dtype, copy=False)
         self._version += 1
         fn = self.grad_fn
         if fn is not None and fn.saves_output:  # its backward reads this very array: refuse it
@@ -426,6 +442,8 @@ class Tensor:
             if tuple(src.shape) != tuple(self.shape):
                 src = _ops.broadcast_to(src, self.shape)
             return _ops.inplace.setitem(self, Ellipsis, src.to(self.dtype))
+        if isinstance(src, Tensor) and src.device != self.device:  # copy_ crosses devices
+            src = src.to(self.device)
         src = self._inplace("copy_", src)
         self._array[...] = src
         return self

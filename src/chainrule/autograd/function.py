@@ -105,7 +105,7 @@ class Node:
                 if origin is not None:
                     t._origin = origin
                 kept.append(t)
-            elif isinstance(a, _ndarray) and a.size > 1:  # a mask or an index, also freed
+            elif getattr(a, "ndim", 0) and a.size > 1:  # a mask or an index (any device): freed
                 kept.append(_no_memory(a))
             else:
                 kept.append(a)
@@ -299,7 +299,9 @@ class Function(Node):
         ctx._post_hooks = None
         ctx.n_outputs = len(outputs)
         ctx.single_output = not isinstance(result, tuple)
-        ctx._output_meta = [(o.shape, o.dtype) for o in outputs]  # zeros for unused outputs
+        # zeros for unused outputs, made on the outputs' device
+        ctx._output_meta = [(o.shape, o._array.dtype, get_array_module(o._array))
+                            for o in outputs]
         wrapped = []
         for i, o in enumerate(outputs):
             if any(o is nd for nd in ctx._non_differentiable) or o.dtype.kind != "f":
@@ -323,8 +325,9 @@ class Function(Node):
         self.check_saved_versions()
         grads = grad if isinstance(grad, list) else [grad]
         # An output that got no gradient gets zeros, as PyTorch's materialize_grads does.
-        grads = [g if isinstance(g, Tensor) else Tensor(np.zeros(*meta) if g is None else g)
-                 for g, meta in zip(grads, self._output_meta)]
+        grads = [g if isinstance(g, Tensor) else
+                 _make(xp.zeros(shape, dtype), False, None) if g is None else Tensor(g)
+                 for g, (shape, dtype, xp) in zip(grads, self._output_meta)]
         with grad_mode.set_grad_enabled(create_graph):
             result = type(self).backward(self, *grads)
         result = result if isinstance(result, tuple) else (result,)

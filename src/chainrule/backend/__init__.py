@@ -54,21 +54,56 @@ def is_floating(dtype) -> bool:
 # --- devices -------------------------------------------------------------------------------
 
 from .device import (  # noqa: E402,F401 - device objects and probes live in device.py
-    check_runnable, cuda_device_count, cuda_runtime, device, get_default_device,
+    REGISTERED, check_runnable, cuda_device_count, cuda_runtime, device, get_default_device,
     is_device_like, set_default_device,
 )
+
+_ndarray = np.ndarray
+# Array type -> (array module, device name) for arrays that are not NumPy's: filled by
+# register_device and, on first sight of a CuPy array, by get_array_module.
+_BY_ARRAY_TYPE: dict = {}
 
 
 def _cupy():
     return cuda_runtime()
 
 
+def register_device(name: str, module, array_type) -> None:
+    """Plug in a device: ``module`` is its array module (NumPy's API), ``array_type`` its arrays.
+
+    ``module`` must offer NumPy's names, ``asarray`` (host to device) and ``asnumpy`` (device
+    to host). The tests register a strict stand-in device this way (tests/strict_device.py).
+    """
+    REGISTERED[name] = module
+    _BY_ARRAY_TYPE[array_type] = (module, name)
+
+
+def unregister_device(name: str) -> None:
+    REGISTERED.pop(name, None)
+    for array_type, (_, dev) in list(_BY_ARRAY_TYPE.items()):
+        if dev == name:
+            del _BY_ARRAY_TYPE[array_type]
+
+
 def normalize_device(device_like) -> str:
     """'cpu', 'cuda' or 'cuda:N' for a device, its string, or None (the default device)."""
     dev = get_default_device() if device_like is None else device(device_like)
-    if dev.type not in ("cpu", "cuda"):
+    if dev.type == "cpu":
+        return "cpu"
+    if dev.type in REGISTERED:
+        return dev.type
+    if dev.type != "cuda":
         check_runnable(dev)  # raises: chainrule runs on cpu and cuda
-    return str(dev) if dev.type == "cuda" else "cpu"
+    return str(dev)
+
+
+def _registered(cls):
+    """(module, device name) of a non-NumPy array type, or None for host types."""
+    entry = _BY_ARRAY_TYPE.get(cls)
+    if entry is None and cls.__module__.startswith("cupy"):
+        cupy = _cupy()
+        entry = _BY_ARRAY_TYPE[cls] = (cupy, "cuda")
+    return entry
 
 
 def get_array_module(*arrays):
@@ -80,16 +115,21 @@ def get_array_module(*arrays):
         ('numpy', array([0., 0., 0.], dtype=float32))
     """
     for a in arrays:
-        if a is not None and not isinstance(a, (np.ndarray, np.generic, int, float, bool)):
-            module = type(a).__module__
-            if module.startswith("cupy"):
-                return _cupy()
+        cls = type(a)
+        if cls is _ndarray:  # the common case first: no dictionary lookup
+            continue
+        entry = _registered(cls)
+        if entry is not None:
+            return entry[0]
     return np
 
 
 def array_module(device: str = "cpu"):
     """The array module (numpy or cupy) that holds arrays of ``device``."""
-    return np if device == "cpu" else _cupy()
+    if device == "cpu":
+        return np
+    module = REGISTERED.get(device)
+    return module if module is not None else _cupy()
 
 
 def place(array, device_like):
@@ -102,8 +142,14 @@ def place(array, device_like):
 
 
 def device_of(array) -> str:
-    """'cpu' for a NumPy array, 'cuda:N' for a CuPy one."""
-    if isinstance(array, np.ndarray) or np.isscalar(array):
+    """'cpu' for a NumPy array, 'cuda:N' for a CuPy one, the name of a registered device."""
+    cls = type(array)
+    if cls is _ndarray or np.isscalar(array):
+        return "cpu"
+    entry = _BY_ARRAY_TYPE.get(cls)
+    if entry is not None and entry[1] != "cuda":
+        return entry[1]
+    if isinstance(array, np.ndarray):
         return "cpu"
     dev = getattr(array, "device", None)
     return f"cuda:{dev.id}" if dev is not None and hasattr(dev, "id") else "cpu"
@@ -112,9 +158,18 @@ def device_of(array) -> str:
 def to_device(array, device: str):
     """Copy ``array`` to ``device`` when it is elsewhere."""
     if device == "cpu":
+        cls = type(array)
+        if cls is _ndarray:
+            return array
         if isinstance(array, np.generic):
             return np.asarray(array)
+        entry = _BY_ARRAY_TYPE.get(cls)
+        if entry is not None:
+            return entry[0].asnumpy(array)
         return array if isinstance(array, np.ndarray) else _cupy().asnumpy(array)
+    module = REGISTERED.get(device.split(":")[0])
+    if module is not None:
+        return module.asarray(to_device(array, "cpu") if device_of(array) != device else array)
     cupy = _cupy()
     if ":" not in device:
         return cupy.asarray(array)

@@ -44,6 +44,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from .. import backend
 from ..tensor import Tensor, _make
 from .atomic import atomic_write
 
@@ -107,6 +108,7 @@ class _Encoder:
                 raise TypeError(f"save: cannot store an array of dtype {arr.dtype} at "
                                 f"{'.'.join(path) or '<root>'} (numbers and bools only)")
             key = self._key(path)
+            arr = backend.to_device(arr, "cpu")  # files hold host arrays, from any device
             # (np.ascontiguousarray would turn a 0-d array into 1-d)
             self.arrays[key] = arr if arr.flags.c_contiguous else arr.copy(order="C")
             return {"__array__": key, "kind": kind}

@@ -205,10 +205,11 @@ class CELU(Module):
 class PReLU(Module):
     """LeakyReLU with a learned slope: one shared (``num_parameters=1``) or one per channel."""
 
-    def __init__(self, num_parameters=1, init=0.25, dtype=None):
+    def __init__(self, num_parameters=1, init=0.25, device=None, dtype=None):
         super().__init__()
         self.num_parameters, self.init = num_parameters, init
-        self.weight = Parameter(full((num_parameters,), init, dtype=dtype or "float32"))
+        self.weight = Parameter(full((num_parameters,), init, dtype=dtype or "float32",
+                                     device=device))
 
     def reset_parameters(self):
         self.weight._array[...] = self.init

@@ -68,7 +68,13 @@ def _fan(tensor, mode):
 
 
 def _fill(tensor, values):
-    """Write ``values`` into ``tensor`` in place, outside the graph, in its dtype."""
+    """Write ``values`` into ``tensor`` in place, outside the graph, in its dtype.
+
+    Random and QR values are computed on the host (torch's CPU streams); they are copied to
+    the tensor's device here, in one transfer.
+    """
+    if hasattr(values, "shape"):
+        values = backend.to_device(values, backend.device_of(tensor._array))
     with grad_mode.no_grad():
         tensor._array[...] = values
         tensor._version += 1

@@ -79,10 +79,10 @@ def _to_array(value, name):
     """The array behind a state_dict value: a chainrule Tensor, a NumPy array, a torch tensor."""
     if isinstance(value, Tensor):
         return value._array
-    if isinstance(value, np.ndarray):
-        return value
     if hasattr(value, "detach") and hasattr(value, "numpy"):  # a torch tensor, without torch
         return value.detach().cpu().numpy()
+    if isinstance(value, np.ndarray) or (hasattr(value, "dtype") and hasattr(value, "shape")):
+        return value  # an array of any device (copied to the parameter's device on load)
     try:
         return np.asarray(value)
     except Exception as exc:  # noqa: BLE001 - re-raised with the key's name
@@ -547,9 +547,10 @@ class Module:
         with grad_mode.no_grad():
             for target, arr in staged:
                 if assign:
-                    target._array = np.asarray(arr)
-                else:
-                    target._array[...] = np.asarray(arr).astype(target.dtype, copy=False)
+                    target._array = arr
+                else:  # the saved values, on the device of the module's tensor
+                    arr = backend.to_device(arr, backend.device_of(target._array))
+                    target._array[...] = arr.astype(target._array.dtype, copy=False)
                 target._version += 1
         return _IncompatibleKeys(missing, unexpected)
 

@@ -29,6 +29,8 @@ class Parameter(Tensor):
             arr = np.empty((0,), dtype=backend.default_float)
         elif isinstance(data, Tensor):
             arr = data._array
+        elif hasattr(data, "dtype") and hasattr(data, "shape") and not np.isscalar(data):
+            arr = data  # an array of any device, shared
         else:
             arr = as_array(data)
         super().__init__(arr, requires_grad=requires_grad)  # shares arr; validates the dtype

@@ -78,7 +78,9 @@ def model_summary(model, inputs, input_size, dtype, file):
     if input_size is not None:
         sizes = input_size if isinstance(input_size[0], (tuple, list)) else [input_size]
         from ..creation import zeros  # noqa: PLC0415
-        inputs = tuple(zeros(*s, dtype=dtype) for s in sizes)
+        first = next(iter(model.parameters()), None)  # the inputs go where the model is
+        device = None if first is None else first.device
+        inputs = tuple(zeros(*s, dtype=dtype, device=device) for s in sizes)
     if inputs:
         handles = []
         for name, module in model.named_modules():

@@ -32,13 +32,22 @@ def _wants(node, i) -> bool:
 
 _float64 = np.dtype(np.float64)
 _float16 = np.dtype(np.float16)
+_ndarray = np.ndarray
+
+
+def _is_array(v) -> bool:
+    """An array of any device (NumPy's, CuPy's, the tests' strict one), not a NumPy scalar:
+    the promotion rules below must see GPU arrays as tensors, as ``isinstance(v, np.ndarray)``
+    would not."""
+    return type(v) is _ndarray or (hasattr(v, "ndim") and hasattr(v, "dtype")
+                                    and not isinstance(v, np.generic))
 
 
 def _torch_float(a, b):
     """The float dtype PyTorch gives ``a op b``: that of the highest-ranked float operands
     (tensors with dims, then 0-d tensors), else the default float (Python numbers only)."""
     for zero_dim in (False, True):
-        floats = [v.dtype for v in (a, b) if isinstance(v, np.ndarray)
+        floats = [v.dtype for v in (a, b) if _is_array(v)
                   and (v.ndim == 0) == zero_dim and v.dtype.kind == "f"]
         if floats:
             return np.result_type(*floats)
@@ -65,7 +74,7 @@ def _promote(fn, a, b):
 
 def _as_float(x):
     """Float functions of int and bool tensors compute in the default float, as in PyTorch."""
-    if isinstance(x, np.ndarray) and x.dtype.kind in "biu":
+    if _is_array(x) and x.dtype.kind in "biu":
         return x.astype(backend.default_float)
     return x
 
@@ -121,7 +130,7 @@ class Pow(Op):
         return "PowBackward1" if base_is_tensor else "PowBackward2"
 
     def forward(self, a, b):
-        if type(b) in _NUMBER and type(a) is np.ndarray and a.dtype.kind == "f":
+        if type(b) in _NUMBER and _is_array(a) and a.dtype.kind == "f":
             return power(a, b)
         return _promote(np.power, a, b)
 
@@ -139,7 +148,7 @@ class Pow(Op):
         if _wants(self, 1):
             av = either.value(a)
             positive = av > 0
-            safe_a = either.where(positive, a, 1) if isinstance(av, np.ndarray) else a
+            safe_a = either.where(positive, a, 1) if _is_array(av) else a
             gb = g * either.where(positive, a ** b * either.log(safe_a), 0)
         return ga, gb
 
@@ -238,7 +247,7 @@ def _pow(a, exponent):
     """``a ** exponent`` on an array (through ``power``) or a Tensor (recorded)."""
     if either.is_graph(a):
         return a ** exponent
-    if type(a) is np.ndarray and a.dtype.kind == "f":
+    if _is_array(a) and a.dtype.kind == "f":
         return power(a, exponent)
     return a ** exponent
 

@@ -29,6 +29,16 @@ def value(x):
     return x._array if isinstance(x, Tensor) else x
 
 
+def array_of(x):
+    """The array behind a Tensor, an array of any device as it is, host data (lists, numbers)
+    as a NumPy array: ``np.asarray`` alone would pull a GPU array to the host (or fail)."""
+    if isinstance(x, Tensor):
+        return x._array
+    if hasattr(x, "dtype") and hasattr(x, "shape"):
+        return x
+    return np.asarray(x)
+
+
 def exp(x):
     return x.exp() if isinstance(x, Tensor) else np.exp(x)
 

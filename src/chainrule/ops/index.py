@@ -16,6 +16,7 @@ import numpy as np
 
 from ..aliases import torch_aliases
 from ..autograd.function import Op
+from ..backend import device_of, get_array_module, to_device
 from ..tensor import Tensor
 from . import either
 from .reduce import normalize_dim
@@ -29,6 +30,18 @@ def index_key(key):
         return tuple(index_key(k) for k in key)
     if isinstance(key, list):
         return np.asarray([k.item() if isinstance(k, Tensor) else k for k in key])
+    return key
+
+
+def _key_on(key, x):
+    """``key`` with its index arrays on ``x``'s device (a host index for a GPU tensor is
+    copied once, here, so that forward and the scatter of backward index on the device)."""
+    if type(x) is np.ndarray:
+        return key
+    if isinstance(key, tuple):
+        return tuple(_key_on(k, x) for k in key)
+    if type(key) is np.ndarray:
+        return to_device(key, device_of(x))
     return key
 
 
@@ -60,7 +73,7 @@ class IndexAdd(Op):
 
     @staticmethod
     def scatter(g, key, shape):
-        out = np.zeros(shape, dtype=g.dtype)
+        out = get_array_module(g).zeros(shape, dtype=g.dtype)
         if _is_basic(key):
             out[key] = g
         else:
@@ -99,7 +112,7 @@ def _wants(node, i) -> bool:
 
 
 def getitem(x, key):
-    key = index_key(key)
+    key = _key_on(index_key(key), x._array)
     return GetItem.apply(x, key)
 
 
@@ -119,7 +132,10 @@ def _gather_index(x_shape, index, axis, name):
         return ()
     if index.size and (index.min() < -x_shape[axis] or index.max() >= x_shape[axis]):
         raise IndexError(f"{name}: index out of range for dim {axis} of size {x_shape[axis]}")
-    coords = list(np.indices(index.shape, sparse=True))
+    # open coordinates (np.indices(..., sparse=True)), made where the index lives
+    xp = get_array_module(index)
+    coords = [xp.arange(n).reshape((1,) * d + (n,) + (1,) * (index.ndim - d - 1))
+              for d, n in enumerate(index.shape)]
     coords[axis] = index
     return tuple(coords)
 
@@ -131,7 +147,7 @@ class Gather(Op):
     def backward(self, g, x, coords):
         if either.is_graph(g):
             return IndexAdd.apply(g, coords, tuple(x.shape)), None
-        out = np.zeros(x.shape, dtype=g.dtype)
+        out = get_array_module(g).zeros(x.shape, dtype=g.dtype)
         np.add.at(out, coords, g)
         return out, None
 
@@ -140,29 +156,31 @@ class Gather(Op):
 def gather(x, dim, index):
     """``out[i][j] = x[i][index[i][j]]`` for dim=1, and so on, as ``torch.gather``."""
     axis = normalize_dim("gather", dim, x.ndim)
-    idx = index._array if isinstance(index, Tensor) else np.asarray(index)
+    idx = either.array_of(index)
+    idx = _key_on(idx, x._array)
     return Gather.apply(x, _gather_index(x.shape, idx, axis, "gather"))
 
 
 @torch_aliases
 def index_select(x, dim, index):
     axis = normalize_dim("index_select", dim, x.ndim)
-    idx = index._array if isinstance(index, Tensor) else np.asarray(index)
+    idx = either.array_of(index)
     if idx.ndim != 1:
         raise ValueError(f"index_select: index must be 1-D, got shape {idx.shape}")
-    return GetItem.apply(x, (slice(None),) * axis + (idx,))
+    return GetItem.apply(x, _key_on((slice(None),) * axis + (idx,), x._array))
 
 
 def masked_fill(x, mask, value):
     """``value`` where ``mask`` is True, ``x`` elsewhere (the mask broadcasts)."""
     from .unary import where  # noqa: PLC0415
-    m = mask._array if isinstance(mask, Tensor) else np.asarray(mask)
+    m = either.array_of(mask)
     if m.dtype != np.bool_:
         raise TypeError(f"masked_fill: mask must be a bool tensor, got dtype {m.dtype}")
     v = value._array if isinstance(value, Tensor) and value.grad_fn is None and not value.requires_grad \
         else value
-    if not isinstance(v, Tensor):
-        v = np.asarray(v, dtype=x.dtype)
+    if not isinstance(v, Tensor):  # a number (or host value): made on x's device
+        v = get_array_module(x._array).asarray(to_device(v, device_of(x._array))
+                                               if hasattr(v, "shape") else v, dtype=x.dtype)
     return where(m, v, x)
 
 
@@ -172,10 +190,10 @@ def take_along_dim(x, indices, dim):
 
 def one_hot(labels, num_classes=-1):
     """Integer labels to int64 one-hot rows, as ``F.one_hot``."""
-    data = labels._array if isinstance(labels, Tensor) else np.asarray(labels)
+    data = either.array_of(labels)
     if data.dtype.kind not in "iu":
         raise TypeError(f"one_hot: labels must be integers, got dtype {data.dtype}")
     n = int(data.max()) + 1 if num_classes < 0 else int(num_classes)
     if data.size and (data.min() < 0 or data.max() >= n):
         raise ValueError(f"one_hot: labels must lie in [0, {n}), got min {data.min()} max {data.max()}")
-    return Tensor(np.eye(n, dtype=np.int64)[data])
+    return Tensor(get_array_module(data).eye(n, dtype=np.int64)[data])

@@ -25,9 +25,12 @@ Rules, each in one place here:
 
 from __future__ import annotations
 
+import numpy as np
+
+from ..backend import device_of, to_device
 from ..promotion import check_inplace_cast
 from ..tensor import Tensor, _make
-from .index import GetItem, IndexPut, _is_basic
+from .index import GetItem, IndexPut, _is_basic, _key_on
 
 
 def rebase(name, target, compute, reads_target):
@@ -89,4 +92,11 @@ def _rebase_base(view, base, key, getitem_node):
 
 def setitem(target, key, value):
     """``target[key] = value`` inside the graph: an index-put node."""
+    if type(target._array) is not np.ndarray:  # a device tensor: value and key go there too
+        device = device_of(target._array)
+        if isinstance(value, Tensor) and device_of(value._array) != device:
+            value = value.to(device)
+        elif type(value) is np.ndarray:
+            value = to_device(value, device)
+        key = _key_on(key, target._array)
     return rebase("__setitem__", target, lambda old: IndexPut.apply(old, value, key), False)

@@ -20,6 +20,7 @@ import numpy as np
 
 from ..aliases import torch_aliases
 from ..autograd.function import Op
+from ..backend import get_array_module
 from ..tensor import Tensor, _make
 from . import either
 
@@ -50,6 +51,11 @@ def normalize_dim(name, dim, ndim):
     return dims[0] if ndim else 0
 
 
+def _on(like, value, dtype=None):
+    """``value`` (a result, maybe a NumPy scalar) as an array on ``like``'s device."""
+    return get_array_module(like).asarray(value, dtype=dtype)
+
+
 def _expand_back(g, shape, axes, keepdims):
     """Broadcast a reduced gradient back over ``axes`` to ``shape``."""
     if not keepdims and axes:
@@ -58,7 +64,7 @@ def _expand_back(g, shape, axes, keepdims):
     if either.is_graph(g):
         return g.broadcast_to(shape)
     # A fresh, writable array (not a read-only view): its consumer may own it as a .grad.
-    out = np.empty(shape, dtype=g.dtype)
+    out = get_array_module(g).empty(shape, dtype=g.dtype)
     out[...] = g
     return out
 
@@ -126,7 +132,7 @@ class Prod(Op):
         # Product of all the others, safe when some x are zero: exclusive products both ways.
         moved = np.moveaxis(x, axes, range(x.ndim - len(axes), x.ndim))
         flat = moved.reshape(moved.shape[:moved.ndim - len(axes)] + (-1,))
-        ones = np.ones(flat.shape[:-1] + (1,), dtype=x.dtype)
+        ones = get_array_module(x).ones(flat.shape[:-1] + (1,), dtype=x.dtype)
         left = np.cumprod(np.concatenate([ones, flat[..., :-1]], axis=-1), axis=-1)
         right = np.cumprod(np.concatenate([ones, flat[..., :0:-1]], axis=-1), axis=-1)[..., ::-1]
         others = np.moveaxis((left * right).reshape(moved.shape),
@@ -148,7 +154,8 @@ def _prod_of_others(x, axes):
     for a in axes:
         n *= x.shape[a]
     rows = moved.reshape(lead + (1, n)).expand(lead + (n, n))
-    others = rows.masked_fill(np.eye(n, dtype=bool), 1.0).prod(-1)   # lead + (n,)
+    diagonal = get_array_module(x._array).eye(n, dtype=bool)
+    others = rows.masked_fill(diagonal, 1.0).prod(-1)   # lead + (n,)
     return others.reshape(moved.shape).permute(tuple(np.argsort(order)))
 
 
@@ -298,7 +305,7 @@ def _extreme(name, x, dim, keepdim, arg):
     normalize_dim(name, dim, x.ndim)  # a bad dim is reported as max's / min's
     if x.ndim == 0:  # the element itself, at index 0
         from .unary import clone  # noqa: PLC0415
-        return MaxResult(clone(x), _make(np.zeros((), dtype=np.int64)))
+        return MaxResult(clone(x), _make(get_array_module(x._array).zeros((), dtype=np.int64)))
     indices = arg(x, dim, keepdim=True)
     from .index import gather  # noqa: PLC0415 - values are gathered at the indices
     values = gather(x, dim, indices)
@@ -326,20 +333,20 @@ def min(x, dim=None, keepdim=False):  # noqa: A001 - PyTorch's name
 
 @torch_aliases
 def argmax(x, dim=None, keepdim=False):
-    data = x._array if isinstance(x, Tensor) else np.asarray(x)
+    data = either.array_of(x)
     if dim is None:
-        return _make(np.asarray(data.argmax(), dtype=np.int64))
+        return _make(_on(data, data.argmax(), np.int64))
     d = normalize_dim("argmax", dim, data.ndim)
-    return _make(np.asarray(data.argmax(axis=d, keepdims=keepdim), dtype=np.int64))
+    return _make(_on(data, data.argmax(axis=d, keepdims=keepdim), np.int64))
 
 
 @torch_aliases
 def argmin(x, dim=None, keepdim=False):
-    data = x._array if isinstance(x, Tensor) else np.asarray(x)
+    data = either.array_of(x)
     if dim is None:
-        return _make(np.asarray(data.argmin(), dtype=np.int64))
+        return _make(_on(data, data.argmin(), np.int64))
     d = normalize_dim("argmin", dim, data.ndim)
-    return _make(np.asarray(data.argmin(axis=d, keepdims=keepdim), dtype=np.int64))
+    return _make(_on(data, data.argmin(axis=d, keepdims=keepdim), np.int64))
 
 
 def norm(x, p=2, dim=None, keepdim=False):
@@ -353,13 +360,13 @@ def norm(x, p=2, dim=None, keepdim=False):
 
 @torch_aliases
 def all(x, dim=None, keepdim=False):  # noqa: A001 - PyTorch's name
-    data = x._array if isinstance(x, Tensor) else np.asarray(x)
-    return _make(np.asarray(data.all(axis=None if dim is None else normalize_dims("all", dim, data.ndim),
-                                      keepdims=keepdim)))
+    data = either.array_of(x)
+    axis = None if dim is None else normalize_dims("all", dim, data.ndim)
+    return _make(_on(data, data.all(axis=axis, keepdims=keepdim)))
 
 
 @torch_aliases
 def any(x, dim=None, keepdim=False):  # noqa: A001 - PyTorch's name
-    data = x._array if isinstance(x, Tensor) else np.asarray(x)
-    return _make(np.asarray(data.any(axis=None if dim is None else normalize_dims("any", dim, data.ndim),
-                                      keepdims=keepdim)))
+    data = either.array_of(x)
+    axis = None if dim is None else normalize_dims("any", dim, data.ndim)
+    return _make(_on(data, data.any(axis=axis, keepdims=keepdim)))

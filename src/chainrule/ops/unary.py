@@ -152,11 +152,23 @@ def _erf_taylor_table(step, n_centers, n_terms):
 _ERF_STEP, _ERF_CENTERS = 1 / 16, 97
 _ERF_TABLE = {np.dtype(np.float64): _erf_taylor_table(_ERF_STEP, _ERF_CENTERS, 9)}
 _ERF_TABLE[np.dtype(np.float32)] = _ERF_TABLE[np.dtype(np.float64)][:5].astype(np.float32)
+_ERF_ON_DEVICE = {}  # (array module, dtype) -> the table copied there once
+
+
+def _erf_table(x):
+    if type(x) is np.ndarray:
+        return _ERF_TABLE.get(x.dtype)
+    xp = backend.get_array_module(x)
+    key = (xp, x.dtype)
+    if key not in _ERF_ON_DEVICE:
+        host = _ERF_TABLE.get(x.dtype)
+        _ERF_ON_DEVICE[key] = None if host is None else xp.asarray(host)
+    return _ERF_ON_DEVICE[key]
 
 
 def _erf(x):
     """Vectorized erf, accurate to an ulp of float64 (NumPy has none; no SciPy in the core)."""
-    table = _ERF_TABLE.get(x.dtype)
+    table = _erf_table(x)
     if table is None:  # float16 and friends: compute in float32
         return _erf(x.astype(np.float32)).astype(x.dtype)
     a = np.minimum(np.abs(x), 6)  # NaN stays NaN here and in d, so erf(NaN) is NaN
@@ -185,7 +197,7 @@ class Clamp(Op):
 
     def backward(self, g, x, lo, hi):
         xv = either.value(x)
-        inside = np.ones(xv.shape, dtype=bool)
+        inside = backend.get_array_module(xv).ones(xv.shape, dtype=bool)
         if lo is not None:
             inside &= xv >= either.value(lo)
         if hi is not None:
@@ -333,9 +345,13 @@ def minimum(input, other):  # noqa: A002 - PyTorch's argument names
 def where(condition, input, other):  # noqa: A002 - PyTorch's argument names
     """Elements of ``input`` where ``condition`` holds, else of ``other``; no gradient to the
     condition."""
-    c = condition._array if isinstance(condition, Tensor) else np.asarray(condition)
+    c = either.array_of(condition)
     if c.dtype != np.bool_:
         raise TypeError(f"where: condition must be a bool tensor, got dtype {c.dtype}")
+    if type(c) is np.ndarray:  # a host mask (a constant of a rule, a list) for device inputs
+        data = [t._array for t in (input, other) if isinstance(t, Tensor)]
+        if data and type(data[0]) is not np.ndarray:
+            c = backend.to_device(c, backend.device_of(data[0]))
     return Where.apply(c, input, other)
 
 

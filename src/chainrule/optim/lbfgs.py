@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import backend
 from ..autograd import grad_mode
 from ..tensor import Tensor
 from .optimizer import Optimizer, check_hyper
@@ -166,8 +167,9 @@ class LBFGS(Optimizer):
     # --- the parameters as one flat vector -------------------------------------------------
     def _flat_grad(self):
         self._check_grads()
-        return np.concatenate([
-            np.zeros(p._array.size, p._array.dtype) if p.grad is None else p.grad._array.reshape(-1)
+        xp = backend.get_array_module(self._params[0]._array)
+        return xp.concatenate([
+            xp.zeros(p._array.size, p._array.dtype) if p.grad is None else p.grad._array.reshape(-1)
             for p in self._params])
 
     def _add_to_params(self, t, d):
@@ -310,8 +312,9 @@ class LBFGS(Optimizer):
         def arr(v):
             if v is None or isinstance(v, (int, float)):
                 return v
-            a = np.asarray(v._array if isinstance(v, Tensor) else v).copy()
-            return a[()] if a.ndim == 0 else a
+            a = v._array if isinstance(v, Tensor) else v
+            a = a.copy() if backend.device_of(a) != "cpu" else np.asarray(a).copy()
+            return a[()] if a.ndim == 0 and backend.device_of(a) == "cpu" else a
         out = {}
         for k, v in state.items():
             out[k] = [arr(x) for x in v] if isinstance(v, (list, tuple)) else arr(v)

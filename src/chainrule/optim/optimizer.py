@@ -429,8 +429,10 @@ def _snapshot(value):
     """A copy of one state value: arrays and Tensors become fresh Tensors."""
     if isinstance(value, Tensor):
         return _make(value._array.copy())
-    if isinstance(value, (np.ndarray, np.generic)):
+    if isinstance(value, np.generic):
         return _make(np.array(value))
+    if isinstance(value, np.ndarray) or backend.device_of(value) != "cpu":
+        return _make(value.copy())  # an array of any device stays there
     if isinstance(value, list):
         return [_snapshot(v) for v in value]
     if isinstance(value, tuple):
@@ -451,7 +453,8 @@ def _restore(param, key, value):
     """Copy a loaded state value, casting arrays to the parameter's dtype (scalars stay)."""
     if _is_array_like(value):
         # asarray then copy: foreign arrays (a torch tensor) may not take numpy's copy=...
-        arr = np.asarray(value._array if isinstance(value, Tensor) else value).copy()
+        raw = value._array if isinstance(value, Tensor) else value
+        arr = raw.copy() if backend.device_of(raw) != "cpu" else np.asarray(raw).copy()
         if key in _SCALAR_STATE:
             arr = arr.astype(np.float32, copy=False)
         elif arr.dtype.kind == "f" and param._array.dtype.kind == "f":

@@ -43,7 +43,9 @@ def _split_batch(batch):
 
 
 def _raw(x):
-    return x._array if isinstance(x, Tensor) else np.asarray(x)
+    if isinstance(x, Tensor):
+        return x._array
+    return x if hasattr(x, "dtype") and hasattr(x, "shape") else np.asarray(x)
 
 
 class _Meter:

@@ -11,6 +11,13 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..backend import get_array_module
+
+
+def _array(x):
+    """``x`` as an array where it lives (a GPU batch is scored on the GPU, one float back)."""
+    return get_array_module(x).asarray(x)
+
 
 def predictions(output: np.ndarray, target: np.ndarray | None = None) -> np.ndarray:
     """Class predictions from logits: argmax over classes, or ``logit > 0`` for one output.
@@ -18,18 +25,19 @@ def predictions(output: np.ndarray, target: np.ndarray | None = None) -> np.ndar
     With one output and targets in {-1, +1} (the SoftMarginLoss convention) the prediction
     is -1 or +1; otherwise 0 or 1.
     """
-    output = np.asarray(output)
+    output = _array(output)
     if output.ndim == 2 and output.shape[1] > 1:
         return output.argmax(axis=1)
     positive = output.reshape(len(output)) > 0
-    if target is not None and np.asarray(target).min(initial=0) < 0:
+    target = None if target is None else _array(target)
+    if target is not None and target.size and target.min() < 0:
         return np.where(positive, 1, -1)
     return positive.astype(np.int64)
 
 
 def accuracy(output, target) -> float:
     """Fraction of samples whose predicted class is the target (class indices or one-hot)."""
-    output, target = np.asarray(output), np.asarray(target)
+    output, target = _array(output), _array(target)
     if target.ndim == 2 and output.ndim == 2 and target.shape == output.shape \
             and output.shape[1] > 1:
         target = target.argmax(axis=1)  # one-hot or soft targets

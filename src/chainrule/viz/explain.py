@@ -129,7 +129,7 @@ def forward_equation(op) -> str:
 
 
 def _value(a, max_elems) -> str:
-    a = np.asarray(a)
+    a = fmt.host(a)
     if a.size <= max_elems:
         return fmt.array(a, max_elems)
     return f"{fmt.shape(a.shape)} ‖·‖={fmt.number(fmt.norm(a))}"

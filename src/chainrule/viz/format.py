@@ -8,6 +8,15 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import backend
+
+
+def host(a) -> np.ndarray:
+    """``a`` (an array of any device, or numbers) as a NumPy array on the host, for display."""
+    if hasattr(a, "shape") and type(a) is not np.ndarray:
+        a = backend.to_device(a, "cpu")
+    return np.asarray(a)
+
 
 def number(v) -> str:
     """Four significant digits, no trailing zeros: -12, 0.7311, 1.5e-07."""
@@ -21,7 +30,7 @@ def number(v) -> str:
 
 
 def norm(a: np.ndarray) -> float:
-    a = np.asarray(a)
+    a = host(a)
     if a.dtype.kind not in "fc":
         a = a.astype(np.float64)
     return float(np.sqrt(np.sum(np.abs(a) ** 2)))
@@ -29,7 +38,7 @@ def norm(a: np.ndarray) -> float:
 
 def array(a, max_elems: int) -> str:
     """The values on one line when there are at most ``max_elems`` of them, else the norm."""
-    a = np.asarray(a)
+    a = host(a)
     if a.size == 1:
         return number(a.reshape(()).item())
     if a.size <= max_elems:

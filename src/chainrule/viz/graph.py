@@ -31,6 +31,7 @@ from ..autograd import grad_mode
 from ..autograd.function import Released
 from ..autograd.graph import backprop, fit_gradient, topological_order
 from ..tensor import Tensor
+from .format import host
 
 # What a tensor is in the picture; the lecture figures color them apart.
 DATA, INPUT, PARAMETER, INTERMEDIATE, OUTPUT = (
@@ -346,4 +347,4 @@ def _read_steps(graph: Graph, steps, op_of, by_output, seed) -> None:
 
 
 def _array(g):
-    return np.asarray(g._array if isinstance(g, Tensor) else g)
+    return host(g._array if isinstance(g, Tensor) else g)  # values are drawn from the host

@@ -10,12 +10,10 @@ prelu, mish, ..., softmax, log_softmax, softmin. The ones with an op of their ow
 
 from __future__ import annotations
 
-import numpy as np
-
 from ... import ops as _ops
+from ...ops.either import array_of
 from ...ops.softmax import log_softmax as _log_softmax
 from ...ops.softmax import softmax as _softmax
-from ...tensor import Tensor
 
 
 __all__ = [
@@ -26,7 +24,7 @@ __all__ = [
 
 
 def _array(x):
-    return x._array if isinstance(x, Tensor) else np.asarray(x)
+    return array_of(x)  # an array of any device stays where it is
 
 
 def relu(input, inplace=False):

@@ -7,9 +7,8 @@ its own (``ops/random.py``), so a traced step shows the draw.
 
 from __future__ import annotations
 
-import numpy as np
-
 from ... import ops as _ops
+from ...backend import get_array_module
 from ...ops.random import DropoutMask as _DropoutMask
 
 
@@ -28,5 +27,5 @@ def dropout(input, p=0.5, training=True, inplace=False, generator=None):
     if not training or p == 0.0:
         return input
     if p == 1.0:
-        return input * np.zeros((), dtype=input.dtype)
+        return input * get_array_module(input._array).zeros((), dtype=input.dtype)
     return _ops.mul(input, _DropoutMask.apply(input, p, generator))

@@ -17,6 +17,8 @@ import numpy as np
 from ... import ops as _ops
 from ...ops import fused as _fused
 from ...ops.fused import cross_entropy  # one fused node (ops/fused/cross_entropy.py)
+from ...backend import device_of, get_array_module, to_device
+from ...ops.either import array_of
 from ...ops.index import gather
 from ...tensor import Tensor
 
@@ -32,7 +34,15 @@ _REDUCTIONS = ("mean", "sum", "none")
 
 
 def _array(x):
-    return x._array if isinstance(x, Tensor) else np.asarray(x)
+    return array_of(x)  # an array of any device stays where it is
+
+
+def _on_device_of(array, x):
+    """A constant (target, weight) on the device of tensor ``x``: host labels for a GPU batch
+    are copied over once."""
+    if type(x._array) is np.ndarray or type(array) is not np.ndarray:
+        return array
+    return to_device(array, device_of(x._array))
 
 
 def _check_reduction(name, reduction):
@@ -137,7 +147,7 @@ def _class_rows(name, input, target, weight, ignore_index):
     spatial = tuple(x.shape[2:])
     if x.ndim > 2:
         x = x.permute(0, *range(2, x.ndim), 1).reshape(-1, C)
-    t = _array(target)
+    t = _on_device_of(_array(target), x)
     if t.dtype.kind not in "iu":
         raise TypeError(f"{name}: target must be class indices (integers), got dtype {t.dtype}")
     expected = (input.shape[0],) + spatial if input.ndim > 1 else ()
@@ -150,12 +160,14 @@ def _class_rows(name, input, target, weight, ignore_index):
         bad = t[keep].max() if t[keep].max() >= C else t[keep].min()
         raise IndexError(f"{name}: target {bad} is out of range for {C} classes")
     safe_t = np.where(keep, t, 0)
-    w = np.ones(C, dtype=x.dtype) if weight is None else _array(weight).astype(x.dtype)
+    xp = get_array_module(x._array)
+    w = xp.ones(C, dtype=x.dtype) if weight is None else \
+        _on_device_of(_array(weight), x).astype(x.dtype)
     if w.shape != (C,):
         raise ValueError(f"{name}: weight must have shape ({C},), got {w.shape}")
     row_w = np.where(keep, w[safe_t], 0).astype(x.dtype)
-    A = np.zeros((t.shape[0], C), dtype=x.dtype)
-    A[np.arange(t.shape[0]), safe_t] = row_w
+    A = xp.zeros((t.shape[0], C), dtype=x.dtype)
+    A[xp.arange(t.shape[0]), safe_t] = row_w
     out_shape = (input.shape[0],) + spatial if input.ndim > 1 else ()
     return x, A, float(row_w.sum()), out_shape, safe_t, row_w
 
@@ -192,19 +204,19 @@ def multi_margin_loss(input, target, p=1, margin=1.0, weight=None, reduction="me
         raise ValueError(f"multi_margin_loss: only p == 1 and p == 2 are supported, got {p}")
     x = input if input.ndim == 2 else input.reshape(1, -1)
     N, C = x.shape
-    t = _array(target).reshape(-1)
+    t = _on_device_of(_array(target), x).reshape(-1)
     if t.dtype.kind not in "iu" or t.shape != (N,):
         raise ValueError(f"multi_margin_loss: target must be {N} class indices, got "
                          f"{t.dtype} of shape {tuple(_array(target).shape)}")
     if N and (t.min() < 0 or t.max() >= C):
         raise IndexError(f"multi_margin_loss: target out of range for {C} classes")
     x_y = gather(x, 1, t.reshape(-1, 1))
-    others = (np.arange(C) != t[:, None]).astype(x.dtype)
+    others = (get_array_module(t).arange(C) != t[:, None]).astype(x.dtype)
     hinge = _ops.relu(margin - x_y + x)
     if p == 2:
         hinge = hinge * hinge
     if weight is not None:
-        others = others * _array(weight).astype(x.dtype)[t][:, None]
+        others = others * _on_device_of(_array(weight), x).astype(x.dtype)[t][:, None]
     losses = (hinge * others).sum(1) / C
     if input.ndim == 1:
         losses = losses.reshape(())

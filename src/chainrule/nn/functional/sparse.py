@@ -14,7 +14,7 @@ import numpy as np
 
 from ...ops import fused as _fused
 from ...ops.index import one_hot  # F.one_hot, as PyTorch
-from ...tensor import Tensor
+from ...ops.either import array_of
 
 
 __all__ = [
@@ -23,7 +23,7 @@ __all__ = [
 
 
 def _array(x):
-    return x._array if isinstance(x, Tensor) else np.asarray(x)
+    return array_of(x)  # an array of any device stays where it is
 
 
 def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0):

@@ -17,7 +17,7 @@ import math
 
 import numpy as np
 
-from ... import ops
+from ... import backend, ops
 from ...tensor import Tensor, _make
 
 __all__ = ["clip_grad_norm_", "clip_grad_value_", "clip_grads_with_norm_", "get_total_norm",
@@ -54,8 +54,9 @@ def get_total_norm(tensors, norm_type: float = 2.0, error_if_nonfinite: bool = F
     norm_type = float(norm_type)
     if not arrays:
         return _make(np.zeros((), np.float32))
-    norms = np.stack([np.asarray(_vector_norm(a, norm_type)) for a in arrays])
-    total = np.asarray(_vector_norm(norms, norm_type), dtype=norms.dtype)
+    xp = backend.get_array_module(*arrays)
+    norms = xp.stack([xp.asarray(_vector_norm(a, norm_type)) for a in arrays])
+    total = xp.asarray(_vector_norm(norms, norm_type), dtype=norms.dtype)
     if error_if_nonfinite and not np.isfinite(total):
         raise RuntimeError(
             f"clip_grad_norm_: the total norm of order {norm_type} of the gradients is "
@@ -69,7 +70,10 @@ def clip_grads_with_norm_(parameters, max_norm: float, total_norm) -> None:
     grads = [p.grad for p in _as_list(parameters) if p.grad is not None]
     if not grads:
         return
-    total = total_norm._array if isinstance(total_norm, Tensor) else np.asarray(total_norm)
+    if isinstance(total_norm, Tensor):
+        total = total_norm._array
+    else:  # a number: made on the gradients' device
+        total = backend.get_array_module(grads[0]._array).asarray(total_norm)
     coef = np.minimum(float(max_norm) / (total + total.dtype.type(1e-6)), 1.0)
     coef = coef.astype(total.dtype, copy=False)
     for g in grads:

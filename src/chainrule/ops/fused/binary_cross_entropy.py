@@ -13,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from ...autograd.function import Op
+from ...backend import get_array_module
 from ...tensor import Tensor
 from .. import either
 from ..activation import sigmoid as tensor_sigmoid
@@ -28,7 +29,7 @@ def _reduce(losses, reduction):
     if reduction == "none":
         return losses
     total = losses.sum() if reduction == "sum" else losses.mean()
-    return np.asarray(total, dtype=losses.dtype)
+    return get_array_module(losses).asarray(total, dtype=losses.dtype)
 
 
 def _expand_grad(g, shape, reduction):

@@ -16,6 +16,7 @@ from __future__ import annotations
 import numpy as np
 
 from ...autograd.function import Op
+from ...backend import get_array_module
 from ...tensor import Tensor, _make
 from .. import either
 from ..softmax import log_softmax_array, softmax, stable_max
@@ -39,8 +40,8 @@ class SoftCrossEntropy(Op):
         if reduction == "none":
             return losses
         if denom == 0:  # every target ignored: the mean of nothing is nan, as in PyTorch
-            return np.asarray(np.nan, dtype=x.dtype)
-        return np.asarray(losses.sum() / denom, dtype=x.dtype)
+            return get_array_module(x).asarray(np.nan, dtype=x.dtype)
+        return get_array_module(x).asarray(losses.sum() / denom, dtype=x.dtype)
 
     def backward(self, g, x, A, reduction, denom):
         if either.is_graph(g):
@@ -86,7 +87,7 @@ class HardCrossEntropy(Op):
     def forward(self, x, target, ignore_index, reduction):
         keep = target != ignore_index
         t = np.where(keep, target, 0)
-        rows = np.arange(t.shape[0])
+        rows = get_array_module(t).arange(t.shape[0])
         shifted = x - stable_max(x, 1)
         e = np.exp(shifted)
         s = e.sum(axis=1, keepdims=True)
@@ -98,17 +99,18 @@ class HardCrossEntropy(Op):
         if reduction == "none":
             return losses
         with np.errstate(invalid="ignore", divide="ignore"):
-            return np.asarray(losses.sum() / _denominator(keep, reduction), dtype=x.dtype)
+            return get_array_module(x).asarray(losses.sum() / _denominator(keep, reduction),
+                                               dtype=x.dtype)
 
     def backward(self, g, x, target, ignore_index, reduction):
         target = either.value(target)   # indices: a constant of the graph
         keep = target != ignore_index
         t = np.where(keep, target, 0)
-        rows = np.arange(t.shape[0])
+        rows = get_array_module(t).arange(t.shape[0])
         column = keep[:, None].astype(x.dtype)
         scale = g.reshape(-1, 1) if reduction == "none" else g / _denominator(keep, reduction)
         if either.is_graph(g):
-            onehot = np.zeros(x.shape, dtype=x.dtype)
+            onehot = get_array_module(t).zeros(x.shape, dtype=x.dtype)
             onehot[rows, t] = 1
             return (softmax(x, 1) - onehot) * column * scale, None, None, None
         # The cached softmax becomes the gradient in place; a second backward recomputes it.
@@ -137,14 +139,14 @@ def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean
         raise ValueError("cross_entropy: input must have a class dimension")
     x = input if input.ndim > 1 else input.reshape(1, -1)
     C = x.shape[1]
-    t = target._array if isinstance(target, Tensor) else np.asarray(target)
+    t = either.array_of(target)
     spatial = x.shape[2:]
     if x.ndim > 2:  # (N, C, d...) -> (N*d..., C)
         x = x.permute(0, *range(2, x.ndim), 1).reshape(-1, C)
     dtype = x.dtype
     w = None
     if weight is not None:
-        w = (weight._array if isinstance(weight, Tensor) else np.asarray(weight)).astype(dtype)
+        w = (either.array_of(weight)).astype(dtype)
         if w.shape != (C,):
             raise ValueError(f"cross_entropy: weight must have shape ({C},), got {w.shape}")
     if t.dtype.kind == "f":  # class probabilities
@@ -177,8 +179,9 @@ def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean
             return _restore_shape(out, input, spatial, reduction)
         keep = t != ignore_index
         safe_t = np.where(keep, t, 0)
-        A = np.zeros((t.shape[0], C), dtype=dtype)
-        A[np.arange(t.shape[0]), safe_t] = 1 - label_smoothing
+        xp = get_array_module(t)
+        A = xp.zeros((t.shape[0], C), dtype=dtype)
+        A[xp.arange(t.shape[0]), safe_t] = 1 - label_smoothing
         if label_smoothing:
             A += label_smoothing / C
         if w is not None:
