@@ -6,7 +6,7 @@ Two kinds of node share one protocol with the engine (``args`` and ``vjp``):
   ``backward(self, grad, *values)`` returns one gradient per argument (a vector-Jacobian
   product, never a Jacobian). ``values`` are the forward's arguments again: raw arrays on the
   fast first-order path, Tensors when ``create_graph=True``. A rule is therefore written with
-  operators and the helpers of ``chainrule.ops.dual`` that work on both, and the same code
+  operators and the helpers of ``chainrule.ops.either`` that work on both, and the same code
   gives second derivatives. Anything a rule keeps on ``self`` in forward must be either a
   constant of the graph (a mask, an index, a shape) or a cache it can recompute, listed in
   ``caches`` so that it is dropped once backward has run.

@@ -2,22 +2,40 @@
 
 The public functions here are what ``cr.<name>`` and the Tensor methods call. Each op is
 an ``Op`` subclass (``autograd.function``) with its forward and backward side by side.
+Where each family lives (see docs/contributing.md to add one):
+
+- ``arithmetic``: add sub mul div pow neg, and the dtype rule of binary ops
+- ``unary``: exp log sqrt sin abs sign erf ..., clamp maximum minimum where, cast clone
+- ``activation``: the elementwise functions with an ``nn`` layer (relu gelu sigmoid tanh ...)
+- ``comparison``: eq lt logical_and isnan allclose ... (no gradient)
+- ``reduce``, ``softmax`` (softmax log_softmax logsumexp), ``shape``, ``index``, ``linalg``,
+  ``scan``, ``sorting``, ``histograms``, ``inplace`` (in-place ops inside the graph)
+- ``random``: random draws as ops (the dropout mask)
+- ``fused/``: one-node ops for speed or stability (linear, cross-entropy, norms, embedding, BCE)
+- ``either``: the helpers a backward rule calls that work on arrays and on Tensors
+
+    >>> cr.ops.add(cr.tensor([1.0]), 2)
+    tensor([3.])
 """
 
-from .elementwise import (  # noqa: F401
-    abs, add, allclose, cast, to_device, clamp, clip, clone, cos, div, elu, eq, equal, erf, exp, expm1, ge,
-    gelu, gt, isfinite, isinf, isnan, le, leaky_relu, log, log1p, logical_and, logical_not,
-    logical_or, logical_xor, lt, maximum, minimum, mul, ne, neg, pow, relu, rsqrt, sigmoid, sign,
-    silu, sin, softplus, sqrt, square, sub, tanh, where,
+from .arithmetic import add, div, mul, neg, pow, square, sub  # noqa: F401
+from .activation import elu, gelu, leaky_relu, relu, sigmoid, silu, softplus, tanh  # noqa: F401
+from .comparison import (  # noqa: F401
+    allclose, eq, equal, ge, gt, isfinite, isinf, isnan, le, logical_and, logical_not,
+    logical_or, logical_xor, lt, ne,
+)
+from .unary import (  # noqa: F401
+    abs, cast, clamp, clip, clone, cos, erf, exp, expm1, log, log1p, log2, log10, maximum,
+    minimum, rsqrt, sign, sin, sqrt, to_device, where,
 )
 from . import inplace  # noqa: F401 - in-place ops inside the graph (Tensor.add_, +=, [] =)
 from .index import gather, getitem, index_key, index_select, masked_fill, one_hot, take_along_dim  # noqa: F401
 from .linalg import dot, matmul, mm, outer  # noqa: F401
-from .nn_ops import cross_entropy, linear  # noqa: F401
+from .fused import cross_entropy, linear  # noqa: F401
 from .reduce import (  # noqa: F401
-    all, amax, amin, any, argmax, argmin, log_softmax, logsumexp, max, mean, min, norm, prod,
-    softmax, std, sum, sum_to_size, var,
+    all, amax, amin, any, argmax, argmin, max, mean, min, norm, prod, std, sum, sum_to_size, var,
 )
+from .softmax import log_softmax, logsumexp, softmax  # noqa: F401
 from .shape import (  # noqa: F401
     broadcast_to, cat, chunk, concatenate, expand, flatten, flip, pad, permute, reshape, split,
     squeeze, stack, swapaxes, transpose, unbind, unsqueeze, view,
@@ -30,5 +48,4 @@ from .shape import (  # noqa: F401,E402
     repeat, repeat_interleave, roll, tril, tril_indices, triu, triu_indices,
 )
 from .sorting import argsort, msort, sort, topk  # noqa: F401,E402
-from .elementwise import log2, log10  # noqa: F401,E402
 from .histograms import histc, histogram  # noqa: F401,E402

@@ -17,7 +17,7 @@ import numpy as np
 from ..aliases import torch_aliases
 from ..autograd.function import Op
 from ..tensor import Tensor
-from . import dual
+from . import either
 from .reduce import normalize_dim
 
 
@@ -51,7 +51,7 @@ class GetItem(Op):
         return x[key]
 
     def backward(self, g, x, key):
-        return IndexAdd.apply(g, key, tuple(x.shape)) if dual.is_graph(g) \
+        return IndexAdd.apply(g, key, tuple(x.shape)) if either.is_graph(g) \
             else IndexAdd.scatter(g, key, x.shape), None
 
 
@@ -87,7 +87,7 @@ class IndexPut(Op):
     def backward(self, g, x, value, key):
         gx = gv = None
         if _wants(self, 0):
-            gx = IndexPut.apply(g, 0.0, key) if dual.is_graph(g) else self.forward(g, 0, key)
+            gx = IndexPut.apply(g, 0.0, key) if either.is_graph(g) else self.forward(g, 0, key)
         if _wants(self, 1):
             gv = g[key]   # a broadcast value: the engine sums it back to its shape
         return gx, gv, None
@@ -129,7 +129,7 @@ class Gather(Op):
         return x[coords]
 
     def backward(self, g, x, coords):
-        if dual.is_graph(g):
+        if either.is_graph(g):
             return IndexAdd.apply(g, coords, tuple(x.shape)), None
         out = np.zeros(x.shape, dtype=g.dtype)
         np.add.at(out, coords, g)
@@ -155,7 +155,7 @@ def index_select(x, dim, index):
 
 def masked_fill(x, mask, value):
     """``value`` where ``mask`` is True, ``x`` elsewhere (the mask broadcasts)."""
-    from .elementwise import where  # noqa: PLC0415
+    from .unary import where  # noqa: PLC0415
     m = mask._array if isinstance(mask, Tensor) else np.asarray(mask)
     if m.dtype != np.bool_:
         raise TypeError(f"masked_fill: mask must be a bool tensor, got dtype {m.dtype}")

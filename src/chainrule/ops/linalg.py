@@ -16,7 +16,7 @@ import numpy as np
 from .. import backend
 from ..autograd.function import Op
 from ..tensor import Tensor
-from . import dual
+from . import either
 
 
 def _shape(x):
@@ -181,7 +181,7 @@ def parse_einsum(equation, shapes):
 
 
 def _einsum_any(spec, *operands):
-    """einsum on arrays, or recorded when any operand is a Tensor (the dual rule)."""
+    """einsum on arrays, or recorded when any operand is a Tensor (the rule that works on either)."""
     if any(isinstance(o, Tensor) for o in operands):
         return Einsum.apply(spec, *operands)
     xp = backend.get_array_module(*operands)
@@ -219,7 +219,7 @@ class Einsum(Op):
             kept = dict(zip(keep, part.shape))
             if keep != unique:
                 part = part.reshape(tuple(kept.get(c, 1) for c in unique))
-                part = dual.broadcast_to(part, tuple(kept.get(c, size[c]) for c in unique))
+                part = either.broadcast_to(part, tuple(kept.get(c, size[c]) for c in unique))
             if unique != term:
                 part = _onto_diagonal(part, term, unique, tuple(x.shape))
             grads.append(part)
@@ -229,7 +229,7 @@ class Einsum(Op):
 def _onto_diagonal(part, term, unique, shape):
     """zeros(shape) with ``part`` (axes: the unique letters) where repeated letters agree."""
     from .index import IndexAdd  # noqa: PLC0415
-    xp = backend.get_array_module(dual.value(part))
+    xp = backend.get_array_module(either.value(part))
     key = []
     for c in term:
         axis = unique.index(c)
@@ -237,7 +237,7 @@ def _onto_diagonal(part, term, unique, shape):
         view[axis] = shape[term.index(c)]
         key.append(xp.arange(view[axis]).reshape(view))
     key = tuple(key)
-    if dual.is_graph(part):
+    if either.is_graph(part):
         return IndexAdd.apply(part, key, shape)
     return IndexAdd.scatter(part, key, shape)
 

@@ -1,10 +1,15 @@
-"""Reductions (sum, mean, var, max, logsumexp, norm, ...) and softmax / log_softmax.
+"""Reductions: sum, mean, var, std, prod, max, min, norm, all, any, ...
+
+softmax, log_softmax and logsumexp are in ``softmax.py``.
 
 ``dim`` is an int, a tuple of ints or ``None`` (all dims); ``keepdim`` keeps reduced dims as
 size 1. Gradients flow back by broadcasting the upstream gradient over the reduced dims.
 
     >>> x = cr.tensor([[1.0, 2.0], [3.0, 4.0]], requires_grad=True)
-    >>> x.logsumexp(dim=1).sum().backward()      # the gradient is softmax(x, dim=1)
+    >>> x.mean(dim=1).sum().backward()           # each row's mean spreads 1/2 to each entry
+    >>> x.grad
+    tensor([[0.5000, 0.5000],
+            [0.5000, 0.5000]])
 """
 
 from __future__ import annotations
@@ -16,7 +21,7 @@ import numpy as np
 from ..aliases import torch_aliases
 from ..autograd.function import Op
 from ..tensor import Tensor, _make
-from . import dual
+from . import either
 
 
 def normalize_dims(name, dim, ndim):
@@ -50,7 +55,7 @@ def _expand_back(g, shape, axes, keepdims):
     if not keepdims and axes:
         kept = tuple(1 if i in axes else n for i, n in enumerate(shape))
         g = g.reshape(kept)
-    if dual.is_graph(g):
+    if either.is_graph(g):
         return g.broadcast_to(shape)
     # A fresh, writable array (not a read-only view): its consumer may own it as a .grad.
     out = np.empty(shape, dtype=g.dtype)
@@ -82,7 +87,7 @@ class SumToSize(Op):
         return sum_to_shape(x, shape)
 
     def backward(self, g, x, shape):
-        return dual.broadcast_to(g, x.shape), None
+        return either.broadcast_to(g, x.shape), None
 
 
 class Mean(Op):
@@ -116,7 +121,7 @@ class Prod(Op):
         gk = _expand_back(g, x.shape, axes, keepdims)
         if not axes:
             return gk, None, None
-        if dual.is_graph(g):
+        if either.is_graph(g):
             return gk * _prod_of_others(x, axes), None, None
         # Product of all the others, safe when some x are zero: exclusive products both ways.
         moved = np.moveaxis(x, axes, range(x.ndim - len(axes), x.ndim))
@@ -159,7 +164,7 @@ class Amax(Op):
         return self.extreme(x, axes, keepdims)
 
     def backward(self, g, x, axes, keepdims):
-        xv = dual.value(x)
+        xv = either.value(x)
         mask = xv == self.extreme(xv, axes, True)
         share = mask / mask.sum(axis=axes, keepdims=True)
         return _expand_back(g, x.shape, axes, keepdims) * share.astype(xv.dtype), None, None
@@ -170,75 +175,6 @@ class Amin(Amax):
 
     def extreme(self, x, axes, keepdims):
         return x.min(axis=axes, keepdims=keepdims)
-
-
-def stable_max(x, axis):
-    """max over ``axis`` (kept), with rows that are all -inf (or inf) shifted by 0 instead."""
-    m = x.max(axis=axis, keepdims=True)
-    return np.where(np.isfinite(m), m, 0)
-
-
-class LogSumExp(Op):
-    arg_names = ("input", "dim", "keepdim")  # torch's names, for traces
-    torch_name = "LogsumexpBackward0"
-
-    def forward(self, x, axes, keepdims):
-        m = stable_max(x, axes)
-        with np.errstate(divide="ignore"):
-            y = np.log(np.exp(x - m).sum(axis=axes, keepdims=True)) + m
-        return y if keepdims else y.reshape([n for i, n in enumerate(y.shape) if i not in axes])
-
-    def backward(self, g, x, axes, keepdims):
-        y = logsumexp(x, axes, True) if dual.is_graph(g) else \
-            self.forward(x, axes, True)
-        return _expand_back(g, x.shape, axes, keepdims) * dual.exp(x - y), None, None
-
-
-class Softmax(Op):
-    """exp(x - max) / sum: stable for logits of any size; dx = y (g - sum(g y))."""
-
-    caches = ("y",)
-    saves_output = True
-
-    arg_names = ("input", "dim")  # torch's names, for traces
-
-    def forward(self, x, axis):
-        e = np.exp(x - stable_max(x, axis))
-        with np.errstate(invalid="ignore"):  # a row of only -inf is 0/0: NaN, as in PyTorch
-            self.y = e / e.sum(axis=axis, keepdims=True)
-        return self.y
-
-    def backward(self, g, x, axis):
-        y = self.saved_output(dual.is_graph(g)) if "y" in self.__dict__ else None
-        if y is None:  # the cache was dropped (retain_graph): recompute, as an array
-            y = softmax(x, axis) if dual.is_graph(g) else self.forward(x, axis)
-        return y * (g - dual.sum(g * y, axis, True)), None
-
-
-def log_softmax_array(x, axis):
-    """x - logsumexp(x) on a raw array, stable for any logits (-inf entries included)."""
-    shifted = x - stable_max(x, axis)
-    with np.errstate(divide="ignore", invalid="ignore"):  # a row of only -inf: NaN, as torch
-        return shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
-
-
-class LogSoftmax(Op):
-    """x - logsumexp(x); dx = g - softmax(x) sum(g)."""
-
-    caches = ("y",)
-    saves_output = True
-
-    arg_names = ("input", "dim")  # torch's names, for traces
-
-    def forward(self, x, axis):
-        self.y = log_softmax_array(x, axis)
-        return self.y
-
-    def backward(self, g, x, axis):
-        y = self.saved_output(dual.is_graph(g)) if "y" in self.__dict__ else None
-        if y is None:  # the cache was dropped (retain_graph): recompute
-            y = log_softmax(x, axis) if dual.is_graph(g) else self.forward(x, axis)
-        return g - dual.exp(y) * dual.sum(g, axis, True), None
 
 
 class Norm(Op):
@@ -260,26 +196,26 @@ class Norm(Op):
         return y
 
     def backward(self, g, x, p, axes, keepdims):
-        xv = dual.value(x)
+        xv = either.value(x)
         gk = _expand_back(g, x.shape, axes, keepdims)
         if p == 1:
-            return gk * dual.sign(x), None, None, None
+            return gk * either.sign(x), None, None, None
         y = self.forward(xv, p, axes, True)
         if p == float("inf"):
             a = np.abs(xv)
             mask = a == y
             share = (mask / mask.sum(axis=axes, keepdims=True) * np.sign(xv)).astype(xv.dtype)
             return gk * share, None, None, None
-        if dual.is_graph(g):
+        if either.is_graph(g):
             y = norm(x, p, axes, True)
-        zero = dual.value(y) == 0
-        safe_y = dual.where(zero, 1, y)
+        zero = either.value(y) == 0
+        safe_y = either.where(zero, 1, y)
         if p == 2:
             local = x / safe_y
         else:
-            a = x.abs() if dual.is_graph(x) else np.abs(x)  # |x| is differentiated in graph mode
+            a = x.abs() if either.is_graph(x) else np.abs(x)  # |x| is differentiated in graph mode
             local = x * a ** (p - 2) / safe_y ** (p - 1)
-        return gk * dual.where(zero, 0, local), None, None, None
+        return gk * either.where(zero, 0, local), None, None, None
 
 
 # --- public functions ----------------------------------------------------------------------
@@ -361,7 +297,7 @@ def _extreme(name, x, dim, keepdim, arg):
         raise TypeError(f"{name}: dim must be an int when indices are returned, got {dim!r}")
     normalize_dim(name, dim, x.ndim)  # a bad dim is reported as max's / min's
     if x.ndim == 0:  # the element itself, at index 0
-        from .elementwise import clone  # noqa: PLC0415
+        from .unary import clone  # noqa: PLC0415
         return MaxResult(clone(x), _make(np.zeros((), dtype=np.int64)))
     indices = arg(x, dim, keepdim=True)
     from .index import gather  # noqa: PLC0415 - values are gathered at the indices
@@ -375,7 +311,7 @@ def _extreme(name, x, dim, keepdim, arg):
 def max(x, dim=None, keepdim=False):  # noqa: A001 - PyTorch's name
     """``max(x)`` is the largest element; ``max(x, dim)`` gives ``(values, indices)``."""
     if isinstance(dim, Tensor):
-        from .elementwise import maximum  # noqa: PLC0415
+        from .unary import maximum  # noqa: PLC0415
         return maximum(x, dim)
     return _extreme("max", x, dim, keepdim, argmax)
 
@@ -383,7 +319,7 @@ def max(x, dim=None, keepdim=False):  # noqa: A001 - PyTorch's name
 @torch_aliases
 def min(x, dim=None, keepdim=False):  # noqa: A001 - PyTorch's name
     if isinstance(dim, Tensor):
-        from .elementwise import minimum  # noqa: PLC0415
+        from .unary import minimum  # noqa: PLC0415
         return minimum(x, dim)
     return _extreme("min", x, dim, keepdim, argmin)
 
@@ -404,22 +340,6 @@ def argmin(x, dim=None, keepdim=False):
         return _make(np.asarray(data.argmin(), dtype=np.int64))
     d = normalize_dim("argmin", dim, data.ndim)
     return _make(np.asarray(data.argmin(axis=d, keepdims=keepdim), dtype=np.int64))
-
-
-@torch_aliases
-def logsumexp(x, dim, keepdim=False):
-    """log(sum(exp(x))) without overflow: logits around 1e4 give finite results."""
-    return LogSumExp.apply(x, _dims("logsumexp", x, dim), keepdim)
-
-
-@torch_aliases
-def softmax(x, dim):
-    return Softmax.apply(x, normalize_dim("softmax", dim, x.ndim))
-
-
-@torch_aliases
-def log_softmax(x, dim):
-    return LogSoftmax.apply(x, normalize_dim("log_softmax", dim, x.ndim))
 
 
 def norm(x, p=2, dim=None, keepdim=False):

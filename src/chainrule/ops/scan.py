@@ -19,14 +19,14 @@ from ..aliases import torch_aliases
 from .. import backend
 from ..autograd.function import Op
 from ..tensor import Tensor
-from . import dual
+from . import either
 from .reduce import normalize_dim
 from .shape import flip
 
 
 def _reverse_cumsum(g, axis):
     """sum of g_j over j >= i, for each i, on an array or (recorded) a Tensor."""
-    if dual.is_graph(g):
+    if either.is_graph(g):
         return flip(CumSum.apply(flip(g, axis), axis), axis)
     xp = backend.get_array_module(g)
     return xp.flip(xp.flip(g, axis).cumsum(axis=axis), axis)
@@ -58,17 +58,17 @@ class CumProd(Op):
         return x.cumprod(axis=axis)
 
     def backward(self, g, x, axis):
-        xv = dual.value(x)
+        xv = either.value(x)
         if not (xv == 0).any():
-            y = CumProd.apply(x, axis) if dual.is_graph(x) else xv.cumprod(axis=axis)
+            y = CumProd.apply(x, axis) if either.is_graph(x) else xv.cumprod(axis=axis)
             return _reverse_cumsum(g * y, axis) / x, None
         return _cumprod_grad_with_zeros(g, x, axis), None
 
 
 def _cumprod_grad_with_zeros(g, x, axis):
-    xp = backend.get_array_module(dual.value(x))
+    xp = backend.get_array_module(either.value(x))
     n = x.shape[axis]
-    graph = dual.is_graph(x) or dual.is_graph(g)
+    graph = either.is_graph(x) or either.is_graph(g)
     # Move the axis last: rows[..., i, j] is x_j with x_i replaced by 1.
     x_last = x.swapaxes(axis, -1)
     g_last = g.swapaxes(axis, -1)
@@ -77,7 +77,7 @@ def _cumprod_grad_with_zeros(g, x, axis):
     if graph:
         rows = x_last.unsqueeze(-2).expand(*x_last.shape[:-1], n, n).masked_fill(eye, 1.0)
         partial = CumProd.apply(rows, rows.ndim - 1)
-        terms = dual.where(upper, partial * g_last.unsqueeze(-2), 0)
+        terms = either.where(upper, partial * g_last.unsqueeze(-2), 0)
         return terms.sum(-1).swapaxes(axis, -1)
     rows = xp.broadcast_to(x_last[..., None, :], x_last.shape[:-1] + (n, n)).copy()
     rows[..., eye] = 1

@@ -15,7 +15,7 @@ import numpy as np
 from ..aliases import torch_aliases
 from .. import backend
 from ..autograd.function import Op
-from . import dual
+from . import either
 from .reduce import normalize_dim, normalize_dims
 
 
@@ -41,7 +41,7 @@ class Permute(Op):
         return x.transpose(axes)
 
     def backward(self, g, x, axes):
-        return dual.permute(g, tuple(np.argsort(axes))), None
+        return either.permute(g, tuple(np.argsort(axes))), None
 
 
 class BroadcastTo(Op):
@@ -51,7 +51,7 @@ class BroadcastTo(Op):
         return np.broadcast_to(x, shape)
 
     def backward(self, g, x, shape):
-        return g.sum_to_size(x.shape) if dual.is_graph(g) else _sum_to(g, x.shape), None
+        return g.sum_to_size(x.shape) if either.is_graph(g) else _sum_to(g, x.shape), None
 
 
 def _sum_to(g, shape):
@@ -270,7 +270,7 @@ def flip(x, dims):
 
 def _triangle(name, x, diagonal, lower):
     from ..tensor import Tensor  # noqa: PLC0415
-    from .elementwise import where  # noqa: PLC0415
+    from .unary import where  # noqa: PLC0415
     if not isinstance(x, Tensor):
         raise TypeError(f"{name}: expected a Tensor, got {type(x).__name__}")
     if x.ndim < 2:
@@ -401,7 +401,7 @@ class Roll(Op):
 
     def backward(self, g, x, shifts, axes):
         back = tuple(-s for s in shifts)
-        return (Roll.apply(g, back, axes) if dual.is_graph(g)
+        return (Roll.apply(g, back, axes) if either.is_graph(g)
                 else backend.get_array_module(g).roll(g, back, axes)), None, None
 
 

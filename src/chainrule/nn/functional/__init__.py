@@ -6,7 +6,7 @@
 
 Activations and ``linear`` / ``cross_entropy`` come from the core ops; ``batch_norm``,
 ``layer_norm``, ``embedding`` and the binary cross-entropies are fused nodes from
-``chainrule.ops.nn_extra``; the other losses are compositions of primitives.
+``chainrule.ops.fused``; the other losses are compositions of primitives.
 """
 
 from __future__ import annotations
@@ -16,12 +16,13 @@ import math
 import numpy as np
 
 from ... import backend
-from ...ops import elementwise as _el
-from ...ops import nn_extra as _fused
+from ... import ops as _el
+from ...ops import fused as _fused
+from ...ops.fused import cross_entropy, linear  # noqa: F401 - F.linear, F.cross_entropy
 from ...ops.index import gather, one_hot  # noqa: F401 - F.one_hot, as PyTorch
-from ...ops.nn_ops import cross_entropy, linear  # noqa: F401 - F.linear, F.cross_entropy
-from ...ops.reduce import log_softmax as _log_softmax
-from ...ops.reduce import softmax as _softmax
+from ...ops.random import DropoutMask as _DropoutMask
+from ...ops.softmax import log_softmax as _log_softmax
+from ...ops.softmax import softmax as _softmax
 from ...tensor import Tensor
 
 _REDUCTIONS = ("mean", "sum", "none")
@@ -194,7 +195,7 @@ def dropout(input, p=0.5, training=True, inplace=False, generator=None):
         return input
     if p == 1.0:
         return input * np.zeros((), dtype=input.dtype)
-    return _el.mul(input, _fused.DropoutMask.apply(input, p, generator))
+    return _el.mul(input, _DropoutMask.apply(input, p, generator))
 
 
 def _bn_layout(name, input, n_features):

@@ -1,14 +1,17 @@
-"""The few functions a backward rule needs that take a raw array *or* a Tensor.
+"""Functions a backward rule calls that work on raw arrays *and* on Tensors.
 
 A rule written with operators (``+ - * / ** @``), ``.reshape``, ``.swapaxes``, indexing and
 these helpers runs on arrays on the fast first-order path and on Tensors under
-``create_graph=True``, where the same code records a graph of the backward itself.
+``create_graph=True``, where the same code records a graph of the backward itself (that is
+how double backward works). ``is_graph`` tells the two apart; ``value`` gives the array
+behind either, for masks and indices, which are constants of the graph.
 
-    >>> dual.exp(np.zeros(2))                 # array in, array out
+    >>> from chainrule.ops import either
+    >>> either.exp(np.zeros(2))                                # array in, array out
     array([1., 1.])
-    >>> dual.exp(cr.zeros(2, requires_grad=True)).grad_fn   # Tensor in, recorded
+    >>> either.exp(cr.zeros(2, requires_grad=True)).grad_fn   # Tensor in, recorded
+    <ExpBackward0 object at 0x...>
 """
-
 from __future__ import annotations
 
 import numpy as np
@@ -69,7 +72,7 @@ def permute(x, axes):
 def where(condition, a, b):
     """``condition`` is a constant mask; ``a`` and ``b`` may be Tensors, arrays or numbers."""
     if isinstance(a, Tensor) or isinstance(b, Tensor):
-        from .elementwise import where as tensor_where  # noqa: PLC0415 - same package, no cycle at import
+        from .unary import where as tensor_where  # noqa: PLC0415 - unary imports this module
         return tensor_where(value(condition), a, b)
     return np.where(condition, a, b)
 

@@ -1,0 +1,281 @@
+"""Arithmetic: add, sub, mul, div, pow, neg, and the dtype rule they share.
+
+Each op broadcasts like NumPy; the engine sums each gradient back to its input's shape, so
+no rule here deals with broadcasting. Numbers on either side stay constants and never
+upcast a float32 tensor (NumPy 2's promotion rules agree with PyTorch's here); where NumPy's
+promotion differs from PyTorch's, ``_promote`` gives PyTorch's dtype (the other binary
+elementwise ops use it too).
+
+    >>> x = cr.tensor([-1.0, 2.0], requires_grad=True)
+    >>> (x * 3 + 1).pow(2).sum().backward()
+    >>> x.grad
+    tensor([-12.,  42.])
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .. import backend
+from ..autograd.function import Op
+from ..tensor import Tensor
+from . import either
+
+
+def _wants(node, i) -> bool:
+    """Whether argument ``i`` needs a gradient (skip work for constants)."""
+    a = node.args[i]
+    return isinstance(a, Tensor) and a._requires_grad
+
+
+_float64 = np.dtype(np.float64)
+_float16 = np.dtype(np.float16)
+
+
+def _torch_float(a, b):
+    """The float dtype PyTorch gives ``a op b``: that of the highest-ranked float operands
+    (tensors with dims, then 0-d tensors), else the default float (Python numbers only)."""
+    for zero_dim in (False, True):
+        floats = [v.dtype for v in (a, b) if isinstance(v, np.ndarray)
+                  and (v.ndim == 0) == zero_dim and v.dtype.kind == "f"]
+        if floats:
+            return np.result_type(*floats)
+    return backend.default_float
+
+
+def _promote(fn, a, b):
+    """``fn(a, b)`` in PyTorch's result dtype where NumPy's promotion differs from it.
+
+    NumPy makes int with float, int / int, and float32 with a 0-d float64 array float64, and
+    small ints (uint8, bool) with a float float16; PyTorch keeps float32 (``uint8 / 255.0``).
+    Only a float64 or float16 result can be wrong: the common case costs two comparisons.
+    """
+    out = fn(a, b)
+    if out.dtype.char not in "de":  # neither float64 ('d') nor float16 ('e'): the hot path
+        return out
+    want = _torch_float(a, b)
+    if out.dtype == want:
+        return out
+    if out.dtype == _float16:  # computed too coarsely: again from float32 operands
+        out = fn(_as_float(a), _as_float(b))
+    return out.astype(want, copy=False)
+
+
+def _as_float(x):
+    """Float functions of int and bool tensors compute in the default float, as in PyTorch."""
+    if isinstance(x, np.ndarray) and x.dtype.kind in "biu":
+        return x.astype(backend.default_float)
+    return x
+
+# --- arithmetic ----------------------------------------------------------------------------
+
+class Add(Op):
+    def forward(self, a, b):
+        return _promote(np.add, a, b)
+
+    def backward(self, g, a, b):
+        return g, g
+
+
+class Sub(Op):
+    def forward(self, a, b):
+        return _promote(np.subtract, a, b)
+
+    def backward(self, g, a, b):
+        return g, -g
+
+
+class Mul(Op):
+    def forward(self, a, b):
+        return _promote(np.multiply, a, b)
+
+    def backward(self, g, a, b):
+        return (g * b if _wants(self, 0) else None), (g * a if _wants(self, 1) else None)
+
+
+class Div(Op):
+    def forward(self, a, b):
+        return _promote(np.true_divide, a, b)
+
+    def backward(self, g, a, b):
+        ga = g / b if _wants(self, 0) else None
+        gb = -g * a / (b * b) if _wants(self, 1) else None
+        return ga, gb
+
+
+class Pow(Op):
+    """y = a ** b;  dy/da = b a^(b-1) (0 where b == 0, even at a == 0, as in PyTorch),
+    dy/db = a^b log a (taken as 0 where a <= 0).
+
+    A float tensor to a number goes through ``power`` (fast paths, see there), in forward
+    and in the first-order backward alike.
+    """
+
+    @property
+    def torch_name(self):  # tensor ** number, tensor ** tensor, number ** tensor
+        base_is_tensor = isinstance(self.args[0], Tensor)
+        if base_is_tensor and not isinstance(self.args[1], Tensor):
+            return "PowBackward0"
+        return "PowBackward1" if base_is_tensor else "PowBackward2"
+
+    def forward(self, a, b):
+        if type(b) in _NUMBER and type(a) is np.ndarray and a.dtype.kind == "f":
+            return power(a, b)
+        return _promote(np.power, a, b)
+
+    def backward(self, g, a, b):
+        ga = gb = None
+        if _wants(self, 0):
+            if isinstance(b, (int, float)):
+                ga = g * 2 * a if b == 2 else g * 0 if b == 0 else g * b * _pow(a, b - 1)
+            else:
+                bv = either.value(b)
+                zero = bv == 0
+                # b a^(b-1) with b == 0 and a == 0 is 0 * inf: use exponent 1 there instead
+                exponent = either.where(zero, 1, b - 1) if np.any(zero) else b - 1
+                ga = g * b * a ** exponent
+        if _wants(self, 1):
+            av = either.value(a)
+            positive = av > 0
+            safe_a = either.where(positive, a, 1) if isinstance(av, np.ndarray) else a
+            gb = g * either.where(positive, a ** b * either.log(safe_a), 0)
+        return ga, gb
+
+
+_NUMBER = (int, float, np.float64)
+# Integer exponents up to this size go by repeated squaring (at most 2 log2(n) products, a
+# few ulps), and half-integers up to it as x^k sqrt(x); beyond, np.power.
+_FAST_POWER_MAX = 16
+
+
+def power(x, exponent):
+    """``x ** exponent`` for a float array and a Python number, by the fastest exact-enough route.
+
+    np.power runs a scalar libm loop on most CPUs (milliseconds for 10^5 float32 elements),
+    so, as PyTorch does: integers up to 16 by multiplication (2 and 3 exactly as PyTorch's
+    x*x and x*x*x), 0.5 and -0.5 as sqrt and 1/sqrt, other half-integers k + 1/2 as
+    x^k sqrt(x); for float32, any other exponent as exp(e log x) in SIMD float32 (relative
+    error under |e log x| 2^-24 + a few ulps: below 1e-5 wherever the result is finite).
+    float64 keeps np.power there (gradcheck's precision). Special values (0, -0, inf, -inf,
+    NaN, negative bases) come out as PyTorch's.
+    """
+    if x.ndim == 0:  # NumPy gives scalars for 0-d products, which can't be written in place
+        return power(x.reshape(1), exponent).reshape(())
+    e = float(exponent)
+    size = math.fabs(e)  # (this module's abs is the op)
+    xp = backend.get_array_module(x)
+    if e == int(e):
+        if size > _FAST_POWER_MAX:
+            return xp.power(x, exponent)
+        if e == 0:
+            return xp.ones_like(x)
+        y = _int_power(x, int(size))
+        return y if e > 0 else _reciprocal(y)
+    if 2 * e == int(2 * e) and size <= _FAST_POWER_MAX:  # a half-integer: k + 1/2
+        with np.errstate(invalid="ignore"):  # sqrt of a negative: NaN, as np.power gives
+            root = xp.sqrt(x)
+        if size == 0.5:
+            return root if e > 0 else _reciprocal(root)
+        y = _mul_into(_int_power(x, int(size - 0.5)), root)
+        if e < 0:
+            y = _reciprocal(y)
+        return y if _smallest(x) > 0 else _fix_special_bases(x, y, e, signed_zero=True)
+    if x.dtype == np.float32 and math.isfinite(e):
+        with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+            y = xp.log(x)
+            y *= np.float32(e)
+            y = xp.exp(y, out=y)
+        return y if _smallest(x) > 0 else _fix_special_bases(x, y, e, signed_zero=False)
+    return xp.power(x, exponent)
+
+
+def _smallest(x):
+    """min(x) skipping NaN (NumPy's fmin.reduce, one fast pass); elsewhere a plain min."""
+    if not x.size:
+        return math.inf
+    xp = backend.get_array_module(x)
+    return xp.fmin.reduce(x, axis=None) if xp is np else x.min()
+
+
+def _fix_special_bases(x, y, e, signed_zero):
+    """Where a base is 0 or below, make x^k sqrt(x) and exp(e log x) agree with pow: a
+    non-integer power is never negative (x = -0 gave -0 or -inf), and pow(-inf, e) is inf
+    (e > 0) or 0 where sqrt and log give NaN. Negative bases stay NaN."""
+    xp = backend.get_array_module(x)
+    if signed_zero:
+        y = xp.abs(y, out=y)
+    y[x == -math.inf] = math.inf if e > 0 else 0.0
+    return y
+
+
+def _int_power(x, n):
+    """x^n (n >= 1) by square-and-multiply; x itself is never written."""
+    if n <= 3:
+        return x.copy() if n == 1 else x * x if n == 2 else _mul_into(x * x, x)
+    result, base = None, x
+    while n:
+        if n & 1:
+            result = base.copy() if result is None else _mul_into(result, base)
+        n >>= 1
+        if n:
+            base = base * base
+    return result
+
+
+def _mul_into(a, b):
+    a *= b
+    return a
+
+
+def _reciprocal(y):
+    with np.errstate(divide="ignore"):  # 1 / 0 is inf, as 0 ** -n is
+        return backend.get_array_module(y).reciprocal(y, out=y)
+
+
+def _pow(a, exponent):
+    """``a ** exponent`` on an array (through ``power``) or a Tensor (recorded)."""
+    if either.is_graph(a):
+        return a ** exponent
+    if type(a) is np.ndarray and a.dtype.kind == "f":
+        return power(a, exponent)
+    return a ** exponent
+
+
+class Neg(Op):
+    def forward(self, x):
+        return -x
+
+    def backward(self, g, x):
+        return -g
+
+
+def add(input, other, alpha=1):  # noqa: A002 - PyTorch's argument names
+    """``input + alpha * other``, broadcasting."""
+    return Add.apply(input, other if alpha == 1 else other * alpha)
+
+
+def sub(input, other, alpha=1):  # noqa: A002 - PyTorch's argument names
+    return Sub.apply(input, other if alpha == 1 else other * alpha)
+
+
+def mul(input, other):  # noqa: A002 - PyTorch's argument names
+    return Mul.apply(input, other)
+
+
+def div(input, other):  # noqa: A002 - PyTorch's argument names
+    """True division; integer tensors give floats, as in PyTorch."""
+    return Div.apply(input, other)
+
+
+def pow(input, exponent):  # noqa: A001,A002 - PyTorch's name
+    return Pow.apply(input, exponent)
+
+
+def neg(x):
+    return Neg.apply(x)
+
+
+def square(x):
+    return Pow.apply(x, 2)

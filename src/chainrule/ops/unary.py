@@ -1,0 +1,349 @@
+"""Unary math and selection: exp, log, sqrt, sin, abs, sign, erf, clamp, maximum, where, ...
+
+The elementwise math functions that are neither arithmetic (``arithmetic.py``) nor
+activations (``activation.py``, for the functions that have an ``nn`` layer), together with
+the elementwise selections (clamp, maximum, minimum, where) and the dtype / device / copy
+ops (cast, to_device, clone). Float functions of int tensors compute in the default float,
+as in PyTorch.
+
+    >>> x = cr.tensor([1.0, 4.0], requires_grad=True)
+    >>> cr.sqrt(x).sum().backward()
+    >>> x.grad
+    tensor([0.5000, 0.2500])
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .. import backend
+from ..autograd.function import Op
+from ..tensor import Tensor
+from . import either
+from .arithmetic import _as_float, _pow, _promote, _wants
+
+
+class Exp(Op):
+    saves_output = True
+    caches = ("y",)
+
+    def forward(self, x):
+        self.y = np.exp(_as_float(x))
+        return self.y
+
+    def backward(self, g, x):
+        return g * self.saved_output(either.is_graph(g))
+
+
+class Log(Op):
+    def forward(self, x):
+        return np.log(_as_float(x))
+
+    def backward(self, g, x):
+        return g / x
+
+
+class Log1p(Op):
+    def forward(self, x):
+        return np.log1p(_as_float(x))
+
+    def backward(self, g, x):
+        return g / (x + 1)
+
+
+class Log2(Op):
+    def forward(self, x):
+        return np.log2(_as_float(x))
+
+    def backward(self, g, x):
+        return g / (x * math.log(2))
+
+
+class Log10(Op):
+    def forward(self, x):
+        return np.log10(_as_float(x))
+
+    def backward(self, g, x):
+        return g / (x * math.log(10))
+
+
+class Expm1(Op):
+    def forward(self, x):
+        return np.expm1(_as_float(x))
+
+    def backward(self, g, x):
+        return g * either.exp(x)
+
+
+class Sqrt(Op):
+    saves_output = True
+    caches = ("y",)
+
+    def forward(self, x):
+        self.y = np.sqrt(_as_float(x))
+        return self.y
+
+    def backward(self, g, x):
+        return g / (2 * self.saved_output(either.is_graph(g)))
+
+
+class Rsqrt(Op):
+    def forward(self, x):
+        return 1 / np.sqrt(_as_float(x))
+
+    def backward(self, g, x):
+        return g * -0.5 * _pow(x, -1.5)
+
+
+class Abs(Op):
+    def forward(self, x):
+        return np.abs(x)
+
+    def backward(self, g, x):
+        return g * either.sign(x)
+
+
+class Sign(Op):
+    def forward(self, x):
+        return np.sign(x)
+
+    def backward(self, g, x):
+        return g * 0
+
+
+class Sin(Op):
+    def forward(self, x):
+        return np.sin(_as_float(x))
+
+    def backward(self, g, x):
+        return g * either.cos(x)
+
+
+class Cos(Op):
+    def forward(self, x):
+        return np.cos(_as_float(x))
+
+    def backward(self, g, x):
+        return -g * either.sin(x)
+
+
+def _erf_taylor_table(step, n_centers, n_terms):
+    """Taylor coefficients of erf around the centers 0, step, 2 step, ... (rows), in float64.
+
+    erf^(n)(c) = 2/sqrt(pi) (-1)^(n-1) H_(n-1)(c) e^(-c^2), H the physicists' Hermite
+    polynomials (H_(k+1) = 2c H_k - 2k H_(k-1)); erf(c) itself comes from ``math.erf``.
+    """
+    table = np.zeros((n_terms, n_centers))
+    for j in range(n_centers):
+        c = j * step
+        table[0, j] = math.erf(c)
+        h_prev, h, factorial = 0.0, 1.0, 1.0
+        for n in range(1, n_terms):
+            factorial *= n
+            table[n, j] = 2 / math.sqrt(math.pi) * (-1) ** (n - 1) * h * math.exp(-c * c) / factorial
+            h_prev, h = h, 2 * c * h - 2 * (n - 1) * h_prev
+    return table
+
+
+# erf(|x|) for |x| <= 6 (beyond, erf is 1 in float64) as a Taylor polynomial around the nearest
+# multiple of 1/16: |x - c| <= 1/32, so 9 terms give float64 to an ulp and 5 terms float32.
+_ERF_STEP, _ERF_CENTERS = 1 / 16, 97
+_ERF_TABLE = {np.dtype(np.float64): _erf_taylor_table(_ERF_STEP, _ERF_CENTERS, 9)}
+_ERF_TABLE[np.dtype(np.float32)] = _ERF_TABLE[np.dtype(np.float64)][:5].astype(np.float32)
+
+
+def _erf(x):
+    """Vectorized erf, accurate to an ulp of float64 (NumPy has none; no SciPy in the core)."""
+    table = _ERF_TABLE.get(x.dtype)
+    if table is None:  # float16 and friends: compute in float32
+        return _erf(x.astype(np.float32)).astype(x.dtype)
+    a = np.minimum(np.abs(x), 6)  # NaN stays NaN here and in d, so erf(NaN) is NaN
+    idx = np.rint(np.fmin(a, 6) * (1 / _ERF_STEP)).astype(np.intp)
+    d = a - (idx * _ERF_STEP).astype(x.dtype)  # intp * float would give float64
+    r = np.take(table[-1], idx)
+    for k in range(len(table) - 2, -1, -1):
+        r *= d
+        r += np.take(table[k], idx)
+    return np.copysign(r, x)
+
+
+class Erf(Op):
+    def forward(self, x):
+        return _erf(x)
+
+    def backward(self, g, x):
+        return g * (2 / math.sqrt(math.pi)) * either.exp(-x * x)
+
+
+class Clamp(Op):
+    torch_name = "ClampBackward1"
+
+    def forward(self, x, lo, hi):
+        return np.clip(x, lo, hi)
+
+    def backward(self, g, x, lo, hi):
+        xv = either.value(x)
+        inside = np.ones(xv.shape, dtype=bool)
+        if lo is not None:
+            inside &= xv >= either.value(lo)
+        if hi is not None:
+            inside &= xv <= either.value(hi)
+        return g * inside, None, None
+
+
+class Maximum(Op):
+    """Ties split the gradient in half between both sides, as in PyTorch."""
+
+    def forward(self, a, b):
+        return _promote(np.maximum, a, b)
+
+    def backward(self, g, a, b):
+        av, bv = either.value(a), either.value(b)
+        share = (av > bv) + 0.5 * (av == bv)
+        return g * share.astype(either.value(g).dtype), g * (1 - share).astype(either.value(g).dtype)
+
+
+class Minimum(Op):
+    def forward(self, a, b):
+        return _promote(np.minimum, a, b)
+
+    def backward(self, g, a, b):
+        av, bv = either.value(a), either.value(b)
+        share = (av < bv) + 0.5 * (av == bv)
+        return g * share.astype(either.value(g).dtype), g * (1 - share).astype(either.value(g).dtype)
+
+
+class Where(Op):
+    def forward(self, condition, a, b):
+        return _promote(lambda x, y: np.where(condition, x, y), a, b)
+
+    def backward(self, g, condition, a, b):
+        c = either.value(condition)
+        ga = either.where(c, g, 0) if _wants(self, 1) else None
+        gb = either.where(c, 0, g) if _wants(self, 2) else None
+        return None, ga, gb
+
+
+class Cast(Op):
+    """Change dtype; the engine casts the gradient back to the input's dtype."""
+
+    torch_name = "ToCopyBackward0"
+
+    def forward(self, x, dtype):
+        return x.astype(dtype)
+
+    def backward(self, g, x, dtype):
+        return g, None
+
+
+class ToDevice(Op):
+    """Move between CPU and GPU inside the graph; the gradient moves back."""
+
+    torch_name = "ToCopyBackward0"
+
+    def forward(self, x, device):
+        return backend.to_device(x, device)
+
+    def backward(self, g, x, device):
+        return (g.to(backend.device_of(x)) if either.is_graph(g)
+                else backend.to_device(g, backend.device_of(x))), None
+
+
+class Clone(Op):
+    def forward(self, x):
+        return x.copy()
+
+    def backward(self, g, x):
+        return g
+
+
+def exp(x):
+    return Exp.apply(x)
+
+
+def log(x):
+    return Log.apply(x)
+
+
+def log1p(x):
+    return Log1p.apply(x)
+
+
+def expm1(x):
+    return Expm1.apply(x)
+
+
+def log2(x):
+    return Log2.apply(x)
+
+
+def log10(x):
+    return Log10.apply(x)
+
+
+def sqrt(x):
+    return Sqrt.apply(x)
+
+
+def rsqrt(x):
+    return Rsqrt.apply(x)
+
+
+def abs(x):  # noqa: A001 - PyTorch's name
+    return Abs.apply(x)
+
+
+def sign(x):
+    return Sign.apply(x)
+
+
+def sin(x):
+    return Sin.apply(x)
+
+
+def cos(x):
+    return Cos.apply(x)
+
+
+def erf(x):
+    return Erf.apply(x)
+
+
+def clamp(x, min=None, max=None):  # noqa: A002 - PyTorch's names
+    if min is None and max is None:
+        raise ValueError("clamp: at least one of min and max must be given")
+    return Clamp.apply(x, min, max)
+
+
+clip = clamp
+
+
+def maximum(input, other):  # noqa: A002 - PyTorch's argument names
+    return Maximum.apply(input, other)
+
+
+def minimum(input, other):  # noqa: A002 - PyTorch's argument names
+    return Minimum.apply(input, other)
+
+
+def where(condition, input, other):  # noqa: A002 - PyTorch's argument names
+    """Elements of ``input`` where ``condition`` holds, else of ``other``; no gradient to the
+    condition."""
+    c = condition._array if isinstance(condition, Tensor) else np.asarray(condition)
+    if c.dtype != np.bool_:
+        raise TypeError(f"where: condition must be a bool tensor, got dtype {c.dtype}")
+    return Where.apply(c, input, other)
+
+
+def cast(x, dtype):
+    return Cast.apply(x, np.dtype(dtype))
+
+
+def clone(x):
+    return Clone.apply(x)
+
+
+def to_device(x, device):
+    return ToDevice.apply(x, device)
