@@ -1,0 +1,143 @@
+"""Activations as functions (``nn/activation.py``'s layers call them): relu, gelu, selu,
+prelu, mish, ..., softmax, log_softmax, softmin. The ones with an op of their own are in
+``chainrule/ops/activation.py``; the rest are compositions of primitives.
+
+    >>> F.relu(cr.tensor([-1.0, 2.0]))
+    tensor([0., 2.])
+    >>> F.softmax(cr.tensor([0.0, 0.0]), dim=0)
+    tensor([0.5000, 0.5000])
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ... import ops as _ops
+from ...ops.softmax import log_softmax as _log_softmax
+from ...ops.softmax import softmax as _softmax
+from ...tensor import Tensor
+
+
+__all__ = [
+    "celu", "elu", "gelu", "hardsigmoid", "hardswish", "hardtanh", "leaky_relu", "log_softmax",
+    "logsigmoid", "mish", "prelu", "relu", "relu6", "selu", "sigmoid", "silu", "softmax",
+    "softmin", "softplus", "softsign", "tanh",
+]
+
+
+def _array(x):
+    return x._array if isinstance(x, Tensor) else np.asarray(x)
+
+
+def relu(input, inplace=False):
+    """max(x, 0); ``inplace=True`` writes into ``input`` (recorded in the graph, as torch)."""
+    return input.relu_() if inplace else _ops.relu(input)
+
+
+def relu6(input, inplace=False):
+    return _ops.clamp(input, 0.0, 6.0)
+
+
+def leaky_relu(input, negative_slope=0.01, inplace=False):
+    return _ops.leaky_relu(input, negative_slope)
+
+
+def elu(input, alpha=1.0, inplace=False):
+    return _ops.elu(input, alpha)
+
+
+_SELU_ALPHA = 1.6732632423543772848170429916717
+_SELU_SCALE = 1.0507009873554804934193349852946
+
+
+def selu(input, inplace=False):
+    """scale * elu(x, alpha) with the self-normalizing constants (Klambauer et al., 2017)."""
+    return _ops.elu(input, _SELU_ALPHA) * _SELU_SCALE
+
+
+def celu(input, alpha=1.0, inplace=False):
+    """max(0, x) + min(0, alpha (e^(x / alpha) - 1))."""
+    return _ops.elu(input / alpha, 1.0) * alpha
+
+
+def prelu(input, weight):
+    """x where x > 0, weight * x elsewhere; ``weight`` has 1 or C (= input dim 1) entries."""
+    if weight.numel() not in (1, input.shape[1] if input.ndim > 1 else 1):
+        raise ValueError(f"prelu: weight has {weight.numel()} entries; expected 1 or the "
+                         f"{input.shape[1] if input.ndim > 1 else 1} channels of input shape "
+                         f"{tuple(input.shape)}")
+    if input.ndim > 1 and weight.numel() > 1:
+        weight = weight.reshape((1, -1) + (1,) * (input.ndim - 2))
+    elif weight.ndim:
+        weight = weight.reshape(())
+    return _ops.where(_array(input) > 0, input, input * weight)
+
+
+def hardsigmoid(input, inplace=False):
+    """relu6(x + 3) / 6."""
+    return _ops.clamp(input / 6 + 0.5, 0.0, 1.0)
+
+
+def hardswish(input, inplace=False):
+    """x * relu6(x + 3) / 6."""
+    return input * hardsigmoid(input)
+
+
+def gelu(input, approximate="none"):
+    return _ops.gelu(input, approximate)
+
+
+def silu(input, inplace=False):
+    return _ops.silu(input)
+
+
+def softplus(input, beta=1.0, threshold=20.0):
+    return _ops.softplus(input, beta, threshold)
+
+
+def sigmoid(input):
+    return _ops.sigmoid(input)
+
+
+def tanh(input):
+    return _ops.tanh(input)
+
+
+def hardtanh(input, min_val=-1.0, max_val=1.0, inplace=False):
+    return _ops.clamp(input, min_val, max_val)
+
+
+def logsigmoid(input):
+    """log sigmoid(x) = -softplus(-x), stable for any x."""
+    return -_ops.softplus(-input)
+
+
+def softsign(input):
+    return input / (_ops.abs(input) + 1)
+
+
+def mish(input):
+    return input * _ops.tanh(_ops.softplus(input))
+
+
+def _softmax_dim(name, input, dim):
+    if dim is None:
+        # PyTorch's legacy implicit choice, kept so that old code gives the same numbers.
+        dim = 0 if input.ndim in (0, 1, 3) else 1
+    return dim
+
+
+def softmax(input, dim=None, dtype=None):
+    if dtype is not None:
+        input = input.to(dtype)
+    return _softmax(input, _softmax_dim("softmax", input, dim))
+
+
+def log_softmax(input, dim=None, dtype=None):
+    if dtype is not None:
+        input = input.to(dtype)
+    return _log_softmax(input, _softmax_dim("log_softmax", input, dim))
+
+
+def softmin(input, dim=None, dtype=None):
+    return softmax(-input, dim, dtype)

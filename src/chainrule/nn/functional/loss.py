@@ -1,0 +1,250 @@
+"""Losses as functions (``nn/loss.py``'s layers call them), with PyTorch's names, reductions
+and errors. cross_entropy and the binary cross-entropies are fused nodes
+(``ops/fused/``); the other losses are compositions of primitives.
+
+    >>> F.mse_loss(cr.tensor([1.0, 3.0]), cr.tensor([1.0, 1.0]))
+    tensor(2.)
+    >>> F.cross_entropy(cr.zeros(1, 4), cr.tensor([3]))      # log 4
+    tensor(1.3863)
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ... import ops as _ops
+from ...ops import fused as _fused
+from ...ops.fused import cross_entropy  # one fused node (ops/fused/cross_entropy.py)
+from ...ops.index import gather
+from ...tensor import Tensor
+
+
+__all__ = [
+    "binary_cross_entropy", "binary_cross_entropy_with_logits", "cross_entropy",
+    "gaussian_nll_loss", "hinge_embedding_loss", "huber_loss", "kl_div", "l1_loss", "mse_loss",
+    "multi_margin_loss", "nll_loss", "smooth_l1_loss", "soft_margin_loss",
+]
+
+
+_REDUCTIONS = ("mean", "sum", "none")
+
+
+def _array(x):
+    return x._array if isinstance(x, Tensor) else np.asarray(x)
+
+
+def _check_reduction(name, reduction):
+    if reduction not in _REDUCTIONS:
+        raise ValueError(f"{name}: reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
+
+
+def _reduce(name, losses, reduction):
+    _check_reduction(name, reduction)
+    if reduction == "mean":
+        return losses.mean()
+    if reduction == "sum":
+        return losses.sum()
+    return losses
+
+
+def _check_same_shape(name, input, target):
+    if tuple(input.shape) != tuple(target.shape):
+        raise ValueError(f"{name}: target shape {tuple(target.shape)} must match input shape "
+                         f"{tuple(input.shape)}")
+
+
+def mse_loss(input, target, reduction="mean"):
+    """mean((input - target)^2)."""
+    _check_same_shape("mse_loss", input, target)
+    diff = input - target
+    return _reduce("mse_loss", diff * diff, reduction)
+
+
+def l1_loss(input, target, reduction="mean"):
+    _check_same_shape("l1_loss", input, target)
+    return _reduce("l1_loss", _ops.abs(input - target), reduction)
+
+
+def huber_loss(input, target, reduction="mean", delta=1.0):
+    """0.5 d^2 where |d| < delta, else delta (|d| - 0.5 delta), with d = input - target."""
+    _check_same_shape("huber_loss", input, target)
+    d = input - target
+    ad = _ops.abs(d)
+    small = _array(ad) < delta
+    losses = _ops.where(small, 0.5 * d * d, delta * (ad - 0.5 * delta))
+    return _reduce("huber_loss", losses, reduction)
+
+
+def smooth_l1_loss(input, target, reduction="mean", beta=1.0):
+    """0.5 d^2 / beta where |d| < beta, else |d| - 0.5 beta."""
+    _check_same_shape("smooth_l1_loss", input, target)
+    d = input - target
+    ad = _ops.abs(d)
+    if beta == 0:
+        return _reduce("smooth_l1_loss", ad, reduction)
+    small = _array(ad) < beta
+    losses = _ops.where(small, 0.5 * d * d / beta, ad - 0.5 * beta)
+    return _reduce("smooth_l1_loss", losses, reduction)
+
+
+def _const(x, dtype):
+    """A weight-like argument as a constant array in ``dtype`` (or a Tensor kept in the graph)."""
+    if x is None:
+        return None
+    if isinstance(x, Tensor) and x.requires_grad:
+        return x
+    return _array(x).astype(dtype, copy=False)
+
+
+def binary_cross_entropy_with_logits(input, target, weight=None, reduction="mean",
+                                     pos_weight=None):
+    """BCE on logits in one stable node: -w [pw y log sigmoid(x) + (1 - y) log(1 - sigmoid(x))].
+
+    Stable for any logit (no log of 0, no overflow). ``pos_weight`` weighs the positive
+    class, broadcast along the last dimension.
+    """
+    _check_reduction("binary_cross_entropy_with_logits", reduction)
+    _check_same_shape("binary_cross_entropy_with_logits", input, target)
+    dtype = input.dtype
+    t = target if isinstance(target, Tensor) and target.requires_grad else _const(target, dtype)
+    return _fused.BCEWithLogits.apply(input, t, _const(weight, dtype), _const(pos_weight, dtype),
+                                      reduction)
+
+
+def binary_cross_entropy(input, target, weight=None, reduction="mean"):
+    """-w [y log p + (1 - y) log(1 - p)] on probabilities p; logs clamped at -100 as PyTorch."""
+    _check_reduction("binary_cross_entropy", reduction)
+    _check_same_shape("binary_cross_entropy", input, target)
+    p = _array(input)
+    if p.size and (p.min() < 0 or p.max() > 1):
+        raise ValueError("binary_cross_entropy: all elements of input should be between 0 and 1 "
+                         f"(got min {p.min():.4g}, max {p.max():.4g})")
+    dtype = input.dtype
+    t = target if isinstance(target, Tensor) and target.requires_grad else _const(target, dtype)
+    return _fused.BCE.apply(input, t, _const(weight, dtype), reduction)
+
+
+def _class_rows(name, input, target, weight, ignore_index):
+    """Flatten (N, C, d...) to (M, C) rows and hard labels to a constant selection matrix.
+
+    Returns (rows, A, denom, out_shape): loss_i = -sum_c A_ic rows_ic; ``denom`` is the
+    weighted count of kept targets ('mean' divides by it, as PyTorch).
+    """
+    x = input if input.ndim > 1 else input.reshape(1, -1)
+    C = x.shape[1]
+    spatial = tuple(x.shape[2:])
+    if x.ndim > 2:
+        x = x.permute(0, *range(2, x.ndim), 1).reshape(-1, C)
+    t = _array(target)
+    if t.dtype.kind not in "iu":
+        raise TypeError(f"{name}: target must be class indices (integers), got dtype {t.dtype}")
+    expected = (input.shape[0],) + spatial if input.ndim > 1 else ()
+    if t.shape != expected:
+        raise ValueError(f"{name}: target shape {t.shape} does not match input shape "
+                         f"{tuple(input.shape)} (expected {expected})")
+    t = t.reshape(-1)
+    keep = t != ignore_index
+    if keep.any() and (t[keep].min() < 0 or t[keep].max() >= C):
+        bad = t[keep].max() if t[keep].max() >= C else t[keep].min()
+        raise IndexError(f"{name}: target {bad} is out of range for {C} classes")
+    safe_t = np.where(keep, t, 0)
+    w = np.ones(C, dtype=x.dtype) if weight is None else _array(weight).astype(x.dtype)
+    if w.shape != (C,):
+        raise ValueError(f"{name}: weight must have shape ({C},), got {w.shape}")
+    row_w = np.where(keep, w[safe_t], 0).astype(x.dtype)
+    A = np.zeros((t.shape[0], C), dtype=x.dtype)
+    A[np.arange(t.shape[0]), safe_t] = row_w
+    out_shape = (input.shape[0],) + spatial if input.ndim > 1 else ()
+    return x, A, float(row_w.sum()), out_shape, safe_t, row_w
+
+
+def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean"):
+    """-w[y] input[y] for log-probabilities ``input`` (N, C) or (N, C, d...), labels ``target``."""
+    _check_reduction("nll_loss", reduction)
+    x, A, denom, out_shape, _, _ = _class_rows("nll_loss", input, target, weight, ignore_index)
+    losses = -(x * A).sum(1)
+    if reduction == "none":
+        return losses.reshape(out_shape)
+    if reduction == "sum":
+        return losses.sum()
+    if denom == 0:  # every target ignored: nan, as PyTorch, without a 0/0 warning
+        return losses.sum() * float("nan")
+    return losses.sum() / denom
+
+
+def soft_margin_loss(input, target, reduction="mean"):
+    """log(1 + exp(-y x)) with y in {-1, +1}: the lectures' logistic loss -log sigmoid(y x)."""
+    _check_same_shape("soft_margin_loss", input, target)
+    y = _const(target, input.dtype) if not isinstance(target, Tensor) or not target.requires_grad \
+        else target
+    return _reduce("soft_margin_loss", _ops.softplus(-(input * y)), reduction)
+
+
+def multi_margin_loss(input, target, p=1, margin=1.0, weight=None, reduction="mean"):
+    """Multiclass hinge (SVM) loss: sum_{j != y} max(0, margin - x_y + x_j)^p / C.
+
+    ``weight[y]`` scales each sample's terms, as in PyTorch.
+    """
+    _check_reduction("multi_margin_loss", reduction)
+    if p not in (1, 2):
+        raise ValueError(f"multi_margin_loss: only p == 1 and p == 2 are supported, got {p}")
+    x = input if input.ndim == 2 else input.reshape(1, -1)
+    N, C = x.shape
+    t = _array(target).reshape(-1)
+    if t.dtype.kind not in "iu" or t.shape != (N,):
+        raise ValueError(f"multi_margin_loss: target must be {N} class indices, got "
+                         f"{t.dtype} of shape {tuple(_array(target).shape)}")
+    if N and (t.min() < 0 or t.max() >= C):
+        raise IndexError(f"multi_margin_loss: target out of range for {C} classes")
+    x_y = gather(x, 1, t.reshape(-1, 1))
+    others = (np.arange(C) != t[:, None]).astype(x.dtype)
+    hinge = _ops.relu(margin - x_y + x)
+    if p == 2:
+        hinge = hinge * hinge
+    if weight is not None:
+        others = others * _array(weight).astype(x.dtype)[t][:, None]
+    losses = (hinge * others).sum(1) / C
+    if input.ndim == 1:
+        losses = losses.reshape(())
+    return _reduce("multi_margin_loss", losses, reduction)
+
+
+def hinge_embedding_loss(input, target, margin=1.0, reduction="mean"):
+    """x where y = 1, max(0, margin - x) where y = -1."""
+    _check_same_shape("hinge_embedding_loss", input, target)
+    y = _array(target)
+    clamp = _ops.relu(margin - input)
+    losses = _ops.where(y != 1, clamp, 0.0) + _ops.where(y != -1, input, 0.0)
+    return _reduce("hinge_embedding_loss", losses, reduction)
+
+
+def kl_div(input, target, reduction="mean", log_target=False):
+    """KL(target || exp(input)) pointwise: target (log target - input); 'batchmean' divides by N."""
+    if reduction not in (*_REDUCTIONS, "batchmean"):
+        raise ValueError(f"kl_div: reduction must be 'mean', 'sum', 'none' or 'batchmean', "
+                         f"got {reduction!r}")
+    if log_target:
+        losses = _ops.exp(target) * (target - input)
+    elif isinstance(target, Tensor) and target.requires_grad:
+        # t log t taken as 0 where t == 0 (xlogy), differentiable in t elsewhere
+        safe = _ops.where(target._array > 0, target, 1.0)
+        losses = target * (safe.log() - input)
+    else:
+        t = _array(target)
+        log_t = np.log(np.where(t > 0, t, 1))
+        losses = (log_t - input) * t
+    if reduction == "batchmean":
+        return losses.sum() / (input.shape[0] if input.ndim else 1)
+    return _reduce("kl_div", losses, reduction)
+
+
+def gaussian_nll_loss(input, target, var, full=False, eps=1e-6, reduction="mean"):
+    v = var.clamp(min=eps) if isinstance(var, Tensor) else np.maximum(_array(var), eps)
+    logv = v.log() if isinstance(v, Tensor) else np.log(v)
+    d = input - target
+    losses = 0.5 * (logv + d * d / v)
+    if full:
+        losses = losses + 0.5 * math.log(2 * math.pi)
+    return _reduce("gaussian_nll_loss", losses, reduction)

@@ -1,0 +1,55 @@
+"""Lookups as functions (``nn/sparse.py``'s layer calls it): embedding, one_hot.
+
+    >>> F.embedding(cr.tensor([2, 0]), cr.eye(3))
+    tensor([[0., 0., 1.],
+            [1., 0., 0.]])
+    >>> F.one_hot(cr.tensor([0, 2]), 3)
+    tensor([[1, 0, 0],
+            [0, 0, 1]])
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ...ops import fused as _fused
+from ...ops.index import one_hot  # F.one_hot, as PyTorch
+from ...tensor import Tensor
+
+
+__all__ = [
+    "embedding", "one_hot",
+]
+
+
+def _array(x):
+    return x._array if isinstance(x, Tensor) else np.asarray(x)
+
+
+def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0):
+    """Rows of ``weight`` (num_embeddings, dim) at the integer indices ``input``."""
+    idx = _array(input)
+    if idx.dtype.kind not in "iu":
+        raise TypeError(f"embedding: indices must be integers, got dtype {idx.dtype}")
+    num = weight.shape[0]
+    if idx.size and (idx.min() < -num or idx.max() >= num):
+        raise IndexError(f"embedding: index {int(idx.max() if idx.max() >= num else idx.min())} "
+                         f"is out of range for {num} embeddings")
+    if padding_idx is not None and padding_idx < 0:
+        padding_idx += num
+    idx = np.where(idx < 0, idx + num, idx)
+    if max_norm is not None:
+        _embedding_renorm(weight, idx, max_norm, norm_type)
+    return _fused.Embedding.apply(weight, idx, padding_idx)
+
+
+def _embedding_renorm(weight, idx, max_norm, norm_type):
+    """Rescale, in place, the rows used by ``idx`` whose norm exceeds ``max_norm``."""
+    rows = np.unique(idx)
+    w = weight._array
+    norms = np.linalg.norm(w[rows], ord=norm_type, axis=1)
+    big = norms > max_norm
+    if big.any():
+        scale = (max_norm / (norms[big] + 1e-7)).astype(w.dtype)
+        w[rows[big]] *= scale[:, None]
+        weight._version += 1
