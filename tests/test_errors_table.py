@@ -155,10 +155,7 @@ ROWS = [
 
 # Rows whose fix lives in ops/ or nn/functional/, still to land (strict: a fix must unmark).
 NOT_YET = {
-    "embedding_negative_index", "embedding_negative_index_with_padding_minus_one",
-    "gather_negative_index", "index_select_negative_index", "index_select_too_big",
-    "cross_entropy_int_logits", "huber_negative_delta", "huber_zero_delta",
-    "smooth_l1_negative_beta", "cat_of_a_tensor", "gaussian_nll_negative_var", "chunk_zero",
+    "cross_entropy_int_logits", "cat_of_a_tensor", "chunk_zero",
     "cross_entropy_probability_target_shape", "dot_sizes", "bilinear_input2_size",
 }
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from ... import ops as _ops
+from ...ops import activation as _act
 from ...ops.softmax import log_softmax as _log_softmax
 from ...ops.softmax import softmax as _softmax
 from ...tensor import Tensor
@@ -35,7 +36,8 @@ def relu(input, inplace=False):
 
 
 def relu6(input, inplace=False):
-    return _ops.clamp(input, 0.0, 6.0)
+    """hardtanh(x, 0, 6): its gradient at 0 and at 6 is 0, as torch."""
+    return _act.hardtanh(input, 0.0, 6.0)
 
 
 def leaky_relu(input, negative_slope=0.01, inplace=False):
@@ -74,13 +76,13 @@ def prelu(input, weight):
 
 
 def hardsigmoid(input, inplace=False):
-    """relu6(x + 3) / 6."""
-    return _ops.clamp(input / 6 + 0.5, 0.0, 1.0)
+    """relu6(x + 3) / 6 (gradient 0 at -3 and 3, as torch)."""
+    return _act.hardsigmoid(input)
 
 
 def hardswish(input, inplace=False):
-    """x * relu6(x + 3) / 6."""
-    return input * hardsigmoid(input)
+    """x * relu6(x + 3) / 6 (one op: torch's gradient at -3, 3 and inf)."""
+    return _act.hardswish(input)
 
 
 def gelu(input, approximate="none"):
@@ -104,7 +106,8 @@ def tanh(input):
 
 
 def hardtanh(input, min_val=-1.0, max_val=1.0, inplace=False):
-    return _ops.clamp(input, min_val, max_val)
+    """clamp(x, min_val, max_val), with gradient 0 at the bounds (torch's rule, not clamp's)."""
+    return _act.hardtanh(input, min_val, max_val)
 
 
 def logsigmoid(input):
