@@ -225,7 +225,12 @@ def hinge_embedding_loss(input, target, margin=1.0, reduction="mean"):
 
 
 def kl_div(input, target, reduction="mean", log_target=False):
-    """KL(target || exp(input)) pointwise: target (log target - input); 'batchmean' divides by N."""
+    """KL(target || exp(input)) pointwise: target (log target - input); 'batchmean' divides by N.
+
+    Where target is 0 the loss is 0 and its gradient in the target is -input (t log t taken
+    as 0, so only the -t input term is differentiated); torch gives nan there (log 0 + 0/0
+    in its xlogy backward), which would poison a whole batch for a sparse target.
+    """
     if reduction not in (*_REDUCTIONS, "batchmean"):
         raise ValueError(f"kl_div: reduction must be 'mean', 'sum', 'none' or 'batchmean', "
                          f"got {reduction!r}")
