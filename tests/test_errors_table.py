@@ -153,20 +153,8 @@ ROWS = [
 ]
 
 
-# Rows whose fix lives in ops/ or nn/functional/, still to land (strict: a fix must unmark).
-NOT_YET = {
-    "cross_entropy_int_logits", "cat_of_a_tensor", "chunk_zero",
-    "cross_entropy_probability_target_shape", "dot_sizes", "bilinear_input2_size",
-}
-
-
-def _rows():
-    for name, *row in ROWS:
-        marks = [pytest.mark.xfail(strict=True, reason="fix in ops/")] if name in NOT_YET else []
-        yield pytest.param(*row, id=name, marks=marks)
-
-
-@pytest.mark.parametrize("call,torch_call,cls,pattern", list(_rows()))
+@pytest.mark.parametrize("call,torch_call,cls,pattern", [r[1:] for r in ROWS],
+                         ids=[r[0] for r in ROWS])
 def test_bad_call(call, torch_call, cls, pattern):
     assert issubclass(cls, ALLOWED)
     if torch_call is not None:
