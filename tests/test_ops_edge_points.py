@@ -199,14 +199,27 @@ REDUCE = [
     ("softmax", lambda x: x.softmax(1), None),
     ("log_softmax", lambda x: x.log_softmax(1), None),
     ("normalize", lambda x: TF.normalize(x, dim=1), lambda x: F.normalize(x, dim=1)),
+    ("cumsum", lambda x: x.cumsum(1), None),
+    ("cumprod", lambda x: x.cumprod(1), None),
+    ("matmul", lambda x: x @ x.t(), None),
+    ("sort", lambda x: x.sort(1)[0], None),
+    ("sigmoid_sum", lambda x: x.sigmoid().sum(1), None),
 ]
 REDUCE_POINTS = [("const", CONST), ("one", ONE), ("tied", TIED), ("inf", WITH_INF),
                  ("nan", WITH_NAN), ("zeros", ZEROS)]
 
 
-@pytest.mark.parametrize("points", [p for _, p in REDUCE_POINTS], ids=[n for n, _ in REDUCE_POINTS])
+# cumprod of a row with a zero and an inf or nan: torch's gradient is nan at the inf/nan
+# element (an artifact of its division route); chainrule multiplies out the other elements
+# (d/dx_0 of x_0 x_1 ... is finite there), as prod does.
+REDUCE_NOT_FIRST_ORDER = {("cumprod", "inf"), ("cumprod", "nan")}
+
+
+@pytest.mark.parametrize("points_name,points", REDUCE_POINTS, ids=[n for n, _ in REDUCE_POINTS])
 @pytest.mark.parametrize("name,torch_fn,cr_fn", REDUCE, ids=[r[0] for r in REDUCE])
-def test_reduce_first_order(name, torch_fn, cr_fn, points):
+def test_reduce_first_order(name, torch_fn, cr_fn, points_name, points):
+    if (name, points_name) in REDUCE_NOT_FIRST_ORDER:
+        pytest.skip(f"torch's gradient of {name} at {points_name} is not a reference")
     check_op(None, torch_fn, cr_fn, inputs=[points.copy()], **TOL)
 
 
@@ -217,7 +230,7 @@ def test_reduce_first_order(name, torch_fn, cr_fn, points):
 # the other elements, finite where they are).
 REDUCE_NOT_SECOND_ORDER = {
     ("norm_1", "*"), ("norm", "zeros"), ("norm_all", "zeros"), ("normalize", "zeros"),
-    ("prod", "inf"), ("prod", "nan"),
+    ("prod", "inf"), ("prod", "nan"), ("cumprod", "inf"), ("cumprod", "nan"),
 }
 
 
