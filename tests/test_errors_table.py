@@ -178,3 +178,18 @@ def test_named_error_survives_numpy_exception_classes():
     assert type(named) is TypeError and str(named).startswith("add: ")
     named = _named_error("div", ZeroDivisionError("division by zero"), ())
     assert type(named) is ValueError and str(named).startswith("div: division by zero")
+
+
+def test_take_along_dim_still_counts_from_the_end():
+    # torch allows negative indices here (and only here): gather's refusal must not reach it
+    x = torch.arange(6.0).reshape(2, 3)
+    idx = torch.tensor([[-1], [0]])
+    got = cr.take_along_dim(cr.tensor(x.numpy()), cr.tensor(idx.numpy()), 1)
+    assert got._array.tolist() == torch.take_along_dim(x, idx, 1).tolist()
+
+
+def test_padding_idx_minus_one_is_the_last_row_and_gets_no_gradient():
+    emb = cr.nn.Embedding(4, 2, padding_idx=-1)
+    assert emb.padding_idx == torch.nn.Embedding(4, 2, padding_idx=-1).padding_idx == 3
+    emb(cr.tensor([0, 3])).sum().backward()
+    assert not emb.weight.grad._array[3].any() and emb.weight.grad._array[0].all()
