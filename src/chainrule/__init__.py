@@ -74,5 +74,24 @@ def __getattr__(name):
     raise AttributeError(f"module 'chainrule' has no attribute {name!r}")
 
 
+# The public surface: every public name imported above, the public subpackages below and the
+# lazy ones. Any other module here (creation, tensor, promotion, ...) is internal: Python sets
+# it as an attribute when it is imported, but it is not listed. cr.linalg is kept free for a
+# torch-style cr.linalg. A new public module is added to _PUBLIC_MODULES on purpose.
+_PUBLIC_MODULES = ("accelerator", "autograd", "backend", "backends", "cuda", "nn", "ops", "optim",
+                   "random")
+
+
+def _public_names():
+    import types  # noqa: PLC0415
+
+    names = {name for name, value in globals().items()
+             if not name.startswith("_") and not isinstance(value, types.ModuleType)}
+    return sorted(names | set(_PUBLIC_MODULES) | set(_LAZY_MODULES) | set(_LAZY_FUNCTIONS))
+
+
+__all__ = _public_names()
+
+
 def __dir__():
-    return sorted(set(globals()) | set(_LAZY_MODULES) | set(_LAZY_FUNCTIONS))
+    return sorted(set(_public_names()) | {name for name in globals() if name.startswith("__")})

@@ -319,16 +319,6 @@ class Tensor:
             extras.append("requires_grad=True")
         return "tensor(" + body + "".join(", " + e for e in extras) + ")"
 
-    def _repr_svg_(self):
-        """Jupyter shows a tensor that has a graph as the graph, drawn by ``cr.viz``."""
-        if self.grad_fn is None:
-            return None
-        try:
-            from . import viz  # noqa: PLC0415 - optional, needs the graphviz extra
-            return viz.render_svg(self)
-        except Exception:  # noqa: BLE001 - no drawing is better than a broken notebook cell
-            return None
-
     # --- conversion ------------------------------------------------------------------------
     def to(self, *args, **kwargs):
         """``t.to(dtype)``, ``t.to(device)`` or ``t.to(device, dtype)``, like PyTorch."""
@@ -943,7 +933,9 @@ class _HookHandle:
             self._hooks.remove(self._entry)
 
 
-# The ops and the engine are built on Tensor; bound here, once all of them exist.
+# The one late binding of the import circle: the ops and the engine are built on Tensor, and
+# Tensor's methods call them, so they are bound here, once all of them exist. Nothing below
+# viz imports viz: ``chainrule.viz`` installs the Jupyter picture (``_repr_svg_``) itself.
 from . import ops as _ops  # noqa: E402
 from .autograd import engine as _engine  # noqa: E402
 from .autograd import grad_mode as _grad_mode  # noqa: E402

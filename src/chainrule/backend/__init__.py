@@ -127,3 +127,11 @@ from .generator import (  # noqa: E402,F401 - after normalize_device, which Gene
     Generator, default_generator, get_rng_state, initial_seed, manual_seed, memory_order, rng_of,
     seed, set_rng_state,
 )
+
+from types import ModuleType as _ModuleType  # noqa: E402
+
+# __all__: the public names imported above (a line added above joins it).
+__all__ = sorted(
+    {name for name, value in globals().items()
+     if not name.startswith("_") and not isinstance(value, _ModuleType) and name != "annotations"}
+)

@@ -17,3 +17,13 @@ from .sampler import (  # noqa: F401
     WeightedRandomSampler,
 )
 from .worker import WorkerInfo, get_worker_info  # noqa: F401
+
+from types import ModuleType as _ModuleType  # noqa: E402
+
+# __all__: the public names imported above (a line added above joins it) and the
+# public submodules.
+__all__ = sorted(
+    {name for name, value in globals().items()
+     if not name.startswith("_") and not isinstance(value, _ModuleType)}
+    | {"datasets"}
+)

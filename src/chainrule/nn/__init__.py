@@ -32,3 +32,13 @@ import importlib.util as _importlib_util
 # nn.utils (clip_grad_norm_, ...) is written with the optimizers; import it once it exists.
 if _importlib_util.find_spec(f"{__name__}.utils") is not None:
     from . import utils  # noqa: F401
+
+from types import ModuleType as _ModuleType  # noqa: E402
+
+# __all__: the public names imported above (a line added above joins it) and the
+# public submodules.
+__all__ = sorted(
+    {name for name, value in globals().items()
+     if not name.startswith("_") and not isinstance(value, _ModuleType)}
+    | {"functional", "init", "utils"}
+)

@@ -29,7 +29,9 @@ from .unary import (  # noqa: F401
     minimum, rsqrt, sign, sin, sqrt, to_device, where,
 )
 from . import inplace  # noqa: F401 - in-place ops inside the graph (Tensor.add_, +=, [] =)
-from .index import gather, getitem, index_key, index_select, masked_fill, one_hot, take_along_dim  # noqa: F401
+from .index import (  # noqa: F401
+    gather, getitem, index_key, index_select, masked_fill, one_hot, take_along_dim,
+)
 from .linalg import dot, matmul, mm, outer  # noqa: F401
 from .fused import cross_entropy, linear  # noqa: F401
 from .reduce import (  # noqa: F401
@@ -49,3 +51,11 @@ from .shape import (  # noqa: F401,E402
 )
 from .sorting import argsort, msort, sort, topk  # noqa: F401,E402
 from .histograms import histc, histogram  # noqa: F401,E402
+
+from types import ModuleType as _ModuleType  # noqa: E402
+
+# __all__: the public names imported above (a line added above joins it).
+__all__ = sorted(
+    {name for name, value in globals().items()
+     if not name.startswith("_") and not isinstance(value, _ModuleType)}
+)

@@ -10,7 +10,7 @@ behind either, for masks and indices, which are constants of the graph.
     >>> either.exp(np.zeros(2))                                # array in, array out
     array([1., 1.])
     >>> either.exp(cr.zeros(2, requires_grad=True)).grad_fn   # Tensor in, recorded
-    <ExpBackward0 object at 0x...>
+    <ExpBackward0>
 """
 from __future__ import annotations
 

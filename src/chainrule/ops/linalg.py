@@ -184,7 +184,7 @@ def parse_einsum(equation, shapes):
 
 
 def _einsum_any(spec, *operands):
-    """einsum on arrays, or recorded when any operand is a Tensor (the rule that works on either)."""
+    """einsum on arrays, or recorded when any operand is a Tensor (a rule for either)."""
     if any(isinstance(o, Tensor) for o in operands):
         return Einsum.apply(spec, *operands)
     xp = backend.get_array_module(*operands)

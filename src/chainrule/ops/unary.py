@@ -215,7 +215,8 @@ class Maximum(Op):
     def backward(self, g, a, b):
         av, bv = either.value(a), either.value(b)
         share = (av > bv) + 0.5 * (av == bv)
-        return g * share.astype(either.value(g).dtype), g * (1 - share).astype(either.value(g).dtype)
+        dtype = either.value(g).dtype
+        return g * share.astype(dtype), g * (1 - share).astype(dtype)
 
 
 class Minimum(Op):
@@ -225,7 +226,8 @@ class Minimum(Op):
     def backward(self, g, a, b):
         av, bv = either.value(a), either.value(b)
         share = (av < bv) + 0.5 * (av == bv)
-        return g * share.astype(either.value(g).dtype), g * (1 - share).astype(either.value(g).dtype)
+        dtype = either.value(g).dtype
+        return g * share.astype(dtype), g * (1 - share).astype(dtype)
 
 
 class Where(Op):

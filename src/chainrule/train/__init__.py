@@ -14,3 +14,11 @@ from .fit import Run, evaluate, fit  # noqa: F401
 from .history import History  # noqa: F401
 from .metrics import METRICS, accuracy, error_rate, predictions  # noqa: F401
 from .plots import plot_decision_boundary, plot_history  # noqa: F401
+
+from types import ModuleType as _ModuleType  # noqa: E402
+
+# __all__: the public names imported above (a line added above joins it).
+__all__ = sorted(
+    {name for name, value in globals().items()
+     if not name.startswith("_") and not isinstance(value, _ModuleType)}
+)

@@ -14,3 +14,14 @@ from .explain import BackwardStep, GradientSum, explain  # noqa: F401
 from .graph import keep_graph, walk  # noqa: F401
 from .modules import trace_modules  # noqa: F401
 from .numeric import numeric_vs_analytic  # noqa: F401
+from . import notebook as _notebook  # noqa: E402
+
+_notebook.install()  # Jupyter draws a Tensor's graph once viz is imported
+
+from types import ModuleType as _ModuleType  # noqa: E402
+
+# __all__: the public names imported above (a line added above joins it).
+__all__ = sorted(
+    {name for name, value in globals().items()
+     if not name.startswith("_") and not isinstance(value, _ModuleType)}
+)

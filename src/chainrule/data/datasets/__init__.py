@@ -11,3 +11,11 @@ from .toy import (  # noqa: F401
     TOY, TRIANGLE_VERTICES, blobs, circles, moons, spirals, triangle, triangle_halfplanes,
     two_clouds, xor,
 )
+
+from types import ModuleType as _ModuleType  # noqa: E402
+
+# __all__: the public names imported above (a line added above joins it).
+__all__ = sorted(
+    {name for name, value in globals().items()
+     if not name.startswith("_") and not isinstance(value, _ModuleType)}
+)

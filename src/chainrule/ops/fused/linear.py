@@ -4,8 +4,8 @@ every MLP), with PyTorch's grad_fn names (AddmmBackward0, MmBackward0).
     >>> x = cr.randn(4, 3)
     >>> w = cr.randn(2, 3, requires_grad=True)
     >>> y = cr.ops.linear(x, w)
-    >>> y.shape, y.grad_fn.name()
-    (chainrule.Size([4, 2]), 'MmBackward0')
+    >>> y.shape, y.grad_fn
+    (chainrule.Size([4, 2]), <MmBackward0>)
 """
 
 from __future__ import annotations
