@@ -11,18 +11,26 @@ Float results are float32 unless ``dtype`` says otherwise; random ones draw from
 
 from __future__ import annotations
 
+import operator
+
 import numpy as np
 
 from . import backend
 from .tensor import Tensor, _make
 
 
-def _shape(size):
+def _shape(size, name):
+    """``size`` as a tuple of ints; a float size (``nn.Linear(3.5, 2)``) is refused, as torch
+    does, rather than truncated."""
     if len(size) == 1 and isinstance(size[0], (tuple, list)):
         size = tuple(size[0])
-    shape = tuple(int(n) for n in size)
+    try:
+        shape = tuple(operator.index(n) for n in size)
+    except TypeError:
+        raise TypeError(f"{name}: size must be a sequence of ints, got "
+                        f"({', '.join(repr(n) for n in size)})") from None
     if any(n < 0 for n in shape):
-        raise ValueError(f"negative dimension in shape {shape}")
+        raise ValueError(f"{name}: negative dimension in shape {shape}")
     return shape
 
 
@@ -76,17 +84,17 @@ def from_numpy(array: np.ndarray) -> Tensor:
 
 def zeros(*size, dtype=None, requires_grad=False, device=None):
     xp, device = _xp(device)
-    return _finish(xp.zeros(_shape(size), dtype=_float(dtype)), requires_grad, device)
+    return _finish(xp.zeros(_shape(size, "zeros"), dtype=_float(dtype)), requires_grad, device)
 
 
 def ones(*size, dtype=None, requires_grad=False, device=None):
     xp, device = _xp(device)
-    return _finish(xp.ones(_shape(size), dtype=_float(dtype)), requires_grad, device)
+    return _finish(xp.ones(_shape(size, "ones"), dtype=_float(dtype)), requires_grad, device)
 
 
 def empty(*size, dtype=None, requires_grad=False, device=None):
     xp, device = _xp(device)
-    return _finish(xp.empty(_shape(size), dtype=_float(dtype)), requires_grad, device)
+    return _finish(xp.empty(_shape(size, "empty"), dtype=_float(dtype)), requires_grad, device)
 
 
 def full(size, fill_value, dtype=None, requires_grad=False, device=None):
@@ -94,7 +102,7 @@ def full(size, fill_value, dtype=None, requires_grad=False, device=None):
         dtype = (np.bool_ if isinstance(fill_value, bool) else
                  np.int64 if isinstance(fill_value, int) else backend.default_float)
     xp, device = _xp(device)
-    return _finish(xp.full(_shape((size,)), fill_value, dtype=backend.to_dtype(dtype)),
+    return _finish(xp.full(_shape((size,), "full"), fill_value, dtype=backend.to_dtype(dtype)),
                    requires_grad, device)
 
 
@@ -150,14 +158,14 @@ def eye(n, m=None, dtype=None, requires_grad=False, device=None):
 def rand(*size, generator=None, dtype=None, requires_grad=False, device=None):
     """Uniform on [0, 1) (torch's stream with the default generator: see ``cr.Generator``)."""
     dtype = _float(dtype)
-    values = backend.rng_of(generator).draw_uniform(_shape(size), 0.0, 1.0, dtype)
+    values = backend.rng_of(generator).draw_uniform(_shape(size, "rand"), 0.0, 1.0, dtype)
     return _finish(values, requires_grad, device)
 
 
 def randn(*size, generator=None, dtype=None, requires_grad=False, device=None):
     """Standard normal."""
     dtype = _float(dtype)
-    values = backend.rng_of(generator).draw_normal(_shape(size), 0.0, 1.0, dtype)
+    values = backend.rng_of(generator).draw_normal(_shape(size, "randn"), 0.0, 1.0, dtype)
     return _finish(values, requires_grad, device)
 
 
@@ -173,7 +181,7 @@ def randint(low, high=None, size=(), generator=None, dtype=None, requires_grad=F
     if high <= low:
         raise ValueError(f"randint: high ({high}) must be greater than low ({low})")
     dtype = backend.to_dtype(dtype) or np.dtype(np.int64)
-    values = backend.rng_of(generator).draw_int(low, high, _shape((size,)), dtype)
+    values = backend.rng_of(generator).draw_int(low, high, _shape((size,), "randint"), dtype)
     return _finish(values, requires_grad, device)
 
 

@@ -45,9 +45,13 @@ def as_array(data, dtype=None, device="cpu"):
     if type(data) is not _ndarray and hasattr(data, "dtype") and hasattr(data, "shape"):
         data = backend.to_device(data, device)  # an array of another device: copied across
     dtype = backend.to_dtype(dtype)
-    if dtype is not None:
-        return xp.asarray(data, dtype=dtype)
-    arr = xp.asarray(data)
+    try:
+        if dtype is not None:
+            return xp.asarray(data, dtype=dtype)
+        arr = xp.asarray(data)
+    except ValueError as exc:  # ragged lists, or values that do not fit the dtype
+        raise ValueError(f"tensor: cannot make a tensor from {type(data).__name__} data: "
+                         f"{_ragged(data) or exc}") from None
     if arr.dtype.kind == "f" and not hasattr(data, "dtype"):
         # Python floats and lists become float32 (PyTorch); arrays keep their dtype.
         arr = arr.astype(backend.default_float, copy=False)
@@ -63,6 +67,22 @@ def _device_of_data(arr):
     """The device of an array handed to ``Tensor(...)``, or None (the default) for host data."""
     name = backend.device_of(arr)
     return None if name == "cpu" else name
+
+
+def _ragged(data, depth=0):
+    """Where nested lists stop being rectangular, as torch says it, or None."""
+    if not isinstance(data, (list, tuple)) or not data:
+        return None
+    lengths = [len(d) if isinstance(d, (list, tuple)) else None for d in data]
+    if len(set(lengths)) > 1:
+        bad = next(i for i, n in enumerate(lengths) if n != lengths[0])
+        return (f"expected a sequence of length {lengths[0]} at dim {depth + 1} "
+                f"(got {lengths[bad]} at index {bad})")
+    for d in data:
+        found = _ragged(d, depth + 1)
+        if found:
+            return found
+    return None
 
 
 class Tensor:
@@ -124,6 +144,14 @@ class Tensor:
 
     @grad.setter
     def grad(self, value):
+        if value is not None:  # as torch: a Tensor of this tensor's shape and dtype, or None
+            if not isinstance(value, Tensor):
+                raise TypeError(f"grad: expected a Tensor or None, got {type(value).__name__}")
+            if value._array.shape != self._array.shape or value.dtype != self.dtype:
+                raise RuntimeError(
+                    f"grad: cannot assign a gradient of shape {tuple(value.shape)} and dtype "
+                    f"{value.dtype} to a tensor of shape {tuple(self.shape)} and dtype "
+                    f"{self.dtype}")
         self._grad = value
 
     def requires_grad_(self, requires_grad: bool = True) -> "Tensor":
@@ -361,7 +389,7 @@ class Tensor:
                 f"{name}: a leaf tensor that requires grad is used in an in-place operation; "
                 "wrap the update in `with cr.no_grad():`")
 
-    def _inplace(self, name, value, arithmetic=False):
+    def _inplace(self, name, value, arithmetic=False, into_whole=True):
         self._check_inplace(name)
         if _grad_mode.state.tracer is not None:  # an update in place is a step of a trace
             _tracing.note(name, (self, value))
@@ -377,6 +405,9 @@ class Tensor:
             # made by the array module of this tensor: a host 0-d array cannot meet a GPU one
             value = backend.get_array_module(self._array).asarray(value).astype(
                 self._array.dtype, copy=False)
+        shape = getattr(value, "shape", ())
+        if into_whole and shape and shape != self._array.shape:  # broadcast to self, not grow it
+            _check_writable_shape(name, shape, self._array.shape)
         self._version += 1
         fn = self.grad_fn
         if fn is not None and fn.saves_output:  # its backward reads this very array: refuse it
@@ -475,8 +506,13 @@ class Tensor:
         if _in_graph(self, value):
             _ops.inplace.setitem(self, index, value)
             return
-        value = self._inplace("__setitem__", value)
-        self._array[index] = value
+        value = self._inplace("__setitem__", value, into_whole=False)
+        try:
+            self._array[index] = value
+        except ValueError as exc:
+            raise ValueError(f"setitem: cannot write a value of shape "
+                             f"{tuple(getattr(value, 'shape', ()))} into tensor of shape "
+                             f"{tuple(self.shape)} at {index!r}: {exc}") from None
 
     # --- operators ------------------------------------------------------------------------
     def __add__(self, other):
@@ -705,6 +741,9 @@ class Tensor:
         return _ops.reshape(self, *shape)
 
     def view(self, *shape):
+        """The same values in ``shape``, sharing memory; like torch, refused where the memory
+        layout does not allow it (a transposed tensor: use ``reshape``, which copies)."""
+        _check_viewable(self, shape)
         return _ops.reshape(self, *shape)
 
     def view_as(self, other):
@@ -923,6 +962,38 @@ from .autograd import grad_mode as _grad_mode  # noqa: E402
 from .autograd import tracing as _tracing  # noqa: E402
 from . import promotion as _promotion  # noqa: E402
 from . import random as _random  # noqa: E402
+
+
+def _check_writable_shape(name, value_shape, shape):
+    """An in-place write of a ``value_shape`` value into a ``shape`` tensor must broadcast."""
+    ok = len(value_shape) <= len(shape) and all(
+        v == 1 or v == s for v, s in zip(reversed(value_shape), reversed(shape)))
+    if not ok:
+        raise ValueError(f"{name}: a value of shape {tuple(value_shape)} cannot be written into "
+                         f"a tensor of shape {tuple(shape)} (it must broadcast to it)")
+
+
+def _check_viewable(t, shape):
+    """Raise as torch does when ``t.view(shape)`` would need a copy (NumPy's no-copy reshape
+    follows the same rule as torch's strides); a wrong size is left to reshape to report."""
+    arr = t._array
+    if arr.flags.c_contiguous or not isinstance(arr, np.ndarray):
+        return
+    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+        shape = tuple(shape[0])
+    try:
+        np.reshape(arr, shape, copy=False)
+    except ValueError:
+        try:
+            np.reshape(arr, shape)  # the size is wrong too: let reshape say that
+        except (ValueError, TypeError):
+            return
+        raise RuntimeError(
+            f"view: a tensor of shape {tuple(t.shape)} and strides {arr.strides} cannot be "
+            f"viewed as {tuple(shape)} without a copy (it is not contiguous, e.g. transposed); "
+            "use .reshape(...) instead") from None
+    except TypeError:
+        return
 
 
 def _in_graph(t, other):

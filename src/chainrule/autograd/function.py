@@ -172,10 +172,12 @@ class Op(Node):
                     requires_grad = True
                 version += a._version
             else:
+                if type(a) is list and any(isinstance(e, Tensor) for e in a):
+                    _refuse_list(node.name, args)  # no op takes Tensors in a list constant
                 values.append(a)
         try:
             out = node.forward(*values)
-        except (ValueError, TypeError, IndexError) as exc:
+        except (ValueError, TypeError, IndexError, ArithmeticError) as exc:
             raise _named_error(node.name, exc, args) from None
         if isinstance(out, _generic):  # NumPy gives scalars for 0-d results; keep arrays
             out = np.asarray(out)
@@ -245,14 +247,38 @@ def _many_outputs(node, args, outs, record, version):
     return tuple(result)
 
 
-def _named_error(name, exc, args):
-    msg = str(exc)
-    if msg.startswith(f"{name}:"):
-        return exc
-    shapes = ", ".join(
+# The exception classes an op raises, in the order a NumPy error is mapped onto them: an
+# AxisError (both IndexError and ValueError) stays an IndexError, as torch's dim errors are.
+_ERROR_CLASSES = (IndexError, TypeError, ValueError, RuntimeError)
+
+
+def _describe(args):
+    return ", ".join(
         f"{tuple(a.shape)} {a.dtype}" if isinstance(a, Tensor) else type(a).__name__
         for a in args)
-    return type(exc)(f"{name}: {msg} (inputs: {shapes})")
+
+
+def _named_error(name, exc, args):
+    """``exc`` as one of ``_ERROR_CLASSES`` whose message starts with ``name:``.
+
+    The new exception is built from the plain base class, never ``type(exc)``: NumPy's own
+    classes (``_UFuncNoLoopError``...) take other constructor arguments, and a division by
+    zero in an op's arithmetic is a bad value (ValueError), not a crash of the caller.
+    """
+    msg = str(exc)
+    if msg.startswith(f"{name}:") and type(exc) in _ERROR_CLASSES:
+        return exc
+    cls = next((c for c in _ERROR_CLASSES if isinstance(exc, c)), ValueError)
+    if msg.startswith(f"{name}:"):
+        return cls(msg)
+    return cls(f"{name}: {msg} (inputs: {_describe(args)})")
+
+
+def _refuse_list(name, args):
+    """A list of Tensors where an op takes a Tensor (``cr.add([t, t], t)``): refuse it, as
+    torch does, rather than let NumPy stack it into an array cut from the graph."""
+    raise TypeError(f"{name}: expected a Tensor, got a list of Tensors "
+                    f"(inputs: {_describe(args)})")
 
 
 class Function(Node):

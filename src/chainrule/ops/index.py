@@ -126,18 +126,28 @@ def _gather_index(x_shape, index, axis, name):
         if d != axis and n_i > n_x:
             raise ValueError(f"{name}: index shape {index.shape} exceeds input shape {x_shape} "
                              f"at dim {d}")
-    if not x_shape:  # a 0-d input: the index (0 or -1) picks the element itself
-        if index.item() not in (0, -1):
-            raise IndexError(f"{name}: index {index.item()} is out of range for a 0-d tensor")
+    if not x_shape:  # a 0-d input: the index 0 picks the element itself
+        check_index_range(name, index, 1, 0)
         return ()
-    if index.size and (index.min() < -x_shape[axis] or index.max() >= x_shape[axis]):
-        raise IndexError(f"{name}: index out of range for dim {axis} of size {x_shape[axis]}")
+    check_index_range(name, index, x_shape[axis], axis)
     # open coordinates (np.indices(..., sparse=True)), made where the index lives
     xp = get_array_module(index)
     coords = [xp.arange(n).reshape((1,) * d + (n,) + (1,) * (index.ndim - d - 1))
               for d, n in enumerate(index.shape)]
     coords[axis] = index
     return tuple(coords)
+
+
+def check_index_range(name, index, size, axis):
+    """Indices along a dim must lie in [0, size): a negative one is refused, as torch's gather,
+    index_select and embedding refuse it, rather than wrapped around to the end (so -1 used
+    as a padding id can never silently read and train the last row)."""
+    if index.size:
+        low, high = index.min(), index.max()
+        if low < 0 or high >= size:
+            bad = int(low if low < 0 else high)
+            raise IndexError(f"{name}: index {bad} is out of bounds for dim {axis} with size "
+                             f"{size}")
 
 
 class Gather(Op):
@@ -167,6 +177,9 @@ def index_select(x, dim, index):
     idx = either.array_of(index)
     if idx.ndim != 1:
         raise ValueError(f"index_select: index must be 1-D, got shape {idx.shape}")
+    if idx.dtype.kind not in "iu":
+        raise TypeError(f"index_select: index must be an integer tensor, got dtype {idx.dtype}")
+    check_index_range("index_select", idx, x.shape[axis] if x.ndim else 1, axis)
     return GetItem.apply(x, _key_on((slice(None),) * axis + (idx,), x._array))
 
 
@@ -185,7 +198,12 @@ def masked_fill(x, mask, value):
 
 
 def take_along_dim(x, indices, dim):
-    return gather(x, dim, indices)
+    """``gather``, except that negative indices count from the end (torch allows them here)."""
+    axis = normalize_dim("take_along_dim", dim, x.ndim)
+    idx = indices._array if isinstance(indices, Tensor) else np.asarray(indices)
+    if idx.dtype.kind in "i" and x.ndim:
+        idx = np.where(idx < 0, idx + x.shape[axis], idx)
+    return gather(x, dim, idx)
 
 
 def one_hot(labels, num_classes=-1):

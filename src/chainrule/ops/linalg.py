@@ -89,6 +89,9 @@ def dot(input, tensor):  # noqa: A002 - PyTorch's argument names
     if len(_shape(input)) != 1 or len(_shape(tensor)) != 1:
         raise ValueError(f"dot: expected 1-D tensors, got shapes {_shape(input)} and "
                          f"{_shape(tensor)}")
+    if _shape(input) != _shape(tensor):
+        raise ValueError(f"dot: shapes {_shape(input)} and {_shape(tensor)} must have the same "
+                         "number of elements")
     return matmul(input, tensor)
 
 

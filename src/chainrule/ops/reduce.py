@@ -14,6 +14,7 @@ size 1. Gradients flow back by broadcasting the upstream gradient over the reduc
 
 from __future__ import annotations
 
+import math
 from collections import namedtuple
 
 import numpy as np
@@ -23,6 +24,7 @@ from ..autograd.function import Op
 from ..backend import get_array_module
 from ..tensor import Tensor, _make
 from . import either
+from .unary import _sign
 
 
 def normalize_dims(name, dim, ndim):
@@ -172,13 +174,36 @@ class Amax(Op):
 
     def backward(self, g, x, axes, keepdims):
         xv = either.value(x)
-        mask = xv == self.extreme(xv, axes, True)
-        share = mask / mask.sum(axis=axes, keepdims=True)
+        mask = self.winners(xv, self.extreme(xv, axes, True))
+        with np.errstate(invalid="ignore"):  # amax of a row with nan: 0/0, nan as torch
+            share = mask / mask.sum(axis=axes, keepdims=True)
         return _expand_back(g, x.shape, axes, keepdims) * share.astype(xv.dtype), None, None
+
+    @staticmethod
+    def winners(xv, extreme):
+        return xv == extreme
 
 
 class Amin(Amax):
     """Min over ``axes``; ties share the gradient evenly."""
+
+    def extreme(self, x, axes, keepdims):
+        return x.min(axis=axes, keepdims=keepdims)
+
+
+class MaxAll(Amax):
+    """``max(x)`` of every element: as amax, but where the max is nan the nan elements share
+    the gradient (torch's evenly_distribute_backward), where amax gives nan everywhere."""
+
+    torch_name = "MaxBackward1"
+
+    @staticmethod
+    def winners(xv, extreme):
+        return (xv == extreme) | (np.isnan(xv) & np.isnan(extreme))
+
+
+class MinAll(MaxAll):
+    torch_name = "MinBackward1"
 
     def extreme(self, x, axes, keepdims):
         return x.min(axis=axes, keepdims=keepdims)
@@ -206,7 +231,7 @@ class Norm(Op):
         xv = either.value(x)
         gk = _expand_back(g, x.shape, axes, keepdims)
         if p == 1:
-            return gk * either.sign(x), None, None, None
+            return gk * _sign(either.value(x)), None, None, None
         y = self.forward(xv, p, axes, True)
         if p == float("inf"):
             a = np.abs(xv)
@@ -269,14 +294,60 @@ def var(x, dim=None, unbiased=None, keepdim=False, correction=None):
     for a in axes:
         n *= x.shape[a]
     c = _correction(unbiased, correction)
-    centered = x - Mean.apply(x, axes, True)
-    return Sum.apply(centered * centered, axes, keepdim) / (n - c if n > c else 0)
+    return Var.apply(x, axes, keepdim, n - c if n > c else 0)
+
+
+class Var(Op):
+    """sum((x - mean)^2) / divisor over ``axes``; dx = 2 g (x - mean) / divisor, torch's rule.
+
+    The path through the mean is left out of the first derivative (it sums to zero in exact
+    arithmetic): with an inf in a row it would make every gradient of the row nan, where
+    torch gives nan at the inf and +-inf elsewhere. A divisor of 0 (one element, Bessel's
+    correction) gives nan, as torch.
+    """
+
+    torch_name = "VarBackward0"
+
+    def forward(self, x, axes, keepdims, divisor):
+        centered = x - x.mean(axis=axes, keepdims=True)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return (centered * centered).sum(axis=axes, keepdims=keepdims) / divisor
+
+    def backward(self, g, x, axes, keepdims, divisor):
+        if either.is_graph(g):
+            mean = Mean.apply(x, axes, True)
+        else:
+            mean = x.mean(axis=axes, keepdims=True)
+        scale = 2.0 / divisor if divisor else math.inf
+        with np.errstate(invalid="ignore"):  # inf * 0 where the divisor is 0: nan, as torch
+            gx = _expand_back(g, x.shape, axes, keepdims) * (x - mean) * scale
+        return gx, None, None, None
+
+
+class Std(Op):
+    """sqrt of a variance, with torch's gradient at a zero spread: 0, not g / 0 = inf (which
+    times the zero deviations gave NaN), so a constant input has zero gradient."""
+
+    torch_name = "StdBackward0"
+    saves_output = True
+    caches = ("y",)
+
+    def forward(self, v):
+        self.y = np.sqrt(v)
+        return self.y
+
+    def backward(self, g, v):
+        y = self.saved_output(either.is_graph(g))
+        zero = either.value(y) == 0
+        if not np.any(zero):
+            return g / (2 * y)
+        return either.where(zero, 0, g / (2 * either.where(zero, 1, y)))
 
 
 @torch_aliases
 def std(x, dim=None, unbiased=None, keepdim=False, correction=None):
     _dims("std", x, dim)  # so that a bad dim is reported as std's
-    return var(x, dim, unbiased, keepdim, correction).sqrt()
+    return Std.apply(var(x, dim, unbiased, keepdim, correction))
 
 
 @torch_aliases
@@ -299,7 +370,7 @@ MaxResult = namedtuple("MaxResult", ["values", "indices"])
 
 def _extreme(name, x, dim, keepdim, arg):
     if dim is None:
-        return (amax if name == "max" else amin)(x, None, False)
+        return (MaxAll if name == "max" else MinAll).apply(x, _dims(name, x, None), False)
     if not isinstance(dim, (int, np.integer)):
         raise TypeError(f"{name}: dim must be an int when indices are returned, got {dim!r}")
     normalize_dim(name, dim, x.ndim)  # a bad dim is reported as max's / min's

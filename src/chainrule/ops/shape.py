@@ -15,6 +15,7 @@ import numpy as np
 from ..aliases import torch_aliases
 from .. import backend
 from ..autograd.function import Op
+from ..tensor import Tensor
 from . import either
 from .reduce import normalize_dim, normalize_dims
 
@@ -181,6 +182,9 @@ def expand(x, *shape):
 
 @torch_aliases
 def cat(tensors, dim=0):
+    if isinstance(tensors, Tensor):  # iterating it would silently cat its rows (torch: error)
+        raise TypeError(f"cat: expected a sequence of Tensors, got a Tensor of shape "
+                        f"{tuple(tensors.shape)}")
     tensors = list(tensors)
     if not tensors:
         raise ValueError("cat: expected a non-empty list of tensors")
@@ -233,6 +237,8 @@ def split(x, split_size_or_sections, dim=0):
 @torch_aliases
 def chunk(x, chunks, dim=0):
     axis = normalize_dim("chunk", dim, x.ndim)
+    if int(chunks) <= 0:
+        raise ValueError(f"chunk: chunks must be positive, got {chunks}")
     n = x.shape[axis]
     step = -(-n // int(chunks))
     return split(x, max(step, 1), axis)

@@ -52,8 +52,10 @@ class Softmax(Op):
     arg_names = ("input", "dim")  # torch's names, for traces
 
     def forward(self, x, axis):
-        e = np.exp(x - stable_max(x, axis))
-        with np.errstate(invalid="ignore"):  # a row of only -inf is 0/0: NaN, as in PyTorch
+        # Shifted by the plain max, as torch: a row with +inf (inf - inf) or of only -inf
+        # is all NaN, never [nan, 0] (logsumexp alone shifts such rows by 0: stable_max).
+        with np.errstate(invalid="ignore"):
+            e = np.exp(x - x.max(axis=axis, keepdims=True))
             self.y = e / e.sum(axis=axis, keepdims=True)
         return self.y
 
@@ -65,9 +67,10 @@ class Softmax(Op):
 
 
 def log_softmax_array(x, axis):
-    """x - logsumexp(x) on a raw array, stable for any logits (-inf entries included)."""
-    shifted = x - stable_max(x, axis)
-    with np.errstate(divide="ignore", invalid="ignore"):  # a row of only -inf: NaN, as torch
+    """x - logsumexp(x) on a raw array, stable for any logits (-inf entries included); a row
+    with +inf or of only -inf is all NaN, as torch (shifted by the plain max, like softmax)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        shifted = x - x.max(axis=axis, keepdims=True)
         return shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
 
 

@@ -22,7 +22,7 @@ from .. import backend
 from ..autograd.function import Op
 from ..tensor import Tensor
 from . import either
-from .arithmetic import _as_float, _pow, _promote, _wants
+from .arithmetic import _as_float, _promote, _wants
 
 
 class Exp(Op):
@@ -90,11 +90,19 @@ class Sqrt(Op):
 
 
 class Rsqrt(Op):
+    """y = 1 / sqrt(x); dy = -y^3 / 2, written in the output as torch (so rsqrt(-0) = -inf
+    has gradient +inf, and a nan output a nan gradient)."""
+
+    saves_output = True
+    caches = ("y",)
+
     def forward(self, x):
-        return 1 / np.sqrt(_as_float(x))
+        self.y = 1 / np.sqrt(_as_float(x))
+        return self.y
 
     def backward(self, g, x):
-        return g * -0.5 * _pow(x, -1.5)
+        y = self.saved_output(either.is_graph(g))
+        return g * (-0.5 * y * y * y)
 
 
 class Abs(Op):
@@ -102,12 +110,17 @@ class Abs(Op):
         return np.abs(x)
 
     def backward(self, g, x):
-        return g * either.sign(x)
+        return g * _sign(either.value(x))
+
+
+def _sign(x):
+    """torch's sign: -1, 0 or 1, and 0 for nan (NumPy's sign gives nan there)."""
+    return (x > 0).astype(x.dtype) - (x < 0) if x.dtype.kind == "f" else np.sign(x)
 
 
 class Sign(Op):
     def forward(self, x):
-        return np.sign(x)
+        return _sign(x)
 
     def backward(self, g, x):
         return g * 0

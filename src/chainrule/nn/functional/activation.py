@@ -11,6 +11,7 @@ prelu, mish, ..., softmax, log_softmax, softmin. The ones with an op of their ow
 from __future__ import annotations
 
 from ... import ops as _ops
+from ...ops import activation as _act
 from ...ops.either import array_of
 from ...ops.softmax import log_softmax as _log_softmax
 from ...ops.softmax import softmax as _softmax
@@ -33,7 +34,8 @@ def relu(input, inplace=False):
 
 
 def relu6(input, inplace=False):
-    return _ops.clamp(input, 0.0, 6.0)
+    """hardtanh(x, 0, 6): its gradient at 0 and at 6 is 0, as torch."""
+    return _act.hardtanh(input, 0.0, 6.0)
 
 
 def leaky_relu(input, negative_slope=0.01, inplace=False):
@@ -72,13 +74,13 @@ def prelu(input, weight):
 
 
 def hardsigmoid(input, inplace=False):
-    """relu6(x + 3) / 6."""
-    return _ops.clamp(input / 6 + 0.5, 0.0, 1.0)
+    """relu6(x + 3) / 6 (gradient 0 at -3 and 3, as torch)."""
+    return _act.hardsigmoid(input)
 
 
 def hardswish(input, inplace=False):
-    """x * relu6(x + 3) / 6."""
-    return input * hardsigmoid(input)
+    """x * relu6(x + 3) / 6 (one op: torch's gradient at -3, 3 and inf)."""
+    return _act.hardswish(input)
 
 
 def gelu(input, approximate="none"):
@@ -102,7 +104,8 @@ def tanh(input):
 
 
 def hardtanh(input, min_val=-1.0, max_val=1.0, inplace=False):
-    return _ops.clamp(input, min_val, max_val)
+    """clamp(x, min_val, max_val), with gradient 0 at the bounds (torch's rule, not clamp's)."""
+    return _act.hardtanh(input, min_val, max_val)
 
 
 def logsigmoid(input):

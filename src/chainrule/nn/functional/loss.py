@@ -80,6 +80,8 @@ def l1_loss(input, target, reduction="mean"):
 def huber_loss(input, target, reduction="mean", delta=1.0):
     """0.5 d^2 where |d| < delta, else delta (|d| - 0.5 delta), with d = input - target."""
     _check_same_shape("huber_loss", input, target)
+    if not delta > 0:  # torch refuses it; a negative delta would give negative losses
+        raise ValueError(f"huber_loss: delta must be positive, got {delta}")
     d = input - target
     ad = _ops.abs(d)
     small = _array(ad) < delta
@@ -90,6 +92,8 @@ def huber_loss(input, target, reduction="mean", delta=1.0):
 def smooth_l1_loss(input, target, reduction="mean", beta=1.0):
     """0.5 d^2 / beta where |d| < beta, else |d| - 0.5 beta."""
     _check_same_shape("smooth_l1_loss", input, target)
+    if not beta >= 0:
+        raise ValueError(f"smooth_l1_loss: beta must be non-negative, got {beta}")
     d = input - target
     ad = _ops.abs(d)
     if beta == 0:
@@ -233,7 +237,12 @@ def hinge_embedding_loss(input, target, margin=1.0, reduction="mean"):
 
 
 def kl_div(input, target, reduction="mean", log_target=False):
-    """KL(target || exp(input)) pointwise: target (log target - input); 'batchmean' divides by N."""
+    """KL(target || exp(input)) pointwise: target (log target - input); 'batchmean' divides by N.
+
+    Where target is 0 the loss is 0 and its gradient in the target is -input (t log t taken
+    as 0, so only the -t input term is differentiated); torch gives nan there (log 0 + 0/0
+    in its xlogy backward), which would poison a whole batch for a sparse target.
+    """
     if reduction not in (*_REDUCTIONS, "batchmean"):
         raise ValueError(f"kl_div: reduction must be 'mean', 'sum', 'none' or 'batchmean', "
                          f"got {reduction!r}")
@@ -253,7 +262,20 @@ def kl_div(input, target, reduction="mean", log_target=False):
 
 
 def gaussian_nll_loss(input, target, var, full=False, eps=1e-6, reduction="mean"):
-    v = var.clamp(min=eps) if isinstance(var, Tensor) else np.maximum(_array(var), eps)
+    """0.5 (log v + (input - target)^2 / v) with v = max(var, eps).
+
+    As torch: a negative ``var`` is refused, and the clamp to ``eps`` changes the value only:
+    torch clamps under no_grad, so the gradient reaches ``var`` as if v were var itself
+    (``var - var.detach() + clamped`` here: exactly the clamped value, identity gradient).
+    """
+    values = _array(var)
+    if (values < 0).any():
+        raise ValueError(f"gaussian_nll_loss: var has negative entries (min {values.min()})")
+    clamped = values.clip(eps, None).astype(values.dtype, copy=False)
+    if isinstance(var, Tensor) and var.requires_grad:
+        v = var - var.detach() + Tensor(clamped)
+    else:
+        v = clamped
     logv = v.log() if isinstance(v, Tensor) else np.log(v)
     d = input - target
     losses = 0.5 * (logv + d * d / v)

@@ -32,12 +32,12 @@ def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0):
     if idx.dtype.kind not in "iu":
         raise TypeError(f"embedding: indices must be integers, got dtype {idx.dtype}")
     num = weight.shape[0]
-    if idx.size and (idx.min() < -num or idx.max() >= num):
+    # Negative indices are refused (torch): -1 as a padding id must never read row num - 1.
+    if idx.size and (idx.min() < 0 or idx.max() >= num):
         raise IndexError(f"embedding: index {int(idx.max() if idx.max() >= num else idx.min())} "
                          f"is out of range for {num} embeddings")
     if padding_idx is not None and padding_idx < 0:
         padding_idx += num
-    idx = np.where(idx < 0, idx + num, idx)
     if max_norm is not None:
         _embedding_renorm(weight, idx, max_norm, norm_type)
     return _fused.Embedding.apply(weight, idx, padding_idx)

@@ -94,7 +94,7 @@ class BCEWithLogits(Op):
 class BCE(Op):
     """l = -w [y log p + (1 - y) log(1 - p)], each log clamped at -100 as in PyTorch.
 
-    dl/dp = w (p - y) / max(p (1 - p), 1e-12); dl/dy = w [log(1 - p) - log p].
+    dl/dp = w (p - y) / max(p (1 - p), 1e-12); dl/dy = w [log(1 - p) - log p] (unclamped).
     """
 
     torch_name = "BinaryCrossEntropyBackward0"
@@ -122,6 +122,7 @@ class BCE(Op):
             if either.is_graph(g):
                 gy = ge * (either.log(1 - p) - either.log(p))
             else:
-                with np.errstate(divide="ignore"):
-                    gy = ge * (np.maximum(np.log1p(-p), -100) - np.maximum(np.log(p), -100))
+                # unclamped, as torch's target gradient (only the loss clamps its logs)
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    gy = ge * (np.log1p(-p) - np.log(p))
         return gp, gy, None, None

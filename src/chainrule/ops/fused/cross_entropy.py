@@ -137,6 +137,9 @@ def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean
         raise ValueError(f"cross_entropy: label_smoothing must be in [0, 1], got {label_smoothing}")
     if input.ndim < 1:
         raise ValueError("cross_entropy: input must have a class dimension")
+    if input.dtype.kind != "f":  # torch refuses; an int "loss" would be silently wrong
+        raise TypeError(f"cross_entropy: input (logits) must be floating point, got dtype "
+                        f"{input.dtype}")
     x = input if input.ndim > 1 else input.reshape(1, -1)
     C = x.shape[1]
     t = either.array_of(target)
@@ -150,6 +153,9 @@ def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean
         if w.shape != (C,):
             raise ValueError(f"cross_entropy: weight must have shape ({C},), got {w.shape}")
     if t.dtype.kind == "f":  # class probabilities
+        if t.shape != tuple(input.shape):  # as torch: one probability per logit
+            raise ValueError(f"cross_entropy: probability target shape {t.shape} must match "
+                             f"input shape {tuple(input.shape)}")
         t_rows = (t if input.ndim > 1 else t.reshape(1, -1))
         if t_rows.ndim > 2:
             t_rows = np.moveaxis(t_rows, 1, -1)
