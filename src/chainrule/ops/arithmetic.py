@@ -20,6 +20,7 @@ import numpy as np
 
 from .. import backend
 from ..autograd.function import Op
+from ..promotion import result_type
 from ..tensor import Tensor
 from . import either
 
@@ -43,33 +44,37 @@ def _is_array(v) -> bool:
                                     and not isinstance(v, np.generic))
 
 
-def _torch_float(a, b):
-    """The float dtype PyTorch gives ``a op b``: that of the highest-ranked float operands
-    (tensors with dims, then 0-d tensors), else the default float (Python numbers only)."""
-    for zero_dim in (False, True):
-        floats = [v.dtype for v in (a, b) if _is_array(v)
-                  and (v.ndim == 0) == zero_dim and v.dtype.kind == "f"]
-        if floats:
-            return np.result_type(*floats)
-    return backend.default_float
-
-
 def _promote(fn, a, b):
     """``fn(a, b)`` in PyTorch's result dtype where NumPy's promotion differs from it.
 
-    NumPy makes int with float, int / int, and float32 with a 0-d float64 array float64, and
-    small ints (uint8, bool) with a float float16; PyTorch keeps float32 (``uint8 / 255.0``).
-    Only a float64 or float16 result can be wrong: the common case costs two comparisons.
+    NumPy makes int with float, int / int, and float32 with a 0-d float64 array float64, small
+    ints (uint8, bool) with a float float16, and uint8 with a 0-d int32 int32; PyTorch keeps
+    float32 (``uint8 / 255.0``) and uint8. The answer is ``promotion.result_type``, the one
+    rule; it is asked only where NumPy's can differ, so the common case costs two comparisons.
     """
     out = fn(a, b)
-    if out.dtype.char not in "de":  # neither float64 ('d') nor float16 ('e'): the hot path
-        return out
-    want = _torch_float(a, b)
-    if out.dtype == want:
-        return out
-    if out.dtype == _float16:  # computed too coarsely: again from float32 operands
-        out = fn(_as_float(a), _as_float(b))
-    return out.astype(want, copy=False)
+    char = out.dtype.char
+    if char in "de":  # float64 or float16: maybe wider or coarser than torch's
+        want = result_type(a, b)
+        if want.kind in "biu":  # int / int, or a float function of ints: the default float
+            want = backend.default_float
+        if out.dtype == want:
+            return out
+        if out.dtype == _float16:  # computed too coarsely: again from float32 operands
+            out = fn(_as_float(a), _as_float(b))
+        return out.astype(want, copy=False)
+    if char in _INT_CHARS and _zero_dim_meets_dims(a, b):  # NumPy widens to the 0-d's int
+        return out.astype(result_type(a, b), copy=False)
+    return out
+
+
+_INT_CHARS = "bBhHiIlLqQ"
+
+
+def _zero_dim_meets_dims(a, b) -> bool:
+    """One operand a 0-d array, the other an array with dims: torch's dims win, NumPy's don't."""
+    da, db = getattr(a, "ndim", None), getattr(b, "ndim", None)
+    return da is not None and db is not None and (da == 0) != (db == 0)
 
 
 def _as_float(x):

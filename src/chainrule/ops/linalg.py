@@ -14,6 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import backend
+from ..promotion import check_same_dtype
 from ..autograd.function import Op
 from ..tensor import Tensor
 from . import either
@@ -42,6 +43,8 @@ class MatMul(Op):
                 (2, 2): "MmBackward0"}.get(dims, "UnsafeViewBackward0")
 
     def forward(self, a, b):
+        if a.dtype != b.dtype:  # matmul does not promote (torch): say so, never compute float64
+            check_same_dtype("matmul", a, b)
         try:
             return a @ b
         except ValueError:

@@ -14,6 +14,7 @@ import numpy as np
 
 from ..aliases import torch_aliases
 from .. import backend
+from ..promotion import result_type
 from ..autograd.function import Op
 from ..tensor import Tensor
 from . import either
@@ -60,12 +61,21 @@ def _sum_to(g, shape):
     return sum_to_shape(g, shape)
 
 
+def _promoted(out, xs):
+    """cat/stack in torch's result dtype (NumPy makes float32 with int64 float64)."""
+    if len({x.dtype for x in xs}) > 1:
+        want = result_type(*xs)
+        if out.dtype != want:
+            return out.astype(want)
+    return out
+
+
 class Cat(Op):
     """Concatenate along ``axis``; the last argument is the axis."""
 
     def forward(self, *xs_and_axis):
         *xs, axis = xs_and_axis
-        return np.concatenate(xs, axis=axis)
+        return _promoted(np.concatenate(xs, axis=axis), xs)
 
     def backward(self, g, *xs_and_axis):
         *xs, axis = xs_and_axis
@@ -80,7 +90,7 @@ class Cat(Op):
 class Stack(Op):
     def forward(self, *xs_and_axis):
         *xs, axis = xs_and_axis
-        return np.stack(xs, axis=axis)
+        return _promoted(np.stack(xs, axis=axis), xs)
 
     def backward(self, g, *xs_and_axis):
         *xs, axis = xs_and_axis

@@ -52,6 +52,7 @@ class Softmax(Op):
     arg_names = ("input", "dim")  # torch's names, for traces
 
     def forward(self, x, axis):
+        _float_only("softmax", x)
         # Shifted by the plain max, as torch: a row with +inf (inf - inf) or of only -inf
         # is all NaN, never [nan, 0] (logsumexp alone shifts such rows by 0: stable_max).
         with np.errstate(invalid="ignore"):
@@ -83,6 +84,7 @@ class LogSoftmax(Op):
     arg_names = ("input", "dim")  # torch's names, for traces
 
     def forward(self, x, axis):
+        _float_only("log_softmax", x)
         self.y = log_softmax_array(x, axis)
         return self.y
 
@@ -108,3 +110,10 @@ def softmax(x, dim):
 @torch_aliases
 def log_softmax(x, dim):
     return LogSoftmax.apply(x, normalize_dim("log_softmax", dim, x.ndim))
+
+
+def _float_only(name, x):
+    """softmax of integers is refused, as torch does (it has no integer kernel)."""
+    if x.dtype.kind not in "fc":
+        raise TypeError(f"{name}: not implemented for dtype {x.dtype}; convert the input with "
+                        ".float() first")

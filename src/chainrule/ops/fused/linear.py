@@ -11,6 +11,7 @@ every MLP), with PyTorch's grad_fn names (AddmmBackward0, MmBackward0).
 from __future__ import annotations
 
 from ...autograd.function import Op
+from ...promotion import check_same_dtype
 from ...tensor import Tensor
 from ..linalg import check_matmul
 
@@ -25,6 +26,8 @@ class Linear(Op):
         return "MmBackward0" if self.args[2] is None else "AddmmBackward0"
 
     def forward(self, x, W, b):
+        if x.dtype != W.dtype or (b is not None and b.dtype != W.dtype):  # no promotion (torch)
+            check_same_dtype("linear", x, W, b)
         try:
             if x.ndim > 2:  # one GEMM over all rows: NumPy loops over the leading dims instead
                 y = (x.reshape(-1, x.shape[-1]) @ W.T).reshape(x.shape[:-1] + (W.shape[0],))
