@@ -99,6 +99,8 @@ BLOCKS = {
         ("self-contained", None, None),
     "lstm = nn.LSTM(10, 20, num_layers=2, bidirectional=True, batch_first=True)":
         ("needs", None, _sequence_context),
+    "model = nn.Sequential(nn.Linear(4, 3), nn.ReLU(), nn.Linear(3, 2))":
+        ("self-contained", None, None),
 }
 
 PRELUDE = "import chainrule as cr\nfrom chainrule import nn\n"

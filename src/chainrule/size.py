@@ -26,7 +26,7 @@ class Size(tuple):
 
     def __getitem__(self, index):
         item = tuple.__getitem__(self, index)
-        return Size(item) if isinstance(index, slice) else item
+        return tuple.__new__(Size, item) if type(index) is slice else item
 
     def __add__(self, other):
         if not isinstance(other, tuple):

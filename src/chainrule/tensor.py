@@ -21,6 +21,7 @@ from . import aliases, backend
 from .size import Size
 
 _new = object.__new__
+_tuple_new = tuple.__new__
 _ndarray = np.ndarray
 
 
@@ -233,7 +234,7 @@ class Tensor:
     # --- array facts ---------------------------------------------------------------------
     @property
     def shape(self) -> Size:
-        return Size(self._array.shape)
+        return _tuple_new(Size, self._array.shape)  # an array's shape is already ints
 
     @property
     def ndim(self) -> int:

@@ -193,12 +193,12 @@ class Optimizer:
                           set_to_none=set_to_none)
         for group in self.param_groups:
             for p in group["params"]:
-                if p.grad is None:
+                if p._grad is None:
                     continue
                 if set_to_none:
-                    p.grad = None
+                    p._grad = None
                 else:
-                    g = p.grad
+                    g = p._grad
                     g.grad_fn = None
                     g._requires_grad = False
                     g._array[...] = 0
@@ -245,12 +245,12 @@ class Optimizer:
             spec = self._state_spec(group)
             if _tracing.is_tracing():  # the update is a step of a traced training step
                 _tracing.note(f"{type(self).__name__}.step",
-                              [t for p in group["params"] if p.grad is not None
-                               for t in (p, p.grad)], **hyper)
+                              [t for p in group["params"] if p._grad is not None
+                               for t in (p, p._grad)], **hyper)
             for p in group["params"]:
-                if p.grad is None:
+                if p._grad is None:  # the slot: .grad is a property (it warns on non-leaves)
                     continue
-                grad = p.grad._array
+                grad = p._grad._array
                 # No empty entry for a parameter without state (torch's SGD without momentum).
                 state = self.state[p] if spec or self.counts_steps else {}
                 fresh = self._init_state(p, state, spec, group)
@@ -268,12 +268,12 @@ class Optimizer:
         """Check every gradient that a step would use (see :meth:`_checked_grad`)."""
         for group_index, group in enumerate(self.param_groups):
             for index, p in enumerate(group["params"]):
-                if p.grad is not None:
+                if p._grad is not None:
                     self._checked_grad(p, group_index, index)
 
     def _checked_grad(self, p, group_index: int, index: int):
         """``p.grad``'s array, after checking that it can update ``p`` in place."""
-        w, g = p._array, p.grad._array
+        w, g = p._array, p._grad._array
         if w.dtype.kind != "f":
             raise TypeError(f"{type(self).__name__}.step: parameter {index} of param group "
                             f"{group_index} has dtype {w.dtype}; optimizers update "

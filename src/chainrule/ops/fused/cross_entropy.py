@@ -86,7 +86,7 @@ class HardCrossEntropy(Op):
 
     def forward(self, x, target, ignore_index, reduction):
         keep = target != ignore_index
-        t = np.where(keep, target, 0)
+        t = target * keep  # ignored rows read class 0, then count for nothing
         rows = get_array_module(t).arange(t.shape[0])
         shifted = x - stable_max(x, 1)
         e = np.exp(shifted)
@@ -94,37 +94,41 @@ class HardCrossEntropy(Op):
         with np.errstate(divide="ignore", invalid="ignore"):  # rows of -inf give nan, as torch
             losses = np.log(s[:, 0]) - shifted[rows, t]
             e /= s
-        losses = np.where(keep, losses, 0).astype(x.dtype, copy=False)
+        losses = np.where(keep, losses, 0)  # not a product: an ignored row's loss may be inf
         self.p = e  # softmax(x), handed to backward once
         if reduction == "none":
             return losses
-        with np.errstate(invalid="ignore", divide="ignore"):
-            return get_array_module(x).asarray(losses.sum() / _denominator(keep, reduction),
-                                               dtype=x.dtype)
+        denom = _denominator(keep, reduction)
+        total = losses.sum()
+        # Every target ignored: the mean of nothing is nan, as in PyTorch.
+        return get_array_module(x).asarray(total / denom if denom else np.nan, dtype=x.dtype)
 
     def backward(self, g, x, target, ignore_index, reduction):
         target = either.value(target)   # indices: a constant of the graph
         keep = target != ignore_index
-        t = np.where(keep, target, 0)
+        t = target * keep
         rows = get_array_module(t).arange(t.shape[0])
-        column = keep[:, None].astype(x.dtype)
-        scale = g.reshape(-1, 1) if reduction == "none" else g / _denominator(keep, reduction)
+        denom = _denominator(keep, reduction)
+        if reduction == "none":
+            scale = g.reshape(-1, 1)
+        else:
+            scale = g / denom if denom else g * np.nan
         if either.is_graph(g):
             onehot = get_array_module(t).zeros(x.shape, dtype=x.dtype)
             onehot[rows, t] = 1
-            return (softmax(x, 1) - onehot) * column * scale, None, None, None
+            return (softmax(x, 1) - onehot) * keep[:, None] * scale, None, None, None
         # The cached softmax becomes the gradient in place; a second backward recomputes it.
         local = self.__dict__.pop("p", None)
         if local is None:
             local = np.exp(log_softmax_array(x, 1))
         local[rows, t] -= 1
-        local *= column
+        local *= keep[:, None]
         local *= scale
         return local, None, None, None
 
 
 def _denominator(keep, reduction):
-    return 1.0 if reduction == "sum" else float(keep.sum())
+    return 1.0 if reduction == "sum" else float(np.count_nonzero(keep))
 
 
 def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean",
