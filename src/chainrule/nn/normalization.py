@@ -160,9 +160,9 @@ class GroupNorm(Module):
         self.eps, self.affine = eps, affine
         dtype = backend.to_dtype(dtype)
         if affine:
-            self.weight = Parameter(empty(num_channels, dtype=dtype))
+            self.weight = Parameter(empty(num_channels, dtype=dtype, device=device))
             if bias:
-                self.bias = Parameter(empty(num_channels, dtype=dtype))
+                self.bias = Parameter(empty(num_channels, dtype=dtype, device=device))
             else:
                 self.register_parameter("bias", None)
         else:

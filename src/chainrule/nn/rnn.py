@@ -79,7 +79,7 @@ class RNNBase(Module):
                 if proj_size > 0:
                     shapes.append(("weight_hr", (proj_size, hidden_size)))
                 for pname, shape in shapes:
-                    setattr(self, pname + suffix, Parameter(empty(*shape, dtype=dtype)))
+                    setattr(self, pname + suffix, Parameter(empty(*shape, dtype=dtype, device=device)))
                     self._flat_weights_names.append(pname + suffix)
         self.reset_parameters()
 
@@ -291,11 +291,11 @@ class RNNCellBase(Module):
         super().__init__()
         self.input_size, self.hidden_size, self.bias = input_size, hidden_size, bias
         dtype = backend.to_dtype(dtype)
-        self.weight_ih = Parameter(empty(num_chunks * hidden_size, input_size, dtype=dtype))
-        self.weight_hh = Parameter(empty(num_chunks * hidden_size, hidden_size, dtype=dtype))
+        self.weight_ih = Parameter(empty(num_chunks * hidden_size, input_size, dtype=dtype, device=device))
+        self.weight_hh = Parameter(empty(num_chunks * hidden_size, hidden_size, dtype=dtype, device=device))
         if bias:
-            self.bias_ih = Parameter(empty(num_chunks * hidden_size, dtype=dtype))
-            self.bias_hh = Parameter(empty(num_chunks * hidden_size, dtype=dtype))
+            self.bias_ih = Parameter(empty(num_chunks * hidden_size, dtype=dtype, device=device))
+            self.bias_hh = Parameter(empty(num_chunks * hidden_size, dtype=dtype, device=device))
         else:
             self.register_parameter("bias_ih", None)
             self.register_parameter("bias_hh", None)
