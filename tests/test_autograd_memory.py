@@ -35,7 +35,9 @@ def test_a_hidden_activation_is_freed_by_backward(mlp):
     assert all(r() is not None for r in refs), "the graph keeps activations until backward"
     loss.backward()
     gc.collect()
-    assert [r() is None for r in refs] == [True, True, True]
+    # The (64, 1000) activations are freed; the (64, 10) logits, under RELEASE_MIN_SIZE
+    # elements, are kept (a placeholder would cost more time than their 2.5 KB are worth).
+    assert [r() is None for r in refs] == [True, True, False]
     # What inspection needs stays: the structure, shapes, dtypes and op names.
     node = loss.grad_fn
     assert node.name == "cross_entropy"

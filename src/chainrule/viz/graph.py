@@ -181,6 +181,11 @@ def walk(root: Tensor, names=None, gradient=None, grads: bool = True) -> Graph:
                 by_output[key] = ti
         return ti
 
+    record = getattr(root.grad_fn, "backward_record", None)
+    if grads and root.grad_fn is not None and root.grad_fn.freed and record is None:
+        raise RuntimeError(
+            "viz: backward() released this graph (to free memory); draw or explain it before "
+            "backward, or run backward inside `with cr.viz.keep_graph():` to keep it")
     root_info = tensor_info(root)
     ops = []
     for node in reversed(order):   # data-flow order, so automatic names count forward

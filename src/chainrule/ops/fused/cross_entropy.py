@@ -63,6 +63,8 @@ class CheckClassTarget(Op):
     name = "cross_entropy"
 
     def forward(self, target, num_classes, ignore_index):
+        if not target.size or (target.min() >= 0 and target.max() < num_classes):
+            return None  # the common case, in two reductions
         keep = target != ignore_index
         bad = keep & ((target < 0) | (target >= num_classes))
         if bad.any():
@@ -82,11 +84,12 @@ class HardCrossEntropy(Op):
     torch_name = "NllLossBackward0"
 
     name = "cross_entropy"
-    caches = ("p",)
+    caches = ("p", "kept")
 
     def forward(self, x, target, ignore_index, reduction):
         keep = target != ignore_index
         t = target * keep  # ignored rows read class 0, then count for nothing
+        self.kept = keep, t, _denominator(keep, reduction)  # backward needs them again
         rows = get_array_module(t).arange(t.shape[0])
         shifted = x - stable_max(x, 1)
         e = np.exp(shifted)
@@ -98,17 +101,19 @@ class HardCrossEntropy(Op):
         self.p = e  # softmax(x), handed to backward once
         if reduction == "none":
             return losses
-        denom = _denominator(keep, reduction)
+        denom = self.kept[2]
         total = losses.sum()
         # Every target ignored: the mean of nothing is nan, as in PyTorch.
         return get_array_module(x).asarray(total / denom if denom else np.nan, dtype=x.dtype)
 
     def backward(self, g, x, target, ignore_index, reduction):
-        target = either.value(target)   # indices: a constant of the graph
-        keep = target != ignore_index
-        t = target * keep
+        kept = self.__dict__.get("kept")
+        if kept is None:  # dropped with the caches (a second backward): recompute
+            target = either.value(target)   # indices: a constant of the graph
+            keep = target != ignore_index
+            kept = keep, target * keep, _denominator(keep, reduction)
+        keep, t, denom = kept
         rows = get_array_module(t).arange(t.shape[0])
-        denom = _denominator(keep, reduction)
         if reduction == "none":
             scale = g.reshape(-1, 1)
         else:
