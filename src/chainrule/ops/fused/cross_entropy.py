@@ -144,18 +144,19 @@ def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean
         raise ValueError(f"cross_entropy: reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
     if not 0.0 <= label_smoothing <= 1.0:
         raise ValueError(f"cross_entropy: label_smoothing must be in [0, 1], got {label_smoothing}")
-    if input.ndim < 1:
+    logits = input._array  # raw facts: the Tensor properties build objects on each read
+    if logits.ndim < 1:
         raise ValueError("cross_entropy: input must have a class dimension")
-    if input.dtype.kind != "f":  # torch refuses; an int "loss" would be silently wrong
+    if logits.dtype.kind != "f":  # torch refuses; an int "loss" would be silently wrong
         raise TypeError(f"cross_entropy: input (logits) must be floating point, got dtype "
                         f"{input.dtype}")
-    x = input if input.ndim > 1 else input.reshape(1, -1)
-    C = x.shape[1]
+    x = input if logits.ndim > 1 else input.reshape(1, -1)
+    C = x._array.shape[1]
     t = either.array_of(target)
-    spatial = x.shape[2:]
-    if x.ndim > 2:  # (N, C, d...) -> (N*d..., C)
-        x = x.permute(0, *range(2, x.ndim), 1).reshape(-1, C)
-    dtype = x.dtype
+    spatial = x._array.shape[2:]
+    if x._array.ndim > 2:  # (N, C, d...) -> (N*d..., C)
+        x = x.permute(0, *range(2, x._array.ndim), 1).reshape(-1, C)
+    dtype = x._array.dtype
     w = None
     if weight is not None:
         w = (either.array_of(weight)).astype(dtype)
@@ -180,12 +181,12 @@ def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean
         if t.dtype.kind not in "iu":
             raise TypeError(f"cross_entropy: target must be class indices (integers) or "
                             f"probabilities (floats), got dtype {t.dtype}")
-        expected = (input.shape[0],) + tuple(spatial) if input.ndim > 1 else ()
+        expected = (logits.shape[0],) + tuple(spatial) if logits.ndim > 1 else ()
         if t.shape != expected:
             raise ValueError(f"cross_entropy: target shape {t.shape} does not match input shape "
                              f"{tuple(input.shape)} (expected {expected})")
         flat = target if isinstance(target, Tensor) else _make(t)
-        if flat.ndim != 1:
+        if flat._array.ndim != 1:
             flat = flat.reshape(-1)
         t = t.reshape(-1)
         CheckClassTarget.apply(flat, C, ignore_index)

@@ -57,9 +57,10 @@ class Linear(Op):
 
 def linear(x, weight, bias=None):
     """``x @ weight.T + bias`` as one fused node."""
-    if weight.ndim != 2:
+    w_shape = weight._array.shape  # the raw shapes: Tensor.shape builds a Size each time
+    if len(w_shape) != 2:
         raise ValueError(f"linear: weight must be 2-D (out, in), got shape {tuple(weight.shape)}")
-    if bias is not None and bias.shape != weight.shape[:1] and bias.ndim != 0:
+    if bias is not None and bias._array.shape != w_shape[:1] and bias._array.ndim != 0:
         raise ValueError(f"linear: bias shape {tuple(bias.shape)} does not match "
                          f"out_features {weight.shape[0]}")
     return Linear.apply(x, weight, bias)
