@@ -211,11 +211,14 @@ class Op(Node):
             _trace.record(node, args, result)
         return result
 
-    def saved_output(self, graph):
-        """The output that forward kept as ``self.y``: the array on the first-order path, or,
-        under create_graph (``graph`` true), a Tensor that *is* this node's output, so the
-        backward of the backward runs through this node again instead of recomputing it."""
-        return _make(self.y, True, self) if graph else self.y
+    def saved_output(self, grad):
+        """The output that forward kept as ``self.y``, for a backward given upstream ``grad``:
+        the array on the first-order path, or, under create_graph (``grad`` is a Tensor), a
+        Tensor that *is* this node's output, so the backward of the backward runs through
+        this node again instead of recomputing it."""
+        if isinstance(grad, Tensor):
+            return _make(self.y, True, self)
+        return self.y
 
     def forward(self, *values):
         raise TypeError(f"{type(self).__name__} must define forward(self, *values)")

@@ -79,6 +79,8 @@ def _zero_dim_meets_dims(a, b) -> bool:
 
 def _as_float(x):
     """Float functions of int and bool tensors compute in the default float, as in PyTorch."""
+    if type(x) is _ndarray:  # the common case, without a call
+        return x.astype(backend.default_float) if x.dtype.kind in "biu" else x
     if _is_array(x) and x.dtype.kind in "biu":
         return x.astype(backend.default_float)
     return x

@@ -337,7 +337,7 @@ class Std(Op):
         return self.y
 
     def backward(self, g, v):
-        y = self.saved_output(either.is_graph(g))
+        y = self.saved_output(g)
         zero = either.value(y) == 0
         if not np.any(zero):
             return g / (2 * y)

@@ -61,7 +61,7 @@ class Softmax(Op):
         return self.y
 
     def backward(self, g, x, axis):
-        y = self.saved_output(either.is_graph(g)) if "y" in self.__dict__ else None
+        y = self.saved_output(g) if "y" in self.__dict__ else None
         if y is None:  # the cache was dropped (retain_graph): recompute, as an array
             y = softmax(x, axis) if either.is_graph(g) else self.forward(x, axis)
         return y * (g - either.sum(g * y, axis, True)), None
@@ -89,7 +89,7 @@ class LogSoftmax(Op):
         return self.y
 
     def backward(self, g, x, axis):
-        y = self.saved_output(either.is_graph(g)) if "y" in self.__dict__ else None
+        y = self.saved_output(g) if "y" in self.__dict__ else None
         if y is None:  # the cache was dropped (retain_graph): recompute
             y = log_softmax(x, axis) if either.is_graph(g) else self.forward(x, axis)
         return g - either.exp(y) * either.sum(g, axis, True), None
