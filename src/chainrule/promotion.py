@@ -77,3 +77,15 @@ def check_same_dtype(name, *arrays) -> None:
         raise RuntimeError(
             f"{name}: expected both operands to have the same dtype, but got "
             f"{' and '.join(str(d) for d in dtypes)}; convert one with .to(dtype)")
+
+
+class NoKernelForDtype(TypeError, NotImplementedError):
+    """An op that has no kernel for a dtype (softmax of ints, histc of ints): torch raises
+    NotImplementedError there; as a TypeError too, it is caught as the dtype error it is."""
+
+
+def check_float_input(name, dtype, what="floating-point tensors") -> None:
+    """Refuse a non-float input to an op that computes only on floats."""
+    if dtype.kind not in "fc":
+        raise NoKernelForDtype(f"{name}: not implemented for dtype {dtype} (it takes {what} "
+                               "only; convert the input with .float() first)")

@@ -123,12 +123,18 @@ class _Problem:
         return [None if gi is None else _host(gi._array) for gi in grads]
 
 
+def _host_zeros(shape):
+    """A float64 table on the host: the Jacobians are compared there, whatever the device of
+    the inputs (``_host`` brings each gradient back; ``_like`` sends each seed over)."""
+    return backend.array_module("cpu").zeros(tuple(shape), dtype=np.float64)
+
+
 def numerical_jacobian(p: _Problem):
     """{(output k, input i): d output / d input} by central differences, one entry at a time."""
     jac = {}
     for i in p.wrt:
         data = p.inputs[i]._array  # nudged in place through a multi-index: any memory layout
-        cols = {k: np.zeros(o.shape + data.shape) for k, o in enumerate(p.outputs)}
+        cols = {k: _host_zeros(o.shape + data.shape) for k, o in enumerate(p.outputs)}
         for j in np.ndindex(data.shape):
             orig = data[j]
             data[j] = orig + p.eps
@@ -145,13 +151,13 @@ def numerical_jacobian(p: _Problem):
 
 def analytical_jacobian(p: _Problem):
     """{(output k, input i): d output / d input} from backward, one output entry at a time."""
-    jac = {(k, i): np.zeros(o.shape + p.inputs[i].shape)
+    jac = {(k, i): _host_zeros(o.shape + p.inputs[i].shape)
            for k, o in enumerate(p.outputs) for i in p.wrt}
     for k, o in enumerate(p.outputs):
         if not o.requires_grad:
             continue
         for e in np.ndindex(o.shape):
-            seed = np.zeros(o.shape)
+            seed = _host_zeros(o.shape)
             seed[e] = 1.0
             for i, g in zip(p.wrt, p.backward(k, seed)):
                 if g is not None:
@@ -277,7 +283,7 @@ def _check_reentrant(p: _Problem, rng, nondet_tol):
 def _check_zero_grad(p: _Problem):
     """Zero upstream gradients must give zero gradients (torch's check_undefined_grad)."""
     for k, o in enumerate(p.outputs):
-        for i, g in zip(p.wrt, p.backward(k, np.zeros(o.shape))):
+        for i, g in zip(p.wrt, p.backward(k, _host_zeros(o.shape))):
             if g is not None and np.any(g != 0):
                 raise GradcheckError(
                     f"{p.name}: with a zero grad_output for {p.output_label(k)}, backward "

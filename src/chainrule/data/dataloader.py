@@ -28,7 +28,6 @@ from __future__ import annotations
 import itertools
 import multiprocessing
 import numbers
-import pickle
 import queue
 import time
 
@@ -420,7 +419,7 @@ class _MultiProcessIter:
                 # As in PyTorch the workers live on: a caller that catches the error may go on
                 # to the next batch (dropping the iterator stops them).
                 payload.reraise()
-            return pickle.loads(payload)
+            return payload
 
     def __len__(self):
         return _length(*self._length_args)

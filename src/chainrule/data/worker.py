@@ -1,11 +1,13 @@
 """DataLoader worker processes: what runs inside one, and what it tells the main process.
 
-A worker gets its own copy of the dataset, seeds Python's ``random``, NumPy's global RNG and
-chainrule's default generator from ``base_seed + worker_id`` (so that workers do not all
-draw the same augmentations), calls ``worker_init_fn(worker_id)``, then answers tasks
-``(task_id, index)`` from its index queue with ``(task_id, kind, payload)`` on the shared
-result queue, where kind is "data" (the pickled batch), "error" (a ``WorkerError``) or "end"
-(an iterable dataset's stream is over). ``None`` on the index queue ends the worker.
+A worker gets its own copy of the dataset, seeds Python's ``random``, chainrule's default
+generator and (for the user's own augmentations, as torch does) NumPy's global RNG from
+``base_seed + worker_id``, so that workers do not all draw the same numbers, calls
+``worker_init_fn(worker_id)``, then answers tasks ``(task_id, index)`` from its index queue
+with ``(task_id, kind, payload)`` on the shared result queue, where kind is "data" (the
+batch), "error" (a ``WorkerError``) or "end" (an iterable dataset's stream is over). ``None``
+on the index queue ends the worker. Batches travel through multiprocessing's queue between
+this loader's own processes, as in PyTorch; nothing is ever read from a file here.
 
     >>> def worker_init_fn(worker_id):
     ...     info = get_worker_info()   # None in the main process
@@ -15,11 +17,10 @@ result queue, where kind is "data" (the pickled batch), "error" (a ``WorkerError
 from __future__ import annotations
 
 import os
-import pickle
 import queue
 import random
+import sys
 import traceback
-from multiprocessing.reduction import ForkingPickler
 
 import numpy as np
 
@@ -61,9 +62,10 @@ class WorkerError:
 
     def __init__(self, worker_id: int, exc: BaseException):
         self.exc_type = type(exc)
-        try:  # a class defined inside a function cannot travel; RuntimeError stands in
-            pickle.dumps(self.exc_type)
-        except Exception:
+        # A class is sent by its module and name: one defined inside a function cannot
+        # travel, and RuntimeError stands in for it.
+        module = sys.modules.get(self.exc_type.__module__)
+        if getattr(module, self.exc_type.__qualname__, None) is not self.exc_type:
             self.exc_type = RuntimeError
         self.message = (f"Caught {type(exc).__name__} in DataLoader worker process "
                         f"{worker_id}.\nOriginal "
@@ -81,6 +83,8 @@ class WorkerError:
 def _seed_worker(seed: int, worker_id: int, base_seed: int):
     random.seed(seed)
     backend.manual_seed(seed)
+    # chainrule never draws from NumPy's global RNG; user datasets do (augmentations), and
+    # forked workers would all share its state. torch seeds it per worker the same way.
     np.random.seed(np.random.SeedSequence([worker_id, base_seed]).generate_state(4))
 
 
@@ -135,9 +139,4 @@ def _answer(fetcher, index, init_error, worker_id):
         return "end", worker_id
     except Exception as exc:
         return "error", WorkerError(worker_id, exc)
-    try:
-        # Pickled here rather than in the queue's feeder thread, so that a batch that cannot
-        # travel is reported as this task's error instead of being lost.
-        return "data", bytes(ForkingPickler.dumps(data))
-    except Exception as exc:
-        return "error", WorkerError(worker_id, exc)
+    return "data", data

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections import namedtuple
 
 from .. import backend
+from ..promotion import check_float_input
 from ..tensor import Tensor, _make
 
 HistogramResult = namedtuple("HistogramResult", ["hist", "bin_edges"])
@@ -19,9 +20,7 @@ HistogramResult = namedtuple("HistogramResult", ["hist", "bin_edges"])
 def _float_data(name, x):
     if not isinstance(x, Tensor):
         raise TypeError(f"{name}: expected a Tensor, got {type(x).__name__}")
-    if x.dtype.kind != "f":
-        raise NotImplementedError(f"{name}: not implemented for dtype {x.dtype} (PyTorch counts "
-                                  "floating-point tensors only)")
+    check_float_input(name, x._array.dtype, "floating-point tensors, as PyTorch counts")
     return x._array.reshape(-1)
 
 

@@ -17,6 +17,7 @@ import numpy as np
 
 from ..aliases import torch_aliases
 from ..autograd.function import Op
+from ..promotion import check_float_input
 from . import either
 from .reduce import _dims, _expand_back, normalize_dim
 
@@ -114,6 +115,4 @@ def log_softmax(x, dim):
 
 def _float_only(name, x):
     """softmax of integers is refused, as torch does (it has no integer kernel)."""
-    if x.dtype.kind not in "fc":
-        raise TypeError(f"{name}: not implemented for dtype {x.dtype}; convert the input with "
-                        ".float() first")
+    check_float_input(name, x.dtype)
