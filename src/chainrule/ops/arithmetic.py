@@ -23,12 +23,8 @@ from ..autograd.function import Op
 from ..promotion import result_type
 from ..tensor import Tensor
 from . import either
+from .either import wants as _wants
 
-
-def _wants(node, i) -> bool:
-    """Whether argument ``i`` needs a gradient (skip work for constants)."""
-    a = node.args[i]
-    return isinstance(a, Tensor) and a._requires_grad
 
 
 _float64 = np.dtype(np.float64)

@@ -41,8 +41,8 @@ import numpy as np
 
 from .. import backend
 from ..autograd.function import Op
-from ..tensor import Tensor
 from . import either
+from .either import wants as _wants
 
 
 @dataclass(frozen=True)
@@ -305,10 +305,6 @@ def conv_weight(x, gy, geom, groups, w_shape, cols=None):
 
 
 # --- the primitives ------------------------------------------------------------------------
-
-def _wants(node, i) -> bool:
-    a = node.args[i]
-    return isinstance(a, Tensor) and a._requires_grad
 
 
 class Conv(Op):

@@ -29,6 +29,12 @@ def value(x):
     return x._array if isinstance(x, Tensor) else x
 
 
+def wants(node, i) -> bool:
+    """Whether argument ``i`` of ``node`` needs a gradient (a rule skips work for constants)."""
+    a = node.args[i]
+    return isinstance(a, Tensor) and a._requires_grad
+
+
 def array_of(x):
     """The array behind a Tensor, an array of any device as it is, host data (lists, numbers)
     as a NumPy array: ``np.asarray`` alone would pull a GPU array to the host (or fail)."""

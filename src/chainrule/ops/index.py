@@ -20,6 +20,7 @@ from ..backend import device_of, get_array_module, to_device
 from ..tensor import Tensor
 from . import either
 from .reduce import normalize_dim
+from .either import wants as _wants
 
 
 def index_key(key):
@@ -105,10 +106,6 @@ class IndexPut(Op):
             gv = g[key]   # a broadcast value: the engine sums it back to its shape
         return gx, gv, None
 
-
-def _wants(node, i) -> bool:
-    a = node.args[i]
-    return isinstance(a, Tensor) and a._requires_grad
 
 
 def getitem(x, key):

@@ -27,6 +27,7 @@ from .. import backend
 from ..autograd.function import Op
 from ..tensor import Tensor, _make
 from . import either
+from .either import wants as _wants
 
 _new = object.__new__
 
@@ -47,10 +48,6 @@ def _zeros_for(g, like_shape, like):
     z = xp.zeros(like_shape, either.value(like).dtype)
     return _make(z, False, None) if either.is_graph(like) else z
 
-
-def _wants(node, i) -> bool:
-    a = node.args[i]
-    return isinstance(a, Tensor) and a._requires_grad
 
 
 def _split_masked(g, mask):

@@ -24,10 +24,6 @@ __all__ = [
 ]
 
 
-def _array(x):
-    return array_of(x)  # an array of any device stays where it is
-
-
 def relu(input, inplace=False):
     """max(x, 0); ``inplace=True`` writes into ``input`` (recorded in the graph, as torch)."""
     return input.relu_() if inplace else _ops.relu(input)
@@ -70,7 +66,7 @@ def prelu(input, weight):
         weight = weight.reshape((1, -1) + (1,) * (input.ndim - 2))
     elif weight.ndim:
         weight = weight.reshape(())
-    return _ops.where(_array(input) > 0, input, input * weight)
+    return _ops.where(array_of(input) > 0, input, input * weight)
 
 
 def hardsigmoid(input, inplace=False):

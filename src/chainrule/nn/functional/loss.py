@@ -33,10 +33,6 @@ __all__ = [
 _REDUCTIONS = ("mean", "sum", "none")
 
 
-def _array(x):
-    return array_of(x)  # an array of any device stays where it is
-
-
 def _on_device_of(array, x):
     """A constant (target, weight) on the device of tensor ``x``: host labels for a GPU batch
     are copied over once."""
@@ -84,7 +80,7 @@ def huber_loss(input, target, reduction="mean", delta=1.0):
         raise ValueError(f"huber_loss: delta must be positive, got {delta}")
     d = input - target
     ad = _ops.abs(d)
-    small = _array(ad) < delta
+    small = array_of(ad) < delta
     losses = _ops.where(small, 0.5 * d * d, delta * (ad - 0.5 * delta))
     return _reduce("huber_loss", losses, reduction)
 
@@ -98,7 +94,7 @@ def smooth_l1_loss(input, target, reduction="mean", beta=1.0):
     ad = _ops.abs(d)
     if beta == 0:
         return _reduce("smooth_l1_loss", ad, reduction)
-    small = _array(ad) < beta
+    small = array_of(ad) < beta
     losses = _ops.where(small, 0.5 * d * d / beta, ad - 0.5 * beta)
     return _reduce("smooth_l1_loss", losses, reduction)
 
@@ -109,7 +105,7 @@ def _const(x, dtype):
         return None
     if isinstance(x, Tensor) and x.requires_grad:
         return x
-    return _array(x).astype(dtype, copy=False)
+    return array_of(x).astype(dtype, copy=False)
 
 
 def binary_cross_entropy_with_logits(input, target, weight=None, reduction="mean",
@@ -131,7 +127,7 @@ def binary_cross_entropy(input, target, weight=None, reduction="mean"):
     """-w [y log p + (1 - y) log(1 - p)] on probabilities p; logs clamped at -100 as PyTorch."""
     _check_reduction("binary_cross_entropy", reduction)
     _check_same_shape("binary_cross_entropy", input, target)
-    p = _array(input)
+    p = array_of(input)
     if p.size and (p.min() < 0 or p.max() > 1):
         raise ValueError("binary_cross_entropy: all elements of input should be between 0 and 1 "
                          f"(got min {p.min():.4g}, max {p.max():.4g})")
@@ -151,7 +147,7 @@ def _class_rows(name, input, target, weight, ignore_index):
     spatial = tuple(x.shape[2:])
     if x.ndim > 2:
         x = x.permute(0, *range(2, x.ndim), 1).reshape(-1, C)
-    t = _on_device_of(_array(target), x)
+    t = _on_device_of(array_of(target), x)
     if t.dtype.kind not in "iu":
         raise TypeError(f"{name}: target must be class indices (integers), got dtype {t.dtype}")
     expected = (input.shape[0],) + spatial if input.ndim > 1 else ()
@@ -166,7 +162,7 @@ def _class_rows(name, input, target, weight, ignore_index):
     safe_t = np.where(keep, t, 0)
     xp = get_array_module(x._array)
     w = xp.ones(C, dtype=x.dtype) if weight is None else \
-        _on_device_of(_array(weight), x).astype(x.dtype)
+        _on_device_of(array_of(weight), x).astype(x.dtype)
     if w.shape != (C,):
         raise ValueError(f"{name}: weight must have shape ({C},), got {w.shape}")
     row_w = np.where(keep, w[safe_t], 0).astype(x.dtype)
@@ -208,10 +204,10 @@ def multi_margin_loss(input, target, p=1, margin=1.0, weight=None, reduction="me
         raise ValueError(f"multi_margin_loss: only p == 1 and p == 2 are supported, got {p}")
     x = input if input.ndim == 2 else input.reshape(1, -1)
     N, C = x.shape
-    t = _on_device_of(_array(target), x).reshape(-1)
+    t = _on_device_of(array_of(target), x).reshape(-1)
     if t.dtype.kind not in "iu" or t.shape != (N,):
         raise ValueError(f"multi_margin_loss: target must be {N} class indices, got "
-                         f"{t.dtype} of shape {tuple(_array(target).shape)}")
+                         f"{t.dtype} of shape {tuple(array_of(target).shape)}")
     if N and (t.min() < 0 or t.max() >= C):
         raise IndexError(f"multi_margin_loss: target out of range for {C} classes")
     x_y = gather(x, 1, t.reshape(-1, 1))
@@ -220,7 +216,7 @@ def multi_margin_loss(input, target, p=1, margin=1.0, weight=None, reduction="me
     if p == 2:
         hinge = hinge * hinge
     if weight is not None:
-        others = others * _on_device_of(_array(weight), x).astype(x.dtype)[t][:, None]
+        others = others * _on_device_of(array_of(weight), x).astype(x.dtype)[t][:, None]
     losses = (hinge * others).sum(1) / C
     if input.ndim == 1:
         losses = losses.reshape(())
@@ -230,7 +226,7 @@ def multi_margin_loss(input, target, p=1, margin=1.0, weight=None, reduction="me
 def hinge_embedding_loss(input, target, margin=1.0, reduction="mean"):
     """x where y = 1, max(0, margin - x) where y = -1."""
     _check_same_shape("hinge_embedding_loss", input, target)
-    y = _array(target)
+    y = array_of(target)
     clamp = _ops.relu(margin - input)
     losses = _ops.where(y != 1, clamp, 0.0) + _ops.where(y != -1, input, 0.0)
     return _reduce("hinge_embedding_loss", losses, reduction)
@@ -253,7 +249,7 @@ def kl_div(input, target, reduction="mean", log_target=False):
         safe = _ops.where(target._array > 0, target, 1.0)
         losses = target * (safe.log() - input)
     else:
-        t = _array(target)
+        t = array_of(target)
         log_t = np.log(np.where(t > 0, t, 1))
         losses = (log_t - input) * t
     if reduction == "batchmean":
@@ -268,7 +264,7 @@ def gaussian_nll_loss(input, target, var, full=False, eps=1e-6, reduction="mean"
     torch clamps under no_grad, so the gradient reaches ``var`` as if v were var itself
     (``var - var.detach() + clamped`` here: exactly the clamped value, identity gradient).
     """
-    values = _array(var)
+    values = array_of(var)
     if (values < 0).any():
         raise ValueError(f"gaussian_nll_loss: var has negative entries (min {values.min()})")
     clamped = values.clip(eps, None).astype(values.dtype, copy=False)

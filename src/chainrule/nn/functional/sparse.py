@@ -22,13 +22,9 @@ __all__ = [
 ]
 
 
-def _array(x):
-    return array_of(x)  # an array of any device stays where it is
-
-
 def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0):
     """Rows of ``weight`` (num_embeddings, dim) at the integer indices ``input``."""
-    idx = _array(input)
+    idx = array_of(input)
     if idx.dtype.kind not in "iu":
         raise TypeError(f"embedding: indices must be integers, got dtype {idx.dtype}")
     num = weight.shape[0]

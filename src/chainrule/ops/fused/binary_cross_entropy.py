@@ -14,15 +14,11 @@ import numpy as np
 
 from ...autograd.function import Op
 from ...backend import get_array_module
-from ...tensor import Tensor
 from .. import either
 from ..activation import sigmoid as tensor_sigmoid
 from ..activation import softplus as tensor_softplus
+from ..either import wants as _wants
 
-
-def _wants(node, i) -> bool:
-    a = node.args[i]
-    return isinstance(a, Tensor) and a._requires_grad
 
 
 def _reduce(losses, reduction):

@@ -20,13 +20,9 @@ import numpy as np
 
 from ...backend import get_array_module
 from ...autograd.function import Op
-from ...tensor import Tensor
 from .. import either
+from ..either import wants as _wants
 
-
-def _wants(node, i) -> bool:
-    a = node.args[i]
-    return isinstance(a, Tensor) and a._requires_grad
 
 
 def _count(shape, axes):
