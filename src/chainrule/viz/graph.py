@@ -29,7 +29,7 @@ import contextlib
 
 from ..autograd import grad_mode
 from ..autograd.function import Released
-from ..autograd.graph import backprop, fit_gradient, topological_order
+from ..autograd.graph import backprop, fit_gradient, seed_gradient, topological_order
 from ..tensor import Tensor
 from .format import host
 
@@ -300,15 +300,14 @@ def _auto_names(tensors) -> None:
 
 
 def _seed(root: Tensor, gradient):
-    if gradient is not None:
-        g = gradient._array if isinstance(gradient, Tensor) else np.asarray(gradient, root.dtype)
-        if g.shape != root._array.shape:
-            raise ValueError(f"viz: gradient has shape {g.shape} but the output has shape "
-                             f"{tuple(root.shape)}")
-        return g
-    if root._array.size != 1 or root._array.dtype.kind not in "fc":
+    """The walker's seed, made as backward makes it (``graph.seed_gradient``); a root of more
+    than one element without ``gradient`` gets no gradients (a picture of values only)."""
+    if gradient is None and (root._array.size != 1 or root._array.dtype.kind not in "fc"):
         return None
-    return np.ones_like(root._array)
+    try:
+        return seed_gradient(root, gradient, False, "viz")
+    except RuntimeError as exc:  # a gradient of the wrong shape: a bad argument to viz
+        raise ValueError(str(exc)) from None
 
 
 def _read_steps(graph: Graph, steps, op_of, by_output, seed) -> None:
