@@ -390,10 +390,12 @@ class Tensor:
                 f"{name}: a leaf tensor that requires grad is used in an in-place operation; "
                 "wrap the update in `with cr.no_grad():`")
 
-    def _inplace(self, name, value, arithmetic=False, into_whole=True):
+    def _inplace(self, name, value, arithmetic=False, into_whole=True, **recorded):
         self._check_inplace(name)
         if _grad_mode.state.tracer is not None:  # an update in place is a step of a trace
-            _tracing.note(name, (self, value))
+            if not isinstance(value, Tensor):  # a number, by name (a replay needs it)
+                recorded["value"] = value
+            _tracing.note(name, (self, value), **recorded)
         if arithmetic:  # an int tensor cannot take a float result (as PyTorch)
             result = _promotion.result_type(self, value)
             if arithmetic == "divide" and result.kind in "biu":  # true division gives floats
@@ -426,14 +428,14 @@ class Tensor:
     def add_(self, other, alpha=1):
         if _in_graph(self, other):
             return self._recorded("add_", other, lambda old: _ops.add(old, other, alpha), False)
-        other = self._inplace("add_", other, True)
+        other = self._inplace("add_", other, True, **({} if alpha == 1 else {"alpha": alpha}))
         self._array += other if alpha == 1 else alpha * other
         return self
 
     def sub_(self, other, alpha=1):
         if _in_graph(self, other):
             return self._recorded("sub_", other, lambda old: _ops.sub(old, other, alpha), False)
-        other = self._inplace("sub_", other, True)
+        other = self._inplace("sub_", other, True, **({} if alpha == 1 else {"alpha": alpha}))
         self._array -= other if alpha == 1 else alpha * other
         return self
 

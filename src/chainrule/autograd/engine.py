@@ -64,6 +64,8 @@ class _Accumulator:
         if isinstance(grad, Tensor):
             _trace.note("AccumulateGrad", (t, grad))
             grad = grad._array
+        elif _trace.is_tracing():
+            _trace.note("AccumulateGrad", (t, grad))  # a backward traced with backward="vjp"
         if isinstance(grad, np.generic):  # NumPy gives scalars for 0-d results
             grad = np.asarray(grad)
         if t._grad is None:

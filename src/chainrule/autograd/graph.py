@@ -121,10 +121,16 @@ def backprop(roots, root_grads, sink, retain_graph=False, create_graph=False, ob
     """
     state = grad_mode.state
     tracer = state.tracer
-    # Traced, the rules run on Tensors (as under create_graph), so that every op of the
-    # backward pass is recorded as a step; no graph of them is built unless create_graph.
-    rules_on_tensors = create_graph or tracer is not None
-    if tracer is not None:
+    # Traced with backward="vjp", the rules run on arrays as here untraced, and ``recorder``
+    # records each node's rule as a step. Traced otherwise, the rules run on Tensors (as under
+    # create_graph), so that every op of the backward pass is recorded as a step; no graph of
+    # them is built unless create_graph.
+    recorder = _trace.vjp_recorder() if tracer is not None else None
+    rules_on_tensors = create_graph or (tracer is not None and recorder is None)
+    if recorder is not None:
+        for root, g in zip(roots, root_grads):
+            _record_seed(recorder, root, g)
+    elif tracer is not None:
         root_grads = [g if isinstance(g, Tensor) else _make(g, False, None) for g in root_grads]
         _trace.note("Backward", roots)
     grads = {}
@@ -135,7 +141,7 @@ def backprop(roots, root_grads, sink, retain_graph=False, create_graph=False, ob
             if root._requires_grad:
                 sink.leaf(root, g)
             continue
-        _add_grad(grads, fn, root._output_nr, g)
+        _add_grad(grads, fn, root._output_nr, g, recorder)
 
     nonleaf = sink.nonleaf
     order = topological_order([r.grad_fn for r in roots])
@@ -164,21 +170,27 @@ def backprop(roots, root_grads, sink, retain_graph=False, create_graph=False, ob
             else:
                 seen = None
             input_grads = node.vjp(grad, rules_on_tensors)
+            if recorder is not None:
+                _record_vjp(recorder, node, grad, input_grads)
             for i, (a, g) in enumerate(zip(node.args, input_grads)):
                 if g is None or not isinstance(a, Tensor) or not a._requires_grad:
                     continue
                 if g.shape != a._array.shape or g.dtype != a._array.dtype:
-                    g = fit_gradient(node, i, g, a)
+                    fitted = fit_gradient(node, i, g, a)
+                    if recorder is not None:
+                        recorder.add("SumToShape", [g], {"shape": tuple(a._array.shape),
+                                                         "dtype": a._array.dtype}, [fitted])
+                    g = fitted
                 if seen is not None:
                     seen[i] = _copy(g)
                 fn = a.grad_fn
                 if fn is None:
                     sink.leaf(a, g)
-                elif fn.n_outputs == 1:  # _add_grad's common case, inlined: once per edge
-                    prev = grads.get(fn)
+                elif fn.n_outputs == 1 and recorder is None:  # _add_grad's common case,
+                    prev = grads.get(fn)                        # inlined: once per edge
                     grads[fn] = g if prev is None else prev + g
                 else:
-                    _add_grad(grads, fn, a._output_nr, g)
+                    _add_grad(grads, fn, a._output_nr, g, recorder)
             if observer is not None:
                 observer.step(node, upstream, seen)
             if not retain_graph:
@@ -190,14 +202,44 @@ def backprop(roots, root_grads, sink, retain_graph=False, create_graph=False, ob
         state.enabled = prev_mode
 
 
-def _add_grad(grads, fn, output_nr, g):
+def _add_grad(grads, fn, output_nr, g, recorder=None):
     """Sum the gradients reaching ``fn`` along several paths (never in place: arrays are shared)."""
     if fn.n_outputs == 1:
         prev = grads.get(fn)
-        grads[fn] = g if prev is None else prev + g
+        grads[fn] = g if prev is None else _sum_paths(prev, g, recorder)
     else:
         slot = grads.setdefault(fn, [None] * fn.n_outputs)
-        slot[output_nr] = g if slot[output_nr] is None else slot[output_nr] + g
+        prev = slot[output_nr]
+        slot[output_nr] = g if prev is None else _sum_paths(prev, g, recorder)
+
+
+def _sum_paths(prev, g, recorder):
+    total = prev + g
+    if recorder is not None:
+        recorder.add("AddGrad", [prev, g], {}, [total])
+    return total
+
+
+def _record_seed(recorder, root, g):
+    """``Seed(%root)``: ones for a scalar root; ``Seed(%root, %gradient)`` for a given one."""
+    g_array = g._array if isinstance(g, Tensor) else g
+    if root._array.size == 1 and g_array.size == 1 and g_array.reshape(()) == 1:
+        recorder.add("Seed", [root], {}, [g])
+    else:
+        recorder.add("Seed", [root, g_array.copy()], {}, [g])
+
+
+def _record_vjp(recorder, node, grad, input_grads):
+    """One ``VJP`` step: the upstream gradient(s) in, one gradient per argument out (None for
+    constants and inputs that need none)."""
+    if node.n_outputs > 1:
+        which = tuple(i for i, u in enumerate(grad) if u is not None)
+        upstream, attrs = [grad[i] for i in which], {"outputs": which}
+    else:
+        upstream, attrs = [grad], {}
+    outs = [g if g is not None and isinstance(a, Tensor) and a._requires_grad else None
+            for a, g in zip(node.args, input_grads)]
+    recorder.add("VJP", upstream, attrs, outs, node=node, of=recorder.step_of(node))
 
 
 def run_hooks(hooks, grad, create_graph):

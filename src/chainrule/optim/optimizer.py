@@ -190,7 +190,7 @@ class Optimizer:
         """Forget the gradients: set ``.grad`` to None (default) or fill it with zeros."""
         if _tracing.is_tracing():
             _tracing.note("zero_grad", [p for g in self.param_groups for p in g["params"]],
-                          set_to_none=set_to_none)
+                          node=self, set_to_none=set_to_none)
         for group in self.param_groups:
             for p in group["params"]:
                 if p._grad is None:
@@ -213,6 +213,15 @@ class Optimizer:
     counts_steps = True
     #: Pass the counter to ``update`` as ``step=`` (the count after this step, from 1).
     update_takes_step = True
+
+    def _note_step(self):
+        """Record this step in the thread's trace: every parameter that has a gradient and
+        its gradient; the hyperparameters of a single group by name."""
+        groups = self.param_groups
+        attrs = self._hyper(groups[0]) if len(groups) == 1 else {"groups": len(groups)}
+        _tracing.note(f"{type(self).__name__}.step",
+                      [t for g in groups for p in g["params"] if p._grad is not None
+                       for t in (p, p._grad)], node=self, **attrs)
 
     def _hyper(self, group) -> dict:
         """The group's hyperparameters as ``update``'s keyword arguments (Python scalars,
@@ -240,13 +249,11 @@ class Optimizer:
         loss = self._eval_closure(closure)
         self._opt_called = True
         self._check_grads()  # all of them first: a refused step changes nothing
+        if _tracing.is_tracing():  # the update is a step of a traced training step
+            self._note_step()
         for group in self.param_groups:
             hyper = self._hyper(group)
             spec = self._state_spec(group)
-            if _tracing.is_tracing():  # the update is a step of a traced training step
-                _tracing.note(f"{type(self).__name__}.step",
-                              [t for p in group["params"] if p._grad is not None
-                               for t in (p, p._grad)], **hyper)
             for p in group["params"]:
                 if p._grad is None:  # the slot: .grad is a property (it warns on non-leaves)
                     continue
