@@ -20,6 +20,7 @@ recomputes P with Tensor ops, so second derivatives flow through the same formul
 from __future__ import annotations
 
 from .. import backend
+from ..tensor import _make
 from . import either
 from .recurrent import MultiOutputOp, _zeros_for
 
@@ -105,3 +106,44 @@ class Attention(MultiOutputOp):
         if not either.is_graph(s):
             return _softmax_rows(sv.copy(), safe)
         return softmax(s, -1)
+
+
+class SplitHeads(MultiOutputOp):
+    """The fused projection qkv (A, B, n E) -> n Tensors (N, H, L, E / H), strided views.
+
+    ``batch_first``: (A, B) is (N, L); else (L, N) (time-major). The views read straight from
+    the projection's buffer, so the heads cost no copy; backward writes the n gradients into
+    one array of qkv's shape (no zeros per piece and no sum of them).
+    """
+
+    def forward(self, x, n, heads, batch_first):
+        A, B, width = x.shape
+        parts = x.reshape(A, B, n, heads, width // (n * heads))
+        axes = (0, 2, 1, 3) if batch_first else (1, 2, 0, 3)
+        return tuple(parts[:, :, i].transpose(axes) for i in range(n))
+
+    def backward(self, grads, x, n, heads, batch_first):
+        A, B, width = x.shape
+        back = (0, 2, 1, 3) if batch_first else (2, 0, 1, 3)  # the inverse permutations
+        if any(either.is_graph(g) for g in grads):
+            from .shape import stack  # noqa: PLC0415 - same package, no cycle at call time
+            zero = None
+            parts = []
+            for g in grads:
+                if g is None:
+                    if zero is None:
+                        zero = _zeros_for(None, (A, B, heads, width // (n * heads)),
+                                          x if either.is_graph(x) else _make(x, False, None))
+                    parts.append(zero)
+                else:
+                    parts.append(g.permute(back))
+            return stack(parts, 2).reshape(x.shape), None, None, None
+        xp = backend.get_array_module(x)
+        out = xp.empty(x.shape, next(g for g in grads if g is not None).dtype)
+        parts = out.reshape(A, B, n, heads, width // (n * heads))
+        for i, g in enumerate(grads):
+            if g is None:
+                parts[:, :, i] = 0
+            else:
+                parts[:, :, i] = g.transpose(back)
+        return out, None, None, None
