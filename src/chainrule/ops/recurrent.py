@@ -102,6 +102,13 @@ class GradBuffer:
 
     A fresh array is taken whenever a step asks again for a slot already handed out (a
     second backward with retain_graph), so no gradient is ever overwritten.
+
+    The array stays with the graph until the graph is dropped (a loss kept for logging keeps
+    it to the next step). Forgetting it once Unbind has handed it on saves one (T, B, G H)
+    array of peak memory (the LSTM case: 1.31x -> 1.02x the floor) but, measured, let glibc
+    trim the heap at the end of every step, so the next step page-faults its arrays in
+    again: 1,409 faults a step and 1.78x the floor's time instead of 0 and 1.25x
+    (docs/benchmarks.md, sequence models). It is kept.
     """
 
     __slots__ = ("steps", "array", "views")
@@ -120,11 +127,6 @@ class GradBuffer:
         v = self.array[t]
         self.views[t] = v
         return v
-
-    def release(self):
-        """Forget the array (Unbind's backward has handed it on): a graph kept alive after
-        backward (a loss held for logging) then keeps no (T, ...) gradient with it."""
-        self.array, self.views = None, {}
 
     def whole(self, grads):
         """The array, when ``grads`` are exactly its T views in order; else None."""
@@ -429,7 +431,6 @@ class Unbind(MultiOutputOp):
     def backward(self, grads, x, buffer=None):
         if buffer is not None:
             whole = buffer.whole(grads)
-            buffer.release()  # handed on (or copied below): the graph must not keep it alive
             if whole is not None:
                 return whole, None
         if any(either.is_graph(g) for g in grads):
