@@ -119,6 +119,15 @@ class Gelu(Op):
         cdf = None if either.is_graph(g) else getattr(self, "cdf", None)
         if cdf is None:
             cdf = 0.5 * (1 + (erf(x * _INV_SQRT_2) if either.is_graph(g) else _erf(x * _INV_SQRT_2)))
+        if not either.is_graph(g) and x.ndim:  # the same formula, in place over one array
+            grad = x * x
+            grad *= -0.5
+            np.exp(grad, out=grad)
+            grad *= _INV_SQRT_2PI
+            grad *= x
+            grad += cdf
+            grad *= g
+            return grad, None
         pdf = either.exp(-0.5 * x * x) * _INV_SQRT_2PI
         return g * (cdf + x * pdf), None
 

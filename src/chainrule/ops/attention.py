@@ -19,6 +19,8 @@ recomputes P with Tensor ops, so second derivatives flow through the same formul
 
 from __future__ import annotations
 
+import numpy as np
+
 from .. import backend
 from ..tensor import _make
 from . import either
@@ -30,12 +32,14 @@ def _swap(x):
 
 
 def _softmax_rows(s, safe):
-    """softmax over the last axis of the raw array ``s``; fully masked rows: 0 or NaN."""
+    """softmax over the last axis of the raw array ``s``, in its memory (callers pass a
+    fresh array); fully masked rows: 0 or NaN."""
     xp = backend.get_array_module(s)
     m = s.max(axis=-1, keepdims=True)
     finite = xp.isfinite(m)
     m = xp.where(finite, m, 0)
-    e = s - m
+    e = s
+    e -= m
     xp.exp(e, out=e)
     z = e.sum(axis=-1, keepdims=True)
     if safe:
@@ -56,7 +60,10 @@ class Attention(MultiOutputOp):
         s = q @ _swap(k)
         s *= scale
         if mask is not None:
-            s = s + mask
+            if np.broadcast_shapes(mask.shape, s.shape) == s.shape:
+                s += mask  # s is fresh: no second (..., L, S) array
+            else:
+                s = s + mask
         p = _softmax_rows(s, safe)
         self.p = p
         pd = p * drop if drop is not None else p
@@ -80,10 +87,19 @@ class Attention(MultiOutputOp):
             dpd = dpd + g_p
         dv = _swap(pd) @ g_out if self._wants(2) else None
         dp = dpd * drop if drop is not None else dpd
-        ds = p * (dp - either.sum(dp * p, -1, True))
-        dq = (ds @ k) * scale if self._wants(0) else None
-        dk = (_swap(ds) @ q) * scale if self._wants(1) else None
-        dmask = ds if self._wants(3) else None
+        if graph:
+            ds = p * (dp - either.sum(dp * p, -1, True))
+            dq = (ds @ k) * scale if self._wants(0) else None
+            dk = (_swap(ds) @ q) * scale if self._wants(1) else None
+            dmask = ds if self._wants(3) else None
+            return dq, dk, dv, dmask, None, None, None
+        # dp is a fresh array here: ds and ds * scale are written over it.
+        dp -= (dp * p).sum(axis=-1, keepdims=True)
+        dp *= p
+        dmask = dp.copy() if self._wants(3) else None
+        dp *= scale
+        dq = dp @ k if self._wants(0) else None
+        dk = _swap(dp) @ q if self._wants(1) else None
         return dq, dk, dv, dmask, None, None, None
 
     def _wants(self, i):
