@@ -18,6 +18,7 @@ import weakref
 import numpy as np
 
 from . import aliases, backend
+from .printing import format_array
 from .size import Size
 
 _new = object.__new__
@@ -316,7 +317,6 @@ class Tensor:
         return (self[i] for i in range(self._array.shape[0]))
 
     def __repr__(self):
-        from .printing import format_array  # noqa: PLC0415 - printing is not on the hot path
         data = backend.to_device(self._array, "cpu")
         body = format_array(data)  # PyTorch's layout (chainrule/printing.py)
         extras = []

@@ -96,6 +96,7 @@ _SQRT_2_OVER_PI = math.sqrt(2 / math.pi)
 _INV_SQRT_2 = 1 / math.sqrt(2)
 _INV_SQRT_2PI = 1 / math.sqrt(2 * math.pi)
 
+
 def _normal_cdf(x):
     """Phi(x) = (1 + erf(x / sqrt 2)) / 2 of an array (GELU's, blockwise via ``in_blocks``)."""
     cdf = _erf_polynomial(x * _INV_SQRT_2)
