@@ -149,6 +149,16 @@ MHA = [
     (dict(), 5, 5, 2, dict(attn_mask="causal", kpm="bool"), "self"),
     (dict(), 4, 6, None, dict(kpm="bool", attn_mask="bool3"), "cross"),
     (dict(batch_first=True), 4, 4, None, dict(attn_mask="bool2"), "self"),
+    # batch_first runs on views of the projections in their own layout: every path again
+    (dict(batch_first=True), 5, 5, 3, dict(kpm="float", attn_mask="float3",
+                                           average_attn_weights=False), "self"),
+    (dict(batch_first=True), 3, 5, 2, dict(kpm="bool"), "kv"),
+    (dict(batch_first=True, add_bias_kv=True), 4, 5, 2, dict(kpm="bool", attn_mask="bool3"),
+     "kv"),
+    (dict(batch_first=True, add_zero_attn=True), 4, 4, 2, dict(attn_mask="float2"), "self"),
+    (dict(batch_first=True, add_bias_kv=True, add_zero_attn=True, kdim=3, vdim=5), 4, 5, 2,
+     dict(kpm="float", average_attn_weights=False), "cross"),
+    (dict(add_bias_kv=True), 4, 4, None, dict(kpm="bool"), "self"),
 ]
 
 
@@ -219,6 +229,24 @@ def test_multihead_attention_second_order_and_gradcheck():
 
     check_second_order([x.shape, key.shape, val.shape], fn, inputs=[x, key, val])
     check_gradcheck(None, fn, inputs=[x, key, val])
+
+
+@pytest.mark.parametrize("batch_first", [False, True])
+def test_self_attention_heads_as_views_second_order(batch_first):
+    """Self-attention splits its fused projection into heads without a copy (SplitHeads):
+    first and second derivatives through it against torch, and finite differences."""
+    m, t = _mha_twin(4, 2, batch_first=batch_first)
+    x = RNG.standard_normal((2, 3, 4))
+    L = x.shape[1 if batch_first else 0]
+    mask = np.triu(np.ones((L, L), bool), 1)
+
+    def fn(q):
+        if isinstance(q, cr.Tensor):
+            return m(q, q, q, attn_mask=cr.tensor(mask), average_attn_weights=False)[0]
+        return t(q, q, q, attn_mask=torch.tensor(mask), average_attn_weights=False)[0]
+
+    check_second_order([x.shape], fn, inputs=[x])
+    check_gradcheck(None, fn, inputs=[x])
 
 
 def test_multihead_attention_dropout_and_init():

@@ -351,3 +351,51 @@ ERRORS = [
 def test_errors_name_module_and_shapes(make, exc, match):
     with pytest.raises(exc, match=match):
         make()
+
+
+@pytest.mark.parametrize("kind", ["LSTM", "LSTMCell"])
+def test_lstm_gates_in_place_second_order_and_retain_graph(kind):
+    """The LSTM computes its gates in the memory of its own input projection: the second
+    derivative (through the gates output) matches torch's, a second backward with
+    retain_graph gives the first one's gradients again, and the user's input is untouched."""
+    m, t = _twin(kind, 3, 4)
+    shape = (5, 2, 3) if kind == "LSTM" else (2, 3)
+    a = RNG.standard_normal(shape)
+    xc, xt = _leaf(a)
+    oc, ot = m(xc), t(xt)
+    oc, ot = (oc[0], ot[0]) if kind == "LSTM" else (oc[0] + oc[1], ot[0] + ot[1])
+    u = RNG.standard_normal(tuple(ot.shape))
+    lc, lt = (oc * cr.tensor(u)).sum(), (ot * torch.tensor(u)).sum()
+    sfx = "_l0" if kind == "LSTM" else ""
+    w_ih, w_hh = m.get_parameter("weight_ih" + sfx), m.get_parameter("weight_hh" + sfx)
+    t_ih, t_hh = t.get_parameter("weight_ih" + sfx), t.get_parameter("weight_hh" + sfx)
+    gc = cr.autograd.grad(lc, [xc, w_hh], create_graph=True)
+    gt = torch.autograd.grad(lt, [xt, t_hh], create_graph=True)
+    for p, q in zip(gc, gt):
+        assert_close(p, q, what="first derivative", **TOL)
+    sc, st = sum((g * g).sum() for g in gc), sum((g * g).sum() for g in gt)
+    for p, q in zip(cr.autograd.grad(sc, [xc, w_ih, w_hh], retain_graph=True),
+                    torch.autograd.grad(st, [xt, t_ih, t_hh], retain_graph=True)):
+        assert_close(p, q, what="second derivative", atol=1e-9, rtol=1e-7)
+    first = cr.autograd.grad(lc, [xc, w_hh], retain_graph=True)
+    again = cr.autograd.grad(lc, [xc, w_hh])
+    for p, q, r in zip(first, again, gt):
+        assert_close(p, q.detach(), what="second backward", atol=0, rtol=0)
+        assert_close(p, r, what="retained backward", **TOL)
+    np.testing.assert_array_equal(xc.detach().numpy(), a)
+
+
+def test_graph_kept_after_backward_holds_no_gates():
+    """A loss held after backward (for logging) keeps no gates: they live in the memory of
+    the input projection, which backward released, and the caches are gone. (The steps'
+    gradient buffer stays with the graph on purpose: see ``GradBuffer``.)"""
+    from chainrule.autograd.graph import topological_order
+    m = nn.LSTM(3, 64)
+    out, (h, c) = m(cr.randn(20, 4, 3, requires_grad=True))
+    loss = (h * h).sum() + out.sum()
+    loss.backward()
+    for node in topological_order([loss.grad_fn]):
+        for a in node.args:
+            if isinstance(a, cr.Tensor) and a._array.size >= 4096 and a.grad_fn is not None:
+                assert a._array.strides == (0,) * a._array.ndim, (node.name, a.shape)
+        assert not {"gates", "tc"} & set(vars(node)), node.name

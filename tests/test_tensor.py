@@ -7,6 +7,8 @@ import torch
 import chainrule as cr
 from oracle import assert_close, to_torch
 
+INF, NAN = float("inf"), float("nan")
+
 
 def test_attributes():
     x = cr.tensor([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]], requires_grad=True)
@@ -137,6 +139,29 @@ REPRS = [
     (lambda m: m.tensor([1e-5, 1.0])),
     (lambda m: m.tensor([float("nan"), 1.5, float("inf")])),
     (lambda m: m.tensor([[0.1234567, 12.5]])),
+    # The format comes from the finite nonzero values only: zeros, infs and nans never widen
+    # the columns nor switch the mode (torch's _Formatter); rows wrap at 80 columns.
+    (lambda m: m.tensor([[0.0, -INF, -INF], [0.0, 0.0, -INF], [0.0, 0.0, 0.0]])),
+    (lambda m: m.tensor([0.0, -INF, 5.0])),
+    (lambda m: m.tensor([[0.0, NAN, 12.0], [INF, -1.0, 0.0]])),
+    (lambda m: m.tensor([0.0, NAN])),
+    (lambda m: m.tensor([NAN, NAN])),
+    (lambda m: m.tensor([-INF])),
+    (lambda m: m.tensor([1.5, INF, 0.0])),
+    (lambda m: m.tensor([1e10, 0.0])),
+    (lambda m: m.tensor([[1e-8, NAN], [INF, 3.0]])),
+    (lambda m: m.tensor([0.1, 100000.0, 0.0])),
+    (lambda m: m.tensor([-0.0, 1.0])),
+    (lambda m: m.tensor(-INF)),
+    (lambda m: m.arange(40.0)),
+    (lambda m: m.arange(30)),
+    (lambda m: m.linspace(-3, 3, 30).reshape(3, 10)),
+    (lambda m: m.arange(2000.0).reshape(40, 50)),
+    (lambda m: m.linspace(-1, 1, 12 ** 3).reshape(12, 12, 12)),
+    (lambda m: m.zeros(0, 3)),
+    (lambda m: m.zeros(0, dtype=m.int64)),
+    (lambda m: m.zeros(2, 0, requires_grad=True)),
+    (lambda m: m.nn.Transformer.generate_square_subsequent_mask(3)),
 ]
 
 

@@ -18,6 +18,7 @@ import weakref
 import numpy as np
 
 from . import aliases, backend
+from .printing import format_array
 from .size import Size
 
 _new = object.__new__
@@ -317,17 +318,16 @@ class Tensor:
 
     def __repr__(self):
         data = backend.to_device(self._array, "cpu")
-        finite = data[np.isfinite(data)] if data.dtype.kind == "f" else data
-        # PyTorch prints 4 decimals unless every value is a whole number ("1., 2.")
-        whole = data.dtype.kind != "f" or bool(np.all(finite == np.round(finite)))
-        body = np.array2string(data, separator=", ", prefix="tensor(", precision=4,
-                               floatmode="maxprec" if whole else "fixed",
-                               suppress_small=False, threshold=1000)
+        body = format_array(data)  # PyTorch's layout (chainrule/printing.py)
         extras = []
-        if self._array.dtype not in (backend.default_float, np.int64, np.bool_):  # as torch
-            extras.append(f"dtype=chainrule.{self._array.dtype}")
         if self.device != "cpu":
             extras.append(f"device='{self.device}'")
+        if data.size == 0 and data.ndim != 1:  # as torch: an empty tensor names its shape
+            extras.append(f"size={tuple(data.shape)}")
+        default = (backend.default_float,) if data.size == 0 else \
+            (backend.default_float, np.int64, np.bool_)
+        if self._array.dtype not in default:  # as torch
+            extras.append(f"dtype=chainrule.{self._array.dtype}")
         if self.grad_fn is not None:
             extras.append(f"grad_fn={self.grad_fn!r}")
         elif self._requires_grad:

@@ -16,7 +16,7 @@ from __future__ import annotations
 from .. import backend
 from ..creation import empty
 from . import init
-from .functional.attention import multi_head_attention_forward
+from .functional.attention import multi_head_attention
 from .linear import Linear
 from .module import Module
 from .parameter import Parameter
@@ -93,17 +93,9 @@ class MultiheadAttention(Module):
 
     def forward(self, query, key, value, key_padding_mask=None, need_weights=True,
                 attn_mask=None, average_attn_weights=True, is_causal=False):
-        if self.batch_first and query.ndim == 3:
-            if key is value:
-                if query is key:
-                    query = key = value = query.transpose(0, 1)
-                else:
-                    query, key = query.transpose(0, 1), key.transpose(0, 1)
-                    value = key
-            else:
-                query, key, value = (x.transpose(0, 1) for x in (query, key, value))
         p = self._parameters
-        out, weights = multi_head_attention_forward(
+        # batch_first is a layout of the projections, not a transpose (F.multi_head_attention)
+        out, weights = multi_head_attention(
             query, key, value, self.embed_dim, self.num_heads, p["in_proj_weight"],
             p["in_proj_bias"], p.get("bias_k"), p.get("bias_v"), self.add_zero_attn,
             self.dropout, self.out_proj.weight, self.out_proj.bias, training=self.training,
@@ -111,7 +103,5 @@ class MultiheadAttention(Module):
             use_separate_proj_weight=not self._qkv_same_embed_dim,
             q_proj_weight=p["q_proj_weight"], k_proj_weight=p["k_proj_weight"],
             v_proj_weight=p["v_proj_weight"], average_attn_weights=average_attn_weights,
-            is_causal=is_causal)
-        if self.batch_first and query.ndim == 3:
-            out = out.transpose(0, 1)
+            is_causal=is_causal, batch_first=self.batch_first)
         return out, weights

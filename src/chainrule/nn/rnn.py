@@ -374,7 +374,7 @@ class LSTMCell(RNNCellBase):
     def forward(self, input, hx=None):
         x, (h, c), unbatched = self._check(input, hx, 2)
         xg = input_projection("LSTM", x, self.weight_ih, self.bias_ih, self.bias_hh)
-        h, c = _cells.LSTMCellOp.apply(xg, h, c, self.weight_hh, None, None)
+        h, c, _ = _cells.LSTMCellOp.apply(xg, h, c, self.weight_hh, None, None, None, True)
         return (h.squeeze(0), c.squeeze(0)) if unbatched else (h, c)
 
 

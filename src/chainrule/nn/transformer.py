@@ -248,9 +248,9 @@ class Transformer(Module):
         """A float (sz, sz) mask: 0 on and below the diagonal, -inf above (no peeking ahead).
 
             >>> nn.Transformer.generate_square_subsequent_mask(3)
-            tensor([[  0., -inf, -inf],
-                    [  0.,   0., -inf],
-                    [  0.,   0.,   0.]])
+            tensor([[0., -inf, -inf],
+                    [0., 0., -inf],
+                    [0., 0., 0.]])
         """
         dtype = backend.to_dtype(dtype) or backend.get_default_dtype()
         xp = backend.array_module(backend.normalize_device(device))

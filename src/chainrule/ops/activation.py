@@ -23,7 +23,7 @@ import numpy as np
 from ..autograd.function import Op
 from . import either
 from .arithmetic import Mul, _as_float
-from .unary import _erf, erf
+from .unary import _erf, _erf_polynomial, erf, in_blocks
 
 
 class Tanh(Op):
@@ -96,6 +96,27 @@ _SQRT_2_OVER_PI = math.sqrt(2 / math.pi)
 _INV_SQRT_2 = 1 / math.sqrt(2)
 _INV_SQRT_2PI = 1 / math.sqrt(2 * math.pi)
 
+
+def _normal_cdf(x):
+    """Phi(x) = (1 + erf(x / sqrt 2)) / 2 of an array (GELU's, blockwise via ``in_blocks``)."""
+    cdf = _erf_polynomial(x * _INV_SQRT_2)
+    cdf += 1
+    cdf *= 0.5
+    return cdf
+
+
+def _gelu_grad(x, cdf, g):
+    """g (Phi(x) + x phi(x)), exact GELU's first-order rule, in place over one array."""
+    grad = x * x
+    grad *= -0.5
+    np.exp(grad, out=grad)
+    grad *= _INV_SQRT_2PI
+    grad *= x
+    grad += cdf
+    grad *= g
+    return grad
+
+
 class Gelu(Op):
     """x Phi(x) (exact, erf) or PyTorch's tanh approximation with ``approximate='tanh'``."""
 
@@ -104,9 +125,7 @@ class Gelu(Op):
     def forward(self, x, approximate):
         if approximate == "tanh":
             return 0.5 * x * (1 + np.tanh(_SQRT_2_OVER_PI * (x + 0.044715 * x * x * x)))
-        cdf = _erf(x * _INV_SQRT_2)
-        cdf += 1
-        cdf *= 0.5
+        cdf = in_blocks(_normal_cdf, x)
         self.cdf = cdf
         return x * cdf
 
@@ -119,6 +138,8 @@ class Gelu(Op):
         cdf = None if either.is_graph(g) else getattr(self, "cdf", None)
         if cdf is None:
             cdf = 0.5 * (1 + (erf(x * _INV_SQRT_2) if either.is_graph(g) else _erf(x * _INV_SQRT_2)))
+        if not either.is_graph(g) and x.ndim:
+            return in_blocks(_gelu_grad, x, cdf, g), None
         pdf = either.exp(-0.5 * x * x) * _INV_SQRT_2PI
         return g * (cdf + x * pdf), None
 

@@ -19,7 +19,10 @@ recomputes P with Tensor ops, so second derivatives flow through the same formul
 
 from __future__ import annotations
 
+import numpy as np
+
 from .. import backend
+from ..tensor import _make
 from . import either
 from .recurrent import MultiOutputOp, _zeros_for
 
@@ -29,12 +32,14 @@ def _swap(x):
 
 
 def _softmax_rows(s, safe):
-    """softmax over the last axis of the raw array ``s``; fully masked rows: 0 or NaN."""
+    """softmax over the last axis of the raw array ``s``, in its memory (callers pass a
+    fresh array); fully masked rows: 0 or NaN."""
     xp = backend.get_array_module(s)
     m = s.max(axis=-1, keepdims=True)
     finite = xp.isfinite(m)
     m = xp.where(finite, m, 0)
-    e = s - m
+    e = s
+    e -= m
     xp.exp(e, out=e)
     z = e.sum(axis=-1, keepdims=True)
     if safe:
@@ -55,7 +60,10 @@ class Attention(MultiOutputOp):
         s = q @ _swap(k)
         s *= scale
         if mask is not None:
-            s = s + mask
+            if np.broadcast_shapes(mask.shape, s.shape) == s.shape:
+                s += mask  # s is fresh: no second (..., L, S) array
+            else:
+                s = s + mask
         p = _softmax_rows(s, safe)
         self.p = p
         pd = p * drop if drop is not None else p
@@ -79,10 +87,19 @@ class Attention(MultiOutputOp):
             dpd = dpd + g_p
         dv = _swap(pd) @ g_out if self._wants(2) else None
         dp = dpd * drop if drop is not None else dpd
-        ds = p * (dp - either.sum(dp * p, -1, True))
-        dq = (ds @ k) * scale if self._wants(0) else None
-        dk = (_swap(ds) @ q) * scale if self._wants(1) else None
-        dmask = ds if self._wants(3) else None
+        if graph:
+            ds = p * (dp - either.sum(dp * p, -1, True))
+            dq = (ds @ k) * scale if self._wants(0) else None
+            dk = (_swap(ds) @ q) * scale if self._wants(1) else None
+            dmask = ds if self._wants(3) else None
+            return dq, dk, dv, dmask, None, None, None
+        # dp is a fresh array here: ds and ds * scale are written over it.
+        dp -= (dp * p).sum(axis=-1, keepdims=True)
+        dp *= p
+        dmask = dp.copy() if self._wants(3) else None
+        dp *= scale
+        dq = dp @ k if self._wants(0) else None
+        dk = _swap(dp) @ q if self._wants(1) else None
         return dq, dk, dv, dmask, None, None, None
 
     def _wants(self, i):
@@ -105,3 +122,44 @@ class Attention(MultiOutputOp):
         if not either.is_graph(s):
             return _softmax_rows(sv.copy(), safe)
         return softmax(s, -1)
+
+
+class SplitHeads(MultiOutputOp):
+    """The fused projection qkv (A, B, n E) -> n Tensors (N, H, L, E / H), strided views.
+
+    ``batch_first``: (A, B) is (N, L); else (L, N) (time-major). The views read straight from
+    the projection's buffer, so the heads cost no copy; backward writes the n gradients into
+    one array of qkv's shape (no zeros per piece and no sum of them).
+    """
+
+    def forward(self, x, n, heads, batch_first):
+        A, B, width = x.shape
+        parts = x.reshape(A, B, n, heads, width // (n * heads))
+        axes = (0, 2, 1, 3) if batch_first else (1, 2, 0, 3)
+        return tuple(parts[:, :, i].transpose(axes) for i in range(n))
+
+    def backward(self, grads, x, n, heads, batch_first):
+        A, B, width = x.shape
+        back = (0, 2, 1, 3) if batch_first else (2, 0, 1, 3)  # the inverse permutations
+        if any(either.is_graph(g) for g in grads):
+            from .shape import stack  # noqa: PLC0415 - same package, no cycle at call time
+            zero = None
+            parts = []
+            for g in grads:
+                if g is None:
+                    if zero is None:
+                        zero = _zeros_for(None, (A, B, heads, width // (n * heads)),
+                                          x if either.is_graph(x) else _make(x, False, None))
+                    parts.append(zero)
+                else:
+                    parts.append(g.permute(back))
+            return stack(parts, 2).reshape(x.shape), None, None, None
+        xp = backend.get_array_module(x)
+        out = xp.empty(x.shape, next(g for g in grads if g is not None).dtype)
+        parts = out.reshape(A, B, n, heads, width // (n * heads))
+        for i, g in enumerate(grads):
+            if g is None:
+                parts[:, :, i] = 0
+            else:
+                parts[:, :, i] = g.transpose(back)
+        return out, None, None, None

@@ -18,7 +18,7 @@ second derivatives. ``Unbind`` is the mirror of ``stack``: one node with T outpu
     >>> xg = cr.randn(3, 8, requires_grad=True)         # (B, 4H) with H = 2
     >>> h, c = cr.zeros(3, 2), cr.zeros(3, 2)
     >>> W = cr.randn(8, 2, requires_grad=True)
-    >>> h1, c1 = LSTMCellOp.apply(xg, h, c, W, None, None)
+    >>> h1, c1, _ = LSTMCellOp.apply(xg, h, c, W, None, None)
 """
 
 from __future__ import annotations
@@ -102,6 +102,13 @@ class GradBuffer:
 
     A fresh array is taken whenever a step asks again for a slot already handed out (a
     second backward with retain_graph), so no gradient is ever overwritten.
+
+    The array stays with the graph until the graph is dropped (a loss kept for logging keeps
+    it to the next step). Forgetting it once Unbind has handed it on saves one (T, B, G H)
+    array of peak memory (the LSTM case: 1.31x -> 1.02x the floor) but, measured, let glibc
+    trim the heap at the end of every step, so the next step page-faults its arrays in
+    again: 1,409 faults a step and 1.78x the floor's time instead of 0 and 1.25x
+    (docs/benchmarks.md, sequence models). It is kept.
     """
 
     __slots__ = ("steps", "array", "views")
@@ -187,19 +194,32 @@ class RNNCellOp(Op):
 
 
 class LSTMCellOp(MultiOutputOp):
-    """One LSTM step: (xg (B, 4H), h (B, P), c (B, H), W_hh (4H, P), W_hr, mask) -> (h', c').
+    """One LSTM step: (xg (B, 4H), h (B, P), c (B, H), W_hh (4H, P), W_hr, mask) -> (h', c',
+    gates).
 
     Gates in PyTorch's order i, f, g, o. h' = o tanh(c'), or with a projection W_hr (P, H)
-    h' = (o tanh(c')) W_hr^T (P = proj_size); without one P = H.
+    h' = (o tanh(c')) W_hr^T (P = proj_size); without one P = H. The third output is the
+    activated gates [s(i) s(f) tanh(g) s(o)] (B, 4H), which backward reads; callers drop it.
+
+    ``inplace``: xg is the caller's own scratch (the loop's input projection of this step,
+    read by nothing else), so the gates are computed in its memory instead of a new array:
+    a step then keeps one (B, 4H) array, not two. Backward never needs the pre-activations:
+    the first-order rule is written in the gates, and under create_graph the gates enter as
+    this node's third output (as ``saved_output`` does for sigmoid), so the backward of the
+    backward runs through this node again.
     """
 
     name = "lstm_cell"
     caches = ("gates", "tc", "h_raw")
 
-    def forward(self, xg, h, c, W, W_hr, mask, slot=None):
+    def forward(self, xg, h, c, W, W_hr, mask, slot=None, inplace=False):
         H = c.shape[-1]
-        a = h @ W.T
-        a += xg
+        if inplace:
+            a = xg
+            a += h @ W.T
+        else:
+            a = h @ W.T
+            a += xg
         _lstm_gates_(a, H)
         i, f, gg, o = a[..., :H], a[..., H:2 * H], a[..., 2 * H:3 * H], a[..., 3 * H:]
         c_new = f * c
@@ -214,24 +234,38 @@ class LSTMCellOp(MultiOutputOp):
         if mask is not None:
             h_new = xp.where(mask, h_new, h)
             c_new = xp.where(mask, c_new, c)
-        return h_new, c_new
+        return h_new, c_new, a
 
-    def backward(self, grads, xg, h, c, W, W_hr, mask, slot=None):
-        gh, gc = grads
+    def _saved(self, xg, h, c, W, W_hr, inplace):
+        """(gates, tanh(c'), o tanh(c')) as forward kept them; recomputed if they were dropped
+        (in place, the gates *are* xg's memory: only tanh(c') is recomputed)."""
+        gates = self.__dict__.get("gates")
+        if gates is None:
+            if inplace:
+                H = c.shape[-1]
+                gates = self.gates = xg
+                tc = backend.get_array_module(xg).tanh(gates[..., H:2 * H] * c
+                                                       + gates[..., :H] * gates[..., 2 * H:3 * H])
+                self.tc = tc
+                if W_hr is not None:
+                    self.h_raw = gates[..., 3 * H:] * tc
+            else:
+                self.forward(xg, h, c, W, W_hr, None)
+        return self.gates, self.tc, self.__dict__.get("h_raw")
+
+    def backward(self, grads, xg, h, c, W, W_hr, mask, slot=None, inplace=False):
+        gh, gc, g_gates = grads
         gh = _zeros_for(gh, h.shape, h)
         gc = _zeros_for(gc, c.shape, c)
         gh, gh_pass = _split_masked(gh, mask)
         gc, gc_pass = _split_masked(gc, mask)
         H = c.shape[-1]
         if either.is_graph(gh) or either.is_graph(xg):
-            return self._graph_backward(gh, gc, gh_pass, gc_pass, xg, h, c, W, W_hr, H)
-        gates, tc = getattr(self, "gates", None), getattr(self, "tc", None)
-        if gates is None:  # a second backward with retain_graph: recompute what forward kept
-            self.forward(xg, h, c, W, W_hr, None)
-            gates, tc = self.gates, self.tc
+            return self._graph_backward(gh, gc, g_gates, gh_pass, gc_pass, xg, h, c, W, W_hr,
+                                        H, inplace)
+        gates, tc, h_raw = self._saved(xg, h, c, W, W_hr, inplace)
         gW_hr = None
         if W_hr is not None:
-            h_raw = self.__dict__.get("h_raw")
             if _wants(self, 4):
                 gW_hr = gh.reshape(-1, gh.shape[-1]).T @ h_raw.reshape(-1, H)
             gh = gh @ W_hr
@@ -251,6 +285,8 @@ class LSTMCellOp(MultiOutputOp):
         xp.multiply(dc, c, out=dgates[..., H:2 * H])
         xp.multiply(dc, i, out=dgates[..., 2 * H:3 * H])
         xp.multiply(gh, tc, out=dgates[..., 3 * H:])
+        if g_gates is not None:  # the gates output itself was used (a double backward)
+            dgates += g_gates
         # d sigmoid = s (1 - s) on i, f, o; d tanh = 1 - g^2 on g.
         deriv = 1 - gates
         deriv *= gates
@@ -269,28 +305,34 @@ class LSTMCellOp(MultiOutputOp):
                 gcp += gc_pass
         if _wants(self, 3):
             gW = dgates.reshape(-1, 4 * H).T @ h.reshape(-1, h.shape[-1])
-        return dgates, ghp, gcp, gW, gW_hr, None, None
+        return dgates, ghp, gcp, gW, gW_hr, None, None, None
 
-    @staticmethod
-    def _graph_backward(gh, gc, gh_pass, gc_pass, xg, h, c, W, W_hr, H):
-        a = xg + h @ W.T
-        i, f = a[..., :H].sigmoid(), a[..., H:2 * H].sigmoid()
-        gg, o = a[..., 2 * H:3 * H].tanh(), a[..., 3 * H:].sigmoid()
+    def _graph_backward(self, gh, gc, g_gates, gh_pass, gc_pass, xg, h, c, W, W_hr, H,
+                        inplace):
+        gates_array = self._saved(either.value(xg), either.value(h), either.value(c),
+                                  either.value(W), either.value(W_hr), inplace)[0]
+        gates = _make(gates_array, True, self)  # this node's output 2: see the docstring
+        gates._output_nr = 2
+        i, f = gates[..., :H], gates[..., H:2 * H]
+        gg, o = gates[..., 2 * H:3 * H], gates[..., 3 * H:]
         tc = (f * c + i * gg).tanh()
         gW_hr = None
         if W_hr is not None:
             gW_hr = gh.reshape(-1, gh.shape[-1]).T @ (o * tc).reshape(-1, H)
             gh = gh @ W_hr
         dc = gh * o * (1 - tc * tc) + gc
-        dgates = _cat([dc * gg * i * (1 - i), dc * c * f * (1 - f), dc * i * (1 - gg * gg),
-                       gh * tc * o * (1 - o)], -1)
+        dgates = _cat([dc * gg, dc * c, dc * i, gh * tc], -1)
+        if g_gates is not None:
+            dgates = dgates + g_gates
+        deriv = _cat([i * (1 - i), f * (1 - f), 1 - gg * gg, o * (1 - o)], -1)
+        dgates = dgates * deriv
         ghp = dgates @ W
         gcp = dc * f
         if gh_pass is not None:
             ghp = ghp + gh_pass
             gcp = gcp + gc_pass
         gW = dgates.reshape(-1, 4 * H).T @ h.reshape(-1, h.shape[-1])
-        return dgates, ghp, gcp, gW, gW_hr, None, None
+        return dgates, ghp, gcp, gW, gW_hr, None, None, None
 
 
 class GRUCellOp(Op):

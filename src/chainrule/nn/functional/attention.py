@@ -20,7 +20,7 @@ import numpy as np
 
 from ... import backend
 from ...ops import shape as _shape
-from ...ops.attention import Attention
+from ...ops.attention import Attention, SplitHeads
 from ...ops.index import index_select
 from ...ops.fused.linear import linear
 from ...tensor import Tensor, _make
@@ -138,6 +138,33 @@ def multi_head_attention_forward(query, key, value, embed_dim_to_check, num_head
 
     Returns (output (L, N, E), weights (N, L, S) averaged over heads, (N, H, L, S), or None).
     """
+    return multi_head_attention(
+        query, key, value, embed_dim_to_check, num_heads, in_proj_weight, in_proj_bias,
+        bias_k, bias_v, add_zero_attn, dropout_p, out_proj_weight, out_proj_bias, training,
+        key_padding_mask, need_weights, attn_mask, use_separate_proj_weight, q_proj_weight,
+        k_proj_weight, v_proj_weight, average_attn_weights, is_causal, batch_first=False)
+
+
+def _heads(x, heads, batch_first):
+    """(A, B, E) -> (N, H, L, E / H) as a view (a reshape and a permute), either layout."""
+    A, B, E = x.shape
+    x = x.reshape(A, B, heads, E // heads)
+    return x.permute(0, 2, 1, 3) if batch_first else x.permute(1, 2, 0, 3)
+
+
+def multi_head_attention(query, key, value, embed_dim_to_check, num_heads, in_proj_weight,
+                         in_proj_bias, bias_k, bias_v, add_zero_attn, dropout_p,
+                         out_proj_weight, out_proj_bias, training=True, key_padding_mask=None,
+                         need_weights=True, attn_mask=None, use_separate_proj_weight=False,
+                         q_proj_weight=None, k_proj_weight=None, v_proj_weight=None,
+                         average_attn_weights=True, is_causal=False, batch_first=False):
+    """``multi_head_attention_forward`` in either layout: (N, L, E) with ``batch_first``.
+
+    The heads are (N, H, L, E / H) views of the projections in the layout they come in
+    (self-attention: strided views of the one fused q|k|v buffer), so neither layout pays a
+    transpose or a copy before the attention; the only copy is the one that gathers the
+    heads back into rows for the output projection.
+    """
     name = "MultiheadAttention"
     if query.ndim not in (2, 3):
         raise ValueError(f"{name}: query should be unbatched 2-D or batched 3-D, got shape "
@@ -147,19 +174,25 @@ def multi_head_attention_forward(query, key, value, embed_dim_to_check, num_head
         raise ValueError(f"{name}: query {tuple(query.shape)}, key {tuple(key.shape)} and value "
                          f"{tuple(value.shape)} must all be {query.ndim}-D")
     if unbatched:
-        query, key, value = query.unsqueeze(1), key.unsqueeze(1), value.unsqueeze(1)
+        batch_first = False
+        self_attention = query is key and key is value
+        query = query.unsqueeze(1)
+        key = query if self_attention else key.unsqueeze(1)
+        value = key if value is key or self_attention else value.unsqueeze(1)
         if key_padding_mask is not None:
             if key_padding_mask.ndim != 1:
                 raise ValueError(f"{name}: for unbatched query, key_padding_mask should be 1-D, "
                                  f"got shape {tuple(key_padding_mask.shape)}")
             key_padding_mask = key_padding_mask.unsqueeze(0)
-    L, N, E = query.shape
-    S = key.shape[0]
+    t_axis = 1 if batch_first else 0  # the sequence axis of query, key and value
+    n_axis = 1 - t_axis
+    L, N, E = query.shape[t_axis], query.shape[n_axis], query.shape[2]
+    S = key.shape[t_axis]
     H = num_heads
     if E != embed_dim_to_check:
         raise ValueError(f"{name}: was expecting embedding dimension of {embed_dim_to_check}, "
                          f"but got {E} (query shape {tuple(query.shape)})")
-    if key.shape[:2] != value.shape[:2] or key.shape[1] != N:
+    if key.shape[:2] != value.shape[:2] or key.shape[n_axis] != N:
         raise ValueError(f"{name}: key {tuple(key.shape)} and value {tuple(value.shape)} must "
                          f"share (S, N) with the batch of query {tuple(query.shape)}")
     if not use_separate_proj_weight and key.shape != value.shape:
@@ -172,38 +205,46 @@ def multi_head_attention_forward(query, key, value, embed_dim_to_check, num_head
     dtype = query.dtype
     xp = _xp(query)
 
-    # --- projections -----------------------------------------------------------------
-    if use_separate_proj_weight:
-        bq = bk = bv = None
-        if in_proj_bias is not None:
-            bq, bk, bv = in_proj_bias[:E], in_proj_bias[E:2 * E], in_proj_bias[2 * E:]
-        q = linear(query, q_proj_weight, bq)
-        k = linear(key, k_proj_weight, bk)
-        v = linear(value, v_proj_weight, bv)
-    elif query is key and key is value:
-        q, k, v = _shape.chunk(linear(query, in_proj_weight, in_proj_bias), 3, -1)
+    # --- projections, as (N, H, L or S, head_dim) views ---------------------------------
+    fused = not use_separate_proj_weight and query is key and key is value \
+        and bias_k is None and not add_zero_attn
+    if fused:
+        q, k, v = SplitHeads.apply(linear(query, in_proj_weight, in_proj_bias), 3, H,
+                                   batch_first)
     else:
-        b = in_proj_bias
-        q = linear(query, in_proj_weight[:E], None if b is None else b[:E])
-        if key is value:
-            k, v = _shape.chunk(linear(key, in_proj_weight[E:], None if b is None else b[E:]),
-                                2, -1)
+        if use_separate_proj_weight:
+            bq = bk = bv = None
+            if in_proj_bias is not None:
+                bq, bk, bv = in_proj_bias[:E], in_proj_bias[E:2 * E], in_proj_bias[2 * E:]
+            q = linear(query, q_proj_weight, bq)
+            k = linear(key, k_proj_weight, bk)
+            v = linear(value, v_proj_weight, bv)
         else:
+            b = in_proj_bias
+            q = linear(query, in_proj_weight[:E], None if b is None else b[:E])
             k = linear(key, in_proj_weight[E:2 * E], None if b is None else b[E:2 * E])
             v = linear(value, in_proj_weight[2 * E:], None if b is None else b[2 * E:])
+        if bias_k is not None and bias_v is not None:
+            extra = (N, 1, E) if batch_first else (1, N, E)
+            k = _shape.cat([k, bias_k.reshape(1, 1, E).broadcast_to(extra)], t_axis)
+            v = _shape.cat([v, bias_v.reshape(1, 1, E).broadcast_to(extra)], t_axis)
+        q, k, v = (_heads(t, H, batch_first) for t in (q, k, v))
+        if add_zero_attn:
+            zeros = _make(xp.zeros((N, H, 1, head_dim), dtype))
+            k, v = _shape.cat([k, zeros], 2), _shape.cat([v, zeros], 2)
 
-    # --- masks, as one additive float mask (N*H or 1, L, S) --------------------------
+    # --- masks, as one additive float mask broadcasting to (N, H, L, S) -----------------
     mask = _additive(name, attn_mask, dtype, true_means_masked=True)
     if mask is not None:
         if mask.ndim == 2:
             if tuple(mask.shape) != (L, S):
                 raise RuntimeError(f"{name}: the shape of the 2-D attn_mask is "
                                    f"{tuple(mask.shape)}, but should be {(L, S)}")
-            mask = mask.reshape(1, L, S)
         elif mask.ndim == 3:
             if tuple(mask.shape) != (N * H, L, S):
                 raise RuntimeError(f"{name}: the shape of the 3-D attn_mask is "
                                    f"{tuple(mask.shape)}, but should be {(N * H, L, S)}")
+            mask = mask.reshape(N, H, L, S)
         else:
             raise RuntimeError(f"{name}: attn_mask must be 2-D or 3-D, got shape "
                                f"{tuple(mask.shape)}")
@@ -212,35 +253,26 @@ def multi_head_attention_forward(query, key, value, embed_dim_to_check, num_head
         raise RuntimeError(f"{name}: key_padding_mask has shape {tuple(kpm.shape)}, expected "
                            f"(batch, source length) = {(N, S)}")
     if bias_k is not None and bias_v is not None:
-        k = _shape.cat([k, bias_k.broadcast_to((1, N, E))], 0)
-        v = _shape.cat([v, bias_v.broadcast_to((1, N, E))], 0)
         mask, kpm = _pad_last(mask, xp), _pad_last(kpm, xp)
-    q = q.reshape(L, N * H, head_dim).transpose(0, 1)
-    k = k.reshape(k.shape[0], N * H, head_dim).transpose(0, 1)
-    v = v.reshape(v.shape[0], N * H, head_dim).transpose(0, 1)
     if add_zero_attn:
-        zeros = _make(xp.zeros((N * H, 1, head_dim), dtype))
-        k, v = _shape.cat([k, zeros], 1), _shape.cat([v, zeros], 1)
         mask, kpm = _pad_last(mask, xp), _pad_last(kpm, xp)
-    S_full = k.shape[1]
+    S_full = k.shape[2]
     if kpm is not None:
         kpm = kpm.reshape(N, 1, 1, S_full)
-        kpm = (kpm.broadcast_to((N, H, 1, S_full)) if isinstance(kpm, Tensor)
-               else xp.broadcast_to(kpm, (N, H, 1, S_full))).reshape(N * H, 1, S_full)
         mask = kpm if mask is None else mask + kpm
 
     # --- attention and the output projection ------------------------------------------
     p = dropout_p if training else 0.0
-    drop = _dropout_mask(xp, (N * H, L, S_full), p, dtype)
+    drop = _dropout_mask(xp, (N, H, L, S_full), p, dtype)
     out, weights = Attention.apply(q, k, v, mask, 1.0 / math.sqrt(head_dim), drop,
                                    not need_weights)
-    out = out.transpose(0, 1).reshape(L * N, E)
-    out = linear(out, out_proj_weight, out_proj_bias).reshape(L, N, E)
+    rows = out.permute(0, 2, 1, 3) if batch_first else out.permute(2, 0, 1, 3)
+    out = linear(rows.reshape(L * N, E), out_proj_weight, out_proj_bias)
+    out = out.reshape((N, L, E) if batch_first else (L, N, E))
     if unbatched:
         out = out.squeeze(1)
     if not need_weights:
         return out, None
-    weights = weights.reshape(N, H, L, S_full)
     if average_attn_weights:
         weights = weights.mean(1)
     if unbatched:

@@ -33,7 +33,9 @@ def _direction(mode, steps, h, c, w, masks, reverse, nonlinearity, buffer):
     if mode == "LSTM":
         apply = _cells.LSTMCellOp.apply
         for t in order:
-            h, c = apply(steps[t], h, c, w_hh, w_hr, masks[t] if masks else None, (buffer, t))
+            # The steps are views of this layer's own projection: the gates overwrite them.
+            h, c, _ = apply(steps[t], h, c, w_hh, w_hr, masks[t] if masks else None,
+                            (buffer, t), True)
             outs[t] = h
     elif mode == "GRU":
         apply = _cells.GRUCellOp.apply
