@@ -3,6 +3,9 @@
     >>> cr.backends.mps.is_available()
     False
     >>> cr.backends.cudnn.benchmark = True     # accepted; chainrule has no cuDNN to tune
+    >>> cr.backends.cudnn.benchmark
+    True
+    >>> cr.backends.cudnn.benchmark = False    # (back to the default for what runs next)
 
 The flags are plain attributes that keep what a program sets; chainrule's kernels (NumPy,
 CuPy) have no cuDNN autotuner, TF32 mode or reduced-precision reductions to switch.
