@@ -1,0 +1,92 @@
+"""Which steps of a static graph cannot run on a new feed: constants frozen while it was built.
+
+A graph is built by running its ops once on stand-in values, a free (None) dimension having
+the stand-in size ``graph.free_size``. Most ops read sizes from their inputs when they run,
+so a feed of any size fits; but a constant computed in Python from a stand-in -- a shape
+(``x.reshape(x.shape[0], -1)``), a divisor (``x.sum() / x.shape[0]``, ``var``'s n - 1), an
+array made from a placeholder's values (a loss that turned its target into a constant) --
+is frozen into the step that got it. Replaying such a step on another feed would be silently
+wrong, so ``check`` refuses it, naming the op and the constant.
+
+    >>> g = cr.static.Graph()
+    >>> with g:
+    ...     x = g.placeholder("x", (None, 3))
+    ...     bad = x.sum() / x.shape[0]           # the stand-in size, frozen
+    >>> g.run(bad, feed={x: np.ones((8, 3), np.float32)})
+    Traceback (most recent call last):
+    RuntimeError: Graph.run: Div (step 1) has the constant b=37 ...
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..autograd.tracing import Value, _short
+
+
+def check(graph, steps, placeholders, arrays) -> None:
+    """Raise RuntimeError if a step of ``steps`` holds a constant that the feed makes stale."""
+    n = graph.free_size
+    resized = any(d is None and size != n
+                  for p, a in zip(placeholders, arrays)
+                  for d, size in zip(p.declared_shape, a.shape))
+    stand_ins = [p._array for p in graph.placeholders.values()]
+    for s in steps:
+        for name, c in constants(s):
+            if _reads_stand_in(c, stand_ins):
+                raise RuntimeError(
+                    f"Graph.run: {s.op} (step {s.index}) has the constant {name}={_short(c)}, "
+                    "made from a placeholder's stand-in values while the graph was built, so "
+                    "it would not see the values fed; pass the placeholder to an op that reads "
+                    "it as a tensor (write the formula with chainrule ops)")
+            if resized and _from_size(c, n):
+                fed = ", ".join(f"{p.name}: {a.shape}" for p, a in zip(placeholders, arrays))
+                raise RuntimeError(
+                    f"Graph.run: {s.op} (step {s.index}) has the constant {name}={_short(c)}, "
+                    f"made from the stand-in size {n} of a free (None) dimension while the "
+                    f"graph was built, so it cannot run on feeds of other sizes ({fed}); let "
+                    "the op read the size from its input (x.mean(0) rather than "
+                    "x.sum(0) / x.shape[0], x.reshape(-1, k) rather than "
+                    "x.reshape(x.shape[0], k)), or give the dimension a fixed size")
+
+
+def constants(step):
+    """``(name, value)`` of every constant a step holds (its attrs, and those of the forward
+    op a derivative step recomputes)."""
+    for name, c in step.attrs.items():
+        inner = getattr(c, "template", None)
+        if inner is not None:   # a VJPOf: the constants of the op it differentiates
+            for k, a in enumerate(inner):
+                if type(a) is not Value and a is not None and not _is_slot(a):
+                    yield f"{c.op_class.__name__}.arg{k}", a
+            continue
+        yield name, c
+
+
+def _is_slot(a):
+    return type(a).__name__ == "_Slot"
+
+
+def _from_size(c, n) -> bool:
+    """Whether constant ``c`` looks made from the stand-in size ``n`` (or n - 1, the unbiased
+    divisor): an int, a float n or 1/n, a shape holding n, an array with n in its shape."""
+    if isinstance(c, (bool, np.bool_)) or c is None:
+        return False
+    if isinstance(c, (int, np.integer)):
+        return int(c) in (n, n - 1)
+    if isinstance(c, (float, np.floating)):
+        return any(np.isclose(float(c), v, rtol=1e-6, atol=0)
+                   for v in (n, n - 1, 1 / n, 1 / (n - 1)))
+    if isinstance(c, (tuple, list)):
+        return any(_from_size(e, n) for e in c)
+    if isinstance(c, np.ndarray):
+        return n in c.shape or (c.size == 1 and _from_size(c.reshape(()).item(), n))
+    return False
+
+
+def _reads_stand_in(c, stand_ins) -> bool:
+    if isinstance(c, (tuple, list)):
+        return any(_reads_stand_in(e, stand_ins) for e in c)
+    if not isinstance(c, np.ndarray) or c.size == 0:
+        return False
+    return any(a.size and np.shares_memory(c, a) for a in stand_ins)
