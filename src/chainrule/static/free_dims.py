@@ -68,12 +68,13 @@ def _is_slot(a):
 
 
 def _from_size(c, n) -> bool:
-    """Whether constant ``c`` looks made from the stand-in size ``n`` (or n - 1, the unbiased
-    divisor): an int, a float n or 1/n, a shape holding n, an array with n in its shape."""
+    """Whether constant ``c`` looks made from the stand-in size ``n``: an int n, k n (a size
+    flattened with others) or n - 1 (the unbiased divisor), a float n or 1/n, a shape holding
+    one of those, an array with n in its shape."""
     if isinstance(c, (bool, np.bool_)) or c is None:
         return False
-    if isinstance(c, (int, np.integer)):
-        return int(c) in (n, n - 1)
+    if isinstance(c, (int, np.integer)):   # n, n - 1, or a multiple of n (a flattened size)
+        return int(c) == n - 1 or (int(c) != 0 and int(c) % n == 0)
     if isinstance(c, (float, np.floating)):
         return any(np.isclose(float(c), v, rtol=1e-6, atol=0)
                    for v in (n, n - 1, 1 / n, 1 / (n - 1)))

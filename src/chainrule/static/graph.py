@@ -524,13 +524,23 @@ def _run_error(exc, needed, arrays):
 
 
 def _flatten(fetches):
-    """The fetches as a flat list, and a function that puts results back in their structure."""
-    if isinstance(fetches, dict):
-        keys = list(fetches)
-        return [fetches[k] for k in keys], lambda r: dict(zip(keys, r))
-    if isinstance(fetches, (list, tuple)):
-        kind = type(fetches)
-        return list(fetches), lambda r: kind(r) if kind in (list, tuple) else list(r)
+    """The fetches (nested lists, tuples and dicts of them) as a flat list, and a function
+    that puts results back in that structure."""
+    if isinstance(fetches, (dict, list, tuple)):
+        items = list(fetches.values() if isinstance(fetches, dict) else fetches)
+        parts = [_flatten(f) for f in items]
+        flat = [f for part, _ in parts for f in part]
+
+        def rebuild(results):
+            out, k = [], 0
+            for part, put_back in parts:
+                out.append(put_back(results[k:k + len(part)]))
+                k += len(part)
+            if isinstance(fetches, dict):
+                return dict(zip(fetches, out))
+            return tuple(out) if isinstance(fetches, tuple) else out
+
+        return flat, rebuild
     return [fetches], lambda r: r[0]
 
 
