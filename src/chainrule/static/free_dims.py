@@ -14,7 +14,7 @@ wrong, so ``check`` refuses it, naming the op and the constant.
     ...     bad = x.sum() / x.shape[0]           # the stand-in size, frozen
     >>> g.run(bad, feed={x: np.ones((8, 3), np.float32)})
     Traceback (most recent call last):
-    RuntimeError: Graph.run: Div (step 1) has the constant b=37 ...
+    RuntimeError: Graph.run: Div (step 1) has the constant b=37, made from the stand-in size 37...
 """
 
 from __future__ import annotations
