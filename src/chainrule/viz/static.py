@@ -206,7 +206,10 @@ class _Picture:
                   if t is not None}
         nodes = {}
 
+        latest = {}      # forward value index -> its gradient so far (a Value)
+
         def node(gv, forward, root):
+            latest[forward.index] = gv
             if gv.index in nodes:
                 return
             nodes[gv.index] = True
@@ -223,7 +226,7 @@ class _Picture:
                          f'fillcolor="{GRAD_FILL}", color="{border}", penwidth={width}, '
                          f'margin="0.1,0.05", label=<{dot._colored(dot.GRAD_COLOR, what)}'
                          f'<FONT POINT-SIZE="10" COLOR="{dot.MUTED}">  '
-                         f'{self.shape(forward)}</FONT>>];')
+                         f'{self.shape(gv)}</FONT>>];')
 
         for s in self.derivative_steps:
             if s.op == "Seed":
@@ -231,12 +234,15 @@ class _Picture:
                 node(s.outputs[0], s.inputs[0], root)
             elif s.op == "VJP":
                 f = s.of
-                ups = [u for u in s.inputs if u.index in of]
+                # The upstream is the gradient of the forward step's output(s), found by that
+                # value: an op whose rule returns one array for several arguments (an Add)
+                # makes values that the program tells apart only by their position.
+                outs = [f.outputs[k] for k in s.attrs.get("outputs", (0,))]
+                ups = [latest[o.index] for o in outs if o is not None and o.index in latest]
                 if not ups:
                     continue
                 root = root_of[ups[0].index]
-                out = f.outputs[0] if s.attrs.get("outputs") is None else \
-                    f.outputs[s.attrs["outputs"][0]]
+                out = outs[0]
                 for j, gv in enumerate(s.outputs):
                     if gv is None:
                         continue
