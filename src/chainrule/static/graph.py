@@ -30,6 +30,7 @@ a new feed with a stale constant.
 from __future__ import annotations
 
 import dataclasses
+import warnings
 
 import numpy as np
 
@@ -49,6 +50,9 @@ FREE_SIZE = 37
 # Steps of the derivative graph (``backward="vjp"``); the other steps without a node are
 # side effects (updates in place, ``.grad`` accumulation, optimizer steps).
 DERIVATIVE_STEPS = ("VJP", "Seed", "SumToShape", "AddGrad")
+
+# Ops that change state (buffers) when their forward runs, not only their outputs.
+_STATE_UPDATES = ("UpdateRunningStats",)
 
 _MAX_PLANS = 64   # plans kept per graph (one per fetch set and feed shapes)
 
@@ -308,6 +312,14 @@ class Graph:
     def _refuse_side_effects(self, first):
         """Updates done while the graph was built ran on stand-in values: say so loudly."""
         for s in self.program.steps[first:]:
+            if s.args is not None and not s.outputs and s.op in _STATE_UPDATES:
+                warnings.warn(
+                    f"Graph: {s.op} (step {s.index}) updated its state once while the graph was "
+                    "built, on the placeholders' stand-in values (batch norm's running "
+                    "statistics); it updates them again at every run that computes its layer. "
+                    "Reset them (module.reset_running_stats()) if that first update matters, "
+                    "or build the graph with the module in eval() mode", stacklevel=3)
+                continue
             if s.args is not None or s.op in DERIVATIVE_STEPS or id(s) in self._update_steps:
                 continue
             if s.op in ("Backward",):
@@ -392,9 +404,10 @@ class Graph:
             elif s.outputs:
                 if not any(v is not None and v.index in wanted for v in s.outputs):
                     continue
-            elif not (s.args is not None and s.inputs
-                      and all(v.index in wanted for v in s.inputs)):
-                continue   # a check of values the fetches need (a target's range) runs too
+            elif not (s.args is not None and any(v.index in wanted for v in s.inputs)):
+                # An op without outputs that reads what the fetches need runs with them: a
+                # check (a target's range), a side effect (batch norm's running statistics).
+                continue
             kept.append(s)
             wanted.update(v.index for v in s.inputs)
             if s.args is not None:
