@@ -464,3 +464,26 @@ def test_batch_norm_over_a_free_batch_size_is_refused_with_the_op_named():
             out = model(x).sum()
     with pytest.raises(RuntimeError, match="UpdateRunningStats .* constant n=37"):
         g.run(out, feed={x: np.ones((8, 3), np.float32)})
+
+
+def test_an_lstm_runs_on_any_batch_size_with_its_initial_state_fed():
+    cr.manual_seed(0)
+    lstm = nn.LSTM(3, 4, batch_first=True)
+    g = cr.static.Graph()
+    with g:
+        x = g.placeholder("x", (None, 5, 3))
+        out, (h, c) = lstm(x)                     # default zero state: made at the stand-in size
+        refused = out.sum()
+        h0, c0 = g.placeholder("h0", (1, None, 4)), g.placeholder("c0", (1, None, 4))
+        out, (h, c) = lstm(x, (h0, c0))
+        loss = out.sum() + (h ** 2).sum()
+        dW = g.gradients(loss, lstm.weight_ih_l0)
+    X = _rng(3).standard_normal((7, 5, 3)).astype(np.float32)
+    with pytest.raises(RuntimeError, match="reads the constant tensor .* pass it in as a "
+                                           "placeholder"):
+        g.run(refused, feed={x: X})
+    zeros = np.zeros((1, 7, 4), np.float32)
+    got = g.run(dW, feed={x: X, h0: zeros, c0: zeros})
+    out, (h, c) = lstm(cr.tensor(X))
+    (want,) = cr.autograd.grad(out.sum() + (h ** 2).sum(), lstm.weight_ih_l0)
+    np.testing.assert_array_equal(got, want.numpy())

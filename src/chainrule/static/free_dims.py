@@ -31,8 +31,10 @@ def check(graph, steps, placeholders, arrays) -> None:
                   for p, a in zip(placeholders, arrays)
                   for d, size in zip(p.declared_shape, a.shape))
     stand_ins = [p._array for p in graph.placeholders.values()]
+    graph._derived.update()
+    made = graph._derived.producer
     for s in steps:
-        for name, c in constants(s):
+        for name, c in constants(s, graph.program, made):
             if _reads_stand_in(c, stand_ins):
                 raise RuntimeError(
                     f"Graph.run: {s.op} (step {s.index}) has the constant {name}={_short(c)}, "
@@ -41,6 +43,13 @@ def check(graph, steps, placeholders, arrays) -> None:
                     "it as a tensor (write the formula with chainrule ops)")
             if resized and _from_size(c, n):
                 fed = ", ".join(f"{p.name}: {a.shape}" for p, a in zip(placeholders, arrays))
+                if name.startswith("%"):   # a tensor made while building, read as a constant
+                    raise RuntimeError(
+                        f"Graph.run: {s.op} (step {s.index}) reads the constant tensor "
+                        f"{name}={_short(c)}, made with the stand-in size {n} of a free "
+                        f"(None) dimension while the graph was built, so it cannot run on "
+                        f"feeds of other sizes ({fed}); pass it in as a placeholder (a "
+                        "recurrent layer's initial state: lstm(x, (h0, c0)))")
                 raise RuntimeError(
                     f"Graph.run: {s.op} (step {s.index}) has the constant {name}={_short(c)}, "
                     f"made from the stand-in size {n} of a free (None) dimension while the "
@@ -50,9 +59,18 @@ def check(graph, steps, placeholders, arrays) -> None:
                     "x.reshape(x.shape[0], k)), or give the dimension a fixed size")
 
 
-def constants(step):
-    """``(name, value)`` of every constant a step holds (its attrs, and those of the forward
-    op a derivative step recomputes)."""
+def constants(step, program=None, made=()):
+    """``(name, value)`` of every constant a step holds: its attrs, those of the forward op a
+    derivative step recomputes, and (given the ``program`` and the values its steps ``made``)
+    the constant tensors it reads, by their arrays (a default initial state, indices)."""
+    if program is not None:
+        for a in step.inputs:
+            if a.index in made:
+                continue
+            t = program.tensor_of(a)
+            if type(t).__name__ == "Placeholder" or getattr(t, "_requires_grad", False):
+                continue   # fed, or a variable: read anew at every run
+            yield f"%{a.index}", getattr(t, "_array", t)
     for name, c in step.attrs.items():
         inner = getattr(c, "template", None)
         if inner is not None:   # a VJPOf: the constants of the op it differentiates
