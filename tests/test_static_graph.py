@@ -103,7 +103,8 @@ def test_the_derivative_graph_gives_the_eager_gradients_on_every_batch_size(case
         got_loss, *got = g.run([loss, *grads], feed={xs[k]: a for k, a in feed.items()})
         want_loss, want = _eager(case, feed)
         # The same rules on the same arrays, gradients summed in the same order: bit for bit.
-        np.testing.assert_array_equal(got_loss, want_loss.detach().numpy(), err_msg=f"{case}, n={n}")
+        np.testing.assert_array_equal(got_loss, want_loss.detach().numpy(),
+                                      err_msg=f"{case}, n={n}")
         for name, a, b in zip(vs, got, want):
             np.testing.assert_array_equal(a, b.numpy(), err_msg=f"{case}: d/d{name}, n={n}")
 

@@ -22,9 +22,16 @@ summed over paths -- and ``graph.run(fetches, feed)`` evaluates only what the fe
 While the graph is built the ops run once on stand-in values (placeholders hold 0.5, or 0
 for integers, and a free dimension the size ``free_size``), so shapes are checked and every
 op's rule is recorded, but those values mean nothing: read them through ``run``. An op
-whose constants were made from the stand-in size (``x.reshape(x.shape[0], -1)``) or from a
-placeholder's stand-in values is refused by ``run`` with the op's name rather than run on
-a new feed with a stale constant.
+whose constants were made from the stand-in size (``x.reshape(x.shape[0], -1)``, an LSTM's
+default initial state) or from a placeholder's own array is refused by ``run`` with the op's
+name rather than run on a new feed with a stale constant (``chainrule.static.free_dims``).
+
+Limits, as in any define-and-run framework: Python that reads a value while the graph is
+built (``.item()``, ``if x.sum() > 0:``, a library function that computes indices in Python,
+such as ``max(dim)``'s) freezes what it read. Over a free dimension such constants are
+recognised by their size and refused; over fixed sizes they are not, so give the batch
+dimension None. ``backward()`` and updates in place while building are refused (use
+``gradients`` and ``assign``); tensor hooks do not run in ``gradients``.
 """
 
 from __future__ import annotations
@@ -265,7 +272,7 @@ class Graph:
         return self._update("add_", variable, value)
 
     def assign_sub(self, variable, value) -> Update:
-        """``variable -= value`` when fetched (a gradient-descent step: ``assign_sub(w, lr * dw)``)."""
+        """``variable -= value`` when fetched (gradient descent: ``assign_sub(w, lr * dw)``)."""
         return self._update("sub_", variable, value)
 
     def group(self, *updates, name: str = "group") -> Update:
