@@ -4,9 +4,10 @@ Define-and-run, TensorFlow's model in the lectures: placeholders x1, x2, y stand
 variables alpha, beta for the weights, z = alpha x1 + beta x2, y_hat = sigmoid(z), and the
 logloss -[y log y_hat + (1 - y) log(1 - y_hat)] (computed from z, where it is stable).
 ``graph.gradients`` adds the derivative graph to the same graph (each edge a local
-derivative, sums over paths); running the graph means feeding the placeholders. Then the neuron is trained as a logistic regression on two clouds of points,
-by feeding batches: once with the update as an op of the graph, once fetching the gradients
-and updating the variables outside it.
+derivative, sums over paths); running the graph means feeding the placeholders. Then the
+neuron is trained as a logistic regression on two clouds of points, by feeding batches: once
+with the update as an op of the graph, once fetching the gradients and updating the
+variables outside it.
 
     python examples/static_graph.py [--quick] [--out folder]
 """
