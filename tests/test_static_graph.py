@@ -488,3 +488,28 @@ def test_an_lstm_runs_on_any_batch_size_with_its_initial_state_fed():
     out, (h, c) = lstm(cr.tensor(X))
     (want,) = cr.autograd.grad(out.sum() + (h ** 2).sum(), lstm.weight_ih_l0)
     np.testing.assert_array_equal(got, want.numpy())
+
+
+def test_gradients_with_respect_to_an_intermediate_and_weighted_by_grad_ys():
+    g = cr.static.Graph()
+    with g:
+        x = g.placeholder("x", (None, 3))
+        v = g.placeholder("v", (3,))
+        w = g.variable("w", np.array([0.5, -1.0, 2.0], np.float32))
+        h = (x * w).tanh()
+        loss = (h ** 2).mean()
+        dh, dw = g.gradients(loss, [h, w])
+        hvp = g.gradients(dw, w, grad_ys=v)            # the Hessian times v
+        both = g.gradients(loss + 0.1 * (dw * dw).sum(), w)   # a loss with a gradient penalty
+    X = _rng(8).standard_normal((6, 3)).astype(np.float32)
+    V = np.array([1.0, 0.0, -2.0], np.float32)
+    got_dh, got_hvp, got_both = g.run([dh, hvp, both], feed={x: X, v: V})
+    wt = nn.Parameter(cr.tensor(w.detach().numpy()))
+    ht = (cr.tensor(X) * wt).tanh()
+    lt = (ht ** 2).mean()
+    e_dh, e_dw = cr.autograd.grad(lt, [ht, wt], create_graph=True)
+    (e_hvp,) = cr.autograd.grad(e_dw, wt, grad_outputs=cr.tensor(V), retain_graph=True)
+    (e_both,) = cr.autograd.grad(lt + 0.1 * (e_dw * e_dw).sum(), wt)
+    np.testing.assert_array_equal(got_dh, e_dh.detach().numpy())
+    np.testing.assert_allclose(got_hvp, e_hvp.numpy(), rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(got_both, e_both.numpy(), rtol=1e-5, atol=1e-7)
