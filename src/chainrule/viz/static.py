@@ -42,17 +42,28 @@ def is_static_graph(obj) -> bool:
     return hasattr(obj, "program") and hasattr(obj, "placeholders") and hasattr(obj, "run")
 
 
-def to_dot(root, fetches=None, derivatives: bool = False, names=None, rankdir: str = "LR",
-           title: str | None = None, dpi: float | None = None, **options) -> str:
-    """DOT text of a static graph (``fetches``: draw only what they need; ``derivatives``:
-    the derivative graph beside it; ``names``: dict name -> Tensor, ``locals()`` works).
-    A Tensor is drawn by ``viz.dot.to_dot`` with the other options."""
+def to_dot(root, *args, **options) -> str:
+    """DOT text of a static graph (``graph_to_dot``'s options), or of a Tensor's graph
+    (``viz.dot.to_dot``'s)."""
+    if is_static_graph(root):
+        return graph_to_dot(root, *args, **options)
+    return dot.to_dot(root, *args, **options)
+
+
+def draw(root, path=None, format: str | None = None, **options):  # noqa: A002 - graphviz's name
+    """Render a static graph (or a Tensor's graph) to ``path``, svg or png; returns ``path``
+    (a ``Drawing`` without one). Takes ``to_dot``'s options."""
     if not is_static_graph(root):
-        return dot.to_dot(root, names=names, title=title, dpi=dpi,
-                          **({"rankdir": rankdir} if rankdir != "LR" else {}), **options)
-    if options:
-        raise TypeError(f"to_dot: unexpected options for a static graph: {sorted(options)}")
-    picture = _Picture(root, fetches, names)
+        return dot.draw(root, path, format, **options)
+    return dot.draw(dot.Drawing(graph_to_dot(root, **options)), path, format)
+
+
+def graph_to_dot(graph, fetches=None, derivatives: bool = False, names=None,
+                 rankdir: str = "LR", title: str | None = None, dpi: float | None = None) -> str:
+    """DOT text of a static graph. ``fetches``: draw only what they need; ``derivatives``:
+    the derivative graph beside it; ``names``: dict name -> Tensor (``locals()`` works);
+    ``rankdir``: "LR" or "TB"; ``dpi`` for PNG output."""
+    picture = _Picture(graph, fetches, names)
     body = picture.forward()
     if derivatives:
         body += picture.derivatives()
@@ -67,14 +78,6 @@ def to_dot(root, fetches=None, derivatives: bool = False, names=None, rankdir: s
     if title:
         head.append(f'  label=<<B>{dot._esc(title)}</B>>; labelloc="t";')
     return "\n".join(head + body + ["}"]) + "\n"
-
-
-def draw(root, path=None, format: str | None = None, **options):  # noqa: A002 - graphviz's name
-    """Render a static graph (or a Tensor's graph) to ``path``, svg or png; returns ``path``
-    (a ``Drawing`` without one). Takes ``to_dot``'s options."""
-    if not is_static_graph(root):
-        return dot.draw(root, path, format, **options)
-    return dot.draw(dot.Drawing(to_dot(root, **options)), path, format)
 
 
 class _Picture:
