@@ -513,3 +513,16 @@ def test_gradients_with_respect_to_an_intermediate_and_weighted_by_grad_ys():
     np.testing.assert_array_equal(got_dh, e_dh.detach().numpy())
     np.testing.assert_allclose(got_hvp, e_hvp.numpy(), rtol=1e-5, atol=1e-7)
     np.testing.assert_allclose(got_both, e_both.numpy(), rtol=1e-5, atol=1e-7)
+
+
+def test_sizes_near_the_stand_in_are_not_mistaken_for_it():
+    g = cr.static.Graph()
+    with g:
+        x = g.placeholder("x", (None, 6, 6))
+        flat = x.reshape(-1, 36).sum(1)            # 36 = 37 - 1, in a shape: a real size
+    assert g.run(flat, feed={x: np.ones((5, 6, 6), np.float32)}).tolist() == [36.0] * 5
+    g = cr.static.Graph(free_size=11)
+    with g:
+        x = g.placeholder("x", (None, 37))
+        y = x.reshape(-1, 37).sum()                # 37 is real here: another stand-in
+    assert g.run(y, feed={x: np.ones((2, 37), np.float32)}) == 74.0

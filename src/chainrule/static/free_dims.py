@@ -56,7 +56,9 @@ def check(graph, steps, placeholders, arrays) -> None:
                     f"graph was built, so it cannot run on feeds of other sizes ({fed}); let "
                     "the op read the size from its input (x.mean(0) rather than "
                     "x.sum(0) / x.shape[0], x.reshape(-1, k) rather than "
-                    "x.reshape(x.shape[0], k)), or give the dimension a fixed size")
+                    "x.reshape(x.shape[0], k)), or give the dimension a fixed size (if "
+                    f"{n} is a real size in this graph, build it with "
+                    "cr.static.Graph(free_size=...) set to another)")
 
 
 def constants(step, program=None, made=()):
@@ -85,19 +87,19 @@ def _is_slot(a):
     return type(a).__name__ == "_Slot"
 
 
-def _from_size(c, n) -> bool:
-    """Whether constant ``c`` looks made from the stand-in size ``n``: an int n, k n (a size
-    flattened with others) or n - 1 (the unbiased divisor), a float n or 1/n, a shape holding
-    one of those, an array with n in its shape."""
+def _from_size(c, n, in_shape=False) -> bool:
+    """Whether constant ``c`` looks made from the stand-in size ``n``: an int n or k n (a size
+    flattened with others), n - 1 alone (the unbiased divisor), a float n, n - 1, 1/n or
+    1/(n - 1), a shape holding n or k n, an array with n in its shape."""
     if isinstance(c, (bool, np.bool_)) or c is None:
         return False
-    if isinstance(c, (int, np.integer)):   # n, n - 1, or a multiple of n (a flattened size)
-        return int(c) == n - 1 or (int(c) != 0 and int(c) % n == 0)
+    if isinstance(c, (int, np.integer)):   # n, a multiple (a flattened size), n - 1 alone
+        return (int(c) != 0 and int(c) % n == 0) or (not in_shape and int(c) == n - 1)
     if isinstance(c, (float, np.floating)):
         return any(np.isclose(float(c), v, rtol=1e-6, atol=0)
                    for v in (n, n - 1, 1 / n, 1 / (n - 1)))
     if isinstance(c, (tuple, list)):
-        return any(_from_size(e, n) for e in c)
+        return any(_from_size(e, n, True) for e in c)
     if isinstance(c, np.ndarray):
         return n in c.shape or (c.size == 1 and _from_size(c.reshape(()).item(), n))
     return False
