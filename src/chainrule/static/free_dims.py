@@ -37,7 +37,7 @@ def check(graph, steps, placeholders, arrays) -> None:
         for name, c in constants(s, graph.program, made):
             if _reads_stand_in(c, stand_ins):
                 raise RuntimeError(
-                    f"Graph.run: {s.op} (step {s.index}) has the constant {name}={_short(c)}, "
+                    f"Graph.run: {s.op} (step {s.index}) has the constant {name}={_brief(c)}, "
                     "made from a placeholder's stand-in values while the graph was built, so "
                     "it would not see the values fed; pass the placeholder to an op that reads "
                     "it as a tensor (write the formula with chainrule ops)")
@@ -46,12 +46,12 @@ def check(graph, steps, placeholders, arrays) -> None:
                 if name.startswith("%"):   # a tensor made while building, read as a constant
                     raise RuntimeError(
                         f"Graph.run: {s.op} (step {s.index}) reads the constant tensor "
-                        f"{name}={_short(c)}, made with the stand-in size {n} of a free "
+                        f"{name}={_brief(c)}, made with the stand-in size {n} of a free "
                         f"(None) dimension while the graph was built, so it cannot run on "
                         f"feeds of other sizes ({fed}); pass it in as a placeholder (a "
                         "recurrent layer's initial state: lstm(x, (h0, c0)))")
                 raise RuntimeError(
-                    f"Graph.run: {s.op} (step {s.index}) has the constant {name}={_short(c)}, "
+                    f"Graph.run: {s.op} (step {s.index}) has the constant {name}={_brief(c)}, "
                     f"made from the stand-in size {n} of a free (None) dimension while the "
                     f"graph was built, so it cannot run on feeds of other sizes ({fed}); let "
                     "the op read the size from its input (x.mean(0) rather than "
@@ -111,3 +111,12 @@ def _reads_stand_in(c, stand_ins) -> bool:
     if not isinstance(c, np.ndarray) or c.size == 0:
         return False
     return any(a.size and np.shares_memory(c, a) for a in stand_ins)
+
+
+def _brief(c) -> str:
+    """A constant on one short line (a tuple of index arrays as their shapes)."""
+    if isinstance(c, (tuple, list)):
+        inner = ", ".join(_brief(e) for e in c[:4]) + (", ..." if len(c) > 4 else "")
+        return f"({inner}{',' if len(c) == 1 else ''})"
+    text = _short(c)
+    return text if len(text) <= 60 and "\n" not in text else text.split("\n")[0][:57] + "..."
