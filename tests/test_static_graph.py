@@ -526,3 +526,16 @@ def test_sizes_near_the_stand_in_are_not_mistaken_for_it():
         x = g.placeholder("x", (None, 37))
         y = x.reshape(-1, 37).sum()                # 37 is real here: another stand-in
     assert g.run(y, feed={x: np.ones((2, 37), np.float32)}) == 74.0
+
+
+def test_an_array_read_from_a_placeholder_while_building_is_refused_on_every_feed():
+    g = cr.static.Graph()
+    with g:
+        x = g.placeholder("x", (None, 4))
+        stale = x.max(1)[0].sum()       # max's indices: computed in Python from the stand-in
+        fine = x.amax(1).sum()          # an op that finds the maximum when it runs
+    for n in (37, 5):                   # even on a feed of the stand-in size
+        X = _rng(n).standard_normal((n, 4)).astype(np.float32)
+        with pytest.raises(RuntimeError, match="Gather .* an array along a free .*amax"):
+            g.run(stale, feed={x: X})
+        assert g.run(fine, feed={x: X}) == pytest.approx(X.max(1).sum(), rel=1e-6)

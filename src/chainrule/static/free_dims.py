@@ -6,7 +6,11 @@ so a feed of any size fits; but a constant computed in Python from a stand-in --
 (``x.reshape(x.shape[0], -1)``), a divisor (``x.sum() / x.shape[0]``, ``var``'s n - 1), an
 array made from a placeholder's values (a loss that turned its target into a constant) --
 is frozen into the step that got it. Replaying such a step on another feed would be silently
-wrong, so ``check`` refuses it, naming the op and the constant.
+wrong, so ``check`` refuses it, naming the op and the constant: a size made from the stand-in
+on a feed of another size, and always an array along a free dimension (a mask, indices or a
+target read from a placeholder while building: stale on any feed) or one that shares a
+placeholder's memory. Over fixed sizes, an array made from a placeholder's values cannot be
+told from a constant the user wrote, so give the batch dimension None.
 
     >>> g = cr.static.Graph()
     >>> with g:
@@ -31,28 +35,34 @@ def check(graph, steps, placeholders, arrays) -> None:
                   for p, a in zip(placeholders, arrays)
                   for d, size in zip(p.declared_shape, a.shape))
     stand_ins = [p._array for p in graph.placeholders.values()]
+    free = any(d is None for p in graph.placeholders.values() for d in p.declared_shape)
     graph._derived.update()
     made = graph._derived.producer
     for s in steps:
         for name, c in constants(s, graph.program, made):
+            what = (f"reads the constant tensor {name}={_brief(c)}" if name.startswith("%")
+                    else f"has the constant {name}={_brief(c)}")
+            if free and _over_free_dim(c, n):
+                # An array along the batch: made from a placeholder while building -- from its
+                # values (a mask, indices, a target) or its size -- so stale on any feed.
+                raise RuntimeError(
+                    f"Graph.run: {s.op} (step {s.index}) {what}, an array along a free "
+                    f"(None) dimension (of the stand-in size {n} while the graph was built): "
+                    "it was made from a placeholder's values or size then, and would not "
+                    "follow the values fed. Compute it with chainrule ops on tensors "
+                    "(x.amax(1) rather than x.max(1), F.cross_entropy rather than nll_loss of "
+                    "a one-hot), or pass it in as a placeholder (a recurrent layer's initial "
+                    "state: lstm(x, (h0, c0)))")
             if _reads_stand_in(c, stand_ins):
                 raise RuntimeError(
-                    f"Graph.run: {s.op} (step {s.index}) has the constant {name}={_brief(c)}, "
+                    f"Graph.run: {s.op} (step {s.index}) {what}, "
                     "made from a placeholder's stand-in values while the graph was built, so "
                     "it would not see the values fed; pass the placeholder to an op that reads "
                     "it as a tensor (write the formula with chainrule ops)")
             if resized and _from_size(c, n):
                 fed = ", ".join(f"{p.name}: {a.shape}" for p, a in zip(placeholders, arrays))
-                if name.startswith("%"):   # a tensor made while building, read as a constant
-                    raise RuntimeError(
-                        f"Graph.run: {s.op} (step {s.index}) reads the constant tensor "
-                        f"{name}={_brief(c)}, made with the stand-in size {n} of a free "
-                        f"(None) dimension while the graph was built, so it cannot run on "
-                        f"feeds of other sizes ({fed}); pass it in as a placeholder (a "
-                        "recurrent layer's initial state: lstm(x, (h0, c0)))")
                 raise RuntimeError(
-                    f"Graph.run: {s.op} (step {s.index}) has the constant {name}={_brief(c)}, "
-                    f"made from the stand-in size {n} of a free (None) dimension while the "
+                    f"Graph.run: {s.op} (step {s.index}) {what}, made from the stand-in size {n} of a free (None) dimension while the "
                     f"graph was built, so it cannot run on feeds of other sizes ({fed}); let "
                     "the op read the size from its input (x.mean(0) rather than "
                     "x.sum(0) / x.shape[0], x.reshape(-1, k) rather than "
@@ -103,6 +113,13 @@ def _from_size(c, n, in_shape=False) -> bool:
     if isinstance(c, np.ndarray):
         return n in c.shape or (c.size == 1 and _from_size(c.reshape(()).item(), n))
     return False
+
+
+def _over_free_dim(c, n) -> bool:
+    """An array (or a tuple of them, index coordinates) with the stand-in size in its shape."""
+    if isinstance(c, (tuple, list)):
+        return any(_over_free_dim(e, n) for e in c)
+    return isinstance(c, np.ndarray) and c.ndim > 0 and n in c.shape
 
 
 def _reads_stand_in(c, stand_ins) -> bool:
