@@ -101,8 +101,12 @@ class _Picture:
                                                         derived.values for v in s.outputs)
                               and s.op != "VJPOf"]
         drawn = {id(s) for s in self.forward_steps}
+        values = {v.index for s in self.forward_steps for v in s.outputs if v is not None}
+        # The derivatives of what is drawn (a second derivative's steps differentiate steps
+        # that rebuild the derivative graph, which the picture leaves out).
         self.derivative_steps = [s for s in self.program.steps if s.op in _DERIVATIVE
-                                 and (s.op != "VJP" or id(s.of) in drawn)]
+                                 and (s.op != "VJP" or id(s.of) in drawn)
+                                 and (s.op != "Seed" or s.inputs[0].index in values)]
         self._names = {}
         read = {a.index for s in self.forward_steps for a in s.args if type(a) is Value}
         made = [v for s in self.forward_steps for v in s.outputs if v is not None]
