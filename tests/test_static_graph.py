@@ -539,3 +539,21 @@ def test_an_array_read_from_a_placeholder_while_building_is_refused_on_every_fee
         with pytest.raises(RuntimeError, match="Gather .* an array along a free .*amax"):
             g.run(stale, feed={x: X})
         assert g.run(fine, feed={x: X}) == pytest.approx(X.max(1).sum(), rel=1e-6)
+
+
+def test_update_errors_name_the_method():
+    g = cr.static.Graph()
+    with g:
+        x = g.placeholder("x", (None,))
+        w = g.variable("w", np.zeros(3, np.float32))
+        with pytest.raises(ValueError, match=r"Graph.assign_sub: a value of shape \(4,\) cannot "
+                                             r"update a variable of shape \(3,\)"):
+            g.assign_sub(w, np.ones(4, np.float32))
+        with pytest.raises(TypeError, match="Graph.assign: the target must be a variable"):
+            g.assign(w * 2, w)
+        with pytest.raises(TypeError, match="Graph.group: expected updates"):
+            g.group(w)
+        both = g.group(g.assign(w, np.ones(3, np.float32)), g.assign_add(w, w))
+    assert g.run(both) is None and w.tolist() == [2.0, 2.0, 2.0]
+    with pytest.raises(RuntimeError, match="Graph.assign_add: call it inside `with graph:`"):
+        g.assign_add(w, 1.0)

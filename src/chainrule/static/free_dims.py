@@ -62,8 +62,9 @@ def check(graph, steps, placeholders, arrays) -> None:
             if resized and _from_size(c, n):
                 fed = ", ".join(f"{p.name}: {a.shape}" for p, a in zip(placeholders, arrays))
                 raise RuntimeError(
-                    f"Graph.run: {s.op} (step {s.index}) {what}, made from the stand-in size {n} of a free (None) dimension while the "
-                    f"graph was built, so it cannot run on feeds of other sizes ({fed}); let "
+                    f"Graph.run: {s.op} (step {s.index}) {what}, made from the stand-in "
+                    f"size {n} of a free (None) dimension while the graph was built, so it "
+                    f"cannot run on feeds of other sizes ({fed}); let "
                     "the op read the size from its input (x.mean(0) rather than "
                     "x.sum(0) / x.shape[0], x.reshape(-1, k) rather than "
                     "x.reshape(x.shape[0], k)), or give the dimension a fixed size (if "

@@ -56,7 +56,7 @@ FREE_SIZE = 37
 
 # Steps of the derivative graph (``backward="vjp"``); the other steps without a node are
 # side effects (updates in place, ``.grad`` accumulation, optimizer steps).
-DERIVATIVE_STEPS = ("VJP", "Seed", "SumToShape", "AddGrad")
+DERIVATIVE_STEPS = higher.DERIVATIVE_STEPS
 
 # Ops that change state (buffers) when their forward runs, not only their outputs.
 _STATE_UPDATES = ("UpdateRunningStats",)
@@ -265,15 +265,15 @@ class Graph:
     # --- updates ----------------------------------------------------------------------------
     def assign(self, variable, value) -> Update:
         """``variable = value`` when ``run`` fetches the returned update."""
-        return self._update("copy_", variable, value)
+        return self._update("copy_", variable, value, "assign")
 
     def assign_add(self, variable, value) -> Update:
         """``variable += value`` when fetched."""
-        return self._update("add_", variable, value)
+        return self._update("add_", variable, value, "assign_add")
 
     def assign_sub(self, variable, value) -> Update:
         """``variable -= value`` when fetched (gradient descent: ``assign_sub(w, lr * dw)``)."""
-        return self._update("sub_", variable, value)
+        return self._update("sub_", variable, value, "assign_sub")
 
     def group(self, *updates, name: str = "group") -> Update:
         """One update that does ``updates`` in order."""
@@ -295,17 +295,17 @@ class Graph:
         updates = [self.assign_sub(v, lr * g) for v, g in zip(variables, grads) if g is not None]
         return self.group(*updates, name="minimize")
 
-    def _update(self, op, variable, value):
-        self._building(op.rstrip("_"))
+    def _update(self, op, variable, value, method):
+        self._building(method)
         if not isinstance(variable, Tensor) or variable.grad_fn is not None:
-            raise TypeError(f"Graph.{op}: the target must be a variable (a leaf tensor), got "
-                            f"{describe(variable)}")
-        self._known(variable, "the target", f"Graph.{op}")
+            raise TypeError(f"Graph.{method}: the target must be a variable (a leaf tensor), "
+                            f"got {describe(variable)}")
+        self._known(variable, "the target", f"Graph.{method}")
         if not isinstance(value, Tensor):   # a constant
             value = Tensor(np.asarray(value, dtype=variable._array.dtype))
         if not _broadcasts_to(value._array.shape, variable._array.shape):
-            raise ValueError(f"Graph.{op}: a value of shape {tuple(value.shape)} cannot update "
-                             f"a variable of shape {tuple(variable.shape)}")
+            raise ValueError(f"Graph.{method}: a value of shape {tuple(value.shape)} cannot "
+                             f"update a variable of shape {tuple(variable.shape)}")
         # Recorded, not done: the update runs when fetched (the graph's values are stand-ins).
         step = self.program.add(op, [variable, value], {}, [])
         self._update_steps.add(id(step))

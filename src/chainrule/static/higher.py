@@ -35,8 +35,8 @@ from ..backend.dtype import of_numpy
 from ..ops.either import wants
 from ..tensor import Tensor, _make
 
-# The steps that make derivative values.
-_DERIVATIVE = ("VJP", "SumToShape", "AddGrad", "Seed")
+# The steps that make derivative values (a trace with ``backward="vjp"``).
+DERIVATIVE_STEPS = ("VJP", "Seed", "SumToShape", "AddGrad")
 
 
 class _Slot:
@@ -201,7 +201,7 @@ class Derived:
             for k, v in enumerate(s.outputs):
                 if v is not None:
                     self.producer[v.index] = (s, k)
-            if s.op in _DERIVATIVE or any(v.index in self.values for v in s.inputs):
+            if s.op in DERIVATIVE_STEPS or any(v.index in self.values for v in s.inputs):
                 self.values.update(v.index for v in outs)
         self._scanned = len(steps)
 
