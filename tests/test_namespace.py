@@ -13,14 +13,15 @@ import pytest
 import chainrule as cr
 
 PUBLIC_MODULES = {"accelerator", "autograd", "backend", "backends", "cuda", "nn", "ops", "optim",
-                  "random", "viz", "data", "train", "io", "utils"}
+                  "random", "static", "viz", "data", "train", "io", "utils"}
 LEAKED_BEFORE = ("shape", "index", "reduce", "linalg", "dual", "elementwise", "nn_ops",
                  "nn_extra", "sorting", "scan", "histograms", "inplace", "fused", "either",
                  "unary", "arithmetic", "activation", "aliases", "creation",
                  "promotion", "size", "comparison")
 PACKAGES = ("chainrule", "chainrule.autograd", "chainrule.backend", "chainrule.data",
             "chainrule.data.datasets", "chainrule.io", "chainrule.nn", "chainrule.nn.functional",
-            "chainrule.ops", "chainrule.ops.fused", "chainrule.optim", "chainrule.train",
+            "chainrule.ops", "chainrule.ops.fused", "chainrule.optim", "chainrule.static",
+            "chainrule.train",
             "chainrule.utils", "chainrule.viz")
 
 

@@ -101,6 +101,7 @@ BLOCKS = {
         ("needs", None, _sequence_context),
     "model = nn.Sequential(nn.Linear(4, 3), nn.ReLU(), nn.Linear(3, 2))":
         ("self-contained", None, None),
+    "g = cr.static.Graph()": ("self-contained", None, None),
 }
 
 PRELUDE = "import chainrule as cr\nfrom chainrule import nn\n"

@@ -1,5 +1,6 @@
 """Render the README's pictures: python docs/images/render.py (needs Graphviz's `dot`)."""
 
+import importlib.util
 import io
 import os
 
@@ -40,3 +41,10 @@ with cr.viz.trace_modules(model):
     loss = criterion(model(inputs), target)
 loss.backward()
 cr.viz.draw(loss, out("mlp_modules.svg"), group_modules=True, names={"x": inputs, "loss": loss})
+
+# The lecture's neuron run eagerly, and as a static graph with its derivative graph.
+_spec = importlib.util.spec_from_file_location(
+    "static_graph", os.path.join(HERE, "..", "..", "examples", "static_graph.py"))
+_example = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(_example)
+_example.main(["--quick", "--out", HERE])   # eager_graph.svg, static_graph.svg

@@ -52,6 +52,7 @@ def numel(t) -> int:
 
 from . import optim  # noqa: E402,F401 - optimizers sit above the core
 from . import nn  # noqa: E402,F401 - layers, losses, init: cr.nn
+from . import static  # noqa: E402,F401 - define-and-run: cr.static.Graph
 
 # Loaded on first use, so that `import chainrule` stays fast: cr.viz (see the graph), cr.data
 # (loaders, datasets), cr.train (fit), cr.io and cr.save / cr.load (safetensors), cr.utils
@@ -79,7 +80,7 @@ def __getattr__(name):
 # it as an attribute when it is imported, but it is not listed. cr.linalg is kept free for a
 # torch-style cr.linalg. A new public module is added to _PUBLIC_MODULES on purpose.
 _PUBLIC_MODULES = ("accelerator", "autograd", "backend", "backends", "cuda", "nn", "ops", "optim",
-                   "random")
+                   "random", "static")
 
 
 def _public_names():

