@@ -1,10 +1,15 @@
 """Convolution as im2col + one GEMM, its two adjoints, and unfold / fold.
 
 A convolution of ``x`` (N, C, *S) with ``w`` (O, C / groups, *K) reads, for every output
-position, a window of the (zero-padded) input: the windows are a strided *view* (what
-``sliding_window_view`` gives, built from the strides directly), copied once into a matrix
-of rows (N * L, C * K) ("im2col", L the number of output positions, channels-last), so the
-whole convolution is one matrix product with ``w`` reshaped to (O, C * K).
+position, a window of the (zero-padded) input: the windows are a strided *view* of the
+input in channels-last memory (N, *S, C), built from the strides directly, copied once into
+a matrix of rows (N * L, K * C) ("im2col", L the number of output positions, the channels
+innermost so that each kernel row of a window is one contiguous run), so the whole
+convolution is one matrix product with ``w`` permuted to the same (O, K * C) order. Its
+output rows (N * L, O) are the output, as a (N, O, *S) view of channels-last memory, which
+the next layer reads without a transpose. The input gradient is one GEMM per kernel offset
+and a strided add each (``spread``), or for a stride-1 "same" layer the full convolution of
+the output gradient with the flipped kernel.
 
 Three primitives form a closed family, each the others' backward, so that every derivative
 of any order is again one of them (a WGAN-GP gradient penalty through a CNN works):
