@@ -13,7 +13,8 @@ Activations live as (N, *S, C) arrays, so nothing is ever transposed between lay
   kernel (one im2col and one GEMM);
 * ReLU in place, its gradient a multiply by the mask;
 * 2x2 max pooling as three maxima of strided views; its gradient goes to the first maximum
-  of each window (PyTorch's rule), found by comparing the four views in order;
+  of each window (PyTorch's rule), found by comparing the four views in order and written
+  into an uninitialized buffer that the four views tile;
 * flatten: the first Linear's columns are permuted once, at set-up, from PyTorch's (C, H, W)
   order to the channels-last (H, W, C) order, so flattening is a free reshape;
 * softmax cross-entropy and SGD as the MLP floor (``bench.floor``).
@@ -178,13 +179,18 @@ class FloorCNN:
                 g = g.reshape(kept)
             elif kind == "pool":
                 views, out, shape = kept
-                gx = np.zeros(shape, dtype=g.dtype)
-                left = np.ones(out.shape, dtype=bool)
+                # every element is written below when the sizes are even (all these nets)
+                even = all(n % 2 == 0 for n in shape[1:-1])
+                gx = (np.empty if even else np.zeros)(shape, dtype=g.dtype)
+                left = None
                 for (i, j), v in zip(((0, 0), (0, 1), (1, 0), (1, 1)), views):
                     hit = v == out
-                    hit &= left
-                    left &= ~hit
-                    gx[:, i::2, j::2] = g * hit
+                    if left is None:
+                        left = ~hit
+                    else:
+                        hit &= left
+                        left ^= hit  # left & ~hit, without a new array
+                    np.multiply(g, hit, out=gx[:, i::2, j::2])
                 g = gx
             elif kind == "relu":
                 g *= kept > 0
