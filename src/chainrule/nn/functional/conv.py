@@ -55,9 +55,9 @@ def _check_shapes(name, x_shape, w_shape, groups, d, transposed):
             raise ValueError(f"{name}: out channels {w_shape[0]} (weight shape "
                              f"{w_shape}) are not divisible by groups={groups}")
         if w_shape[1] * groups != C:
-            raise RuntimeError(f"{name}: weight of shape {w_shape} with "
-                               f"groups={groups} expects {w_shape[1] * groups} input channels, got input "
-                               f"of shape {x_shape}")
+            raise RuntimeError(f"{name}: weight of shape {w_shape} with groups={groups} "
+                               f"expects {w_shape[1] * groups} input channels, got input of "
+                               f"shape {x_shape}")
 
 
 def _check_bias(name, bias, n):
@@ -76,6 +76,9 @@ def _conv_geometry(name, d, x_shape, w_shape, b_shape, groups, stride, padding, 
 
 def _convnd(name, d, input, weight, bias, stride, padding, dilation, groups):
     x, unbatched = _batched(name, input, d)
+    for what, t in (("weight", weight), ("bias", bias)):
+        if t is not None and not isinstance(t, Tensor):
+            raise TypeError(f"{name}: {what} must be a Tensor, got {type(t).__name__}")
     if input.dtype != weight.dtype:
         raise TypeError(f"{name}: input dtype {input.dtype} and weight dtype {weight.dtype} differ")
     if not isinstance(groups, int):  # lru_cache would take 2.0 and 2 for the same key
