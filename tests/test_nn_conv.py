@@ -166,6 +166,40 @@ def test_default_init_is_torchs(make, fan_in):
     assert abs(w.std() - bound / math.sqrt(3)) < 0.2 * bound
 
 
+def _same_bits(ours, theirs):
+    """The same parameters in the same order, bit for bit (dtype and shape included)."""
+    a, b = list(ours.named_parameters()), list(theirs.named_parameters())
+    assert [n for n, _ in a] == [n for n, _ in b]
+    for (name, p), (_, q) in zip(a, b):
+        x, y = p.detach().numpy(), q.detach().numpy()
+        assert x.dtype == y.dtype and x.shape == y.shape, name
+        assert np.array_equal(x, y), f"{name}: {np.count_nonzero(x != y)} of {x.size} differ"
+
+
+@pytest.mark.parametrize("seed", [0, 7, 2147483647])
+@pytest.mark.parametrize("make", [
+    lambda m: m.Conv1d(3, 8, 5),
+    lambda m: m.Conv1d(4, 6, 3, groups=2, bias=False),
+    lambda m: m.Conv2d(1, 6, 5, padding=2),
+    lambda m: m.Conv2d(4, 8, 3, stride=2, groups=4),
+    lambda m: m.ConvTranspose1d(6, 4, 3),
+    lambda m: m.ConvTranspose2d(8, 6, 3, groups=2),
+    lambda m: m.BatchNorm2d(5),
+    lambda m: m.Sequential(m.Conv2d(3, 4, 3), m.BatchNorm2d(4), m.Conv2d(4, 2, 1)),
+    lambda m: lenet(m),
+], ids=["conv1d", "conv1d_groups_nobias", "conv2d", "conv2d_depthwise", "convtranspose1d",
+        "convtranspose2d_groups", "batchnorm2d", "conv_bn_conv", "lenet"])
+def test_seeded_init_draws_torchs_weights(make, seed):
+    """After the same manual_seed, the layer holds exactly the weights torch builds: the same
+    draws (kaiming_uniform_ with a = sqrt(5), then the bias), in the same order."""
+    cr.manual_seed(seed)
+    ours = make(nn)
+    torch.manual_seed(seed)
+    theirs = make(torch.nn)
+    _same_bits(ours, theirs)
+    np.testing.assert_array_equal(cr.rand(5).numpy(), torch.rand(5).numpy())  # in step after
+
+
 def lenet(m):
     return m.Sequential(
         m.Conv2d(1, 6, 5, padding=2), m.ReLU(), m.MaxPool2d(2),

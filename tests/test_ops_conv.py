@@ -169,6 +169,63 @@ def test_max_pool_keeps_a_channels_last_layout():
     assert y._array.strides[1] == y._array.itemsize  # channels stay the fastest dim
 
 
+def _layouts(a):
+    """``a`` (N, C, *S) as the memory layouts a conv meets: NCHW, a channels-last view (what
+    the previous conv gives), and a strided slice of a larger array."""
+    last = np.ascontiguousarray(np.moveaxis(a, 1, -1))
+    wide = np.zeros(a.shape[:-1] + (2 * a.shape[-1],), a.dtype)
+    wide[..., ::2] = a
+    return {"nchw": a, "channels_last": np.moveaxis(last, -1, 1), "strided": wide[..., ::2]}
+
+
+@pytest.mark.parametrize("layout", ["nchw", "channels_last", "strided"])
+@pytest.mark.parametrize("grad_layout", ["nchw", "channels_last"])
+@pytest.mark.parametrize("xs, ws, kw", [
+    ((2, 3, 9, 8), (4, 3, 3, 3), dict(padding=1)),              # "same": the full-conv gradient
+    ((2, 3, 9, 8), (4, 3, 3, 3), dict(stride=2, padding=1)),    # strided: spread
+    ((2, 4, 7, 7), (6, 2, 3, 3), dict(groups=2)),               # valid, grouped: spread
+    ((2, 3, 12), (5, 3, 3), dict(stride=2, padding=1)),         # MNIST-1D's second layer
+])
+def test_conv_any_input_and_gradient_layout(layout, grad_layout, xs, ws, kw):
+    """The values and all three gradients do not depend on how the input and the incoming
+    gradient lie in memory (the kernels read strides, and copy where they must)."""
+    conv = TF.conv1d if len(xs) == 3 else TF.conv2d
+    ours_fn = F.conv1d if len(xs) == 3 else F.conv2d
+    x0, w0, b0 = random_inputs([xs, ws, (ws[0],)], dtype=np.float64)
+    tx, tw, tb = (torch.tensor(a, requires_grad=True) for a in (x0, w0, b0))
+    ty = conv(tx, tw, tb, **kw)
+    g0 = np.random.default_rng(3).standard_normal(tuple(ty.shape))
+    ty.backward(torch.tensor(g0))
+    x = cr.from_numpy(_layouts(x0)[layout]).requires_grad_()   # from_numpy keeps the strides
+    assert x._array.strides == _layouts(x0)[layout].strides
+    w, b = cr.tensor(w0, requires_grad=True), cr.tensor(b0, requires_grad=True)
+    y = ours_fn(x, w, b, **kw)
+    y.backward(cr.from_numpy(_layouts(g0)[grad_layout]))
+    np.testing.assert_allclose(y.detach().numpy(), ty.detach().numpy(), atol=1e-12)
+    for ours, theirs in ((x, tx), (w, tw), (b, tb)):
+        np.testing.assert_allclose(ours.grad.numpy(), theirs.grad.numpy(), atol=1e-12)
+
+
+@pytest.mark.parametrize("size", [8, 9])   # even: the windows tile the input; odd: a remainder
+@pytest.mark.parametrize("grad_layout", ["nchw", "channels_last"])
+def test_max_pool_gradient_in_either_layout(size, grad_layout):
+    """A channels-last input whose gradient comes back NCHW (after a Flatten), or not."""
+    x0 = random_inputs([(2, 3, size, size)], dtype=np.float64)[0]
+    x0[0, 0, :2, :2] = 1.5                      # a tie: the first maximum takes the gradient
+    tx = torch.tensor(x0, requires_grad=True)
+    ty = TF.max_pool2d(tx, 2)
+    g0 = np.random.default_rng(5).standard_normal(tuple(ty.shape))
+    ty.backward(torch.tensor(g0))
+    x = cr.from_numpy(_layouts(x0)["channels_last"]).requires_grad_()
+    y = F.max_pool2d(x, 2)
+    assert y._array.strides[1] == y._array.itemsize       # the output is channels-last too
+    g = cr.from_numpy(_layouts(g0)[grad_layout])
+    assert (g._array.strides[1] == g._array.itemsize) == (grad_layout == "channels_last")
+    y.backward(g)
+    np.testing.assert_array_equal(y.detach().numpy(), ty.detach().numpy())
+    np.testing.assert_array_equal(x.grad.numpy(), tx.grad.numpy())
+
+
 @pytest.mark.parametrize("kw", [dict(kernel_size=2), dict(kernel_size=3, stride=2, padding=1)])
 def test_max_unpool2d(kw):
     x = torch.from_numpy(random_inputs([(2, 3, 8, 7)], dtype=np.float64)[0])

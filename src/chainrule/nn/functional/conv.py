@@ -12,6 +12,8 @@ stays a convolution.
 
 from __future__ import annotations
 
+import functools
+
 from ...ops import conv as _conv
 from ...tensor import Tensor
 
@@ -29,28 +31,33 @@ def _batched(name, input, d):
 
 
 def _check_weight(name, input, weight, groups, d, transposed=False):
-    if weight.ndim != d + 2:
-        raise ValueError(f"{name}: weight must be {d + 2}-D, got shape {tuple(weight.shape)}")
-    if not isinstance(groups, int) or groups <= 0:
-        raise ValueError(f"{name}: groups must be a positive integer, got {groups}")
-    C = input.shape[1]
-    if C % groups:
-        raise ValueError(f"{name}: input channels {C} (input shape {tuple(input.shape)}) are not "
-                         f"divisible by groups={groups}")
-    if transposed:
-        if weight.shape[0] != C:
-            raise RuntimeError(f"{name}: input of shape {tuple(input.shape)} has {C} channels but "
-                               f"weight of shape {tuple(weight.shape)} expects {weight.shape[0]}")
-    else:
-        if weight.shape[0] % groups:
-            raise ValueError(f"{name}: out channels {weight.shape[0]} (weight shape "
-                             f"{tuple(weight.shape)}) are not divisible by groups={groups}")
-        if weight.shape[1] * groups != C:
-            raise RuntimeError(f"{name}: weight of shape {tuple(weight.shape)} with "
-                               f"groups={groups} expects {weight.shape[1] * groups} input channels, got input "
-                               f"of shape {tuple(input.shape)}")
+    _check_shapes(name, tuple(input._array.shape), tuple(weight._array.shape), groups, d,
+                  transposed)
     if input.dtype != weight.dtype:
         raise TypeError(f"{name}: input dtype {input.dtype} and weight dtype {weight.dtype} differ")
+
+
+def _check_shapes(name, x_shape, w_shape, groups, d, transposed):
+    if len(w_shape) != d + 2:
+        raise ValueError(f"{name}: weight must be {d + 2}-D, got shape {w_shape}")
+    if not isinstance(groups, int) or groups <= 0:
+        raise ValueError(f"{name}: groups must be a positive integer, got {groups}")
+    C = x_shape[1]
+    if C % groups:
+        raise ValueError(f"{name}: input channels {C} (input shape {x_shape}) are not "
+                         f"divisible by groups={groups}")
+    if transposed:
+        if w_shape[0] != C:
+            raise RuntimeError(f"{name}: input of shape {x_shape} has {C} channels but "
+                               f"weight of shape {w_shape} expects {w_shape[0]}")
+    else:
+        if w_shape[0] % groups:
+            raise ValueError(f"{name}: out channels {w_shape[0]} (weight shape "
+                             f"{w_shape}) are not divisible by groups={groups}")
+        if w_shape[1] * groups != C:
+            raise RuntimeError(f"{name}: weight of shape {w_shape} with groups={groups} "
+                               f"expects {w_shape[1] * groups} input channels, got input of "
+                               f"shape {x_shape}")
 
 
 def _check_bias(name, bias, n):
@@ -58,11 +65,28 @@ def _check_bias(name, bias, n):
         raise ValueError(f"{name}: bias must have shape ({n},), got {tuple(bias.shape)}")
 
 
+@functools.lru_cache(maxsize=512)  # a layer asks the same question at every step
+def _conv_geometry(name, d, x_shape, w_shape, b_shape, groups, stride, padding, dilation):
+    """Check a convolution's shapes and arguments and return its geometry."""
+    _check_shapes(name, x_shape, w_shape, groups, d, False)
+    if b_shape is not None and b_shape != (w_shape[0],):
+        raise ValueError(f"{name}: bias must have shape ({w_shape[0]},), got {b_shape}")
+    return _conv.geometry(name, x_shape, w_shape, stride, padding, dilation)
+
+
 def _convnd(name, d, input, weight, bias, stride, padding, dilation, groups):
     x, unbatched = _batched(name, input, d)
-    _check_weight(name, x, weight, groups, d)
-    _check_bias(name, bias, weight.shape[0])
-    geom = _conv.geometry(name, tuple(x.shape), tuple(weight.shape), stride, padding, dilation)
+    for what, t in (("weight", weight), ("bias", bias)):
+        if t is not None and not isinstance(t, Tensor):
+            raise TypeError(f"{name}: {what} must be a Tensor, got {type(t).__name__}")
+    if input.dtype != weight.dtype:
+        raise TypeError(f"{name}: input dtype {input.dtype} and weight dtype {weight.dtype} differ")
+    if not isinstance(groups, int):  # lru_cache would take 2.0 and 2 for the same key
+        raise ValueError(f"{name}: groups must be a positive integer, got {groups}")
+    geom = _conv_geometry(name, d, x._array.shape, weight._array.shape,
+                          None if bias is None else bias._array.shape, groups,
+                          _conv._hashable(stride), _conv._hashable(padding),
+                          _conv._hashable(dilation))
     y = _conv.conv(x, weight, bias, geom, groups)
     return y.squeeze(0) if unbatched else y
 
