@@ -171,6 +171,18 @@ for _name in ("zeros_like", "ones_like", "empty_like", "full_like"):
     setattr(strict, _name, _factory(getattr(np, _name)))
 
 
+def _as_strided(x, shape=None, strides=None, subok=False, writeable=True):
+    """The device's own strided view, as ``cupy.lib.stride_tricks.as_strided``: NumPy's
+    would make a host view of a device array (through np.asarray, refused here)."""
+    view = np.lib.stride_tricks.as_strided(_host_input(x), shape, strides,
+                                           writeable=writeable)
+    return view.view(StrictArray)
+
+
+# cupy.lib.stride_tricks holds as_strided (not sliding_window_view): so does the stand-in.
+strict.lib = types.SimpleNamespace(stride_tricks=types.SimpleNamespace(as_strided=_as_strided))
+
+
 _HOST_CONVERSIONS = {name: getattr(np, name) for name in ("asarray", "array",
                                                           "ascontiguousarray")}
 

@@ -318,6 +318,70 @@ def test_second_order_on_the_device():
 @pytest.mark.parametrize("name,make,make_torch,shapes", layer_tests.LAYERS,
                          ids=[row[0] for row in layer_tests.LAYERS])
 def test_layers_on_the_device(name, make, make_torch, shapes):
+    _check_layer_on_device(name, make, make_torch, shapes)
+
+
+# The later architectures (issues 13 and 14): convolution, pooling, 2-D normalization,
+# recurrent layers, attention -- on the device as on the CPU, against torch.
+LATER_LAYERS = [
+    ("Conv1d", lambda: nn.Conv1d(3, 4, 3, padding=1), lambda: torch.nn.Conv1d(3, 4, 3, padding=1),
+     [(2, 3, 9)]),
+    ("Conv2d", lambda: nn.Conv2d(3, 4, 3, stride=2, padding=1, groups=1),
+     lambda: torch.nn.Conv2d(3, 4, 3, stride=2, padding=1), [(2, 3, 7, 7)]),
+    ("Conv2d depthwise", lambda: nn.Conv2d(4, 4, 3, padding="same", groups=4),
+     lambda: torch.nn.Conv2d(4, 4, 3, padding="same", groups=4), [(2, 4, 6, 6)]),
+    ("ConvTranspose2d", lambda: nn.ConvTranspose2d(3, 2, 3, stride=2),
+     lambda: torch.nn.ConvTranspose2d(3, 2, 3, stride=2), [(2, 3, 4, 4)]),
+    ("MaxPool2d", lambda: nn.MaxPool2d(2), lambda: torch.nn.MaxPool2d(2), [(2, 3, 6, 6)]),
+    ("AvgPool2d", lambda: nn.AvgPool2d(3, stride=2, padding=1),
+     lambda: torch.nn.AvgPool2d(3, stride=2, padding=1), [(2, 3, 7, 7)]),
+    ("AdaptiveAvgPool2d", lambda: nn.AdaptiveAvgPool2d(2), lambda: torch.nn.AdaptiveAvgPool2d(2),
+     [(2, 3, 5, 5)]),
+    ("BatchNorm2d", lambda: nn.BatchNorm2d(3), lambda: torch.nn.BatchNorm2d(3), [(4, 3, 5, 5)]),
+    ("GroupNorm", lambda: nn.GroupNorm(2, 4), lambda: torch.nn.GroupNorm(2, 4), [(2, 4, 3, 3)]),
+    ("TransformerEncoderLayer",
+     lambda: nn.TransformerEncoderLayer(8, 2, 16, dropout=0.0, batch_first=True),
+     lambda: torch.nn.TransformerEncoderLayer(8, 2, 16, dropout=0.0, batch_first=True),
+     [(2, 5, 8)]),
+]
+
+
+class _FirstOutput(nn.Module):
+    """A recurrent layer's output sequence alone (the table checks one output)."""
+
+    def __init__(self, layer):
+        super().__init__()
+        self.layer = layer
+
+    def forward(self, x):
+        return self.layer(x)[0]
+
+
+class _TorchFirstOutput(torch.nn.Module):
+    def __init__(self, layer):
+        super().__init__()
+        self.layer = layer
+
+    def forward(self, x):
+        return self.layer(x)[0]
+
+
+LATER_LAYERS += [
+    ("LSTM", lambda: _FirstOutput(nn.LSTM(3, 4, num_layers=2, bidirectional=True)),
+     lambda: _TorchFirstOutput(torch.nn.LSTM(3, 4, num_layers=2, bidirectional=True)),
+     [(5, 2, 3)]),
+    ("GRU", lambda: _FirstOutput(nn.GRU(3, 4, batch_first=True)),
+     lambda: _TorchFirstOutput(torch.nn.GRU(3, 4, batch_first=True)), [(2, 5, 3)]),
+]
+
+
+@pytest.mark.parametrize("name,make,make_torch,shapes", LATER_LAYERS,
+                         ids=[row[0] for row in LATER_LAYERS])
+def test_later_layers_on_the_device(name, make, make_torch, shapes):
+    _check_layer_on_device(name, make, make_torch, shapes)
+
+
+def _check_layer_on_device(name, make, make_torch, shapes):
     tlayer = make_torch()
     layer_tests._randomize(tlayer)
     layer = make()
