@@ -13,7 +13,7 @@ import pytest
 import chainrule as cr
 
 PUBLIC_MODULES = {"accelerator", "autograd", "backend", "backends", "cuda", "nn", "ops", "optim",
-                  "random", "viz", "data", "train", "io", "utils"}
+                  "random", "viz", "data", "train", "io", "utils", "static"}
 LEAKED_BEFORE = ("shape", "index", "reduce", "linalg", "dual", "elementwise", "nn_ops",
                  "nn_extra", "sorting", "scan", "histograms", "inplace", "fused", "either",
                  "unary", "arithmetic", "activation", "aliases", "creation",
@@ -21,7 +21,7 @@ LEAKED_BEFORE = ("shape", "index", "reduce", "linalg", "dual", "elementwise", "n
 PACKAGES = ("chainrule", "chainrule.autograd", "chainrule.backend", "chainrule.data",
             "chainrule.data.datasets", "chainrule.io", "chainrule.nn", "chainrule.nn.functional",
             "chainrule.ops", "chainrule.ops.fused", "chainrule.optim", "chainrule.train",
-            "chainrule.utils", "chainrule.viz")
+            "chainrule.utils", "chainrule.viz", "chainrule.static")
 
 
 def test_dir_and_all_hold_the_same_public_names():

@@ -193,6 +193,8 @@ class Tensor:
 
     def retain_grad(self) -> None:
         """Keep ``.grad`` on this non-leaf tensor after backward."""
+        if _grad_mode.state.capture is not None:  # a value read while compiling: refused
+            _grad_mode.state.capture.refuse(self, 'retain_grad')
         if self.grad_fn is None:
             return
         if not getattr(self, "_retains_grad", False):
@@ -214,6 +216,8 @@ class Tensor:
 
         Returns a handle whose ``remove()`` takes the hook away.
         """
+        if _grad_mode.state.capture is not None:  # a value read while compiling: refused
+            _grad_mode.state.capture.refuse(self, 'register_hook')
         if not self._requires_grad:
             raise RuntimeError("register_hook: the tensor does not require grad")
         if self.grad_fn is not None:
@@ -263,6 +267,8 @@ class Tensor:
 
     def __format__(self, format_spec):
         """A 0-d tensor formats as its number (``f"{loss:.4f}"``), as in PyTorch."""
+        if _grad_mode.state.capture is not None:  # a value read while compiling: refused
+            _grad_mode.state.capture.refuse(self, 'format')
         if self._array.ndim == 0:
             return self._array.item().__format__(format_spec)
         return object.__format__(self, format_spec)
@@ -273,36 +279,52 @@ class Tensor:
         return self._array.shape[0]
 
     def item(self):
+        if _grad_mode.state.capture is not None:  # a value read while compiling: refused
+            _grad_mode.state.capture.refuse(self, 'item')
         if self._array.size != 1:
             raise ValueError(f"item: only one-element tensors can be converted, got shape "
                              f"{self._array.shape}")
         return self._array.item()
 
     def tolist(self):
+        if _grad_mode.state.capture is not None:  # a value read while compiling: refused
+            _grad_mode.state.capture.refuse(self, 'tolist')
         return self._array.tolist()
 
     def numpy(self):
+        if _grad_mode.state.capture is not None:  # a value read while compiling: refused
+            _grad_mode.state.capture.refuse(self, 'numpy')
         if self._requires_grad:
             raise RuntimeError("numpy: the tensor requires grad; call .detach().numpy() instead")
         return backend.to_device(self._array, "cpu")
 
     def __array__(self, dtype=None, copy=None):
+        if _grad_mode.state.capture is not None:  # a value read while compiling: refused
+            _grad_mode.state.capture.refuse(self, '__array__')
         arr = backend.to_device(self._array, "cpu")
         return arr if dtype is None else arr.astype(dtype, copy=False)
 
     def __float__(self):
+        if _grad_mode.state.capture is not None:  # a value read while compiling: refused
+            _grad_mode.state.capture.refuse(self, 'float')
         return float(self.item())
 
     def __int__(self):
+        if _grad_mode.state.capture is not None:  # a value read while compiling: refused
+            _grad_mode.state.capture.refuse(self, 'int')
         return int(self.item())
 
     def __bool__(self):
+        if _grad_mode.state.capture is not None:  # a value read while compiling: refused
+            _grad_mode.state.capture.refuse(self, 'bool')
         if self._array.size != 1:
             raise RuntimeError(
                 f"bool: the truth value of a tensor with {self._array.size} elements is ambiguous")
         return bool(self._array)
 
     def __index__(self):
+        if _grad_mode.state.capture is not None:  # a value read while compiling: refused
+            _grad_mode.state.capture.refuse(self, 'index')
         if self._array.dtype.kind not in "iu" or self._array.size != 1:
             raise TypeError("only integer tensors of a single element can be used as an index")
         return int(self._array)
@@ -316,6 +338,8 @@ class Tensor:
         return (self[i] for i in range(self._array.shape[0]))
 
     def __repr__(self):
+        if _grad_mode.state.capture is not None:  # a value read while compiling: refused
+            _grad_mode.state.capture.refuse(self, 'repr')
         data = backend.to_device(self._array, "cpu")
         finite = data[np.isfinite(data)] if data.dtype.kind == "f" else data
         # PyTorch prints 4 decimals unless every value is a whole number ("1., 2.")
