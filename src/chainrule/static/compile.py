@@ -47,6 +47,7 @@ from .guards import ModuleGuard, signature, what_changed
 from .plan import Plan
 
 log = logging.getLogger("chainrule.compile")
+_state = grad_mode.state
 
 __all__ = ["compile", "CompiledFunction", "CaptureError"]
 
@@ -146,9 +147,20 @@ class Entry:
         self.plan = Plan(program, inputs, outputs)
         self.out_grad = [_requires_grad(program, v) for v in outputs]
 
+        self._fn = self.plan._fn
+        self._single = self.template == ("out", 0)   # one tensor made by the plan
+
     def replay(self, tensors):
-        arrays = [t._array for t in tensors]
-        out = self.plan.run(arrays, tensors)
+        state = _state
+        enabled, state.enabled = state.enabled, False   # the replay records no graph
+        try:
+            out = self._fn([t._array for t in tensors], tensors)
+        except (ValueError, TypeError, IndexError, ArithmeticError, RuntimeError) as exc:
+            raise self.plan._named(exc) from None
+        finally:
+            state.enabled = enabled
+        if self._single:
+            return _make(out[0], True, _NoGraph()) if self.out_grad[0] else _make(out[0])
         fresh = [_make(a, True, _NoGraph()) if rg else _make(a, False, None)
                  for a, rg in zip(out, self.out_grad)]
         return _fill(self.template, fresh, tensors)

@@ -9,6 +9,10 @@ gradient checks (the plan made the gradients, with the parameters' shapes and dt
 Any other optimizer is replayed by calling its ``step()``.
 
 ``zero_grad_to_none(opt)`` is ``opt.zero_grad()`` (set_to_none=True) without its trace check.
+
+``emit_sgd`` writes the common case into the plan's source, one line per parameter: one
+group, plain SGD (no momentum, weight decay or maximize, checked at every replay from the
+group itself), else it calls ``sgd_step``.
 """
 
 from __future__ import annotations
@@ -20,10 +24,38 @@ from ..optim.sgd import SGD, sgd_update
 from ..tensor import _make
 
 
+def emit_sgd(cg, opt, step):
+    """The source of ``opt.step()`` for an ``optim.SGD`` (see the module's docstring)."""
+    o = cg.const(opt, "O")
+    groups = opt.param_groups
+    if len(groups) != 1:
+        cg.emit(f"{cg.const(sgd_step)}({o})", step)
+        return
+    params = cg.const(groups[0]["params"], "L")
+    cg.emit(f"G = {o}.param_groups", step)
+    cg.emit(f"if len(G) == 1 and G[0]['params'] is {params} and G[0]['momentum'] == 0 "
+            "and G[0]['weight_decay'] == 0 and not G[0]['maximize']:")
+    cg.emit("    lr = -float(G[0]['lr'])")
+    cg.emit(f"    {o}._opt_called = True")
+    mul = cg.const(np.multiply, "np_")
+    blocks = cg.const(_plain_blocks)
+    for p in groups[0]["params"]:
+        name = cg.const(p, "P")
+        cg.emit(f"    t = {name}._grad")
+        cg.emit("    if t is not None:")
+        if p._array.size <= BLOCK or type(p._array) is not np.ndarray:
+            cg.emit(f"        {name}._array += {mul}(t._array, lr)")
+        else:
+            cg.emit(f"        {blocks}({name}._array, t._array, lr)")
+        cg.emit(f"        {name}._version += 1")
+    cg.emit("else:")
+    cg.emit(f"    {cg.const(sgd_step)}({o})")
+
+
 def fused_step(optimizer):
-    """The function a replay calls for ``optimizer.step()``."""
+    """``emit(cg, optimizer, step)`` writing ``optimizer.step()`` into a plan, or None."""
     if type(optimizer) is SGD:
-        return sgd_step
+        return emit_sgd
     return None
 
 

@@ -47,7 +47,7 @@ from ..backend import get_array_module
 from ..optim.lr_scheduler import LRScheduler
 from ..optim.optimizer import Optimizer
 from ..tensor import Tensor, _make
-from . import optim_step
+from . import kernels, optim_step
 
 _new = object.__new__
 
@@ -245,11 +245,15 @@ class _Codegen:
             self.loaded.update(v.index for v in plan.inputs)
         self.seed_arrays = set()
         self.deposited = set()
+        self.nodes_made = set()
+        self.kernel_of = {}
+        self.fresh = set()   # values a kernel made as new arrays (never views, never shared)
         for i, s in enumerate(steps):
             self.step(s)
             for index, kind in last.get(i, ()):
                 if kind == "node":
-                    self.emit(f"del n{index}")
+                    if index in self.nodes_made:
+                        self.emit(f"del n{index}")
                 elif index not in outputs and index in self.loaded:
                     self.emit(f"del v{index}")
                     box = self.boxes.get(index)
@@ -287,6 +291,9 @@ class _Codegen:
                 for a in s.of.args:
                     if _is_value(a):
                         last_value[a.index] = i
+                for v in s.of.outputs:  # a rule may read the forward's output (tanh)
+                    if v is not None:
+                        last_value[v.index] = i
         dies = {}
         for index, i in last_value.items():
             dies.setdefault(i, []).append((index, "value"))
@@ -355,13 +362,20 @@ class _Codegen:
             node = self.const(s.node, "O")
             fused = optim_step.fused_step(s.node) if isinstance(s.node, Optimizer) else None
             if fused is not None:
-                self.emit(f"{self.const(fused)}({node})", s)
+                fused(self, s.node, s)
             else:
                 args = self.const(s.attrs.get("args", ()))
                 kwargs = self.const(s.attrs.get("kwargs", {}))
                 self.emit(f"{node}.step(*{args}, **{kwargs})", s)
 
     def forward(self, s):
+        kernel = kernels.kernel_for(self, s)
+        if kernel is not None:  # the op's arithmetic written into the source, no node
+            self.kernel_of[s.index] = kernel
+            kernel.forward(self, s)
+            self.loaded.update(v.index for v in s.outputs if v is not None)
+            return
+        self.nodes_made.add(s.index)
         cls = self.const(s.op_class, "C")
         values, boxes = [], []
         for a in s.args:
@@ -394,6 +408,15 @@ class _Codegen:
                 self.emit(f"if type(v{v.index}) is not _nd: v{v.index} = _asarray(v{v.index})")
 
     def vjp(self, s):
+        kernel = self.kernel_of.get(s.of.index)
+        if kernel is not None:
+            kernel.backward(self, s.of, s)
+            for v in s.outputs:
+                if v is not None:
+                    self.loaded.add(v.index)
+                    if kernel.fresh_grads:
+                        self.fresh.add(v.index)
+            return
         n = f"n{s.of.index}"
         if "outputs" in s.attrs:
             slots = ["None"] * len(s.of.outputs)
@@ -439,6 +462,8 @@ class _Codegen:
         self.emit("if t._grad is None:")
         if shared:
             self.emit(f"    t._grad = _make({g}.copy())")
+        elif grad_v.index in self.fresh:  # a kernel's matmul or sum: always a new array
+            self.emit(f"    t._grad = _make({g})")
         else:
             self.emit(f"    t._grad = _make({g} if {g}.base is None and {g}.flags.writeable "
                       f"else {g}.copy())")
