@@ -146,6 +146,7 @@ class Entry:
         self.template = _template(result, program, tensors, outputs)
         self.plan = Plan(program, inputs, outputs)
         self.out_grad = [_requires_grad(program, v) for v in outputs]
+        self.plan.forget_trace()  # the captured call's tensors are not kept alive
 
         self._fn = self.plan._fn
         self._single = self.template == ("out", 0)   # one tensor made by the plan

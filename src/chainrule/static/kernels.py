@@ -36,6 +36,8 @@ def _is_value(a):
 class _Kernel:
     #: The gradients its backward writes are new arrays, never views or shared ones.
     fresh_grads = True
+    #: Its backward reads the forward's output (which must then stay alive until it).
+    reads_output = False
 
     def fits(self, cg, s) -> bool:
         return False
@@ -79,31 +81,84 @@ class _Linear(_Kernel):
             cg.emit(f"v{gb.index} = {g}.sum(0)", vjp)
 
 
+def _in_place(cg, s):
+    """Whether an elementwise forward ``s`` may write into its input: a fresh array that
+    only ``s`` and its VJP read (the VJP then reads the output instead, see below)."""
+    vjp = cg.vjp_of.get(s.index)
+    steps = [s] if vjp is None else [s, _Index(vjp)]
+    return cg.dead_after(s.args[0], *steps)
+
+
+class _Index:
+    def __init__(self, index):
+        self.index = index
+
+
+def _upstream_in_place(cg, vjp):
+    """Whether a VJP may write its gradient into its upstream gradient (fresh, read by it
+    alone)."""
+    return cg.dead_after(vjp.inputs[0], vjp)
+
+
 class _Relu(_Kernel):
+    """max(x, 0) -- into x itself when x is dead after it; the backward's mask
+    ``not(x <= 0)`` is then taken on y, which is the same mask (y <= 0 exactly where
+    x <= 0, nan stays nan)."""
+
     def fits(self, cg, s):
-        return _is_value(s.args[0]) and s.args[0].dtype.kind in "fiu"
+        return _is_value(s.args[0]) and s.args[0].dtype.kind in "f"
 
     def forward(self, cg, s):
-        cg.emit(f"{_out(s)} = {cg.const(np.maximum, 'np_')}({cg.var(s.args[0])}, 0)", s)
+        x = cg.var(s.args[0])
+        maximum = cg.const(np.maximum, "np_")
+        if _in_place(cg, s):
+            cg.in_place[s.index] = True
+            cg.emit(f"{_out(s)} = {maximum}({x}, 0, out={x})", s)
+        else:
+            cg.emit(f"{_out(s)} = {maximum}({x}, 0)", s)
 
     def backward(self, cg, s, vjp):
         g, (gx,) = cg.var(vjp.inputs[0]), vjp.outputs
-        if gx is not None:
-            cg.emit(f"v{gx.index} = {g} * {cg.const(np.logical_not, 'np_')}("
-                    f"{cg.var(s.args[0])} <= 0)", vjp)
+        if gx is None:
+            return
+        source = s.outputs[0] if cg.in_place.get(s.index) else s.args[0]
+        mask = f"{cg.const(np.logical_not, 'np_')}({cg.var(source)} <= 0)"
+        if _upstream_in_place(cg, vjp):
+            cg.emit(f"v{gx.index} = {cg.const(np.multiply, 'np_')}({g}, {mask}, out={g})", vjp)
+        else:
+            cg.emit(f"v{gx.index} = {g} * {mask}", vjp)
+
+    @property
+    def reads_output(self):
+        return True  # when in place, the mask is read from y (harmless otherwise: y = x)
 
 
 class _Tanh(_Kernel):
+    """tanh(x) -- into x itself when x is dead after it (the backward reads y only);
+    g * (1 - y * y) -- into g when g is dead after it."""
+
+    reads_output = True
+
     def fits(self, cg, s):
         return _is_value(s.args[0]) and s.args[0].dtype.kind == "f"
 
     def forward(self, cg, s):
-        cg.emit(f"{_out(s)} = {cg.const(np.tanh, 'np_')}({cg.var(s.args[0])})", s)
+        x = cg.var(s.args[0])
+        tanh = cg.const(np.tanh, "np_")
+        out = f", out={x}" if _in_place(cg, s) else ""
+        cg.emit(f"{_out(s)} = {tanh}({x}{out})", s)
 
     def backward(self, cg, s, vjp):
         g, (gx,) = cg.var(vjp.inputs[0]), vjp.outputs
-        if gx is not None:
-            y = cg.var(s.outputs[0])
+        if gx is None:
+            return
+        y = cg.var(s.outputs[0])
+        if _upstream_in_place(cg, vjp):
+            sub, mul = cg.const(np.subtract, "np_"), cg.const(np.multiply, "np_")
+            cg.emit(f"t = {y} * {y}", vjp)
+            cg.emit(f"{sub}(1, t, out=t)")
+            cg.emit(f"v{gx.index} = {mul}({g}, t, out={g})")
+        else:
             cg.emit(f"v{gx.index} = {g} * (1 - {y} * {y})", vjp)
 
 

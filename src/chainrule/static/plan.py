@@ -81,7 +81,18 @@ class Plan:
         for v in self.outputs:
             if v.index not in produced and v.index not in given and v.index not in self.bound:
                 self.bound[v.index] = program.tensor_of(v)
-        self.source, self._fn, self._lines = _Codegen(self).build()
+        self.source, self._fn, lines = _Codegen(self).build()
+        # line of the source -> the name of the op it runs (errors are named after it)
+        self._lines = {line: s.node.name for line, s in lines.items()
+                       if isinstance(s.node, Node)}
+
+    def forget_trace(self):
+        """Drop the traced program (every tensor of the captured call, its nodes, their
+        saved arrays): the plan keeps only what a replay reads. ``steps`` and ``bound``
+        are gone with it."""
+        self.program = None
+        self.steps = []
+        self.bound = {}
 
     def run(self, arrays, tensors=None):
         """Run the plan with ``arrays`` for ``inputs``; returns the ``outputs``' arrays.
@@ -109,9 +120,7 @@ class Plan:
             if tb.tb_frame.f_code.co_filename == self._filename:
                 line = tb.tb_lineno
             tb = tb.tb_next
-        step = self._lines.get(line)
-        node = getattr(step, "node", None)
-        name = node.name if isinstance(node, Node) else None
+        name = self._lines.get(line)
         msg = str(exc)
         if name is None or msg.startswith(f"{name}:"):
             return exc
@@ -237,8 +246,18 @@ class _Codegen:
     def build(self):
         plan = self.plan
         steps = plan.steps
+        self.kernel_of = {}
+        self.vjp_of = {}    # forward step index -> the index of its VJP step
+        for s in steps:
+            if s.of is None and s.args is not None:
+                kernel = kernels.kernel_for(self, s)
+                if kernel is not None:
+                    self.kernel_of[s.index] = kernel
+            elif s.of is not None:
+                self.vjp_of[s.of.index] = s.index
+        self.outputs = outputs = {v.index for v in plan.outputs}
+        self.readers = self._readers()
         last = self._last_uses()
-        outputs = {v.index for v in plan.outputs}
         if plan.inputs:
             names = ", ".join(f"v{v.index}" for v in plan.inputs)
             self.emit(f"{names}, = A")
@@ -246,8 +265,8 @@ class _Codegen:
         self.seed_arrays = set()
         self.deposited = set()
         self.nodes_made = set()
-        self.kernel_of = {}
         self.fresh = set()   # values a kernel made as new arrays (never views, never shared)
+        self.in_place = {}   # forward step index -> True when a kernel wrote into its input
         for i, s in enumerate(steps):
             self.step(s)
             for index, kind in last.get(i, ()):
@@ -268,6 +287,37 @@ class _Codegen:
         linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
         exec(code, self.ns)  # noqa: S102 - our own generated code
         return source, self.ns["replay"], self.line_steps
+
+    def _readers(self):
+        """{value index: the indices of the steps that read it} (a VJP reads its forward's
+        arguments; -1 stands for the plan's outputs). A value read by one step only, made
+        fresh by a kernel, may be overwritten by that step (``dead_after``)."""
+        readers = {}
+        for s in self.plan.steps:
+            for v in s.inputs:
+                readers.setdefault(v.index, set()).add(s.index)
+            for a in s.args or ():
+                if _is_value(a):
+                    readers.setdefault(a.index, set()).add(s.index)
+            if s.of is not None:
+                for a in s.of.args:
+                    if _is_value(a):
+                        readers.setdefault(a.index, set()).add(s.index)
+                kernel = self.kernel_of.get(s.of.index)
+                if kernel is None and s.of.op_class.saves_output or \
+                        kernel is not None and kernel.reads_output:
+                    for v in s.of.outputs:
+                        if v is not None:
+                            readers.setdefault(v.index, set()).add(s.index)
+        for index in self.outputs:
+            readers.setdefault(index, set()).add(-1)
+        return readers
+
+    def dead_after(self, v, *steps):
+        """Whether ``v`` is a fresh array of this plan that nothing but ``steps`` reads: those
+        steps may then write their result into it (same values, one array less)."""
+        allowed = {s.index for s in steps}
+        return v.index in self.fresh and self.readers.get(v.index, set()) <= allowed
 
     def _last_uses(self):
         """{step position: [(value index, "value") or (step index, "node")]} -- what dies
@@ -291,9 +341,11 @@ class _Codegen:
                 for a in s.of.args:
                     if _is_value(a):
                         last_value[a.index] = i
-                for v in s.of.outputs:  # a rule may read the forward's output (tanh)
-                    if v is not None:
-                        last_value[v.index] = i
+                kernel = self.kernel_of.get(s.of.index)
+                if kernel is not None and kernel.reads_output:  # tanh's rule reads y
+                    for v in s.of.outputs:
+                        if v is not None:
+                            last_value[v.index] = i
         dies = {}
         for index, i in last_value.items():
             dies.setdefault(i, []).append((index, "value"))
@@ -369,11 +421,13 @@ class _Codegen:
                 self.emit(f"{node}.step(*{args}, **{kwargs})", s)
 
     def forward(self, s):
-        kernel = kernels.kernel_for(self, s)
+        kernel = self.kernel_of.get(s.index)
         if kernel is not None:  # the op's arithmetic written into the source, no node
-            self.kernel_of[s.index] = kernel
             kernel.forward(self, s)
-            self.loaded.update(v.index for v in s.outputs if v is not None)
+            for v in s.outputs:
+                if v is not None:
+                    self.loaded.add(v.index)
+                    self.fresh.add(v.index)
             return
         self.nodes_made.add(s.index)
         cls = self.const(s.op_class, "C")
