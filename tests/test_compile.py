@@ -530,3 +530,24 @@ def test_dropout_draws_anew_at_every_replay():
     x = cr.ones(1000)
     masks = [f(x).numpy() for _ in range(3)]
     assert not np.array_equal(masks[1], masks[2])
+
+
+def test_freezing_a_layer_or_changing_a_dtype_after_capture_captures_again():
+    cr.manual_seed(0)
+    model = nn.Sequential(nn.Linear(3, 4), nn.Tanh(), nn.Linear(4, 2))
+    opt = cr.optim.SGD(model.parameters(), lr=0.1)
+
+    @cr.compile
+    def step(x):
+        opt.zero_grad()
+        model(x).sum().backward()
+        opt.step()
+
+    x = cr.ones(5, 3)
+    step(x)
+    step(x)
+    model[0].weight.requires_grad_(False)
+    before = model[0].weight.detach().numpy().copy()
+    step(x)
+    assert step.captures == 2 and model[0].weight.grad is None
+    np.testing.assert_array_equal(model[0].weight.detach().numpy(), before)

@@ -128,8 +128,7 @@ class CompiledFunction:
         capture = Capture(self.__qualname__)
         with capturing(capture), trace(backward="vjp") as program:
             result = self.fn(*args, **kwargs)
-        entry = Entry(program, tensors, result, ModuleGuard(capture.modules.values()),
-                      objects)
+        entry = Entry(program, tensors, result, capture.modules.values(), objects)
         self.plans.setdefault(key, []).append(entry)
         return result
 
@@ -138,7 +137,6 @@ class Entry:
     """One captured call: its plan, the structure of its result, its guards."""
 
     def __init__(self, program, tensors, result, modules, objects):
-        self.modules = modules
         self.objects = objects   # guarded by identity: kept alive so ids stay unique
         inputs = [program.value(t) for t in tensors]
         self.n_inputs = len(tensors)
@@ -146,6 +144,10 @@ class Entry:
         self.template = _template(result, program, tensors, outputs)
         self.plan = Plan(program, inputs, outputs)
         self.out_grad = [_requires_grad(program, v) for v in outputs]
+        # What the plan reads from outside, except the .grad it reads live.
+        bound = [t for t in self.plan.bound.values() if isinstance(t, Tensor)]
+        grads = {id(t._grad) for t in bound if t._grad is not None}
+        self.modules = ModuleGuard(modules, [t for t in bound if id(t) not in grads])
         self.plan.forget_trace()  # the captured call's tensors are not kept alive
 
         self._fn = self.plan._fn

@@ -90,10 +90,14 @@ def _show(d):
 
 class ModuleGuard:
     """The train/eval mode, plain settings and parameter/buffer identity of the modules a
-    capture saw run, checked by one generated function (a few dozen nanoseconds a check)."""
+    capture saw run, and the shape, dtype and requires_grad of every tensor the plan reads
+    from outside (parameters, buffers, tensors a closure holds), checked by one generated
+    function (a few dozen nanoseconds a check). ``model.double()`` or freezing a layer with
+    ``requires_grad_(False)`` therefore captures again."""
 
-    def __init__(self, modules):
+    def __init__(self, modules, tensors=()):
         self.modules = list(modules)
+        self.tensors = [(t, t._array.shape, t._array.dtype, t._requires_grad) for t in tensors]
         self.checks = []   # (module index, where, name, value)
         for i, m in enumerate(self.modules):
             for k, v in vars(m).items():
@@ -111,6 +115,10 @@ class ModuleGuard:
                 terms.append(f"D{i}.get({k!r}, _MISSING) == V{j}")
             else:
                 terms.append(f"D{i}[{where!r}].get({k!r}, _MISSING) is V{j}")
+        for j, (t, shape, dtype, rg) in enumerate(self.tensors):
+            namespace[f"T{j}"], namespace[f"S{j}"], namespace[f"DT{j}"] = t, shape, dtype
+            terms.append(f"T{j}._requires_grad is {rg!r} and T{j}._array.shape == S{j} "
+                         f"and T{j}._array.dtype == DT{j}")
         namespace["_MISSING"] = _MISSING
         source = "def holds():\n    return " + (" and ".join(terms) or "True") + "\n"
         exec(compile(source, "<chainrule.compile guards>", "exec"), namespace)  # noqa: S102
@@ -124,6 +132,11 @@ class ModuleGuard:
             if (now != v) if where == "attr" else (now is not v):
                 what = k if where == "attr" else f"{k} (a {where[1:-1]} replaced)"
                 return f"{type(m).__name__}.{what}: {_short(v)} -> {_short(now)}"
+        for t, shape, dtype, rg in self.tensors:
+            now = (t._array.shape, t._array.dtype, t._requires_grad)
+            if now != (shape, dtype, rg):
+                return (f"a tensor the function reads: {tuple(shape)} {dtype} requires_grad="
+                        f"{rg} -> {tuple(now[0])} {now[1]} requires_grad={now[2]}")
         return "nothing"
 
 
