@@ -101,6 +101,10 @@ BLOCKS = {
         ("needs", None, _sequence_context),
     "model = nn.Sequential(nn.Linear(4, 3), nn.ReLU(), nn.Linear(3, 2))":
         ("self-contained", None, None),
+    "@cr.compile                      # or cr.compile(model); fit(..., compile=True); "
+    "chainrule train --compile":
+        ("continues", "model = nn.Sequential(nn.Linear(4, 3), nn.ReLU(), nn.Linear(3, 2))",
+         None),
 }
 
 PRELUDE = "import chainrule as cr\nfrom chainrule import nn\n"
