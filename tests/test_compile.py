@@ -551,3 +551,57 @@ def test_freezing_a_layer_or_changing_a_dtype_after_capture_captures_again():
     step(x)
     assert step.captures == 2 and model[0].weight.grad is None
     np.testing.assert_array_equal(model[0].weight.detach().numpy(), before)
+
+
+def _source(compiled):
+    [entry] = [e for entries in compiled.plans.values() for e in entries]
+    return entry.plan.source
+
+
+def test_a_tensor_created_inside_is_made_anew_by_every_replay():
+    @cr.compile
+    def total(x):
+        acc = cr.zeros(3)          # eager makes a new one at every call
+        acc += x
+        acc += x
+        return acc
+
+    outs = [total(cr.full((3,), float(k))).tolist() for k in (1, 2, 3)]
+    assert outs == [[2.0] * 3, [4.0] * 3, [6.0] * 3]      # never accumulated across calls
+
+
+def test_constants_made_inside_are_folded_once():
+    @cr.compile
+    def f(x):
+        ramp = cr.arange(4.0)
+        return x * ramp.exp()      # exp of a constant: computed when the plan is built
+
+    x = cr.ones(4)
+    f(x)
+    out = f(cr.full((4,), 2.0))
+    np.testing.assert_array_equal(out.numpy(), 2 * np.exp(np.arange(4.0, dtype=np.float32)))
+    assert "Exp" not in _source(f) and "FOLD" in _source(f)
+
+
+def test_a_repeated_subexpression_runs_once():
+    @cr.compile
+    def f(x):
+        return x.exp() + x.exp()
+
+    with cr.no_grad():
+        f(cr.ones(3))
+        out = f(cr.zeros(3))
+    assert out.tolist() == [2.0, 2.0, 2.0]
+    assert _source(f).count(".forward(") == 2   # one Exp, one Add
+
+
+def test_an_in_place_op_on_a_graph_tensor_is_refused_while_capturing():
+    w = cr.ones(3, requires_grad=True)
+
+    def f(x):
+        y = x * w
+        y += 1
+        return y.sum()
+
+    with pytest.raises(CaptureError, match=r"in-place op on a tensor of the graph.*`y \+= 1`"):
+        cr.compile(f)(cr.ones(3))

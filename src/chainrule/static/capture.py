@@ -36,7 +36,8 @@ _SPELLED = {"item": ".item()", "tolist": ".tolist()", "numpy": ".numpy()",
                     "used as a condition)",
             "index": "a tensor used as a Python index", "repr": "print/repr/str of a tensor",
             "format": "an f-string of a tensor", "register_hook": ".register_hook()",
-            "retain_grad": ".retain_grad()"}
+            "retain_grad": ".retain_grad()",
+            "inplace": "an in-place op on a tensor of the graph (y += 1, y[i] = v, y.relu_())"}
 
 
 class CaptureError(RuntimeError):
@@ -61,12 +62,21 @@ class Capture:
     def __init__(self, name):
         self.name = name
         self.modules = {}   # id -> module, in the order they first ran
+        self.made = {}      # id -> (tensor, its first values): tensors created inside
+
+    def created(self, tensor):
+        """``tensor`` was created inside the function (``cr.zeros``, ``cr.tensor``...): a
+        replay makes it anew from these values, as each eager call does."""
+        self.made[id(tensor)] = (tensor, tensor._array.copy())
 
     def refuse(self, tensor, what):
         """Raise ``CaptureError``: ``what`` (a key of ``_SPELLED``) reads a tensor's value."""
         if what in ("register_hook", "retain_grad"):
             why = ("a hook runs Python on the gradient, which a replay does not do; register "
                    "it outside the compiled function, or do not compile this step")
+        elif what == "inplace":
+            why = ("a replay cannot rewrite the graph's history; write it out of place "
+                   "(y = y + 1, cr.where for an index put)")
         else:
             why = (f"a replay would reuse the value {_peek(tensor)} of this first call. Read "
                    "values outside the compiled function (return the tensor), or compute "

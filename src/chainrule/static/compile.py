@@ -128,7 +128,8 @@ class CompiledFunction:
         capture = Capture(self.__qualname__)
         with capturing(capture), trace(backward="vjp") as program:
             result = self.fn(*args, **kwargs)
-        entry = Entry(program, tensors, result, capture.modules.values(), objects)
+        entry = Entry(program, tensors, result, capture.modules.values(), objects,
+                      capture.made)
         self.plans.setdefault(key, []).append(entry)
         return result
 
@@ -136,13 +137,13 @@ class CompiledFunction:
 class Entry:
     """One captured call: its plan, the structure of its result, its guards."""
 
-    def __init__(self, program, tensors, result, modules, objects):
+    def __init__(self, program, tensors, result, modules, objects, created):
         self.objects = objects   # guarded by identity: kept alive so ids stay unique
         inputs = [program.value(t) for t in tensors]
         self.n_inputs = len(tensors)
         outputs = []
-        self.template = _template(result, program, tensors, outputs)
-        self.plan = Plan(program, inputs, outputs)
+        self.template = _template(result, program, tensors, outputs, created)
+        self.plan = Plan(program, inputs, outputs, created=created, simplify=True)
         self.out_grad = [_requires_grad(program, v) for v in outputs]
         # What the plan reads from outside, except the .grad it reads live.
         bound = [t for t in self.plan.bound.values() if isinstance(t, Tensor)]
@@ -174,7 +175,7 @@ def _requires_grad(program, v):
     return isinstance(t, Tensor) and t._requires_grad
 
 
-def _template(result, program, tensors, outputs):
+def _template(result, program, tensors, outputs, created):
     """The result with each Tensor replaced by a slot: ("out", i) a new tensor from the
     plan's i-th output, ("arg", j) the j-th argument tensor itself, ("same", t) a tensor
     from outside (a parameter), returned as it is."""
@@ -183,15 +184,17 @@ def _template(result, program, tensors, outputs):
             if t is result:
                 return ("arg", j)
         v = program._values.get(id(result))
-        if v is None or not _made(program, v):  # not made by the function: as it is
-            return ("same", result)
+        if v is None and id(result) in created:  # created inside, no op read it
+            v = program.value(result)
+        if v is None or not _made(program, v) and id(result) not in created:
+            return ("same", result)   # from outside (a parameter): returned as it is
         outputs.append(v)
         return ("out", len(outputs) - 1)
     if isinstance(result, (tuple, list)):
-        items = [_template(r, program, tensors, outputs) for r in result]
+        items = [_template(r, program, tensors, outputs, created) for r in result]
         return ("seq", type(result), items)
     if isinstance(result, dict):
-        return ("dict", [(k, _template(r, program, tensors, outputs))
+        return ("dict", [(k, _template(r, program, tensors, outputs, created))
                          for k, r in result.items()])
     return ("const", result)
 

@@ -48,6 +48,7 @@ from ..optim.lr_scheduler import LRScheduler
 from ..optim.optimizer import Optimizer
 from ..tensor import Tensor, _make
 from . import kernels, optim_step
+from .simplify import simplify as _simplify
 
 _new = object.__new__
 
@@ -63,14 +64,32 @@ _counter = itertools.count()
 class Plan:
     """The steps of ``program`` that ``outputs`` need (and every side effect), runnable."""
 
-    def __init__(self, program, inputs, outputs):
+    def __init__(self, program, inputs, outputs, created=None, simplify=False):
         self.program = program
         self.inputs = list(inputs)
         self.outputs = list(outputs)
         self.steps = _needed(program, self.outputs)
         for s in self.steps:
             _check_replayable(s)
+        # Tensors created inside the traced function ({id: (tensor, first values)}): a run
+        # makes them anew from those values, as each eager call does.
+        self.created = created or {}
+        self.written = _written(self.steps)
+        self.folded = {}
+        if simplify:  # constant folding and CSE (static.simplify)
+            given = {v.index for v in self.inputs}
+            constants = {}
+            for s in self.steps:
+                for v in (*s.inputs, *(a for a in s.args or () if _is_value(a))):
+                    t = program.tensor_of(v)
+                    made = self.created.get(id(t))
+                    if made is not None and v.index not in given \
+                            and v.index not in self.written:
+                        constants[v.index] = made[1]
+            self.steps, self.folded = _simplify(self.steps, self.outputs, self.written,
+                                                constants)
         produced = {v.index for s in self.steps for v in s.outputs if v is not None}
+        produced |= set(self.folded)
         given = {v.index for v in self.inputs}
         # Everything else read by a kept step is bound to the tensor it was when traced.
         self.bound = {}
@@ -133,6 +152,19 @@ class Plan:
         return self._fn.__code__.co_filename
 
 
+def _written(steps):
+    """Indices of the values a step writes in place (or may: what a side effect takes)."""
+    written = set()
+    for s in steps:
+        if s.op in _IN_PLACE or s.op == "AccumulateGrad":
+            written.add(s.inputs[0].index)
+        elif s.op in ("Call", "zero_grad") or s.op.endswith(".step"):
+            written.update(v.index for v in s.inputs)
+        elif s.args is not None and s.of is None and not s.outputs:  # a side-effect op
+            written.update(a.index for a in s.args if _is_value(a))
+    return written
+
+
 def _check_replayable(s):
     """Refuse, when the plan is built, a step that a replay could not run again."""
     if s.op == "VJP":
@@ -193,9 +225,22 @@ class _Codegen:
         name = f"v{v.index}"
         if v.index not in self.loaded:
             self.loaded.add(v.index)
-            self.emit(f"{name} = {self.live(v)}._array" if self._is_tensor_value(v)
-                      else f"{name} = {self.live(v)}")
+            made = self.made(v)
+            if v.index in self.plan.folded:
+                self.emit(f"{name} = {self.const(self.plan.folded[v.index], 'FOLD')}")
+            elif made is not None:  # created inside: its first values, new when written
+                copy = ".copy()" if v.index in self.plan.written else ""
+                self.emit(f"{name} = {self.const(made[1], 'INIT')}{copy}")
+            else:
+                self.emit(f"{name} = {self.live(v)}._array" if self._is_tensor_value(v)
+                          else f"{name} = {self.live(v)}")
         return name
+
+    def made(self, v):
+        """(tensor, first values) when ``v`` is a tensor created inside the function."""
+        if v.index in self.input_pos:
+            return None
+        return self.plan.created.get(id(self.program.tensor_of(v)))
 
     def _is_tensor_value(self, v):
         return isinstance(self.program.tensor_of(v), Tensor)
@@ -213,7 +258,7 @@ class _Codegen:
         j = self.input_pos.get(v.index)
         if j is not None:
             return f"(T[{j}] if T is not None else _make({self.var(v)}))"
-        if v.index in self.plan.bound and self._is_tensor_value(v):
+        if v.index in self.plan.bound and self._is_tensor_value(v) and self.made(v) is None:
             self.var(v)
             return self.live(v)
         return f"_make({self.var(v)})"
@@ -222,7 +267,7 @@ class _Codegen:
         """The Tensor a node keeps as this argument (what its rule reads: requires_grad,
         shapes). A bound tensor is its own box; others get one box, reused by every run."""
         if v.index in self.plan.bound and self._is_tensor_value(v) \
-                and id(self.program.tensor_of(v)) not in self.grad_of:
+                and id(self.program.tensor_of(v)) not in self.grad_of and self.made(v) is None:
             return self.const(self.program.tensor_of(v), "K")
         name = self.boxes.get(v.index)
         if name is None:
@@ -278,7 +323,11 @@ class _Codegen:
                     box = self.boxes.get(index)
                     if box is not None:
                         self.emit(f"{box}._array = None")
-        result = ", ".join(self.var(v) for v in plan.outputs)
+        # An output that is no new array of this run (a constant) is returned as a copy.
+        result = ", ".join(
+            self.var(v) + (".copy()" if v.index in plan.folded or (
+                self.made(v) is not None and v.index not in plan.written) else "")
+            for v in plan.outputs)
         self.emit(f"return [{result}]")
         filename = f"<chainrule plan {next(_counter)}>"
         source = "def replay(A, T):\n" + "\n".join(self.lines) + "\n"
