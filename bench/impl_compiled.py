@@ -59,6 +59,9 @@ class CompiledTrain:
         inner.last_loss = self.train_step(x, y)
         return inner.last_loss
 
+    def __getattr__(self, name):  # model, opt, batches: the chainrule implementation's
+        return getattr(self.inner, name)
+
     def loss_dtype(self):
         return self.inner.loss_dtype()
 
