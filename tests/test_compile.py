@@ -605,3 +605,47 @@ def test_an_in_place_op_on_a_graph_tensor_is_refused_while_capturing():
 
     with pytest.raises(CaptureError, match=r"in-place op on a tensor of the graph.*`y \+= 1`"):
         cr.compile(f)(cr.ones(3))
+
+
+def test_keyword_arguments_are_guarded_and_fed():
+    f = cr.compile(lambda x, *, scale=1.0, shift=None: x * scale + (0 if shift is None
+                                                                   else shift))
+    x = cr.ones(2)
+    assert f(x, scale=2.0).tolist() == [2.0, 2.0]
+    assert f(cr.full((2,), 3.0), scale=2.0).tolist() == [6.0, 6.0]
+    assert f(x, scale=2.0, shift=cr.full((2,), 5.0)).tolist() == [7.0, 7.0]
+    assert f(x, scale=2.0, shift=cr.full((2,), 1.0)).tolist() == [3.0, 3.0]
+    assert f.captures == 2
+
+
+class _Cube(cr.autograd.Function):
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return x ** 3
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved_tensors
+        return grad * 3 * x ** 2
+
+
+def test_a_user_function_inside_a_compiled_step_equals_eager():
+    def run(compiled):
+        w = cr.tensor([0.5, -1.0, 2.0], requires_grad=True)
+        opt = cr.optim.SGD([w], lr=0.01)
+
+        def step(x):
+            opt.zero_grad()
+            loss = (_Cube.apply(w * x)).sum()
+            loss.backward()
+            opt.step()
+            return loss
+
+        fn = cr.compile(step) if compiled else step
+        losses = [fn(cr.tensor([1.0, 2.0, 0.5]) * k).item() for k in (1.0, 0.5, 2.0)]
+        return losses, w.detach().numpy().copy()
+
+    (el, ew), (cl, cw) = run(False), run(True)
+    assert cl == el
+    np.testing.assert_array_equal(cw, ew)
