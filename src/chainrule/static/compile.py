@@ -29,6 +29,11 @@ the backward inside the compiled function instead).
 
 ``cr.compile(model)`` compiles a Module's forward; as a decorator on a method it captures
 per instance (``self`` is an argument, guarded by identity).
+
+Not guarded (as in other JITs): Python values the function reads from globals or closures
+(a captured ``if flag:`` keeps its branch; pass ``flag`` as an argument), and the contents
+of tensors it reads from outside (parameters and buffers are read afresh at every replay,
+so that is what one wants). A plan is not meant to be replayed by two threads at once.
 """
 
 from __future__ import annotations
