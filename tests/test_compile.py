@@ -649,3 +649,11 @@ def test_a_user_function_inside_a_compiled_step_equals_eager():
     (el, ew), (cl, cw) = run(False), run(True)
     assert cl == el
     np.testing.assert_array_equal(cw, ew)
+
+
+def test_an_error_in_a_replay_is_named_as_eager_names_it():
+    model = nn.Linear(3, 2)
+    f = cr.compile(lambda x, y: F.cross_entropy(model(x), y))
+    f(cr.ones(2, 3), cr.tensor([0, 1]))
+    with pytest.raises(IndexError, match="cross_entropy: target 5 is out of bounds for 2"):
+        f(cr.ones(2, 3), cr.tensor([0, 5]))

@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import itertools
 import linecache
+import re
 
 import numpy as np
 
@@ -59,6 +60,7 @@ _IN_PLACE = {"add_", "sub_", "mul_", "div_", "fill_", "zero_", "copy_"}
 _SIDE_EFFECTS = {"AccumulateGrad", "zero_grad", "Call", *_IN_PLACE}  # and "<Optimizer>.step"
 
 _counter = itertools.count()
+_HOT = {"_new", "_nd", "_asarray", "_make", "_tuple"}  # helpers read on every replay
 
 
 class Plan:
@@ -330,12 +332,23 @@ class _Codegen:
             for v in plan.outputs)
         self.emit(f"return [{result}]")
         filename = f"<chainrule plan {next(_counter)}>"
-        source = "def replay(A, T):\n" + "\n".join(self.lines) + "\n"
-        code = compile(source, filename, "exec")
+        body = "\n".join(self.lines)
+        source = "def replay(A, T):\n" + body + "\n"
+        # The constants the body names are the free variables of a closure: read as fast as
+        # locals, and at no cost per call (globals are dict lookups).
+        used = [n for n in self.ns if (n[0] != "_" or n in _HOT)
+                and re.search(rf"\b{re.escape(n)}\b", body)]
+        wrapped = (f"def _plan({', '.join(used)}):\n"
+                   + "".join("    " + line + "\n" for line in source.splitlines())
+                   + "    return replay\n")
+        code = compile(wrapped, filename, "exec")
         # The source in linecache: tracebacks and profilers show the plan's lines.
-        linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+        linecache.cache[filename] = (len(wrapped), None, wrapped.splitlines(True), filename)
         exec(code, self.ns)  # noqa: S102 - our own generated code
-        return source, self.ns["replay"], self.line_steps
+        replay = self.ns["_plan"](*(self.ns[n] for n in used))
+        # Lines of the wrapped source are one below those of ``source``.
+        lines = {line + 1: step for line, step in self.line_steps.items()}
+        return source, replay, lines
 
     def _readers(self):
         """{value index: the indices of the steps that read it} (a VJP reads its forward's
