@@ -657,3 +657,41 @@ def test_an_error_in_a_replay_is_named_as_eager_names_it():
     f(cr.ones(2, 3), cr.tensor([0, 1]))
     with pytest.raises(IndexError, match="cross_entropy: target 5 is out of bounds for 2"):
         f(cr.ones(2, 3), cr.tensor([0, 5]))
+
+
+def test_setting_grad_to_none_by_hand_is_replayed():
+    X, Y = _data(4, 8, (4,), 3)
+
+    def run(compiled):
+        cr.manual_seed(0)
+        model = nn.Linear(4, 3)
+
+        def step(x, y):
+            for p in model.parameters():
+                p.grad = None
+            F.cross_entropy(model(x), y).backward()
+            with cr.no_grad():
+                for p in model.parameters():
+                    p -= 0.1 * p.grad
+        fn = cr.compile(step) if compiled else step
+        for x, y in zip(X, Y):
+            fn(cr.tensor(x), cr.tensor(y))
+        return [p.detach().numpy().copy() for p in model.parameters()]
+
+    for a, b in zip(run(True), run(False)):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_assigning_data_or_a_grad_tensor_inside_is_refused():
+    w = cr.ones(2, requires_grad=True)
+
+    def set_data(x):
+        w.data = x
+
+    def set_grad(x):
+        w.grad = x
+
+    with pytest.raises(CaptureError, match="assignment to .data"):
+        cr.compile(set_data)(cr.zeros(2))
+    with pytest.raises(CaptureError, match="assignment of a tensor to .grad"):
+        cr.compile(set_grad)(cr.zeros(2))

@@ -145,6 +145,11 @@ class Tensor:
 
     @grad.setter
     def grad(self, value):
+        if _grad_mode.state.tracer is not None:  # `p.grad = None` is a step of a trace
+            if value is None:
+                _tracing.note("set_grad_none", (self,))
+            elif _grad_mode.state.capture is not None:
+                _grad_mode.state.capture.refuse(self, "set_grad")
         if value is not None:  # as torch: a Tensor of this tensor's shape and dtype, or None
             if not isinstance(value, Tensor):
                 raise TypeError(f"grad: expected a Tensor or None, got {type(value).__name__}")
@@ -173,6 +178,9 @@ class Tensor:
 
     @data.setter
     def data(self, value):
+        if _grad_mode.state.capture is not None and not (  # `p.data -= d` sets it back
+                isinstance(value, Tensor) and value._array is self._array):
+            _grad_mode.state.capture.refuse(self, "set_data")  # not replayable: refused
         self._array = value._array if isinstance(value, Tensor) else as_array(value, device=self.device)
 
     @property

@@ -37,7 +37,8 @@ _SPELLED = {"item": ".item()", "tolist": ".tolist()", "numpy": ".numpy()",
             "index": "a tensor used as a Python index", "repr": "print/repr/str of a tensor",
             "format": "an f-string of a tensor", "register_hook": ".register_hook()",
             "retain_grad": ".retain_grad()",
-            "inplace": "an in-place op on a tensor of the graph (y += 1, y[i] = v, y.relu_())"}
+            "inplace": "an in-place op on a tensor of the graph (y += 1, y[i] = v, y.relu_())",
+            "set_data": "an assignment to .data", "set_grad": "an assignment of a tensor to .grad"}
 
 
 class CaptureError(RuntimeError):
@@ -74,6 +75,9 @@ class Capture:
         if what in ("register_hook", "retain_grad"):
             why = ("a hook runs Python on the gradient, which a replay does not do; register "
                    "it outside the compiled function, or do not compile this step")
+        elif what in ("set_data", "set_grad"):
+            why = ("a replay would not redo it; update the array in place (p.data.copy_(v), "
+                   "p.grad.copy_(g)) or do it outside the compiled function")
         elif what == "inplace":
             why = ("a replay cannot rewrite the graph's history; write it out of place "
                    "(y = y + 1, cr.where for an index put)")

@@ -57,7 +57,7 @@ _new = object.__new__
 _IN_PLACE = {"add_", "sub_", "mul_", "div_", "fill_", "zero_", "copy_"}
 
 # Steps that change state outside their outputs: they run whether or not an output needs them.
-_SIDE_EFFECTS = {"AccumulateGrad", "zero_grad", "Call", *_IN_PLACE}  # and "<Optimizer>.step"
+_SIDE_EFFECTS = {"AccumulateGrad", "zero_grad", "Call", "set_grad_none", *_IN_PLACE}  # and "<Optimizer>.step"
 
 _counter = itertools.count()
 _HOT = {"_new", "_nd", "_asarray", "_make", "_tuple"}  # helpers read on every replay
@@ -177,7 +177,7 @@ def _check_replayable(s):
                 "function, or .detach() what comes from outside)")
         return
     if s.args is not None or s.op in ("Seed", "SumToShape", "AddGrad", "AccumulateGrad",
-                                      "zero_grad", "Call") or s.op in _IN_PLACE:
+                                      "zero_grad", "Call", "set_grad_none") or s.op in _IN_PLACE:
         return
     if s.op.endswith(".step") and isinstance(s.node, (Optimizer, LRScheduler)):
         for a in (*s.attrs.get("args", ()), *s.attrs.get("kwargs", {}).values()):
@@ -458,6 +458,11 @@ class _Codegen:
                 self.emit(f"{self.const(optim_step.zero_grad_to_none)}({node})", s)
             else:
                 self.emit(f"{node}.zero_grad(set_to_none={s.attrs['set_to_none']!r})", s)
+        elif op == "set_grad_none":  # `p.grad = None`
+            j = self.input_pos.get(s.inputs[0].index)
+            target = self.const(self.program.tensor_of(s.inputs[0]), "P") if j is None \
+                else f"T[{j}]"
+            self.emit(f"{target}._grad = None", s)
         elif op == "Call":  # a @replayable function on raw arrays, called again
             args = []
             given = {v.index for v in s.inputs}
