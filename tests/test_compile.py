@@ -695,3 +695,36 @@ def test_assigning_data_or_a_grad_tensor_inside_is_refused():
         cr.compile(set_data)(cr.zeros(2))
     with pytest.raises(CaptureError, match="assignment of a tensor to .grad"):
         cr.compile(set_grad)(cr.zeros(2))
+
+
+def test_a_compiled_step_on_another_device_equals_eager_and_stays_there():
+    import strict_device as sd
+    sd.register()
+    try:
+        X, Y = _data(4, 8, (4,), 3)
+
+        def run(compiled, opt_cls):
+            cr.manual_seed(0)
+            model = nn.Sequential(nn.Linear(4, 6), nn.ReLU(), nn.Linear(6, 3)).to(sd.NAME)
+            opt = opt_cls(model.parameters(), lr=0.1)
+
+            def step(x, y):
+                opt.zero_grad()
+                loss = F.cross_entropy(model(x), y)
+                loss.backward()
+                opt.step()
+                return loss
+
+            fn = cr.compile(step) if compiled else step
+            losses = [fn(cr.tensor(x).to(sd.NAME), cr.tensor(y).to(sd.NAME)).cpu().item()
+                      for x, y in zip(X, Y)]
+            assert all(sd.is_strict(p._array) for p in model.parameters())
+            return losses, [p.detach().cpu().numpy() for p in model.parameters()]
+
+        for opt_cls in (cr.optim.SGD, cr.optim.Adam):
+            (el, ew), (cl, cw) = run(False, opt_cls), run(True, opt_cls)
+            assert cl == el
+            for a, b in zip(cw, ew):
+                np.testing.assert_array_equal(a, b)
+    finally:
+        sd.unregister()

@@ -233,6 +233,11 @@ KERNELS = {Linear: _Linear(), Relu: _Relu(), Tanh: _Tanh(),
 def kernel_for(cg, s):
     """The kernel that writes forward step ``s`` into the source, or None."""
     kernel = KERNELS.get(s.op_class)
-    if kernel is not None and kernel.fits(cg, s):
-        return kernel
-    return None
+    if kernel is None:
+        return None
+    # NumPy arrays only: the kernels call NumPy itself (another device runs the op's code).
+    for a in s.args:
+        if _is_value(a) and type(getattr(cg.program.tensor_of(a), "_array", None)) \
+                is not np.ndarray:
+            return None
+    return kernel if kernel.fits(cg, s) else None

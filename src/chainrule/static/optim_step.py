@@ -1,9 +1,9 @@
 """The optimizer's part of a replayed training step, without the eager step's overhead.
 
-``sgd_step(opt)`` is ``opt.step()`` for a plain ``optim.SGD``, with the same numbers bit for
-bit: it reads every group's hyperparameters from ``param_groups`` at each call (a scheduler
+``sgd_step(opt)`` is ``opt.step()`` for a plain ``optim.SGD`` (``adam_step``: for ``Adam`` and
+``AdamW``), with the same numbers bit for bit: it reads every group's hyperparameters from ``param_groups`` at each call (a scheduler
 may have changed them; nothing is frozen, so no guard is needed) and runs the optimizer's
-own pure update function (``sgd_update``) on the arrays, in cache-sized blocks as the
+own pure update function (``sgd_update``, ``adam_update``) on the arrays, in cache-sized blocks as the
 optimizer does. What it leaves out is what a replay already knows: the closure (none), the
 gradient checks (the plan made the gradients, with the parameters' shapes and dtypes).
 Any other optimizer is replayed by calling its ``step()``.
@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..optim.adam import Adam, AdamW, adam_update
 from ..optim.optimizer import BLOCK
 from ..optim.sgd import SGD, sgd_update
 from ..tensor import _make
@@ -54,9 +55,61 @@ def emit_sgd(cg, opt, step):
 
 def fused_step(optimizer):
     """``emit(cg, optimizer, step)`` writing ``optimizer.step()`` into a plan, or None."""
+    if any(type(p._array) is not np.ndarray for g in optimizer.param_groups
+           for p in g["params"]):
+        return None  # arrays of another device: the optimizer's own step
     if type(optimizer) is SGD:
         return emit_sgd
+    if type(optimizer) in (Adam, AdamW):
+        return emit_adam
     return None
+
+
+def emit_adam(cg, opt, step):
+    cg.emit(f"{cg.const(adam_step)}({cg.const(opt, 'O')})", step)
+
+
+_ADAM_STATE = ("exp_avg", "exp_avg_sq")
+
+
+def adam_step(opt):
+    """``opt.step()`` of an ``optim.Adam`` / ``AdamW``: its step counter, its state made as
+    it makes it (zeros, on the first step), ``adam_update`` on blocks of the arrays."""
+    opt._opt_called = True
+    state = opt.state
+    for group in opt.param_groups:
+        hyper = opt._hyper(group)
+        names = _ADAM_STATE + (("max_exp_avg_sq",) if hyper["amsgrad"] else ())
+        for p in group["params"]:
+            grad_t = p._grad
+            if grad_t is None:
+                continue
+            w, g = p._array, grad_t._array
+            s = state[p]
+            if "step" not in s:
+                s["step"] = _make(np.zeros((), np.float32))
+            for name in names:
+                if s.get(name) is None:
+                    s[name] = _make(np.full_like(w, 0))
+            step_t = s["step"]._array
+            step_t += 1
+            kwargs = dict(hyper, step=float(step_t))
+            arrays = [w, g, s["exp_avg"]._array, s["exp_avg_sq"]._array,
+                      s["max_exp_avg_sq"]._array if hyper["amsgrad"] else None]
+            n = w.size
+            if n > BLOCK and type(w) is np.ndarray and all(
+                    a is None or a.flags.c_contiguous for a in arrays):
+                t1, t2 = _SCRATCH.get(w, BLOCK)
+                flat = [None if a is None else a.reshape(-1) for a in arrays]
+                for start in range(0, n, BLOCK):
+                    stop = min(start + BLOCK, n)
+                    adam_update(*[None if a is None else a[start:stop] for a in flat],
+                                t1[:stop - start], t2[:stop - start], **kwargs)
+            else:
+                t1, t2 = _SCRATCH.get(w, n)
+                shape = w.shape
+                adam_update(*arrays, t1[:n].reshape(shape), t2[:n].reshape(shape), **kwargs)
+            p._version += 1
 
 
 class _Scratch:

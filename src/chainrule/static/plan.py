@@ -60,7 +60,7 @@ _IN_PLACE = {"add_", "sub_", "mul_", "div_", "fill_", "zero_", "copy_"}
 _SIDE_EFFECTS = {"AccumulateGrad", "zero_grad", "Call", "set_grad_none", *_IN_PLACE}  # and "<Optimizer>.step"
 
 _counter = itertools.count()
-_HOT = {"_new", "_nd", "_asarray", "_make", "_tuple"}  # helpers read on every replay
+_HOT = {"_new", "_nd", "_scalar", "_asarray", "_make", "_tuple"}  # helpers read on every replay
 
 
 class Plan:
@@ -199,7 +199,7 @@ class _Codegen:
     def __init__(self, plan):
         self.plan = plan
         self.program = plan.program
-        self.ns = {"_new": _new, "_nd": np.ndarray, "_asarray": np.asarray, "_make": _make,
+        self.ns = {"_new": _new, "_nd": np.ndarray, "_scalar": _is_scalar, "_asarray": np.asarray, "_make": _make,
                    "_sum_to_shape": sum_to_shape, "_xp": get_array_module,
                    "_run_function": _run_function, "_tuple": tuple}
         self.lines = []
@@ -526,7 +526,8 @@ class _Codegen:
         for v in outs:
             self.loaded.add(v.index)
             if v.shape == ():  # NumPy gives scalars for 0-d results; keep arrays (as apply)
-                self.emit(f"if type(v{v.index}) is not _nd: v{v.index} = _asarray(v{v.index})")
+                self.emit(f"if type(v{v.index}) is not _nd and _scalar(v{v.index}): "
+                          f"v{v.index} = _asarray(v{v.index})")
 
     def vjp(self, s):
         kernel = self.kernel_of.get(s.of.index)
@@ -578,7 +579,7 @@ class _Codegen:
         shared = id(traced) in self.seed_arrays or id(traced) in self.deposited
         self.deposited.add(id(traced))
         if grad_v.shape == ():
-            self.emit(f"if type({g}) is not _nd: {g} = _asarray({g})")
+            self.emit(f"if type({g}) is not _nd and _scalar({g}): {g} = _asarray({g})")
         self.emit(f"t = {target}", s)
         self.emit("if t._grad is None:")
         if shared:
@@ -590,6 +591,11 @@ class _Codegen:
                       f"else {g}.copy())")
         self.emit("else:")
         self.emit(f"    t._grad._array += {g}")
+
+
+def _is_scalar(a):
+    """A NumPy scalar (what NumPy gives for a 0-d result), never a device's 0-d array."""
+    return isinstance(a, np.generic)
 
 
 def _literal(a):
