@@ -1,11 +1,12 @@
 """The optimizer's part of a replayed training step, without the eager step's overhead.
 
-``sgd_step(opt)`` is ``opt.step()`` for a plain ``optim.SGD`` (``adam_step``: for ``Adam`` and
-``AdamW``), with the same numbers bit for bit: it reads every group's hyperparameters from ``param_groups`` at each call (a scheduler
-may have changed them; nothing is frozen, so no guard is needed) and runs the optimizer's
-own pure update function (``sgd_update``, ``adam_update``) on the arrays, in cache-sized blocks as the
-optimizer does. What it leaves out is what a replay already knows: the closure (none), the
-gradient checks (the plan made the gradients, with the parameters' shapes and dtypes).
+``sgd_step(opt)`` is ``opt.step()`` for a plain ``optim.SGD`` (``adam_step``: for ``Adam``
+and ``AdamW``), with the same numbers bit for bit: it reads every group's hyperparameters
+from ``param_groups`` at each call (a scheduler may have changed them; nothing is frozen,
+so no guard is needed) and runs the optimizer's own pure update function (``sgd_update``,
+``adam_update``) on the arrays, in cache-sized blocks as the optimizer does. What it leaves
+out is what a replay already knows: the closure (none), the gradient checks (the plan made
+the gradients, with the parameters' shapes and dtypes).
 Any other optimizer is replayed by calling its ``step()``.
 
 ``zero_grad_to_none(opt)`` is ``opt.zero_grad()`` (set_to_none=True) without its trace check.

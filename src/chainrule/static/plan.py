@@ -57,7 +57,8 @@ _new = object.__new__
 _IN_PLACE = {"add_", "sub_", "mul_", "div_", "fill_", "zero_", "copy_"}
 
 # Steps that change state outside their outputs: they run whether or not an output needs them.
-_SIDE_EFFECTS = {"AccumulateGrad", "zero_grad", "Call", "set_grad_none", *_IN_PLACE}  # and "<Optimizer>.step"
+# (and "<Optimizer>.step", "<Scheduler>.step")
+_SIDE_EFFECTS = {"AccumulateGrad", "zero_grad", "Call", "set_grad_none", *_IN_PLACE}
 
 _counter = itertools.count()
 _HOT = {"_new", "_nd", "_scalar", "_asarray", "_make", "_tuple"}  # helpers read on every replay
@@ -199,9 +200,9 @@ class _Codegen:
     def __init__(self, plan):
         self.plan = plan
         self.program = plan.program
-        self.ns = {"_new": _new, "_nd": np.ndarray, "_scalar": _is_scalar, "_asarray": np.asarray, "_make": _make,
-                   "_sum_to_shape": sum_to_shape, "_xp": get_array_module,
-                   "_run_function": _run_function, "_tuple": tuple}
+        self.ns = {"_new": _new, "_nd": np.ndarray, "_scalar": _is_scalar,
+                   "_asarray": np.asarray, "_make": _make, "_sum_to_shape": sum_to_shape,
+                   "_xp": get_array_module, "_run_function": _run_function, "_tuple": tuple}
         self.lines = []
         self.line_steps = {}
         self.loaded = set()
