@@ -38,6 +38,8 @@ class _Kernel:
     fresh_grads = True
     #: Its backward reads the forward's output (which must then stay alive until it).
     reads_output = False
+    #: Its backward can take the seed of a scalar loss (ones) as a constant.
+    takes_unit_seed = False
 
     def fits(self, cg, s) -> bool:
         return False
@@ -166,6 +168,7 @@ class _HardCrossEntropy(_Kernel):
     """Class-index targets already checked by the plan's CheckClassTarget step."""
 
     fresh_grads = False  # its gradient is its softmax array, which it keeps no more
+    takes_unit_seed = True
 
     def fits(self, cg, s):
         x, target, ignore_index, reduction = s.args
@@ -202,10 +205,14 @@ class _HardCrossEntropy(_Kernel):
         n = s.args[0].shape[0]
         rows = cg.const(np.arange(n), "rows")
         k = s.index
-        g = cg.var(vjp.inputs[0])
         gx = vjp.outputs[0]
         cg.emit(f"p{k}[{rows}, {cg.var(target)}] -= 1", vjp)
-        cg.emit(f"p{k} *= {g} / {float(n)!r}")
+        if vjp.inputs[0].index in cg.unit_seed:  # g is the loss's seed 1: g / n, once
+            x = s.args[0]
+            scale = np.ones((), x.dtype) / float(n)   # the eager scale, computed alike
+            cg.emit(f"p{k} *= {cg.const(scale, 'scale')}")
+        else:
+            cg.emit(f"p{k} *= {cg.var(vjp.inputs[0])} / {float(n)!r}")
         if gx is not None:
             cg.emit(f"v{gx.index} = p{k}")
         cg.emit(f"del p{k}")

@@ -315,6 +315,7 @@ class _Codegen:
         self.nodes_made = set()
         self.fresh = set()   # values a kernel made as new arrays (never views, never shared)
         self.in_place = {}   # forward step index -> True when a kernel wrote into its input
+        self.unit_seed = set()  # seeds of ones not made: their one reader takes them as 1
         for i, s in enumerate(steps):
             self.step(s)
             for index, kind in last.get(i, ()):
@@ -425,8 +426,13 @@ class _Codegen:
         elif op == "Seed":
             root = s.inputs[0]
             out = f"v{s.outputs[0].index}"
+            readers = self.readers.get(s.outputs[0].index, set())
             if len(s.inputs) == 2:
                 self.emit(f"{out} = {self.var(s.inputs[1])}", s)
+            elif len(readers) == 1 and self._unit_seed_taker(next(iter(readers))):
+                # The seed 1 is read by one kernel that folds it into a constant: not made.
+                self.unit_seed.add(s.outputs[0].index)
+                return
             else:
                 self.emit(f"{out} = _xp({self.var(root)}).ones({root.shape!r}, "
                           f"{self.const(root.dtype, 'D')})", s)
@@ -487,6 +493,15 @@ class _Codegen:
                 args = self.const(s.attrs.get("args", ()))
                 kwargs = self.const(s.attrs.get("kwargs", {}))
                 self.emit(f"{node}.step(*{args}, **{kwargs})", s)
+
+    def _unit_seed_taker(self, step_index):
+        """Whether the step ``step_index`` is the VJP of a kernel that takes a seed of ones
+        as a constant (``takes_unit_seed``)."""
+        for forward_index, vjp_index in self.vjp_of.items():
+            if vjp_index == step_index:
+                kernel = self.kernel_of.get(forward_index)
+                return kernel is not None and kernel.takes_unit_seed
+        return False
 
     def forward(self, s):
         kernel = self.kernel_of.get(s.index)
