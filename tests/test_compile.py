@@ -728,3 +728,11 @@ def test_a_compiled_step_on_another_device_equals_eager_and_stays_there():
                 np.testing.assert_array_equal(a, b)
     finally:
         sd.unregister()
+
+
+def test_the_plans_kept_are_bounded():
+    f = cr.compile(lambda x: x + 1, warn_after=10 ** 6)
+    for n in range(1, f.max_signatures + 6):
+        f(cr.ones(n))
+    assert len(f.plans) == f.max_signatures
+    assert f(cr.ones(3)).tolist() == [2.0, 2.0, 2.0]   # dropped long ago: captured again

@@ -73,6 +73,11 @@ def compile(fn=None, *, warn_after=8):  # noqa: A001 - the public name, as torch
 class CompiledFunction:
     """A function with its plans, one per signature; call it as the function itself."""
 
+    # How many plans it keeps: per signature (module guards that differ), and signatures in
+    # all; beyond them the least recently captured are dropped (plans hold memory).
+    max_per_signature = 4
+    max_signatures = 64
+
     def __init__(self, fn, warn_after=8):
         self.fn = fn
         self.warn_after = warn_after
@@ -135,7 +140,10 @@ class CompiledFunction:
             result = self.fn(*args, **kwargs)
         entry = Entry(program, tensors, result, capture.modules.values(), objects,
                       capture.made)
-        self.plans.setdefault(key, []).append(entry)
+        entries = self.plans.pop(key, [])[-(self.max_per_signature - 1):]
+        self.plans[key] = entries + [entry]       # the newest signature last
+        if len(self.plans) > self.max_signatures:
+            del self.plans[next(iter(self.plans))]
         return result
 
 

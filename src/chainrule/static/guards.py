@@ -112,15 +112,19 @@ class ModuleGuard:
             namespace[f"V{j}"] = v
             namespace[f"D{i}"] = vars(self.modules[i])
             if where == "attr":
-                terms.append(f"D{i}.get({k!r}, _MISSING) == V{j}")
+                terms.append(f"D{i}[{k!r}] == V{j}")
             else:
-                terms.append(f"D{i}[{where!r}].get({k!r}, _MISSING) is V{j}")
+                terms.append(f"D{i}[{where!r}][{k!r}] is V{j}")
         for j, (t, shape, dtype, rg) in enumerate(self.tensors):
             namespace[f"T{j}"], namespace[f"S{j}"], namespace[f"DT{j}"] = t, shape, dtype
+            # NumPy's dtypes of the built-in types are singletons: `is` is exact for them
+            # (another equal dtype object only captures once more).
             terms.append(f"T{j}._requires_grad is {rg!r} and T{j}._array.shape == S{j} "
-                         f"and T{j}._array.dtype == DT{j}")
+                         f"and T{j}._array.dtype is DT{j}")
         namespace["_MISSING"] = _MISSING
-        source = "def holds():\n    return " + (" and ".join(terms) or "True") + "\n"
+        # A key gone from a module's dict (an attribute deleted) fails the guard too.
+        source = ("def holds():\n    try:\n        return " + (" and ".join(terms) or "True")
+                  + "\n    except KeyError:\n        return False\n")
         exec(compile(source, "<chainrule.compile guards>", "exec"), namespace)  # noqa: S102
         self.holds = namespace["holds"]
 
