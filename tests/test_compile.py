@@ -409,15 +409,73 @@ def test_batch_norm_running_statistics_are_updated_by_every_replay():
     assert bn.num_batches_tracked.item() == eager.num_batches_tracked.item() == 4
 
 
-def test_a_compiled_inference_output_that_requires_grad_refuses_backward_clearly():
-    model = nn.Linear(3, 2)
-    f = cr.compile(model)
-    first = f(cr.ones(1, 3))
-    first.sum().backward()            # the captured call is eager: its graph is real
-    out = f(cr.ones(1, 3))            # a replay: no graph behind it
+def test_a_compiled_forward_has_a_backward_equal_to_eager():
+    """cr.compile(model) in an eager training loop: the replay's outputs hang on one node
+    whose backward is the plan's second half (AOT style)."""
+    X, Y = _data(6, 8, (4,), 3)
+
+    def run(compiled):
+        cr.manual_seed(0)
+        model = nn.Sequential(nn.Linear(4, 6), nn.BatchNorm1d(6), nn.ReLU(), nn.Dropout(0.2),
+                              nn.Linear(6, 3))
+        opt = cr.optim.Adam(model.parameters(), lr=1e-2)
+        forward = cr.compile(model) if compiled else model
+        losses = []
+        for x, y in zip(X, Y):
+            opt.zero_grad()
+            loss = F.cross_entropy(forward(cr.tensor(x)), cr.tensor(y))   # eager loss
+            loss.backward()
+            opt.step()
+            losses.append(loss.item())
+        return losses, [p.detach().numpy().copy() for p in model.parameters()], forward
+
+    (el, ew, _), (cl, cw, f) = run(False), run(True)
+    assert cl == el and f.captures == 1
+    for a, b in zip(cw, ew):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_the_backward_of_a_compiled_forward_reaches_its_argument():
+    w = cr.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    f = cr.compile(lambda a: (a * w).tanh())
+    f(cr.ones(3, requires_grad=True) * 2)     # captured with a non-leaf argument
+    w.grad = None
+    x = cr.tensor([0.5, -1.0, 2.0], requires_grad=True)
+    y = x * 2
+    out = f(y)
+    assert repr(out.grad_fn) == "<CompiledBackward>"
+    (out * cr.tensor([1.0, 2.0, 3.0])).sum().backward()
+    x2 = x.detach().clone().requires_grad_(True)
+    w2 = w.detach().clone().requires_grad_(True)
+    ((x2 * 2 * w2).tanh() * cr.tensor([1.0, 2.0, 3.0])).sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), x2.grad.numpy())
+    np.testing.assert_array_equal(w.grad.numpy(), w2.grad.numpy())
+    with pytest.raises(RuntimeError, match="second time"):
+        out.sum().backward()
+
+
+def test_a_compiled_output_without_a_plannable_backward_refuses_backward_clearly():
+    w = cr.ones(2, requires_grad=True)
+    f = cr.compile(lambda x: x * w + x * w)   # w's gradient summed by the engine's sink
+    f(cr.ones(2))
+    out = f(cr.ones(2))
     assert out.requires_grad
     with pytest.raises(RuntimeError, match="replay builds no graph"):
         out.sum().backward()
+
+
+def test_a_forward_captured_without_grad_captures_again_with_it():
+    model = nn.Linear(3, 2)
+    f = cr.compile(model)
+    with cr.no_grad():      # captured without grad: the replay under grad captures again
+        f(cr.ones(1, 3))
+    first = f(cr.ones(1, 3))
+    first.sum().backward()            # the captured call is eager: its graph is real
+    out = f(cr.ones(1, 3))            # a replay: the planned backward
+    out.sum().backward()
+    np.testing.assert_array_equal(model.weight.grad.numpy(), np.full((2, 3), 2, np.float32))
+    with pytest.raises(RuntimeError, match="create_graph=True through a compiled function"):
+        f(cr.ones(1, 3)).sum().backward(create_graph=True)
 
 
 def test_manual_sgd_reading_grad_inside_the_step_equals_eager():

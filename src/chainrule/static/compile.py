@@ -24,8 +24,10 @@ with what changed, and a function captured more than ``warn_after`` times warns.
 What the plan cannot replay is refused while capturing (``CaptureError``, naming the line):
 reading a tensor's value (``.item()``, ``float(t)``, an ``if`` on a tensor, ``print(t)``),
 hooks, a backward into a graph built before the call. Every call returns fresh Tensors.
-An output that requires grad has no graph behind it: calling ``backward`` on it raises (run
-the backward inside the compiled function instead).
+When the function runs no backward itself (``cr.compile(model)`` in an eager training
+loop), its outputs that require grad hang on one ``CompiledBackward`` node whose backward
+is planned too, at capture time (``static.backward``): ``loss.backward()`` outside works and
+gives the eager gradients. Where that backward cannot be planned, calling it raises.
 
 ``cr.compile(model)`` compiles a Module's forward; as a decorator on a method it captures
 per instance (``self`` is an argument, guarded by identity).
@@ -49,6 +51,8 @@ from ..autograd.tracing import trace
 from ..tensor import Tensor, _make
 from .capture import Capture, CaptureError, capturing
 from .guards import ModuleGuard, signature, what_changed
+from ..backend import get_array_module
+from .backward import CompiledBackward, trace_backward
 from .plan import Plan
 
 log = logging.getLogger("chainrule.compile")
@@ -156,8 +160,26 @@ class Entry:
         self.n_inputs = len(tensors)
         outputs = []
         self.template = _template(result, program, tensors, outputs, created)
-        self.plan = Plan(program, inputs, outputs, created=created, simplify=True)
         self.out_grad = [_requires_grad(program, v) for v in outputs]
+        # Outputs that need grad from a call that ran no backward: plan the backward too.
+        self.backward = None
+        if any(self.out_grad) and not any(s.op == "VJP" for s in program.steps):
+            self.backward = trace_backward(
+                program, [v for v, rg in zip(outputs, self.out_grad) if rg], tensors)
+        split = None
+        n_forward = len(outputs)
+        if self.backward is not None:
+            seeds, wrt, grads, first = self.backward
+            self.wrt_args = [j for j, t in enumerate(tensors) if t._requires_grad]
+            self.wrt_bound = wrt[len(self.wrt_args):]
+            self.grad_slots = [g is not None for g in grads]
+            split = (first, seeds, n_forward)
+            outputs = outputs + [g for g in grads if g is not None]
+            self.metas = [(tuple(program.tensor_of(v)._array.shape),
+                           program.tensor_of(v)._array.dtype,
+                           get_array_module(program.tensor_of(v)._array))
+                          for v, rg in zip(outputs[:n_forward], self.out_grad) if rg]
+        self.plan = Plan(program, inputs, outputs, created=created, simplify=True, split=split)
         # What the plan reads from outside, except the .grad it reads live.
         bound = [t for t in self.plan.bound.values() if isinstance(t, Tensor)]
         grads = {id(t._grad) for t in bound if t._grad is not None}
@@ -172,15 +194,44 @@ class Entry:
         enabled, state.enabled = state.enabled, False   # the replay records no graph
         try:
             out = self._fn([t._array for t in tensors], tensors)
+            if self.backward is not None:  # a generator: the forward, up to its yield
+                gen, out = out, next(out)
         except (ValueError, TypeError, IndexError, ArithmeticError, RuntimeError) as exc:
             raise self.plan._named(exc) from None
         finally:
             state.enabled = enabled
+        if self.backward is not None:
+            return self._with_backward(gen, out, tensors)
         if self._single:
             return _make(out[0], True, _NoGraph()) if self.out_grad[0] else _make(out[0])
         fresh = [_make(a, True, _NoGraph()) if rg else _make(a, False, None)
                  for a, rg in zip(out, self.out_grad)]
         return _fill(self.template, fresh, tensors)
+
+
+def _with_backward(self, gen, out, tensors):
+    """The outputs, those that need grad on one ``CompiledBackward`` node."""
+    wrt = [tensors[j] for j in self.wrt_args] + self.wrt_bound
+    node = CompiledBackward(gen, wrt, self.metas, self.plan._named)
+    slots = self.grad_slots
+
+    def grads_for_args(grads):
+        it = iter(grads)
+        return [next(it) if present else None for present in slots]
+    node.arrange = grads_for_args
+    fresh, k = [], 0
+    for a, rg in zip(out, self.out_grad):
+        if rg:
+            t = _make(a, True, node)
+            t._output_nr = k
+            k += 1
+        else:
+            t = _make(a)
+        fresh.append(t)
+    return _fill(self.template, fresh, tensors)
+
+
+Entry._with_backward = _with_backward
 
 
 def _requires_grad(program, v):

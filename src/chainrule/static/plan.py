@@ -67,7 +67,10 @@ _HOT = {"_new", "_nd", "_scalar", "_asarray", "_make", "_tuple"}  # helpers read
 class Plan:
     """The steps of ``program`` that ``outputs`` need (and every side effect), runnable."""
 
-    def __init__(self, program, inputs, outputs, created=None, simplify=False):
+    def __init__(self, program, inputs, outputs, created=None, simplify=False, split=None):
+        # ``split`` (static.backward): (index of the first backward step, the seed Values,
+        # how many of ``outputs`` the forward yields); the plan is then a generator.
+        self.split = split
         self.program = program
         self.inputs = list(inputs)
         self.outputs = list(outputs)
@@ -316,7 +319,12 @@ class _Codegen:
         self.fresh = set()   # values a kernel made as new arrays (never views, never shared)
         self.in_place = {}   # forward step index -> True when a kernel wrote into its input
         self.unit_seed = set()  # seeds of ones not made: their one reader takes them as 1
+        split = plan.split
+        yielded = split is None
         for i, s in enumerate(steps):
+            if not yielded and s.index >= split[0]:
+                self._yield(split)
+                yielded = True
             self.step(s)
             for index, kind in last.get(i, ()):
                 if kind == "node":
@@ -327,12 +335,10 @@ class _Codegen:
                     box = self.boxes.get(index)
                     if box is not None:
                         self.emit(f"{box}._array = None")
-        # An output that is no new array of this run (a constant) is returned as a copy.
-        result = ", ".join(
-            self.var(v) + (".copy()" if v.index in plan.folded or (
-                self.made(v) is not None and v.index not in plan.written) else "")
-            for v in plan.outputs)
-        self.emit(f"return [{result}]")
+        if not yielded:
+            self._yield(split)
+        returned = plan.outputs if split is None else plan.outputs[split[2]:]
+        self.emit(f"return [{self._results(returned)}]")
         filename = f"<chainrule plan {next(_counter)}>"
         body = "\n".join(self.lines)
         source = "def replay(A, T):\n" + body + "\n"
@@ -493,6 +499,22 @@ class _Codegen:
                 args = self.const(s.attrs.get("args", ()))
                 kwargs = self.const(s.attrs.get("kwargs", {}))
                 self.emit(f"{node}.step(*{args}, **{kwargs})", s)
+
+    def _results(self, values):
+        """The arrays returned for ``values``; one that is no new array of this run (a
+        constant) as a copy."""
+        return ", ".join(
+            self.var(v) + (".copy()" if v.index in self.plan.folded or (
+                self.made(v) is not None and v.index not in self.plan.written) else "")
+            for v in values)
+
+    def _yield(self, split):
+        """Yield the forward's outputs; receive the upstream gradients (the seeds)."""
+        _, seeds, n_forward = split
+        self.emit(f"G = yield [{self._results(self.plan.outputs[:n_forward])}]")
+        if seeds:
+            self.emit(", ".join(f"v{v.index}" for v in seeds) + ", = G")
+            self.loaded.update(v.index for v in seeds)
 
     def _unit_seed_taker(self, step_index):
         """Whether the step ``step_index`` is the VJP of a kernel that takes a seed of ones
