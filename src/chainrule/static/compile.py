@@ -208,30 +208,26 @@ class Entry:
                  for a, rg in zip(out, self.out_grad)]
         return _fill(self.template, fresh, tensors)
 
+    def _with_backward(self, gen, out, tensors):
+        """The outputs, those that need grad on one ``CompiledBackward`` node."""
+        wrt = [tensors[j] for j in self.wrt_args] + self.wrt_bound
+        node = CompiledBackward(gen, wrt, self.metas, self.plan._named)
+        slots = self.grad_slots
 
-def _with_backward(self, gen, out, tensors):
-    """The outputs, those that need grad on one ``CompiledBackward`` node."""
-    wrt = [tensors[j] for j in self.wrt_args] + self.wrt_bound
-    node = CompiledBackward(gen, wrt, self.metas, self.plan._named)
-    slots = self.grad_slots
-
-    def grads_for_args(grads):
-        it = iter(grads)
-        return [next(it) if present else None for present in slots]
-    node.arrange = grads_for_args
-    fresh, k = [], 0
-    for a, rg in zip(out, self.out_grad):
-        if rg:
-            t = _make(a, True, node)
-            t._output_nr = k
-            k += 1
-        else:
-            t = _make(a)
-        fresh.append(t)
-    return _fill(self.template, fresh, tensors)
-
-
-Entry._with_backward = _with_backward
+        def grads_for_args(grads):
+            it = iter(grads)
+            return [next(it) if present else None for present in slots]
+        node.arrange = grads_for_args
+        fresh, k = [], 0
+        for a, rg in zip(out, self.out_grad):
+            if rg:
+                t = _make(a, True, node)
+                t._output_nr = k
+                k += 1
+            else:
+                t = _make(a)
+            fresh.append(t)
+        return _fill(self.template, fresh, tensors)
 
 
 def _requires_grad(program, v):
