@@ -29,7 +29,15 @@ value, the op's class, its constants and its argument tensors bound by name, ``d
 value after its last use (so memory is given back as the eager engine frees its graph), the
 optimizer's update and ``zero_grad`` fused where that is exact (``optim_step``). No dict,
 no ``isinstance`` and no graph walking is left on the hot path: what stays is the op's own
-forward and backward, as eager runs them.
+forward and backward, as eager runs them -- or, for the hot ops of an MLP, their NumPy
+calls written into the source (``kernels``), writing into a dead input where that gives the
+same bits (a ReLU into its matmul's output).
+
+Options ``cr.compile`` uses: ``created`` (tensors the traced function created, with their
+first values: each run makes them anew), ``simplify`` (constant folding and CSE,
+``static.simplify``) and ``split`` (the plan of a forward and its backward as one generator,
+``static.backward``). ``plan.source`` is the generated function; ``forget_trace()`` drops the
+program once the plan is built.
 """
 
 from __future__ import annotations
