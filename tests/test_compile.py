@@ -794,3 +794,36 @@ def test_the_plans_kept_are_bounded():
         f(cr.ones(n))
     assert len(f.plans) == f.max_signatures
     assert f(cr.ones(3)).tolist() == [2.0, 2.0, 2.0]   # dropped long ago: captured again
+
+
+def test_optimizer_hyperparameters_are_read_at_every_replay_not_frozen():
+    X, Y = _data(6, 8, (4,), 3)
+
+    def run(compiled):
+        cr.manual_seed(0)
+        model = nn.Sequential(nn.Linear(4, 5), nn.ReLU(), nn.Linear(5, 3))
+        opt = cr.optim.SGD(model.parameters(), lr=0.1)
+
+        def step(x, y):
+            opt.zero_grad()
+            loss = F.cross_entropy(model(x), y)
+            loss.backward()
+            opt.step()
+            return loss
+
+        fn = cr.compile(step) if compiled else step
+        losses = []
+        for i, (x, y) in enumerate(zip(X, Y)):
+            if i == 2:
+                opt.param_groups[0]["lr"] = 0.05
+            if i == 4:   # momentum from now on: the plain update no longer applies
+                opt.param_groups[0]["momentum"] = 0.9
+                opt.param_groups[0]["weight_decay"] = 1e-3
+            losses.append(fn(cr.tensor(x), cr.tensor(y)).item())
+        state = [s["momentum_buffer"].numpy().copy() for s in opt.state.values()]
+        return losses, [p.detach().numpy().copy() for p in model.parameters()], state, fn
+
+    (el, ew, es, _), (cl, cw, cs, fn) = run(False), run(True)
+    assert cl == el and fn.captures == 1
+    for a, b in zip(cw + cs, ew + es):
+        np.testing.assert_array_equal(a, b)
