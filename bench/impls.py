@@ -1,4 +1,4 @@
-"""The three implementations by name, imported only when asked for.
+"""The implementations by name (chainrule compiled: ``cr.compile`` of the chainrule step), imported only when asked for.
 
 A memory probe of the floor must not import torch or chainrule, so each is loaded lazily.
 """
@@ -7,10 +7,11 @@ from __future__ import annotations
 
 import importlib
 
-IMPLS = ("floor", "chainrule", "torch")
+IMPLS = ("floor", "chainrule", "compiled", "torch")
 # Which thread pool runs each implementation's heavy work (see timing.round_robin).
-POOLS = {"floor": "openblas", "chainrule": "openblas", "torch": "torch"}
-_MODULES = {"floor": ".floor", "chainrule": ".impl_chainrule", "torch": ".impl_torch"}
+POOLS = {"floor": "openblas", "chainrule": "openblas", "compiled": "openblas", "torch": "torch"}
+_MODULES = {"floor": ".floor", "chainrule": ".impl_chainrule", "compiled": ".impl_compiled",
+            "torch": ".impl_torch"}
 
 
 def module(name: str):
@@ -26,5 +27,6 @@ def module(name: str):
 
 
 def build(name: str, case, data):
-    """An implementation of ``case`` whose ``step()`` is what gets timed."""
+    """An implementation of ``case`` whose ``step()`` is what gets timed (None: the
+    implementation has no form of this case)."""
     return module(name).build(case, data)

@@ -8,6 +8,8 @@ import tempfile
 
 IMPORT_TARGET_S = 0.15
 MEMORY_TARGET = 1.3
+# Issue 15's targets for the compiled step (chainrule compiled / floor), by case.
+COMPILED_TARGETS = {"tiny": 1.2, "mnist32": 1.0, "mnist128": 1.0, "mnist1024": 1.0, "wide": 1.0}
 
 
 def fmt_time(s: float | None) -> str:
@@ -62,22 +64,31 @@ def case_result(case, timings, problems) -> dict:
         "chainrule/floor": _ratio(med.get("chainrule"), med.get("floor")),
         "chainrule/torch": _ratio(med.get("chainrule"), med.get("torch")),
         "torch/floor": _ratio(med.get("torch"), med.get("floor")),
+        "compiled/floor": _ratio(med.get("compiled"), med.get("floor")),
+        "compiled/chainrule": _ratio(med.get("compiled"), med.get("chainrule")),
     }
     low = {n: t["min"] for n, t in times.items()}
     ratios_min = {k: _ratio(low.get(k.split("/")[0]), low.get(k.split("/")[1])) for k in ratios}
     target = case.target
     met = None if target is None or ratios["chainrule/floor"] is None \
         else ratios["chainrule/floor"] <= target
+    compiled_target = COMPILED_TARGETS.get(case.name)
+    compiled_met = None if compiled_target is None or ratios["compiled/floor"] is None \
+        else ratios["compiled/floor"] <= compiled_target
     return {"name": case.name, "label": case.label, "kind": case.kind,
             "unit": "op" if case.kind == "op" else "step", "times": times, "ratios": ratios,
             "ratios_of_min": ratios_min, "target_vs_floor": target, "target_met": met,
+            "compiled_target_vs_floor": compiled_target, "compiled_target_met": compiled_met,
             "check": {n: {"ok": not p, "problems": p} for n, p in problems.items()}}
 
 
 def time_table(results) -> str:
-    names = [n for n in ("floor", "chainrule", "torch") if any(n in r["times"] for r in results)]
+    names = [n for n in ("floor", "chainrule", "compiled", "torch")
+             if any(n in r["times"] for r in results)]
+    compiled = "compiled" in names
     header = ["case"] + [f"{n} median (min)" for n in names] + \
-        ["cr/floor", "target", "cr/torch", "torch/floor", "others", "check"]
+        ["cr/floor", "target"] + (["compiled/floor", "target"] if compiled else []) + \
+        ["cr/torch", "torch/floor", "others", "check"]
     rows = []
     for r in results:
         cells = [r["label"] + (" [per op]" if r["unit"] == "op" else "")]
@@ -86,8 +97,11 @@ def time_table(results) -> str:
             cells.append("-" if t is None else f"{fmt_time(t['median'])} ({fmt_time(t['min'])})")
         ra = r["ratios"]
         cells += [fmt_ratio(ra["chainrule/floor"]),
-                  verdict(ra["chainrule/floor"], r["target_vs_floor"]),
-                  fmt_ratio(ra["chainrule/torch"]), fmt_ratio(ra["torch/floor"])]
+                  verdict(ra["chainrule/floor"], r["target_vs_floor"])]
+        if compiled:
+            cells += [fmt_ratio(ra.get("compiled/floor")),
+                      verdict(ra.get("compiled/floor"), r.get("compiled_target_vs_floor"))]
+        cells += [fmt_ratio(ra["chainrule/torch"]), fmt_ratio(ra["torch/floor"])]
         share = r.get("others_cpu_share")
         cells.append("-" if share is None else f"{share:.0%}")
         bad = [n for n, c in r["check"].items() if not c["ok"]]
@@ -177,8 +191,18 @@ def targets(results, memory, imports) -> list:
             out.append({"what": f"{r['name']}: chainrule / floor",
                         "value": r["ratios"]["chainrule/floor"],
                         "target": r["target_vs_floor"], "met": r["target_met"]})
+        if r.get("compiled_target_met") is not None:
+            out.append({"what": f"{r['name']}: compiled / floor",
+                        "value": r["ratios"]["compiled/floor"],
+                        "target": r["compiled_target_vs_floor"],
+                        "met": r["compiled_target_met"]})
     for case_name, per in memory.items():
         cr, floor = per.get("chainrule", {}), per.get("floor", {})
+        cc = per.get("compiled", {})
+        if cc.get("traced") and cr.get("traced"):
+            out.append({"what": f"{case_name}: peak memory compiled / eager chainrule (traced)",
+                        "value": cc["traced"] / cr["traced"], "target": 1.0,
+                        "met": cc["traced"] <= cr["traced"]})
         ratio = _ratio(cr.get("traced"), floor.get("traced"))
         if ratio is not None:
             out.append({"what": f"{case_name}: peak memory chainrule / floor (traced)",

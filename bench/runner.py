@@ -37,7 +37,9 @@ def run_case(case, names, cfg):
     built, broken = {}, {}
     for name in names:
         try:
-            built[name] = impls.build(name, case, data)
+            impl = impls.build(name, case, data)
+            if impl is not None:
+                built[name] = impl
         except Exception as exc:  # noqa: BLE001 - the floor's own errors still propagate
             if name == "floor":
                 raise

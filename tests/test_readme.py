@@ -102,6 +102,10 @@ BLOCKS = {
     "model = nn.Sequential(nn.Linear(4, 3), nn.ReLU(), nn.Linear(3, 2))":
         ("self-contained", None, None),
     "g = cr.static.Graph()": ("self-contained", None, None),
+    "@cr.compile                      # or cr.compile(model); fit(..., compile=True); "
+    "chainrule train --compile":
+        ("continues", "model = nn.Sequential(nn.Linear(4, 3), nn.ReLU(), nn.Linear(3, 2))",
+         None),
 }
 
 PRELUDE = "import chainrule as cr\nfrom chainrule import nn\n"

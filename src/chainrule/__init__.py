@@ -57,8 +57,9 @@ from . import static  # noqa: E402,F401 - define-and-run: cr.static.Graph
 # Loaded on first use, so that `import chainrule` stays fast: cr.viz (see the graph), cr.data
 # (loaders, datasets), cr.train (fit), cr.io and cr.save / cr.load (safetensors), cr.utils
 # (torch.utils.data's names).
-_LAZY_MODULES = ("viz", "data", "train", "io", "utils")
-_LAZY_FUNCTIONS = {"save": "io.serialization", "load": "io.serialization"}
+_LAZY_MODULES = ("viz", "data", "train", "io", "utils", "static")
+_LAZY_FUNCTIONS = {"save": "io.serialization", "load": "io.serialization",
+                   "compile": "static.compile"}  # cr.compile: capture once, replay (issue 15)
 
 
 def __getattr__(name):

@@ -16,6 +16,7 @@ import operator
 import numpy as np
 
 from . import backend
+from .autograd import grad_mode as _grad_mode
 from .tensor import Tensor, _make
 
 
@@ -39,6 +40,9 @@ def _finish(array, requires_grad, device=None):
     t = _make(backend.place(array, device))
     if requires_grad:
         t.requires_grad = True  # validates the dtype
+    capture = _grad_mode.state.capture
+    if capture is not None:  # made inside a function being compiled: made anew by a replay
+        capture.created(t)
     return t
 
 

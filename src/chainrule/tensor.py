@@ -146,6 +146,11 @@ class Tensor:
 
     @grad.setter
     def grad(self, value):
+        if _grad_mode.state.tracer is not None:  # `p.grad = None` is a step of a trace
+            if value is None:
+                _tracing.note("set_grad_none", (self,))
+            elif _grad_mode.state.capture is not None:
+                _grad_mode.state.capture.refuse(self, "set_grad")
         if value is not None:  # as torch: a Tensor of this tensor's shape and dtype, or None
             if not isinstance(value, Tensor):
                 raise TypeError(f"grad: expected a Tensor or None, got {type(value).__name__}")
@@ -174,6 +179,9 @@ class Tensor:
 
     @data.setter
     def data(self, value):
+        if _grad_mode.state.capture is not None and not (  # `p.data -= d` sets it back
+                isinstance(value, Tensor) and value._array is self._array):
+            _grad_mode.state.capture.refuse(self, "set_data")  # not replayable: refused
         self._array = value._array if isinstance(value, Tensor) else as_array(value, device=self.device)
 
     @property
@@ -194,6 +202,8 @@ class Tensor:
 
     def retain_grad(self) -> None:
         """Keep ``.grad`` on this non-leaf tensor after backward."""
+        if _grad_mode.state.capture is not None:  # a value read while compiling: refused
+            _grad_mode.state.capture.refuse(self, 'retain_grad')
         if self.grad_fn is None:
             return
         if not getattr(self, "_retains_grad", False):
@@ -215,6 +225,8 @@ class Tensor:
 
         Returns a handle whose ``remove()`` takes the hook away.
         """
+        if _grad_mode.state.capture is not None:  # a value read while compiling: refused
+            _grad_mode.state.capture.refuse(self, 'register_hook')
         if not self._requires_grad:
             raise RuntimeError("register_hook: the tensor does not require grad")
         if self.grad_fn is not None:
@@ -264,6 +276,8 @@ class Tensor:
 
     def __format__(self, format_spec):
         """A 0-d tensor formats as its number (``f"{loss:.4f}"``), as in PyTorch."""
+        if _grad_mode.state.capture is not None:  # a value read while compiling: refused
+            _grad_mode.state.capture.refuse(self, 'format')
         if self._array.ndim == 0:
             return self._array.item().__format__(format_spec)
         return object.__format__(self, format_spec)
@@ -274,36 +288,52 @@ class Tensor:
         return self._array.shape[0]
 
     def item(self):
+        if _grad_mode.state.capture is not None:  # a value read while compiling: refused
+            _grad_mode.state.capture.refuse(self, 'item')
         if self._array.size != 1:
             raise ValueError(f"item: only one-element tensors can be converted, got shape "
                              f"{self._array.shape}")
         return self._array.item()
 
     def tolist(self):
+        if _grad_mode.state.capture is not None:  # a value read while compiling: refused
+            _grad_mode.state.capture.refuse(self, 'tolist')
         return self._array.tolist()
 
     def numpy(self):
+        if _grad_mode.state.capture is not None:  # a value read while compiling: refused
+            _grad_mode.state.capture.refuse(self, 'numpy')
         if self._requires_grad:
             raise RuntimeError("numpy: the tensor requires grad; call .detach().numpy() instead")
         return backend.to_device(self._array, "cpu")
 
     def __array__(self, dtype=None, copy=None):
+        if _grad_mode.state.capture is not None:  # a value read while compiling: refused
+            _grad_mode.state.capture.refuse(self, '__array__')
         arr = backend.to_device(self._array, "cpu")
         return arr if dtype is None else arr.astype(dtype, copy=False)
 
     def __float__(self):
+        if _grad_mode.state.capture is not None:  # a value read while compiling: refused
+            _grad_mode.state.capture.refuse(self, 'float')
         return float(self.item())
 
     def __int__(self):
+        if _grad_mode.state.capture is not None:  # a value read while compiling: refused
+            _grad_mode.state.capture.refuse(self, 'int')
         return int(self.item())
 
     def __bool__(self):
+        if _grad_mode.state.capture is not None:  # a value read while compiling: refused
+            _grad_mode.state.capture.refuse(self, 'bool')
         if self._array.size != 1:
             raise RuntimeError(
                 f"bool: the truth value of a tensor with {self._array.size} elements is ambiguous")
         return bool(self._array)
 
     def __index__(self):
+        if _grad_mode.state.capture is not None:  # a value read while compiling: refused
+            _grad_mode.state.capture.refuse(self, 'index')
         if self._array.dtype.kind not in "iu" or self._array.size != 1:
             raise TypeError("only integer tensors of a single element can be used as an index")
         return int(self._array)
@@ -317,6 +347,8 @@ class Tensor:
         return (self[i] for i in range(self._array.shape[0]))
 
     def __repr__(self):
+        if _grad_mode.state.capture is not None:  # a value read while compiling: refused
+            _grad_mode.state.capture.refuse(self, 'repr')
         data = backend.to_device(self._array, "cpu")
         body = format_array(data)  # PyTorch's layout (chainrule/printing.py)
         extras = []

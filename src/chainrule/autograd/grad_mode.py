@@ -29,6 +29,7 @@ class _ThreadState(threading.local):
     enabled = True      # record the graph (grad mode)
     tracer = None       # the active ``trace()`` Program, if any (autograd.trace)
     keep_graph = False  # backward keeps saved values and a record of itself (cr.viz.keep_graph)
+    capture = None      # the capture of a ``cr.compile``d function running now (static.capture)
 
 
 state = _ThreadState()

@@ -409,13 +409,16 @@ class Module:
 
     def zero_grad(self, set_to_none=True):
         """Reset every parameter's ``.grad`` (to None by default, else to zeros)."""
+        if grad_mode.state.tracer is not None:  # a step of a traced (compiled) training step
+            from ..autograd import tracing  # noqa: PLC0415
+            tracing.note("zero_grad", list(self.parameters()), node=self, set_to_none=set_to_none)
         for p in self.parameters():
-            if p.grad is None:
+            if p._grad is None:
                 continue
             if set_to_none:
-                p.grad = None
+                p._grad = None
             else:
-                p.grad._array[...] = 0
+                p._grad._array[...] = 0
 
     def apply(self, fn):
         """Call ``fn(m)`` on every submodule (children first) and on self; returns self.

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..autograd import grad_mode as _grad_mode
 from ..backend import device_of, to_device
 from ..promotion import check_inplace_cast
 from ..tensor import Tensor, _make
@@ -35,6 +36,9 @@ from .index import GetItem, IndexPut, _is_basic, _key_on
 
 def rebase(name, target, compute, reads_target):
     """Run ``compute(previous)`` out of place and make its result ``target``, in place."""
+    capture = _grad_mode.state.capture
+    if capture is not None:  # cr.compile cannot replay a rebased history yet: refused
+        capture.refuse(target, "inplace")
     previous = _previous_version(target, copy=reads_target)
     view_of = _view_base(target)
     result = compute(previous)

@@ -24,3 +24,17 @@ class DropoutMask(Op):
         # torch: noise = bernoulli_(1 - p) (keep where a uniform < 1 - p), noise /= 1 - p
         keep = backend.rng_of(generator).draw_bernoulli(x.shape, 1.0 - p, dtype)
         return backend.to_device(keep / dtype.type(1.0 - p), backend.device_of(x))
+
+
+class DropMask(Op):
+    """A dropout mask of ``shape`` for attention weights, drawn from the default generator
+    as a step of its own (so a compiled step draws it anew at every replay): kept elements
+    are 1 / (1 - p), dropped ones 0. ``xp`` is the array module, ``dtype`` the mask's."""
+
+    differentiable = False
+
+    def forward(self, xp, shape, p, dtype):
+        draw = backend.rng_of(None).random(shape)
+        keep = xp.asarray(draw >= p).astype(dtype)
+        keep *= dtype.type(1.0 / (1.0 - p))
+        return keep

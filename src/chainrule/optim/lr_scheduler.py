@@ -15,11 +15,14 @@ exists. Constructing a scheduler sets each group's ``initial_lr`` and takes step
 
 from __future__ import annotations
 
+import functools
 import math
 import warnings
 from bisect import bisect_right
 from collections import Counter
 
+from ..autograd import grad_mode
+from ..autograd import tracing as _tracing
 from .optimizer import Optimizer
 
 __all__ = ["ChainedScheduler", "ConstantLR", "CosineAnnealingLR", "CosineAnnealingWarmRestarts",
@@ -51,6 +54,11 @@ class LRScheduler:
 
     steps_per = "epoch"
     needs_metric = False
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if "step" in cls.__dict__:
+            cls.step = _noted_step(cls.__dict__["step"])
 
     def __init__(self, optimizer, last_epoch: int = -1):
         if not isinstance(optimizer, Optimizer):
@@ -119,6 +127,31 @@ class LRScheduler:
 
     def load_state_dict(self, state_dict: dict) -> None:
         self.__dict__.update({k: _copy(v) for k, v in state_dict.items()})
+
+
+def _noted_step(step):
+    """``step`` recorded as one step of a trace (``cr.compile`` replays it by calling it
+    again); what it does inside (a composite's children) is not recorded twice."""
+    if getattr(step, "_noted", False):
+        return step
+
+    @functools.wraps(step)
+    def noted(self, *args, **kwargs):
+        state = grad_mode.state
+        if state.tracer is None:
+            return step(self, *args, **kwargs)
+        _tracing.note(f"{type(self).__name__}.step", node=self,
+                      **({"args": args} if args else {}), **({"kwargs": kwargs} if kwargs else {}))
+        tracer, state.tracer = state.tracer, None
+        try:
+            return step(self, *args, **kwargs)
+        finally:
+            state.tracer = tracer
+    noted._noted = True
+    return noted
+
+
+LRScheduler.step = _noted_step(LRScheduler.step)
 
 
 class _LRScheduler(LRScheduler):

@@ -20,19 +20,44 @@ Tensors or walking a graph.
     (array(50., dtype=float32), tensor([10., 20.]))
 
 Values that are not ``inputs`` -- parameters, buffers, constants -- are read from the
-tensors they were when traced, at every run (so parameter updates are seen).
+tensors they were when traced, at every run (so parameter updates are seen); a leaf's
+``.grad`` read inside the step is read from the leaf at every run.
+
+How it runs fast: the kept steps are compiled once into the source of one Python function
+(``plan.source``), straight-line code with every index resolved: a local variable per
+value, the op's class, its constants and its argument tensors bound by name, ``del`` of a
+value after its last use (so memory is given back as the eager engine frees its graph), the
+optimizer's update and ``zero_grad`` fused where that is exact (``optim_step``). No dict,
+no ``isinstance`` and no graph walking is left on the hot path: what stays is the op's own
+forward and backward, as eager runs them -- or, for the hot ops of an MLP, their NumPy
+calls written into the source (``kernels``), writing into a dead input where that gives the
+same bits (a ReLU into its matmul's output).
+
+Options ``cr.compile`` uses: ``created`` (tensors the traced function created, with their
+first values: each run makes them anew), ``simplify`` (constant folding and CSE,
+``static.simplify``) and ``split`` (the plan of a forward and its backward as one generator,
+``static.backward``). ``plan.source`` is the generated function; ``forget_trace()`` drops the
+program once the plan is built.
 """
 
 from __future__ import annotations
 
+import itertools
+import linecache
+import re
+
 import numpy as np
 
 from ..autograd import grad_mode
-from ..autograd.function import Function, Op
+from ..autograd.function import Function, Node
 from ..autograd.graph import sum_to_shape
 from ..autograd.tracing import Value
 from ..backend import get_array_module
+from ..optim.lr_scheduler import LRScheduler
+from ..optim.optimizer import Optimizer
 from ..tensor import Tensor, _make
+from . import kernels, optim_step
+from .simplify import simplify as _simplify
 
 _new = object.__new__
 
@@ -40,18 +65,45 @@ _new = object.__new__
 _IN_PLACE = {"add_", "sub_", "mul_", "div_", "fill_", "zero_", "copy_"}
 
 # Steps that change state outside their outputs: they run whether or not an output needs them.
-_SIDE_EFFECTS = {"AccumulateGrad", "zero_grad", *_IN_PLACE}  # and "<Optimizer>.step"
+# (and "<Optimizer>.step", "<Scheduler>.step")
+_SIDE_EFFECTS = {"AccumulateGrad", "zero_grad", "Call", "set_grad_none", *_IN_PLACE}
+
+_counter = itertools.count()
+_HOT = {"_new", "_nd", "_scalar", "_asarray", "_make", "_tuple"}  # helpers read on every replay
 
 
 class Plan:
     """The steps of ``program`` that ``outputs`` need (and every side effect), runnable."""
 
-    def __init__(self, program, inputs, outputs):
+    def __init__(self, program, inputs, outputs, created=None, simplify=False, split=None):
+        # ``split`` (static.backward): (index of the first backward step, the seed Values,
+        # how many of ``outputs`` the forward yields); the plan is then a generator.
+        self.split = split
         self.program = program
         self.inputs = list(inputs)
         self.outputs = list(outputs)
         self.steps = _needed(program, self.outputs)
+        for s in self.steps:
+            _check_replayable(s)
+        # Tensors created inside the traced function ({id: (tensor, first values)}): a run
+        # makes them anew from those values, as each eager call does.
+        self.created = created or {}
+        self.written = _written(self.steps)
+        self.folded = {}
+        if simplify:  # constant folding and CSE (static.simplify)
+            given = {v.index for v in self.inputs}
+            constants = {}
+            for s in self.steps:
+                for v in (*s.inputs, *(a for a in s.args or () if _is_value(a))):
+                    t = program.tensor_of(v)
+                    made = self.created.get(id(t))
+                    if made is not None and v.index not in given \
+                            and v.index not in self.written:
+                        constants[v.index] = made[1]
+            self.steps, self.folded = _simplify(self.steps, self.outputs, self.written,
+                                                constants)
         produced = {v.index for s in self.steps for v in s.outputs if v is not None}
+        produced |= set(self.folded)
         given = {v.index for v in self.inputs}
         # Everything else read by a kept step is bound to the tensor it was when traced.
         self.bound = {}
@@ -62,134 +114,546 @@ class Plan:
         for v in self.outputs:
             if v.index not in produced and v.index not in given and v.index not in self.bound:
                 self.bound[v.index] = program.tensor_of(v)
-        self._boxes = {}
-        for s in self.steps:
-            if s.of is None and s.args is not None:
-                s_boxes = tuple(self._box(a) if _is_value(a) else a for a in s.args)
-                self._boxes[s.index] = s_boxes
+        self.source, self._fn, lines = _Codegen(self).build()
+        # line of the source -> the name of the op it runs (errors are named after it)
+        self._lines = {line: s.node.name for line, s in lines.items()
+                       if isinstance(s.node, Node)}
 
-    def _box(self, v):
-        """One Tensor per value, reused by every run: the ``args`` a node's rule may read
-        (``wants``: requires_grad as traced; shapes)."""
-        box = self._boxes.get(("value", v.index))
-        if box is None:
-            traced = self.program.tensor_of(v)
-            requires_grad = traced._requires_grad if isinstance(traced, Tensor) else False
-            box = _make(None, requires_grad, None)
-            self._boxes[("value", v.index)] = box
-        return box
+    def forget_trace(self):
+        """Drop the traced program (every tensor of the captured call, its nodes, their
+        saved arrays): the plan keeps only what a replay reads. ``steps`` and ``bound``
+        are gone with it."""
+        self.program = None
+        self.steps = []
+        self.bound = {}
 
-    def run(self, arrays):
-        """Run the plan with ``arrays`` for ``inputs``; returns the ``outputs``' arrays."""
+    def run(self, arrays, tensors=None):
+        """Run the plan with ``arrays`` for ``inputs``; returns the ``outputs``' arrays.
+
+        ``tensors`` (optional) are the Tensors those arrays belong to: a gradient
+        accumulated into an input, or an update in place of one, then reaches that tensor.
+        """
         if len(arrays) != len(self.inputs):
             raise ValueError(f"Plan.run: expected {len(self.inputs)} input arrays, "
                              f"got {len(arrays)}")
-        env = {}
-        for v, a in zip(self.inputs, arrays):
-            env[v.index] = a
-        for index, t in self.bound.items():
-            env[index] = t._array if isinstance(t, Tensor) else t
-        nodes = {}
-        owned = set()
         state = grad_mode.state
         tracer, state.tracer = state.tracer, None  # a replay is not itself traced
         enabled, state.enabled = state.enabled, False
         try:
-            for s in self.steps:
-                _run_step(self, s, env, nodes, owned)
+            return self._fn(arrays, tensors)
+        except (ValueError, TypeError, IndexError, ArithmeticError, RuntimeError) as exc:
+            raise self._named(exc) from None
         finally:
             state.tracer, state.enabled = tracer, enabled
-        return [env[v.index] for v in self.outputs]
+
+    def _named(self, exc):
+        """``exc`` raised by a step: named as the eager op names it (``op: message``)."""
+        tb, line = exc.__traceback__, None
+        while tb is not None:
+            if tb.tb_frame.f_code.co_filename == self._filename:
+                line = tb.tb_lineno
+            tb = tb.tb_next
+        name = self._lines.get(line)
+        msg = str(exc)
+        if name is None or msg.startswith(f"{name}:"):
+            return exc
+        cls = next(c for c in (IndexError, TypeError, ValueError, RuntimeError, ArithmeticError)
+                   if isinstance(exc, c))
+        return cls(f"{name}: {msg}")
+
+    @property
+    def _filename(self):
+        return self._fn.__code__.co_filename
 
 
-def _run_step(plan, s, env, nodes, owned):
-    op = s.op
-    if s.of is None and s.args is not None:  # a forward op
-        boxes = plan._boxes[s.index]
-        values = []
-        for a, b in zip(s.args, boxes):
-            if _is_value(a):
-                b._array = env[a.index]
-                values.append(b._array)
+def _written(steps):
+    """Indices of the values a step writes in place (or may: what a side effect takes)."""
+    written = set()
+    for s in steps:
+        if s.op in _IN_PLACE or s.op == "AccumulateGrad":
+            written.add(s.inputs[0].index)
+        elif s.op in ("Call", "zero_grad") or s.op.endswith(".step"):
+            written.update(v.index for v in s.inputs)
+        elif s.args is not None and s.of is None and not s.outputs:  # a side-effect op
+            written.update(a.index for a in s.args if _is_value(a))
+    return written
+
+
+def _check_replayable(s):
+    """Refuse, when the plan is built, a step that a replay could not run again."""
+    if s.op == "VJP":
+        if s.of is None:
+            raise RuntimeError(
+                f"Plan: the backward reaches {s.node!r}, made before the trace started; a "
+                "replay cannot run it again (start the computation inside the compiled "
+                "function, or .detach() what comes from outside)")
+        return
+    if s.args is not None or s.op in ("Seed", "SumToShape", "AddGrad", "AccumulateGrad",
+                                      "zero_grad", "Call", "set_grad_none") or s.op in _IN_PLACE:
+        return
+    if s.op.endswith(".step") and isinstance(s.node, (Optimizer, LRScheduler)):
+        for a in (*s.attrs.get("args", ()), *s.attrs.get("kwargs", {}).values()):
+            if isinstance(a, Tensor):
+                raise RuntimeError(f"Plan: {s.op} was given a tensor; its value would be "
+                                   "frozen into the replay")
+        return
+    raise RuntimeError(f"Plan: no replay for the traced step {s}")
+
+
+class _Codegen:
+    """Writes the plan's steps as the source of one function ``replay(A, T)``.
+
+    ``A`` are the input arrays, ``T`` the input Tensors (or None). Values are locals
+    ``v<index>``; nodes are ``n<step>``; everything constant (op classes, constants,
+    argument tensors, traced tensors) is a global of the function's own namespace.
+    """
+
+    def __init__(self, plan):
+        self.plan = plan
+        self.program = plan.program
+        self.ns = {"_new": _new, "_nd": np.ndarray, "_scalar": _is_scalar,
+                   "_asarray": np.asarray, "_make": _make, "_sum_to_shape": sum_to_shape,
+                   "_xp": get_array_module, "_run_function": _run_function, "_tuple": tuple}
+        self.lines = []
+        self.line_steps = {}
+        self.loaded = set()
+        self.boxes = {}                   # value index -> name of its box tensor
+        self.input_pos = {}               # value index -> position in the inputs
+        for j, v in enumerate(plan.inputs):
+            self.input_pos.setdefault(v.index, j)
+        self.grad_of = self._grads_of_leaves()
+
+    # --- names ----------------------------------------------------------------------------
+    def const(self, value, hint="c"):
+        name = f"{hint}{len(self.ns)}"
+        self.ns[name] = value
+        return name
+
+    def emit(self, line, step=None):
+        self.lines.append("    " + line)
+        if step is not None:
+            self.line_steps[len(self.lines) + 1] = step  # +1: the "def" line
+
+    def var(self, v: Value) -> str:
+        """The local holding ``v``'s array, loading a bound value at its first use."""
+        name = f"v{v.index}"
+        if v.index not in self.loaded:
+            self.loaded.add(v.index)
+            made = self.made(v)
+            if v.index in self.plan.folded:
+                self.emit(f"{name} = {self.const(self.plan.folded[v.index], 'FOLD')}")
+            elif made is not None:  # created inside: its first values, new when written
+                copy = ".copy()" if v.index in self.plan.written else ""
+                self.emit(f"{name} = {self.const(made[1], 'INIT')}{copy}")
             else:
-                values.append(a)
-        cls = s.op_class
-        if issubclass(cls, Function):
-            out = _run_function(cls, boxes, nodes, s)
+                self.emit(f"{name} = {self.live(v)}._array" if self._is_tensor_value(v)
+                          else f"{name} = {self.live(v)}")
+        return name
+
+    def made(self, v):
+        """(tensor, first values) when ``v`` is a tensor created inside the function."""
+        if v.index in self.input_pos:
+            return None
+        return self.plan.created.get(id(self.program.tensor_of(v)))
+
+    def _is_tensor_value(self, v):
+        return isinstance(self.program.tensor_of(v), Tensor)
+
+    def live(self, v: Value) -> str:
+        """An expression for the tensor (or array) that a bound value is at run time."""
+        t = self.program.tensor_of(v)
+        owner = self.grad_of.get(id(t))
+        if owner is not None:  # a leaf's .grad read in the step: whatever .grad is now
+            return f"{self.const(owner, 'P')}._grad"
+        return self.const(t, "K")
+
+    def tensor(self, v: Value) -> str:
+        """An expression for a Tensor whose array is ``v``'s (for a call on a Tensor)."""
+        j = self.input_pos.get(v.index)
+        if j is not None:
+            return f"(T[{j}] if T is not None else _make({self.var(v)}))"
+        if v.index in self.plan.bound and self._is_tensor_value(v) and self.made(v) is None:
+            self.var(v)
+            return self.live(v)
+        return f"_make({self.var(v)})"
+
+    def box(self, v: Value) -> str:
+        """The Tensor a node keeps as this argument (what its rule reads: requires_grad,
+        shapes). A bound tensor is its own box; others get one box, reused by every run."""
+        if v.index in self.plan.bound and self._is_tensor_value(v) \
+                and id(self.program.tensor_of(v)) not in self.grad_of and self.made(v) is None:
+            return self.const(self.program.tensor_of(v), "K")
+        name = self.boxes.get(v.index)
+        if name is None:
+            traced = self.program.tensor_of(v)
+            requires_grad = traced._requires_grad if isinstance(traced, Tensor) else False
+            name = self.boxes[v.index] = self.const(_make(None, requires_grad, None), "B")
+        return name
+
+    def _grads_of_leaves(self):
+        """id(traced .grad tensor) -> its leaf, for every leaf the step accumulated into."""
+        owners = {}
+        for s in self.plan.steps:
+            if s.op == "AccumulateGrad" or s.op == "zero_grad" or s.op.endswith(".step"):
+                for v in s.inputs:
+                    t = self.program.tensor_of(v)
+                    if isinstance(t, Tensor) and t._grad is not None:
+                        owners[id(t._grad)] = t
+        return owners
+
+    # --- the function ---------------------------------------------------------------------
+    def build(self):
+        plan = self.plan
+        steps = plan.steps
+        self.kernel_of = {}
+        self.vjp_of = {}    # forward step index -> the index of its VJP step
+        for s in steps:
+            if s.of is None and s.args is not None:
+                kernel = kernels.kernel_for(self, s)
+                if kernel is not None:
+                    self.kernel_of[s.index] = kernel
+            elif s.of is not None:
+                self.vjp_of[s.of.index] = s.index
+        self.outputs = outputs = {v.index for v in plan.outputs}
+        self.readers = self._readers()
+        last = self._last_uses()
+        if plan.inputs:
+            names = ", ".join(f"v{v.index}" for v in plan.inputs)
+            self.emit(f"{names}, = A")
+            self.loaded.update(v.index for v in plan.inputs)
+        self.seed_arrays = set()
+        self.deposited = set()
+        self.nodes_made = set()
+        self.fresh = set()   # values a kernel made as new arrays (never views, never shared)
+        self.in_place = {}   # forward step index -> True when a kernel wrote into its input
+        self.unit_seed = set()  # seeds of ones not made: their one reader takes them as 1
+        split = plan.split
+        yielded = split is None
+        for i, s in enumerate(steps):
+            if not yielded and s.index >= split[0]:
+                self._yield(split)
+                yielded = True
+            self.step(s)
+            for index, kind in last.get(i, ()):
+                if kind == "node":
+                    if index in self.nodes_made:
+                        self.emit(f"del n{index}")
+                elif index not in outputs and index in self.loaded:
+                    self.emit(f"del v{index}")
+                    box = self.boxes.get(index)
+                    if box is not None:
+                        self.emit(f"{box}._array = None")
+        if not yielded:
+            self._yield(split)
+        returned = plan.outputs if split is None else plan.outputs[split[2]:]
+        self.emit(f"return [{self._results(returned)}]")
+        filename = f"<chainrule plan {next(_counter)}>"
+        body = "\n".join(self.lines)
+        source = "def replay(A, T):\n" + body + "\n"
+        # The constants the body names are the free variables of a closure: read as fast as
+        # locals, and at no cost per call (globals are dict lookups).
+        used = [n for n in self.ns if (n[0] != "_" or n in _HOT)
+                and re.search(rf"\b{re.escape(n)}\b", body)]
+        wrapped = (f"def _plan({', '.join(used)}):\n"
+                   + "".join("    " + line + "\n" for line in source.splitlines())
+                   + "    return replay\n")
+        code = compile(wrapped, filename, "exec")
+        # The source in linecache: tracebacks and profilers show the plan's lines.
+        linecache.cache[filename] = (len(wrapped), None, wrapped.splitlines(True), filename)
+        exec(code, self.ns)  # noqa: S102 - our own generated code
+        replay = self.ns["_plan"](*(self.ns[n] for n in used))
+        # Lines of the wrapped source are one below those of ``source``.
+        lines = {line + 1: step for line, step in self.line_steps.items()}
+        return source, replay, lines
+
+    def _readers(self):
+        """{value index: the indices of the steps that read it} (a VJP reads its forward's
+        arguments; -1 stands for the plan's outputs). A value read by one step only, made
+        fresh by a kernel, may be overwritten by that step (``dead_after``)."""
+        readers = {}
+        for s in self.plan.steps:
+            for v in s.inputs:
+                readers.setdefault(v.index, set()).add(s.index)
+            for a in s.args or ():
+                if _is_value(a):
+                    readers.setdefault(a.index, set()).add(s.index)
+            if s.of is not None:
+                for a in s.of.args:
+                    if _is_value(a):
+                        readers.setdefault(a.index, set()).add(s.index)
+                kernel = self.kernel_of.get(s.of.index)
+                if kernel is None and s.of.op_class.saves_output or \
+                        kernel is not None and kernel.reads_output:
+                    for v in s.of.outputs:
+                        if v is not None:
+                            readers.setdefault(v.index, set()).add(s.index)
+        for index in self.outputs:
+            readers.setdefault(index, set()).add(-1)
+        return readers
+
+    def dead_after(self, v, *steps):
+        """Whether ``v`` is a fresh array of this plan that nothing but ``steps`` reads: those
+        steps may then write their result into it (same values, one array less)."""
+        allowed = {s.index for s in steps}
+        return v.index in self.fresh and self.readers.get(v.index, set()) <= allowed
+
+    def _last_uses(self):
+        """{step position: [(value index, "value") or (step index, "node")]} -- what dies
+        after each step: a value after the last step that reads it, a node after its last
+        VJP (or its forward, when no VJP runs it)."""
+        steps = self.plan.steps
+        last_value, last_node = {}, {}
+        for i, s in enumerate(steps):
+            for v in s.outputs:
+                if v is not None:
+                    last_value[v.index] = i
+            for v in s.inputs:
+                last_value[v.index] = i
+            for a in s.args or ():
+                if _is_value(a):
+                    last_value[a.index] = i
+            if s.args is not None and s.of is None:
+                last_node[s.index] = i
+            if s.of is not None:
+                last_node[s.of.index] = i
+                for a in s.of.args:
+                    if _is_value(a):
+                        last_value[a.index] = i
+                kernel = self.kernel_of.get(s.of.index)
+                if kernel is not None and kernel.reads_output:  # tanh's rule reads y
+                    for v in s.of.outputs:
+                        if v is not None:
+                            last_value[v.index] = i
+        dies = {}
+        for index, i in last_value.items():
+            dies.setdefault(i, []).append((index, "value"))
+        for index, i in last_node.items():
+            dies.setdefault(i, []).append((index, "node"))
+        return dies
+
+    def step(self, s):
+        op = s.op
+        if s.of is None and s.args is not None:
+            self.forward(s)
+        elif op == "VJP":
+            self.vjp(s)
+        elif op == "Seed":
+            root = s.inputs[0]
+            out = f"v{s.outputs[0].index}"
+            readers = self.readers.get(s.outputs[0].index, set())
+            if len(s.inputs) == 2:
+                self.emit(f"{out} = {self.var(s.inputs[1])}", s)
+            elif len(readers) == 1 and self._unit_seed_taker(next(iter(readers))):
+                # The seed 1 is read by one kernel that folds it into a constant: not made.
+                self.unit_seed.add(s.outputs[0].index)
+                return
+            else:
+                self.emit(f"{out} = _xp({self.var(root)}).ones({root.shape!r}, "
+                          f"{self.const(root.dtype, 'D')})", s)
+            self.seed_arrays.add(id(self.program.tensor_of(s.outputs[0])))
+            self.loaded.add(s.outputs[0].index)
+        elif op == "SumToShape":
+            g, out = s.inputs[0], s.outputs[0]
+            line = f"v{out.index} = _sum_to_shape({self.var(g)}, {s.attrs['shape']!r})"
+            if g.dtype != s.attrs["dtype"]:
+                line += f".astype({self.const(s.attrs['dtype'], 'D')})"
+            self.emit(line, s)
+            self.loaded.add(out.index)
+        elif op == "AddGrad":
+            a, b = (self.var(v) for v in s.inputs)
+            self.emit(f"v{s.outputs[0].index} = {a} + {b}", s)
+            self.loaded.add(s.outputs[0].index)
+        elif op == "AccumulateGrad":
+            self.accumulate(s)
+        elif op in _IN_PLACE:
+            target = self.tensor(s.inputs[0])
+            value = self.tensor(s.inputs[1]) if len(s.inputs) > 1 else \
+                self.const(s.attrs["value"])
+            kwargs = {k: v for k, v in s.attrs.items() if k != "value"}
+            method = "fill_" if op == "zero_" else op
+            extra = f", **{self.const(kwargs)}" if kwargs else ""
+            self.emit(f"{target}.{method}({value}{extra})", s)
+        elif op == "zero_grad":
+            node = self.const(s.node, "O")
+            if s.attrs["set_to_none"] and isinstance(s.node, Optimizer):
+                self.emit(f"{self.const(optim_step.zero_grad_to_none)}({node})", s)
+            else:
+                self.emit(f"{node}.zero_grad(set_to_none={s.attrs['set_to_none']!r})", s)
+        elif op == "set_grad_none":  # `p.grad = None`
+            j = self.input_pos.get(s.inputs[0].index)
+            target = self.const(self.program.tensor_of(s.inputs[0]), "P") if j is None \
+                else f"T[{j}]"
+            self.emit(f"{target}._grad = None", s)
+        elif op == "Call":  # a @replayable function on raw arrays, called again
+            args = []
+            given = {v.index for v in s.inputs}
+            for a in s.attrs["args"]:
+                v = self.program._values.get(id(a)) if isinstance(a, Tensor) else None
+                args.append(self.tensor(v) if v is not None and v.index in given
+                            else self.const(a))
+            kwargs = f", **{self.const(s.attrs['kwargs'])}" if s.attrs["kwargs"] else ""
+            call = f"{self.const(s.node, 'F')}({', '.join(args)}{kwargs})"
+            if s.outputs:
+                self.emit(f"v{s.outputs[0].index} = {call}._array", s)
+                self.loaded.add(s.outputs[0].index)
+            else:
+                self.emit(call, s)
+        else:  # an optimizer's or a scheduler's step, as they are now
+            node = self.const(s.node, "O")
+            fused = optim_step.fused_step(s.node) if isinstance(s.node, Optimizer) else None
+            if fused is not None:
+                fused(self, s.node, s)
+            else:
+                args = self.const(s.attrs.get("args", ()))
+                kwargs = self.const(s.attrs.get("kwargs", {}))
+                self.emit(f"{node}.step(*{args}, **{kwargs})", s)
+
+    def _results(self, values):
+        """The arrays returned for ``values``; one that is no new array of this run (a
+        constant) as a copy."""
+        return ", ".join(
+            self.var(v) + (".copy()" if v.index in self.plan.folded or (
+                self.made(v) is not None and v.index not in self.plan.written) else "")
+            for v in values)
+
+    def _yield(self, split):
+        """Yield the forward's outputs; receive the upstream gradients (the seeds)."""
+        _, seeds, n_forward = split
+        self.emit(f"G = yield [{self._results(self.plan.outputs[:n_forward])}]")
+        if seeds:
+            self.emit(", ".join(f"v{v.index}" for v in seeds) + ", = G")
+            self.loaded.update(v.index for v in seeds)
+
+    def _unit_seed_taker(self, step_index):
+        """Whether the step ``step_index`` is the VJP of a kernel that takes a seed of ones
+        as a constant (``takes_unit_seed``)."""
+        for forward_index, vjp_index in self.vjp_of.items():
+            if vjp_index == step_index:
+                kernel = self.kernel_of.get(forward_index)
+                return kernel is not None and kernel.takes_unit_seed
+        return False
+
+    def forward(self, s):
+        kernel = self.kernel_of.get(s.index)
+        if kernel is not None:  # the op's arithmetic written into the source, no node
+            kernel.forward(self, s)
+            for v in s.outputs:
+                if v is not None:
+                    self.loaded.add(v.index)
+                    self.fresh.add(v.index)
+            return
+        self.nodes_made.add(s.index)
+        cls = self.const(s.op_class, "C")
+        values, boxes = [], []
+        for a in s.args:
+            if _is_value(a):
+                values.append(self.var(a))
+                box = self.box(a)
+                boxes.append(box)
+                if box in self.boxes.values():
+                    self.emit(f"{box}._array = {self.var(a)}")
+            else:
+                name = self.const(a) if not _literal(a) else repr(a)
+                values.append(name)
+                boxes.append(name)
+        n = f"n{s.index}"
+        box_tuple = "(" + ", ".join(boxes) + ("," if len(boxes) == 1 else "") + ")"
+        if issubclass(s.op_class, Function):
+            self.emit(f"{n}, o = _run_function({cls}, {box_tuple})", s)
         else:
-            node = _new(cls)
-            node.args = boxes
-            node.freed = False
-            node._post_hooks = None
-            out = node.forward(*values)
-            nodes[s.index] = node
-        if isinstance(out, np.generic):
-            out = np.asarray(out)
-        outs = out if type(out) is tuple else (out,) if out is not None else ()
-        for v, o in zip(s.outputs, outs):
-            env[v.index] = o
-    elif op == "VJP":
-        node = nodes[s.of.index]
-        upstream = [env[v.index] for v in s.inputs]
+            self.emit(f"{n} = _new({cls})")
+            self.emit(f"o = {n}.forward({', '.join(values)})", s)
+            self.emit(f"{n}.args = {box_tuple}")
+        outs = [v for v in s.outputs if v is not None]
+        if len(outs) == 1:
+            self.emit(f"v{outs[0].index} = o[0] if type(o) is _tuple else o")
+        elif outs:
+            self.emit(", ".join(f"v{v.index}" for v in outs) + ", = o")
+        for v in outs:
+            self.loaded.add(v.index)
+            if v.shape == ():  # NumPy gives scalars for 0-d results; keep arrays (as apply)
+                self.emit(f"if type(v{v.index}) is not _nd and _scalar(v{v.index}): "
+                          f"v{v.index} = _asarray(v{v.index})")
+
+    def vjp(self, s):
+        kernel = self.kernel_of.get(s.of.index)
+        if kernel is not None:
+            kernel.backward(self, s.of, s)
+            for v in s.outputs:
+                if v is not None:
+                    self.loaded.add(v.index)
+                    if kernel.fresh_grads:
+                        self.fresh.add(v.index)
+            return
+        n = f"n{s.of.index}"
         if "outputs" in s.attrs:
-            grad = [None] * len(s.of.outputs)
-            for i, u in zip(s.attrs["outputs"], upstream):
-                grad[i] = u
+            slots = ["None"] * len(s.of.outputs)
+            for i, u in zip(s.attrs["outputs"], s.inputs):
+                slots[i] = self.var(u)
+            grad = "[" + ", ".join(slots) + "]"
         else:
-            grad = upstream[0]
-        if isinstance(node, Function):
-            grads = node.vjp(grad, False)
+            grad = self.var(s.inputs[0])
+        if issubclass(s.of.op_class, Function):
+            self.emit(f"r = {n}.vjp({grad}, False)", s)
         else:
-            values = [env[a.index] if _is_value(a) else a for a in s.of.args]
-            grads = node.backward(grad, *values)
-            grads = grads if isinstance(grads, tuple) else (grads,)
-        for v, g in zip(s.outputs, grads):
+            values = [self.var(a) if _is_value(a) else
+                      (repr(a) if _literal(a) else self.const(a)) for a in s.of.args]
+            self.emit(f"r = {n}.backward({grad}, {', '.join(values)})", s)
+        if len(s.outputs) == 1:
+            if s.outputs[0] is not None:
+                self.emit(f"v{s.outputs[0].index} = r[0] if type(r) is _tuple else r")
+        else:
+            for i, v in enumerate(s.outputs):
+                if v is not None:
+                    self.emit(f"v{v.index} = r[{i}]")
+        for v in s.outputs:
             if v is not None:
-                env[v.index] = g
-    elif op == "Seed":
-        root = env[s.inputs[0].index]
-        if len(s.inputs) == 2:
-            env[s.outputs[0].index] = env[s.inputs[1].index]
+                self.loaded.add(v.index)
+
+    def accumulate(self, s):
+        """``.grad`` of a leaf: the eager sink's rule (a fresh array is taken, a view or an
+        array handed out already is copied; else it is added in place)."""
+        leaf_v, grad_v = s.inputs
+        leaf = self.program.tensor_of(leaf_v)
+        if leaf._hooks:
+            raise RuntimeError(f"Plan: a hook is registered on a leaf of shape "
+                               f"{tuple(leaf.shape)}; a replay does not run hooks")
+        j = self.input_pos.get(leaf_v.index)
+        target = self.const(leaf, "P") if j is None else f"T[{j}]"
+        g = self.var(grad_v)
+        traced = self.program.tensor_of(grad_v)
+        shared = id(traced) in self.seed_arrays or id(traced) in self.deposited
+        self.deposited.add(id(traced))
+        if grad_v.shape == ():
+            self.emit(f"if type({g}) is not _nd and _scalar({g}): {g} = _asarray({g})")
+        self.emit(f"t = {target}", s)
+        self.emit("if t._grad is None:")
+        if shared:
+            self.emit(f"    t._grad = _make({g}.copy())")
+        elif grad_v.index in self.fresh:  # a kernel's matmul or sum: always a new array
+            self.emit(f"    t._grad = _make({g})")
         else:
-            env[s.outputs[0].index] = get_array_module(root).ones(root.shape, root.dtype)
-        owned.add(id(env[s.outputs[0].index]))
-    elif op == "SumToShape":
-        g = sum_to_shape(env[s.inputs[0].index], s.attrs["shape"])
-        if g.dtype != s.attrs["dtype"]:
-            g = g.astype(s.attrs["dtype"])
-        env[s.outputs[0].index] = g
-    elif op == "AddGrad":
-        env[s.outputs[0].index] = env[s.inputs[0].index] + env[s.inputs[1].index]
-    elif op == "AccumulateGrad":
-        _accumulate(plan.program.tensor_of(s.inputs[0]), env[s.inputs[1].index], owned)
-    elif op in _IN_PLACE:  # an update in place outside the graph (``p.data -= lr * g``)
-        target = _make(env[s.inputs[0].index], False, None)  # writes into that very array
-        value = (_make(env[s.inputs[1].index], False, None) if len(s.inputs) > 1
-                 else s.attrs["value"])
-        kwargs = {k: v for k, v in s.attrs.items() if k != "value"}
-        getattr(target, "fill_" if op == "zero_" else op)(value, **kwargs)
-    elif op == "zero_grad":
-        s.node.zero_grad(set_to_none=s.attrs["set_to_none"])
-    elif op.endswith(".step") and s.node is not None:  # an optimizer's update, as it is now
-        s.node.step()
-    else:
-        raise RuntimeError(f"Plan: no replay for the traced step {s}")
+            self.emit(f"    t._grad = _make({g} if {g}.base is None and {g}.flags.writeable "
+                      f"else {g}.copy())")
+        self.emit("else:")
+        self.emit(f"    t._grad._array += {g}")
 
 
-def _accumulate(t, grad, owned):
-    """What the eager engine's sink does with a leaf's gradient (``.grad``, in place)."""
-    if isinstance(grad, np.generic):
-        grad = np.asarray(grad)
-    if t._grad is None:
-        if grad.base is not None or id(grad) in owned or not grad.flags.writeable:
-            grad = grad.copy()
-        owned.add(id(grad))
-        t._grad = _make(grad, False, None)
-    else:
-        t._grad._array += grad
+def _is_scalar(a):
+    """A NumPy scalar (what NumPy gives for a 0-d result), never a device's 0-d array."""
+    return isinstance(a, np.generic)
 
 
-def _run_function(cls, boxes, nodes, s):
+def _literal(a):
+    """A constant written into the source as itself (small and exact in repr)."""
+    if a is None or type(a) in (bool, int, str):
+        return True
+    if type(a) is tuple:
+        return all(_literal(e) for e in a)
+    return False
+
+
+def _run_function(cls, boxes):
     """A user ``autograd.Function``: its forward on Tensors, its ctx kept for the VJP."""
     ctx = _new(cls)
     ctx.needs_input_grad = tuple(isinstance(b, Tensor) and b._requires_grad for b in boxes)
@@ -204,9 +668,8 @@ def _run_function(cls, boxes, nodes, s):
     ctx.n_outputs = len(outs)
     ctx.single_output = not isinstance(result, tuple)
     ctx._output_meta = [(o.shape, o._array.dtype, get_array_module(o._array)) for o in outs]
-    nodes[s.index] = ctx
     arrays = tuple(o._array for o in outs)
-    return arrays if len(arrays) > 1 else arrays[0]
+    return ctx, (arrays if len(arrays) > 1 else arrays[0])
 
 
 def _needed(program, outputs):
@@ -235,3 +698,4 @@ def _needed(program, outputs):
 
 def _is_value(a):
     return type(a) is Value
+

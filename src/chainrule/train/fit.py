@@ -189,7 +189,8 @@ def _scheduler_mode(scheduler, scheduler_step):
 
 def fit(model, loss_fn, optimizer, train_loader, val_loader=None, epochs=10,
         metrics=("accuracy",), callbacks=(), scheduler=None, progress=True, resume_from=None,
-        checkpoint=None, scheduler_step="auto", clip_grad_norm=None) -> History:
+        checkpoint=None, scheduler_step="auto", clip_grad_norm=None,
+        compile=False) -> History:  # noqa: A002 - the option's name, as torch.compile
     """Train ``model`` for ``epochs`` epochs and return the ``History`` of every epoch.
 
     Args:
@@ -209,6 +210,9 @@ def fit(model, loss_fn, optimizer, train_loader, val_loader=None, epochs=10,
             epoch and ends with exactly the weights of an uninterrupted run.
         clip_grad_norm: rescale the gradients so that their global 2-norm is at most this
             (``nn.utils.clip_grad_norm_``) before each step.
+        compile: run each batch's training step (zero_grad, forward, loss, backward,
+            clipping, optimizer step) through ``cr.compile``: captured at the first batch
+            (and at a batch of another size), replayed after; the History is the same.
 
     History keys: ``loss``, each metric, ``val_loss`` and ``val_<metric>`` with a
     ``val_loader``, and ``lr`` (the first parameter group's learning rate in that epoch).
@@ -229,6 +233,7 @@ def fit(model, loss_fn, optimizer, train_loader, val_loader=None, epochs=10,
     if resume_from is not None:
         run.load_training_state(load_state(resume_from))
 
+    train_step = _train_step(model, loss_fn, optimizer, clip_grad_norm, compile)
     for cb in callbacks:
         cb.on_train_begin(run)
     epoch = run.epoch + 1
@@ -239,7 +244,7 @@ def fit(model, loss_fn, optimizer, train_loader, val_loader=None, epochs=10,
         total = len(train_loader) if hasattr(train_loader, "__len__") else None
         bar = _progress_bar(total, f"epoch {epoch + 1}/{epochs}", progress)
         try:
-            logs = _train_epoch(run, loss_fn, metric_fns, step_mode, epoch, bar, clip_grad_norm)
+            logs = _train_epoch(run, metric_fns, step_mode, epoch, bar, train_step)
             if val_loader is not None:
                 val = evaluate(model, val_loader, loss_fn, tuple(metric_fns.values()))
                 logs.update({"val_" + k: v for k, v in val.items()})
@@ -265,15 +270,14 @@ def fit(model, loss_fn, optimizer, train_loader, val_loader=None, epochs=10,
     return history
 
 
-def _train_epoch(run, loss_fn, metric_fns, step_mode, epoch, bar, clip_grad_norm) -> dict:
-    model, optimizer, scheduler = run.model, run.optimizer, run.scheduler
+def _train_step(model, loss_fn, optimizer, clip_grad_norm, compiled):
+    """One batch's step, ``(inputs, target) -> (loss, output)``; through ``cr.compile``
+    when ``compiled``."""
     if clip_grad_norm is not None:
         from ..nn.utils import clip_grad_norm_  # noqa: PLC0415 - nn sits above train's imports
         params = [p for p in model.parameters() if p.requires_grad]
-    meter = _Meter(metric_fns)
-    model.train()
-    for i, batch in enumerate(run.train_loader):
-        inputs, target = _split_batch(batch)
+
+    def train_step(inputs, target):
         optimizer.zero_grad()
         output = model(inputs)
         loss = loss_fn(output, target)
@@ -281,6 +285,21 @@ def _train_epoch(run, loss_fn, metric_fns, step_mode, epoch, bar, clip_grad_norm
         if clip_grad_norm is not None:
             clip_grad_norm_(params, clip_grad_norm)
         optimizer.step()
+        return loss, output
+
+    if not compiled:
+        return train_step
+    from ..static.compile import compile as compile_step  # noqa: PLC0415 - loaded on use
+    return compile_step(train_step)
+
+
+def _train_epoch(run, metric_fns, step_mode, epoch, bar, train_step) -> dict:
+    model, scheduler = run.model, run.scheduler
+    meter = _Meter(metric_fns)
+    model.train()
+    for i, batch in enumerate(run.train_loader):
+        inputs, target = _split_batch(batch)
+        loss, output = train_step(inputs, target)
         if step_mode == "batch":
             scheduler.step()
         value = float(loss.item())

@@ -35,10 +35,8 @@ def _dropout_mask(xp, shape, p, dtype):
         return None
     if p >= 1.0:
         return xp.zeros(shape, dtype)
-    draw = backend.rng_of(None).random(shape)
-    keep = xp.asarray(draw >= p).astype(dtype)
-    keep *= dtype.type(1.0 / (1.0 - p))
-    return keep
+    from ...ops.random import DropMask  # noqa: PLC0415 - a step of its own (issue 15)
+    return DropMask.apply(xp, shape, p, dtype)
 
 
 def _additive(name, mask, dtype, true_means_masked):

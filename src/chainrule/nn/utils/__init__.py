@@ -18,6 +18,7 @@ import math
 import numpy as np
 
 from ... import backend, ops
+from ...autograd.replayable import replayable
 from ...tensor import Tensor, _make
 
 __all__ = ["clip_grad_norm_", "clip_grad_value_", "clip_grads_with_norm_", "get_total_norm",
@@ -44,6 +45,7 @@ def _vector_norm(x: np.ndarray, norm_type: float):
     return (np.abs(x) ** norm_type).sum() ** (1.0 / norm_type)
 
 
+@replayable  # raw arrays, outside the graph: one step of a trace
 def get_total_norm(tensors, norm_type: float = 2.0, error_if_nonfinite: bool = False):
     """The p-norm of all ``tensors`` together, as if they were one vector (a 0-d Tensor).
 
@@ -65,6 +67,7 @@ def get_total_norm(tensors, norm_type: float = 2.0, error_if_nonfinite: bool = F
     return _make(total)
 
 
+@replayable  # raw arrays, outside the graph: one step of a trace
 def clip_grads_with_norm_(parameters, max_norm: float, total_norm) -> None:
     """Scale the gradients by ``min(1, max_norm / (total_norm + 1e-6))``, in place."""
     grads = [p.grad for p in _as_list(parameters) if p.grad is not None]
@@ -81,6 +84,7 @@ def clip_grads_with_norm_(parameters, max_norm: float, total_norm) -> None:
         g._version += 1
 
 
+@replayable  # raw arrays, outside the graph: one step of a trace
 def clip_grad_norm_(parameters, max_norm: float, norm_type: float = 2.0,
                     error_if_nonfinite: bool = False):
     """Rescale the gradients so that their total ``norm_type``-norm is at most ``max_norm``.
@@ -101,6 +105,7 @@ def clip_grad_norm_(parameters, max_norm: float, norm_type: float = 2.0,
     return total
 
 
+@replayable  # raw arrays, outside the graph: one step of a trace
 def clip_grad_value_(parameters, clip_value: float) -> None:
     """Clamp every gradient entry into ``[-clip_value, clip_value]``, in place.
 

@@ -1,0 +1,250 @@
+"""Replay kernels: the hot ops of a training step written straight into the plan's source.
+
+A plan normally runs an op as eager does: a fresh node, its ``forward``, later its
+``backward``. For the ops every MLP step spends its time in, the plan writes the op's
+arithmetic directly into its source instead -- the *same* NumPy calls in the same order, so
+the numbers are the eager ones bit for bit -- and leaves out what a node needs only to be
+part of a graph or to check its inputs (those checks passed when the step was captured, and
+the guards hold the shapes and dtypes they passed on). No node is made at all.
+
+    Linear          y = x @ W.T; y += b           gx = g @ W, gW = g.T @ x, gb = g.sum(0)
+    Relu, Tanh      np.maximum(x, 0), np.tanh(x)  g * not(x <= 0), g * (1 - y * y)
+    HardCrossEntropy  after CheckClassTarget passed (every target in [0, C), so none is the
+                    negative ignore_index): the eager kernel without its all-true mask;
+                    ``x * 1.0 == x`` exactly, so leaving the mask out changes no bit
+
+A kernel ``fits`` a traced step (2-D, equal float dtypes, ...) or the plan runs the op as
+eager does. Kernels write lines through the plan's code generator (``cg``): ``cg.var(v)``
+names a value, ``cg.const(obj)`` binds a constant.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..ops.activation import Relu, Tanh
+from ..ops.fused.cross_entropy import CheckClassTarget, HardCrossEntropy
+from ..ops.fused.linear import Linear
+from ..ops.softmax import stable_max
+
+
+def _is_value(a):
+    from ..autograd.tracing import Value  # noqa: PLC0415
+    return type(a) is Value
+
+
+class _Kernel:
+    #: The gradients its backward writes are new arrays, never views or shared ones.
+    fresh_grads = True
+    #: Its backward reads the forward's output (which must then stay alive until it).
+    reads_output = False
+    #: Its backward can take the seed of a scalar loss (ones) as a constant.
+    takes_unit_seed = False
+
+    def fits(self, cg, s) -> bool:
+        return False
+
+    def forward(self, cg, s):
+        raise NotImplementedError
+
+    def backward(self, cg, s, vjp):
+        raise NotImplementedError
+
+
+def _out(s):
+    return f"v{s.outputs[0].index}"
+
+
+class _Linear(_Kernel):
+    def fits(self, cg, s):
+        x, W, b = s.args
+        if not (_is_value(x) and _is_value(W)) or len(x.shape) != 2 or len(W.shape) != 2:
+            return False
+        if b is not None and (not _is_value(b) or b.dtype != W.dtype):
+            return False
+        return x.dtype == W.dtype and W.dtype.kind == "f"
+
+    def forward(self, cg, s):
+        x, W, b = s.args
+        y = _out(s)
+        cg.emit(f"{y} = {cg.var(x)} @ {cg.var(W)}.T", s)
+        if b is not None:
+            cg.emit(f"{y} += {cg.var(b)}")
+
+    def backward(self, cg, s, vjp):
+        x, W, b = s.args
+        g = cg.var(vjp.inputs[0])
+        gx, gW, gb = vjp.outputs
+        if gx is not None:
+            cg.emit(f"v{gx.index} = {g} @ {cg.var(W)}", vjp)
+        if gW is not None:
+            cg.emit(f"v{gW.index} = {g}.T @ {cg.var(x)}", vjp)
+        if gb is not None:
+            cg.emit(f"v{gb.index} = {g}.sum(0)", vjp)
+
+
+def _in_place(cg, s):
+    """Whether an elementwise forward ``s`` may write into its input: a fresh array that
+    only ``s`` and its VJP read (the VJP then reads the output instead, see below)."""
+    vjp = cg.vjp_of.get(s.index)
+    steps = [s] if vjp is None else [s, _Index(vjp)]
+    return cg.dead_after(s.args[0], *steps)
+
+
+class _Index:
+    def __init__(self, index):
+        self.index = index
+
+
+def _upstream_in_place(cg, vjp):
+    """Whether a VJP may write its gradient into its upstream gradient (fresh, read by it
+    alone)."""
+    return cg.dead_after(vjp.inputs[0], vjp)
+
+
+class _Relu(_Kernel):
+    """max(x, 0) -- into x itself when x is dead after it; the backward's mask
+    ``not(x <= 0)`` is then taken on y, which is the same mask (y <= 0 exactly where
+    x <= 0, nan stays nan)."""
+
+    def fits(self, cg, s):
+        return _is_value(s.args[0]) and s.args[0].dtype.kind in "f"
+
+    def forward(self, cg, s):
+        x = cg.var(s.args[0])
+        maximum = cg.const(np.maximum, "np_")
+        if _in_place(cg, s):
+            cg.in_place[s.index] = True
+            cg.emit(f"{_out(s)} = {maximum}({x}, 0, out={x})", s)
+        else:
+            cg.emit(f"{_out(s)} = {maximum}({x}, 0)", s)
+
+    def backward(self, cg, s, vjp):
+        g, (gx,) = cg.var(vjp.inputs[0]), vjp.outputs
+        if gx is None:
+            return
+        source = s.outputs[0] if cg.in_place.get(s.index) else s.args[0]
+        mask = f"{cg.const(np.logical_not, 'np_')}({cg.var(source)} <= 0)"
+        if _upstream_in_place(cg, vjp):
+            cg.emit(f"v{gx.index} = {cg.const(np.multiply, 'np_')}({g}, {mask}, out={g})", vjp)
+        else:
+            cg.emit(f"v{gx.index} = {g} * {mask}", vjp)
+
+    @property
+    def reads_output(self):
+        return True  # when in place, the mask is read from y (harmless otherwise: y = x)
+
+
+class _Tanh(_Kernel):
+    """tanh(x) -- into x itself when x is dead after it (the backward reads y only);
+    g * (1 - y * y) -- into g when g is dead after it."""
+
+    reads_output = True
+
+    def fits(self, cg, s):
+        return _is_value(s.args[0]) and s.args[0].dtype.kind == "f"
+
+    def forward(self, cg, s):
+        x = cg.var(s.args[0])
+        tanh = cg.const(np.tanh, "np_")
+        out = f", out={x}" if _in_place(cg, s) else ""
+        cg.emit(f"{_out(s)} = {tanh}({x}{out})", s)
+
+    def backward(self, cg, s, vjp):
+        g, (gx,) = cg.var(vjp.inputs[0]), vjp.outputs
+        if gx is None:
+            return
+        y = cg.var(s.outputs[0])
+        if _upstream_in_place(cg, vjp):
+            sub, mul = cg.const(np.subtract, "np_"), cg.const(np.multiply, "np_")
+            cg.emit(f"t = {y} * {y}", vjp)
+            cg.emit(f"{sub}(1, t, out=t)")
+            cg.emit(f"v{gx.index} = {mul}({g}, t, out={g})")
+        else:
+            cg.emit(f"v{gx.index} = {g} * (1 - {y} * {y})", vjp)
+
+
+class _HardCrossEntropy(_Kernel):
+    """Class-index targets already checked by the plan's CheckClassTarget step."""
+
+    fresh_grads = False  # its gradient is its softmax array, which it keeps no more
+    takes_unit_seed = True
+
+    def fits(self, cg, s):
+        x, target, ignore_index, reduction = s.args
+        if not (_is_value(x) and _is_value(target)) or reduction != "mean":
+            return False
+        if len(x.shape) != 2 or x.shape[0] == 0 or x.dtype.kind != "f":
+            return False
+        if not (isinstance(ignore_index, int) and ignore_index < 0):
+            return False
+        # The target must have been checked in [0, C) by a step that runs before this one.
+        return any(c.op == "CheckClassTarget" and c.inputs and c.inputs[0] is target
+                   and c.attrs.get("num_classes") == x.shape[1] for c in cg.plan.steps
+                   if c.index < s.index)
+
+    def forward(self, cg, s):
+        x, target = s.args[0], s.args[1]
+        n = x.shape[0]
+        rows = cg.const(np.arange(n), "rows")
+        sm, exp, log, asarray = (cg.const(f, "np_") for f in
+                                 (stable_max, np.exp, np.log, np.asarray))
+        k = s.index
+        xv, tv = cg.var(x), cg.var(target)
+        cg.emit(f"sh{k} = {xv} - {sm}({xv}, 1)", s)
+        cg.emit(f"p{k} = {exp}(sh{k})")
+        cg.emit(f"s{k} = p{k}.sum(axis=1, keepdims=True)")
+        cg.emit(f"l{k} = {log}(s{k}[:, 0]) - sh{k}[{rows}, {tv}]")
+        cg.emit(f"p{k} /= s{k}")
+        cg.emit(f"{_out(s)} = {asarray}(l{k}.sum() / {float(n)!r}, "
+                f"dtype={cg.const(x.dtype, 'D')})")
+        cg.emit(f"del sh{k}, s{k}, l{k}")
+
+    def backward(self, cg, s, vjp):
+        target = s.args[1]
+        n = s.args[0].shape[0]
+        rows = cg.const(np.arange(n), "rows")
+        k = s.index
+        gx = vjp.outputs[0]
+        cg.emit(f"p{k}[{rows}, {cg.var(target)}] -= 1", vjp)
+        if vjp.inputs[0].index in cg.unit_seed:  # g is the loss's seed 1: g / n, once
+            x = s.args[0]
+            scale = np.ones((), x.dtype) / float(n)   # the eager scale, computed alike
+            cg.emit(f"p{k} *= {cg.const(scale, 'scale')}")
+        else:
+            cg.emit(f"p{k} *= {cg.var(vjp.inputs[0])} / {float(n)!r}")
+        if gx is not None:
+            cg.emit(f"v{gx.index} = p{k}")
+        cg.emit(f"del p{k}")
+
+
+class _CheckClassTarget(_Kernel):
+    """Two reductions; the op itself runs (and raises) only when they find a bad target."""
+
+    def fits(self, cg, s):
+        target = s.args[0]
+        return _is_value(target) and len(target.shape) == 1 and target.shape[0] > 0
+
+    def forward(self, cg, s):
+        t = cg.var(s.args[0])
+        num_classes, ignore_index = s.args[1], s.args[2]
+        cg.emit(f"if not ({t}.min() >= 0 and {t}.max() < {num_classes!r}):", s)
+        cg.emit(f"    _new({cg.const(CheckClassTarget, 'C')}).forward({t}, {num_classes!r}, "
+                f"{ignore_index!r})", s)
+
+
+KERNELS = {Linear: _Linear(), Relu: _Relu(), Tanh: _Tanh(),
+           HardCrossEntropy: _HardCrossEntropy(), CheckClassTarget: _CheckClassTarget()}
+
+
+def kernel_for(cg, s):
+    """The kernel that writes forward step ``s`` into the source, or None."""
+    kernel = KERNELS.get(s.op_class)
+    if kernel is None:
+        return None
+    # NumPy arrays only: the kernels call NumPy itself (another device runs the op's code).
+    for a in s.args:
+        if _is_value(a) and type(getattr(cg.program.tensor_of(a), "_array", None)) \
+                is not np.ndarray:
+            return None
+    return kernel if kernel.fits(cg, s) else None
