@@ -376,7 +376,8 @@ class Graph:
         if plan is None:
             free_dims.check(self, steps, needed, arrays)
             sub = dataclasses.replace(self.program, steps=steps)
-            plan = Plan(sub, [self.program.find(p) for p in needed], outputs)
+            plan = Plan(sub, [self.program.find(p) for p in needed], outputs,
+                        fixed_shapes=False)  # traced on stand-in sizes
             if len(self._plans) >= _MAX_PLANS:
                 self._plans.clear()
             self._plans[key] = plan

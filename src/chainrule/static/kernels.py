@@ -34,6 +34,8 @@ def _is_value(a):
 
 
 class _Kernel:
+    #: It writes a traced size into the source (needs ``Plan(fixed_shapes=True)``).
+    bakes_shapes = False
     #: The gradients its backward writes are new arrays, never views or shared ones.
     fresh_grads = True
     #: Its backward reads the forward's output (which must then stay alive until it).
@@ -168,6 +170,7 @@ class _HardCrossEntropy(_Kernel):
     """Class-index targets already checked by the plan's CheckClassTarget step."""
 
     fresh_grads = False  # its gradient is its softmax array, which it keeps no more
+    bakes_shapes = True  # the batch size: its row index and the mean's divisor
     takes_unit_seed = True
 
     def fits(self, cg, s):
@@ -247,4 +250,6 @@ def kernel_for(cg, s):
         if _is_value(a) and type(getattr(cg.program.tensor_of(a), "_array", None)) \
                 is not np.ndarray:
             return None
+    if kernel.bakes_shapes and not cg.plan.fixed_shapes:
+        return None
     return kernel if kernel.fits(cg, s) else None

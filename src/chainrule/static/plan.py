@@ -75,7 +75,11 @@ _HOT = {"_new", "_nd", "_scalar", "_asarray", "_make", "_tuple"}  # helpers read
 class Plan:
     """The steps of ``program`` that ``outputs`` need (and every side effect), runnable."""
 
-    def __init__(self, program, inputs, outputs, created=None, simplify=False, split=None):
+    def __init__(self, program, inputs, outputs, created=None, simplify=False, split=None,
+                 fixed_shapes=True):
+        # ``fixed_shapes``: every run feeds the traced shapes (cr.compile guards them), so
+        # kernels may bake sizes in; a static Graph, traced on stand-in sizes, says False.
+        self.fixed_shapes = fixed_shapes
         # ``split`` (static.backward): (index of the first backward step, the seed Values,
         # how many of ``outputs`` the forward yields); the plan is then a generator.
         self.split = split
