@@ -233,6 +233,16 @@ def record(node, args, result):
                 type(node), node, args)
 
 
+def reads_values(name, what="computes a constant"):
+    """Refuse, under ``trace(backward="vjp")`` (a program meant to be replayed), library code
+    that reads a tensor's values in Python: what it computes would be frozen into the
+    program and replayed, stale, on new data. Outside such a trace it costs one read."""
+    program = grad_mode.state.tracer
+    if program is not None and program.backward == "vjp":
+        raise RuntimeError(f"{name}: {what} from the tensor's values in Python; cannot be "
+                           f"replayed (call it outside the traced function)")
+
+
 def vjp_recorder():
     """The program recording this thread's backward node by node (``backward="vjp"``), or
     None: the walker asks once per backward."""

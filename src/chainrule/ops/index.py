@@ -191,7 +191,7 @@ def masked_fill(x, mask, value):
     if not isinstance(v, Tensor):  # a number (or host value): made on x's device
         v = get_array_module(x._array).asarray(to_device(v, device_of(x._array))
                                                if hasattr(v, "shape") else v, dtype=x.dtype)
-    return where(m, v, x)
+    return where(mask if isinstance(mask, Tensor) else m, v, x)
 
 
 def take_along_dim(x, indices, dim):
