@@ -15,6 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..aliases import torch_aliases
+from ..autograd import tracing
 from ..autograd.function import Op
 from ..backend import device_of, get_array_module, to_device
 from ..tensor import Tensor
@@ -30,6 +31,8 @@ def index_key(key):
     if isinstance(key, tuple):
         return tuple(index_key(k) for k in key)
     if isinstance(key, list):
+        if any(isinstance(k, Tensor) for k in key):
+            tracing.reads_values("getitem", "reads a list of Tensors as numbers")
         return np.asarray([k.item() if isinstance(k, Tensor) else k for k in key])
     return key
 
@@ -108,7 +111,58 @@ class IndexPut(Op):
 
 
 
+class _Slot:
+    """Where a Tensor of an index key goes (``GetItemT``'s template)."""
+
+    __slots__ = ()
+
+    def __repr__(self):
+        return "<tensor>"
+
+
+_SLOT = _Slot()
+
+
+def _has_tensor(key):
+    return isinstance(key, Tensor) or (type(key) is tuple
+                                       and any(isinstance(k, Tensor) for k in key))
+
+
+def _template(key):
+    """``key`` with its Tensors replaced by ``_SLOT``, and those Tensors in order."""
+    if isinstance(key, Tensor):
+        return _SLOT, (key,)
+    parts = tuple(k for k in key if isinstance(k, Tensor))
+    return tuple(_SLOT if isinstance(k, Tensor) else k for k in key), parts
+
+
+def _fill(template, parts):
+    if template is _SLOT:
+        return parts[0]
+    it = iter(parts)
+    return tuple(next(it) if k is _SLOT else k for k in template)
+
+
+class GetItemT(GetItem):
+    """``x[key]`` where the key holds index Tensors: they are inputs of the op (not constants),
+    so a replayed program reads the new indices. Its backward is GetItem's."""
+
+    torch_name = "IndexBackward0"
+    name = "getitem"
+
+    def forward(self, x, template, *parts):
+        return x[_key_on(_fill(template, parts), x)]
+
+    def backward(self, g, x, template, *parts):
+        key = _key_on(_fill(template, [either.value(p) for p in parts]), either.value(x))
+        gx, _ = GetItem.backward(self, g, x, key)
+        return (gx, None) + (None,) * len(parts)
+
+
 def getitem(x, key):
+    if _has_tensor(key):
+        template, parts = _template(key)
+        return GetItemT.apply(x, template, *parts)
     key = _key_on(index_key(key), x._array)
     return GetItem.apply(x, key)
 
@@ -159,10 +213,32 @@ class Gather(Op):
         return out, None
 
 
+class GatherIndex(Op):
+    """``gather`` with an index Tensor as an input: coordinates (and the range check) are
+    made in forward from the index it is given, so a replay gathers at the new indices."""
+
+    torch_name = "GatherBackward0"
+    name = "gather"
+    caches = ("coords",)
+
+    def forward(self, x, index, axis):
+        self.coords = coords = _gather_index(x.shape, _key_on(index, x), axis, "gather")
+        return x[coords]
+
+    def backward(self, g, x, index, axis):
+        coords = getattr(self, "coords", None)
+        if coords is None:
+            coords = _gather_index(x.shape, _key_on(either.value(index), either.value(x)),
+                                   axis, "gather")
+        return Gather.backward(self, g, x, coords)[0], None, None
+
+
 @torch_aliases
 def gather(x, dim, index):
     """``out[i][j] = x[i][index[i][j]]`` for dim=1, and so on, as ``torch.gather``."""
     axis = normalize_dim("gather", dim, x.ndim)
+    if isinstance(index, Tensor):
+        return GatherIndex.apply(x, index, axis)
     idx = either.array_of(index)
     idx = _key_on(idx, x._array)
     return Gather.apply(x, _gather_index(x.shape, idx, axis, "gather"))
@@ -177,6 +253,8 @@ def index_select(x, dim, index):
     if idx.dtype.kind not in "iu":
         raise TypeError(f"index_select: index must be an integer tensor, got dtype {idx.dtype}")
     check_index_range("index_select", idx, x.shape[axis] if x.ndim else 1, axis)
+    if isinstance(index, Tensor):  # an input of the op: a replay reads the new indices
+        return GetItemT.apply(x, (slice(None),) * axis + (_SLOT,), index)
     return GetItem.apply(x, _key_on((slice(None),) * axis + (idx,), x._array))
 
 
@@ -197,7 +275,12 @@ def masked_fill(x, mask, value):
 def take_along_dim(x, indices, dim):
     """``gather``, except that negative indices count from the end (torch allows them here)."""
     axis = normalize_dim("take_along_dim", dim, x.ndim)
-    idx = indices._array if isinstance(indices, Tensor) else np.asarray(indices)
+    if isinstance(indices, Tensor):  # wrapped by ops, so that a replay wraps the new ones
+        if indices.dtype.kind == "i" and x.ndim:
+            from .unary import where  # noqa: PLC0415
+            indices = where(indices < 0, indices + x.shape[axis], indices)
+        return gather(x, dim, indices)
+    idx = np.asarray(indices)
     if idx.dtype.kind in "i" and x.ndim:
         idx = np.where(idx < 0, idx + x.shape[axis], idx)
     return gather(x, dim, idx)
