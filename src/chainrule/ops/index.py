@@ -291,7 +291,21 @@ def one_hot(labels, num_classes=-1):
     data = either.array_of(labels)
     if data.dtype.kind not in "iu":
         raise TypeError(f"one_hot: labels must be integers, got dtype {data.dtype}")
+    if num_classes < 0:  # the width is read from the labels
+        tracing.reads_values("one_hot", "reads num_classes (-1: the largest label + 1)")
     n = int(data.max()) + 1 if num_classes < 0 else int(num_classes)
-    if data.size and (data.min() < 0 or data.max() >= n):
-        raise ValueError(f"one_hot: labels must lie in [0, {n}), got min {data.min()} max {data.max()}")
-    return Tensor(get_array_module(data).eye(n, dtype=np.int64)[data])
+    return OneHot.apply(labels if isinstance(labels, Tensor) else data, n)
+
+
+class OneHot(Op):
+    """int64 one-hot rows of width ``n`` for integer labels (no gradient): an op, so that a
+    replayed program encodes the new labels."""
+
+    differentiable = False
+    name = "one_hot"
+
+    def forward(self, data, n):
+        if data.size and (data.min() < 0 or data.max() >= n):
+            raise ValueError(f"one_hot: labels must lie in [0, {n}), got min {data.min()} "
+                             f"max {data.max()}")
+        return get_array_module(data).eye(n, dtype=np.int64)[data]

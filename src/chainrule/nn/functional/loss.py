@@ -16,6 +16,7 @@ import numpy as np
 
 from ... import ops as _ops
 from ...ops import fused as _fused
+from ...ops import targets as _targets
 from ...ops.fused import cross_entropy  # one fused node (ops/fused/cross_entropy.py)
 from ...backend import device_of, get_array_module, to_device
 from ...ops.either import array_of
@@ -137,53 +138,43 @@ def binary_cross_entropy(input, target, weight=None, reduction="mean"):
 
 
 def _class_rows(name, input, target, weight, ignore_index):
-    """Flatten (N, C, d...) to (M, C) rows and hard labels to a constant selection matrix.
+    """Flatten (N, C, d...) to (M, C) rows; the labels become a selection matrix made by an op
+    (``ops/targets.py``, so that a replay reads new labels).
 
-    Returns (rows, A, denom, out_shape): loss_i = -sum_c A_ic rows_ic; ``denom`` is the
-    weighted count of kept targets ('mean' divides by it, as PyTorch).
+    Returns (rows, A, denom, out_shape): loss_i = -sum_c A_ic rows_ic; ``denom`` (a 0-d
+    Tensor) is the weighted count of kept targets ('mean' divides by it, as PyTorch).
     """
     x = input if input.ndim > 1 else input.reshape(1, -1)
     C = x.shape[1]
     spatial = tuple(x.shape[2:])
     if x.ndim > 2:
         x = x.permute(0, *range(2, x.ndim), 1).reshape(-1, C)
-    t = _on_device_of(array_of(target), x)
+    t = array_of(target)   # dtype and shape only: the values are read by the op
     if t.dtype.kind not in "iu":
         raise TypeError(f"{name}: target must be class indices (integers), got dtype {t.dtype}")
     expected = (input.shape[0],) + spatial if input.ndim > 1 else ()
     if t.shape != expected:
         raise ValueError(f"{name}: target shape {t.shape} does not match input shape "
                          f"{tuple(input.shape)} (expected {expected})")
-    t = t.reshape(-1)
-    keep = t != ignore_index
-    if keep.any() and (t[keep].min() < 0 or t[keep].max() >= C):
-        bad = t[keep].max() if t[keep].max() >= C else t[keep].min()
-        raise IndexError(f"{name}: target {bad} is out of range for {C} classes")
-    safe_t = np.where(keep, t, 0)
-    xp = get_array_module(x._array)
-    w = xp.ones(C, dtype=x.dtype) if weight is None else \
-        _on_device_of(array_of(weight), x).astype(x.dtype)
-    if w.shape != (C,):
-        raise ValueError(f"{name}: weight must have shape ({C},), got {w.shape}")
-    row_w = np.where(keep, w[safe_t], 0).astype(x.dtype)
-    A = xp.zeros((t.shape[0], C), dtype=x.dtype)
-    A[xp.arange(t.shape[0]), safe_t] = row_w
+    if weight is not None and tuple(array_of(weight).shape) != (C,):
+        raise ValueError(f"{name}: weight must have shape ({C},), got "
+                         f"{tuple(array_of(weight).shape)}")
+    A, denom = _targets.NLLTargets.apply(x, target if isinstance(target, Tensor) else t,
+                                         weight, ignore_index)
     out_shape = (input.shape[0],) + spatial if input.ndim > 1 else ()
-    return x, A, float(row_w.sum()), out_shape, safe_t, row_w
+    return x, A, denom, out_shape
 
 
 def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean"):
     """-w[y] input[y] for log-probabilities ``input`` (N, C) or (N, C, d...), labels ``target``."""
     _check_reduction("nll_loss", reduction)
-    x, A, denom, out_shape, _, _ = _class_rows("nll_loss", input, target, weight, ignore_index)
+    x, A, denom, out_shape = _class_rows("nll_loss", input, target, weight, ignore_index)
     losses = -(x * A).sum(1)
     if reduction == "none":
         return losses.reshape(out_shape)
     if reduction == "sum":
         return losses.sum()
-    if denom == 0:  # every target ignored: nan, as PyTorch, without a 0/0 warning
-        return losses.sum() * float("nan")
-    return losses.sum() / denom
+    return losses.sum() / denom   # nan when every target is ignored, as PyTorch
 
 
 def soft_margin_loss(input, target, reduction="mean"):
@@ -208,15 +199,15 @@ def multi_margin_loss(input, target, p=1, margin=1.0, weight=None, reduction="me
     if t.dtype.kind not in "iu" or t.shape != (N,):
         raise ValueError(f"multi_margin_loss: target must be {N} class indices, got "
                          f"{t.dtype} of shape {tuple(array_of(target).shape)}")
-    if N and (t.min() < 0 or t.max() >= C):
+    if N and (t.min() < 0 or t.max() >= C):  # a check only: the ops below read the labels
         raise IndexError(f"multi_margin_loss: target out of range for {C} classes")
+    if isinstance(target, Tensor):  # inputs of the ops, so that a replay reads new labels
+        t = target.reshape(-1)
     x_y = gather(x, 1, t.reshape(-1, 1))
-    others = (get_array_module(t).arange(C) != t[:, None]).astype(x.dtype)
+    others = _targets.OtherClasses.apply(x, t, weight)
     hinge = _ops.relu(margin - x_y + x)
     if p == 2:
         hinge = hinge * hinge
-    if weight is not None:
-        others = others * _on_device_of(array_of(weight), x).astype(x.dtype)[t][:, None]
     losses = (hinge * others).sum(1) / C
     if input.ndim == 1:
         losses = losses.reshape(())
