@@ -178,6 +178,9 @@ CASES = [
     Case("gaussian_nll", lambda x, y, v: F.gaussian_nll_loss(x, y, v),
          [_f(4, 3), _f(4, 3, grad=False), _u(4, 3, grad=True)]),
     Case("mse", lambda x, y: F.mse_loss(x, y), [_f(4, 3), _f(4, 3, grad=False)]),
+    # detach / .data stand for the same value of the program, not a frozen copy
+    Case("detach", lambda x: x * x.detach().exp(), [_f(4, 3)]),
+    Case("data", lambda x: x + x.data * 2, [_f(4, 3)]),
     # random: drawn anew at every replay
     Case("dropout", lambda x: F.dropout(x, 0.5), [_f(4, 6)], seed=3),
     Case("dropout1d", lambda x: F.dropout1d(x, 0.5), [_f(4, 6, 5)], seed=3),

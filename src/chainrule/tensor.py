@@ -170,6 +170,8 @@ class Tensor:
         t = _make(self._array, False, None)
         if self.grad_fn is not None:  # cut from a graph, as detach()
             t._origin = _detached_at(self.grad_fn, ".data")
+        if _grad_mode.state.tracer is not None:  # the same value of a traced program
+            _grad_mode.state.tracer.alias(t, self)
         return t
 
     @data.setter
@@ -185,6 +187,8 @@ class Tensor:
         t = _make(self._array, False, None)
         if self.grad_fn is not None:  # remember where the graph was cut, for why_no_grad
             t._origin = _detached_at(self.grad_fn, "detach()")
+        if _grad_mode.state.tracer is not None:  # the same value of a traced program
+            _grad_mode.state.tracer.alias(t, self)
         return t
 
     def detach_(self) -> "Tensor":

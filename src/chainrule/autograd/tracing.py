@@ -146,7 +146,9 @@ class Program:
         """Let tensor ``t`` stand for the Value of ``like``, a tensor or array the program
         knows: the Tensors ``grad()`` returns wrap the arrays a ``backward="vjp"`` trace
         recorded, and ops on them must read those Values (``chainrule.static``)."""
-        v = self._values[id(like)]
+        v = self._values.get(id(like))
+        if v is None:  # an outside tensor (a parameter, an input) first seen here
+            v = self.value(like)
         self._values[id(t)] = v
         self._alive.append(t)
         return v

@@ -81,7 +81,7 @@ def huber_loss(input, target, reduction="mean", delta=1.0):
         raise ValueError(f"huber_loss: delta must be positive, got {delta}")
     d = input - target
     ad = _ops.abs(d)
-    small = array_of(ad) < delta
+    small = ad < delta   # an op: a replay compares the new differences
     losses = _ops.where(small, 0.5 * d * d, delta * (ad - 0.5 * delta))
     return _reduce("huber_loss", losses, reduction)
 
@@ -95,17 +95,19 @@ def smooth_l1_loss(input, target, reduction="mean", beta=1.0):
     ad = _ops.abs(d)
     if beta == 0:
         return _reduce("smooth_l1_loss", ad, reduction)
-    small = array_of(ad) < beta
+    small = ad < beta
     losses = _ops.where(small, 0.5 * d * d / beta, ad - 0.5 * beta)
     return _reduce("smooth_l1_loss", losses, reduction)
 
 
 def _const(x, dtype):
-    """A weight-like argument as a constant array in ``dtype`` (or a Tensor kept in the graph)."""
+    """A target- or weight-like argument in ``dtype``: a Tensor stays a Tensor (cast by an
+    op where its dtype differs), so that a replayed program reads its new values; anything
+    else becomes an array."""
     if x is None:
         return None
-    if isinstance(x, Tensor) and x.requires_grad:
-        return x
+    if isinstance(x, Tensor):
+        return x if x._array.dtype == dtype else _ops.cast(x, dtype)
     return array_of(x).astype(dtype, copy=False)
 
 
@@ -119,7 +121,7 @@ def binary_cross_entropy_with_logits(input, target, weight=None, reduction="mean
     _check_reduction("binary_cross_entropy_with_logits", reduction)
     _check_same_shape("binary_cross_entropy_with_logits", input, target)
     dtype = input.dtype
-    t = target if isinstance(target, Tensor) and target.requires_grad else _const(target, dtype)
+    t = _const(target, dtype)
     return _fused.BCEWithLogits.apply(input, t, _const(weight, dtype), _const(pos_weight, dtype),
                                       reduction)
 
@@ -133,7 +135,7 @@ def binary_cross_entropy(input, target, weight=None, reduction="mean"):
         raise ValueError("binary_cross_entropy: all elements of input should be between 0 and 1 "
                          f"(got min {p.min():.4g}, max {p.max():.4g})")
     dtype = input.dtype
-    t = target if isinstance(target, Tensor) and target.requires_grad else _const(target, dtype)
+    t = _const(target, dtype)
     return _fused.BCE.apply(input, t, _const(weight, dtype), reduction)
 
 
@@ -180,8 +182,7 @@ def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean"):
 def soft_margin_loss(input, target, reduction="mean"):
     """log(1 + exp(-y x)) with y in {-1, +1}: the lectures' logistic loss -log sigmoid(y x)."""
     _check_same_shape("soft_margin_loss", input, target)
-    y = _const(target, input.dtype) if not isinstance(target, Tensor) or not target.requires_grad \
-        else target
+    y = _const(target, input.dtype)
     return _reduce("soft_margin_loss", _ops.softplus(-(input * y)), reduction)
 
 
@@ -217,7 +218,7 @@ def multi_margin_loss(input, target, p=1, margin=1.0, weight=None, reduction="me
 def hinge_embedding_loss(input, target, margin=1.0, reduction="mean"):
     """x where y = 1, max(0, margin - x) where y = -1."""
     _check_same_shape("hinge_embedding_loss", input, target)
-    y = array_of(target)
+    y = target if isinstance(target, Tensor) else array_of(target)   # a Tensor: masks by ops
     clamp = _ops.relu(margin - input)
     losses = _ops.where(y != 1, clamp, 0.0) + _ops.where(y != -1, input, 0.0)
     return _reduce("hinge_embedding_loss", losses, reduction)
@@ -237,8 +238,11 @@ def kl_div(input, target, reduction="mean", log_target=False):
         losses = _ops.exp(target) * (target - input)
     elif isinstance(target, Tensor) and target.requires_grad:
         # t log t taken as 0 where t == 0 (xlogy), differentiable in t elsewhere
-        safe = _ops.where(target._array > 0, target, 1.0)
+        safe = _ops.where(target > 0, target, 1.0)
         losses = target * (safe.log() - input)
+    elif isinstance(target, Tensor):  # by ops, so that a replay reads the new target
+        log_t = _ops.where(target > 0, target, 1).log()
+        losses = (log_t - input) * target
     else:
         t = array_of(target)
         log_t = np.log(np.where(t > 0, t, 1))
@@ -256,13 +260,13 @@ def gaussian_nll_loss(input, target, var, full=False, eps=1e-6, reduction="mean"
     (``var - var.detach() + clamped`` here: exactly the clamped value, identity gradient).
     """
     values = array_of(var)
-    if (values < 0).any():
+    if (values < 0).any():  # a check only: the clamp below is an op
         raise ValueError(f"gaussian_nll_loss: var has negative entries (min {values.min()})")
-    clamped = values.clip(eps, None).astype(values.dtype, copy=False)
-    if isinstance(var, Tensor) and var.requires_grad:
-        v = var - var.detach() + Tensor(clamped)
+    if isinstance(var, Tensor):
+        clamped = var.detach().clamp(min=eps)
+        v = var - var.detach() + clamped if var.requires_grad else clamped
     else:
-        v = clamped
+        v = values.clip(eps, None).astype(values.dtype, copy=False)
     logv = v.log() if isinstance(v, Tensor) else np.log(v)
     d = input - target
     losses = 0.5 * (logv + d * d / v)
