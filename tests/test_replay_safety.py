@@ -81,6 +81,11 @@ def _emb():
     return nn.Embedding(10, 4, padding_idx=0)
 
 
+def _mha():
+    cr.manual_seed(0)
+    return nn.MultiheadAttention(4, 2)
+
+
 def _bn_eval():
     cr.manual_seed(0)
     m = nn.BatchNorm2d(3)
@@ -96,8 +101,8 @@ def _bump_stats(m):  # the running statistics change in place after the trace
 _M = {}  # the current row's model (fn reads it)
 
 
-def _m(*a):
-    return _M["m"](*a)
+def _m(*a, **kw):
+    return _M["m"](*a, **kw)
 
 
 CASES = [
@@ -188,6 +193,13 @@ CASES = [
     Case("attention_dropout",
          lambda q, k, v: F.scaled_dot_product_attention(q, k, v, dropout_p=0.5),
          [_f(2, 4, 3), _f(2, 5, 3), _f(2, 5, 3)], seed=3),
+    Case("attention_bool_mask",
+         lambda m, q, k, v: F.scaled_dot_product_attention(q, k, v, attn_mask=m),
+         [lambda rng: cr.tensor(np.concatenate([np.ones((4, 1), bool), rng.random((4, 4)) < 0.5],
+                                               1)), _f(2, 4, 3), _f(2, 5, 3), _f(2, 5, 3)]),
+    Case("mha_key_padding_mask", lambda m, x: _m(x, x, x, key_padding_mask=m)[0],
+         [lambda rng: cr.tensor(np.concatenate([np.zeros((2, 1), bool), rng.random((2, 4)) < 0.5],
+                                               1)), _f(5, 2, 4)], model=_mha),
     # normalization with live state
     Case("batch_norm_eval", lambda x: _m(x), [_f(2, 3, 4, 4)], model=_bn_eval,
          mutate=_bump_stats),

@@ -24,3 +24,20 @@ class DropoutMask(Op):
         # torch: noise = bernoulli_(1 - p) (keep where a uniform < 1 - p), noise /= 1 - p
         keep = backend.rng_of(generator).draw_bernoulli(x.shape, 1.0 - p, dtype)
         return backend.to_device(keep / dtype.type(1.0 - p), backend.device_of(x))
+
+
+class KeepMask(Op):
+    """A mask of ``shape`` (broadcast against ``x``): 1 / (1 - p) where a uniform draw from
+    ``generator`` is >= p, else 0, in the dtype of ``x``: channel dropout's and attention
+    dropout's mask, drawn as a step of its own so that a replay draws anew. ``draw_dtype``
+    is the dtype of the uniforms (None: the generator's default, float64)."""
+
+    differentiable = False
+
+    def forward(self, x, shape, p, generator, draw_dtype):
+        rng = backend.rng_of(generator)
+        draw = rng.random(shape) if draw_dtype is None else rng.random(shape, dtype=draw_dtype)
+        xp = backend.get_array_module(x)
+        keep = xp.asarray(backend.to_device(draw >= p, backend.device_of(x))).astype(x.dtype)
+        keep *= x.dtype.type(1.0 / (1.0 - p))
+        return keep
