@@ -183,6 +183,8 @@ CASES = [
     Case("gaussian_nll", lambda x, y, v: F.gaussian_nll_loss(x, y, v),
          [_f(4, 3), _f(4, 3, grad=False), _u(4, 3, grad=True)]),
     Case("mse", lambda x, y: F.mse_loss(x, y), [_f(4, 3), _f(4, 3, grad=False)]),
+    Case("all_any", lambda x: (x > 0).all(1) | (x > 1).any(), [_f(4, 3, grad=False)]),
+    Case("histc", lambda x: cr.histc(x, 5, -1.0, 1.0) + cr.histc(x, 5), [_f(20, grad=False)]),
     # detach / .data stand for the same value of the program, not a frozen copy
     Case("detach", lambda x: x * x.detach().exp(), [_f(4, 3)]),
     Case("data", lambda x: x + x.data * 2, [_f(4, 3)]),
@@ -200,6 +202,12 @@ CASES = [
     Case("mha_key_padding_mask", lambda m, x: _m(x, x, x, key_padding_mask=m)[0],
          [lambda rng: cr.tensor(np.concatenate([np.zeros((2, 1), bool), rng.random((2, 4)) < 0.5],
                                                1)), _f(5, 2, 4)], model=_mha),
+    Case("randn_like_noise", lambda x: x + 0.1 * cr.randn_like(x), [_f(4, 3)], seed=3),
+    Case("rand_randint_randperm",
+         lambda x: x * cr.rand(4, 3) + cr.randint(0, 5, (4, 3)) + cr.randperm(3),
+         [_f(4, 3)], seed=3),
+    Case("bernoulli", lambda p: cr.bernoulli(p), [_u(4, 3)], seed=3),
+    Case("multinomial", lambda p: cr.multinomial(p, 2), [_u(4, 3)], seed=3),
     # normalization with live state
     Case("batch_norm_eval", lambda x: _m(x), [_f(2, 3, 4, 4)], model=_bn_eval,
          mutate=_bump_stats),

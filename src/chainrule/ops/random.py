@@ -41,3 +41,39 @@ class KeepMask(Op):
         keep = xp.asarray(backend.to_device(draw >= p, backend.device_of(x))).astype(x.dtype)
         keep *= x.dtype.type(1.0 / (1.0 - p))
         return keep
+
+
+class Draw(Op):
+    """A draw from ``generator`` that reads no tensor (``rand``, ``randn``, ``randint``,
+    ``randperm``): ``method`` of the generator called with ``args``, placed on ``device``.
+    The creation functions use it while a trace records, so that a replay draws anew (and
+    the numbers are those of the same call made eagerly)."""
+
+    differentiable = False
+
+    def forward(self, method, args, generator, device):
+        return backend.place(getattr(backend.rng_of(generator), method)(*args), device)
+
+
+class BernoulliDraw(Op):
+    """1 with probability ``p`` (an array), else 0, drawn on the CPU as torch's streams."""
+
+    differentiable = False
+    name = "bernoulli"
+
+    def forward(self, p, generator):
+        host = backend.to_device(p, "cpu")
+        drawn = backend.rng_of(generator).draw_bernoulli_tensor(host, host.dtype)
+        return backend.to_device(drawn, backend.device_of(p))
+
+
+class MultinomialDraw(Op):
+    """Category indices drawn from the weights of each row of ``probs`` (see ``multinomial``)."""
+
+    differentiable = False
+    name = "multinomial"
+
+    def forward(self, probs, num_samples, replacement, generator):
+        host = backend.to_device(probs, "cpu")  # the draws are made on the CPU, as torch's
+        drawn = backend.rng_of(generator).draw_multinomial(host, num_samples, replacement)
+        return backend.to_device(drawn, backend.device_of(probs))

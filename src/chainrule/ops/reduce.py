@@ -454,15 +454,39 @@ def norm(x, p=2, dim=None, keepdim=False):
     return Norm.apply(x, p, _dims("norm", x, dim), keepdim)
 
 
+class All(Op):
+    """Whether every element (along ``axis``) is true: an op without gradient."""
+
+    differentiable = False
+    name = "all"
+
+    def forward(self, x, axis, keepdim):
+        return _on(x, x.all(axis=axis, keepdims=keepdim))
+
+
+class Any(Op):
+    """Whether some element (along ``axis``) is true: an op without gradient."""
+
+    differentiable = False
+    name = "any"
+
+    def forward(self, x, axis, keepdim):
+        return _on(x, x.any(axis=axis, keepdims=keepdim))
+
+
+def _logical_reduce(op, x, dim, keepdim):
+    data = either.array_of(x)
+    axis = None if dim is None else normalize_dims(op.name, dim, data.ndim)
+    if isinstance(x, Tensor):  # an op: a replayed program tests the new values
+        return op.apply(x, axis, keepdim)
+    return _make(op.forward(None, data, axis, keepdim))
+
+
 @torch_aliases
 def all(x, dim=None, keepdim=False):  # noqa: A001 - PyTorch's name
-    data = either.array_of(x)
-    axis = None if dim is None else normalize_dims("all", dim, data.ndim)
-    return _make(_on(data, data.all(axis=axis, keepdims=keepdim)))
+    return _logical_reduce(All, x, dim, keepdim)
 
 
 @torch_aliases
 def any(x, dim=None, keepdim=False):  # noqa: A001 - PyTorch's name
-    data = either.array_of(x)
-    axis = None if dim is None else normalize_dims("any", dim, data.ndim)
-    return _make(_on(data, data.any(axis=axis, keepdims=keepdim)))
+    return _logical_reduce(Any, x, dim, keepdim)
