@@ -4,7 +4,9 @@ Each row is traced once on input A (``trace(backward="vjp")``, with a backward w
 output is differentiable), replayed by ``chainrule.static.Plan`` on input B, and compared,
 exactly, with the eager result on B: outputs and every gradient (inputs' and parameters').
 A function that computed indices, masks or targets in Python from A's values would replay
-A's constants on B and fail here. Random rows are traced with one seed and replayed and run eagerly with another.
+A's constants on B and fail here. Random rows are traced with one seed, and replayed and
+run eagerly with another. What cannot be made replay-safe is refused loudly under such a
+trace (``tracing.reads_values``): the table at the end.
 """
 
 from __future__ import annotations
@@ -212,6 +214,10 @@ CASES = [
     Case("batch_norm_eval", lambda x: _m(x), [_f(2, 3, 4, 4)], model=_bn_eval,
          mutate=_bump_stats),
     Case("layer_norm", lambda x: F.layer_norm(x, (6,)), [_f(4, 6)]),
+    Case("instance_norm_eval",
+         lambda x: F.instance_norm(x, cr.zeros(3), cr.ones(3), use_input_stats=False),
+         [_f(2, 3, 4)]),
+    Case("prelu", lambda x, w: F.prelu(x, w), [_f(4, 3, 2), _f(3)]),
     # whole steps
     Case("lenet_step", lambda x, t: F.cross_entropy(_m(x), t), [_f(3, 1, 10, 10, grad=False),
                                                                  _i(5, 3)], model=_lenet),
@@ -319,3 +325,38 @@ def test_the_inputs_differ_where_it_matters():
     ia = F.max_pool2d(a, 2, return_indices=True)[1].numpy()
     ib = F.max_pool2d(b, 2, return_indices=True)[1].numpy()
     assert (ia != ib).mean() > 0.5
+
+
+REFUSED = [
+    ("one_hot", lambda: F.one_hot(cr.tensor([0, 2]))),
+    ("embedding", lambda: F.embedding(cr.tensor([1, 2]), cr.randn(4, 3), max_norm=1.0)),
+    ("instance_norm", lambda: F.instance_norm(cr.randn(2, 3, 4), cr.zeros(3), cr.ones(3))),
+    ("histogram", lambda: cr.histogram(cr.randn(10), 3)),
+    ("repeat_interleave", lambda: cr.repeat_interleave(cr.tensor([2, 1]))),
+    ("repeat_interleave", lambda: cr.repeat_interleave(cr.ones(2), cr.tensor([2, 1]))),
+    ("allclose", lambda: cr.allclose(cr.ones(2), cr.ones(2))),
+    ("equal", lambda: cr.equal(cr.ones(2), cr.ones(2))),
+    ("getitem", lambda: cr.ones(3)[[cr.tensor(0), cr.tensor(2)]]),
+    ("pack_padded_sequence", lambda: nn.utils.rnn.pack_padded_sequence(
+        cr.randn(3, 2, 4), cr.tensor([3, 2]))),
+    ("randn", lambda: cr.randn(3, requires_grad=True)),
+]
+
+
+@pytest.mark.parametrize("name, call", REFUSED, ids=[f"{n}-{i}" for i, (n, _) in
+                                                     enumerate(REFUSED)])
+def test_what_reads_values_in_python_is_refused_under_a_replayable_trace(name, call):
+    call()  # eagerly, and under a trace that records ops only, it runs
+    with tracing.trace():
+        call()
+    with pytest.raises(RuntimeError, match=rf"^{name}: .*cannot be replayed"):
+        with tracing.trace(backward="vjp"):
+            call()
+
+
+def test_a_packed_sequence_through_an_lstm_is_refused_under_a_replayable_trace():
+    lstm = nn.LSTM(4, 3)
+    packed = nn.utils.rnn.pack_padded_sequence(cr.randn(3, 2, 4), [3, 2])
+    with pytest.raises(RuntimeError, match="^LSTM: .*cannot be replayed"):
+        with tracing.trace(backward="vjp"):
+            lstm(packed)

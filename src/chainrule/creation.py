@@ -50,7 +50,8 @@ def _draw(name, method, args, generator, requires_grad, device):
         return _finish(getattr(backend.rng_of(generator), method)(*args), requires_grad, device)
     if requires_grad:
         from .autograd import tracing  # noqa: PLC0415
-        tracing.reads_values(name, "draws a leaf that requires grad")
+        tracing.reads_values(name, "draws a leaf that requires grad (a replay would "
+                                    "not draw it again)")
         return _finish(getattr(backend.rng_of(generator), method)(*args), requires_grad, device)
     from .ops.random import Draw  # noqa: PLC0415
     return Draw.apply(method, args, generator, device)

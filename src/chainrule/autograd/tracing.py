@@ -235,14 +235,22 @@ def record(node, args, result):
                 type(node), node, args)
 
 
-def reads_values(name, what="computes a constant"):
+def reads_values(name, what="computes a constant from the tensor's values in Python"):
     """Refuse, under ``trace(backward="vjp")`` (a program meant to be replayed), library code
-    that reads a tensor's values in Python: what it computes would be frozen into the
-    program and replayed, stale, on new data. Outside such a trace it costs one read."""
+    that reads a tensor's values in Python (or makes a state change no step records): what
+    it computes would be frozen into the program and replayed, stale, on new data. Outside
+    such a trace it costs one attribute read.
+
+        >>> with cr.autograd.trace(backward="vjp"):
+        ...     F.one_hot(cr.tensor([0, 2]))         # the width is read from the labels
+        Traceback (most recent call last):
+        RuntimeError: one_hot: reads num_classes from the labels' values in Python; ...
+    """
     program = grad_mode.state.tracer
     if program is not None and program.backward == "vjp":
-        raise RuntimeError(f"{name}: {what} from the tensor's values in Python; cannot be "
-                           f"replayed (call it outside the traced function)")
+        raise RuntimeError(f"{name}: {what}; cannot be replayed (a replay of the traced "
+                           f"program would reuse what it read): call it outside the traced "
+                           f"function")
 
 
 def vjp_recorder():

@@ -101,10 +101,10 @@ def isfinite(x):
 
 
 def allclose(input, other, rtol=1e-5, atol=1e-8):  # noqa: A002 - PyTorch's argument names
-    tracing.reads_values("allclose", "returns a Python bool")
+    tracing.reads_values("allclose", "reads the values into a Python bool")
     return bool(np.allclose(_data(input), _data(other), rtol=rtol, atol=atol))
 
 
 def equal(input, other):  # noqa: A002 - PyTorch's argument names
-    tracing.reads_values("equal", "returns a Python bool")
+    tracing.reads_values("equal", "reads the values into a Python bool")
     return bool(np.array_equal(_data(input), _data(other)))

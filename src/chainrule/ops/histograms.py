@@ -101,7 +101,8 @@ def histogram(input, bins=100, *, range=None, weight=None, density=False):  # no
         >>> cr.histogram(cr.tensor([0.0, 1.0, 4.0]), cr.tensor([0.0, 2.0, 4.0]))
         HistogramResult(hist=tensor([2., 1.]), bin_edges=tensor([0., 2., 4.]))
     """
-    tracing.reads_values("histogram", "computes the counts and edges")
+    tracing.reads_values("histogram", "computes the counts and edges from the tensor's "
+                                      "values in Python")
     data = _float_data("histogram", input)
     xp = backend.get_array_module(data)
     w = None

@@ -32,7 +32,7 @@ def index_key(key):
         return tuple(index_key(k) for k in key)
     if isinstance(key, list):
         if any(isinstance(k, Tensor) for k in key):
-            tracing.reads_values("getitem", "reads a list of Tensors as numbers")
+            tracing.reads_values("getitem", "reads a list of Tensors as Python numbers")
         return np.asarray([k.item() if isinstance(k, Tensor) else k for k in key])
     return key
 
@@ -292,7 +292,8 @@ def one_hot(labels, num_classes=-1):
     if data.dtype.kind not in "iu":
         raise TypeError(f"one_hot: labels must be integers, got dtype {data.dtype}")
     if num_classes < 0:  # the width is read from the labels
-        tracing.reads_values("one_hot", "reads num_classes (-1: the largest label + 1)")
+        tracing.reads_values("one_hot", "reads num_classes from the labels' values in Python "
+                                        "(pass num_classes)")
     n = int(data.max()) + 1 if num_classes < 0 else int(num_classes)
     return OneHot.apply(labels if isinstance(labels, Tensor) else data, n)
 

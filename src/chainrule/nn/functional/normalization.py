@@ -136,7 +136,8 @@ def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=
             raise ValueError(f"instance_norm: expected more than 1 spatial element when training, "
                              f"got input of shape {tuple(input.shape)}")
         if running_mean is not None and running_var is not None:
-            tracing.reads_values("instance_norm", "updates the running statistics in place")
+            tracing.reads_values("instance_norm", "updates the running statistics in place, "
+                                                  "in Python (no step records it)")
             a = input._array
             mean = a.mean(axis=spatial)                       # (N, C)
             var = a.var(axis=spatial) * (n / (n - 1))

@@ -37,7 +37,8 @@ def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0):
     if padding_idx is not None and padding_idx < 0:
         padding_idx += num
     if max_norm is not None:
-        tracing.reads_values("embedding", "renormalises the rows that max_norm picks")
+        tracing.reads_values("embedding", "renormalises the rows max_norm picks, in place, "
+                                          "from the values in Python")
         _embedding_renorm(weight, idx, max_norm, norm_type)
     # The index Tensor is an input of the op, so that a replayed program reads new indices.
     return _fused.Embedding.apply(weight, input if isinstance(input, Tensor) else idx,
