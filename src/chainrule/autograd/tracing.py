@@ -244,7 +244,7 @@ def reads_values(name, what="computes a constant from the tensor's values in Pyt
         >>> with cr.autograd.trace(backward="vjp"):
         ...     F.one_hot(cr.tensor([0, 2]))         # the width is read from the labels
         Traceback (most recent call last):
-        RuntimeError: one_hot: reads num_classes from the labels' values in Python; ...
+        RuntimeError: one_hot: reads num_classes from the labels' values in Python ... cannot be replayed ...
     """
     program = grad_mode.state.tracer
     if program is not None and program.backward == "vjp":
