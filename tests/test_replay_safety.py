@@ -340,7 +340,15 @@ REFUSED = [
     ("pack_padded_sequence", lambda: nn.utils.rnn.pack_padded_sequence(
         cr.randn(3, 2, 4), cr.tensor([3, 2]))),
     ("randn", lambda: cr.randn(3, requires_grad=True)),
+    ("clip_grad_norm_", lambda: nn.utils.clip_grad_norm_([_leaf_with_grad()], 1.0)),
+    ("clip_grad_value_", lambda: nn.utils.clip_grad_value_([_leaf_with_grad()], 1.0)),
 ]
+
+
+def _leaf_with_grad():
+    w = cr.ones(3, requires_grad=True)
+    w.grad = cr.full((3,), 2.0)
+    return w
 
 
 @pytest.mark.parametrize("name, call", REFUSED, ids=[f"{n}-{i}" for i, (n, _) in

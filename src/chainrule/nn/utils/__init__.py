@@ -18,6 +18,7 @@ import math
 import numpy as np
 
 from ... import backend, ops
+from ...autograd import tracing
 from ...tensor import Tensor, _make
 
 __all__ = ["clip_grad_norm_", "clip_grad_value_", "clip_grads_with_norm_", "get_total_norm",
@@ -50,6 +51,8 @@ def get_total_norm(tensors, norm_type: float = 2.0, error_if_nonfinite: bool = F
         >>> cr.nn.utils.get_total_norm([cr.tensor([3.0]), cr.tensor([4.0])])
         tensor(5.)
     """
+    tracing.reads_values("get_total_norm", "computes the norm from the values in Python "
+                                           "(no step records it)")
     arrays = [t._array for t in _as_list(tensors)]
     norm_type = float(norm_type)
     if not arrays:
@@ -67,6 +70,8 @@ def get_total_norm(tensors, norm_type: float = 2.0, error_if_nonfinite: bool = F
 
 def clip_grads_with_norm_(parameters, max_norm: float, total_norm) -> None:
     """Scale the gradients by ``min(1, max_norm / (total_norm + 1e-6))``, in place."""
+    tracing.reads_values("clip_grads_with_norm_", "scales the gradients in place in Python "
+                                                  "(no step records it)")
     grads = [p.grad for p in _as_list(parameters) if p.grad is not None]
     if not grads:
         return
@@ -94,6 +99,8 @@ def clip_grad_norm_(parameters, max_norm: float, norm_type: float = 2.0,
         >>> clip_grad_norm_([w], max_norm=1.0), w.grad
         (tensor(5.), tensor([0.6000, 0.8000]))
     """
+    tracing.reads_values("clip_grad_norm_", "reads and scales the gradients in place in "
+                                            "Python (no step records it)")
     params = _as_list(parameters)
     grads = [p.grad for p in params if p.grad is not None]
     total = get_total_norm(grads, norm_type, error_if_nonfinite)
@@ -110,6 +117,8 @@ def clip_grad_value_(parameters, clip_value: float) -> None:
         >>> w.grad
         tensor([ 0.5000, -0.2500])
     """
+    tracing.reads_values("clip_grad_value_", "clamps the gradients in place in Python (no "
+                                             "step records it)")
     clip_value = float(clip_value)
     for p in _as_list(parameters):
         if p.grad is not None:
