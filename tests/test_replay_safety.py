@@ -68,6 +68,13 @@ def _lenet():
                          nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(), nn.Linear(6, 5))
 
 
+def _cnn():
+    cr.manual_seed(0)
+    return nn.Sequential(nn.Conv2d(2, 4, 3, padding=1), nn.BatchNorm2d(4), nn.ReLU(),
+                         nn.MaxPool2d(3, 2, 1), nn.Dropout2d(0.3), nn.Flatten(),
+                         nn.Dropout(0.2), nn.Linear(4 * 4 * 4, 3))
+
+
 def _mlp():
     cr.manual_seed(0)
     return nn.Sequential(nn.Linear(6, 8), nn.ReLU(), nn.Linear(8, 4))
@@ -221,6 +228,8 @@ CASES = [
     # whole steps
     Case("lenet_step", lambda x, t: F.cross_entropy(_m(x), t), [_f(3, 1, 10, 10, grad=False),
                                                                  _i(5, 3)], model=_lenet),
+    Case("cnn_step_train", lambda x, t: F.cross_entropy(_m(x), t),
+         [_f(3, 2, 8, 8, grad=False), _i(3, 3)], model=_cnn, seed=5),
     Case("lstm_step", lambda x: _m(x)[0], [_f(4, 2, 3, grad=False)], model=_lstm),
 ]
 
@@ -340,6 +349,7 @@ REFUSED = [
     ("pack_padded_sequence", lambda: nn.utils.rnn.pack_padded_sequence(
         cr.randn(3, 2, 4), cr.tensor([3, 2]))),
     ("randn", lambda: cr.randn(3, requires_grad=True)),
+    ("BatchNorm1d", lambda: nn.BatchNorm1d(3, momentum=None)(cr.randn(4, 3))),
     ("clip_grad_norm_", lambda: nn.utils.clip_grad_norm_([_leaf_with_grad()], 1.0)),
     ("clip_grad_value_", lambda: nn.utils.clip_grad_value_([_leaf_with_grad()], 1.0)),
 ]
