@@ -114,6 +114,12 @@ def _bump_stats(m):  # the running statistics change in place after the trace
     m.running_var.data.mul_(2.0)
 
 
+def _then(t, update):
+    """``t`` after ``update(t)`` changed it in place."""
+    update(t)
+    return t
+
+
 _M = {}  # the current row's model (fn reads it)
 
 
@@ -204,6 +210,16 @@ CASES = [
     # detach / .data stand for the same value of the program, not a frozen copy
     Case("detach", lambda x: x * x.detach().exp(), [_f(4, 3)]),
     Case("data", lambda x: x + x.data * 2, [_f(4, 3)]),
+    # in-place ops on tensors of the graph: later reads see the op's output
+    Case("iadd", lambda x: _then(x * 2, lambda y: y.__iadd__(1)) * 3, [_f(4, 3)]),
+    Case("mul_relu_", lambda x: _then(x.relu(), lambda y: y.mul_(2)).exp(), [_f(4, 3)]),
+    Case("setitem_basic", lambda x: _then(x * 2, lambda y: y.__setitem__(0, 0.0)) * 3,
+         [_f(4, 3)]),
+    Case("setitem_mask", lambda m, x: _then(x * 2, lambda y: y.__setitem__(m, 0.0)) * 3,
+         [_b(4, 3), _f(4, 3)]),
+    Case("setitem_index", lambda i, x, v: _then(x * 1, lambda y: y.__setitem__(i, v)),
+         [_i(4, 2), _f(4, 3), _f(3)]),
+    Case("inplace_on_view", lambda x: _then(x * 2, lambda y: y[1:].mul_(3)) + 1, [_f(4, 3)]),
     # random: drawn anew at every replay
     Case("dropout", lambda x: F.dropout(x, 0.5), [_f(4, 6)], seed=3),
     Case("dropout1d", lambda x: F.dropout1d(x, 0.5), [_f(4, 6, 5)], seed=3),
@@ -385,3 +401,23 @@ def test_a_packed_sequence_through_an_lstm_is_refused_under_a_replayable_trace()
     with pytest.raises(RuntimeError, match="^LSTM: .*cannot be replayed"):
         with tracing.trace(backward="vjp"):
             lstm(packed)
+
+
+def test_an_in_place_op_on_a_tensor_from_outside_is_refused_under_a_replayable_trace():
+    w = cr.ones(3, requires_grad=True)
+    x = cr.zeros(3)
+    with pytest.raises(RuntimeError, match="add_: an in-place op on %.* cannot be replayed"):
+        with tracing.trace(backward="vjp"):
+            x.add_(w)
+
+
+def test_an_index_put_outside_the_graph_is_refused_by_the_replay_not_run_stale():
+    x = cr.zeros(4, 3)
+    m = cr.tensor(np.random.default_rng(0).random((4, 3)) < 0.5)
+    with tracing.trace(backward="vjp") as program:
+        y = x * 2
+        y[m] = 1.0
+        out = y * 3
+    plan = Plan(program, [program.value(x), program.value(m)], [program.value(out)])
+    with pytest.raises(RuntimeError, match="no replay for the traced step __setitem__"):
+        plan.run([np.ones((4, 3), np.float32), np.ones((4, 3), bool)])

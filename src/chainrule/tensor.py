@@ -509,6 +509,9 @@ class Tensor:
         return self
 
     def __setitem__(self, index, value):
+        if _in_graph(self, value) and _ops.index._has_tensor(index):  # index Tensors: inputs
+            _ops.inplace.setitem(self, index, value)
+            return
         index = _ops.index_key(index)
         if _in_graph(self, value):
             _ops.inplace.setitem(self, index, value)

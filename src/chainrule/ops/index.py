@@ -159,6 +159,26 @@ class GetItemT(GetItem):
         return (gx, None) + (None,) * len(parts)
 
 
+class IndexPutT(IndexPut):
+    """``x`` with ``value`` written at a key holding index Tensors, which are inputs of the op
+    (not constants): ``y[idx] = v`` replayed on new indices writes at them. IndexPut's rule."""
+
+    name = "setitem"
+
+    def forward(self, x, value, template, *parts):
+        return IndexPut.forward(self, x, value, _key_on(_fill(template, parts), x))
+
+    def backward(self, g, x, value, template, *parts):
+        key = _key_on(_fill(template, [either.value(p) for p in parts]), either.value(x))
+        gx = gv = None
+        if _wants(self, 0):
+            gx = IndexPut.apply(g, 0.0, key) if either.is_graph(g) else \
+                IndexPut.forward(self, g, 0, key)
+        if _wants(self, 1):
+            gv = g[key]
+        return (gx, gv, None) + (None,) * len(parts)
+
+
 def getitem(x, key):
     if _has_tensor(key):
         template, parts = _template(key)
