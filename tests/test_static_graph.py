@@ -416,9 +416,13 @@ def test_a_constant_made_from_a_placeholders_values_is_refused():
     with g:
         p = g.placeholder("p", (4,))
         y = g.placeholder("y", (4,))
-        loss = F.binary_cross_entropy(p, y)     # turns its target into a constant array
+        loss = (p * y._array).sum()             # an array read from a placeholder by hand
+        bce = F.binary_cross_entropy(p, y)      # reads its target as a tensor: follows the feed
+    feed = {p: np.full(4, 0.5, np.float32), y: np.ones(4, np.float32)}
     with pytest.raises(RuntimeError, match="stand-in values"):
-        g.run(loss, feed={p: np.full(4, 0.5, np.float32), y: np.ones(4, np.float32)})
+        g.run(loss, feed=feed)
+    assert g.run(bce, feed=feed) == F.binary_cross_entropy(cr.tensor(feed[p]),
+                                                           cr.tensor(feed[y])).item()
 
 
 def _bn_model():
@@ -532,13 +536,15 @@ def test_an_array_read_from_a_placeholder_while_building_is_refused_on_every_fee
     g = cr.static.Graph()
     with g:
         x = g.placeholder("x", (None, 4))
-        stale = x.max(1)[0].sum()       # max's indices: computed in Python from the stand-in
+        stale = x.gather(1, x._array.argmax(1)[:, None]).sum()  # indices read by hand
         fine = x.amax(1).sum()          # an op that finds the maximum when it runs
+        also_fine = x.max(1, keepdim=True)[0].sum()   # its indices are an op too
     for n in (37, 5):                   # even on a feed of the stand-in size
         X = _rng(n).standard_normal((n, 4)).astype(np.float32)
         with pytest.raises(RuntimeError, match="Gather .* an array along a free .*amax"):
             g.run(stale, feed={x: X})
         assert g.run(fine, feed={x: X}) == pytest.approx(X.max(1).sum(), rel=1e-6)
+        assert g.run(also_fine, feed={x: X}) == pytest.approx(X.max(1).sum(), rel=1e-6)
 
 
 def test_update_errors_name_the_method():

@@ -46,6 +46,20 @@ def _finish(array, requires_grad, device=None):
     return t
 
 
+def _draw(name, method, args, generator, requires_grad, device):
+    """``method`` of the generator on ``args`` as a tensor; while a trace records, drawn by an
+    op (``ops.random.Draw``) so that a replayed program draws anew."""
+    if _grad_mode.state.tracer is None:
+        return _finish(getattr(backend.rng_of(generator), method)(*args), requires_grad, device)
+    if requires_grad:
+        from .autograd import tracing  # noqa: PLC0415
+        tracing.reads_values(name, "draws a leaf that requires grad (a replay would "
+                                    "not draw it again)")
+        return _finish(getattr(backend.rng_of(generator), method)(*args), requires_grad, device)
+    from .ops.random import Draw  # noqa: PLC0415
+    return Draw.apply(method, args, generator, device)
+
+
 def _xp(device):
     """The array module of ``device`` (None: the default device), checked to be usable."""
     name = backend.normalize_device(device)
@@ -162,15 +176,15 @@ def eye(n, m=None, dtype=None, requires_grad=False, device=None):
 def rand(*size, generator=None, dtype=None, requires_grad=False, device=None):
     """Uniform on [0, 1) (torch's stream with the default generator: see ``cr.Generator``)."""
     dtype = _float(dtype)
-    values = backend.rng_of(generator).draw_uniform(_shape(size, "rand"), 0.0, 1.0, dtype)
-    return _finish(values, requires_grad, device)
+    return _draw("rand", "draw_uniform", (_shape(size, "rand"), 0.0, 1.0, dtype), generator,
+                 requires_grad, device)
 
 
 def randn(*size, generator=None, dtype=None, requires_grad=False, device=None):
     """Standard normal."""
     dtype = _float(dtype)
-    values = backend.rng_of(generator).draw_normal(_shape(size, "randn"), 0.0, 1.0, dtype)
-    return _finish(values, requires_grad, device)
+    return _draw("randn", "draw_normal", (_shape(size, "randn"), 0.0, 1.0, dtype), generator,
+                 requires_grad, device)
 
 
 def randint(low, high=None, size=(), generator=None, dtype=None, requires_grad=False,
@@ -185,12 +199,17 @@ def randint(low, high=None, size=(), generator=None, dtype=None, requires_grad=F
     if high <= low:
         raise ValueError(f"randint: high ({high}) must be greater than low ({low})")
     dtype = backend.to_dtype(dtype) or np.dtype(np.int64)
-    values = backend.rng_of(generator).draw_int(low, high, _shape((size,), "randint"), dtype)
-    return _finish(values, requires_grad, device)
+    return _draw("randint", "draw_int", (low, high, _shape((size,), "randint"), dtype),
+                 generator, requires_grad, device)
 
 
 def randperm(n, generator=None, dtype=None, requires_grad=False, device=None):
     """A random permutation of 0 .. n-1 (int64)."""
+    if _grad_mode.state.tracer is not None:  # drawn by an op: a replay draws anew
+        from .ops.unary import cast  # noqa: PLC0415
+        perm = _draw("randperm", "draw_perm", (int(n),), generator, requires_grad, device)
+        want = backend.to_dtype(dtype) or np.dtype(np.int64)
+        return perm if perm._array.dtype == want else cast(perm, want)
     perm = backend.rng_of(generator).draw_perm(int(n))
     return _finish(perm.astype(backend.to_dtype(dtype) or np.int64, copy=False), requires_grad,
                    device)
@@ -209,6 +228,9 @@ def randn_like(t, generator=None, dtype=None, requires_grad=False, device=None):
 def bernoulli(p, generator=None):
     """1 with probability ``p`` (a tensor or number), else 0, in ``p``'s float dtype."""
     rng = backend.rng_of(generator)
+    if isinstance(p, Tensor) and _grad_mode.state.tracer is not None:
+        from .ops.random import BernoulliDraw  # noqa: PLC0415 - an op: a replay draws anew
+        return BernoulliDraw.apply(p, generator)
     if isinstance(p, Tensor):
         where = backend.device_of(p._array)
         host = backend.to_device(p._array, "cpu")

@@ -13,7 +13,7 @@ from . import backend
 from .backend import (  # noqa: F401 - torch.random's names
     Generator, default_generator, get_rng_state, initial_seed, manual_seed, seed, set_rng_state,
 )
-from .tensor import Tensor, _make
+from .tensor import Tensor
 
 
 def multinomial(input, num_samples, replacement=False, *, generator=None, out=None):
@@ -51,7 +51,5 @@ def multinomial(input, num_samples, replacement=False, *, generator=None, out=No
     if bool((probs.sum(axis=-1) <= 0).any()):
         raise RuntimeError("multinomial: invalid multinomial distribution "
                            "(sum of probabilities <= 0)")
-    where = backend.device_of(probs)
-    host = backend.to_device(probs, "cpu")  # the draws are made on the CPU, as torch's streams
-    drawn = backend.rng_of(generator).draw_multinomial(host, num_samples, bool(replacement))
-    return _make(backend.to_device(drawn, where))
+    from .ops.random import MultinomialDraw  # noqa: PLC0415 - an op: a replay draws anew
+    return MultinomialDraw.apply(input, num_samples, bool(replacement), generator)

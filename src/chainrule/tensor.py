@@ -175,6 +175,8 @@ class Tensor:
         t = _make(self._array, False, None)
         if self.grad_fn is not None:  # cut from a graph, as detach()
             t._origin = _detached_at(self.grad_fn, ".data")
+        if _grad_mode.state.tracer is not None:  # the same value of a traced program
+            _grad_mode.state.tracer.alias(t, self)
         return t
 
     @data.setter
@@ -193,6 +195,8 @@ class Tensor:
         t = _make(self._array, False, None)
         if self.grad_fn is not None:  # remember where the graph was cut, for why_no_grad
             t._origin = _detached_at(self.grad_fn, "detach()")
+        if _grad_mode.state.tracer is not None:  # the same value of a traced program
+            _grad_mode.state.tracer.alias(t, self)
         return t
 
     def detach_(self) -> "Tensor":
@@ -537,6 +541,9 @@ class Tensor:
         return self
 
     def __setitem__(self, index, value):
+        if _in_graph(self, value) and _ops.index._has_tensor(index):  # index Tensors: inputs
+            _ops.inplace.setitem(self, index, value)
+            return
         index = _ops.index_key(index)
         if _in_graph(self, value):
             _ops.inplace.setitem(self, index, value)

@@ -146,7 +146,9 @@ class Program:
         """Let tensor ``t`` stand for the Value of ``like``, a tensor or array the program
         knows: the Tensors ``grad()`` returns wrap the arrays a ``backward="vjp"`` trace
         recorded, and ops on them must read those Values (``chainrule.static``)."""
-        v = self._values[id(like)]
+        v = self._values.get(id(like))
+        if v is None:  # an outside tensor (a parameter, an input) first seen here
+            v = self.value(like)
         self._values[id(t)] = v
         self._alive.append(t)
         return v
@@ -231,6 +233,24 @@ def record(node, args, result):
     outputs = () if result is None else (result if isinstance(result, tuple) else (result,))
     program.add(type(node).__name__, inputs, attrs, [o for o in outputs if o is not None],
                 type(node), node, args)
+
+
+def reads_values(name, what="computes a constant from the tensor's values in Python"):
+    """Refuse, under ``trace(backward="vjp")`` (a program meant to be replayed), library code
+    that reads a tensor's values in Python (or makes a state change no step records): what
+    it computes would be frozen into the program and replayed, stale, on new data. Outside
+    such a trace it costs one attribute read.
+
+        >>> with cr.autograd.trace(backward="vjp"):
+        ...     F.one_hot(cr.tensor([0, 2]))         # the width is read from the labels
+        Traceback (most recent call last):
+        RuntimeError: one_hot: reads num_classes from the labels' values in Python ... cannot be replayed ...
+    """
+    program = grad_mode.state.tracer
+    if program is not None and program.backward == "vjp":
+        raise RuntimeError(f"{name}: {what}; cannot be replayed (a replay of the traced "
+                           f"program would reuse what it read): call it outside the traced "
+                           f"function")
 
 
 def vjp_recorder():

@@ -15,6 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import backend
+from ..autograd import tracing
 from ..creation import empty, ones, tensor, zeros
 from . import functional as F
 from . import init
@@ -70,6 +71,8 @@ class _BatchNorm(Module):
         if self.training and self.track_running_stats:
             self.num_batches_tracked.add_(1)
             if self.momentum is None:  # a cumulative moving average
+                tracing.reads_values(type(self).__name__, "reads num_batches_tracked in "
+                                     "Python for momentum=None (give a momentum)")
                 momentum = 1.0 / float(self.num_batches_tracked._array)
         # Batch statistics when training, or when there are no running ones to use.
         use_batch = self.training or self.running_mean is None

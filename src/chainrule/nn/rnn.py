@@ -19,6 +19,7 @@ import math
 import numpy as np
 
 from .. import backend
+from ..autograd import tracing
 from ..creation import empty
 from ..ops import recurrent as _cells
 from ..ops.index import GetItem, IndexAdd, index_select
@@ -164,6 +165,8 @@ class RNNBase(Module):
         masks = sorted_indices = unsorted_indices = None
         unbatched = False
         if packed:
+            tracing.reads_values(name, "computes masks from a packed sequence's batch sizes "
+                                        "in Python")
             data, batch_sizes = input.data, np.asarray(input.batch_sizes._array)
             sorted_indices, unsorted_indices = input.sorted_indices, input.unsorted_indices
             T, B = int(batch_sizes.size), int(batch_sizes[0]) if batch_sizes.size else 0

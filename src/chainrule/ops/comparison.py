@@ -1,7 +1,8 @@
 """Comparisons, logic and float tests: eq, lt, logical_and, isnan, allclose, ...
 
 None has a gradient: each returns a bool Tensor outside the graph (or a Python bool for
-``allclose`` and ``equal``), as in PyTorch.
+``allclose`` and ``equal``), as in PyTorch. Each is an op of its own (``differentiable =
+False``), so a traced program recomputes the mask on new data instead of freezing it.
 
     >>> cr.tensor([1.0, 2.0]) < 1.5
     tensor([ True, False])
@@ -11,18 +12,40 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..tensor import Tensor, _make
+from ..autograd import tracing
+from ..autograd.function import Op
+from ..tensor import Tensor
 
 
 def _data(x):
     return x._array if isinstance(x, Tensor) else x
 
 
-def _named(name, fn, a, b):
-    try:
-        return _make(fn(_data(a), _data(b)))
-    except ValueError as exc:
-        raise ValueError(f"{name}: {exc}") from None
+class Compare(Op):
+    """An elementwise test (``fn``, a NumPy ufunc) of one or two operands: a bool mask."""
+
+    differentiable = False
+    arg_names = ("input", "other")
+
+    def forward(self, a, b=None):
+        return self.fn(a) if b is None else self.fn(a, b)
+
+
+def _compare(name, fn):
+    return type(name, (Compare,), {"fn": staticmethod(fn), "name": name,
+                                   "__doc__": f"``{fn.__name__}`` as an op."})
+
+
+_OPS = {name: _compare(name, fn) for name, fn in [
+    ("eq", np.equal), ("ne", np.not_equal), ("lt", np.less), ("le", np.less_equal),
+    ("gt", np.greater), ("ge", np.greater_equal), ("logical_and", np.logical_and),
+    ("logical_or", np.logical_or), ("logical_xor", np.logical_xor),
+    ("logical_not", np.logical_not), ("isnan", np.isnan), ("isinf", np.isinf),
+    ("isfinite", np.isfinite)]}
+
+
+def _named(name, fn, a, b=None):
+    return _OPS[name].apply(a) if b is None else _OPS[name].apply(a, b)
 
 
 def eq(input, other):  # noqa: A002 - PyTorch's argument names
@@ -62,24 +85,26 @@ def logical_xor(input, other):  # noqa: A002 - PyTorch's argument names
 
 
 def logical_not(x):
-    return _make(np.logical_not(_data(x)))
+    return _named("logical_not", None, x)
 
 
 def isnan(x):
-    return _make(np.isnan(_data(x)))
+    return _named("isnan", None, x)
 
 
 def isinf(x):
-    return _make(np.isinf(_data(x)))
+    return _named("isinf", None, x)
 
 
 def isfinite(x):
-    return _make(np.isfinite(_data(x)))
+    return _named("isfinite", None, x)
 
 
 def allclose(input, other, rtol=1e-5, atol=1e-8):  # noqa: A002 - PyTorch's argument names
+    tracing.reads_values("allclose", "reads the values into a Python bool")
     return bool(np.allclose(_data(input), _data(other), rtol=rtol, atol=atol))
 
 
 def equal(input, other):  # noqa: A002 - PyTorch's argument names
+    tracing.reads_values("equal", "reads the values into a Python bool")
     return bool(np.array_equal(_data(input), _data(other)))

@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections import namedtuple
 
 from .. import backend
+from ..autograd import tracing
+from ..autograd.function import Op
 from ..promotion import check_float_input
 from ..tensor import Tensor, _make
 
@@ -76,8 +78,19 @@ def histc(input, bins=100, min=0, max=0):  # noqa: A001,A002 - PyTorch's names
     bins = int(bins)
     if bins <= 0:
         raise RuntimeError(f"histc: bins must be > 0, got {bins}")
-    lo, hi = _range("histc", data, min, max, 1.0)
-    return _make(_count(data, lo, hi, bins, None))
+    return Histc.apply(input, bins, min, max)   # an op: a replayed program counts anew
+
+
+class Histc(Op):
+    """``histc``'s counts as an op (no gradient), so that a replayed program counts anew."""
+
+    differentiable = False
+    name = "histc"
+
+    def forward(self, x, bins, min, max):  # noqa: A002 - PyTorch's names
+        data = x.reshape(-1)
+        lo, hi = _range("histc", data, min, max, 1.0)
+        return _count(data, lo, hi, bins, None)
 
 
 def histogram(input, bins=100, *, range=None, weight=None, density=False):  # noqa: A002
@@ -88,6 +101,8 @@ def histogram(input, bins=100, *, range=None, weight=None, density=False):  # no
         >>> cr.histogram(cr.tensor([0.0, 1.0, 4.0]), cr.tensor([0.0, 2.0, 4.0]))
         HistogramResult(hist=tensor([2., 1.]), bin_edges=tensor([0., 2., 4.]))
     """
+    tracing.reads_values("histogram", "computes the counts and edges from the tensor's "
+                                      "values in Python")
     data = _float_data("histogram", input)
     xp = backend.get_array_module(data)
     w = None

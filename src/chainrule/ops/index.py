@@ -15,6 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..aliases import torch_aliases
+from ..autograd import tracing
 from ..autograd.function import Op
 from ..backend import device_of, get_array_module, to_device
 from ..tensor import Tensor
@@ -30,6 +31,8 @@ def index_key(key):
     if isinstance(key, tuple):
         return tuple(index_key(k) for k in key)
     if isinstance(key, list):
+        if any(isinstance(k, Tensor) for k in key):
+            tracing.reads_values("getitem", "reads a list of Tensors as Python numbers")
         return np.asarray([k.item() if isinstance(k, Tensor) else k for k in key])
     return key
 
@@ -108,7 +111,78 @@ class IndexPut(Op):
 
 
 
+class _Slot:
+    """Where a Tensor of an index key goes (``GetItemT``'s template)."""
+
+    __slots__ = ()
+
+    def __repr__(self):
+        return "<tensor>"
+
+
+_SLOT = _Slot()
+
+
+def _has_tensor(key):
+    return isinstance(key, Tensor) or (type(key) is tuple
+                                       and any(isinstance(k, Tensor) for k in key))
+
+
+def _template(key):
+    """``key`` with its Tensors replaced by ``_SLOT``, and those Tensors in order."""
+    if isinstance(key, Tensor):
+        return _SLOT, (key,)
+    parts = tuple(k for k in key if isinstance(k, Tensor))
+    return tuple(_SLOT if isinstance(k, Tensor) else k for k in key), parts
+
+
+def _fill(template, parts):
+    if template is _SLOT:
+        return parts[0]
+    it = iter(parts)
+    return tuple(next(it) if k is _SLOT else k for k in template)
+
+
+class GetItemT(GetItem):
+    """``x[key]`` where the key holds index Tensors: they are inputs of the op (not constants),
+    so a replayed program reads the new indices. Its backward is GetItem's."""
+
+    torch_name = "IndexBackward0"
+    name = "getitem"
+
+    def forward(self, x, template, *parts):
+        return x[_key_on(_fill(template, parts), x)]
+
+    def backward(self, g, x, template, *parts):
+        key = _key_on(_fill(template, [either.value(p) for p in parts]), either.value(x))
+        gx, _ = GetItem.backward(self, g, x, key)
+        return (gx, None) + (None,) * len(parts)
+
+
+class IndexPutT(IndexPut):
+    """``x`` with ``value`` written at a key holding index Tensors, which are inputs of the op
+    (not constants): ``y[idx] = v`` replayed on new indices writes at them. IndexPut's rule."""
+
+    name = "setitem"
+
+    def forward(self, x, value, template, *parts):
+        return IndexPut.forward(self, x, value, _key_on(_fill(template, parts), x))
+
+    def backward(self, g, x, value, template, *parts):
+        key = _key_on(_fill(template, [either.value(p) for p in parts]), either.value(x))
+        gx = gv = None
+        if _wants(self, 0):
+            gx = IndexPut.apply(g, 0.0, key) if either.is_graph(g) else \
+                IndexPut.forward(self, g, 0, key)
+        if _wants(self, 1):
+            gv = g[key]
+        return (gx, gv, None) + (None,) * len(parts)
+
+
 def getitem(x, key):
+    if _has_tensor(key):
+        template, parts = _template(key)
+        return GetItemT.apply(x, template, *parts)
     key = _key_on(index_key(key), x._array)
     return GetItem.apply(x, key)
 
@@ -159,10 +233,32 @@ class Gather(Op):
         return out, None
 
 
+class GatherIndex(Op):
+    """``gather`` with an index Tensor as an input: coordinates (and the range check) are
+    made in forward from the index it is given, so a replay gathers at the new indices."""
+
+    torch_name = "GatherBackward0"
+    name = "gather"
+    caches = ("coords",)
+
+    def forward(self, x, index, axis):
+        self.coords = coords = _gather_index(x.shape, _key_on(index, x), axis, "gather")
+        return x[coords]
+
+    def backward(self, g, x, index, axis):
+        coords = getattr(self, "coords", None)
+        if coords is None:
+            coords = _gather_index(x.shape, _key_on(either.value(index), either.value(x)),
+                                   axis, "gather")
+        return Gather.backward(self, g, x, coords)[0], None, None
+
+
 @torch_aliases
 def gather(x, dim, index):
     """``out[i][j] = x[i][index[i][j]]`` for dim=1, and so on, as ``torch.gather``."""
     axis = normalize_dim("gather", dim, x.ndim)
+    if isinstance(index, Tensor):
+        return GatherIndex.apply(x, index, axis)
     idx = either.array_of(index)
     idx = _key_on(idx, x._array)
     return Gather.apply(x, _gather_index(x.shape, idx, axis, "gather"))
@@ -177,6 +273,8 @@ def index_select(x, dim, index):
     if idx.dtype.kind not in "iu":
         raise TypeError(f"index_select: index must be an integer tensor, got dtype {idx.dtype}")
     check_index_range("index_select", idx, x.shape[axis] if x.ndim else 1, axis)
+    if isinstance(index, Tensor):  # an input of the op: a replay reads the new indices
+        return GetItemT.apply(x, (slice(None),) * axis + (_SLOT,), index)
     return GetItem.apply(x, _key_on((slice(None),) * axis + (idx,), x._array))
 
 
@@ -191,13 +289,18 @@ def masked_fill(x, mask, value):
     if not isinstance(v, Tensor):  # a number (or host value): made on x's device
         v = get_array_module(x._array).asarray(to_device(v, device_of(x._array))
                                                if hasattr(v, "shape") else v, dtype=x.dtype)
-    return where(m, v, x)
+    return where(mask if isinstance(mask, Tensor) else m, v, x)
 
 
 def take_along_dim(x, indices, dim):
     """``gather``, except that negative indices count from the end (torch allows them here)."""
     axis = normalize_dim("take_along_dim", dim, x.ndim)
-    idx = indices._array if isinstance(indices, Tensor) else np.asarray(indices)
+    if isinstance(indices, Tensor):  # wrapped by ops, so that a replay wraps the new ones
+        if indices.dtype.kind == "i" and x.ndim:
+            from .unary import where  # noqa: PLC0415
+            indices = where(indices < 0, indices + x.shape[axis], indices)
+        return gather(x, dim, indices)
+    idx = np.asarray(indices)
     if idx.dtype.kind in "i" and x.ndim:
         idx = np.where(idx < 0, idx + x.shape[axis], idx)
     return gather(x, dim, idx)
@@ -208,7 +311,22 @@ def one_hot(labels, num_classes=-1):
     data = either.array_of(labels)
     if data.dtype.kind not in "iu":
         raise TypeError(f"one_hot: labels must be integers, got dtype {data.dtype}")
+    if num_classes < 0:  # the width is read from the labels
+        tracing.reads_values("one_hot", "reads num_classes from the labels' values in Python "
+                                        "(pass num_classes)")
     n = int(data.max()) + 1 if num_classes < 0 else int(num_classes)
-    if data.size and (data.min() < 0 or data.max() >= n):
-        raise ValueError(f"one_hot: labels must lie in [0, {n}), got min {data.min()} max {data.max()}")
-    return Tensor(get_array_module(data).eye(n, dtype=np.int64)[data])
+    return OneHot.apply(labels if isinstance(labels, Tensor) else data, n)
+
+
+class OneHot(Op):
+    """int64 one-hot rows of width ``n`` for integer labels (no gradient): an op, so that a
+    replayed program encodes the new labels."""
+
+    differentiable = False
+    name = "one_hot"
+
+    def forward(self, data, n):
+        if data.size and (data.min() < 0 or data.max() >= n):
+            raise ValueError(f"one_hot: labels must lie in [0, {n}), got min {data.min()} "
+                             f"max {data.max()}")
+        return get_array_module(data).eye(n, dtype=np.int64)[data]

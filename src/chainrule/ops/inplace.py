@@ -31,7 +31,7 @@ from ..autograd import grad_mode as _grad_mode
 from ..backend import device_of, to_device
 from ..promotion import check_inplace_cast
 from ..tensor import Tensor, _make
-from .index import GetItem, IndexPut, _is_basic, _key_on
+from .index import GetItem, IndexPut, IndexPutT, _has_tensor, _is_basic, _key_on, _template
 
 
 def rebase(name, target, compute, reads_target):
@@ -40,12 +40,33 @@ def rebase(name, target, compute, reads_target):
     if capture is not None:  # cr.compile cannot replay a rebased history yet: refused
         capture.refuse(target, "inplace")
     previous = _previous_version(target, copy=reads_target)
+    tracer = _traced(name, target, previous)
     view_of = _view_base(target)
     result = compute(previous)
     _write_back(name, target, result)
+    if tracer is not None:  # from now on ``target`` is the op's output in the program
+        tracer.alias(target, result)
     if view_of is not None:
         _rebase_base(target, *view_of)
     return target
+
+
+def _traced(name, target, previous):
+    """While a trace records: let ``previous`` stand for ``target``'s value in the program
+    (the op reads it), and return the program. A replayed program runs the op out of place
+    and reads its output wherever ``target`` is read afterwards, as the eager code reads the
+    array written in place; an input or parameter of the program cannot be followed so
+    (``program.value(t)`` must keep meaning the value fed), and is refused."""
+    program = _grad_mode.state.tracer
+    if program is None:
+        return None
+    v = program.value(target)
+    if v.kind != "op" and program.backward == "vjp":
+        raise RuntimeError(f"{name}: an in-place op on {v} ({v.kind} {v.shape}), a tensor from "
+                           f"outside the traced program, cannot be replayed; work on a copy "
+                           f"(t = t.clone()) inside the traced function")
+    program.alias(previous, target)
+    return program
 
 
 def _previous_version(t, copy):
@@ -85,9 +106,12 @@ def _rebase_base(view, base, key, getitem_node):
             "a view of a leaf tensor that requires grad is used in an in-place operation; "
             "wrap the update in `with cr.no_grad():`")
     previous = _previous_version(base, copy=False)
+    tracer = _traced("in-place op on a view", base, previous)
     # The view's own history must start at the base's previous version, not at the base.
     getitem_node.args = (previous,) + tuple(getitem_node.args[1:])
     result = IndexPut.apply(previous, view, key)
+    if tracer is not None:
+        tracer.alias(base, result)
     base.grad_fn = result.grad_fn
     base._requires_grad = result._requires_grad
     base._output_nr = 0
@@ -95,7 +119,12 @@ def _rebase_base(view, base, key, getitem_node):
 
 
 def setitem(target, key, value):
-    """``target[key] = value`` inside the graph: an index-put node."""
+    """``target[key] = value`` inside the graph: an index-put node (index Tensors in ``key``
+    are inputs of it, so that a replayed program writes at the new indices)."""
+    if _has_tensor(key):
+        template, parts = _template(key)
+        return rebase("__setitem__", target,
+                      lambda old: IndexPutT.apply(old, value, template, *parts), False)
     if type(target._array) is not np.ndarray:  # a device tensor: value and key go there too
         device = device_of(target._array)
         if isinstance(value, Tensor) and device_of(value._array) != device:

@@ -26,15 +26,54 @@ class DropoutMask(Op):
         return backend.to_device(keep / dtype.type(1.0 - p), backend.device_of(x))
 
 
-class DropMask(Op):
-    """A dropout mask of ``shape`` for attention weights, drawn from the default generator
-    as a step of its own (so a compiled step draws it anew at every replay): kept elements
-    are 1 / (1 - p), dropped ones 0. ``xp`` is the array module, ``dtype`` the mask's."""
+class KeepMask(Op):
+    """A mask of ``shape`` (broadcast against ``x``): 1 / (1 - p) where a uniform draw from
+    ``generator`` is >= p, else 0, in the dtype of ``x``: channel dropout's and attention
+    dropout's mask, drawn as a step of its own so that a replay draws anew. ``draw_dtype``
+    is the dtype of the uniforms (None: the generator's default, float64)."""
 
     differentiable = False
 
-    def forward(self, xp, shape, p, dtype):
-        draw = backend.rng_of(None).random(shape)
-        keep = xp.asarray(draw >= p).astype(dtype)
-        keep *= dtype.type(1.0 / (1.0 - p))
+    def forward(self, x, shape, p, generator, draw_dtype):
+        rng = backend.rng_of(generator)
+        draw = rng.random(shape) if draw_dtype is None else rng.random(shape, dtype=draw_dtype)
+        xp = backend.get_array_module(x)
+        keep = xp.asarray(backend.to_device(draw >= p, backend.device_of(x))).astype(x.dtype)
+        keep *= x.dtype.type(1.0 / (1.0 - p))
         return keep
+
+
+class Draw(Op):
+    """A draw from ``generator`` that reads no tensor (``rand``, ``randn``, ``randint``,
+    ``randperm``): ``method`` of the generator called with ``args``, placed on ``device``.
+    The creation functions use it while a trace records, so that a replay draws anew (and
+    the numbers are those of the same call made eagerly)."""
+
+    differentiable = False
+
+    def forward(self, method, args, generator, device):
+        return backend.place(getattr(backend.rng_of(generator), method)(*args), device)
+
+
+class BernoulliDraw(Op):
+    """1 with probability ``p`` (an array), else 0, drawn on the CPU as torch's streams."""
+
+    differentiable = False
+    name = "bernoulli"
+
+    def forward(self, p, generator):
+        host = backend.to_device(p, "cpu")
+        drawn = backend.rng_of(generator).draw_bernoulli_tensor(host, host.dtype)
+        return backend.to_device(drawn, backend.device_of(p))
+
+
+class MultinomialDraw(Op):
+    """Category indices drawn from the weights of each row of ``probs`` (see ``multinomial``)."""
+
+    differentiable = False
+    name = "multinomial"
+
+    def forward(self, probs, num_samples, replacement, generator):
+        host = backend.to_device(probs, "cpu")  # the draws are made on the CPU, as torch's
+        drawn = backend.rng_of(generator).draw_multinomial(host, num_samples, replacement)
+        return backend.to_device(drawn, backend.device_of(probs))

@@ -402,22 +402,47 @@ def min(x, dim=None, keepdim=False):  # noqa: A001 - PyTorch's name
     return _extreme("min", x, dim, keepdim, argmin)
 
 
+class ArgMax(Op):
+    """The (first) index of the largest element, along ``dim`` or of the flattened input: an
+    op (no gradient), so that a replayed program finds the new maxima."""
+
+    differentiable = False
+    name = "argmax"
+
+    def forward(self, x, dim, keepdim):
+        if dim is None:
+            return _on(x, x.argmax(), np.int64)
+        return _on(x, x.argmax(axis=dim, keepdims=keepdim), np.int64)
+
+
+class ArgMin(Op):
+    """The (first) index of the smallest element (see ``ArgMax``)."""
+
+    differentiable = False
+    name = "argmin"
+
+    def forward(self, x, dim, keepdim):
+        if dim is None:
+            return _on(x, x.argmin(), np.int64)
+        return _on(x, x.argmin(axis=dim, keepdims=keepdim), np.int64)
+
+
+def _arg(op, x, dim, keepdim):
+    data = either.array_of(x)
+    d = None if dim is None else normalize_dim(op.name, dim, data.ndim)
+    if isinstance(x, Tensor):
+        return op.apply(x, d, keepdim)
+    return _make(op.forward(None, data, d, keepdim))
+
+
 @torch_aliases
 def argmax(x, dim=None, keepdim=False):
-    data = either.array_of(x)
-    if dim is None:
-        return _make(_on(data, data.argmax(), np.int64))
-    d = normalize_dim("argmax", dim, data.ndim)
-    return _make(_on(data, data.argmax(axis=d, keepdims=keepdim), np.int64))
+    return _arg(ArgMax, x, dim, keepdim)
 
 
 @torch_aliases
 def argmin(x, dim=None, keepdim=False):
-    data = either.array_of(x)
-    if dim is None:
-        return _make(_on(data, data.argmin(), np.int64))
-    d = normalize_dim("argmin", dim, data.ndim)
-    return _make(_on(data, data.argmin(axis=d, keepdims=keepdim), np.int64))
+    return _arg(ArgMin, x, dim, keepdim)
 
 
 def norm(x, p=2, dim=None, keepdim=False):
@@ -429,15 +454,39 @@ def norm(x, p=2, dim=None, keepdim=False):
     return Norm.apply(x, p, _dims("norm", x, dim), keepdim)
 
 
+class All(Op):
+    """Whether every element (along ``axis``) is true: an op without gradient."""
+
+    differentiable = False
+    name = "all"
+
+    def forward(self, x, axis, keepdim):
+        return _on(x, x.all(axis=axis, keepdims=keepdim))
+
+
+class Any(Op):
+    """Whether some element (along ``axis``) is true: an op without gradient."""
+
+    differentiable = False
+    name = "any"
+
+    def forward(self, x, axis, keepdim):
+        return _on(x, x.any(axis=axis, keepdims=keepdim))
+
+
+def _logical_reduce(op, x, dim, keepdim):
+    data = either.array_of(x)
+    axis = None if dim is None else normalize_dims(op.name, dim, data.ndim)
+    if isinstance(x, Tensor):  # an op: a replayed program tests the new values
+        return op.apply(x, axis, keepdim)
+    return _make(op.forward(None, data, axis, keepdim))
+
+
 @torch_aliases
 def all(x, dim=None, keepdim=False):  # noqa: A001 - PyTorch's name
-    data = either.array_of(x)
-    axis = None if dim is None else normalize_dims("all", dim, data.ndim)
-    return _make(_on(data, data.all(axis=axis, keepdims=keepdim)))
+    return _logical_reduce(All, x, dim, keepdim)
 
 
 @torch_aliases
 def any(x, dim=None, keepdim=False):  # noqa: A001 - PyTorch's name
-    data = either.array_of(x)
-    axis = None if dim is None else normalize_dims("any", dim, data.ndim)
-    return _make(_on(data, data.any(axis=axis, keepdims=keepdim)))
+    return _logical_reduce(Any, x, dim, keepdim)

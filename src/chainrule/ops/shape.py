@@ -372,6 +372,10 @@ def repeat_interleave(x, repeats=None, dim=None, output_size=None):
         tensor([0, 0, 1])
     """
     from ..tensor import Tensor, _make  # noqa: PLC0415
+    if repeats is None or isinstance(repeats, Tensor):
+        from ..autograd import tracing  # noqa: PLC0415
+        tracing.reads_values("repeat_interleave", "reads the repeat counts (and so the "
+                                                      "size) from the tensor's values in Python")
     if repeats is None:  # repeat_interleave(counts): arange(len(counts)) repeated by counts
         counts = x._array
         if counts.ndim != 1 or counts.dtype.kind not in "iu":

@@ -23,6 +23,7 @@ import numpy as np
 
 from ..aliases import torch_aliases
 from .. import backend
+from ..autograd.function import Op
 from ..tensor import Tensor, _make
 from .index import gather
 from .reduce import normalize_dim
@@ -51,6 +52,18 @@ def _order(data, axis, descending):
     return (n - 1 - xp.flip(flipped, axis)).astype(xp.int64, copy=False)
 
 
+class Order(Op):
+    """The indices that sort ``x`` along ``axis`` (the first ``k`` of them when k is not None):
+    an op without gradient, so that a replayed program sorts the new values."""
+
+    differentiable = False
+    name = "sort"
+
+    def forward(self, x, axis, descending, k):
+        order = _order(x, axis, descending)
+        return order if k is None else order[(slice(None),) * axis + (slice(0, k),)]
+
+
 @torch_aliases
 def argsort(x, dim=-1, descending=False, stable=False):
     """The indices that sort ``x`` along ``dim`` (ties in their original order).
@@ -62,7 +75,7 @@ def argsort(x, dim=-1, descending=False, stable=False):
     axis = normalize_dim("argsort", dim, data.ndim)
     if data.ndim == 0:
         return _make(backend.get_array_module(data).zeros((), dtype=np.int64))
-    return _make(_order(data, axis, descending))
+    return Order.apply(x, axis, descending, None)
 
 
 @torch_aliases
@@ -76,7 +89,7 @@ def sort(x, dim=-1, descending=False, stable=False):
     axis = normalize_dim("sort", dim, data.ndim)
     if data.ndim == 0:
         return SortResult(gather(x, 0, argsort(x)), argsort(x))
-    indices = _make(_order(data, axis, descending))
+    indices = Order.apply(x, axis, descending, None)
     return SortResult(gather(x, axis, indices), indices)
 
 
@@ -98,8 +111,7 @@ def topk(x, k, dim=-1, largest=True, sorted=True):  # noqa: A002 - PyTorch's nam
                            f"(shape {tuple(data.shape)})")
     if data.ndim == 0:
         return TopKResult(*sort(x))  # PyTorch gives the element itself for k = 0 or 1
-    order = _order(data, axis, largest)
-    indices = _make(order[(slice(None),) * axis + (slice(0, k),)])
+    indices = Order.apply(x, axis, largest, k)
     return TopKResult(gather(x, axis, indices), indices)
 
 

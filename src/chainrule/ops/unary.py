@@ -393,6 +393,8 @@ def where(condition, input, other):  # noqa: A002 - PyTorch's argument names
         data = [t._array for t in (input, other) if isinstance(t, Tensor)]
         if data and type(data[0]) is not np.ndarray:
             c = backend.to_device(c, backend.device_of(data[0]))
+        elif isinstance(condition, Tensor):  # an input of the op: a replay reads it anew
+            c = condition
     return Where.apply(c, input, other)
 
 

@@ -623,7 +623,10 @@ class _Codegen:
             raise RuntimeError(f"Plan: a hook is registered on a leaf of shape "
                                f"{tuple(leaf.shape)}; a replay does not run hooks")
         j = self.input_pos.get(leaf_v.index)
-        target = self.const(leaf, "P") if j is None else f"T[{j}]"
+        # An input's gradient goes to the tensor ``run`` was given for it, else (arrays only)
+        # to the tensor it was when traced, as the first version of Plan did.
+        target = self.const(leaf, "P") if j is None else \
+            f"(T[{j}] if T is not None else {self.const(leaf, 'P')})"
         g = self.var(grad_v)
         traced = self.program.tensor_of(grad_v)
         shared = id(traced) in self.seed_arrays or id(traced) in self.deposited

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from ... import ops as _ops
 from ...ops import activation as _act
-from ...ops.either import array_of
 from ...ops.softmax import log_softmax as _log_softmax
 from ...ops.softmax import softmax as _softmax
 
@@ -66,7 +65,7 @@ def prelu(input, weight):
         weight = weight.reshape((1, -1) + (1,) * (input.ndim - 2))
     elif weight.ndim:
         weight = weight.reshape(())
-    return _ops.where(array_of(input) > 0, input, input * weight)
+    return _ops.where(input > 0, input, input * weight)   # the mask by an op: replay-safe
 
 
 def hardsigmoid(input, inplace=False):

@@ -23,6 +23,8 @@ from ...ops import shape as _shape
 from ...ops.attention import Attention, SplitHeads
 from ...ops.index import index_select
 from ...ops.fused.linear import linear
+from ...ops.random import KeepMask as _KeepMask
+from ...ops.unary import where as _where
 from ...tensor import Tensor, _make
 
 
@@ -30,13 +32,13 @@ def _xp(t):
     return backend.get_array_module(t._array)
 
 
-def _dropout_mask(xp, shape, p, dtype):
+def _dropout_mask(like, shape, p, dtype):
+    """The attention dropout mask, drawn by an op (a replay draws anew); None when p is 0."""
     if p <= 0.0:
         return None
     if p >= 1.0:
-        return xp.zeros(shape, dtype)
-    from ...ops.random import DropMask  # noqa: PLC0415 - a step of its own (issue 15)
-    return DropMask.apply(xp, shape, p, dtype)
+        return _xp(like).zeros(shape, dtype)
+    return _KeepMask.apply(like, shape, p, None, None)
 
 
 def _additive(name, mask, dtype, true_means_masked):
@@ -45,14 +47,17 @@ def _additive(name, mask, dtype, true_means_masked):
         return None
     arr = mask._array if isinstance(mask, Tensor) else np.asarray(mask)
     xp = backend.get_array_module(arr)
+    if arr.dtype.kind not in "bf":
+        raise TypeError(f"{name}: only bool and floating types of masks are supported, got "
+                        f"dtype {arr.dtype}")
+    if isinstance(mask, Tensor):  # by ops, so that a replayed program reads the new mask
+        if arr.dtype == np.bool_:
+            blocked = mask if true_means_masked else ~mask
+            return _where(blocked, xp.asarray(-np.inf, dtype), xp.asarray(0, dtype))
+        return mask if mask.dtype == dtype else mask.to(dtype)
     if arr.dtype == np.bool_:
         blocked = arr if true_means_masked else ~arr
         return xp.where(blocked, dtype.type(-np.inf), dtype.type(0))
-    if arr.dtype.kind != "f":
-        raise TypeError(f"{name}: only bool and floating types of masks are supported, got "
-                        f"dtype {arr.dtype}")
-    if isinstance(mask, Tensor) and mask.requires_grad:
-        return mask if mask.dtype == dtype else mask.to(dtype)
     return arr.astype(dtype, copy=False)
 
 
@@ -111,7 +116,7 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
             raise RuntimeError(f"{name}: attn_mask of shape {tuple(mask.shape)} does not "
                                f"broadcast to the attention shape {batch + (L, S)}")
     scale = 1.0 / math.sqrt(query.shape[-1]) if scale is None else float(scale)
-    drop = _dropout_mask(xp, batch + (L, S), dropout_p, dtype)
+    drop = _dropout_mask(query, batch + (L, S), dropout_p, dtype)
     out, _ = Attention.apply(query, key, value, mask, scale, drop, True)
     return out
 
@@ -261,7 +266,7 @@ def multi_head_attention(query, key, value, embed_dim_to_check, num_heads, in_pr
 
     # --- attention and the output projection ------------------------------------------
     p = dropout_p if training else 0.0
-    drop = _dropout_mask(xp, (N, H, L, S_full), p, dtype)
+    drop = _dropout_mask(q, (N, H, L, S_full), p, dtype)
     out, weights = Attention.apply(q, k, v, mask, 1.0 / math.sqrt(head_dim), drop,
                                    not need_weights)
     rows = out.permute(0, 2, 1, 3) if batch_first else out.permute(2, 0, 1, 3)

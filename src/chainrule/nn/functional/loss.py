@@ -16,6 +16,7 @@ import numpy as np
 
 from ... import ops as _ops
 from ...ops import fused as _fused
+from ...ops import targets as _targets
 from ...ops.fused import cross_entropy  # one fused node (ops/fused/cross_entropy.py)
 from ...backend import device_of, get_array_module, to_device
 from ...ops.either import array_of
@@ -80,7 +81,7 @@ def huber_loss(input, target, reduction="mean", delta=1.0):
         raise ValueError(f"huber_loss: delta must be positive, got {delta}")
     d = input - target
     ad = _ops.abs(d)
-    small = array_of(ad) < delta
+    small = ad < delta   # an op: a replay compares the new differences
     losses = _ops.where(small, 0.5 * d * d, delta * (ad - 0.5 * delta))
     return _reduce("huber_loss", losses, reduction)
 
@@ -94,17 +95,19 @@ def smooth_l1_loss(input, target, reduction="mean", beta=1.0):
     ad = _ops.abs(d)
     if beta == 0:
         return _reduce("smooth_l1_loss", ad, reduction)
-    small = array_of(ad) < beta
+    small = ad < beta
     losses = _ops.where(small, 0.5 * d * d / beta, ad - 0.5 * beta)
     return _reduce("smooth_l1_loss", losses, reduction)
 
 
 def _const(x, dtype):
-    """A weight-like argument as a constant array in ``dtype`` (or a Tensor kept in the graph)."""
+    """A target- or weight-like argument in ``dtype``: a Tensor stays a Tensor (cast by an
+    op where its dtype differs), so that a replayed program reads its new values; anything
+    else becomes an array."""
     if x is None:
         return None
-    if isinstance(x, Tensor) and x.requires_grad:
-        return x
+    if isinstance(x, Tensor):
+        return x if x._array.dtype == dtype else _ops.cast(x, dtype)
     return array_of(x).astype(dtype, copy=False)
 
 
@@ -118,7 +121,7 @@ def binary_cross_entropy_with_logits(input, target, weight=None, reduction="mean
     _check_reduction("binary_cross_entropy_with_logits", reduction)
     _check_same_shape("binary_cross_entropy_with_logits", input, target)
     dtype = input.dtype
-    t = target if isinstance(target, Tensor) and target.requires_grad else _const(target, dtype)
+    t = _const(target, dtype)
     return _fused.BCEWithLogits.apply(input, t, _const(weight, dtype), _const(pos_weight, dtype),
                                       reduction)
 
@@ -132,65 +135,54 @@ def binary_cross_entropy(input, target, weight=None, reduction="mean"):
         raise ValueError("binary_cross_entropy: all elements of input should be between 0 and 1 "
                          f"(got min {p.min():.4g}, max {p.max():.4g})")
     dtype = input.dtype
-    t = target if isinstance(target, Tensor) and target.requires_grad else _const(target, dtype)
+    t = _const(target, dtype)
     return _fused.BCE.apply(input, t, _const(weight, dtype), reduction)
 
 
 def _class_rows(name, input, target, weight, ignore_index):
-    """Flatten (N, C, d...) to (M, C) rows and hard labels to a constant selection matrix.
+    """Flatten (N, C, d...) to (M, C) rows; the labels become a selection matrix made by an op
+    (``ops/targets.py``, so that a replay reads new labels).
 
-    Returns (rows, A, denom, out_shape): loss_i = -sum_c A_ic rows_ic; ``denom`` is the
-    weighted count of kept targets ('mean' divides by it, as PyTorch).
+    Returns (rows, A, denom, out_shape): loss_i = -sum_c A_ic rows_ic; ``denom`` (a 0-d
+    Tensor) is the weighted count of kept targets ('mean' divides by it, as PyTorch).
     """
     x = input if input.ndim > 1 else input.reshape(1, -1)
     C = x.shape[1]
     spatial = tuple(x.shape[2:])
     if x.ndim > 2:
         x = x.permute(0, *range(2, x.ndim), 1).reshape(-1, C)
-    t = _on_device_of(array_of(target), x)
+    t = array_of(target)   # dtype and shape only: the values are read by the op
     if t.dtype.kind not in "iu":
         raise TypeError(f"{name}: target must be class indices (integers), got dtype {t.dtype}")
     expected = (input.shape[0],) + spatial if input.ndim > 1 else ()
     if t.shape != expected:
         raise ValueError(f"{name}: target shape {t.shape} does not match input shape "
                          f"{tuple(input.shape)} (expected {expected})")
-    t = t.reshape(-1)
-    keep = t != ignore_index
-    if keep.any() and (t[keep].min() < 0 or t[keep].max() >= C):
-        bad = t[keep].max() if t[keep].max() >= C else t[keep].min()
-        raise IndexError(f"{name}: target {bad} is out of range for {C} classes")
-    safe_t = np.where(keep, t, 0)
-    xp = get_array_module(x._array)
-    w = xp.ones(C, dtype=x.dtype) if weight is None else \
-        _on_device_of(array_of(weight), x).astype(x.dtype)
-    if w.shape != (C,):
-        raise ValueError(f"{name}: weight must have shape ({C},), got {w.shape}")
-    row_w = np.where(keep, w[safe_t], 0).astype(x.dtype)
-    A = xp.zeros((t.shape[0], C), dtype=x.dtype)
-    A[xp.arange(t.shape[0]), safe_t] = row_w
+    if weight is not None and tuple(array_of(weight).shape) != (C,):
+        raise ValueError(f"{name}: weight must have shape ({C},), got "
+                         f"{tuple(array_of(weight).shape)}")
+    A, denom = _targets.NLLTargets.apply(x, target if isinstance(target, Tensor) else t,
+                                         weight, ignore_index)
     out_shape = (input.shape[0],) + spatial if input.ndim > 1 else ()
-    return x, A, float(row_w.sum()), out_shape, safe_t, row_w
+    return x, A, denom, out_shape
 
 
 def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean"):
     """-w[y] input[y] for log-probabilities ``input`` (N, C) or (N, C, d...), labels ``target``."""
     _check_reduction("nll_loss", reduction)
-    x, A, denom, out_shape, _, _ = _class_rows("nll_loss", input, target, weight, ignore_index)
+    x, A, denom, out_shape = _class_rows("nll_loss", input, target, weight, ignore_index)
     losses = -(x * A).sum(1)
     if reduction == "none":
         return losses.reshape(out_shape)
     if reduction == "sum":
         return losses.sum()
-    if denom == 0:  # every target ignored: nan, as PyTorch, without a 0/0 warning
-        return losses.sum() * float("nan")
-    return losses.sum() / denom
+    return losses.sum() / denom   # nan when every target is ignored, as PyTorch
 
 
 def soft_margin_loss(input, target, reduction="mean"):
     """log(1 + exp(-y x)) with y in {-1, +1}: the lectures' logistic loss -log sigmoid(y x)."""
     _check_same_shape("soft_margin_loss", input, target)
-    y = _const(target, input.dtype) if not isinstance(target, Tensor) or not target.requires_grad \
-        else target
+    y = _const(target, input.dtype)
     return _reduce("soft_margin_loss", _ops.softplus(-(input * y)), reduction)
 
 
@@ -208,15 +200,15 @@ def multi_margin_loss(input, target, p=1, margin=1.0, weight=None, reduction="me
     if t.dtype.kind not in "iu" or t.shape != (N,):
         raise ValueError(f"multi_margin_loss: target must be {N} class indices, got "
                          f"{t.dtype} of shape {tuple(array_of(target).shape)}")
-    if N and (t.min() < 0 or t.max() >= C):
+    if N and (t.min() < 0 or t.max() >= C):  # a check only: the ops below read the labels
         raise IndexError(f"multi_margin_loss: target out of range for {C} classes")
+    if isinstance(target, Tensor):  # inputs of the ops, so that a replay reads new labels
+        t = target.reshape(-1)
     x_y = gather(x, 1, t.reshape(-1, 1))
-    others = (get_array_module(t).arange(C) != t[:, None]).astype(x.dtype)
+    others = _targets.OtherClasses.apply(x, t, weight)
     hinge = _ops.relu(margin - x_y + x)
     if p == 2:
         hinge = hinge * hinge
-    if weight is not None:
-        others = others * _on_device_of(array_of(weight), x).astype(x.dtype)[t][:, None]
     losses = (hinge * others).sum(1) / C
     if input.ndim == 1:
         losses = losses.reshape(())
@@ -226,7 +218,7 @@ def multi_margin_loss(input, target, p=1, margin=1.0, weight=None, reduction="me
 def hinge_embedding_loss(input, target, margin=1.0, reduction="mean"):
     """x where y = 1, max(0, margin - x) where y = -1."""
     _check_same_shape("hinge_embedding_loss", input, target)
-    y = array_of(target)
+    y = target if isinstance(target, Tensor) else array_of(target)   # a Tensor: masks by ops
     clamp = _ops.relu(margin - input)
     losses = _ops.where(y != 1, clamp, 0.0) + _ops.where(y != -1, input, 0.0)
     return _reduce("hinge_embedding_loss", losses, reduction)
@@ -246,8 +238,11 @@ def kl_div(input, target, reduction="mean", log_target=False):
         losses = _ops.exp(target) * (target - input)
     elif isinstance(target, Tensor) and target.requires_grad:
         # t log t taken as 0 where t == 0 (xlogy), differentiable in t elsewhere
-        safe = _ops.where(target._array > 0, target, 1.0)
+        safe = _ops.where(target > 0, target, 1.0)
         losses = target * (safe.log() - input)
+    elif isinstance(target, Tensor):  # by ops, so that a replay reads the new target
+        log_t = _ops.where(target > 0, target, 1).log()
+        losses = (log_t - input) * target
     else:
         t = array_of(target)
         log_t = np.log(np.where(t > 0, t, 1))
@@ -265,13 +260,13 @@ def gaussian_nll_loss(input, target, var, full=False, eps=1e-6, reduction="mean"
     (``var - var.detach() + clamped`` here: exactly the clamped value, identity gradient).
     """
     values = array_of(var)
-    if (values < 0).any():
+    if (values < 0).any():  # a check only: the clamp below is an op
         raise ValueError(f"gaussian_nll_loss: var has negative entries (min {values.min()})")
-    clamped = values.clip(eps, None).astype(values.dtype, copy=False)
-    if isinstance(var, Tensor) and var.requires_grad:
-        v = var - var.detach() + Tensor(clamped)
+    if isinstance(var, Tensor):
+        clamped = var.detach().clamp(min=eps)
+        v = var - var.detach() + clamped if var.requires_grad else clamped
     else:
-        v = clamped
+        v = values.clip(eps, None).astype(values.dtype, copy=False)
     logv = v.log() if isinstance(v, Tensor) else np.log(v)
     d = input - target
     losses = 0.5 * (logv + d * d / v)

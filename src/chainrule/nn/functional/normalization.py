@@ -16,9 +16,9 @@ optional running statistics) and normalize (L_p, composed).
 
 from __future__ import annotations
 
-import numpy as np
-
+from ...autograd import tracing
 from ...ops import fused as _fused
+from ...ops.fused.normalization import RunningStatistics
 
 
 __all__ = [
@@ -72,10 +72,9 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
         raise ValueError("batch_norm: running_mean and running_var are needed when not training")
     shape = [1] * input.ndim
     shape[1] = C
-    dtype = input.dtype
-    mean = running_mean._array.astype(dtype, copy=False).reshape(shape)
-    var = running_var._array.astype(dtype, copy=False)
-    invstd = (1 / np.sqrt(var + dtype.type(eps))).reshape(shape)
+    # An op reads the buffers, so that a replayed program sees them as they are at each run.
+    mean, invstd = RunningStatistics.apply(running_mean, running_var, input._array.dtype, eps,
+                                           tuple(shape))
     return _fused.BatchNormEval.apply(input, weight, bias, mean, invstd, axes, view)
 
 
@@ -137,6 +136,8 @@ def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=
             raise ValueError(f"instance_norm: expected more than 1 spatial element when training, "
                              f"got input of shape {tuple(input.shape)}")
         if running_mean is not None and running_var is not None:
+            tracing.reads_values("instance_norm", "updates the running statistics in place, "
+                                                  "in Python (no step records it)")
             a = input._array
             mean = a.mean(axis=spatial)                       # (N, C)
             var = a.var(axis=spatial) * (n / (n - 1))

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from ... import backend
 from ...ops import pool as _pool
+from ...ops import pool_index as _pool_index
 from ...ops.conv import _tuple
 from ...ops.linalg import matmul
 from ...tensor import Tensor, _make
@@ -46,11 +47,10 @@ def _max_poolnd(name, d, input, kernel_size, stride, padding, dilation, ceil_mod
     if not geom.overlapping and not return_indices:
         y = _pool.MaxPoolDirect.apply(x, geom)
         return y.squeeze(0) if unbatched else y
-    idx = _pool.max_pool_indices(x._array, geom)
-    y = _pool.TakeFlat.apply(x, idx, not geom.overlapping)
-    indices = _make(idx, False, None)
+    indices = _pool_index.MaxPoolIndices.apply(x, geom)   # an op: replays find new maxima
+    y = _pool.TakeFlat.apply(x, indices, not geom.overlapping)
     if unbatched:
-        y, indices = y.squeeze(0), _make(idx[0], False, None)
+        y, indices = y.squeeze(0), indices.squeeze(0)
     return (y, indices) if return_indices else y
 
 
@@ -76,6 +76,8 @@ def _max_unpoolnd(name, d, input, indices, kernel_size, stride, padding, output_
     idx = indices._array if isinstance(indices, Tensor) else indices
     if unbatched:
         idx = idx[None]
+        if isinstance(indices, Tensor):
+            indices = indices.unsqueeze(0)
     if tuple(idx.shape) != tuple(x.shape):
         raise ValueError(f"{name}: indices shape {tuple(idx.shape)} must match input shape "
                          f"{tuple(x.shape)}")
@@ -97,7 +99,11 @@ def _max_unpoolnd(name, d, input, indices, kernel_size, stride, padding, output_
     if idx.size and (idx.min() < 0 or idx.max() >= plane):
         raise IndexError(f"{name}: found an invalid max index {int(idx.max())} for an output "
                          f"of size {size}")
-    y = _pool.PutFlat.apply(x, idx.astype("int64", copy=False), tuple(x.shape[:2]) + size, True)
+    if isinstance(indices, Tensor):  # an input of the op: a replay puts at the new indices
+        idx = indices if indices._array.dtype.name == "int64" else indices.long()
+    else:
+        idx = idx.astype("int64", copy=False)
+    y = _pool.PutFlat.apply(x, idx, tuple(x.shape[:2]) + size, True)
     return y.squeeze(0) if unbatched else y
 
 
@@ -143,11 +149,7 @@ def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
                        count_include_pad, divisor_override)
 
 
-def _adaptive_bounds(size, out):
-    """PyTorch's adaptive windows: [floor(i S / O), ceil((i + 1) S / O))."""
-    starts = [(i * size) // out for i in range(out)]
-    ends = [-(-((i + 1) * size) // out) for i in range(out)]
-    return starts, ends
+_adaptive_bounds = _pool_index.adaptive_bounds
 
 
 def _output_size(name, x, output_size, d):
@@ -226,25 +228,12 @@ def adaptive_avg_pool2d(input, output_size):
 def _adaptive_max_poolnd(name, d, input, output_size, return_indices):
     x, unbatched = _batched(name, input, d)
     size = _output_size(name, x, output_size, d)
-    a = x._array
-    xp = backend.get_array_module(a)
     bounds = [_adaptive_bounds(s, o) for s, o in zip(x.shape[2:], size)]
-    idx = xp.empty(tuple(x.shape[:2]) + size, dtype=xp.int64)
-    import itertools  # noqa: PLC0415 - only here
-    for pos in itertools.product(*(range(o) for o in size)):
-        box = tuple(slice(b[0][p], b[1][p]) for b, p in zip(bounds, pos))
-        win = a[(slice(None), slice(None)) + box]
-        arg = win.reshape(win.shape[:2] + (-1,)).argmax(axis=-1)
-        local = xp.unravel_index(arg, win.shape[2:])
-        flat = 0
-        for i in range(d):
-            flat = flat * x.shape[2 + i] + local[i] + box[i].start
-        idx[(slice(None), slice(None)) + pos] = flat
+    indices = _pool_index.AdaptiveMaxIndices.apply(x, size)   # an op: replays find new maxima
     unique = all(e <= s for b in bounds for s, e in zip(b[0][1:], b[1][:-1]))
-    y = _pool.TakeFlat.apply(x, idx, unique)
-    indices = _make(idx, False, None)
+    y = _pool.TakeFlat.apply(x, indices, unique)
     if unbatched:
-        y, indices = y.squeeze(0), _make(idx[0], False, None)
+        y, indices = y.squeeze(0), indices.squeeze(0)
     return (y, indices) if return_indices else y
 
 

@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import numpy as np
 
+from ...autograd import tracing
 from ...ops import fused as _fused
 from ...ops.index import one_hot  # F.one_hot, as PyTorch
 from ...ops.either import array_of
+from ...tensor import Tensor
 
 
 __all__ = [
@@ -35,8 +37,12 @@ def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0):
     if padding_idx is not None and padding_idx < 0:
         padding_idx += num
     if max_norm is not None:
+        tracing.reads_values("embedding", "renormalises the rows max_norm picks, in place, "
+                                          "from the values in Python")
         _embedding_renorm(weight, idx, max_norm, norm_type)
-    return _fused.Embedding.apply(weight, idx, padding_idx)
+    # The index Tensor is an input of the op, so that a replayed program reads new indices.
+    return _fused.Embedding.apply(weight, input if isinstance(input, Tensor) else idx,
+                                  padding_idx)
 
 
 def _embedding_renorm(weight, idx, max_norm, norm_type):

@@ -19,6 +19,7 @@ import numpy as np
 from ... import backend
 from ...ops import arithmetic as _el
 from ...ops.index import index_select
+from ...ops.random import KeepMask as _KeepMask
 from ...ops.shape import pad as _constant_pad
 from ...tensor import _make
 from .pooling import apply_separable
@@ -220,10 +221,9 @@ def _channel_dropout(name, d, input, p, training, generator):
     if p == 1.0:
         return input * _make(backend.get_array_module(input._array).zeros((), dtype=dtype),
                              False, None)
-    draw = backend.rng_of(generator).random(shape, dtype=np.float32 if dtype == np.float32
-                                            else np.float64)
-    mask = (draw >= p).astype(dtype)
-    mask *= dtype.type(1.0 / (1.0 - p))
+    # The mask is drawn by an op, so that a replayed program draws anew.
+    mask = _KeepMask.apply(input, shape, p, generator,
+                           np.float32 if dtype == np.float32 else np.float64)
     return _el.mul(input, mask)
 
 

@@ -22,6 +22,7 @@ from typing import NamedTuple
 import numpy as np
 
 from ... import backend
+from ...autograd import tracing
 from ...ops import shape as _shape
 from ...ops.index import GetItem, IndexAdd
 from ...tensor import Tensor, _make
@@ -44,6 +45,8 @@ class PackedSequence(NamedTuple):
 
 
 def _lengths_array(name, lengths):
+    if isinstance(lengths, Tensor):  # sizes and masks of the packing come from its values
+        tracing.reads_values(name, "computes the packing from the lengths' values in Python")
     arr = np.asarray(lengths._array if isinstance(lengths, Tensor) else lengths)
     if arr.ndim != 1 or (arr.size and arr.dtype.kind not in "iu"):
         raise ValueError(f"{name}: lengths must be a 1-D list or tensor of integers, got "

@@ -29,6 +29,7 @@ class Embedding(Op):
 
     def backward(self, g, weight, indices, padding_idx):
         shape = tuple(weight.shape)
+        indices = either.value(indices)  # a Tensor under create_graph
         xp = get_array_module(either.value(g))
         if xp is not np and type(indices) is np.ndarray:  # host indices of a device weight
             indices = to_device(indices, device_of(either.value(g)))

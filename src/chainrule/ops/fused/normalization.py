@@ -113,6 +113,21 @@ class BatchNormEval(Op):
         return gx, gw, gb, None, None, None, None
 
 
+class RunningStatistics(Op):
+    """The running statistics as evaluation uses them: the mean and 1 / sqrt(var + eps) in
+    ``dtype``, shaped ``shape`` (no gradient). An op of its own, so that a replayed program
+    reads the live buffers, as they are at each run, not a copy made when it was traced."""
+
+    differentiable = False
+    name = "batch_norm"
+
+    def forward(self, running_mean, running_var, dtype, eps, shape):
+        xp = get_array_module(running_var)
+        mean = running_mean.astype(dtype, copy=False).reshape(shape)
+        var = running_var.astype(dtype, copy=False)
+        return mean, (1 / xp.sqrt(var + dtype.type(eps))).reshape(shape)
+
+
 class BatchMoments(Op):
     """The batch mean and biased variance over ``axes`` (dims kept), stacked: ``out[0]`` is the
     mean, ``out[1]`` the variance. Not differentiated: ``BatchNormTrain``'s rule already
