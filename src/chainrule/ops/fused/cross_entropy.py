@@ -16,6 +16,7 @@ from __future__ import annotations
 import numpy as np
 
 from ...autograd.function import Op
+from ...autograd.grad_mode import state as _state
 from ...backend import get_array_module
 from ...tensor import Tensor, _make
 from .. import either
@@ -63,8 +64,8 @@ class CheckClassTarget(Op):
     name = "cross_entropy"
 
     def forward(self, target, num_classes, ignore_index):
-        if not target.size or (target.min() >= 0 and target.max() < num_classes):
-            return None  # the common case, in two reductions
+        if classes_in_range(target, num_classes):
+            return None  # the common case, in one reduction
         keep = target != ignore_index
         bad = keep & ((target < 0) | (target >= num_classes))
         if bad.any():
@@ -97,12 +98,11 @@ class HardCrossEntropy(Op):
         with np.errstate(divide="ignore", invalid="ignore"):  # rows of -inf give nan, as torch
             losses = np.log(s[:, 0]) - shifted[rows, t]
             e /= s
-        losses = np.where(keep, losses, 0)  # not a product: an ignored row's loss may be inf
         self.p = e  # softmax(x), handed to backward once
         if reduction == "none":
-            return losses
+            return np.where(keep, losses, 0)  # not a product: an ignored row's may be inf
         denom = self.kept[2]
-        total = losses.sum()
+        total = losses.sum(where=keep)  # the kept rows only, in one pass
         # Every target ignored: the mean of nothing is nan, as in PyTorch.
         return get_array_module(x).asarray(total / denom if denom else np.nan, dtype=x.dtype)
 
@@ -127,9 +127,28 @@ class HardCrossEntropy(Op):
         if local is None:
             local = np.exp(log_softmax_array(x, 1))
         local[rows, t] -= 1
-        local *= keep[:, None]
-        local *= scale
+        # One weight per row (0 for an ignored row): N products, then one pass over (N, C).
+        local *= keep[:, None] * scale if reduction == "none" else (keep * scale)[:, None]
         return local, None, None, None
+
+
+# Signed integer dtypes and their unsigned twins: viewed unsigned, a negative index is huge.
+_UNSIGNED = {np.dtype(s): np.dtype(u) for s, u in
+             (("int8", "uint8"), ("int16", "uint16"), ("int32", "uint32"), ("int64", "uint64"))}
+
+
+def classes_in_range(target, num_classes):
+    """True when every index of the integer array ``target`` is in [0, num_classes).
+
+    One reduction, not two: viewed as unsigned, a negative index becomes larger than any
+    class count, so the maximum alone says whether all are in range.
+    """
+    if not target.size:
+        return True
+    unsigned = _UNSIGNED.get(target.dtype)
+    if unsigned is not None:
+        return bool(target.view(unsigned).max() < num_classes)
+    return bool(target.min() >= 0 and target.max() < num_classes)  # uint, non-native order
 
 
 def _denominator(keep, reduction):
@@ -189,7 +208,10 @@ def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean
         if flat._array.ndim != 1:
             flat = flat.reshape(-1)
         t = t.reshape(-1)
-        CheckClassTarget.apply(flat, C, ignore_index)
+        # The check is an op of its own (a trace shows it); run eagerly, the common case of
+        # indices all in range needs no node, so it is tested first, in one reduction.
+        if _state.tracer is not None or not classes_in_range(t, C):
+            CheckClassTarget.apply(flat, C, ignore_index)
         if weight is None and not label_smoothing:  # the kernel is chosen by the arguments only
             out = HardCrossEntropy.apply(x, flat, ignore_index, reduction)
             return _restore_shape(out, input, spatial, reduction)
