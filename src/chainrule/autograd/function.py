@@ -86,6 +86,18 @@ class Node:
         if self.caches:
             for name in self.caches:
                 self.__dict__.pop(name, None)
+        for a in self.args:
+            if isinstance(a, Tensor):
+                if a._array.size >= RELEASE_MIN_SIZE:
+                    break
+            elif type(a) not in CONSTANT_TYPES and is_big_constant(a):
+                break
+        else:
+            return  # nothing big: most nodes of a small model
+        self._release_args()
+
+    def _release_args(self):
+        """Replace the big saved arguments by placeholders (see ``release``)."""
         replaced = False
         kept = []
         for a in self.args:  # runs once per node of every backward: kept cheap
@@ -110,15 +122,13 @@ class Node:
                     t._origin = origin
                 kept.append(t)
                 replaced = True
-            elif getattr(a, "ndim", 0) and a.size >= RELEASE_MIN_SIZE:  # a mask or an index
+            elif is_big_constant(a):  # a mask or an index
                 kept.append(_no_memory(a))
                 replaced = True
             else:
                 kept.append(a)
         if replaced:
             self.args = tuple(kept)
-        if isinstance(self, Function):
-            self.saved_tensors = ()
 
     def check_saved_versions(self):
         """Raise if an input was modified in place since forward (its version moved)."""
@@ -148,7 +158,16 @@ class Released(Tensor):
 #: Arrays of fewer elements (16 KB of float32) stay with a released node (see ``release``).
 RELEASE_MIN_SIZE = 4096
 
+# Types of constant arguments that never hold an array (``release`` skips them at once).
+CONSTANT_TYPES = frozenset({type(None), int, float, bool, str, tuple, slice, type(Ellipsis)})
+
 _EMPTY: dict = {}
+
+
+def is_big_constant(a):
+    """True for a constant argument that is an array (a mask, an index) worth releasing."""
+    return type(a) not in CONSTANT_TYPES and getattr(a, "ndim", 0) \
+        and a.size >= RELEASE_MIN_SIZE
 
 
 def _no_memory(arr):
@@ -303,6 +322,11 @@ class Function(Node):
     """
 
     __slots__ = ()
+
+    # What ``ctx.save_for_backward`` kept is dropped with the caches once backward has run;
+    # reading ``ctx.saved_tensors`` then gives the class's empty default.
+    caches = ("saved_tensors",)
+    saved_tensors = ()
 
     @property
     def name(self) -> str:
