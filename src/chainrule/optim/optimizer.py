@@ -273,18 +273,25 @@ class Optimizer:
         """Check every gradient that a step would use (see :meth:`_checked_grad`); return,
         per param group, the ``(parameter, gradient array)`` pairs to update."""
         todo = []
-        for group_index, group in enumerate(self.param_groups):
+        for group in self.param_groups:
             work = []
-            for index, p in enumerate(group["params"]):
+            for p in group["params"]:
                 grad = p._grad  # the slot: .grad is a property (it warns on non-leaves)
                 if grad is None:
                     continue
                 w, g = p._array, grad._array
                 if g.shape != w.shape or g.dtype != w.dtype or w.dtype.kind != "f":
-                    self._checked_grad(p, group_index, index)  # raises, naming what differs
+                    self._refuse(p)
                 work.append((p, g))
             todo.append(work)
         return todo
+
+    def _refuse(self, p):
+        """Raise the error of :meth:`_checked_grad` for parameter ``p`` (found by identity)."""
+        for group_index, group in enumerate(self.param_groups):
+            for index, q in enumerate(group["params"]):
+                if q is p:
+                    self._checked_grad(p, group_index, index)
 
     def _checked_grad(self, p, group_index: int, index: int):
         """``p.grad``'s array, after checking that it can update ``p`` in place."""

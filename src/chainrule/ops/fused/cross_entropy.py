@@ -22,6 +22,8 @@ from ...tensor import Tensor, _make
 from .. import either
 from ..softmax import log_softmax_array, softmax, stable_max
 
+_ndarray = np.ndarray
+
 
 class SoftCrossEntropy(Op):
     """loss_i = -sum_c A_ic log_softmax(x)_ic over rows of x (M, C); A is a constant.
@@ -88,10 +90,12 @@ class HardCrossEntropy(Op):
     caches = ("p", "kept")
 
     def forward(self, x, target, ignore_index, reduction):
+        xp = np if type(x) is _ndarray else get_array_module(x)
         keep = target != ignore_index
         t = target * keep  # ignored rows read class 0, then count for nothing
-        self.kept = keep, t, _denominator(keep, reduction)  # backward needs them again
-        rows = get_array_module(t).arange(t.shape[0])
+        rows = xp.arange(t.shape[0])
+        denom = 1.0 if reduction == "sum" else float(np.count_nonzero(keep))
+        self.kept = keep, t, denom, rows  # backward needs them again
         shifted = x - stable_max(x, 1)
         e = np.exp(shifted)
         s = e.sum(axis=1, keepdims=True)
@@ -101,19 +105,18 @@ class HardCrossEntropy(Op):
         self.p = e  # softmax(x), handed to backward once
         if reduction == "none":
             return np.where(keep, losses, 0)  # not a product: an ignored row's may be inf
-        denom = self.kept[2]
         total = losses.sum(where=keep)  # the kept rows only, in one pass
         # Every target ignored: the mean of nothing is nan, as in PyTorch.
-        return get_array_module(x).asarray(total / denom if denom else np.nan, dtype=x.dtype)
+        return xp.asarray(total / denom if denom else np.nan, dtype=x.dtype)
 
     def backward(self, g, x, target, ignore_index, reduction):
         kept = self.__dict__.get("kept")
         if kept is None:  # dropped with the caches (a second backward): recompute
             target = either.value(target)   # indices: a constant of the graph
             keep = target != ignore_index
-            kept = keep, target * keep, _denominator(keep, reduction)
-        keep, t, denom = kept
-        rows = get_array_module(t).arange(t.shape[0])
+            kept = (keep, target * keep, _denominator(keep, reduction),
+                    get_array_module(target).arange(target.shape[0]))
+        keep, t, denom, rows = kept
         if reduction == "none":
             scale = g.reshape(-1, 1)
         else:
@@ -200,21 +203,21 @@ def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean
         if t.dtype.kind not in "iu":
             raise TypeError(f"cross_entropy: target must be class indices (integers) or "
                             f"probabilities (floats), got dtype {t.dtype}")
-        expected = (logits.shape[0],) + tuple(spatial) if logits.ndim > 1 else ()
+        expected = (logits.shape[0],) + spatial if logits.ndim > 1 else ()
         if t.shape != expected:
             raise ValueError(f"cross_entropy: target shape {t.shape} does not match input shape "
                              f"{tuple(input.shape)} (expected {expected})")
         flat = target if isinstance(target, Tensor) else _make(t)
-        if flat._array.ndim != 1:
+        if t.ndim != 1:
             flat = flat.reshape(-1)
-        t = t.reshape(-1)
+            t = t.reshape(-1)
         # The check is an op of its own (a trace shows it); run eagerly, the common case of
         # indices all in range needs no node, so it is tested first, in one reduction.
         if _state.tracer is not None or not classes_in_range(t, C):
             CheckClassTarget.apply(flat, C, ignore_index)
         if weight is None and not label_smoothing:  # the kernel is chosen by the arguments only
             out = HardCrossEntropy.apply(x, flat, ignore_index, reduction)
-            return _restore_shape(out, input, spatial, reduction)
+            return out if reduction != "none" else _restore_shape(out, input, spatial, reduction)
         keep = t != ignore_index
         safe_t = np.where(keep, t, 0)
         xp = get_array_module(t)
