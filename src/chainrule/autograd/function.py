@@ -43,7 +43,9 @@ class Node:
     """One recorded operation. ``args`` are its forward's arguments (Tensors and constants)."""
 
     # Slots keep a node cheap; ops may still set extra attributes (``__dict__``) for caches.
-    __slots__ = ("args", "version", "freed", "_post_hooks", "__dict__", "__weakref__")
+    # holds_big: set by ``vjp``, whether ``release`` will find something big to free.
+    __slots__ = ("args", "version", "freed", "_post_hooks", "holds_big", "__dict__",
+                 "__weakref__")
 
     n_outputs = 1
     # True when backward reads the output array itself (exp, sigmoid, ...): modifying the output
@@ -249,12 +251,19 @@ class Op(Node):
         """The input gradients for upstream ``grad``; also checks saved inputs weren't modified."""
         values = []
         version = 0
+        big = False  # noted for the walker: release() is worth calling (it runs next)
         for a in self.args:
             if isinstance(a, Tensor):
-                values.append(a if create_graph else a._array)
+                arr = a._array
+                values.append(a if create_graph else arr)
                 version += a._version
+                if arr.size >= RELEASE_MIN_SIZE:
+                    big = True
             else:
                 values.append(a)
+                if type(a) not in CONSTANT_TYPES and is_big_constant(a):
+                    big = True
+        self.holds_big = big
         if version != self.version:
             self.check_saved_versions()
         out = self.backward(grad, *values)
@@ -385,6 +394,7 @@ class Function(Node):
         self._non_differentiable = tensors
 
     def vjp(self, grad, create_graph):
+        self.holds_big = True  # its saved tensors go with the caches: release() always runs
         self.check_saved_versions()
         grads = grad if isinstance(grad, list) else [grad]
         # An output that got no gradient gets zeros, as PyTorch's materialize_grads does.

@@ -184,9 +184,9 @@ def backprop(roots, root_grads, sink, retain_graph=False, create_graph=False, ob
                         grads[fn] = g if prev is None else prev + g
                     else:
                         _add_grad(grads, fn, a._output_nr, g)
-            if release:
+            if release and (node.holds_big or node.caches):  # (vjp noted what it saw)
                 node.release()  # sets node.freed
-            elif not retain_graph:
+            elif not retain_graph:  # nothing to free, or keep_graph keeps it
                 node.freed = True
         sink.flush()
     finally:
