@@ -20,7 +20,7 @@ from ...autograd.grad_mode import state as _state
 from ...backend import get_array_module
 from ...tensor import Tensor, _make
 from .. import either
-from ..softmax import log_softmax_array, softmax, stable_max
+from ..softmax import log_softmax_array, softmax
 
 _ndarray = np.ndarray
 
@@ -96,12 +96,22 @@ class HardCrossEntropy(Op):
         rows = xp.arange(t.shape[0])
         denom = 1.0 if reduction == "sum" else float(np.count_nonzero(keep))
         self.kept = keep, t, denom, rows  # backward needs them again
-        shifted = x - stable_max(x, 1)
+        m = x.max(axis=1, keepdims=True)
+        finite = np.isfinite(m)
+        # Every row's maximum finite: then s >= 1 below and nothing can warn, so no errstate
+        # is needed (entering one costs as much as two ufunc calls). Else stable_max's shift
+        # (by 0 for rows of -inf), with the warnings off.
+        quiet = bool(np.logical_and.reduce(finite, axis=None))
+        shifted = x - m if quiet else x - np.where(finite, m, 0)
         e = np.exp(shifted)
         s = e.sum(axis=1, keepdims=True)
-        with np.errstate(divide="ignore", invalid="ignore"):  # rows of -inf give nan, as torch
+        if quiet:
             losses = np.log(s[:, 0]) - shifted[rows, t]
             e /= s
+        else:
+            with np.errstate(divide="ignore", invalid="ignore"):  # rows of -inf: nan, as torch
+                losses = np.log(s[:, 0]) - shifted[rows, t]
+                e /= s
         self.p = e  # softmax(x), handed to backward once
         if reduction == "none":
             return np.where(keep, losses, 0)  # not a product: an ignored row's may be inf
