@@ -88,15 +88,12 @@ class Node:
         if self.caches:
             for name in self.caches:
                 self.__dict__.pop(name, None)
-        for a in self.args:
-            if isinstance(a, Tensor):
-                if a._array.size >= RELEASE_MIN_SIZE:
-                    break
-            elif type(a) not in CONSTANT_TYPES and is_big_constant(a):
-                break
-        else:
-            return  # nothing big: most nodes of a small model
-        self._release_args()
+        try:
+            big = self.holds_big  # what vjp saw: most nodes of a small model hold nothing big
+        except AttributeError:   # never run backward: look
+            big = True
+        if big:
+            self._release_args()
 
     def _release_args(self):
         """Replace the big saved arguments by placeholders (see ``release``)."""
