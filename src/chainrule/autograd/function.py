@@ -111,17 +111,18 @@ class Node:
                 stub = _EMPTY.get((arr.shape, arr.dtype, type(arr)))
                 t._array = _no_memory(arr) if stub is None else stub
                 t._requires_grad = a._requires_grad
-                t.grad_fn = a.grad_fn
+                t.grad_fn = fn = a.grad_fn
                 t._grad = None
                 t._version = 0
                 t._output_nr = a._output_nr
                 t._hooks = None
-                origin = getattr(a, "_origin", None)  # where it was cut (why_no_grad)
-                if origin is not None:
-                    t._origin = origin
+                if fn is None:  # only a tensor cut from a graph has an _origin
+                    origin = getattr(a, "_origin", None)  # where it was cut (why_no_grad)
+                    if origin is not None:
+                        t._origin = origin
                 kept.append(t)
                 replaced = True
-            elif is_big_constant(a):  # a mask or an index
+            elif type(a) not in CONSTANT_TYPES and is_big_constant(a):  # a mask, an index
                 kept.append(_no_memory(a))
                 replaced = True
             else:
