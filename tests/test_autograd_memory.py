@@ -87,3 +87,49 @@ def test_second_order_rules_reuse_the_saved_output(fn, monkeypatch):
     (g,) = cr.autograd.grad(y.sum(), x, create_graph=True)
     assert calls == [], "the backward recomputed the forward"
     assert cr.autograd.gradgradcheck(fn, (x.detach().requires_grad_(),))
+
+
+def test_a_big_mask_constant_and_a_functions_saved_tensors_are_released():
+    """release frees what vjp saw big, a Tensor or a constant array (here a boolean mask of
+    a masked_fill), and a Function's saved tensors; small nodes are only marked freed."""
+    x = cr.randn(100, 100, requires_grad=True)
+    mask = cr.rand(100, 100) > 0.5
+    y = x.masked_fill(mask, 0.0)
+    small = cr.randn(3, requires_grad=True) * 2.0
+    (y.sum() + small.sum()).backward()
+    node = y.grad_fn
+    assert node.freed and node.holds_big
+    masks = [a for a in node.args if isinstance(a, np.ndarray) and a.shape == (100, 100)]
+    assert masks and all(a.strides == (0, 0) for a in masks)  # placeholders, no memory
+    assert small.grad_fn.freed and not small.grad_fn.holds_big
+
+    class Square(cr.autograd.Function):
+        @staticmethod
+        def forward(ctx, t):
+            ctx.save_for_backward(t)
+            return t * t
+
+        @staticmethod
+        def backward(ctx, g):
+            (t,) = ctx.saved_tensors
+            return 2 * t * g
+
+    w = cr.randn(5, requires_grad=True)
+    out = Square.apply(w)
+    ctx = out.grad_fn
+    assert len(ctx.saved_tensors) == 1
+    out.sum().backward()
+    assert ctx.freed and ctx.saved_tensors == ()
+    assert np.allclose(w.grad._array, 2 * w._array)
+
+
+def test_release_called_on_a_node_that_never_ran_backward_still_frees():
+    x = cr.randn(100, 100, requires_grad=True)
+    h = x * 2.0
+    y = h * 3.0
+    ref = weakref.ref(h._array)
+    node = y.grad_fn
+    del h
+    node.release()  # no vjp has run: release looks at the arguments itself
+    gc.collect()
+    assert node.freed and ref() is None

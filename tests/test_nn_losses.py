@@ -243,3 +243,38 @@ def test_class_weights_may_be_lists():
     b = nn.CrossEntropyLoss(weight=cr.tensor([1.0, 2.0, 3.0]))(x, y).item()
     assert a == b
     assert "weight" in nn.CrossEntropyLoss(weight=[1.0, 2.0, 3.0]).state_dict()
+
+
+@pytest.mark.parametrize("dtype", [np.int8, np.int16, np.int32, np.int64, np.uint8])
+@pytest.mark.parametrize("bad", [-1, 3, 100, None])
+def test_cross_entropy_refuses_class_indices_out_of_range(dtype, bad):
+    """The target check (one reduction over the indices viewed unsigned) catches negatives
+    and indices >= C in every integer dtype; ignore_index rows are not checked."""
+    x = cr.tensor(RNG.standard_normal((4, 3)).astype(np.float32))
+    if bad is not None and bad < 0 and np.dtype(dtype).kind == "u":
+        pytest.skip("an unsigned target has no negative index")
+    values = [0, 2, 1, 1 if bad is None else bad]
+    target = cr.tensor(np.array(values, dtype=dtype))
+    if bad is None:
+        F.cross_entropy(x, target)
+        F.cross_entropy(x, cr.tensor(np.array([0, 2, 1, 2], dtype=dtype)), ignore_index=2)
+        return
+    with pytest.raises(IndexError, match=rf"^cross_entropy: target {bad} is out of bounds"):
+        F.cross_entropy(x, target)
+    F.cross_entropy(x, target, ignore_index=bad)  # an ignored row may hold anything
+    if dtype is np.int64:
+        with pytest.raises(IndexError):
+            torch.nn.functional.cross_entropy(torch.tensor(x.numpy()), torch.tensor(values))
+
+
+@pytest.mark.parametrize("rows", [[[-np.inf, -np.inf, -np.inf], [0.5, -1.0, 2.0]],
+                                  [[1.0, -np.inf, 2.0], [0.5, -np.inf, 2.0]],
+                                  [[3e38, 3e38, 1.0], [3e38, 1.0, 2.0]]])
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+def test_cross_entropy_of_non_finite_logits_as_torch_without_warnings(rows, reduction):
+    """Rows of -inf (nan, as torch) take the guarded path; -inf entries and huge logits the
+    quiet one. Either way no RuntimeWarning (the suite turns warnings into errors)."""
+    x = np.array(rows, dtype=np.float32)
+    y = np.array([1, 2])
+    _run(lambda a, t: F.cross_entropy(a, t, reduction=reduction),
+         lambda a, t: torch.nn.functional.cross_entropy(a, t, reduction=reduction), x, y)

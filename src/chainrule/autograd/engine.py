@@ -29,9 +29,10 @@ class _Accumulator:
         self.wanted = wanted  # None: deposit into .grad; else {id(tensor): index}
         self.captured = {}
         self.nonleaf = {}     # node -> wanted non-leaf tensors it made (grad(), not .grad)
-        for t in wanted_tensors:
-            if t.grad_fn is not None:
-                self.nonleaf.setdefault(t.grad_fn, []).append(t)
+        if wanted_tensors:
+            for t in wanted_tensors:
+                if t.grad_fn is not None:
+                    self.nonleaf.setdefault(t.grad_fn, []).append(t)
         self.owned = set()   # ids of arrays already given to a .grad: never share one
         self.hooked = {}     # leaves with hooks: their summed gradient, hooked once in flush()
 
@@ -108,7 +109,10 @@ def backward(tensor, gradient=None, retain_graph=None, create_graph=False, input
                 acc.leaf(t, gi if create_graph else gi._array)
                 acc.flush()
         return
-    _walk([tensor], [g], retain_graph, create_graph, _Accumulator(create_graph))
+    if grad_mode.state.keep_graph:
+        _walk([tensor], [g], retain_graph, create_graph, _Accumulator(create_graph))
+    else:  # the common case, without _walk's call: backward runs every training step
+        backprop([tensor], [g], _Accumulator(create_graph), retain_graph, create_graph)
 
 
 def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False,

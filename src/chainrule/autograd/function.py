@@ -43,7 +43,9 @@ class Node:
     """One recorded operation. ``args`` are its forward's arguments (Tensors and constants)."""
 
     # Slots keep a node cheap; ops may still set extra attributes (``__dict__``) for caches.
-    __slots__ = ("args", "version", "freed", "_post_hooks", "__dict__", "__weakref__")
+    # holds_big: set by ``vjp``, whether ``release`` will find something big to free.
+    __slots__ = ("args", "version", "freed", "_post_hooks", "holds_big", "__dict__",
+                 "__weakref__")
 
     n_outputs = 1
     # True when backward reads the output array itself (exp, sigmoid, ...): modifying the output
@@ -86,6 +88,15 @@ class Node:
         if self.caches:
             for name in self.caches:
                 self.__dict__.pop(name, None)
+        try:
+            big = self.holds_big  # what vjp saw: most nodes of a small model hold nothing big
+        except AttributeError:   # never run backward: look
+            big = True
+        if big:
+            self._release_args()
+
+    def _release_args(self):
+        """Replace the big saved arguments by placeholders (see ``release``)."""
         replaced = False
         kept = []
         for a in self.args:  # runs once per node of every backward: kept cheap
@@ -100,25 +111,24 @@ class Node:
                 stub = _EMPTY.get((arr.shape, arr.dtype, type(arr)))
                 t._array = _no_memory(arr) if stub is None else stub
                 t._requires_grad = a._requires_grad
-                t.grad_fn = a.grad_fn
+                t.grad_fn = fn = a.grad_fn
                 t._grad = None
                 t._version = 0
                 t._output_nr = a._output_nr
                 t._hooks = None
-                origin = getattr(a, "_origin", None)  # where it was cut (why_no_grad)
-                if origin is not None:
-                    t._origin = origin
+                if fn is None:  # only a tensor cut from a graph has an _origin
+                    origin = getattr(a, "_origin", None)  # where it was cut (why_no_grad)
+                    if origin is not None:
+                        t._origin = origin
                 kept.append(t)
                 replaced = True
-            elif getattr(a, "ndim", 0) and a.size >= RELEASE_MIN_SIZE:  # a mask or an index
+            elif type(a) not in CONSTANT_TYPES and is_big_constant(a):  # a mask, an index
                 kept.append(_no_memory(a))
                 replaced = True
             else:
                 kept.append(a)
         if replaced:
             self.args = tuple(kept)
-        if isinstance(self, Function):
-            self.saved_tensors = ()
 
     def check_saved_versions(self):
         """Raise if an input was modified in place since forward (its version moved)."""
@@ -148,7 +158,16 @@ class Released(Tensor):
 #: Arrays of fewer elements (16 KB of float32) stay with a released node (see ``release``).
 RELEASE_MIN_SIZE = 4096
 
+# Types of constant arguments that never hold an array (``release`` skips them at once).
+CONSTANT_TYPES = frozenset({type(None), int, float, bool, str, tuple, slice, type(Ellipsis)})
+
 _EMPTY: dict = {}
+
+
+def is_big_constant(a):
+    """True for a constant argument that is an array (a mask, an index) worth releasing."""
+    return type(a) not in CONSTANT_TYPES and getattr(a, "ndim", 0) \
+        and a.size >= RELEASE_MIN_SIZE
 
 
 def _no_memory(arr):
@@ -230,12 +249,19 @@ class Op(Node):
         """The input gradients for upstream ``grad``; also checks saved inputs weren't modified."""
         values = []
         version = 0
+        big = False  # noted for the walker: release() is worth calling (it runs next)
         for a in self.args:
             if isinstance(a, Tensor):
-                values.append(a if create_graph else a._array)
+                arr = a._array
+                values.append(a if create_graph else arr)
                 version += a._version
+                if arr.size >= RELEASE_MIN_SIZE:
+                    big = True
             else:
                 values.append(a)
+                if type(a) not in CONSTANT_TYPES and is_big_constant(a):
+                    big = True
+        self.holds_big = big
         if version != self.version:
             self.check_saved_versions()
         out = self.backward(grad, *values)
@@ -304,6 +330,11 @@ class Function(Node):
 
     __slots__ = ()
 
+    # What ``ctx.save_for_backward`` kept is dropped with the caches once backward has run;
+    # reading ``ctx.saved_tensors`` then gives the class's empty default.
+    caches = ("saved_tensors",)
+    saved_tensors = ()
+
     @property
     def name(self) -> str:
         return type(self).__name__
@@ -361,6 +392,7 @@ class Function(Node):
         self._non_differentiable = tensors
 
     def vjp(self, grad, create_graph):
+        self.holds_big = True  # its saved tensors go with the caches: release() always runs
         self.check_saved_versions()
         grads = grad if isinstance(grad, list) else [grad]
         # An output that got no gradient gets zeros, as PyTorch's materialize_grads does.

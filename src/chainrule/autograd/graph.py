@@ -21,6 +21,8 @@ An *observer* sees each step as it happens; ``cr.viz`` draws from what it saw.
 
 from __future__ import annotations
 
+import numpy as np
+
 from ..backend import get_array_module
 from ..tensor import Tensor, _make
 from . import grad_mode
@@ -91,7 +93,9 @@ def seed_gradient(root, gradient, create_graph, op="backward"):
             raise RuntimeError(
                 f"{op}: grad can be implicitly created only for scalar outputs, but the "
                 f"output has shape {tuple(root.shape)}; pass `gradient=` of that shape")
-        g = get_array_module(root._array).ones(root._array.shape, dtype=root._array.dtype)
+        arr = root._array
+        g = (np if type(arr) is np.ndarray else get_array_module(arr)).empty(arr.shape, arr.dtype)
+        g.fill(1)  # empty + fill: np.ones is a Python function, this runs every backward
     else:
         if isinstance(gradient, Tensor):
             g = gradient._array
@@ -144,6 +148,7 @@ def backprop(roots, root_grads, sink, retain_graph=False, create_graph=False, ob
         _add_grad(grads, fn, root._output_nr, g, recorder)
 
     nonleaf = sink.nonleaf
+    observed = observer is not None
     order = topological_order([r.grad_fn for r in roots])
     release = not retain_graph and not state.keep_graph
     prev_mode = state.enabled
@@ -165,41 +170,79 @@ def backprop(roots, root_grads, sink, retain_graph=False, create_graph=False, ob
                     g = grad[t._output_nr] if node.n_outputs > 1 else grad
                     if g is not None:
                         sink.capture(t, g)
-            if observer is not None:  # copies: rules and the sink may reuse arrays in place
-                upstream, seen = _copy(grad), [None] * len(node.args)
+            if observed:  # copies: rules and the sink may reuse arrays in place
+                upstream = _copy(grad)
+                _observe(observer, node, upstream, node.vjp(grad, rules_on_tensors), grads, sink)
+            elif recorder is not None:  # trace(backward="vjp"): every step recorded
+                _record_step(recorder, node, grad, node.vjp(grad, rules_on_tensors), grads,
+                             sink)
             else:
-                seen = None
-            input_grads = node.vjp(grad, rules_on_tensors)
-            if recorder is not None:
-                _record_vjp(recorder, node, grad, input_grads)
-            for i, (a, g) in enumerate(zip(node.args, input_grads)):
-                if g is None or not isinstance(a, Tensor) or not a._requires_grad:
-                    continue
-                if g.shape != a._array.shape or g.dtype != a._array.dtype:
-                    fitted = fit_gradient(node, i, g, a)
-                    if recorder is not None:
-                        recorder.add("SumToShape", [g], {"shape": tuple(a._array.shape),
-                                                         "dtype": a._array.dtype}, [fitted])
-                    g = fitted
-                if seen is not None:
-                    seen[i] = _copy(g)
-                fn = a.grad_fn
-                if fn is None:
-                    sink.leaf(a, g)
-                elif fn.n_outputs == 1 and recorder is None:  # _add_grad's common case,
-                    prev = grads.get(fn)                        # inlined: once per edge
-                    grads[fn] = g if prev is None else prev + g
-                else:
-                    _add_grad(grads, fn, a._output_nr, g, recorder)
-            if observer is not None:
-                observer.step(node, upstream, seen)
-            if not retain_graph:
+                # The loop's hot path: once per edge of every backward, kept lean (the
+                # observed variant, with its copies, is ``_observe``).
+                for a, g in zip(node.args, node.vjp(grad, rules_on_tensors)):
+                    if g is None or not isinstance(a, Tensor) or not a._requires_grad:
+                        continue
+                    arr = a._array
+                    if g.shape != arr.shape or g.dtype != arr.dtype:
+                        g = fit_gradient(node, _position(node.args, a), g, a)
+                    fn = a.grad_fn
+                    if fn is None:
+                        sink.leaf(a, g)
+                    elif fn.n_outputs == 1:  # _add_grad's common case, inlined
+                        prev = grads.get(fn)
+                        grads[fn] = g if prev is None else prev + g
+                    else:
+                        _add_grad(grads, fn, a._output_nr, g)
+            if release and (node.holds_big or node.caches):  # (vjp noted what it saw)
+                node.release()  # sets node.freed
+            elif not retain_graph:  # nothing to free, or keep_graph keeps it
                 node.freed = True
-                if release:
-                    node.release()
         sink.flush()
     finally:
         state.enabled = prev_mode
+
+
+def _observe(observer, node, upstream, input_grads, grads, sink):
+    """One step of ``backprop`` under an observer: hand the gradients on as the hot path
+    does, and show the observer (a copy of) the upstream gradient and what went out."""
+    seen = [None] * len(node.args)
+    for i, (a, g) in enumerate(zip(node.args, input_grads)):
+        if g is None or not isinstance(a, Tensor) or not a._requires_grad:
+            continue
+        if g.shape != a._array.shape or g.dtype != a._array.dtype:
+            g = fit_gradient(node, i, g, a)
+        seen[i] = _copy(g)
+        fn = a.grad_fn
+        if fn is None:
+            sink.leaf(a, g)
+        else:
+            _add_grad(grads, fn, a._output_nr, g)
+    observer.step(node, upstream, seen)
+
+
+def _position(args, t):
+    """Where ``t`` is among ``args`` (for an error message only)."""
+    return next(i for i, a in enumerate(args) if a is t)
+
+
+def _record_step(recorder, node, grad, input_grads, grads, sink):
+    """One step of ``backprop`` traced with ``backward="vjp"``: hand the gradients on as the
+    hot path does, recording the rule (``VJP``), each fit to an input's shape
+    (``SumToShape``) and each sum over paths (``AddGrad``) as steps."""
+    _record_vjp(recorder, node, grad, input_grads)
+    for i, (a, g) in enumerate(zip(node.args, input_grads)):
+        if g is None or not isinstance(a, Tensor) or not a._requires_grad:
+            continue
+        if g.shape != a._array.shape or g.dtype != a._array.dtype:
+            fitted = fit_gradient(node, i, g, a)
+            recorder.add("SumToShape", [g], {"shape": tuple(a._array.shape),
+                                             "dtype": a._array.dtype}, [fitted])
+            g = fitted
+        fn = a.grad_fn
+        if fn is None:
+            sink.leaf(a, g)
+        else:
+            _add_grad(grads, fn, a._output_nr, g, recorder)
 
 
 def _add_grad(grads, fn, output_nr, g, recorder=None):

@@ -34,6 +34,7 @@ import numpy as np
 from .. import backend
 from ..autograd import grad_mode
 from ..autograd import tracing as _tracing
+from ..autograd.grad_mode import state as _grad_state
 from ..tensor import Tensor, _make
 
 # Large arrays are updated block by block: a block and the update's scratch space stay in
@@ -188,7 +189,7 @@ class Optimizer:
     # --- gradients ---------------------------------------------------------------------------
     def zero_grad(self, set_to_none: bool = True) -> None:
         """Forget the gradients: set ``.grad`` to None (default) or fill it with zeros."""
-        if _tracing.is_tracing():
+        if _grad_state.tracer is not None:
             _tracing.note("zero_grad", [p for g in self.param_groups for p in g["params"]],
                           node=self, set_to_none=set_to_none)
         for group in self.param_groups:
@@ -248,34 +249,55 @@ class Optimizer:
                             "hooks of the template step (update, _hyper, _state_spec)")
         loss = self._eval_closure(closure)
         self._opt_called = True
-        self._check_grads()  # all of them first: a refused step changes nothing
-        if _tracing.is_tracing():  # the update is a step of a traced training step
+        todo = self._check_grads()  # all of them first: a refused step changes nothing
+        # Read once per step, not once per parameter: this loop runs every training step.
+        counts, takes_step = self.counts_steps, self.update_takes_step
+        update_param, states = self._update_param, self.state
+        if _grad_state.tracer is not None:  # the update is a step of a traced training step
             self._note_step()
-        for group in self.param_groups:
+        for group, work in zip(self.param_groups, todo):
             hyper = self._hyper(group)
             spec = self._state_spec(group)
-            for p in group["params"]:
-                if p._grad is None:  # the slot: .grad is a property (it warns on non-leaves)
+            stateless = not spec and not counts  # torch's plain SGD: no state entry at all
+            for p, grad in work:
+                if stateless:
+                    update_param(p, grad, {}, spec, hyper, False)
+                    p._version += 1
                     continue
-                grad = p._grad._array
-                # No empty entry for a parameter without state (torch's SGD without momentum).
-                state = self.state[p] if spec or self.counts_steps else {}
+                state = states[p]
                 fresh = self._init_state(p, state, spec, group)
                 kwargs = hyper
-                if self.counts_steps:
+                if counts:
                     step_t = state["step"]._array
                     step_t += 1
-                    if self.update_takes_step:
+                    if takes_step:
                         kwargs = dict(hyper, step=float(step_t))
-                self._update_param(p, grad, state, spec, kwargs, fresh)
+                update_param(p, grad, state, spec, kwargs, fresh)
                 p._version += 1
         return loss
 
-    def _check_grads(self) -> None:
-        """Check every gradient that a step would use (see :meth:`_checked_grad`)."""
+    def _check_grads(self) -> list:
+        """Check every gradient that a step would use (see :meth:`_checked_grad`); return,
+        per param group, the ``(parameter, gradient array)`` pairs to update."""
+        todo = []
+        for group in self.param_groups:
+            work = []
+            for p in group["params"]:
+                grad = p._grad  # the slot: .grad is a property (it warns on non-leaves)
+                if grad is None:
+                    continue
+                w, g = p._array, grad._array
+                if g.shape != w.shape or g.dtype != w.dtype or w.dtype.kind != "f":
+                    self._refuse(p)
+                work.append((p, g))
+            todo.append(work)
+        return todo
+
+    def _refuse(self, p):
+        """Raise the error of :meth:`_checked_grad` for parameter ``p`` (found by identity)."""
         for group_index, group in enumerate(self.param_groups):
-            for index, p in enumerate(group["params"]):
-                if p._grad is not None:
+            for index, q in enumerate(group["params"]):
+                if q is p:
                     self._checked_grad(p, group_index, index)
 
     def _checked_grad(self, p, group_index: int, index: int):

@@ -48,6 +48,12 @@ def sgd_update(param, grad, buf, tmp, tmp2, *, lr, weight_decay, momentum, dampe
         param += np.multiply(d, -lr, out=tmp)
 
 
+def sgd_plain_update(param, grad, lr):
+    """``sgd_update`` without momentum, weight decay or maximize: ``w += -lr * g`` in place,
+    rounded as torch rounds it (the product first). The common case, called directly."""
+    param += np.multiply(grad, -lr)
+
+
 class SGD(Optimizer):
     """Stochastic gradient descent (optionally with momentum), like ``torch.optim.SGD``.
 
@@ -88,10 +94,11 @@ class SGD(Optimizer):
 
     def _update_param(self, p, grad, state, spec, hyper, fresh):
         w = p._array
-        if hyper["momentum"] == 0 and hyper["weight_decay"] == 0 and not hyper["maximize"]:
+        # Plain SGD (no spec: no momentum) is the common case of every training step.
+        if not spec and hyper["weight_decay"] == 0 and not hyper["maximize"]:
             if w.size <= BLOCK:
                 # Plain SGD on a small array needs no scratch space and no blocking.
-                sgd_update(w, grad, None, None, None, first=False, **hyper)
+                sgd_plain_update(w, grad, hyper["lr"])
                 return
             if w.flags.c_contiguous and grad.flags.c_contiguous and isinstance(w, np.ndarray):
                 self._plain_blocks(w.reshape(-1), grad.reshape(-1), -hyper["lr"])

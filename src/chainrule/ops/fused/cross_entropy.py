@@ -16,10 +16,13 @@ from __future__ import annotations
 import numpy as np
 
 from ...autograd.function import Op
+from ...autograd.grad_mode import state as _state
 from ...backend import get_array_module
 from ...tensor import Tensor, _make
 from .. import either
-from ..softmax import log_softmax_array, softmax, stable_max
+from ..softmax import log_softmax_array, softmax
+
+_ndarray = np.ndarray
 
 
 class SoftCrossEntropy(Op):
@@ -63,8 +66,8 @@ class CheckClassTarget(Op):
     name = "cross_entropy"
 
     def forward(self, target, num_classes, ignore_index):
-        if not target.size or (target.min() >= 0 and target.max() < num_classes):
-            return None  # the common case, in two reductions
+        if classes_in_range(target, num_classes):
+            return None  # the common case, in one reduction
         keep = target != ignore_index
         bad = keep & ((target < 0) | (target >= num_classes))
         if bad.any():
@@ -87,33 +90,43 @@ class HardCrossEntropy(Op):
     caches = ("p", "kept")
 
     def forward(self, x, target, ignore_index, reduction):
+        xp = np if type(x) is _ndarray else get_array_module(x)
         keep = target != ignore_index
         t = target * keep  # ignored rows read class 0, then count for nothing
-        self.kept = keep, t, _denominator(keep, reduction)  # backward needs them again
-        rows = get_array_module(t).arange(t.shape[0])
-        shifted = x - stable_max(x, 1)
+        rows = xp.arange(t.shape[0])
+        denom = 1.0 if reduction == "sum" else float(np.count_nonzero(keep))
+        self.kept = keep, t, denom, rows  # backward needs them again
+        m = x.max(axis=1, keepdims=True)
+        finite = np.isfinite(m)
+        # Every row's maximum finite: then s >= 1 below and nothing can warn, so no errstate
+        # is needed (entering one costs as much as two ufunc calls). Else stable_max's shift
+        # (by 0 for rows of -inf), with the warnings off.
+        quiet = bool(np.logical_and.reduce(finite, axis=None))
+        shifted = x - m if quiet else x - np.where(finite, m, 0)
         e = np.exp(shifted)
         s = e.sum(axis=1, keepdims=True)
-        with np.errstate(divide="ignore", invalid="ignore"):  # rows of -inf give nan, as torch
+        if quiet:
             losses = np.log(s[:, 0]) - shifted[rows, t]
             e /= s
-        losses = np.where(keep, losses, 0)  # not a product: an ignored row's loss may be inf
+        else:
+            with np.errstate(divide="ignore", invalid="ignore"):  # rows of -inf: nan, as torch
+                losses = np.log(s[:, 0]) - shifted[rows, t]
+                e /= s
         self.p = e  # softmax(x), handed to backward once
         if reduction == "none":
-            return losses
-        denom = self.kept[2]
-        total = losses.sum()
+            return np.where(keep, losses, 0)  # not a product: an ignored row's may be inf
+        total = losses.sum(where=keep)  # the kept rows only, in one pass
         # Every target ignored: the mean of nothing is nan, as in PyTorch.
-        return get_array_module(x).asarray(total / denom if denom else np.nan, dtype=x.dtype)
+        return xp.asarray(total / denom if denom else np.nan, dtype=x.dtype)
 
     def backward(self, g, x, target, ignore_index, reduction):
         kept = self.__dict__.get("kept")
         if kept is None:  # dropped with the caches (a second backward): recompute
             target = either.value(target)   # indices: a constant of the graph
             keep = target != ignore_index
-            kept = keep, target * keep, _denominator(keep, reduction)
-        keep, t, denom = kept
-        rows = get_array_module(t).arange(t.shape[0])
+            kept = (keep, target * keep, _denominator(keep, reduction),
+                    get_array_module(target).arange(target.shape[0]))
+        keep, t, denom, rows = kept
         if reduction == "none":
             scale = g.reshape(-1, 1)
         else:
@@ -127,9 +140,28 @@ class HardCrossEntropy(Op):
         if local is None:
             local = np.exp(log_softmax_array(x, 1))
         local[rows, t] -= 1
-        local *= keep[:, None]
-        local *= scale
+        # One weight per row (0 for an ignored row): N products, then one pass over (N, C).
+        local *= keep[:, None] * scale if reduction == "none" else (keep * scale)[:, None]
         return local, None, None, None
+
+
+# Signed integer dtypes and their unsigned twins: viewed unsigned, a negative index is huge.
+_UNSIGNED = {np.dtype(s): np.dtype(u) for s, u in
+             (("int8", "uint8"), ("int16", "uint16"), ("int32", "uint32"), ("int64", "uint64"))}
+
+
+def classes_in_range(target, num_classes):
+    """True when every index of the integer array ``target`` is in [0, num_classes).
+
+    One reduction, not two: viewed as unsigned, a negative index becomes larger than any
+    class count, so the maximum alone says whether all are in range.
+    """
+    if not target.size:
+        return True
+    unsigned = _UNSIGNED.get(target.dtype)
+    if unsigned is not None:
+        return bool(target.view(unsigned).max() < num_classes)
+    return bool(target.min() >= 0 and target.max() < num_classes)  # uint, non-native order
 
 
 def _denominator(keep, reduction):
@@ -181,18 +213,21 @@ def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean
         if t.dtype.kind not in "iu":
             raise TypeError(f"cross_entropy: target must be class indices (integers) or "
                             f"probabilities (floats), got dtype {t.dtype}")
-        expected = (logits.shape[0],) + tuple(spatial) if logits.ndim > 1 else ()
+        expected = (logits.shape[0],) + spatial if logits.ndim > 1 else ()
         if t.shape != expected:
             raise ValueError(f"cross_entropy: target shape {t.shape} does not match input shape "
                              f"{tuple(input.shape)} (expected {expected})")
         flat = target if isinstance(target, Tensor) else _make(t)
-        if flat._array.ndim != 1:
+        if t.ndim != 1:
             flat = flat.reshape(-1)
-        t = t.reshape(-1)
-        CheckClassTarget.apply(flat, C, ignore_index)
+            t = t.reshape(-1)
+        # The check is an op of its own (a trace shows it); run eagerly, the common case of
+        # indices all in range needs no node, so it is tested first, in one reduction.
+        if _state.tracer is not None or not classes_in_range(t, C):
+            CheckClassTarget.apply(flat, C, ignore_index)
         if weight is None and not label_smoothing:  # the kernel is chosen by the arguments only
             out = HardCrossEntropy.apply(x, flat, ignore_index, reduction)
-            return _restore_shape(out, input, spatial, reduction)
+            return out if reduction != "none" else _restore_shape(out, input, spatial, reduction)
         keep = t != ignore_index
         safe_t = np.where(keep, t, 0)
         xp = get_array_module(t)
