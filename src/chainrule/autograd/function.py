@@ -43,7 +43,8 @@ class Node:
     """One recorded operation. ``args`` are its forward's arguments (Tensors and constants)."""
 
     # Slots keep a node cheap; ops may still set extra attributes (``__dict__``) for caches.
-    # holds_big: set by ``vjp``, whether ``release`` will find something big to free.
+    # holds_big: whether ``release`` will find something big to free, noted by ``vjp`` while
+    # it reads the arguments anyway; a node type whose vjp does not note it gets looked at.
     __slots__ = ("args", "version", "freed", "_post_hooks", "holds_big", "__dict__",
                  "__weakref__")
 
@@ -88,11 +89,7 @@ class Node:
         if self.caches:
             for name in self.caches:
                 self.__dict__.pop(name, None)
-        try:
-            big = self.holds_big  # what vjp saw: most nodes of a small model hold nothing big
-        except AttributeError:   # never run backward: look
-            big = True
-        if big:
+        if holds_big(self):  # what vjp saw: most nodes of a small model hold nothing big
             self._release_args()
 
     def _release_args(self):
@@ -147,6 +144,14 @@ class Node:
         if getattr(self, "_post_hooks", None) is None:
             self._post_hooks = []
         self._post_hooks.append((output_nr, hook))
+
+
+def holds_big(node) -> bool:
+    """What ``vjp`` noted on ``node`` (True, "look", where it noted nothing)."""
+    try:
+        return node.holds_big
+    except AttributeError:  # a node type whose vjp does not note it, or never run backward
+        return True
 
 
 class Released(Tensor):

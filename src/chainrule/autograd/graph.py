@@ -27,6 +27,7 @@ from ..backend import get_array_module
 from ..tensor import Tensor, _make
 from . import grad_mode
 from . import tracing as _trace
+from .function import holds_big
 
 
 def topological_order(roots):
@@ -193,7 +194,7 @@ def backprop(roots, root_grads, sink, retain_graph=False, create_graph=False, ob
                         grads[fn] = g if prev is None else prev + g
                     else:
                         _add_grad(grads, fn, a._output_nr, g)
-            if release and (node.holds_big or node.caches):  # (vjp noted what it saw)
+            if release and (node.caches or holds_big(node)):  # (vjp noted what it saw)
                 node.release()  # sets node.freed
             elif not retain_graph:  # nothing to free, or keep_graph keeps it
                 node.freed = True
