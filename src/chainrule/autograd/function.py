@@ -213,27 +213,15 @@ class Op(Node):
             out = node.forward(*values)
         except (ValueError, TypeError, IndexError, ArithmeticError) as exc:
             raise _named_error(node.name, exc, args) from None
-        if isinstance(out, _generic):  # NumPy gives scalars for 0-d results; keep arrays
-            out = np.asarray(out)
-        state = _state
-        if out is None:  # a check or a side effect (running statistics): no output
-            result = None
-        elif type(out) is tuple:  # several outputs (an LSTM step: h and c)
-            result = _many_outputs(node, args, out, requires_grad and state.enabled
-                                   and node.differentiable, version)
-        elif requires_grad and state.enabled and node.differentiable:
-            node.args = args
-            node.version = version
-            node.freed = False
-            node._post_hooks = None
-            result = _make(out, True, node)
-        else:
-            result = _make(out, False, None)
-            if requires_grad:  # cut from the graph by no_grad: why_no_grad names the op
-                result._origin = cls
-        if state.tracer is not None:
-            _trace.record(node, args, result)
-        return result
+        if type(out) is _ndarray and _state.plain:  # the hot path: grad on, no trace
+            if requires_grad and node.differentiable:
+                node.args = args
+                node.version = version
+                node.freed = False
+                node._post_hooks = None
+                return _make(out, True, node)
+            return _make(out, False, None)
+        return _finish(node, cls, args, out, requires_grad, version)
 
     def saved_output(self, grad):
         """The output that forward kept as ``self.y``, for a backward given upstream ``grad``:
@@ -271,6 +259,32 @@ class Op(Node):
             self.check_saved_versions()
         out = self.backward(grad, *values)
         return out if isinstance(out, tuple) else (out,)
+
+
+def _finish(node, cls, args, out, requires_grad, version):
+    """The rest of ``Op.apply``: no grad mode, a trace, a scalar, no output, several outputs,
+    or another device's array."""
+    state = _state
+    if isinstance(out, _generic):  # NumPy gives scalars for 0-d results; keep arrays
+        out = np.asarray(out)
+    record = requires_grad and state.enabled and node.differentiable
+    if out is None:  # a check or a side effect (running statistics): no output
+        result = None
+    elif type(out) is tuple:  # several outputs (an LSTM step: h and c)
+        result = _many_outputs(node, args, out, record, version)
+    elif record:
+        node.args = args
+        node.version = version
+        node.freed = False
+        node._post_hooks = None
+        result = _make(out, True, node)
+    else:
+        result = _make(out, False, None)
+        if requires_grad:  # cut from the graph by no_grad: why_no_grad names the op
+            result._origin = cls
+    if state.tracer is not None:
+        _trace.record(node, args, result)
+    return result
 
 
 def _many_outputs(node, args, outs, record, version):

@@ -13,8 +13,10 @@
 
 Each thread has its own mode: a ``no_grad`` block in a serving thread never stops another
 thread from recording, and the engine switching recording off during backward affects only
-the thread that runs the backward. The state is one ``threading.local`` object whose class
-attributes are the defaults, so reading it costs one attribute lookup on the op hot path.
+the thread that runs the backward. The state is one ``threading.local`` object. Reading one
+of its attributes costs a few hundred instructions (the thread's own dict is looked up
+first), so the op hot path reads a single one, ``plain``: True while grad mode is on and
+nothing traces, the common case; ``enabled`` and ``tracer`` keep it up to date.
 """
 
 from __future__ import annotations
@@ -26,10 +28,31 @@ import threading
 class _ThreadState(threading.local):
     """What the engine and ``Op.apply`` read on every op, kept per thread."""
 
-    enabled = True      # record the graph (grad mode)
-    tracer = None       # the active ``trace()`` Program, if any (autograd.trace)
+    plain = True        # enabled and not tracing: ``Op.apply``'s one read on its hot path
+    _enabled = True
+    _tracer = None
     keep_graph = False  # backward keeps saved values and a record of itself (cr.viz.keep_graph)
     capture = None      # the capture of a ``cr.compile``d function running now (static.capture)
+
+    @property
+    def enabled(self) -> bool:
+        """Record the graph (grad mode)."""
+        return self._enabled
+
+    @enabled.setter
+    def enabled(self, mode):
+        self._enabled = mode
+        self.plain = bool(mode) and self._tracer is None
+
+    @property
+    def tracer(self):
+        """The active ``trace()`` Program, if any (``autograd.tracing``)."""
+        return self._tracer
+
+    @tracer.setter
+    def tracer(self, program):
+        self._tracer = program
+        self.plain = program is None and bool(self._enabled)
 
 
 state = _ThreadState()
