@@ -52,7 +52,6 @@ def numel(t) -> int:
 
 from . import optim  # noqa: E402,F401 - optimizers sit above the core
 from . import nn  # noqa: E402,F401 - layers, losses, init: cr.nn
-from . import static  # noqa: E402,F401 - define-and-run: cr.static.Graph
 
 # Loaded on first use, so that `import chainrule` stays fast: cr.viz (see the graph), cr.data
 # (loaders, datasets), cr.train (fit), cr.io and cr.save / cr.load (safetensors), cr.utils
