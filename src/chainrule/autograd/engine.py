@@ -20,6 +20,8 @@ from . import grad_mode
 from . import tracing as _trace
 from .graph import BackwardRecord, backprop, run_hooks, seed_gradient
 
+_state = grad_mode.state
+
 
 class _Accumulator:
     """Where gradients go: leaf ``.grad`` (backward) or a dict of wanted inputs (grad)."""
@@ -35,6 +37,7 @@ class _Accumulator:
                     self.nonleaf.setdefault(t.grad_fn, []).append(t)
         self.owned = set()   # ids of arrays already given to a .grad: never share one
         self.hooked = {}     # leaves with hooks: their summed gradient, hooked once in flush()
+        self.tracing = not _state.plain and _state.tracer is not None  # read once a backward
 
     def leaf(self, t, grad):
         if t._hooks:  # a hook sees the leaf's total gradient, not each path's share (as torch)
@@ -65,7 +68,7 @@ class _Accumulator:
         if isinstance(grad, Tensor):
             _trace.note("AccumulateGrad", (t, grad))
             grad = grad._array
-        elif _trace.is_tracing():
+        elif self.tracing:
             _trace.note("AccumulateGrad", (t, grad))  # a backward traced with backward="vjp"
         if isinstance(grad, np.generic):  # NumPy gives scalars for 0-d results
             grad = np.asarray(grad)
