@@ -382,15 +382,7 @@ class Function(Node):
             if tracer is not None:
                 _trace.record(ctx, args, result)
             return result
-        ctx.args = args
-        ctx.version = sum(a._version for a in args if isinstance(a, Tensor))
-        ctx.freed = False
-        ctx._post_hooks = None
-        ctx.n_outputs = len(outputs)
-        ctx.single_output = not isinstance(result, tuple)
-        # zeros for unused outputs, made on the outputs' device
-        ctx._output_meta = [(o.shape, o._array.dtype, get_array_module(o._array))
-                            for o in outputs]
+        ctx._recorded(args, outputs, result)
         wrapped = []
         for i, o in enumerate(outputs):
             if any(o is nd for nd in ctx._non_differentiable) or o.dtype.kind != "f":
@@ -403,6 +395,19 @@ class Function(Node):
         if tracer is not None:
             _trace.record(ctx, args, result)
         return result
+
+    def _recorded(self, args, outputs, result):
+        """Make this ctx a node of the graph for ``args`` -> ``outputs`` (also what a replay
+        of a traced Function does, ``chainrule.static.plan``)."""
+        self.args = args
+        self.version = sum(a._version for a in args if isinstance(a, Tensor))
+        self.freed = False
+        self._post_hooks = None
+        self.n_outputs = len(outputs)
+        self.single_output = not isinstance(result, tuple)
+        # zeros for unused outputs, made on the outputs' device
+        self._output_meta = [(o.shape, o._array.dtype, get_array_module(o._array))
+                             for o in outputs]
 
     def save_for_backward(self, *tensors):
         self.saved_tensors = tensors

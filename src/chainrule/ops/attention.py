@@ -22,9 +22,8 @@ from __future__ import annotations
 import numpy as np
 
 from .. import backend
-from ..tensor import _make
 from . import either
-from .recurrent import MultiOutputOp, _zeros_for
+from .recurrent import MultiOutputOp, _zeros_for, stack_graph_grads
 
 
 def _swap(x):
@@ -142,18 +141,9 @@ class SplitHeads(MultiOutputOp):
         A, B, width = x.shape
         back = (0, 2, 1, 3) if batch_first else (2, 0, 1, 3)  # the inverse permutations
         if any(either.is_graph(g) for g in grads):
-            from .shape import stack  # noqa: PLC0415 - same package, no cycle at call time
-            zero = None
-            parts = []
-            for g in grads:
-                if g is None:
-                    if zero is None:
-                        zero = _zeros_for(None, (A, B, heads, width // (n * heads)),
-                                          x if either.is_graph(x) else _make(x, False, None))
-                    parts.append(zero)
-                else:
-                    parts.append(g.permute(back))
-            return stack(parts, 2).reshape(x.shape), None, None, None
+            stacked = stack_graph_grads(grads, (A, B, heads, width // (n * heads)), x, 2,
+                                        lambda g: g.permute(back))
+            return stacked.reshape(x.shape), None, None, None
         xp = backend.get_array_module(x)
         out = xp.empty(x.shape, next(g for g in grads if g is not None).dtype)
         parts = out.reshape(A, B, n, heads, width // (n * heads))

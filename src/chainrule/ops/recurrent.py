@@ -50,6 +50,24 @@ def _zeros_for(g, like_shape, like):
 
 
 
+def stack_graph_grads(grads, zero_shape, x, axis, each=None):
+    """The upstream gradients of several outputs (Tensors, under create_graph) stacked along
+    ``axis``, zeros of ``zero_shape`` where an output got none; ``each`` maps a gradient
+    before stacking (a permutation back to the input's layout)."""
+    from .shape import stack  # noqa: PLC0415 - same package, no cycle at call time
+    zero = None
+    parts = []
+    for g in grads:
+        if g is None:
+            if zero is None:
+                zero = _zeros_for(None, zero_shape,
+                                  x if either.is_graph(x) else _make(x, False, None))
+            parts.append(zero)
+        else:
+            parts.append(g if each is None else each(g))
+    return stack(parts, axis)
+
+
 def _split_masked(g, mask):
     """(the part of ``g`` that reaches the new state, the part that passes to the old one)."""
     if mask is None:
@@ -434,17 +452,7 @@ class Unbind(MultiOutputOp):
             if whole is not None:
                 return whole, None
         if any(either.is_graph(g) for g in grads):
-            from .shape import stack  # noqa: PLC0415
-            zero = None
-            parts = []
-            for g in grads:
-                if g is None:
-                    if zero is None:
-                        zero = _zeros_for(None, x.shape[1:], x if either.is_graph(x)
-                                          else _make(x, False, None))
-                    g = zero
-                parts.append(g)
-            return stack(parts, 0), None
+            return stack_graph_grads(grads, x.shape[1:], x, 0), None
         xp = backend.get_array_module(x)
         ref = next(g for g in grads if g is not None)
         out = xp.empty(x.shape, ref.dtype)

@@ -65,7 +65,18 @@ def trace_backward(program, outputs, tensors):
     return seed_values, wrt, values, first
 
 
-class CompiledBackward(Node):
+class CompileNode(Node):
+    """A node that a replayed compiled call hangs its outputs on (``<CompiledBackward>``)."""
+
+    @property
+    def name(self):
+        return "compile"
+
+    def __repr__(self):
+        return "<CompiledBackward>"
+
+
+class CompiledBackward(CompileNode):
     """The graph node of a replayed compiled call: its backward is the plan's second half."""
 
     def __init__(self, gen, wrt, metas, named):
@@ -77,13 +88,6 @@ class CompiledBackward(Node):
         self._gen = gen
         self._metas = metas      # (shape, dtype, xp) of each output, for absent gradients
         self._named = named
-
-    @property
-    def name(self):
-        return "compile"
-
-    def __repr__(self):
-        return "<CompiledBackward>"
 
     def vjp(self, grad, create_graph):
         if create_graph:

@@ -46,13 +46,12 @@ import logging
 import warnings
 
 from ..autograd import grad_mode
-from ..autograd.function import Node
 from ..autograd.tracing import trace
 from ..tensor import Tensor, _make
 from .capture import Capture, CaptureError, capturing
 from .guards import ModuleGuard, signature, what_changed
 from ..backend import get_array_module
-from .backward import CompiledBackward, trace_backward
+from .backward import CompiledBackward, CompileNode, trace_backward
 from .plan import Plan
 
 log = logging.getLogger("chainrule.compile")
@@ -278,20 +277,13 @@ def _fill(template, fresh, tensors):
     return {k: _fill(t, fresh, tensors) for k, t in template[1]}
 
 
-class _NoGraph(Node):
+class _NoGraph(CompileNode):
     """The grad_fn of a replayed output that requires grad: the replay built no graph."""
 
     def __init__(self):
         self.args = ()
         self.freed = False
         self._post_hooks = None
-
-    @property
-    def name(self):
-        return "compile"
-
-    def __repr__(self):
-        return "<CompiledBackward>"
 
     def vjp(self, grad, create_graph):
         raise RuntimeError(

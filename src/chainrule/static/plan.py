@@ -668,13 +668,7 @@ def _run_function(cls, boxes):
     ctx._non_differentiable = ()
     result = cls.forward(ctx, *boxes)
     outs = result if isinstance(result, tuple) else (result,)
-    ctx.args = boxes
-    ctx.version = sum(b._version for b in boxes if isinstance(b, Tensor))
-    ctx.freed = False
-    ctx._post_hooks = None
-    ctx.n_outputs = len(outs)
-    ctx.single_output = not isinstance(result, tuple)
-    ctx._output_meta = [(o.shape, o._array.dtype, get_array_module(o._array)) for o in outs]
+    ctx._recorded(boxes, outs, result)
     arrays = tuple(o._array for o in outs)
     return ctx, (arrays if len(arrays) > 1 else arrays[0])
 

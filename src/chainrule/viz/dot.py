@@ -69,6 +69,12 @@ def to_dot(root, show_values: bool = True, show_grads: bool = True, max_elems: i
         body = _grouped(graph, claims_of(group_modules), show_values, show_grads, max_elems)
     else:
         body = _flat(graph, show_values, show_grads, max_elems)
+    return document(body, rankdir, title, dpi)
+
+
+def document(body, rankdir="LR", title=None, dpi=None) -> str:
+    """A whole DOT document in chainrule's style around ``body`` (its lines of nodes and
+    edges): the eager graph's pictures and the static graph's (``viz.static``) share it."""
     head = [
         "digraph chainrule {",
         f'  graph [rankdir={rankdir}, bgcolor="white", nodesep=0.35, ranksep=0.45, '

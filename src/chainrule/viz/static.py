@@ -67,17 +67,7 @@ def graph_to_dot(graph, fetches=None, derivatives: bool = False, names=None,
     body = picture.forward()
     if derivatives:
         body += picture.derivatives()
-    head = [
-        "digraph chainrule {",
-        f'  graph [rankdir={rankdir}, bgcolor="white", nodesep=0.35, ranksep=0.45, '
-        f'fontname="{dot.FONT}", pad=0.2{f", dpi={dpi}" if dpi else ""}];',
-        f'  node [fontname="{dot.FONT}", fontsize=12, penwidth=1.4];',
-        f'  edge [color="#4b5563", arrowsize=0.7, penwidth=1.2, fontname="{dot.FONT}", '
-        'fontsize=10];',
-    ]
-    if title:
-        head.append(f'  label=<<B>{dot._esc(title)}</B>>; labelloc="t";')
-    return "\n".join(head + body + ["}"]) + "\n"
+    return dot.document(body, rankdir, title, dpi)
 
 
 class _Picture:
