@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .. import backend
-from ..tensor import Tensor
+from ..tensor import Tensor, _make
 from .engine import grad as autograd_grad
 
 # Up to this many elements in the differentiable inputs, and in the outputs, and this many
@@ -256,6 +256,12 @@ def _like(values, out):
     return Tensor(np.asarray(values), dtype=out.dtype, device=device)
 
 
+def _ones_like(out):
+    """Ones of ``out``'s shape and dtype, made on its device (no host round trip)."""
+    arr = out._array
+    return _make(backend.get_array_module(arr).ones(arr.shape, arr.dtype))
+
+
 def _unit(rng, shape):
     u = rng.standard_normal(shape)
     norm = np.sqrt((u * u).sum())
@@ -297,7 +303,7 @@ def _check_dtypes(p: _Problem):
         if not out.requires_grad:
             continue
         grads = autograd_grad([out], [p.inputs[i] for i in p.wrt],
-                              [_like(np.ones(out.shape), out)],
+                              [_ones_like(out)],
                               retain_graph=True, allow_unused=True)
         for i, g in zip(p.wrt, grads):
             if g is not None and g.dtype != p.inputs[i].dtype:

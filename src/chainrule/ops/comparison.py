@@ -44,60 +44,56 @@ _OPS = {name: _compare(name, fn) for name, fn in [
     ("isfinite", np.isfinite)]}
 
 
-def _named(name, fn, a, b=None):
-    return _OPS[name].apply(a) if b is None else _OPS[name].apply(a, b)
-
-
 def eq(input, other):  # noqa: A002 - PyTorch's argument names
-    return _named("eq", np.equal, input, other)
+    return _OPS["eq"].apply(input, other)
 
 
 def ne(input, other):  # noqa: A002 - PyTorch's argument names
-    return _named("ne", np.not_equal, input, other)
+    return _OPS["ne"].apply(input, other)
 
 
 def lt(input, other):  # noqa: A002 - PyTorch's argument names
-    return _named("lt", np.less, input, other)
+    return _OPS["lt"].apply(input, other)
 
 
 def le(input, other):  # noqa: A002 - PyTorch's argument names
-    return _named("le", np.less_equal, input, other)
+    return _OPS["le"].apply(input, other)
 
 
 def gt(input, other):  # noqa: A002 - PyTorch's argument names
-    return _named("gt", np.greater, input, other)
+    return _OPS["gt"].apply(input, other)
 
 
 def ge(input, other):  # noqa: A002 - PyTorch's argument names
-    return _named("ge", np.greater_equal, input, other)
+    return _OPS["ge"].apply(input, other)
 
 
 def logical_and(input, other):  # noqa: A002 - PyTorch's argument names
-    return _named("logical_and", np.logical_and, input, other)
+    return _OPS["logical_and"].apply(input, other)
 
 
 def logical_or(input, other):  # noqa: A002 - PyTorch's argument names
-    return _named("logical_or", np.logical_or, input, other)
+    return _OPS["logical_or"].apply(input, other)
 
 
 def logical_xor(input, other):  # noqa: A002 - PyTorch's argument names
-    return _named("logical_xor", np.logical_xor, input, other)
+    return _OPS["logical_xor"].apply(input, other)
 
 
 def logical_not(x):
-    return _named("logical_not", None, x)
+    return _OPS["logical_not"].apply(x)
 
 
 def isnan(x):
-    return _named("isnan", None, x)
+    return _OPS["isnan"].apply(x)
 
 
 def isinf(x):
-    return _named("isinf", None, x)
+    return _OPS["isinf"].apply(x)
 
 
 def isfinite(x):
-    return _named("isfinite", None, x)
+    return _OPS["isfinite"].apply(x)
 
 
 def allclose(input, other, rtol=1e-5, atol=1e-8):  # noqa: A002 - PyTorch's argument names

@@ -47,10 +47,10 @@ class _Kernel:
         return False
 
     def forward(self, cg, s):
-        raise NotImplementedError
+        raise TypeError(f"{type(self).__name__} must define forward(cg, s)")
 
     def backward(self, cg, s, vjp):
-        raise NotImplementedError
+        raise TypeError(f"{type(self).__name__} must define backward(cg, s, vjp)")
 
 
 def _out(s):
