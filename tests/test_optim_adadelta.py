@@ -7,7 +7,7 @@ import torch
 import chainrule as cr
 from chainrule.optim import Adadelta
 from chainrule.optim.adadelta import adadelta_update
-from test_optim_base import Pair, assert_state_like_torch, run_pair
+from test_optim_base import Pair, check_like_torch, grid_id
 
 GRID = [
     dict(),
@@ -15,24 +15,17 @@ GRID = [
     dict(lr=1.0, weight_decay=0.1),
     dict(lr=2.0, rho=0.3, weight_decay=0.05, maximize=True),
 ]
-IDS = lambda k: ",".join(f"{a}={b}" for a, b in k.items()) or "defaults"  # noqa: E731
+IDS = grid_id
 
 
 @pytest.mark.parametrize("kwargs", GRID, ids=IDS)
 def test_adadelta_matches_torch(kwargs):
-    _, opt, topt = run_pair(lambda ps: Adadelta(ps, **kwargs),
-                            lambda ps: torch.optim.Adadelta(ps, **kwargs),
-                            steps=25, maximize=kwargs.get("maximize", False))
-    assert_state_like_torch(opt, topt)
+    check_like_torch(Adadelta, torch.optim.Adadelta, kwargs)
 
 
 @pytest.mark.parametrize("kwargs", GRID, ids=IDS)
 def test_adadelta_matches_torch_in_float64(kwargs):
-    _, opt, topt = run_pair(lambda ps: Adadelta(ps, **kwargs),
-                            lambda ps: torch.optim.Adadelta(ps, **kwargs), steps=30,
-                            maximize=kwargs.get("maximize", False),
-                            pair=Pair(dtype=np.float64), rtol=1e-12, atol=1e-14)
-    assert_state_like_torch(opt, topt, rtol=1e-12, atol=1e-14)
+    check_like_torch(Adadelta, torch.optim.Adadelta, kwargs, float64=True)
 
 
 def test_update_function_follows_the_paper():

@@ -7,7 +7,7 @@ import torch
 import chainrule as cr
 from chainrule.optim import Adamax
 from chainrule.optim.adamax import adamax_update
-from test_optim_base import Pair, assert_state_like_torch, run_pair
+from test_optim_base import Pair, check_like_torch, grid_id
 
 GRID = [
     dict(lr=0.01),
@@ -16,24 +16,17 @@ GRID = [
     dict(lr=0.02, weight_decay=0.05, maximize=True),
     dict(lr=0.01, betas=(0.3, 0.9)),  # 1 - beta1 >= 0.5: the other branch of lerp
 ]
-IDS = lambda k: ",".join(f"{a}={b}" for a, b in k.items())  # noqa: E731
+IDS = grid_id
 
 
 @pytest.mark.parametrize("kwargs", GRID, ids=IDS)
 def test_adamax_matches_torch(kwargs):
-    _, opt, topt = run_pair(lambda ps: Adamax(ps, **kwargs),
-                            lambda ps: torch.optim.Adamax(ps, **kwargs),
-                            steps=25, maximize=kwargs.get("maximize", False))
-    assert_state_like_torch(opt, topt)
+    check_like_torch(Adamax, torch.optim.Adamax, kwargs)
 
 
 @pytest.mark.parametrize("kwargs", GRID, ids=IDS)
 def test_adamax_matches_torch_in_float64(kwargs):
-    _, opt, topt = run_pair(lambda ps: Adamax(ps, **kwargs),
-                            lambda ps: torch.optim.Adamax(ps, **kwargs), steps=30,
-                            maximize=kwargs.get("maximize", False),
-                            pair=Pair(dtype=np.float64), rtol=1e-12, atol=1e-14)
-    assert_state_like_torch(opt, topt, rtol=1e-12, atol=1e-14)
+    check_like_torch(Adamax, torch.optim.Adamax, kwargs, float64=True)
 
 
 def test_default_lr_is_torchs():

@@ -88,6 +88,22 @@ def run_pair(make_cr, make_th, steps=25, maximize=False, use_closure=False, pair
     return pair, opt, topt
 
 
+def grid_id(kwargs) -> str:
+    """A test id for a grid row of optimizer options: ``lr=0.01,eps=1e-06``."""
+    return ",".join(f"{a}={b}" for a, b in kwargs.items()) or "defaults"
+
+
+def check_like_torch(cls, torch_cls, kwargs, float64=False):
+    """``cls(**kwargs)`` trains the test MLP as ``torch_cls(**kwargs)`` does (25 steps in
+    float32, 30 in float64 to ~1e-12), its state included; returns the chainrule optimizer."""
+    tol = dict(rtol=1e-12, atol=1e-14) if float64 else {}
+    _, opt, topt = run_pair(lambda ps: cls(ps, **kwargs), lambda ps: torch_cls(ps, **kwargs),
+                            steps=30 if float64 else 25, maximize=kwargs.get("maximize", False),
+                            pair=Pair(dtype=np.float64) if float64 else None, **tol)
+    assert_state_like_torch(opt, topt, **tol)
+    return opt
+
+
 def assert_state_like_torch(opt, topt, rtol=1e-4, atol=1e-5):
     """Our state_dict has torch's layout: same indices, keys, shapes and (close) values.
 

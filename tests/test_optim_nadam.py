@@ -7,7 +7,7 @@ import torch
 import chainrule as cr
 from chainrule.optim import NAdam
 from chainrule.optim.nadam import nadam_update
-from test_optim_base import Pair, assert_state_like_torch, run_pair
+from test_optim_base import Pair, check_like_torch, grid_id
 
 GRID = [
     dict(lr=0.01),
@@ -17,25 +17,18 @@ GRID = [
     dict(lr=0.02, weight_decay=0.05, maximize=True, momentum_decay=0.0),
     dict(lr=0.01, betas=(0.3, 0.9), decoupled_weight_decay=True, weight_decay=0.01),
 ]
-IDS = lambda k: ",".join(f"{a}={b}" for a, b in k.items())  # noqa: E731
+IDS = grid_id
 
 
 @pytest.mark.parametrize("kwargs", GRID, ids=IDS)
 def test_nadam_matches_torch(kwargs):
-    _, opt, topt = run_pair(lambda ps: NAdam(ps, **kwargs),
-                            lambda ps: torch.optim.NAdam(ps, **kwargs),
-                            steps=25, maximize=kwargs.get("maximize", False))
-    assert_state_like_torch(opt, topt)
+    check_like_torch(NAdam, torch.optim.NAdam, kwargs)
 
 
 @pytest.mark.parametrize("kwargs", GRID, ids=IDS)
 def test_nadam_matches_torch_in_float64(kwargs):
     """mu_product stays a float32 scalar for float64 parameters, as torch keeps it."""
-    _, opt, topt = run_pair(lambda ps: NAdam(ps, **kwargs),
-                            lambda ps: torch.optim.NAdam(ps, **kwargs), steps=30,
-                            maximize=kwargs.get("maximize", False),
-                            pair=Pair(dtype=np.float64), rtol=1e-12, atol=1e-14)
-    assert_state_like_torch(opt, topt, rtol=1e-12, atol=1e-14)
+    opt = check_like_torch(NAdam, torch.optim.NAdam, kwargs, float64=True)
     mu_product = opt.state[opt.param_groups[0]["params"][0]]["mu_product"]
     assert mu_product.dtype == np.float32 and mu_product.shape == ()
 

@@ -7,7 +7,7 @@ import torch
 import chainrule as cr
 from chainrule.optim import RAdam
 from chainrule.optim.radam import radam_update
-from test_optim_base import Pair, assert_state_like_torch, run_pair
+from test_optim_base import Pair, check_like_torch, grid_id
 
 # 25 steps cover both regimes: rho_t <= 5 (the first steps: momentum SGD) and rho_t > 5.
 GRID = [
@@ -18,24 +18,17 @@ GRID = [
     dict(lr=0.02, weight_decay=0.05, maximize=True),
     dict(lr=0.01, betas=(0.3, 0.99)),  # 1 - beta1 >= 0.5: the other branch of lerp
 ]
-IDS = lambda k: ",".join(f"{a}={b}" for a, b in k.items())  # noqa: E731
+IDS = grid_id
 
 
 @pytest.mark.parametrize("kwargs", GRID, ids=IDS)
 def test_radam_matches_torch(kwargs):
-    _, opt, topt = run_pair(lambda ps: RAdam(ps, **kwargs),
-                            lambda ps: torch.optim.RAdam(ps, **kwargs),
-                            steps=25, maximize=kwargs.get("maximize", False))
-    assert_state_like_torch(opt, topt)
+    check_like_torch(RAdam, torch.optim.RAdam, kwargs)
 
 
 @pytest.mark.parametrize("kwargs", GRID, ids=IDS)
 def test_radam_matches_torch_in_float64(kwargs):
-    _, opt, topt = run_pair(lambda ps: RAdam(ps, **kwargs),
-                            lambda ps: torch.optim.RAdam(ps, **kwargs), steps=30,
-                            maximize=kwargs.get("maximize", False),
-                            pair=Pair(dtype=np.float64), rtol=1e-12, atol=1e-14)
-    assert_state_like_torch(opt, topt, rtol=1e-12, atol=1e-14)
+    check_like_torch(RAdam, torch.optim.RAdam, kwargs, float64=True)
 
 
 def _radam_reference(w, g, m, v, t, lr, b1, b2, eps):
