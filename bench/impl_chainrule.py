@@ -184,7 +184,7 @@ class ChainruleCNN(ChainruleTrain):
 
 def build(case: Case, data):
     if case.model != "mlp":  # the sequence models (issue 14)
-        from . import seq_chainrule  # noqa: PLC0415
-        return seq_chainrule.build(case, data)
+        from . import seq_step  # noqa: PLC0415
+        return seq_step.build(case, data, "chainrule")
     return {"train": ChainruleTrain, "infer": ChainruleInfer, "adam": ChainruleAdam,
             "op": ChainruleOp, "cnn": ChainruleCNN}[case.kind](case, data)

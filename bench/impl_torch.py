@@ -176,8 +176,8 @@ class TorchCNN(TorchTrain):
 
 def build(case: Case, data):
     if case.model != "mlp":  # the sequence models (issue 14)
-        from . import seq_torch  # noqa: PLC0415
-        return seq_torch.build(case, data)
+        from . import seq_step  # noqa: PLC0415
+        return seq_step.build(case, data, "torch")
     return {"train": TorchTrain, "infer": TorchInfer, "adam": TorchAdam,
             "op": TorchOp, "cnn": TorchCNN}[case.kind](case, data)
 
