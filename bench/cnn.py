@@ -53,3 +53,30 @@ def batches(case, seed):
     rng = np.random.default_rng(seed)
     return [(rng.standard_normal((case.batch,) + shape, dtype=np.float32),
              rng.integers(0, 10, case.batch, dtype=np.int64)) for _ in range(case.n_batches)]
+
+
+def model(case, weights, lib):
+    """The CNN of ``layers(case)`` as ``lib.nn`` layers (``lib``: chainrule or torch, the
+    same code for both) holding the shared ``weights``."""
+    nn = lib.nn
+    d = 1 if case.variant == "mnist1d_cnn" else 2
+    out, params = [], iter(weights)
+    for layer in layers(case):
+        if layer[0] in ("conv", "linear"):
+            if layer[0] == "conv":
+                _, c_in, c_out, k, s, p = layer
+                mod = (nn.Conv1d if d == 1 else nn.Conv2d)(c_in, c_out, k, stride=s, padding=p)
+            else:
+                mod = nn.Linear(layer[1], layer[2])
+            W, b = next(params)
+            with lib.no_grad():
+                mod.weight.copy_(lib.from_numpy(W))
+                mod.bias.copy_(lib.from_numpy(b))
+            out.append(mod)
+        elif layer[0] == "relu":
+            out.append(nn.ReLU())
+        elif layer[0] == "flatten":
+            out.append(nn.Flatten())
+        else:
+            out.append((nn.MaxPool1d if d == 1 else nn.MaxPool2d)(layer[1]))
+    return nn.Sequential(*out)

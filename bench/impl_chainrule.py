@@ -10,6 +10,7 @@ import chainrule as cr
 import chainrule.nn.functional as F
 from chainrule import nn, optim
 
+from . import cnn
 from .cases import ADAM_LR, LR, Case, op_spec
 
 
@@ -147,35 +148,9 @@ class ChainruleOp:
         return [t.grad._array for t in (self.a, self.b) if t is not None]
 
 
-def _cnn(case: Case, weights):
-    """The CNN of ``bench.cnn`` as nn layers, with the shared weights."""
-    from .cnn import layers  # noqa: PLC0415
-    d = 1 if case.variant == "mnist1d_cnn" else 2
-    out, params = [], iter(weights)
-    for layer in layers(case):
-        if layer[0] in ("conv", "linear"):
-            if layer[0] == "conv":
-                _, c_in, c_out, k, s, p = layer
-                mod = (nn.Conv1d if d == 1 else nn.Conv2d)(c_in, c_out, k, stride=s, padding=p)
-            else:
-                mod = nn.Linear(layer[1], layer[2])
-            W, b = next(params)
-            with cr.no_grad():
-                mod.weight.copy_(cr.from_numpy(W))
-                mod.bias.copy_(cr.from_numpy(b))
-            out.append(mod)
-        elif layer[0] == "relu":
-            out.append(nn.ReLU())
-        elif layer[0] == "flatten":
-            out.append(nn.Flatten())
-        else:
-            out.append((nn.MaxPool1d if d == 1 else nn.MaxPool2d)(layer[1]))
-    return nn.Sequential(*out)
-
-
 class ChainruleCNN(ChainruleTrain):
     def __init__(self, case: Case, data):
-        self.model = _cnn(case, data["weights"])
+        self.model = cnn.model(case, data["weights"], cr)
         self.opt = optim.SGD(self.model.parameters(), lr=LR)
         self.batches = _batches(data)
         self.i = 0
