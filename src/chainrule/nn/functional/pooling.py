@@ -16,19 +16,9 @@ from ... import backend
 from ...ops import pool as _pool
 from ...ops import pool_index as _pool_index
 from ...ops.conv import _tuple
+from .conv import _batched  # (N, C, *S) or unbatched, as the convolutions take
 from ...ops.linalg import matmul
 from ...tensor import Tensor, _make
-
-
-def _batched(name, input, d):
-    if not isinstance(input, Tensor):
-        raise TypeError(f"{name}: input must be a Tensor, got {type(input).__name__}")
-    if input.ndim == d + 2:
-        return input, False
-    if input.ndim == d + 1:
-        return input.unsqueeze(0), True
-    raise ValueError(f"{name}: expected a {d + 1}-D (unbatched) or {d + 2}-D (batched) input, "
-                     f"got shape {tuple(input.shape)}")
 
 
 def _geometry(name, x, d, kernel_size, stride, padding, dilation, ceil_mode):
