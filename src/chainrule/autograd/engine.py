@@ -26,6 +26,8 @@ _state = grad_mode.state
 class _Accumulator:
     """Where gradients go: leaf ``.grad`` (backward) or a dict of wanted inputs (grad)."""
 
+    __slots__ = ("create_graph", "wanted", "captured", "nonleaf", "owned", "hooked", "tracing")
+
     def __init__(self, create_graph, wanted=None, wanted_tensors=()):
         self.create_graph = create_graph
         self.wanted = wanted  # None: deposit into .grad; else {id(tensor): index}
@@ -112,7 +114,7 @@ def backward(tensor, gradient=None, retain_graph=None, create_graph=False, input
                 acc.leaf(t, gi if create_graph else gi._array)
                 acc.flush()
         return
-    if grad_mode.state.keep_graph:
+    if _state.keep_graph:
         _walk([tensor], [g], retain_graph, create_graph, _Accumulator(create_graph))
     else:  # the common case, without _walk's call: backward runs every training step
         backprop([tensor], [g], _Accumulator(create_graph), retain_graph, create_graph)

@@ -89,7 +89,9 @@ class Node:
         if self.caches:
             for name in self.caches:
                 self.__dict__.pop(name, None)
-        if holds_big(self):  # what vjp saw: most nodes of a small model hold nothing big
+        # What vjp saw (True, "look", where it noted nothing): most nodes of a small model
+        # hold nothing big.
+        if getattr(self, "holds_big", True):
             self._release_args()
 
     def _release_args(self):
@@ -144,14 +146,6 @@ class Node:
         if getattr(self, "_post_hooks", None) is None:
             self._post_hooks = []
         self._post_hooks.append((output_nr, hook))
-
-
-def holds_big(node) -> bool:
-    """What ``vjp`` noted on ``node`` (True, "look", where it noted nothing)."""
-    try:
-        return node.holds_big
-    except AttributeError:  # a node type whose vjp does not note it, or never run backward
-        return True
 
 
 class Released(Tensor):

@@ -27,7 +27,6 @@ from ..backend import get_array_module
 from ..tensor import Tensor, _make
 from . import grad_mode
 from . import tracing as _trace
-from .function import holds_big
 
 
 def topological_order(roots):
@@ -125,7 +124,8 @@ def backprop(roots, root_grads, sink, retain_graph=False, create_graph=False, ob
     the thread is inside ``cr.viz.keep_graph()`` (``grad_mode.state.keep_graph``).
     """
     state = grad_mode.state
-    tracer = state.tracer
+    plain = state.plain  # grad on and no trace, the common case: one read says both
+    tracer = None if plain else state.tracer
     # Traced with backward="vjp", the rules run on arrays as here untraced, and ``recorder``
     # records each node's rule as a step. Traced otherwise, the rules run on Tensors (as under
     # create_graph), so that every op of the backward pass is recorded as a step; no graph of
@@ -152,8 +152,11 @@ def backprop(roots, root_grads, sink, retain_graph=False, create_graph=False, ob
     observed = observer is not None
     order = topological_order([r.grad_fn for r in roots])
     release = not retain_graph and not state.keep_graph
-    prev_mode = state.enabled
-    state.enabled = create_graph  # the backward itself is recorded only under create_graph
+    prev_mode = True if plain else state.enabled
+    if plain and not create_graph:  # as ``state.enabled = False``, without the setter's call
+        state.plain = state._enabled = False
+    else:
+        state.enabled = create_graph  # the backward is recorded only under create_graph
     try:
         for node in order:
             grad = grads.pop(node, None)
@@ -194,13 +197,17 @@ def backprop(roots, root_grads, sink, retain_graph=False, create_graph=False, ob
                         grads[fn] = g if prev is None else prev + g
                     else:
                         _add_grad(grads, fn, a._output_nr, g)
-            if release and (node.caches or holds_big(node)):  # (vjp noted what it saw)
+            if release and (node.caches or getattr(node, "holds_big", True)):  # vjp noted it
                 node.release()  # sets node.freed
             elif not retain_graph:  # nothing to free, or keep_graph keeps it
                 node.freed = True
         sink.flush()
     finally:
-        state.enabled = prev_mode
+        if plain and not create_graph:
+            state._enabled = True
+            state.plain = state._tracer is None  # (a hook may have left a trace running)
+        else:
+            state.enabled = prev_mode
 
 
 def _observe(observer, node, upstream, input_grads, grads, sink):

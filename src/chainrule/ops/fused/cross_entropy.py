@@ -91,11 +91,7 @@ class HardCrossEntropy(Op):
 
     def forward(self, x, target, ignore_index, reduction):
         xp = np if type(x) is _ndarray else get_array_module(x)
-        keep = target != ignore_index
-        t = target * keep  # ignored rows read class 0, then count for nothing
-        rows = xp.arange(t.shape[0])
-        denom = 1.0 if reduction == "sum" else float(np.count_nonzero(keep))
-        self.kept = keep, t, denom, rows  # backward needs them again
+        keep, t, denom, rows = self.kept = _kept_rows(target, ignore_index, reduction, xp)
         m = x.max(axis=1, keepdims=True)
         finite = np.isfinite(m)
         # Every row's maximum finite: then s >= 1 below and nothing can warn, so no errstate
@@ -113,9 +109,9 @@ class HardCrossEntropy(Op):
                 losses = np.log(s[:, 0]) - shifted[rows, t]
                 e /= s
         self.p = e  # softmax(x), handed to backward once
-        if reduction == "none":
-            return np.where(keep, losses, 0)  # not a product: an ignored row's may be inf
-        total = losses.sum(where=keep)  # the kept rows only, in one pass
+        if reduction == "none":  # not a product: an ignored row's may be inf
+            return losses if keep is None else np.where(keep, losses, 0)
+        total = losses.sum() if keep is None else losses.sum(where=keep)  # kept rows, one pass
         # Every target ignored: the mean of nothing is nan, as in PyTorch.
         return xp.asarray(total / denom if denom else np.nan, dtype=x.dtype)
 
@@ -123,9 +119,7 @@ class HardCrossEntropy(Op):
         kept = self.__dict__.get("kept")
         if kept is None:  # dropped with the caches (a second backward): recompute
             target = either.value(target)   # indices: a constant of the graph
-            keep = target != ignore_index
-            kept = (keep, target * keep, _denominator(keep, reduction),
-                    get_array_module(target).arange(target.shape[0]))
+            kept = _kept_rows(target, ignore_index, reduction, get_array_module(target))
         keep, t, denom, rows = kept
         if reduction == "none":
             scale = g.reshape(-1, 1)
@@ -134,15 +128,32 @@ class HardCrossEntropy(Op):
         if either.is_graph(g):
             onehot = get_array_module(t).zeros(x.shape, dtype=x.dtype)
             onehot[rows, t] = 1
-            return (softmax(x, 1) - onehot) * keep[:, None] * scale, None, None, None
+            local = softmax(x, 1) - onehot
+            if keep is not None:
+                local = local * keep[:, None]
+            return local * scale, None, None, None
         # The cached softmax becomes the gradient in place; a second backward recomputes it.
         local = self.__dict__.pop("p", None)
         if local is None:
             local = np.exp(log_softmax_array(x, 1))
         local[rows, t] -= 1
-        # One weight per row (0 for an ignored row): N products, then one pass over (N, C).
-        local *= keep[:, None] * scale if reduction == "none" else (keep * scale)[:, None]
+        if keep is None:  # every row counts: one scale (or one per row, for 'none')
+            local *= scale
+        else:  # one weight per row (0 for an ignored row): N products, then one pass over (N, C)
+            local *= keep[:, None] * scale if reduction == "none" else (keep * scale)[:, None]
         return local, None, None, None
+
+
+def _kept_rows(target, ignore_index, reduction, xp):
+    """(keep, t, denom, rows) for the rows of ``target``: ``keep`` masks the rows not
+    ignored (None when every row is kept, the common case: no masking pass then), ``t`` reads
+    class 0 on ignored rows (they count for nothing), ``denom`` divides a 'mean'."""
+    keep = target != ignore_index
+    n_kept = int(np.count_nonzero(keep))
+    rows = xp.arange(target.shape[0])
+    if n_kept == target.shape[0]:
+        return None, target, 1.0 if reduction == "sum" else float(n_kept), rows
+    return keep, target * keep, 1.0 if reduction == "sum" else float(n_kept), rows
 
 
 # Signed integer dtypes and their unsigned twins: viewed unsigned, a negative index is huge.
@@ -162,10 +173,6 @@ def classes_in_range(target, num_classes):
     if unsigned is not None:
         return bool(target.view(unsigned).max() < num_classes)
     return bool(target.min() >= 0 and target.max() < num_classes)  # uint, non-native order
-
-
-def _denominator(keep, reduction):
-    return 1.0 if reduction == "sum" else float(np.count_nonzero(keep))
 
 
 def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean",
