@@ -105,9 +105,15 @@ def _upstream_in_place(cg, vjp):
 
 
 class _Relu(_Kernel):
-    """max(x, 0) -- into x itself when x is dead after it; the backward's mask
-    ``not(x <= 0)`` is then taken on y, which is the same mask (y <= 0 exactly where
-    x <= 0, nan stays nan)."""
+    """max(x, 0) -- into x itself when x is dead after it. The backward's mask, eager's
+    ``not(x <= 0)``, is taken on y as ``y != 0``: the same mask in one pass instead of two
+    (x > 0 gives y = x != 0; x <= 0 gives y = 0; x = nan gives y = nan, and nan != 0, so the
+    gradient passes as eager lets it). The product ``g * mask`` is eager's, bit for bit
+    (-0 and nan where g is negative or not finite included); the mask goes into a bool
+    buffer of the plan when the shapes are fixed (it lives for two lines, never handed out).
+    """
+
+    reads_output = True  # the mask is read from y
 
     def fits(self, cg, s):
         return _is_value(s.args[0]) and s.args[0].dtype.kind in "f"
@@ -116,7 +122,6 @@ class _Relu(_Kernel):
         x = cg.var(s.args[0])
         maximum = cg.const(np.maximum, "np_")
         if _in_place(cg, s):
-            cg.in_place[s.index] = True
             cg.emit(f"{_out(s)} = {maximum}({x}, 0, out={x})", s)
         else:
             cg.emit(f"{_out(s)} = {maximum}({x}, 0)", s)
@@ -125,16 +130,17 @@ class _Relu(_Kernel):
         g, (gx,) = cg.var(vjp.inputs[0]), vjp.outputs
         if gx is None:
             return
-        source = s.outputs[0] if cg.in_place.get(s.index) else s.args[0]
-        mask = f"{cg.const(np.logical_not, 'np_')}({cg.var(source)} <= 0)"
+        y = s.outputs[0]
+        not_equal = cg.const(np.not_equal, "np_")
+        if cg.plan.fixed_shapes:
+            mask = cg.const(np.empty(y.shape, np.bool_), "mask")
+            cg.emit(f"{not_equal}({cg.var(y)}, 0, out={mask})", vjp)
+        else:
+            mask = f"{not_equal}({cg.var(y)}, 0)"
         if _upstream_in_place(cg, vjp):
             cg.emit(f"v{gx.index} = {cg.const(np.multiply, 'np_')}({g}, {mask}, out={g})", vjp)
         else:
             cg.emit(f"v{gx.index} = {g} * {mask}", vjp)
-
-    @property
-    def reads_output(self):
-        return True  # when in place, the mask is read from y (harmless otherwise: y = x)
 
 
 class _Tanh(_Kernel):
@@ -194,10 +200,21 @@ class _HardCrossEntropy(_Kernel):
                                  (stable_max, np.exp, np.log, np.asarray))
         k = s.index
         xv, tv = cg.var(x), cg.var(target)
-        cg.emit(f"sh{k} = {xv} - {sm}({xv}, 1)", s)
-        cg.emit(f"p{k} = {exp}(sh{k})")
-        cg.emit(f"s{k} = p{k}.sum(axis=1, keepdims=True)")
-        cg.emit(f"l{k} = {log}(s{k}[:, 0]) - sh{k}[{rows}, {tv}]")
+        if _in_place(cg, s):
+            # x is dead after the loss (its backward reads p only): shift and exponentiate
+            # in x, the picked entries taken first. The same values, two arrays less.
+            cg.emit(f"sh{k} = {xv}", s)
+            cg.emit(f"sh{k} -= {sm}({xv}, 1)")
+            cg.emit(f"q{k} = sh{k}[{rows}, {tv}]")
+            cg.emit(f"p{k} = {exp}(sh{k}, out=sh{k})")
+            cg.emit(f"s{k} = p{k}.sum(axis=1, keepdims=True)")
+            cg.emit(f"l{k} = {log}(s{k}[:, 0]) - q{k}")
+            cg.emit(f"del q{k}")
+        else:
+            cg.emit(f"sh{k} = {xv} - {sm}({xv}, 1)", s)
+            cg.emit(f"p{k} = {exp}(sh{k})")
+            cg.emit(f"s{k} = p{k}.sum(axis=1, keepdims=True)")
+            cg.emit(f"l{k} = {log}(s{k}[:, 0]) - sh{k}[{rows}, {tv}]")
         cg.emit(f"p{k} /= s{k}")
         cg.emit(f"{_out(s)} = {asarray}(l{k}.sum() / {float(n)!r}, "
                 f"dtype={cg.const(x.dtype, 'D')})")
@@ -222,16 +239,24 @@ class _HardCrossEntropy(_Kernel):
 
 
 class _CheckClassTarget(_Kernel):
-    """Two reductions; the op itself runs (and raises) only when they find a bad target."""
+    """One reduction (as eager's ``classes_in_range``): a signed target viewed as unsigned
+    turns every negative index into one above any class count, so ``max < C`` alone says
+    all are in [0, C). The op itself runs (and raises its error) only when that fails."""
 
     def fits(self, cg, s):
         target = s.args[0]
-        return _is_value(target) and len(target.shape) == 1 and target.shape[0] > 0
+        return _is_value(target) and len(target.shape) == 1 and target.shape[0] > 0 \
+            and target.dtype.kind in "iu"
 
     def forward(self, cg, s):
         t = cg.var(s.args[0])
         num_classes, ignore_index = s.args[1], s.args[2]
-        cg.emit(f"if not ({t}.min() >= 0 and {t}.max() < {num_classes!r}):", s)
+        dtype = s.args[0].dtype
+        if dtype.kind == "i" and dtype.isnative:
+            unsigned = cg.const(np.dtype(f"u{dtype.itemsize}"), "D")
+            cg.emit(f"if not {t}.view({unsigned}).max() < {num_classes!r}:", s)
+        else:
+            cg.emit(f"if not ({t}.min() >= 0 and {t}.max() < {num_classes!r}):", s)
         cg.emit(f"    _new({cg.const(CheckClassTarget, 'C')}).forward({t}, {num_classes!r}, "
                 f"{ignore_index!r})", s)
 
