@@ -173,7 +173,10 @@ class _Tanh(_Kernel):
 
 
 class _HardCrossEntropy(_Kernel):
-    """Class-index targets already checked by the plan's CheckClassTarget step."""
+    """Class-index targets checked by the plan's CheckClassTarget kernel: when every target
+    is in [0, C) (none is the negative ignore_index), the eager kernel without its all-true
+    mask (``x * 1.0 == x`` exactly, so leaving the mask out changes no bit). When the check
+    found ignored targets (and no bad one), the op runs as eager runs it, node and all."""
 
     fresh_grads = False  # its gradient is its softmax array, which it keeps no more
     bakes_shapes = True  # the batch size: its row index and the mean's divisor
@@ -187,54 +190,67 @@ class _HardCrossEntropy(_Kernel):
             return False
         if not (isinstance(ignore_index, int) and ignore_index < 0):
             return False
-        # The target must have been checked in [0, C) by a step that runs before this one.
+        # The target must have been checked in [0, C) by a step that runs before this one,
+        # written by its kernel (whose flag says which way this loss goes).
         return any(c.op == "CheckClassTarget" and c.inputs and c.inputs[0] is target
-                   and c.attrs.get("num_classes") == x.shape[1] for c in cg.plan.steps
-                   if c.index < s.index)
+                   and c.attrs.get("num_classes") == x.shape[1] and c.index in cg.kernel_of
+                   for c in cg.plan.steps if c.index < s.index)
 
     def forward(self, cg, s):
-        x, target = s.args[0], s.args[1]
+        x, target, ignore_index, reduction = s.args
         n = x.shape[0]
         rows = cg.const(np.arange(n), "rows")
         sm, exp, log, asarray = (cg.const(f, "np_") for f in
                                  (stable_max, np.exp, np.log, np.asarray))
         k = s.index
         xv, tv = cg.var(x), cg.var(target)
+        cg.emit(f"if {cg.checked[target.index]}:", s)
+        lines = []
         if _in_place(cg, s):
             # x is dead after the loss (its backward reads p only): shift and exponentiate
             # in x, the picked entries taken first. The same values, two arrays less.
-            cg.emit(f"sh{k} = {xv}", s)
-            cg.emit(f"sh{k} -= {sm}({xv}, 1)")
-            cg.emit(f"q{k} = sh{k}[{rows}, {tv}]")
-            cg.emit(f"p{k} = {exp}(sh{k}, out=sh{k})")
-            cg.emit(f"s{k} = p{k}.sum(axis=1, keepdims=True)")
-            cg.emit(f"l{k} = {log}(s{k}[:, 0]) - q{k}")
-            cg.emit(f"del q{k}")
+            lines += [f"sh{k} = {xv}", f"sh{k} -= {sm}({xv}, 1)", f"q{k} = sh{k}[{rows}, {tv}]",
+                      f"p{k} = {exp}(sh{k}, out=sh{k})",
+                      f"s{k} = p{k}.sum(axis=1, keepdims=True)",
+                      f"l{k} = {log}(s{k}[:, 0]) - q{k}", f"del q{k}"]
         else:
-            cg.emit(f"sh{k} = {xv} - {sm}({xv}, 1)", s)
-            cg.emit(f"p{k} = {exp}(sh{k})")
-            cg.emit(f"s{k} = p{k}.sum(axis=1, keepdims=True)")
-            cg.emit(f"l{k} = {log}(s{k}[:, 0]) - sh{k}[{rows}, {tv}]")
-        cg.emit(f"p{k} /= s{k}")
-        cg.emit(f"{_out(s)} = {asarray}(l{k}.sum() / {float(n)!r}, "
-                f"dtype={cg.const(x.dtype, 'D')})")
-        cg.emit(f"del sh{k}, s{k}, l{k}")
+            lines += [f"sh{k} = {xv} - {sm}({xv}, 1)", f"p{k} = {exp}(sh{k})",
+                      f"s{k} = p{k}.sum(axis=1, keepdims=True)",
+                      f"l{k} = {log}(s{k}[:, 0]) - sh{k}[{rows}, {tv}]"]
+        lines += [f"p{k} /= s{k}",
+                  f"{_out(s)} = {asarray}(l{k}.sum() / {float(n)!r}, "
+                  f"dtype={cg.const(x.dtype, 'D')})",
+                  f"del sh{k}, s{k}, l{k}"]
+        for line in lines:
+            cg.emit("    " + line, s)
+        # Ignored targets: the eager op, its node kept in p{k} for the backward.
+        cg.emit("else:")
+        cg.emit(f"    p{k} = _new({cg.const(HardCrossEntropy, 'C')})", s)
+        cg.emit(f"    {_out(s)} = p{k}.forward({xv}, {tv}, {ignore_index!r}, {reduction!r})",
+                s)
 
     def backward(self, cg, s, vjp):
-        target = s.args[1]
-        n = s.args[0].shape[0]
+        x, target, ignore_index, reduction = s.args
+        n = x.shape[0]
         rows = cg.const(np.arange(n), "rows")
         k = s.index
         gx = vjp.outputs[0]
-        cg.emit(f"p{k}[{rows}, {cg.var(target)}] -= 1", vjp)
-        if vjp.inputs[0].index in cg.unit_seed:  # g is the loss's seed 1: g / n, once
-            x = s.args[0]
+        tv = cg.var(target)
+        unit = vjp.inputs[0].index in cg.unit_seed
+        g = cg.const(np.ones((), x.dtype), "one") if unit else cg.var(vjp.inputs[0])
+        xv = cg.var(x)
+        cg.emit(f"if type(p{k}) is {cg.const(HardCrossEntropy, 'C')}:", vjp)
+        grad = f"p{k}.backward({g}, {xv}, {tv}, {ignore_index!r}, {reduction!r})[0]"
+        cg.emit(f"    {'r = ' if gx is None else f'v{gx.index} = '}{grad}", vjp)
+        cg.emit("else:")
+        cg.emit(f"    p{k}[{rows}, {tv}] -= 1", vjp)
+        if unit:  # g is the loss's seed 1: g / n, once
             scale = np.ones((), x.dtype) / float(n)   # the eager scale, computed alike
-            cg.emit(f"p{k} *= {cg.const(scale, 'scale')}")
+            cg.emit(f"    p{k} *= {cg.const(scale, 'scale')}", vjp)
         else:
-            cg.emit(f"p{k} *= {cg.var(vjp.inputs[0])} / {float(n)!r}")
+            cg.emit(f"    p{k} *= {g} / {float(n)!r}", vjp)
         if gx is not None:
-            cg.emit(f"v{gx.index} = p{k}")
+            cg.emit(f"    v{gx.index} = p{k}", vjp)
         cg.emit(f"del p{k}")
 
 
@@ -252,11 +268,15 @@ class _CheckClassTarget(_Kernel):
         t = cg.var(s.args[0])
         num_classes, ignore_index = s.args[1], s.args[2]
         dtype = s.args[0].dtype
+        # ok{k}: every target in [0, C); the loss kernel reads it (ignored targets: eager op)
+        ok = f"ok{s.index}"
+        cg.checked[s.args[0].index] = ok
         if dtype.kind == "i" and dtype.isnative:
             unsigned = cg.const(np.dtype(f"u{dtype.itemsize}"), "D")
-            cg.emit(f"if not {t}.view({unsigned}).max() < {num_classes!r}:", s)
+            cg.emit(f"{ok} = {t}.view({unsigned}).max() < {num_classes!r}", s)
         else:
-            cg.emit(f"if not ({t}.min() >= 0 and {t}.max() < {num_classes!r}):", s)
+            cg.emit(f"{ok} = {t}.min() >= 0 and {t}.max() < {num_classes!r}", s)
+        cg.emit(f"if not {ok}:", s)
         cg.emit(f"    _new({cg.const(CheckClassTarget, 'C')}).forward({t}, {num_classes!r}, "
                 f"{ignore_index!r})", s)
 

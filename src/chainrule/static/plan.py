@@ -234,6 +234,7 @@ class _Codegen:
         # False once a step runs code on Tensors (a user Function, an update in place, a
         # call, an optimizer's or a scheduler's own step): see ``Plan.array_only``.
         self.array_only = True
+        self.checked = {}   # target value index -> the local a CheckClassTarget kernel set
 
     # --- names ----------------------------------------------------------------------------
     def const(self, value, hint="c"):
