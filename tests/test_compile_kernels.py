@@ -136,3 +136,27 @@ def test_an_array_only_replay_leaves_grad_mode_and_one_with_a_user_function_too(
     assert not next(iter(cg.plans.values()))[0].plan.array_only
     np.testing.assert_array_equal(w.grad.numpy(), np.full(3, 6.0, np.float32))
     assert cr.is_grad_enabled()
+
+
+@pytest.mark.parametrize("rows", [
+    [[1.0, 2.0, 3.0], [0.5, -1.0, 2.0]],                              # the common case
+    [[np.inf, 1.0, 2.0], [0.5, -1.0, 2.0]],                           # a row with +inf
+    [[-np.inf, -np.inf, -np.inf], [0.5, -1.0, 2.0]],                  # a row of -inf
+    [[np.nan, 1.0, 2.0], [0.5, -1.0, 2.0]],                           # a nan
+    [[3e20, 1e20, -2e20], [0.5, -1.0, 2.0]],                          # maxima whose squares overflow
+])
+def test_the_loss_kernel_shifts_non_finite_rows_as_eager_does(rows):
+    def f(z, y):
+        loss = F.cross_entropy(z, y)
+        loss.backward()
+        return loss
+
+    compiled = cr.compile(f)
+    y = cr.tensor([2, 0])
+    warm = cr.tensor([[0.0, 1.0, 2.0], [1.0, 0.0, 0.0]], requires_grad=True)
+    compiled(warm, y)                                                 # captured on finite rows
+    ze, zc = (cr.tensor(rows, requires_grad=True) for _ in range(2))
+    with np.errstate(all="ignore"):
+        le, lc = f(ze, y), compiled(zc, y)
+    np.testing.assert_array_equal(lc.detach().numpy(), le.detach().numpy())
+    np.testing.assert_array_equal(zc.grad.numpy(), ze.grad.numpy())

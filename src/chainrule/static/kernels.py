@@ -20,12 +20,13 @@ names a value, ``cg.const(obj)`` binds a constant.
 
 from __future__ import annotations
 
+from math import isfinite as _isfinite
+
 import numpy as np
 
 from ..ops.activation import Relu, Tanh
 from ..ops.fused.cross_entropy import CheckClassTarget, HardCrossEntropy
 from ..ops.fused.linear import Linear
-from ..ops.softmax import stable_max
 
 
 def _is_value(a):
@@ -200,27 +201,33 @@ class _HardCrossEntropy(_Kernel):
         x, target, ignore_index, reduction = s.args
         n = x.shape[0]
         rows = cg.const(np.arange(n), "rows")
-        sm, exp, log, asarray = (cg.const(f, "np_") for f in
-                                 (stable_max, np.exp, np.log, np.asarray))
+        exp, log, asarray = (cg.const(f, "np_") for f in (np.exp, np.log, np.asarray))
         k = s.index
         xv, tv = cg.var(x), cg.var(target)
         cg.emit(f"if {cg.checked[target.index]}:", s)
-        lines = []
+        # stable_max(x, 1) without its two passes over the maxima in the common case: one
+        # dot product of them with themselves is finite when every maximum is (an overflow
+        # of it takes the exact path too; a dot product raises no floating-point warning).
+        vdot, isfinite, fin, where = (cg.const(f, "np_") for f in
+                                      (np.vdot, _isfinite, np.isfinite, np.where))
+        lines = [f"m{k} = {xv}.max(axis=1, keepdims=True)",
+                 f"if not {isfinite}({vdot}(m{k}, m{k})):",
+                 f"    m{k} = {where}({fin}(m{k}), m{k}, 0)  # rows of +-inf or nan: 0"]
         if _in_place(cg, s):
             # x is dead after the loss (its backward reads p only): shift and exponentiate
             # in x, the picked entries taken first. The same values, two arrays less.
-            lines += [f"sh{k} = {xv}", f"sh{k} -= {sm}({xv}, 1)", f"q{k} = sh{k}[{rows}, {tv}]",
+            lines += [f"sh{k} = {xv}", f"sh{k} -= m{k}", f"q{k} = sh{k}[{rows}, {tv}]",
                       f"p{k} = {exp}(sh{k}, out=sh{k})",
                       f"s{k} = p{k}.sum(axis=1, keepdims=True)",
                       f"l{k} = {log}(s{k}[:, 0]) - q{k}", f"del q{k}"]
         else:
-            lines += [f"sh{k} = {xv} - {sm}({xv}, 1)", f"p{k} = {exp}(sh{k})",
+            lines += [f"sh{k} = {xv} - m{k}", f"p{k} = {exp}(sh{k})",
                       f"s{k} = p{k}.sum(axis=1, keepdims=True)",
                       f"l{k} = {log}(s{k}[:, 0]) - sh{k}[{rows}, {tv}]"]
         lines += [f"p{k} /= s{k}",
                   f"{_out(s)} = {asarray}(l{k}.sum() / {float(n)!r}, "
                   f"dtype={cg.const(x.dtype, 'D')})",
-                  f"del sh{k}, s{k}, l{k}"]
+                  f"del sh{k}, s{k}, l{k}, m{k}"]
         for line in lines:
             cg.emit("    " + line, s)
         # Ignored targets: the eager op, its node kept in p{k} for the backward.

@@ -332,7 +332,13 @@ class _Codegen:
         last = self._last_uses()
         if plan.inputs:
             names = ", ".join(f"v{v.index}" for v in plan.inputs)
-            self.emit(f"{names}, = A")
+            # A is None: the arrays are read from the tensors T (cr.compile's replay: no list
+            # of arrays made per call).
+            self.emit("if A is None:")
+            self.emit("    " + "; ".join(f"v{v.index} = T[{j}]._array"
+                                         for j, v in enumerate(plan.inputs)))
+            self.emit("else:")
+            self.emit(f"    {names}, = A")
             self.loaded.update(v.index for v in plan.inputs)
         self.seed_arrays = set()
         self.deposited = set()
