@@ -32,7 +32,7 @@ def test_relu_backward_passes_the_eager_gradient_bit_for_bit_nan_and_signed_zero
         compiled(xc)
         np.testing.assert_array_equal(_bits(xc.grad.numpy()), _bits(xe.grad.numpy()))
     source = next(iter(compiled.plans.values()))[0].plan.source
-    assert "out=mask" in source           # the one-pass mask into the plan's buffer ran
+    assert " != 0)" in source              # the one-pass mask of the kernel ran
 
 
 def _mlp_step(ignore_index=-100):
