@@ -2,16 +2,20 @@
 
 A plan normally runs an op as eager does: a fresh node, its ``forward``, later its
 ``backward``. For the ops every MLP step spends its time in, the plan writes the op's
-arithmetic directly into its source instead -- the *same* NumPy calls in the same order, so
-the numbers are the eager ones bit for bit -- and leaves out what a node needs only to be
-part of a graph or to check its inputs (those checks passed when the step was captured, and
-the guards hold the shapes and dtypes they passed on). No node is made at all.
+arithmetic directly into its source instead -- NumPy calls that give the eager values bit for
+bit (the same calls, or fewer passes proven to give the same bits) -- and leaves out what a
+node needs only to be part of a graph or to check its inputs (those checks passed when the
+step was captured, and the guards hold the shapes and dtypes they passed on). No node is
+made at all. Where an input is a dead array of the plan, the result is written into it.
 
     Linear          y = x @ W.T; y += b           gx = g @ W, gW = g.T @ x, gb = g.sum(0)
-    Relu, Tanh      np.maximum(x, 0), np.tanh(x)  g * not(x <= 0), g * (1 - y * y)
-    HardCrossEntropy  after CheckClassTarget passed (every target in [0, C), so none is the
-                    negative ignore_index): the eager kernel without its all-true mask;
-                    ``x * 1.0 == x`` exactly, so leaving the mask out changes no bit
+    Relu, Tanh      np.maximum(x, 0), np.tanh(x)  g * (y != 0) (= eager's g * not(x <= 0)),
+                                                  g * (1 - y * y)
+    CheckClassTarget  one reduction (targets viewed as unsigned); the op runs only to raise
+    HardCrossEntropy  when every target is in [0, C) (none is the negative ignore_index): the
+                    eager kernel without its all-true mask (``x * 1.0 == x`` exactly, so
+                    leaving it out changes no bit), the softmax made in the dead logits; with
+                    ignored targets, the eager op itself
 
 A kernel ``fits`` a traced step (2-D, equal float dtypes, ...) or the plan runs the op as
 eager does. Kernels write lines through the plan's code generator (``cg``): ``cg.var(v)``
