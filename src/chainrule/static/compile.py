@@ -107,8 +107,8 @@ class CompiledFunction:
         return functools.partial(self, obj)
 
     def __call__(self, *args, **kwargs):
-        state = grad_mode.state
-        if state.tracer is not None:  # inside a trace or another capture: run it inline
+        # (``_tracer``: the attribute behind ``state.tracer``, read without a property call)
+        if _state._tracer is not None:  # inside a trace or a capture: run it inline
             return self.fn(*args, **kwargs)
         key, tensors, objects = signature(args, kwargs)
         entries = self.plans.get(key)
@@ -187,8 +187,18 @@ class Entry:
 
         self._fn = self.plan._fn
         self._single = self.template == ("out", 0)   # one tensor made by the plan
+        # Grad mode need not be switched off for a replay that runs on arrays alone.
+        self._plain = self.plan.array_only and self.backward is None
 
     def replay(self, tensors):
+        if self._plain:  # arrays only, no backward to hand out: grad mode left as it is
+            try:
+                out = self._fn(None, tensors)   # None: the plan reads the tensors' arrays
+            except (ValueError, TypeError, IndexError, ArithmeticError, RuntimeError) as exc:
+                raise self.plan._named(exc) from None
+            if self._single:
+                return _make(out[0], True, _NoGraph()) if self.out_grad[0] else _make(out[0])
+            return self._outputs(out, tensors)
         state = _state
         enabled, state.enabled = state.enabled, False   # the replay records no graph
         try:
@@ -203,6 +213,9 @@ class Entry:
             return self._with_backward(gen, out, tensors)
         if self._single:
             return _make(out[0], True, _NoGraph()) if self.out_grad[0] else _make(out[0])
+        return self._outputs(out, tensors)
+
+    def _outputs(self, out, tensors):
         fresh = [_make(a, True, _NoGraph()) if rg else _make(a, False, None)
                  for a, rg in zip(out, self.out_grad)]
         return _fill(self.template, fresh, tensors)

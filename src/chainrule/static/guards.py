@@ -27,7 +27,7 @@ def signature(args, kwargs):
     """``(key, tensors, objects)`` of a call: the hashable key (see the module's docstring),
     the tensor arguments in order, and the objects guarded by identity (kept alive by the
     plan so that their ids are not reused)."""
-    key = [grad_mode.state.enabled]
+    key = [grad_mode.state._enabled]  # the attribute behind ``enabled``: no property call
     tensors, objects = [], []
     for a in args:
         if isinstance(a, Tensor):
@@ -38,7 +38,8 @@ def signature(args, kwargs):
             key.append(_describe(a, tensors, objects))
     if kwargs:
         key.append(tuple((k, _describe(v, tensors, objects)) for k, v in kwargs.items()))
-    if len(tensors) > 1:
+    n = len(tensors)
+    if n > 2 or n == 2 and tensors[0] is tensors[1]:
         ids = [id(t) for t in tensors]
         if len(set(ids)) != len(ids):  # one tensor passed twice: the plan assumed the alias
             key.append(("aliases", tuple(ids.index(i) for i in ids)))

@@ -2,16 +2,20 @@
 
 A plan normally runs an op as eager does: a fresh node, its ``forward``, later its
 ``backward``. For the ops every MLP step spends its time in, the plan writes the op's
-arithmetic directly into its source instead -- the *same* NumPy calls in the same order, so
-the numbers are the eager ones bit for bit -- and leaves out what a node needs only to be
-part of a graph or to check its inputs (those checks passed when the step was captured, and
-the guards hold the shapes and dtypes they passed on). No node is made at all.
+arithmetic directly into its source instead -- NumPy calls that give the eager values bit for
+bit (the same calls, or fewer passes proven to give the same bits) -- and leaves out what a
+node needs only to be part of a graph or to check its inputs (those checks passed when the
+step was captured, and the guards hold the shapes and dtypes they passed on). No node is
+made at all. Where an input is a dead array of the plan, the result is written into it.
 
     Linear          y = x @ W.T; y += b           gx = g @ W, gW = g.T @ x, gb = g.sum(0)
-    Relu, Tanh      np.maximum(x, 0), np.tanh(x)  g * not(x <= 0), g * (1 - y * y)
-    HardCrossEntropy  after CheckClassTarget passed (every target in [0, C), so none is the
-                    negative ignore_index): the eager kernel without its all-true mask;
-                    ``x * 1.0 == x`` exactly, so leaving the mask out changes no bit
+    Relu, Tanh      np.maximum(x, 0), np.tanh(x)  g * (y != 0) (= eager's g * not(x <= 0)),
+                                                  g * (1 - y * y)
+    CheckClassTarget  one reduction (targets viewed as unsigned); the op runs only to raise
+    HardCrossEntropy  when every target is in [0, C) (none is the negative ignore_index): the
+                    eager kernel without its all-true mask (``x * 1.0 == x`` exactly, so
+                    leaving it out changes no bit), the softmax made in the dead logits; with
+                    ignored targets, the eager op itself
 
 A kernel ``fits`` a traced step (2-D, equal float dtypes, ...) or the plan runs the op as
 eager does. Kernels write lines through the plan's code generator (``cg``): ``cg.var(v)``
@@ -20,12 +24,13 @@ names a value, ``cg.const(obj)`` binds a constant.
 
 from __future__ import annotations
 
+from math import isfinite as _isfinite
+
 import numpy as np
 
 from ..ops.activation import Relu, Tanh
 from ..ops.fused.cross_entropy import CheckClassTarget, HardCrossEntropy
 from ..ops.fused.linear import Linear
-from ..ops.softmax import stable_max
 
 
 def _is_value(a):
@@ -105,9 +110,15 @@ def _upstream_in_place(cg, vjp):
 
 
 class _Relu(_Kernel):
-    """max(x, 0) -- into x itself when x is dead after it; the backward's mask
-    ``not(x <= 0)`` is then taken on y, which is the same mask (y <= 0 exactly where
-    x <= 0, nan stays nan)."""
+    """max(x, 0) -- into x itself when x is dead after it. The backward's mask, eager's
+    ``not(x <= 0)``, is taken on y as ``y != 0``: the same mask in one pass instead of two
+    (x > 0 gives y = x != 0; x <= 0 gives y = 0; x = nan gives y = nan, and nan != 0, so the
+    gradient passes as eager lets it). The product ``g * mask`` is eager's, bit for bit
+    (-0 and nan where g is negative or not finite included). The mask is a new array, not
+    a buffer of the plan: a buffer saved little time and stayed in memory between steps.
+    """
+
+    reads_output = True  # the mask is read from y
 
     def fits(self, cg, s):
         return _is_value(s.args[0]) and s.args[0].dtype.kind in "f"
@@ -116,7 +127,6 @@ class _Relu(_Kernel):
         x = cg.var(s.args[0])
         maximum = cg.const(np.maximum, "np_")
         if _in_place(cg, s):
-            cg.in_place[s.index] = True
             cg.emit(f"{_out(s)} = {maximum}({x}, 0, out={x})", s)
         else:
             cg.emit(f"{_out(s)} = {maximum}({x}, 0)", s)
@@ -125,16 +135,11 @@ class _Relu(_Kernel):
         g, (gx,) = cg.var(vjp.inputs[0]), vjp.outputs
         if gx is None:
             return
-        source = s.outputs[0] if cg.in_place.get(s.index) else s.args[0]
-        mask = f"{cg.const(np.logical_not, 'np_')}({cg.var(source)} <= 0)"
+        mask = f"({cg.var(s.outputs[0])} != 0)"
         if _upstream_in_place(cg, vjp):
             cg.emit(f"v{gx.index} = {cg.const(np.multiply, 'np_')}({g}, {mask}, out={g})", vjp)
         else:
             cg.emit(f"v{gx.index} = {g} * {mask}", vjp)
-
-    @property
-    def reads_output(self):
-        return True  # when in place, the mask is read from y (harmless otherwise: y = x)
 
 
 class _Tanh(_Kernel):
@@ -167,7 +172,10 @@ class _Tanh(_Kernel):
 
 
 class _HardCrossEntropy(_Kernel):
-    """Class-index targets already checked by the plan's CheckClassTarget step."""
+    """Class-index targets checked by the plan's CheckClassTarget kernel: when every target
+    is in [0, C) (none is the negative ignore_index), the eager kernel without its all-true
+    mask (``x * 1.0 == x`` exactly, so leaving the mask out changes no bit). When the check
+    found ignored targets (and no bad one), the op runs as eager runs it, node and all."""
 
     fresh_grads = False  # its gradient is its softmax array, which it keeps no more
     bakes_shapes = True  # the batch size: its row index and the mean's divisor
@@ -181,57 +189,99 @@ class _HardCrossEntropy(_Kernel):
             return False
         if not (isinstance(ignore_index, int) and ignore_index < 0):
             return False
-        # The target must have been checked in [0, C) by a step that runs before this one.
+        # The target must have been checked in [0, C) by a step that runs before this one,
+        # written by its kernel (whose flag says which way this loss goes).
         return any(c.op == "CheckClassTarget" and c.inputs and c.inputs[0] is target
-                   and c.attrs.get("num_classes") == x.shape[1] for c in cg.plan.steps
-                   if c.index < s.index)
+                   and c.attrs.get("num_classes") == x.shape[1] and c.index in cg.kernel_of
+                   for c in cg.plan.steps if c.index < s.index)
 
     def forward(self, cg, s):
-        x, target = s.args[0], s.args[1]
+        x, target, ignore_index, reduction = s.args
         n = x.shape[0]
         rows = cg.const(np.arange(n), "rows")
-        sm, exp, log, asarray = (cg.const(f, "np_") for f in
-                                 (stable_max, np.exp, np.log, np.asarray))
+        exp, log, asarray = (cg.const(f, "np_") for f in (np.exp, np.log, np.asarray))
         k = s.index
         xv, tv = cg.var(x), cg.var(target)
-        cg.emit(f"sh{k} = {xv} - {sm}({xv}, 1)", s)
-        cg.emit(f"p{k} = {exp}(sh{k})")
-        cg.emit(f"s{k} = p{k}.sum(axis=1, keepdims=True)")
-        cg.emit(f"l{k} = {log}(s{k}[:, 0]) - sh{k}[{rows}, {tv}]")
-        cg.emit(f"p{k} /= s{k}")
-        cg.emit(f"{_out(s)} = {asarray}(l{k}.sum() / {float(n)!r}, "
-                f"dtype={cg.const(x.dtype, 'D')})")
-        cg.emit(f"del sh{k}, s{k}, l{k}")
+        cg.emit(f"if {cg.checked[target.index]}:", s)
+        # stable_max(x, 1) without its two passes over the maxima in the common case: one
+        # dot product of them with themselves is finite when every maximum is (an overflow
+        # of it takes the exact path too; a dot product raises no floating-point warning).
+        vdot, isfinite, fin, where = (cg.const(f, "np_") for f in
+                                      (np.vdot, _isfinite, np.isfinite, np.where))
+        lines = [f"m{k} = {xv}.max(axis=1, keepdims=True)",
+                 f"if not {isfinite}({vdot}(m{k}, m{k})):",
+                 f"    m{k} = {where}({fin}(m{k}), m{k}, 0)  # rows of +-inf or nan: 0"]
+        if _in_place(cg, s):
+            # x is dead after the loss (its backward reads p only): shift and exponentiate
+            # in x, the picked entries taken first. The same values, two arrays less.
+            lines += [f"sh{k} = {xv}", f"sh{k} -= m{k}", f"q{k} = sh{k}[{rows}, {tv}]",
+                      f"p{k} = {exp}(sh{k}, out=sh{k})",
+                      f"s{k} = p{k}.sum(axis=1, keepdims=True)",
+                      f"l{k} = {log}(s{k}[:, 0]) - q{k}", f"del q{k}"]
+        else:
+            lines += [f"sh{k} = {xv} - m{k}", f"p{k} = {exp}(sh{k})",
+                      f"s{k} = p{k}.sum(axis=1, keepdims=True)",
+                      f"l{k} = {log}(s{k}[:, 0]) - sh{k}[{rows}, {tv}]"]
+        lines += [f"p{k} /= s{k}",
+                  f"{_out(s)} = {asarray}(l{k}.sum() / {float(n)!r}, "
+                  f"dtype={cg.const(x.dtype, 'D')})",
+                  f"del sh{k}, s{k}, l{k}, m{k}"]
+        for line in lines:
+            cg.emit("    " + line, s)
+        # Ignored targets: the eager op, its node kept in p{k} for the backward.
+        cg.emit("else:")
+        cg.emit(f"    p{k} = _new({cg.const(HardCrossEntropy, 'C')})", s)
+        cg.emit(f"    {_out(s)} = p{k}.forward({xv}, {tv}, {ignore_index!r}, {reduction!r})",
+                s)
 
     def backward(self, cg, s, vjp):
-        target = s.args[1]
-        n = s.args[0].shape[0]
+        x, target, ignore_index, reduction = s.args
+        n = x.shape[0]
         rows = cg.const(np.arange(n), "rows")
         k = s.index
         gx = vjp.outputs[0]
-        cg.emit(f"p{k}[{rows}, {cg.var(target)}] -= 1", vjp)
-        if vjp.inputs[0].index in cg.unit_seed:  # g is the loss's seed 1: g / n, once
-            x = s.args[0]
+        tv = cg.var(target)
+        unit = vjp.inputs[0].index in cg.unit_seed
+        g = cg.const(np.ones((), x.dtype), "one") if unit else cg.var(vjp.inputs[0])
+        xv = cg.var(x)
+        cg.emit(f"if type(p{k}) is {cg.const(HardCrossEntropy, 'C')}:", vjp)
+        grad = f"p{k}.backward({g}, {xv}, {tv}, {ignore_index!r}, {reduction!r})[0]"
+        cg.emit(f"    {'r = ' if gx is None else f'v{gx.index} = '}{grad}", vjp)
+        cg.emit("else:")
+        cg.emit(f"    p{k}[{rows}, {tv}] -= 1", vjp)
+        if unit:  # g is the loss's seed 1: g / n, once
             scale = np.ones((), x.dtype) / float(n)   # the eager scale, computed alike
-            cg.emit(f"p{k} *= {cg.const(scale, 'scale')}")
+            cg.emit(f"    p{k} *= {cg.const(scale, 'scale')}", vjp)
         else:
-            cg.emit(f"p{k} *= {cg.var(vjp.inputs[0])} / {float(n)!r}")
+            cg.emit(f"    p{k} *= {g} / {float(n)!r}", vjp)
         if gx is not None:
-            cg.emit(f"v{gx.index} = p{k}")
+            cg.emit(f"    v{gx.index} = p{k}", vjp)
         cg.emit(f"del p{k}")
 
 
 class _CheckClassTarget(_Kernel):
-    """Two reductions; the op itself runs (and raises) only when they find a bad target."""
+    """One reduction (as eager's ``classes_in_range``): a signed target viewed as unsigned
+    turns every negative index into one above any class count, so ``max < C`` alone says
+    all are in [0, C). The op itself runs (and raises its error) only when that fails."""
 
     def fits(self, cg, s):
         target = s.args[0]
-        return _is_value(target) and len(target.shape) == 1 and target.shape[0] > 0
+        return _is_value(target) and len(target.shape) == 1 and target.shape[0] > 0 \
+            and target.dtype.kind in "iu"
 
     def forward(self, cg, s):
         t = cg.var(s.args[0])
         num_classes, ignore_index = s.args[1], s.args[2]
-        cg.emit(f"if not ({t}.min() >= 0 and {t}.max() < {num_classes!r}):", s)
+        dtype = s.args[0].dtype
+        # ok{k}: every target in [0, C); the loss kernel reads it (ignored targets: eager op)
+        ok = f"ok{s.index}"
+        cg.checked[s.args[0].index] = ok
+        if dtype.kind == "i" and dtype.isnative:
+            unsigned = cg.const(np.dtype(f"u{dtype.itemsize}"), "D")
+            cg.emit(f"{ok} = {t}.view({unsigned}).max() < {num_classes!r}", s)
+        else:
+            cg.emit(f"{ok} = {t}.min() >= 0 and {t}.max() < {num_classes!r}", s)
+        cg.emit(f"if not {ok}:", s)
         cg.emit(f"    _new({cg.const(CheckClassTarget, 'C')}).forward({t}, {num_classes!r}, "
                 f"{ignore_index!r})", s)
 

@@ -118,7 +118,12 @@ class Plan:
         for v in self.outputs:
             if v.index not in produced and v.index not in given and v.index not in self.bound:
                 self.bound[v.index] = program.tensor_of(v)
-        self.source, self._fn, lines = _Codegen(self).build()
+        codegen = _Codegen(self)
+        self.source, self._fn, lines = codegen.build()
+        # Whether every step works on arrays alone (kernels, op rules, .grad, fused optimizer
+        # steps): then grad mode cannot change what a run does, and a caller may leave it as
+        # it is (switching it costs more than a small plan's arithmetic).
+        self.array_only = codegen.array_only
         # line of the source -> the name of the op it runs (errors are named after it)
         self._lines = {line: s.node.name for line, s in lines.items()
                        if isinstance(s.node, Node)}
@@ -226,6 +231,10 @@ class _Codegen:
         for j, v in enumerate(plan.inputs):
             self.input_pos.setdefault(v.index, j)
         self.grad_of = self._grads_of_leaves()
+        # False once a step runs code on Tensors (a user Function, an update in place, a
+        # call, an optimizer's or a scheduler's own step): see ``Plan.array_only``.
+        self.array_only = True
+        self.checked = {}   # target value index -> the local a CheckClassTarget kernel set
 
     # --- names ----------------------------------------------------------------------------
     def const(self, value, hint="c"):
@@ -323,7 +332,13 @@ class _Codegen:
         last = self._last_uses()
         if plan.inputs:
             names = ", ".join(f"v{v.index}" for v in plan.inputs)
-            self.emit(f"{names}, = A")
+            # A is None: the arrays are read from the tensors T (cr.compile's replay: no list
+            # of arrays made per call).
+            self.emit("if A is None:")
+            self.emit("    " + "; ".join(f"v{v.index} = T[{j}]._array"
+                                         for j, v in enumerate(plan.inputs)))
+            self.emit("else:")
+            self.emit(f"    {names}, = A")
             self.loaded.update(v.index for v in plan.inputs)
         self.seed_arrays = set()
         self.deposited = set()
@@ -470,6 +485,7 @@ class _Codegen:
         elif op == "AccumulateGrad":
             self.accumulate(s)
         elif op in _IN_PLACE:
+            self.array_only = False
             target = self.tensor(s.inputs[0])
             value = self.tensor(s.inputs[1]) if len(s.inputs) > 1 else \
                 self.const(s.attrs["value"])
@@ -482,6 +498,7 @@ class _Codegen:
             if s.attrs["set_to_none"] and isinstance(s.node, Optimizer):
                 self.emit(f"{self.const(optim_step.zero_grad_to_none)}({node})", s)
             else:
+                self.array_only = False
                 self.emit(f"{node}.zero_grad(set_to_none={s.attrs['set_to_none']!r})", s)
         elif op == "set_grad_none":  # `p.grad = None`
             j = self.input_pos.get(s.inputs[0].index)
@@ -489,6 +506,7 @@ class _Codegen:
                 else f"T[{j}]"
             self.emit(f"{target}._grad = None", s)
         elif op == "Call":  # a @replayable function on raw arrays, called again
+            self.array_only = False
             args = []
             given = {v.index for v in s.inputs}
             for a in s.attrs["args"]:
@@ -508,6 +526,7 @@ class _Codegen:
             if fused is not None:
                 fused(self, s.node, s)
             else:
+                self.array_only = False
                 args = self.const(s.attrs.get("args", ()))
                 kwargs = self.const(s.attrs.get("kwargs", {}))
                 self.emit(f"{node}.step(*{args}, **{kwargs})", s)
@@ -563,6 +582,7 @@ class _Codegen:
         n = f"n{s.index}"
         box_tuple = "(" + ", ".join(boxes) + ("," if len(boxes) == 1 else "") + ")"
         if issubclass(s.op_class, Function):
+            self.array_only = False
             self.emit(f"{n}, o = _run_function({cls}, {box_tuple})", s)
         else:
             self.emit(f"{n} = _new({cls})")
@@ -598,6 +618,7 @@ class _Codegen:
         else:
             grad = self.var(s.inputs[0])
         if issubclass(s.of.op_class, Function):
+            self.array_only = False
             self.emit(f"r = {n}.vjp({grad}, False)", s)
         else:
             values = [self.var(a) if _is_value(a) else
