@@ -34,15 +34,19 @@ def emit_sgd(cg, opt, step):
         cg.emit(f"{cg.const(sgd_step)}({o})", step)
         return
     params = cg.const(groups[0]["params"], "L")
+    names = [cg.const(p, "P") for p in groups[0]["params"]]
+    # The same list, and still the same parameters in it (a list edited in place must not
+    # leave the baked updates on the old ones): else the optimizer's own step.
+    same = " and ".join(f"{params}[{i}] is {n}" for i, n in enumerate(names)) or "True"
     cg.emit(f"G = {o}.param_groups", step)
-    cg.emit(f"if len(G) == 1 and G[0]['params'] is {params} and G[0]['momentum'] == 0 "
+    cg.emit(f"if len(G) == 1 and G[0]['params'] is {params} and len({params}) == {len(names)} "
+            f"and {same} and G[0]['momentum'] == 0 "
             "and G[0]['weight_decay'] == 0 and not G[0]['maximize']:")
     cg.emit("    lr = -float(G[0]['lr'])")
     cg.emit(f"    {o}._opt_called = True")
     mul = cg.const(np.multiply, "np_")
     blocks = cg.const(_plain_blocks)
-    for p in groups[0]["params"]:
-        name = cg.const(p, "P")
+    for p, name in zip(groups[0]["params"], names):
         cg.emit(f"    t = {name}._grad")
         cg.emit("    if t is not None:")
         if p._array.size <= BLOCK or type(p._array) is not np.ndarray:
