@@ -28,7 +28,7 @@ def test_the_program_of_a_two_layer_mlp_step_prints_every_op():
     ops = program.ops()
     # Forward: the Flatten of an input that requires no grad is a step too.
     # add_: num_batches_tracked; the update of the optimizer comes last.
-    assert ops[:5] == ["zero_grad", "Reshape", "Linear", "add_", "BatchMoments"]
+    assert ops[:5] == ["zero_grad", "Flatten", "Linear", "add_", "BatchMoments"]
     assert ops[-1] == "SGD.step" and "lr=0.1" in str(program.steps[-1])
     for op in ["zero_grad", "UpdateRunningStats", "BatchNormTrain", "Relu", "DropoutMask", "Mul",
                "CheckClassTarget", "HardCrossEntropy", "Backward", "AccumulateGrad", "SGD.step"]:

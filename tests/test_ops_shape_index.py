@@ -20,6 +20,9 @@ SHAPE_OPS = [
     ("flatten_1", [(2, 3, 4, 5)], lambda x: x.flatten(1)),
     ("flatten_mid", [(2, 3, 4, 5)], lambda x: x.flatten(1, 2)),
     ("flatten_0d", [()], lambda x: x.flatten()),
+    # a channels-last input (a conv's output): forward copies, backward copies back
+    ("flatten_permuted", [(2, 4, 3)], lambda x: (x * 1).permute(0, 2, 1).flatten(1)),
+    ("flatten_permuted_mid", [(2, 4, 5, 3)], lambda x: (x * 1).permute(0, 3, 1, 2).flatten(2)),
     ("transpose", [(2, 3, 4)], lambda x: x.transpose(0, 2)),
     ("transpose_neg", [(2, 3, 4)], lambda x: x.transpose(-1, -2)),
     ("T", [(3, 4)], lambda x: x.T),
@@ -359,3 +362,16 @@ def test_triangle_repeat_roll_errors():
         cr.ones(3).repeat_interleave(cr.tensor([1, 2]))
     with pytest.raises(RuntimeError, match="roll: shifts"):
         cr.ones(3, 2).roll((1, 2), 0)
+
+
+def test_flatten_backward_lays_the_gradient_out_as_its_input():
+    # The input of a Flatten is often a convolution's channels-last output seen as (N, C, L):
+    # its gradient comes back in that memory order, so the ops below read it without a
+    # strided pass; a C-contiguous input gets the free reshape.
+    x = cr.randn(2, 5, 3, requires_grad=True)
+    seen = {}
+    for name, h in (("permuted", x.permute(0, 2, 1)), ("contiguous", x * 1)):
+        h.register_hook(lambda g, name=name: seen.__setitem__(name, g))
+        h.flatten(1).backward(cr.ones(2, h.shape[1] * h.shape[2]))
+        assert seen[name]._array.strides == h._array.strides
+    assert x.grad.shape == (2, 5, 3)

@@ -212,7 +212,8 @@ CASES = [
     Case("data", lambda x: x + x.data * 2, [_f(4, 3)]),
     # in-place ops on tensors of the graph: later reads see the op's output
     Case("iadd", lambda x: _then(x * 2, lambda y: y.__iadd__(1)) * 3, [_f(4, 3)]),
-    Case("mul_relu_", lambda x: _then(x.relu(), lambda y: y.mul_(2)).exp(), [_f(4, 3)]),
+    # (not mul_ on relu's output: relu's backward reads its output, as torch's, so that raises)
+    Case("mul_relu_", lambda x: _then(x * 2, lambda y: y.mul_(2).relu_()).exp(), [_f(4, 3)]),
     Case("setitem_basic", lambda x: _then(x * 2, lambda y: y.__setitem__(0, 0.0)) * 3,
          [_f(4, 3)]),
     Case("setitem_mask", lambda m, x: _then(x * 2, lambda y: y.__setitem__(m, 0.0)) * 3,

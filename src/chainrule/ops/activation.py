@@ -58,14 +58,24 @@ class Sigmoid(Op):
 
 
 class Relu(Op):
+    """max(x, 0); its backward reads the output, as torch's (``threshold_backward`` of the
+    result): the gradient passes where y != 0 and is 0 where y == 0, i.e. where x <= 0. A
+    nan input gives a nan output, which passes it (torch's rule); y is never negative, so
+    ``y != 0`` is the whole mask in one comparison (``not(x <= 0)`` on the input takes two
+    passes)."""
+
+    saves_output = True
+    caches = ("y",)
+
     def forward(self, x):
-        return np.maximum(x, 0)
+        self.y = np.maximum(x, 0)
+        return self.y
 
     def backward(self, g, x):
-        # torch's threshold rule: 0 where x <= 0, the gradient elsewhere (nan included). A
-        # product with the mask, not a where: 15x faster on 10^6 elements (an inf or nan
-        # upstream gradient at x <= 0 gives nan here, 0 in torch).
-        return g * np.logical_not(either.value(x) <= 0)
+        # A product with the mask, not a where: 15x faster on 10^6 elements (an inf or nan
+        # upstream gradient where y == 0 gives nan here, 0 in torch).
+        y = self.saved_output(g)
+        return g * (either.value(y) != 0)
 
 
 class LeakyRelu(Op):

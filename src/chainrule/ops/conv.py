@@ -268,14 +268,16 @@ def im2col(x, geom, groups=1):
     return xp.ascontiguousarray(win).reshape(p.rows_shape)
 
 
-def spread(gy, w, geom, groups, shape, rows=None):
+def spread(gy, w, geom, groups, shape, rows=None, w2=None):
     """conv^T(gy, w) as one GEMM per kernel offset and one strided add each (col2im fused).
 
     ``gy @ w[:, :, offset]`` (one broadcast matmul over the offsets, (G, K, N L, C / G)) is
     a contiguous block per offset, added at that offset's strided positions of a
     channels-last padded buffer whose last two dims (the window's columns and the channels)
     are contiguous too: ~1.8x faster than the GEMM to rows (N L, K C) and their K strided
-    adds (LeNet's 5x5 layer), which read runs of C elements only.
+    adds (LeNet's 5x5 layer), which read runs of C elements only. ``w2``, the forward's
+    ``weight_rows(w)`` when at hand, gives the (K, O, C) weights as a view (BLAS reads its
+    rows with a stride): no copy of the weight.
     """
     N, C = shape[0], shape[1]
     O, Cg = w.shape[:2]
@@ -285,7 +287,10 @@ def spread(gy, w, geom, groups, shape, rows=None):
     g = _rows(gy) if rows is None else rows                     # (N L, O)
     buf = xp.zeros(p.padded_shape, dtype=gy.dtype)
     if groups == 1:
-        wk = xp.ascontiguousarray(w.reshape(O, C, kk).transpose(2, 0, 1))    # (K, O, C)
+        if w2 is not None:                                                    # (K, O, C)
+            wk = w2.reshape(O, kk, C).transpose(1, 0, 2)
+        else:
+            wk = xp.ascontiguousarray(w.reshape(O, C, kk).transpose(2, 0, 1))
         blocks = g @ wk                                                       # (K, N L, C)
         for i, index in enumerate(p.offsets):
             buf[index] += blocks[i].reshape(p.block_shape)
@@ -330,11 +335,12 @@ def _ungrouped(a):
     return xp.ascontiguousarray(a.swapaxes(0, 1)).reshape(a.shape[1], -1)
 
 
-def conv_forward(x, w, b, geom, groups, cols=None):
-    """y = conv(x, w) + b; returns (y, cols)."""
+def conv_forward(x, w, b, geom, groups, cols=None, w2=None):
+    """y = conv(x, w) + b; returns (y, cols). ``w2``: ``weight_rows(w)``, if already made."""
     if cols is None:
         cols = im2col(x, geom, groups)
-    w2 = weight_rows(w)
+    if w2 is None:
+        w2 = weight_rows(w)
     if groups == 1:
         rows = cols @ w2.T
     else:
@@ -374,7 +380,7 @@ def _flipped(w, groups):
     return xp.ascontiguousarray(wg[flip]).reshape((groups * Cg, O // groups) + k)
 
 
-def conv_data(gy, w, geom, groups, x_shape, rows=None):
+def conv_data(gy, w, geom, groups, x_shape, rows=None, w2=None):
     """gx = conv^T(gy, w), of shape ``x_shape``.
 
     Stride 1 and "same" sizes: the "full" convolution of gy with the flipped kernel (an im2col
@@ -384,7 +390,7 @@ def conv_data(gy, w, geom, groups, x_shape, rows=None):
     full = full_geometry(geom)
     if full is not None:
         return conv_forward(gy, _flipped(w, groups), None, full, groups)[0]
-    return spread(gy, w, geom, groups, x_shape, rows)
+    return spread(gy, w, geom, groups, x_shape, rows, w2)
 
 
 def conv_weight(x, gy, geom, groups, w_shape, cols=None, rows=None):
@@ -406,13 +412,14 @@ def conv_weight(x, gy, geom, groups, w_shape, cols=None, rows=None):
 
 
 class Conv(Op):
-    """y = conv(x, w) + b, one GEMM over the im2col rows (kept for the weight gradient)."""
+    """y = conv(x, w) + b, one GEMM over the im2col rows (kept for the weight gradient) and
+    the weight's rows (kept for the input gradient)."""
 
-    caches = ("cols",)
+    caches = ("cols", "w2")
 
     def forward(self, x, w, b, geom, groups):
-        y, cols = conv_forward(x, w, b, geom, groups)
-        self.cols = cols
+        self.w2 = weight_rows(w)
+        y, self.cols = conv_forward(x, w, b, geom, groups, w2=self.w2)
         return y
 
     def backward(self, g, x, w, b, geom, groups):
@@ -421,7 +428,7 @@ class Conv(Op):
         gx = gw = gb = None
         rows = _rows(g)  # once (a copy where g is not channels-last), for all three
         if _wants(self, 0):
-            gx = conv_data(g, w, geom, groups, x.shape, rows)
+            gx = conv_data(g, w, geom, groups, x.shape, rows, getattr(self, "w2", None))
         if _wants(self, 1):
             gw = conv_weight(x, g, geom, groups, w.shape, getattr(self, "cols", None), rows)
         if b is not None and _wants(self, 2):

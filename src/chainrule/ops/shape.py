@@ -10,6 +10,8 @@ sum over what was expanded, slice out what was concatenated or padded.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from ..aliases import torch_aliases
@@ -36,6 +38,22 @@ class Reshape(Op):
 
     def backward(self, g, x, shape):
         return g.reshape(x.shape), None
+
+
+class Flatten(Reshape):
+    """The reshape of ``flatten``. Where its input is not C-contiguous (a convolution's
+    channels-last output seen as (N, C, *S)), forward copies it into C order; backward
+    mirrors that copy, laying the gradient out as the input is, so that the ops below (a
+    ReLU's mask, a convolution's rows) read it in their own order instead of each paying a
+    strided pass over it."""
+
+    def backward(self, g, x, shape):
+        gx = g.reshape(x.shape)
+        if either.is_graph(g) or x.flags.c_contiguous:
+            return gx, None
+        out = backend.get_array_module(g).empty_like(x)  # x's memory order
+        out[...] = gx
+        return out, None
 
 
 class Permute(Op):
@@ -127,8 +145,11 @@ def flatten(x, start_dim=0, end_dim=-1):
     e = normalize_dim("flatten", end_dim, x.ndim)
     if s > e:
         raise ValueError(f"flatten: start_dim {start_dim} comes after end_dim {end_dim}")
-    shape = x.shape[:s] + (int(np.prod(x.shape[s:e + 1])),) + x.shape[e + 1:]
-    return reshape(x, shape)
+    dims = x._array.shape
+    shape = dims[:s] + (math.prod(dims[s:e + 1]),) + dims[e + 1:]
+    if shape == dims:
+        return x
+    return Flatten.apply(x, shape)
 
 
 def permute(x, *dims):
