@@ -30,6 +30,8 @@ def _direction(mode, steps, h, c, w, masks, reverse, nonlinearity, buffer):
     T = len(steps)
     outs = [None] * T
     order = range(T - 1, -1, -1) if reverse else range(T)
+    if mode != "GRU":  # the steps leave W_hh's gradient to one GEMM over all of them
+        w_hh = _cells.loop_weight(w_hh, buffer)
     if mode == "LSTM":
         apply = _cells.LSTMCellOp.apply
         for t in order:
@@ -81,7 +83,7 @@ def recurrent(mode, x, hx, weights, num_layers, bidirectional=False, dropout=0.0
             k = layer * D + d
             w = weights[k]
             # The steps write their gradients into one buffer that the split hands on whole.
-            buffer = _cells.GradBuffer(layer_input.shape[0])
+            buffer = _cells.GradBuffer(layer_input.shape[0], reverse=d == 1)
             xg = input_projection(mode, layer_input, w[0], w[2], w[3])
             steps = _cells.unbind_steps(xg, buffer)
             outs, h, c = _direction(mode, steps, h0[k], c0[k] if c0 else None, w, masks,
