@@ -14,6 +14,9 @@ ended, which is how packed (variable-length) batches run on a padded loop.
 On the first-order path, backward reuses the gates saved by forward (in-place NumPy);
 under ``create_graph`` it recomputes them with Tensor ops, so the same formulas give
 second derivatives. ``Unbind`` is the mirror of ``stack``: one node with T outputs.
+``LoopWeight`` hands W_hh to the steps of a loop; on the first-order path the steps leave
+their shares of its gradient to it, and it computes them as one GEMM over all T steps (the
+steps write their hidden states into one array of their ``GradBuffer`` for that).
 
     >>> xg = cr.randn(3, 8, requires_grad=True)         # (B, 4H) with H = 2
     >>> h, c = cr.zeros(3, 2), cr.zeros(3, 2)
@@ -201,9 +204,9 @@ class GradBuffer:
             return None
         xp = backend.get_array_module(pending[0][1])
         pending.sort(key=lambda p: p[0])  # in time order, as the fast branch sums them
-        if [t for t, _, _ in pending] == list(range(self.steps)) and len(self.views) == self.steps \
-                and all(self.views.get(t) is g for t, g, _ in pending) \
-                and self.states is not None:
+        complete = [t for t, _, _ in pending] == list(range(self.steps))
+        if complete and self.states is not None and len(self.views) == self.steps \
+                and all(self.views.get(t) is g for t, g, _ in pending):
             # Every step of this backward, in this buffer's array: the states were written
             # next to each other by the forwards. (Dropped afterwards: a second backward with
             # retain_graph takes the other branch, from the states each step kept.)

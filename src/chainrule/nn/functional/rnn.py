@@ -2,8 +2,10 @@
 
 Per layer and direction: one GEMM projects every step's input at once (``xg = x W_ih^T +
 b``), one node splits it into steps, then one fused cell node per step (``ops.recurrent``)
-and one ``stack`` at the end. So a sequence of T steps costs T + 3 nodes per layer and
-direction, whatever the cell (plus one that adds b_ih + b_hh, where both are hoisted).
+and one ``stack`` at the end; for RNN and LSTM one more node hands W_hh to the steps and
+computes its gradient as one GEMM over all of them (``LoopWeight``). So a sequence of T
+steps costs T + 4 nodes per layer and direction (plus one that adds b_ih + b_hh, where both
+are hoisted).
 
     >>> x, h0, c0 = cr.randn(7, 2, 3), cr.zeros(1, 2, 5), cr.zeros(1, 2, 5)    # T=7, B=2, H=5
     >>> w_ih, w_hh = cr.randn(20, 3, requires_grad=True), cr.randn(20, 5, requires_grad=True)
@@ -13,8 +15,8 @@ direction, whatever the cell (plus one that adds b_ih + b_hh, where both are hoi
     >>> out.shape, h_n.shape, c_n.shape
     (chainrule.Size([7, 2, 5]), chainrule.Size([1, 2, 5]), chainrule.Size([1, 2, 5]))
     >>> from chainrule.autograd.graph import topological_order
-    >>> len(topological_order([out.grad_fn]))          # 7 cells + 3, + the bias sum
-    11
+    >>> len(topological_order([out.grad_fn]))          # 7 cells + 4, + the bias sum
+    12
 """
 
 from __future__ import annotations
