@@ -132,12 +132,13 @@ class GradBuffer:
       GEMM over (T B) rows, as a hand-written loop does after its backward loop, instead of
       T small GEMMs summed by the engine.
 
-    The array stays with the graph until the graph is dropped (a loss kept for logging keeps
-    it to the next step). Forgetting it once Unbind has handed it on saves one (T, B, G H)
+    The arrays stay with the graph until the graph is dropped (a loss kept for logging keeps
+    them to the next step). Forgetting it once Unbind has handed it on saves one (T, B, G H)
     array of peak memory (the LSTM case: 1.31x -> 1.02x the floor) but, measured, let glibc
     trim the heap at the end of every step, so the next step page-faults its arrays in
     again: 1,409 faults a step and 1.78x the floor's time instead of 0 and 1.25x
-    (docs/benchmarks.md, sequence models). It is kept.
+    (docs/benchmarks.md, sequence models). It is kept; so are the states (dropping them
+    after the weight gradient: 105 page faults a step in the LSTM case instead of 0).
     """
 
     __slots__ = ("steps", "array", "views", "reverse", "states", "pending", "token",
@@ -208,11 +209,9 @@ class GradBuffer:
         if complete and self.states is not None and len(self.views) == self.steps \
                 and all(self.views.get(t) is g for t, g, _ in pending):
             # Every step of this backward, in this buffer's array: the states were written
-            # next to each other by the forwards. (Dropped afterwards: a second backward with
-            # retain_graph takes the other branch, from the states each step kept.)
+            # next to each other by the forwards.
             dG = self.array
             hs = self.states[1:] if self.reverse else self.states[:-1]
-            self.states = None
         else:
             dG = xp.stack([g for _, g, _ in pending])
             hs = xp.stack([h for _, _, h in pending])
