@@ -407,6 +407,7 @@ WEIGHT_GRAD = [
     ("LSTM", dict(num_layers=2, bidirectional=True)),
     ("LSTM", dict(proj_size=2, bidirectional=True)),
     ("RNN", dict(num_layers=2, bidirectional=True, nonlinearity="relu")),
+    ("GRU", dict(num_layers=2, bidirectional=True)),
 ]
 
 
@@ -431,7 +432,7 @@ def test_steps_leave_the_weight_gradient_to_one_node(kind, kw, packed):
         loss.backward()
     (ot * torch.tensor(u)).sum().backward()
     _check_params(m, t)
-    cell = "lstm_cell" if kind == "LSTM" else "rnn_cell"
+    cell = kind.lower() + "_cell"
     sent = {}   # id of the weight Tensor the steps read -> the gradients the steps sent it
     weight_nodes = []
     for node, _, grads in loss.grad_fn.backward_record.steps:
@@ -452,7 +453,7 @@ def test_steps_leave_the_weight_gradient_to_one_node(kind, kw, packed):
                      **TOL)
 
 
-@pytest.mark.parametrize("kind", ["LSTM", "RNN"])
+@pytest.mark.parametrize("kind", ["LSTM", "RNN", "GRU"])
 def test_weight_gradient_of_part_of_the_steps_and_a_retained_second_backward(kind):
     """A loss on the first steps' outputs reaches only those steps (the weight node then sums
     their shares from what each step kept); a second backward with retain_graph gives the

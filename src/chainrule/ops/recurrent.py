@@ -142,10 +142,13 @@ class GradBuffer:
     """
 
     __slots__ = ("steps", "array", "views", "reverse", "states", "pending", "token",
-                 "defers_weight")
+                 "defers_weight", "hidden", "hidden_views")
 
     def __init__(self, steps, reverse=False):
         self.steps, self.array, self.views = steps, None, {}
+        # GRU: the gradients of h W^T + b_hh, which differ from the gate gradients (r scales
+        # the n part), also one (T, ...) array, for the weight gradient's GEMM.
+        self.hidden, self.hidden_views = None, {}
         self.reverse, self.states, self.pending, self.token = reverse, None, [], None
         # Set by LoopWeight's forward (so also in a compiled replay, which runs it again):
         # the steps' W_hh is that node's output, whose backward computes the gradient.
@@ -161,6 +164,16 @@ class GradBuffer:
             self.views = {}
         v = self.array[t]
         self.views[t] = v
+        return v
+
+    def hidden_view(self, t, shape, dtype, xp):
+        """As ``view``, in the second array (GRU's gradients of h W^T + b_hh)."""
+        if self.hidden is None or t in self.hidden_views or self.hidden.shape[1:] != shape \
+                or self.hidden.dtype != dtype:
+            self.hidden = xp.empty((self.steps,) + tuple(shape), dtype)
+            self.hidden_views = {}
+        v = self.hidden[t]
+        self.hidden_views[t] = v
         return v
 
     def whole(self, grads):
@@ -205,14 +218,18 @@ class GradBuffer:
             return None
         xp = backend.get_array_module(pending[0][1])
         pending.sort(key=lambda p: p[0])  # in time order, as the fast branch sums them
-        complete = [t for t, _, _ in pending] == list(range(self.steps))
-        if complete and self.states is not None and len(self.views) == self.steps \
-                and all(self.views.get(t) is g for t, g, _ in pending):
-            # Every step of this backward, in this buffer's array: the states were written
-            # next to each other by the forwards.
-            dG = self.array
-            hs = self.states[1:] if self.reverse else self.states[:-1]
-        else:
+        complete = [t for t, _, _ in pending] == list(range(self.steps)) \
+            and self.states is not None
+        dG = None
+        for array, views in ((self.array, self.views), (self.hidden, self.hidden_views)):
+            if complete and len(views) == self.steps \
+                    and all(views.get(t) is g for t, g, _ in pending):
+                # Every step of this backward, in one of this buffer's arrays: the states
+                # were written next to each other by the forwards.
+                dG = array
+                hs = self.states[1:] if self.reverse else self.states[:-1]
+                break
+        if dG is None:
             dG = xp.stack([g for _, g, _ in pending])
             hs = xp.stack([h for _, _, h in pending])
         gW = dG.reshape(-1, dG.shape[-1]).T @ hs.reshape(-1, hs.shape[-1])
@@ -493,18 +510,24 @@ class GRUCellOp(Op):
         n = r * hg_n
         n += xg[..., 2 * H:]
         _tanh_(n)
-        h_new = h - n
+        xp = backend.get_array_module(n)
+        out = None if slot is None else slot[0].state_slot(slot[1], h)
+        h_new = xp.subtract(h, n, out=out if mask is None else None)
         h_new *= z
         h_new += n
         self.rz, self.n, self.hg_n = rz, n, hg_n
         if mask is not None:
-            h_new = backend.get_array_module(h_new).where(mask, h_new, h)
+            h_new = xp.where(mask, h_new, h)
+            if out is not None:
+                out[...] = h_new
+                h_new = out
         return h_new
 
     def backward(self, g, xg, h, W, b, mask, slot=None):
         H = h.shape[-1]
         g, g_pass = _split_masked(g, mask)
-        if either.is_graph(g) or either.is_graph(xg):
+        graph = either.is_graph(g) or either.is_graph(xg)
+        if graph:
             hg = h @ W.T
             if b is not None:
                 hg = hg + b
@@ -540,7 +563,12 @@ class GRUCellOp(Op):
             xp.subtract(h, n, out=dz)
             dz *= drz[..., H:]
             dz *= g
-            dhg = dxg.copy()
+            defer = slot is not None and slot[0].defers_weight and _wants(self, 2)
+            if defer:  # into the buffer's second array: W_hh's gradient is one GEMM
+                dhg = slot[0].hidden_view(slot[1], dxg.shape, dxg.dtype, xp)
+                dhg[...] = dxg
+            else:
+                dhg = dxg.copy()
             dhg[..., 2 * H:] *= r
         gh = gW = gb = None
         if _wants(self, 1):
@@ -548,7 +576,10 @@ class GRUCellOp(Op):
             if g_pass is not None:
                 gh = gh + g_pass
         if _wants(self, 2):
-            gW = dhg.reshape(-1, 3 * H).T @ h.reshape(-1, H)
+            if not graph and slot is not None and slot[0].defers_weight:
+                gW = slot[0].defer(slot[1], dhg, h, W)  # one GEMM for all steps
+            else:
+                gW = dhg.reshape(-1, 3 * H).T @ h.reshape(-1, H)
         if b is not None and _wants(self, 3):
             gb = either.sum(dhg.reshape(-1, 3 * H), 0)
         return dxg, gh, gW, gb, None, None

@@ -2,8 +2,8 @@
 
 Per layer and direction: one GEMM projects every step's input at once (``xg = x W_ih^T +
 b``), one node splits it into steps, then one fused cell node per step (``ops.recurrent``)
-and one ``stack`` at the end; for RNN and LSTM one more node hands W_hh to the steps and
-computes its gradient as one GEMM over all of them (``LoopWeight``). So a sequence of T
+and one ``stack`` at the end; one more node hands W_hh to the steps and computes its
+gradient as one GEMM over all of them (``LoopWeight``). So a sequence of T
 steps costs T + 4 nodes per layer and direction (plus one that adds b_ih + b_hh, where both
 are hoisted).
 
@@ -32,8 +32,7 @@ def _direction(mode, steps, h, c, w, masks, reverse, nonlinearity, buffer):
     T = len(steps)
     outs = [None] * T
     order = range(T - 1, -1, -1) if reverse else range(T)
-    if mode != "GRU":  # the steps leave W_hh's gradient to one GEMM over all of them
-        w_hh = _cells.loop_weight(w_hh, buffer)
+    w_hh = _cells.loop_weight(w_hh, buffer)  # the steps leave its gradient to one GEMM
     if mode == "LSTM":
         apply = _cells.LSTMCellOp.apply
         for t in order:
