@@ -249,6 +249,56 @@ def test_self_attention_heads_as_views_second_order(batch_first):
     check_gradcheck(None, fn, inputs=[x])
 
 
+@pytest.mark.parametrize("batch_first", [False, True])
+def test_self_attention_without_weights_is_one_node_second_order(batch_first):
+    """need_weights=False self-attention runs as one SelfAttention node from the q|k|v
+    buffer to the merged heads: first and second derivatives against torch (a causal mask
+    and a key padding mask), finite differences, and no split or merge nodes in the graph."""
+    from chainrule.autograd.graph import topological_order
+    m, t = _mha_twin(4, 2, batch_first=batch_first)
+    x = RNG.standard_normal((2, 3, 4))
+    L, N = (x.shape[1], x.shape[0]) if batch_first else (x.shape[0], x.shape[1])
+    mask = np.triu(np.ones((L, L), bool), 1)
+    kpm = np.zeros((N, L), bool)
+    kpm[0, -1] = True
+
+    def fn(q):
+        if isinstance(q, cr.Tensor):
+            return m(q, q, q, attn_mask=cr.tensor(mask), key_padding_mask=cr.tensor(kpm),
+                     need_weights=False)[0]
+        # (torch's need_weights=False runs a fused kernel that has no double backward; its
+        # math path gives the same output)
+        return t(q, q, q, attn_mask=torch.tensor(mask), key_padding_mask=torch.tensor(kpm),
+                 need_weights=True)[0]
+
+    check_second_order([x.shape], fn, inputs=[x])
+    check_gradcheck(None, fn, inputs=[x])
+    out = fn(cr.tensor(x, requires_grad=True))
+    names = [n.name for n in topological_order([out.grad_fn])]
+    assert "self_attention" in names and "splitheads" not in names, names
+    assert "attention" not in names and "permute" not in names, names
+
+
+@pytest.mark.parametrize("batch_first", [False, True])
+def test_self_attention_one_node_equals_the_split_path_with_dropout(batch_first):
+    """With dropout, the one-node path (need_weights=False) draws the same mask as the
+    split path (need_weights=True) from the same seed: same output, same gradients."""
+    m = nn.MultiheadAttention(8, 2, dropout=0.5, batch_first=batch_first, dtype=cr.float64)
+    x = RNG.standard_normal((3, 5, 8))
+    results = []
+    for need_weights in (False, True):
+        cr.manual_seed(7)
+        xc = cr.tensor(x, requires_grad=True)
+        m.zero_grad()
+        out = m(xc, xc, xc, need_weights=need_weights)[0]
+        (out * out).sum().backward()
+        results.append([out.detach().numpy(), xc.grad.numpy()]
+                       + [p.grad.numpy() for p in m.parameters()])
+    for a, b in zip(*results):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
+    assert np.any(results[0][0] != 0)
+
+
 def test_multihead_attention_dropout_and_init():
     cr.manual_seed(0)
     m = nn.MultiheadAttention(16, 4, dropout=0.5, add_bias_kv=True)

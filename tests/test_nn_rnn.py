@@ -399,3 +399,82 @@ def test_graph_kept_after_backward_holds_no_gates():
             if isinstance(a, cr.Tensor) and a._array.size >= 4096 and a.grad_fn is not None:
                 assert a._array.strides == (0,) * a._array.ndim, (node.name, a.shape)
         assert not {"gates", "tc"} & set(vars(node)), node.name
+
+
+# --- the weight gradient of the recurrence: one GEMM over all steps (LoopWeight) ----------
+
+WEIGHT_GRAD = [
+    ("LSTM", dict(num_layers=2, bidirectional=True)),
+    ("LSTM", dict(proj_size=2, bidirectional=True)),
+    ("RNN", dict(num_layers=2, bidirectional=True, nonlinearity="relu")),
+    ("GRU", dict(num_layers=2, bidirectional=True)),
+]
+
+
+@pytest.mark.parametrize("kind,kw", WEIGHT_GRAD, ids=lambda v: str(v))
+@pytest.mark.parametrize("packed", [False, True], ids=["padded", "packed"])
+def test_steps_leave_the_weight_gradient_to_one_node(kind, kw, packed):
+    """On the first-order path no step sends W_hh a gradient of its own (one sends zeros that
+    hold no memory, so that the engine calls the loop's weight node); the weight node of each
+    layer and direction sends the whole gradient, which is torch's."""
+    m, t = _twin(kind, 3, 4, **kw)
+    if packed:
+        pairs = [_leaf(s) for s in _sequences([4, 2, 3, 1])]
+        oc = m(rnn_utils.pack_sequence([p[0] for p in pairs], enforce_sorted=False))[0].data
+        ot = t(torch.nn.utils.rnn.pack_sequence([p[1] for p in pairs],
+                                                enforce_sorted=False))[0].data
+    else:
+        xc, xt = _leaf(RNG.standard_normal((5, 2, 3)))
+        oc, ot = m(xc)[0], t(xt)[0]
+    u = RNG.standard_normal(tuple(ot.shape))
+    loss = (oc * cr.tensor(u)).sum()
+    with cr.viz.keep_graph():
+        loss.backward()
+    (ot * torch.tensor(u)).sum().backward()
+    _check_params(m, t)
+    cell = kind.lower() + "_cell"
+    sent = {}   # id of the weight Tensor the steps read -> the gradients the steps sent it
+    weight_nodes = []
+    for node, _, grads in loss.grad_fn.backward_record.steps:
+        if node.name == cell:
+            w = node.args[3 if kind == "LSTM" else 2]
+            sent.setdefault(id(w), []).append(grads[3 if kind == "LSTM" else 2])
+        elif node.name == "recurrent_weight":
+            weight_nodes.append((node, grads[0]))
+    D = 2 if kw.get("bidirectional") else 1
+    assert len(weight_nodes) == len(sent) == kw.get("num_layers", 1) * D
+    for grads in sent.values():
+        given = [g for g in grads if g is not None]
+        assert len(given) == 1 and not np.any(given[0]), "a step computed its own W_hh grad"
+    tgrads = {id(p): p.grad for p in t.parameters()}
+    by_name = dict(zip((id(p) for p in m.parameters()), t.parameters()))
+    for node, g in weight_nodes:
+        assert_close(g, tgrads[id(by_name[id(node.args[0])])], what="the loop's W_hh grad",
+                     **TOL)
+
+
+@pytest.mark.parametrize("kind", ["LSTM", "RNN", "GRU"])
+def test_weight_gradient_of_part_of_the_steps_and_a_retained_second_backward(kind):
+    """A loss on the first steps' outputs reaches only those steps (the weight node then sums
+    their shares from what each step kept); a second backward with retain_graph gives the
+    first one's gradients again, bidirectional and two layers deep."""
+    m, t = _twin(kind, 3, 4, num_layers=2, bidirectional=True)
+    xc, xt = _leaf(RNG.standard_normal((6, 2, 3)))
+    oc, ot = m(xc)[0], t(xt)[0]
+    u = RNG.standard_normal((2, 2, 8))
+    lc, lt = (oc[:2] * cr.tensor(u)).sum(), (ot[:2] * torch.tensor(u)).sum()
+    names = [n for n, _ in m.named_parameters()]
+    first = cr.autograd.grad(lc, [xc] + list(m.parameters()), retain_graph=True)
+    again = cr.autograd.grad(lc, [xc] + list(m.parameters()))
+    expected = torch.autograd.grad(lt, [xt] + list(t.parameters()))
+    for name, p, q, r in zip(["x"] + names, first, again, expected):
+        assert_close(p, r, what=f"grad of {name}", **TOL)
+        assert_close(p, q.detach(), what=f"second backward, {name}", atol=0, rtol=0)
+    # Only the first steps of the forward direction ran: the second layer's last ones did not.
+    oc, ot = m(xc)[0], t(xt)[0]
+    (oc[0, :, :4] * cr.tensor(u[0, :, :4])).sum().backward()
+    (ot[0, :, :4] * torch.tensor(u[0, :, :4])).sum().backward()
+    assert_close(m.weight_hh_l1.grad, t.weight_hh_l1.grad, what="grad of weight_hh_l1, one "
+                 "step", **TOL)
+    assert_close(m.weight_hh_l0_reverse.grad, t.weight_hh_l0_reverse.grad,
+                 what="grad of weight_hh_l0_reverse, one step", **TOL)

@@ -14,6 +14,9 @@ ended, which is how packed (variable-length) batches run on a padded loop.
 On the first-order path, backward reuses the gates saved by forward (in-place NumPy);
 under ``create_graph`` it recomputes them with Tensor ops, so the same formulas give
 second derivatives. ``Unbind`` is the mirror of ``stack``: one node with T outputs.
+``LoopWeight`` hands W_hh to the steps of a loop; on the first-order path the steps leave
+their shares of its gradient to it, and it computes them as one GEMM over all T steps (the
+steps write their hidden states into one array of their ``GradBuffer`` for that).
 
     >>> xg = cr.randn(3, 8, requires_grad=True)         # (B, 4H) with H = 2
     >>> h, c = cr.zeros(3, 2), cr.zeros(3, 2)
@@ -115,24 +118,41 @@ def _lstm_gates_(a, H):
 
 
 class GradBuffer:
-    """One (T, ...) array that the step nodes write their input gradients into, so that the
-    backward of ``Unbind`` hands it on whole instead of copying T pieces together.
+    """What the T step nodes of one direction of a recurrent layer share.
 
-    A fresh array is taken whenever a step asks again for a slot already handed out (a
-    second backward with retain_graph), so no gradient is ever overwritten.
+    * ``array``: one (T, ...) array that the steps write their gate gradients into, so that
+      the backward of ``Unbind`` hands it on whole instead of copying T pieces together. A
+      fresh array is taken whenever a step asks again for a slot already handed out (a
+      second backward with retain_graph), so no gradient is ever overwritten.
+    * ``states``: one (T + 1, B, P) array of the hidden states, h_0 at the loop's start
+      (index 0, or T when ``reverse``) and each step's output next to it, written by the
+      steps' forwards; so the states that the weight gradient multiplies are one array.
+    * ``pending``: (t, gate gradient, h) of each step whose first-order backward left its
+      share of W_hh's gradient to ``LoopWeight``, which then computes all of them as one
+      GEMM over (T B) rows, as a hand-written loop does after its backward loop, instead of
+      T small GEMMs summed by the engine.
 
-    The array stays with the graph until the graph is dropped (a loss kept for logging keeps
-    it to the next step). Forgetting it once Unbind has handed it on saves one (T, B, G H)
+    The arrays stay with the graph until the graph is dropped (a loss kept for logging keeps
+    them to the next step). Forgetting it once Unbind has handed it on saves one (T, B, G H)
     array of peak memory (the LSTM case: 1.31x -> 1.02x the floor) but, measured, let glibc
     trim the heap at the end of every step, so the next step page-faults its arrays in
     again: 1,409 faults a step and 1.78x the floor's time instead of 0 and 1.25x
-    (docs/benchmarks.md, sequence models). It is kept.
+    (docs/benchmarks.md, sequence models). It is kept; so are the states (dropping them
+    after the weight gradient: 105 page faults a step in the LSTM case instead of 0).
     """
 
-    __slots__ = ("steps", "array", "views")
+    __slots__ = ("steps", "array", "views", "reverse", "states", "pending", "token",
+                 "defers_weight", "hidden", "hidden_views")
 
-    def __init__(self, steps):
+    def __init__(self, steps, reverse=False):
         self.steps, self.array, self.views = steps, None, {}
+        # GRU: the gradients of h W^T + b_hh, which differ from the gate gradients (r scales
+        # the n part), also one (T, ...) array, for the weight gradient's GEMM.
+        self.hidden, self.hidden_views = None, {}
+        self.reverse, self.states, self.pending, self.token = reverse, None, [], None
+        # Set by LoopWeight's forward (so also in a compiled replay, which runs it again):
+        # the steps' W_hh is that node's output, whose backward computes the gradient.
+        self.defers_weight = False
 
     def __repr__(self):
         return f"GradBuffer(steps={self.steps})"
@@ -146,12 +166,104 @@ class GradBuffer:
         self.views[t] = v
         return v
 
+    def hidden_view(self, t, shape, dtype, xp):
+        """As ``view``, in the second array (GRU's gradients of h W^T + b_hh)."""
+        if self.hidden is None or t in self.hidden_views or self.hidden.shape[1:] != shape \
+                or self.hidden.dtype != dtype:
+            self.hidden = xp.empty((self.steps,) + tuple(shape), dtype)
+            self.hidden_views = {}
+        v = self.hidden[t]
+        self.hidden_views[t] = v
+        return v
+
     def whole(self, grads):
         """The array, when ``grads`` are exactly its T views in order; else None."""
         views = self.views
         if len(views) != self.steps or any(g is not views.get(t) for t, g in enumerate(grads)):
             return None
         return self.array
+
+    # --- the hidden states, written by the forwards --------------------------------------
+    def state_slot(self, t, h):
+        """Where step ``t``'s output goes (``states[t + 1]``, or ``states[t]`` when reverse);
+        the loop's first step (which reads h_0 = ``h``) makes the array and puts h_0 in."""
+        start = self.steps - 1 if self.reverse else 0
+        if t == start:
+            states = self.states = backend.get_array_module(h).empty(
+                (self.steps + 1,) + h.shape, h.dtype)
+            states[self.steps if self.reverse else 0] = h
+        states = self.states
+        if states is None or states.shape[1:] != h.shape or states.dtype != h.dtype:
+            self.states = None  # (a step applied out of its loop: no states array)
+            return None
+        return states[t] if self.reverse else states[t + 1]
+
+    # --- the weight gradient, left to LoopWeight -----------------------------------------
+    def defer(self, t, dgates, h, like):
+        """Note step ``t``'s share of W_hh's gradient (``dgates^T h``) for ``LoopWeight``;
+        returns what the step gives as that gradient: once a backward, zeros that hold no
+        memory (so the engine calls LoopWeight, with nothing to sum), None afterwards."""
+        self.pending.append((t, dgates, h))
+        if len(self.pending) > 1:
+            return None
+        xp = backend.get_array_module(like)
+        self.token = xp.broadcast_to(xp.zeros((), like.dtype), like.shape)
+        return self.token
+
+    def weight_grad(self, upstream):
+        """W_hh's gradient from the deferred steps (one GEMM), plus ``upstream`` where it is
+        more than this buffer's own zeros. None when no step deferred."""
+        pending, self.pending = self.pending, []
+        if not pending:
+            return None
+        xp = backend.get_array_module(pending[0][1])
+        pending.sort(key=lambda p: p[0])  # in time order, as the fast branch sums them
+        complete = [t for t, _, _ in pending] == list(range(self.steps)) \
+            and self.states is not None
+        dG = None
+        for array, views in ((self.array, self.views), (self.hidden, self.hidden_views)):
+            if complete and len(views) == self.steps \
+                    and all(views.get(t) is g for t, g, _ in pending):
+                # Every step of this backward, in one of this buffer's arrays: the states
+                # were written next to each other by the forwards.
+                dG = array
+                hs = self.states[1:] if self.reverse else self.states[:-1]
+                break
+        if dG is None:
+            dG = xp.stack([g for _, g, _ in pending])
+            hs = xp.stack([h for _, _, h in pending])
+        gW = dG.reshape(-1, dG.shape[-1]).T @ hs.reshape(-1, hs.shape[-1])
+        if upstream is not None and upstream is not self.token:
+            gW += upstream
+        self.token = None
+        return gW
+
+
+class LoopWeight(Op):
+    """W_hh as the steps of one recurrent loop see it: forward is the identity (no copy).
+
+    On the first-order path the steps leave their W_hh gradients to this node's backward,
+    which the engine runs after every step's backward (the steps are its consumers), and
+    which computes them as one GEMM (``GradBuffer.weight_grad``). Under create_graph the
+    steps give their gradients as usual and this backward passes their sum on.
+    """
+
+    name = "recurrent_weight"
+
+    def forward(self, W, buffer):
+        buffer.defers_weight = True
+        return W
+
+    def backward(self, g, W, buffer):
+        if either.is_graph(g):
+            return g, None
+        gW = buffer.weight_grad(g)
+        return (g if gW is None else gW), None
+
+
+def loop_weight(W, buffer):
+    """``W`` through a ``LoopWeight`` node of ``buffer``'s loop."""
+    return LoopWeight.apply(W, buffer)
 
 
 def _cat(parts, axis):
@@ -168,15 +280,23 @@ class RNNCellOp(Op):
     caches = ("h_new",)
 
     def forward(self, xg, h, W, mask, nonlinearity, slot=None):
-        a = h @ W.T
+        xp = backend.get_array_module(xg)
+        out = None if slot is None else slot[0].state_slot(slot[1], h)
+        if out is not None and mask is None:
+            a = xp.matmul(h, W.T, out=out)
+        else:
+            a = h @ W.T
         a += xg
         if nonlinearity == "tanh":
             _tanh_(a)
         else:
-            backend.get_array_module(a).maximum(a, 0, out=a)
+            xp.maximum(a, 0, out=a)
         self.h_new = a
         if mask is not None:
-            a = backend.get_array_module(a).where(mask, a, h)
+            a = xp.where(mask, a, h)
+            if out is not None:
+                out[...] = a
+                a = out
         return a
 
     def backward(self, g, xg, h, W, mask, nonlinearity, slot=None):
@@ -207,7 +327,12 @@ class RNNCellOp(Op):
             gh = da @ W
             if g_pass is not None:
                 gh = gh + g_pass
-        gW = da.T @ h if _wants(self, 2) else None
+        gW = None
+        if _wants(self, 2):
+            if not graph and slot is not None and slot[0].defers_weight:
+                gW = slot[0].defer(slot[1], da, h, W)  # one GEMM for all steps
+            else:
+                gW = da.T @ h
         return da, gh, gW, None, None, None
 
 
@@ -244,14 +369,21 @@ class LSTMCellOp(MultiOutputOp):
         c_new += i * gg
         xp = backend.get_array_module(a)
         tc = xp.tanh(c_new)
-        h_new = o * tc
         self.gates, self.tc = a, tc
+        out = None if slot is None else slot[0].state_slot(slot[1], h)
+        if W_hr is None and mask is None and out is not None:
+            h_new = xp.multiply(o, tc, out=out)
+            return h_new, c_new, a
+        h_new = o * tc
         if W_hr is not None:
             self.h_raw = h_new
             h_new = h_new @ W_hr.T
         if mask is not None:
             h_new = xp.where(mask, h_new, h)
             c_new = xp.where(mask, c_new, c)
+        if out is not None:
+            out[...] = h_new
+            h_new = out
         return h_new, c_new, a
 
     def _saved(self, xg, h, c, W, W_hr, inplace):
@@ -322,7 +454,10 @@ class LSTMCellOp(MultiOutputOp):
             if gc_pass is not None:
                 gcp += gc_pass
         if _wants(self, 3):
-            gW = dgates.reshape(-1, 4 * H).T @ h.reshape(-1, h.shape[-1])
+            if slot is not None and slot[0].defers_weight:
+                gW = slot[0].defer(slot[1], dgates, h, W)  # one GEMM for all steps
+            else:
+                gW = dgates.reshape(-1, 4 * H).T @ h.reshape(-1, h.shape[-1])
         return dgates, ghp, gcp, gW, gW_hr, None, None, None
 
     def _graph_backward(self, gh, gc, g_gates, gh_pass, gc_pass, xg, h, c, W, W_hr, H,
@@ -375,18 +510,24 @@ class GRUCellOp(Op):
         n = r * hg_n
         n += xg[..., 2 * H:]
         _tanh_(n)
-        h_new = h - n
+        xp = backend.get_array_module(n)
+        out = None if slot is None else slot[0].state_slot(slot[1], h)
+        h_new = xp.subtract(h, n, out=out if mask is None else None)
         h_new *= z
         h_new += n
         self.rz, self.n, self.hg_n = rz, n, hg_n
         if mask is not None:
-            h_new = backend.get_array_module(h_new).where(mask, h_new, h)
+            h_new = xp.where(mask, h_new, h)
+            if out is not None:
+                out[...] = h_new
+                h_new = out
         return h_new
 
     def backward(self, g, xg, h, W, b, mask, slot=None):
         H = h.shape[-1]
         g, g_pass = _split_masked(g, mask)
-        if either.is_graph(g) or either.is_graph(xg):
+        graph = either.is_graph(g) or either.is_graph(xg)
+        if graph:
             hg = h @ W.T
             if b is not None:
                 hg = hg + b
@@ -422,7 +563,12 @@ class GRUCellOp(Op):
             xp.subtract(h, n, out=dz)
             dz *= drz[..., H:]
             dz *= g
-            dhg = dxg.copy()
+            defer = slot is not None and slot[0].defers_weight and _wants(self, 2)
+            if defer:  # into the buffer's second array: W_hh's gradient is one GEMM
+                dhg = slot[0].hidden_view(slot[1], dxg.shape, dxg.dtype, xp)
+                dhg[...] = dxg
+            else:
+                dhg = dxg.copy()
             dhg[..., 2 * H:] *= r
         gh = gW = gb = None
         if _wants(self, 1):
@@ -430,7 +576,10 @@ class GRUCellOp(Op):
             if g_pass is not None:
                 gh = gh + g_pass
         if _wants(self, 2):
-            gW = dhg.reshape(-1, 3 * H).T @ h.reshape(-1, H)
+            if not graph and slot is not None and slot[0].defers_weight:
+                gW = slot[0].defer(slot[1], dhg, h, W)  # one GEMM for all steps
+            else:
+                gW = dhg.reshape(-1, 3 * H).T @ h.reshape(-1, H)
         if b is not None and _wants(self, 3):
             gb = either.sum(dhg.reshape(-1, 3 * H), 0)
         return dxg, gh, gW, gb, None, None

@@ -20,7 +20,7 @@ import numpy as np
 
 from ... import backend
 from ...ops import shape as _shape
-from ...ops.attention import Attention, SplitHeads
+from ...ops.attention import Attention, SelfAttention, SplitHeads
 from ...ops.index import index_select
 from ...ops.fused.linear import linear
 from ...ops.random import KeepMask as _KeepMask
@@ -212,8 +212,8 @@ def multi_head_attention(query, key, value, embed_dim_to_check, num_heads, in_pr
     fused = not use_separate_proj_weight and query is key and key is value \
         and bias_k is None and not add_zero_attn
     if fused:
-        q, k, v = SplitHeads.apply(linear(query, in_proj_weight, in_proj_bias), 3, H,
-                                   batch_first)
+        qkv = linear(query, in_proj_weight, in_proj_bias)
+        q = k = v = None  # split below, unless SelfAttention reads the buffer itself
     else:
         if use_separate_proj_weight:
             bq = bk = bv = None
@@ -259,18 +259,27 @@ def multi_head_attention(query, key, value, embed_dim_to_check, num_heads, in_pr
         mask, kpm = _pad_last(mask, xp), _pad_last(kpm, xp)
     if add_zero_attn:
         mask, kpm = _pad_last(mask, xp), _pad_last(kpm, xp)
-    S_full = k.shape[2]
+    S_full = S if fused else k.shape[2]
     if kpm is not None:
         kpm = kpm.reshape(N, 1, 1, S_full)
         mask = kpm if mask is None else mask + kpm
 
     # --- attention and the output projection ------------------------------------------
     p = dropout_p if training else 0.0
-    drop = _dropout_mask(q, (N, H, L, S_full), p, dtype)
-    out, weights = Attention.apply(q, k, v, mask, 1.0 / math.sqrt(head_dim), drop,
-                                   not need_weights)
-    rows = out.permute(0, 2, 1, 3) if batch_first else out.permute(2, 0, 1, 3)
-    out = linear(rows.reshape(L * N, E), out_proj_weight, out_proj_bias)
+    drop = _dropout_mask(qkv if fused else q, (N, H, L, S_full), p, dtype)
+    if fused and not need_weights and not getattr(mask, "_requires_grad", False):
+        # One node from the q|k|v buffer to the merged heads (no split, no merge copies).
+        rows = SelfAttention.apply(qkv, H, batch_first, mask, 1.0 / math.sqrt(head_dim),
+                                   drop, True)
+        weights = None
+    else:
+        if fused:
+            q, k, v = SplitHeads.apply(qkv, 3, H, batch_first)
+        out, weights = Attention.apply(q, k, v, mask, 1.0 / math.sqrt(head_dim), drop,
+                                       not need_weights)
+        rows = out.permute(0, 2, 1, 3) if batch_first else out.permute(2, 0, 1, 3)
+        rows = rows.reshape(L * N, E)
+    out = linear(rows, out_proj_weight, out_proj_bias)
     out = out.reshape((N, L, E) if batch_first else (L, N, E))
     if unbatched:
         out = out.squeeze(1)

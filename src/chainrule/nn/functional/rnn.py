@@ -2,8 +2,10 @@
 
 Per layer and direction: one GEMM projects every step's input at once (``xg = x W_ih^T +
 b``), one node splits it into steps, then one fused cell node per step (``ops.recurrent``)
-and one ``stack`` at the end. So a sequence of T steps costs T + 3 nodes per layer and
-direction, whatever the cell (plus one that adds b_ih + b_hh, where both are hoisted).
+and one ``stack`` at the end; one more node hands W_hh to the steps and computes its
+gradient as one GEMM over all of them (``LoopWeight``). So a sequence of T
+steps costs T + 4 nodes per layer and direction (plus one that adds b_ih + b_hh, where both
+are hoisted).
 
     >>> x, h0, c0 = cr.randn(7, 2, 3), cr.zeros(1, 2, 5), cr.zeros(1, 2, 5)    # T=7, B=2, H=5
     >>> w_ih, w_hh = cr.randn(20, 3, requires_grad=True), cr.randn(20, 5, requires_grad=True)
@@ -13,8 +15,8 @@ direction, whatever the cell (plus one that adds b_ih + b_hh, where both are hoi
     >>> out.shape, h_n.shape, c_n.shape
     (chainrule.Size([7, 2, 5]), chainrule.Size([1, 2, 5]), chainrule.Size([1, 2, 5]))
     >>> from chainrule.autograd.graph import topological_order
-    >>> len(topological_order([out.grad_fn]))          # 7 cells + 3, + the bias sum
-    11
+    >>> len(topological_order([out.grad_fn]))          # 7 cells + 4, + the bias sum
+    12
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ def _direction(mode, steps, h, c, w, masks, reverse, nonlinearity, buffer):
     T = len(steps)
     outs = [None] * T
     order = range(T - 1, -1, -1) if reverse else range(T)
+    w_hh = _cells.loop_weight(w_hh, buffer)  # the steps leave its gradient to one GEMM
     if mode == "LSTM":
         apply = _cells.LSTMCellOp.apply
         for t in order:
@@ -81,7 +84,7 @@ def recurrent(mode, x, hx, weights, num_layers, bidirectional=False, dropout=0.0
             k = layer * D + d
             w = weights[k]
             # The steps write their gradients into one buffer that the split hands on whole.
-            buffer = _cells.GradBuffer(layer_input.shape[0])
+            buffer = _cells.GradBuffer(layer_input.shape[0], reverse=d == 1)
             xg = input_projection(mode, layer_input, w[0], w[2], w[3])
             steps = _cells.unbind_steps(xg, buffer)
             outs, h, c = _direction(mode, steps, h0[k], c0[k] if c0 else None, w, masks,
