@@ -213,8 +213,11 @@ def _erf_polynomial(x):
     if table is None:  # float16 and friends: compute in float32
         return _erf_polynomial(x.astype(np.float32)).astype(x.dtype)
     a = np.minimum(np.abs(x), 6)  # NaN stays NaN here and in d, so erf(NaN) is NaN
-    idx = np.rint(np.fmin(a, 6) * (1 / _ERF_STEP)).astype(np.intp)
-    d = a - (idx * _ERF_STEP).astype(x.dtype)  # intp * float would give float64
+    # The nearest table point, in x's dtype: k / 16 is exact in any float, so d has the bits
+    # of the float64 offset at half the memory traffic (fmin: a NaN reads entry 96).
+    nearest = np.rint(np.fmin(a, 6) * (1 / _ERF_STEP))
+    d = a - nearest * _ERF_STEP
+    idx = nearest.astype(np.intp)
     r = np.take(table[-1], idx)
     for k in range(len(table) - 2, -1, -1):
         r *= d
