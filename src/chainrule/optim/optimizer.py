@@ -18,6 +18,7 @@ parameter's version. An algorithm only says what differs, through small hooks:
     _state_spec(group)  the per-parameter state arrays, in the update's argument order
     _init_state         extra state beyond those arrays (NAdam's mu_product, ASGD's eta)
     _update_param       how one parameter is updated (default: ``update`` block by block)
+    _update_group       a stateless group's parameters at once, where that is quicker
 
 Updates run in place on ``p._array``, outside the graph. A new algorithm is a file of its
 own: the pure update function with the algorithm in its docstring, and a subclass that
@@ -259,6 +260,8 @@ class Optimizer:
             hyper = self._hyper(group)
             spec = self._state_spec(group)
             stateless = not spec and not counts  # torch's plain SGD: no state entry at all
+            if stateless and self._update_group(work, hyper):
+                continue
             for p, grad in work:
                 if stateless:
                     update_param(p, grad, {}, spec, hyper, False)
@@ -337,6 +340,12 @@ class Optimizer:
             state[name] = _make(array)
             fresh = True
         return fresh
+
+    def _update_group(self, work, hyper: dict) -> bool:
+        """Update the ``(parameter, gradient array)`` pairs of a group without state in one
+        go (versions bumped) and return True, or return False to go parameter by parameter
+        (the default)."""
+        return False
 
     def _update_param(self, p, grad, state: dict, spec, hyper: dict, fresh: bool) -> None:
         """Update one parameter: ``update`` on matching cache-sized blocks of the arrays."""

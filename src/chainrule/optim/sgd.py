@@ -92,6 +92,21 @@ class SGD(Optimizer):
         # The buffer starts as the first step's direction, so it is created empty.
         return (("momentum_buffer", None),) if group["momentum"] != 0 else ()
 
+    def _update_group(self, work, hyper):
+        # Plain SGD (no momentum: the group is stateless) is the common case of every training
+        # step: its small parameters are updated here, without a call per parameter.
+        if hyper["weight_decay"] != 0 or hyper["maximize"]:
+            return False
+        lr = hyper["lr"]
+        for p, grad in work:
+            w = p._array
+            if w.size <= BLOCK:
+                sgd_plain_update(w, grad, lr)
+            else:
+                self._update_param(p, grad, {}, (), hyper, False)
+            p._version += 1
+        return True
+
     def _update_param(self, p, grad, state, spec, hyper, fresh):
         w = p._array
         # Plain SGD (no spec: no momentum) is the common case of every training step.
