@@ -207,14 +207,21 @@ class Op(Node):
             out = node.forward(*values)
         except (ValueError, TypeError, IndexError, ArithmeticError) as exc:
             raise _named_error(node.name, exc, args) from None
-        if type(out) is _ndarray and _state.plain:  # the hot path: grad on, no trace
-            if requires_grad and node.differentiable:
-                node.args = args
-                node.version = version
-                node.freed = False
-                node._post_hooks = None
-                return _make(out, True, node)
-            return _make(out, False, None)
+        if type(out) is _ndarray:
+            plain = _state.plain
+            if plain is True:  # the hot path: grad on, no trace
+                if requires_grad and node.differentiable:
+                    node.args = args
+                    node.version = version
+                    node.freed = False
+                    node._post_hooks = None
+                    return _make(out, True, node)
+                return _make(out, False, None)
+            if plain is None:  # no_grad, no trace: nothing recorded
+                result = _make(out, False, None)
+                if requires_grad:  # cut from the graph by no_grad: why_no_grad names the op
+                    result._origin = cls
+                return result
         return _finish(node, cls, args, out, requires_grad, version)
 
     def saved_output(self, grad):
@@ -261,7 +268,7 @@ def _finish(node, cls, args, out, requires_grad, version):
     state = _state
     if isinstance(out, _generic):  # NumPy gives scalars for 0-d results; keep arrays
         out = np.asarray(out)
-    record = requires_grad and state.enabled and node.differentiable
+    record = requires_grad and state._enabled and node.differentiable  # (grad_mode: why raw)
     if out is None:  # a check or a side effect (running statistics): no output
         result = None
     elif type(out) is tuple:  # several outputs (an LSTM step: h and c)
@@ -276,7 +283,7 @@ def _finish(node, cls, args, out, requires_grad, version):
         result = _make(out, False, None)
         if requires_grad:  # cut from the graph by no_grad: why_no_grad names the op
             result._origin = cls
-    if state.tracer is not None:
+    if state._tracer is not None:
         _trace.record(node, args, result)
     return result
 

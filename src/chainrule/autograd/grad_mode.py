@@ -16,7 +16,11 @@ thread from recording, and the engine switching recording off during backward af
 the thread that runs the backward. The state is one ``threading.local`` object. Reading one
 of its attributes costs a few hundred instructions (the thread's own dict is looked up
 first), so the op hot path reads a single one, ``plain``: True while grad mode is on and
-nothing traces, the common case; ``enabled`` and ``tracer`` keep it up to date.
+nothing traces (the common case), None while grad mode is off and nothing traces (no_grad),
+False while a trace runs; ``enabled`` and ``tracer`` keep it up to date. Calling a
+property costs another ~100 ns, so the autograd package's own hot paths read the fields
+behind them (``_enabled``, ``_tracer``) and switch the mode with ``_switch``; everything
+else uses the properties.
 """
 
 from __future__ import annotations
@@ -28,7 +32,7 @@ import threading
 class _ThreadState(threading.local):
     """What the engine and ``Op.apply`` read on every op, kept per thread."""
 
-    plain = True        # enabled and not tracing: ``Op.apply``'s one read on its hot path
+    plain = True        # ``Op.apply``'s one read on its hot path: see _plain
     _enabled = True
     _tracer = None
     keep_graph = False  # backward keeps saved values and a record of itself (cr.viz.keep_graph)
@@ -42,7 +46,7 @@ class _ThreadState(threading.local):
     @enabled.setter
     def enabled(self, mode):
         self._enabled = mode
-        self.plain = bool(mode) and self._tracer is None
+        self.plain = _plain(mode, self._tracer)
 
     @property
     def tracer(self):
@@ -52,10 +56,24 @@ class _ThreadState(threading.local):
     @tracer.setter
     def tracer(self, program):
         self._tracer = program
-        self.plain = program is None and bool(self._enabled)
+        self.plain = _plain(self._enabled, program)
+
+
+def _plain(enabled, tracer):
+    """``plain`` for this grad mode and tracer: True (recording, untraced), None (not
+    recording, untraced) or False (traced)."""
+    if tracer is not None:
+        return False
+    return True if enabled else None
 
 
 state = _ThreadState()
+
+
+def _switch(mode) -> None:
+    """``state.enabled = mode`` without the property's call (a Python call is cheaper)."""
+    state._enabled = mode
+    state.plain = _plain(mode, state._tracer)
 
 
 def is_grad_enabled() -> bool:
@@ -71,29 +89,34 @@ class _GradModeContext:
     def __enter__(self):
         # A stack per thread: one context object entered by several threads (or re-entered)
         # restores each entry's own previous mode.
-        self._saved().append(state.enabled)
-        state.enabled = self.mode
+        self._saved().append(state._enabled)
+        _switch(self.mode)
         return self
 
     def __exit__(self, *exc):
-        state.enabled = self._saved().pop()
+        _switch(self._saved().pop())
         return False
 
     def _saved(self):
-        stacks = self.__dict__.setdefault("_stacks", {})
-        return stacks.setdefault(threading.get_ident(), [])
+        try:
+            return self._stacks[threading.get_ident()]
+        except AttributeError:
+            self._stacks = {}
+        except KeyError:
+            pass
+        return self._stacks.setdefault(threading.get_ident(), [])
 
     def __call__(self, fn):
         mode = self.mode
 
         @functools.wraps(fn)
         def wrapper(*args, **kwargs):
-            prev = state.enabled
-            state.enabled = mode
+            prev = state._enabled
+            _switch(mode)
             try:
                 return fn(*args, **kwargs)
             finally:
-                state.enabled = prev
+                _switch(prev)
         return wrapper
 
 

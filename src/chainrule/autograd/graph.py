@@ -124,7 +124,7 @@ def backprop(roots, root_grads, sink, retain_graph=False, create_graph=False, ob
     the thread is inside ``cr.viz.keep_graph()`` (``grad_mode.state.keep_graph``).
     """
     state = grad_mode.state
-    plain = state.plain  # grad on and no trace, the common case: one read says both
+    plain = state.plain is True  # grad on and no trace, the common case: one read says both
     tracer = None if plain else state.tracer
     # Traced with backward="vjp", the rules run on arrays as here untraced, and ``recorder``
     # records each node's rule as a step. Traced otherwise, the rules run on Tensors (as under
@@ -154,7 +154,8 @@ def backprop(roots, root_grads, sink, retain_graph=False, create_graph=False, ob
     release = not retain_graph and not state.keep_graph
     prev_mode = True if plain else state.enabled
     if plain and not create_graph:  # as ``state.enabled = False``, without the setter's call
-        state.plain = state._enabled = False
+        state._enabled = False
+        state.plain = None  # (grad_mode._plain: off, untraced)
     else:
         state.enabled = create_graph  # the backward is recorded only under create_graph
     try:
@@ -205,7 +206,7 @@ def backprop(roots, root_grads, sink, retain_graph=False, create_graph=False, ob
     finally:
         if plain and not create_graph:
             state._enabled = True
-            state.plain = state._tracer is None  # (a hook may have left a trace running)
+            state.plain = state._tracer is None or False  # (a hook may have left a trace on)
         else:
             state.enabled = prev_mode
 
