@@ -801,24 +801,30 @@ def test_the_plans_kept_are_bounded():
     assert f(cr.ones(3)).tolist() == [2.0, 2.0, 2.0]   # dropped long ago: captured again
 
 
+def _small_sgd_step():
+    """A seeded 4-5-3 ReLU MLP, plain SGD (lr 0.1) and its training step."""
+    cr.manual_seed(0)
+    model = nn.Sequential(nn.Linear(4, 5), nn.ReLU(), nn.Linear(5, 3))
+    opt = cr.optim.SGD(model.parameters(), lr=0.1)
+
+    def step(x, y):
+        opt.zero_grad()
+        loss = F.cross_entropy(model(x), y)
+        loss.backward()
+        opt.step()
+        return loss
+
+    return model, opt, step
+
+
 def test_a_parameter_list_edited_in_place_is_followed_by_the_update():
     """The fused SGD update is baked per parameter: swapping one in the optimizer's own
     list must stop the updates of the one taken out, as the eager step does."""
     X, Y = _data(5, 8, (4,), 3)
 
     def run(compiled):
-        cr.manual_seed(0)
-        model = nn.Sequential(nn.Linear(4, 5), nn.ReLU(), nn.Linear(5, 3))
+        model, opt, step = _small_sgd_step()
         spare = nn.Linear(4, 5)
-        opt = cr.optim.SGD(model.parameters(), lr=0.1)
-
-        def step(x, y):
-            opt.zero_grad()
-            loss = F.cross_entropy(model(x), y)
-            loss.backward()
-            opt.step()
-            return loss
-
         fn = cr.compile(step) if compiled else step
         for i, (x, y) in enumerate(zip(X, Y)):
             if i == 2:  # the optimizer's list drops the first weight for the spare one
@@ -834,17 +840,7 @@ def test_optimizer_hyperparameters_are_read_at_every_replay_not_frozen():
     X, Y = _data(6, 8, (4,), 3)
 
     def run(compiled):
-        cr.manual_seed(0)
-        model = nn.Sequential(nn.Linear(4, 5), nn.ReLU(), nn.Linear(5, 3))
-        opt = cr.optim.SGD(model.parameters(), lr=0.1)
-
-        def step(x, y):
-            opt.zero_grad()
-            loss = F.cross_entropy(model(x), y)
-            loss.backward()
-            opt.step()
-            return loss
-
+        model, opt, step = _small_sgd_step()
         fn = cr.compile(step) if compiled else step
         losses = []
         for i, (x, y) in enumerate(zip(X, Y)):
