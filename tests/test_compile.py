@@ -11,6 +11,7 @@ import chainrule as cr
 import chainrule.nn.functional as F
 from chainrule import nn
 from chainrule.static import CaptureError
+from custom_functions import Cube
 
 
 def _data(steps, batch, features, classes, seed=0):
@@ -157,6 +158,21 @@ def test_cnn_lstm_and_encoder_steps_equal_eager(name, make, features):
     assert compiled[5].captures == 1
 
 
+def _train(step, model, X, Y, compiled):
+    """The losses and final parameters of ``step`` run over the batches, eager or compiled."""
+    fn = cr.compile(step) if compiled else step
+    losses = [fn(cr.tensor(x), cr.tensor(y)).item() for x, y in zip(X, Y)]
+    return losses, [p.detach().numpy().copy() for p in model.parameters()]
+
+
+def _assert_replays_eager(run):
+    """``run(compiled)`` gives (losses, arrays): compiled, the eager ones bit for bit."""
+    (el, ea), (cl, ca) = run(False), run(True)
+    assert cl == el
+    for a, b in zip(ca, ea):
+        np.testing.assert_array_equal(a, b)
+
+
 def test_gradients_accumulated_over_calls_without_zero_grad_equal_eager():
     X, Y = _data(6, 8, (4,), 3)
 
@@ -179,10 +195,7 @@ def test_gradients_accumulated_over_calls_without_zero_grad_equal_eager():
                 opt.zero_grad()
         return out, [p.detach().numpy().copy() for p in model.parameters()]
 
-    (el, ep), (cl, cp) = run(False), run(True)
-    assert cl == el
-    for a, b in zip(cp, ep):
-        np.testing.assert_array_equal(a, b)
+    _assert_replays_eager(run)
 
 
 # --- guards -------------------------------------------------------------------------------
@@ -494,14 +507,9 @@ def test_manual_sgd_reading_grad_inside_the_step_equals_eager():
                     p.data -= 0.1 * p.grad
             return loss
 
-        fn = cr.compile(step) if compiled else step
-        losses = [fn(cr.tensor(x), cr.tensor(y)).item() for x, y in zip(X, Y)]
-        return losses, [p.detach().numpy().copy() for p in model.parameters()]
+        return _train(step, model, X, Y, compiled)
 
-    (el, ep), (cl, cp) = run(False), run(True)
-    assert cl == el
-    for a, b in zip(cp, ep):
-        np.testing.assert_array_equal(a, b)
+    _assert_replays_eager(run)
 
 
 def test_clip_grad_norm_inside_the_step_equals_eager():
@@ -520,14 +528,9 @@ def test_clip_grad_norm_inside_the_step_equals_eager():
             opt.step()
             return loss
 
-        fn = cr.compile(step) if compiled else step
-        losses = [fn(cr.tensor(x), cr.tensor(y)).item() for x, y in zip(X, Y)]
-        return losses, [p.detach().numpy().copy() for p in model.parameters()]
+        return _train(step, model, X, Y, compiled)
 
-    (el, ep), (cl, cp) = run(False), run(True)
-    assert cl == el
-    for a, b in zip(cp, ep):
-        np.testing.assert_array_equal(a, b)
+    _assert_replays_eager(run)
 
 
 def test_a_compiled_function_called_inside_a_trace_runs_inline():
@@ -681,18 +684,6 @@ def test_keyword_arguments_are_guarded_and_fed():
     assert f.captures == 2
 
 
-class _Cube(cr.autograd.Function):
-    @staticmethod
-    def forward(ctx, x):
-        ctx.save_for_backward(x)
-        return x ** 3
-
-    @staticmethod
-    def backward(ctx, grad):
-        (x,) = ctx.saved_tensors
-        return grad * 3 * x ** 2
-
-
 def test_a_user_function_inside_a_compiled_step_equals_eager():
     def run(compiled):
         w = cr.tensor([0.5, -1.0, 2.0], requires_grad=True)
@@ -700,18 +691,16 @@ def test_a_user_function_inside_a_compiled_step_equals_eager():
 
         def step(x):
             opt.zero_grad()
-            loss = (_Cube.apply(w * x)).sum()
+            loss = (Cube.apply(w * x)).sum()
             loss.backward()
             opt.step()
             return loss
 
         fn = cr.compile(step) if compiled else step
         losses = [fn(cr.tensor([1.0, 2.0, 0.5]) * k).item() for k in (1.0, 0.5, 2.0)]
-        return losses, w.detach().numpy().copy()
+        return losses, [w.detach().numpy().copy()]
 
-    (el, ew), (cl, cw) = run(False), run(True)
-    assert cl == el
-    np.testing.assert_array_equal(cw, ew)
+    _assert_replays_eager(run)
 
 
 def test_an_error_in_a_replay_is_named_as_eager_names_it():
