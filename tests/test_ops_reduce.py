@@ -288,3 +288,12 @@ def test_sum_to_size_vs_torch():
     check_op([(2, 3, 4)], lambda x: x.sum_to_size(3, 1))
     check_op([(2, 3, 4)], lambda x: x.sum_to_size((1, 3, 4)))
     check_gradcheck([(2, 3, 4)], lambda x: x.sum_to_size(3, 1) ** 2)
+
+
+def test_argmax_and_argmin_of_an_array_argument_match_torch():
+    a = np.array([[1.0, 5.0, 2.0], [7.0, 0.0, 7.0]])
+    for name in ("argmax", "argmin"):
+        for dim in (None, 0, 1):
+            got = getattr(cr, name)(a, dim=dim)
+            want = getattr(torch, name)(torch.tensor(a), dim=dim)
+            np.testing.assert_array_equal(got._array, want.numpy())

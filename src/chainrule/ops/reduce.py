@@ -407,24 +407,17 @@ class ArgMax(Op):
     op (no gradient), so that a replayed program finds the new maxima."""
 
     differentiable = False
-    name = "argmax"
+    name = "argmax"  # also the array method that finds it
 
     def forward(self, x, dim, keepdim):
-        if dim is None:
-            return _on(x, x.argmax(), np.int64)
-        return _on(x, x.argmax(axis=dim, keepdims=keepdim), np.int64)
+        find = getattr(x, self.name)
+        return _on(x, find() if dim is None else find(axis=dim, keepdims=keepdim), np.int64)
 
 
-class ArgMin(Op):
+class ArgMin(ArgMax):
     """The (first) index of the smallest element (see ``ArgMax``)."""
 
-    differentiable = False
     name = "argmin"
-
-    def forward(self, x, dim, keepdim):
-        if dim is None:
-            return _on(x, x.argmin(), np.int64)
-        return _on(x, x.argmin(axis=dim, keepdims=keepdim), np.int64)
 
 
 def _arg(op, x, dim, keepdim):
@@ -432,7 +425,7 @@ def _arg(op, x, dim, keepdim):
     d = None if dim is None else normalize_dim(op.name, dim, data.ndim)
     if isinstance(x, Tensor):
         return op.apply(x, d, keepdim)
-    return _make(op.forward(None, data, d, keepdim))
+    return _make(object.__new__(op).forward(data, d, keepdim))
 
 
 @torch_aliases

@@ -317,24 +317,15 @@ def local(step, j, name) -> str:
         if type(e) is not Value and j == 0:
             return f"{fmt.constant(e)}·{a}^{fmt.number(e - 1)}"
         return f"{out}·ln {_other(step, 1, name)}" if j == 1 else f"e·{a}^(e-1)"
-    if op == "Exp":
-        return out
-    if op == "Log":
-        return f"1/{a}"
-    if op == "Sqrt":
-        return f"1/(2{out})"
-    if op == "Sigmoid":
-        return f"{out}(1-{out})"
-    if op == "Tanh":
-        return f"1-{out}²"
-    if op == "Relu":
-        return f"[{a}>0]"
-    if op == "Softplus":
-        return f"sigmoid({a})"
     if op == "MatMul":
         return f"· {_other(step, 0, name)}ᵀ" if j == 0 else f"{_other(step, 1, name)}ᵀ ·"
-    if op in ("Sum", "SumToSize"):
-        return "1"
-    if op == "Mean":
-        return "1/n"
-    return f"the {op} rule"
+    rule = _UNARY_RULES.get(op)
+    return f"the {op} rule" if rule is None else rule.format(a=a, out=out)
+
+
+# The local derivatives written in the op's input ``a`` and its output ``out``.
+_UNARY_RULES = {
+    "Exp": "{out}", "Log": "1/{a}", "Sqrt": "1/(2{out})", "Sigmoid": "{out}(1-{out})",
+    "Tanh": "1-{out}²", "Relu": "[{a}>0]", "Softplus": "sigmoid({a})", "Sum": "1",
+    "SumToSize": "1", "Mean": "1/n",
+}
