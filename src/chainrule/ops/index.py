@@ -300,9 +300,10 @@ def take_along_dim(x, indices, dim):
             from .unary import where  # noqa: PLC0415
             indices = where(indices < 0, indices + x.shape[axis], indices)
         return gather(x, dim, indices)
-    idx = np.asarray(indices)
+    xp = get_array_module(x._array)  # the indices go where x is
+    idx = xp.asarray(indices)
     if idx.dtype.kind in "i" and x.ndim:
-        idx = np.where(idx < 0, idx + x.shape[axis], idx)
+        idx = xp.where(idx < 0, idx + x.shape[axis], idx)
     return gather(x, dim, idx)
 
 

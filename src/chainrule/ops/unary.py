@@ -198,7 +198,7 @@ def in_blocks(fn, *arrays):
     for start in range(0, x.size, block):
         part = fn(*(f[start:start + block] for f in flats))
         if out is None:
-            out = np.empty(x.size, part.dtype)
+            out = backend.get_array_module(part).empty(x.size, part.dtype)
         out[start:start + block] = part
     return out.reshape(x.shape)
 
