@@ -157,23 +157,17 @@ class GradBuffer:
     def __repr__(self):
         return f"GradBuffer(steps={self.steps})"
 
-    def view(self, t, shape, dtype, xp):
-        if self.array is None or t in self.views or self.array.shape[1:] != shape \
-                or self.array.dtype != dtype:
-            self.array = xp.empty((self.steps,) + tuple(shape), dtype)
-            self.views = {}
-        v = self.array[t]
-        self.views[t] = v
-        return v
-
-    def hidden_view(self, t, shape, dtype, xp):
-        """As ``view``, in the second array (GRU's gradients of h W^T + b_hh)."""
-        if self.hidden is None or t in self.hidden_views or self.hidden.shape[1:] != shape \
-                or self.hidden.dtype != dtype:
-            self.hidden = xp.empty((self.steps,) + tuple(shape), dtype)
-            self.hidden_views = {}
-        v = self.hidden[t]
-        self.hidden_views[t] = v
+    def view(self, t, shape, dtype, xp, hidden=False):
+        """Step ``t``'s slot of the gate-gradient array (``hidden``: of the second array,
+        GRU's gradients of h W^T + b_hh), a fresh array when that slot was handed out."""
+        array, views = (self.hidden, self.hidden_views) if hidden else (self.array, self.views)
+        if array is None or t in views or array.shape[1:] != shape or array.dtype != dtype:
+            array, views = xp.empty((self.steps,) + tuple(shape), dtype), {}
+            if hidden:
+                self.hidden, self.hidden_views = array, views
+            else:
+                self.array, self.views = array, views
+        v = views[t] = array[t]
         return v
 
     def whole(self, grads):
@@ -565,7 +559,7 @@ class GRUCellOp(Op):
             dz *= g
             defer = slot is not None and slot[0].defers_weight and _wants(self, 2)
             if defer:  # into the buffer's second array: W_hh's gradient is one GEMM
-                dhg = slot[0].hidden_view(slot[1], dxg.shape, dxg.dtype, xp)
+                dhg = slot[0].view(slot[1], dxg.shape, dxg.dtype, xp, hidden=True)
                 dhg[...] = dxg
             else:
                 dhg = dxg.copy()
