@@ -63,15 +63,7 @@ class Attention(MultiOutputOp):
     caches = ("p",)
 
     def forward(self, q, k, v, mask, scale, drop, safe):
-        s = q @ _swap(k)
-        s *= scale
-        if mask is not None:
-            if np.broadcast_shapes(mask.shape, s.shape) == s.shape:
-                s += mask  # s is fresh: no second (..., L, S) array
-            else:
-                s = s + mask
-        p = _softmax_rows(s, safe)
-        self.p = p
+        p = self.p = _softmax_rows(_scores(q, k, mask, scale), safe)
         pd = p * drop if drop is not None else p
         return pd @ v, pd
 
@@ -81,9 +73,7 @@ class Attention(MultiOutputOp):
         if graph:
             return _graph_backward(g_out, g_p, q, k, v, mask, scale, drop, safe,
                                    [self._wants(i) for i in range(4)])
-        p = getattr(self, "p", None)
-        if p is None:
-            p = _softmax_rows((q @ _swap(k)) * scale + (0 if mask is None else mask), safe)
+        p = _saved_probs(self, q, k, mask, scale, safe)
         pd = p * drop if drop is not None else p
         g_out = _zeros_for(g_out, p.shape[:-1] + (v.shape[-1],), q)
         dpd = g_out @ _swap(v)
@@ -91,9 +81,7 @@ class Attention(MultiOutputOp):
             dpd = dpd + g_p
         dv = _swap(pd) @ g_out if self._wants(2) else None
         dp = dpd * drop if drop is not None else dpd
-        # dp is a fresh array here: ds and ds * scale are written over it.
-        dp -= (dp * p).sum(axis=-1, keepdims=True)
-        dp *= p
+        _softmax_backward_(dp, p)  # dp is a fresh array here: ds and ds * scale go over it
         dmask = dp.copy() if self._wants(3) else None
         dp *= scale
         dq = dp @ k if self._wants(0) else None
@@ -103,6 +91,33 @@ class Attention(MultiOutputOp):
     def _wants(self, i):
         a = self.args[i]
         return getattr(a, "_requires_grad", False)
+
+
+def _scores(q, k, mask, scale):
+    """q k^T scale + mask, the mask added in place where it broadcasts to the scores."""
+    s = q @ _swap(k)
+    s *= scale
+    if mask is not None:
+        if np.broadcast_shapes(mask.shape, s.shape) == s.shape:
+            s += mask  # s is fresh: no second (..., L, S) array
+        else:
+            s = s + mask
+    return s
+
+
+def _saved_probs(node, q, k, mask, scale, safe):
+    """P as ``node``'s forward kept it, or recomputed (a second backward: caches dropped)."""
+    p = getattr(node, "p", None)
+    if p is None:
+        p = _softmax_rows(_scores(q, k, mask, scale), safe)
+    return p
+
+
+def _softmax_backward_(dp, p):
+    """In place: dp <- dS = P (dP - sum(dP P)), the softmax's rule along the last axis."""
+    dp -= (dp * p).sum(axis=-1, keepdims=True)
+    dp *= p
+    return dp
 
 
 def _graph_backward(g_out, g_p, q, k, v, mask, scale, drop, safe, wants):
@@ -206,15 +221,7 @@ class SelfAttention(Op):
     def forward(self, qkv, heads, batch_first, mask, scale, drop, safe):
         A, B, width = qkv.shape
         q, k, v = self._views(qkv, heads, batch_first)
-        s = q @ _swap(k)
-        s *= scale
-        if mask is not None:
-            if np.broadcast_shapes(mask.shape, s.shape) == s.shape:
-                s += mask
-            else:
-                s = s + mask
-        p = _softmax_rows(s, safe)
-        self.p = p
+        p = self.p = _softmax_rows(_scores(q, k, mask, scale), safe)
         pd = p * drop if drop is not None else p
         xp = backend.get_array_module(qkv)
         rows = xp.empty((A, B, heads, width // (3 * heads)), p.dtype)
@@ -235,9 +242,7 @@ class SelfAttention(Op):
             return (stack([d.permute(back) for d in (dq, dk, dv)], 2).reshape(qkv.shape),
                     None, None, None, None, None, None)
         q, k, v = self._views(qkv, heads, batch_first)
-        p = getattr(self, "p", None)
-        if p is None:
-            p = _softmax_rows((q @ _swap(k)) * scale + (0 if mask is None else mask), safe)
+        p = _saved_probs(self, q, k, mask, scale, safe)
         pd = p * drop if drop is not None else p
         g_out = g.reshape(A, B, heads, hd).transpose(axes)
         xp = backend.get_array_module(qkv)
@@ -247,8 +252,7 @@ class SelfAttention(Op):
         dp = g_out @ _swap(v)
         if drop is not None:
             dp *= drop
-        dp -= (dp * p).sum(axis=-1, keepdims=True)  # dS = P (dP - sum(dP P))
-        dp *= p
+        _softmax_backward_(dp, p)
         dp *= scale
         xp.matmul(dp, k, out=dq)
         xp.matmul(_swap(dp), q, out=dk)
