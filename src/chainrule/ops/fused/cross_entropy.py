@@ -13,6 +13,8 @@ is chosen by the arguments, never by the target's values.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from ...autograd.function import Op
@@ -93,12 +95,12 @@ class HardCrossEntropy(Op):
         xp = np if type(x) is _ndarray else get_array_module(x)
         keep, t, denom, rows = self.kept = _kept_rows(target, ignore_index, reduction, xp)
         m = x.max(axis=1, keepdims=True)
-        finite = np.isfinite(m)
-        # Every row's maximum finite: then s >= 1 below and nothing can warn, so no errstate
-        # is needed (entering one costs as much as two ufunc calls). Else stable_max's shift
-        # (by 0 for rows of -inf), with the warnings off.
-        quiet = bool(np.logical_and.reduce(finite, axis=None))
-        shifted = x - m if quiet else x - np.where(finite, m, 0)
+        # Every row's maximum finite (one dot product of them says so, as it is finite only
+        # then; an overflow of it takes the careful path too): then s >= 1 below and nothing
+        # can warn, so no errstate is needed (entering one costs as much as two ufunc calls).
+        # Else stable_max's shift (by 0 for rows of -inf), with the warnings off.
+        quiet = math.isfinite(xp.vdot(m, m))
+        shifted = x - m if quiet else x - xp.where(xp.isfinite(m), m, 0)
         e = np.exp(shifted)
         s = e.sum(axis=1, keepdims=True)
         if quiet:
