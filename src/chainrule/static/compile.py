@@ -196,13 +196,11 @@ class Entry:
                 out = self._fn(None, tensors)   # None: the plan reads the tensors' arrays
             except (ValueError, TypeError, IndexError, ArithmeticError, RuntimeError) as exc:
                 raise self.plan._named(exc) from None
-            if self._single:
-                return _make(out[0], True, _NoGraph()) if self.out_grad[0] else _make(out[0])
             return self._outputs(out, tensors)
         state = _state
         enabled, state.enabled = state.enabled, False   # the replay records no graph
         try:
-            out = self._fn([t._array for t in tensors], tensors)
+            out = self._fn(None, tensors)
             if self.backward is not None:  # a generator: the forward, up to its yield
                 gen, out = out, next(out)
         except (ValueError, TypeError, IndexError, ArithmeticError, RuntimeError) as exc:
@@ -211,11 +209,11 @@ class Entry:
             state.enabled = enabled
         if self.backward is not None:
             return self._with_backward(gen, out, tensors)
-        if self._single:
-            return _make(out[0], True, _NoGraph()) if self.out_grad[0] else _make(out[0])
         return self._outputs(out, tensors)
 
     def _outputs(self, out, tensors):
+        if self._single:
+            return _make(out[0], True, _NoGraph()) if self.out_grad[0] else _make(out[0])
         fresh = [_make(a, True, _NoGraph()) if rg else _make(a, False, None)
                  for a, rg in zip(out, self.out_grad)]
         return _fill(self.template, fresh, tensors)
