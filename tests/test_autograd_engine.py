@@ -492,3 +492,15 @@ def test_in_place_change_of_an_unsaved_output_is_fine():
         y.add_(1)
     y.sum().backward()
     np.testing.assert_allclose(x.grad._array, [3.0, 3.0])
+
+
+@pytest.mark.parametrize("op", ["tanh", "sigmoid", "exp", "sqrt"])
+def test_saved_output_of_a_0d_float64_tensor_stays_float64_under_create_graph(op):
+    # NumPy returns a scalar for a 0-d result; saved as such, the backward on Tensors promoted
+    # it like a Python number, to float32 (tanh'(9.19) came out as 2**-24, torch: 4.19e-8).
+    x = cr.tensor(9.187258820482919, dtype=np.float64, requires_grad=True)
+    xt = torch.tensor(9.187258820482919, dtype=torch.float64, requires_grad=True)
+    (g,) = cr.autograd.grad(getattr(x, op)(), [x], create_graph=True)
+    (gt,) = torch.autograd.grad(getattr(xt, op)(), [xt], create_graph=True)
+    assert g.dtype == cr.float64
+    np.testing.assert_allclose(g.item(), gt.item(), rtol=1e-8)  # 1 - y*y: tanh ulps x 1e7

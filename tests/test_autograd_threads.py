@@ -126,3 +126,42 @@ def test_a_hundred_threads_serving_under_no_grad_never_build_a_graph():
     assert all(o.grad_fn is None and not o.requires_grad for o in outputs)
     assert cr.is_grad_enabled()
     assert model(x).grad_fn is not None
+
+
+def test_one_shared_context_restores_each_threads_own_previous_mode():
+    # Threads enter one no_grad object from different modes and leave it in either order:
+    # each must get its own previous mode back (a single saved slot would mix them up).
+    ctx = cr.no_grad()
+    for first_out in ("on", "off"):
+        entered, leave = threading.Barrier(2), {n: threading.Event() for n in ("on", "off")}
+        after = {}
+
+        def work(name):
+            with cr.set_grad_enabled(name == "on"):
+                with ctx:
+                    entered.wait()
+                    leave[name].wait()
+                    inside = cr.is_grad_enabled()
+                after[name] = (inside, cr.is_grad_enabled())
+
+        threads = {n: threading.Thread(target=work, args=(n,)) for n in ("on", "off")}
+        for t in threads.values():
+            t.start()
+        second = "off" if first_out == "on" else "on"
+        leave[first_out].set()
+        threads[first_out].join()
+        leave[second].set()
+        threads[second].join()
+        assert after == {"on": (False, True), "off": (False, False)}, first_out
+
+
+def test_a_context_reentered_in_one_thread_restores_in_order():
+    ctx = cr.no_grad()
+    with ctx:
+        with cr.enable_grad():
+            with ctx:
+                assert not cr.is_grad_enabled()
+            assert cr.is_grad_enabled()
+        assert not cr.is_grad_enabled()
+    assert cr.is_grad_enabled()
+

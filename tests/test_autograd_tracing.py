@@ -89,3 +89,45 @@ def test_a_traced_step_computes_what_an_untraced_one_does():
 
     for a, b in zip(step(True), step(False)):
         np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7)
+
+
+def test_ops_of_tensors_without_grad_are_traced_and_the_tracing_count_returns_to_zero():
+    # Op.apply skips its per-thread read while no thread traces (grad_mode.tracing_threads):
+    # inside a trace the ops of plain tensors must still be recorded, and afterwards the
+    # count must be back at zero, also when the traced code raised.
+    from chainrule.autograd import grad_mode
+    a, b = cr.ones(3), cr.ones(3)
+    with trace() as program:
+        with cr.no_grad():
+            c = a + b
+    assert [s.op for s in program.steps] == ["Add"] and c.grad_fn is None
+    assert grad_mode.tracing_threads[0] == 0
+    try:
+        with trace():
+            raise KeyError("inside")
+    except KeyError:
+        pass
+    assert grad_mode.tracing_threads[0] == 0
+
+
+def test_a_trace_in_one_thread_records_nothing_of_another():
+    import threading
+    from chainrule.autograd import grad_mode
+    started, done = threading.Event(), threading.Event()
+    seen = {}
+
+    def traced():
+        with trace() as program:
+            started.set()
+            done.wait()
+        seen["steps"] = [s.op for s in program.steps]
+
+    t = threading.Thread(target=traced)
+    t.start()
+    started.wait()
+    assert grad_mode.tracing_threads[0] == 1
+    c = cr.ones(2) * 3          # this thread does not trace: nothing of it goes there
+    done.set()
+    t.join()
+    assert seen["steps"] == [] and c.grad_fn is None
+    assert grad_mode.tracing_threads[0] == 0

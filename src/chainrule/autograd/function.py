@@ -35,6 +35,7 @@ from . import tracing as _trace
 
 _new = object.__new__
 _state = grad_mode.state
+_tracing_threads = grad_mode.tracing_threads
 _generic = np.generic
 _ndarray = np.ndarray
 
@@ -208,6 +209,8 @@ class Op(Node):
         except (ValueError, TypeError, IndexError, ArithmeticError) as exc:
             raise _named_error(node.name, exc, args) from None
         if type(out) is _ndarray:
+            if not requires_grad and not _tracing_threads[0]:  # nothing to record, any mode
+                return _make(out, False, None)
             plain = _state.plain
             if plain is True:  # the hot path: grad on, no trace
                 if requires_grad and node.differentiable:
@@ -267,7 +270,10 @@ def _finish(node, cls, args, out, requires_grad, version):
     or another device's array."""
     state = _state
     if isinstance(out, _generic):  # NumPy gives scalars for 0-d results; keep arrays
-        out = np.asarray(out)
+        arr = np.asarray(out)
+        if getattr(node, "y", None) is out:  # a saved output too: a float64 scalar would
+            node.y = arr                     # promote as a Python number (to float32)
+        out = arr
     record = requires_grad and state._enabled and node.differentiable  # (grad_mode: why raw)
     if out is None:  # a check or a side effect (running statistics): no output
         result = None

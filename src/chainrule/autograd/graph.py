@@ -124,8 +124,9 @@ def backprop(roots, root_grads, sink, retain_graph=False, create_graph=False, ob
     the thread is inside ``cr.viz.keep_graph()`` (``grad_mode.state.keep_graph``).
     """
     state = grad_mode.state
-    plain = state.plain is True  # grad on and no trace, the common case: one read says both
-    tracer = None if plain else state.tracer
+    mode = state.__dict__  # this thread's own fields: one lookup for all (grad_mode._switch)
+    plain = mode["plain"] is True  # grad on and no trace, the common case: one read says both
+    tracer = None if plain else mode["_tracer"]
     # Traced with backward="vjp", the rules run on arrays as here untraced, and ``recorder``
     # records each node's rule as a step. Traced otherwise, the rules run on Tensors (as under
     # create_graph), so that every op of the backward pass is recorded as a step; no graph of
@@ -151,11 +152,11 @@ def backprop(roots, root_grads, sink, retain_graph=False, create_graph=False, ob
     nonleaf = sink.nonleaf
     observed = observer is not None
     order = topological_order([r.grad_fn for r in roots])
-    release = not retain_graph and not state.keep_graph
+    release = not retain_graph and not mode["keep_graph"]
     prev_mode = True if plain else state.enabled
     if plain and not create_graph:  # as ``state.enabled = False``, without the setter's call
-        state._enabled = False
-        state.plain = None  # (grad_mode._plain: off, untraced)
+        mode["_enabled"] = False
+        mode["plain"] = None  # (grad_mode._plain: off, untraced)
     else:
         state.enabled = create_graph  # the backward is recorded only under create_graph
     try:
@@ -205,8 +206,8 @@ def backprop(roots, root_grads, sink, retain_graph=False, create_graph=False, ob
         sink.flush()
     finally:
         if plain and not create_graph:
-            state._enabled = True
-            state.plain = state._tracer is None or False  # (a hook may have left a trace on)
+            mode["_enabled"] = True
+            mode["plain"] = mode["_tracer"] is None or False  # (a hook may trace now)
         else:
             state.enabled = prev_mode
 
