@@ -449,7 +449,12 @@ def conv_weight(x, gy, geom, groups, w_shape, cols=None, rows=None):
         gw = _grouped(g, groups).swapaxes(1, 2) @ _grouped(cols, groups)   # (G, O / G, K * C / G)
     gw = gw.reshape((w_shape[0],) + tuple(w_shape[2:]) + (w_shape[1],))   # (O, *K, C / G)
     xp = backend.get_array_module(gw)
-    return xp.ascontiguousarray(gw.transpose(_channels_first_weight(gw.ndim)))
+    # To (O, C / G, *K) by a ufunc copy into the transposed view of the result: its loop runs
+    # along the source's contiguous C / G (NumPy's copy would run along the kernel's kW
+    # elements, C apart: 1.3x the instructions on a 25-channel 1-D layer, kernel 3).
+    out = xp.empty(w_shape, dtype=gw.dtype)
+    xp.positive(gw, out=out.transpose(_channels_last_weight(gw.ndim)))
+    return out
 
 
 # --- the primitives ------------------------------------------------------------------------
