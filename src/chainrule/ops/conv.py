@@ -274,7 +274,7 @@ def windows(xp_, geom):
     return _view(xp_, shape, strides)
 
 
-def im2col(x, geom, groups=1, p=None):
+def im2col(x, geom, groups=1):
     """Rows (N * L, C * K) of every window, channels-last, columns in (G, *K, C / G) order.
 
     The windows are a view (N, *out, G, *K, C / G) of the channels-last padded input: along
@@ -283,14 +283,13 @@ def im2col(x, geom, groups=1, p=None):
     where the (C, *K) order of PyTorch's weight reads runs of kW elements (~10x slower on 25
     channels, kernel 3). ``weight_rows`` orders the weight the same way.
     """
-    if p is None:
-        p = plan(geom, groups, x.shape[0], x.shape[1], x.dtype.itemsize)
+    p = plan(geom, groups, x.shape[0], x.shape[1], x.dtype.itemsize)
     xp = backend.get_array_module(x)
     win = _view(padded_last(x, geom, p, xp), p.window_shape, p.window_strides, xp)
     return xp.ascontiguousarray(win).reshape(p.rows_shape)
 
 
-def spread(gy, w, geom, groups, shape, rows=None, w2=None, p=None):
+def spread(gy, w, geom, groups, shape, rows=None, w2=None):
     """conv^T(gy, w) as one GEMM per kernel offset and one strided add each (col2im fused).
 
     ``gy @ w[:, :, offset]`` (one broadcast matmul over the offsets, (G, K, N L, C / G)) is
@@ -303,8 +302,7 @@ def spread(gy, w, geom, groups, shape, rows=None, w2=None, p=None):
     """
     N, C = shape[0], shape[1]
     O, Cg = w.shape[:2]
-    if p is None:
-        p = plan(geom, groups, N, C, gy.dtype.itemsize)
+    p = plan(geom, groups, N, C, gy.dtype.itemsize)
     xp = backend.get_array_module(gy)
     kk = len(p.offsets)
     g = _rows(gy) if rows is None else rows                     # (N L, O)
@@ -334,7 +332,8 @@ def spread(gy, w, geom, groups, shape, rows=None, w2=None, p=None):
 def weight_rows(w):
     """(O, C / G, *K) -> (O, K * C / G), each row in ``im2col``'s (*K, C / G) order."""
     xp = backend.get_array_module(w)
-    return xp.ascontiguousarray(w.transpose(_channels_last_weight(w.ndim))).reshape(w.shape[0], -1)
+    rows = xp.ascontiguousarray(w.transpose(_channels_last_weight(w.ndim)))
+    return rows.reshape(w.shape[0], -1)
 
 
 @functools.lru_cache(maxsize=None)
