@@ -545,3 +545,29 @@ def test_torch_refuses_what_we_refuse():
         TF.conv2d(torch.randn(1, 3, 5, 5), torch.randn(3, 3, 3, 3), padding=-1)
     with pytest.raises(RuntimeError):
         TF.max_pool2d(torch.randn(1, 1, 4, 4), 2, padding=2)
+
+
+def test_arguments_checked_once_are_checked_again_where_they_differ():
+    # F.conv* skips its checks for arguments it has already checked (a dictionary of them):
+    # anything that differs from a checked call still goes through the checks.
+    x, w, b = cr.randn(2, 4, 9), cr.randn(6, 2, 3), cr.randn(6)
+    y = F.conv1d(x, w, b, stride=2, groups=2)                     # checked, then remembered
+    expected = TF.conv1d(torch.from_numpy(x._array), torch.from_numpy(w._array),
+                         torch.from_numpy(b._array), stride=2, groups=2).numpy()
+    for _ in range(2):                                            # the remembered path
+        np.testing.assert_allclose(F.conv1d(x, w, b, stride=2, groups=2)._array, expected,
+                                   rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(y._array, expected, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(F.conv1d(x, w, b, stride=[2], groups=2)._array, expected,
+                               rtol=1e-5, atol=1e-6)              # a list: not a dict key
+    with pytest.raises(ValueError, match="conv1d: groups must be a positive integer"):
+        F.conv1d(x, w, b, stride=2, groups=2.0)                   # 2.0 == 2 as a key
+    with pytest.raises(TypeError, match="conv1d: input dtype"):
+        F.conv1d(x.double(), w, b, stride=2, groups=2)
+    with pytest.raises(TypeError, match="conv1d: bias must be a Tensor"):
+        F.conv1d(x, w, b._array, stride=2, groups=2)
+    with pytest.raises(TypeError, match="conv1d: input must be a Tensor"):
+        F.conv1d(x._array, w, b, stride=2, groups=2)
+    assert F.conv1d(x[0], w, b, stride=2, groups=2).shape == (6, 4)   # unbatched
+    with pytest.raises(RuntimeError, match="conv1d: weight of shape"):
+        F.conv1d(cr.randn(2, 6, 9), w, b, stride=2, groups=2)

@@ -1,5 +1,7 @@
 """Shape and indexing ops against PyTorch (forward and backward) and gradcheck in float64."""
 
+import math
+
 import numpy as np
 import pytest
 import torch
@@ -23,6 +25,11 @@ SHAPE_OPS = [
     # a channels-last input (a conv's output): forward copies, backward copies back
     ("flatten_permuted", [(2, 4, 3)], lambda x: (x * 1).permute(0, 2, 1).flatten(1)),
     ("flatten_permuted_mid", [(2, 4, 5, 3)], lambda x: (x * 1).permute(0, 3, 1, 2).flatten(2)),
+    # few positions and many channels (N (C - P) > 170 P): copied one position at a time
+    ("flatten_permuted_few_positions", [(10, 2, 40)],
+     lambda x: (x * 1).permute(0, 2, 1).flatten(1)),
+    ("flatten_permuted_few_positions_2d", [(10, 2, 1, 40)],
+     lambda x: (x * 1).permute(0, 3, 1, 2).flatten(1)),
     ("transpose", [(2, 3, 4)], lambda x: x.transpose(0, 2)),
     ("transpose_neg", [(2, 3, 4)], lambda x: x.transpose(-1, -2)),
     ("T", [(3, 4)], lambda x: x.T),
@@ -375,3 +382,14 @@ def test_flatten_backward_lays_the_gradient_out_as_its_input():
         h.flatten(1).backward(cr.ones(2, h.shape[1] * h.shape[2]))
         assert seen[name]._array.strides == h._array.strides
     assert x.grad.shape == (2, 5, 3)
+
+
+@pytest.mark.parametrize("n,c,spatial", [(100, 25, (5,)), (10, 40, (2, 1)), (3, 4, (5,)),
+                                         (64, 16, (5, 5))])
+def test_flatten_of_a_channels_last_input_is_c_order(n, c, spatial):
+    # Both copies of a channels-last input (per position, or NumPy's) give the C order.
+    mem = np.arange(n * c * math.prod(spatial), dtype=np.float32).reshape((n,) + spatial + (c,))
+    x = cr.from_numpy(mem).permute((0, len(spatial) + 1) + tuple(range(1, len(spatial) + 1)))
+    out = x.flatten(1)._array
+    assert out.flags.c_contiguous
+    np.testing.assert_array_equal(out, np.ascontiguousarray(x._array).reshape(n, -1))

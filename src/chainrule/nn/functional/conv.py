@@ -74,7 +74,22 @@ def _conv_geometry(name, d, x_shape, w_shape, b_shape, groups, stride, padding, 
     return _conv.geometry(name, x_shape, w_shape, stride, padding, dilation)
 
 
+# (name, x shape, w shape, b shape, x dtype, w dtype, groups, stride, padding, dilation) ->
+# geometry, for arguments already checked: a layer calls with the same ones at every step, and
+# one dictionary lookup replaces the checks' dozen Python calls.
+_CHECKED: dict = {}
+
+
 def _convnd(name, d, input, weight, bias, stride, padding, dilation, groups):
+    try:
+        x_arr, w_arr = input._array, weight._array
+        key = (name, x_arr.shape, w_arr.shape, None if bias is None else bias._array.shape,
+               x_arr.dtype, w_arr.dtype, groups, stride, padding, dilation)
+        geom = _CHECKED.get(key)
+    except (AttributeError, TypeError):  # not Tensors, or a list argument: the full checks
+        geom = key = None
+    if geom is not None and type(groups) is int:  # (2.0 == 2 as a key; groups must be an int)
+        return _conv.Conv.apply(input, weight, bias, geom, groups)
     x, unbatched = _batched(name, input, d)
     for what, t in (("weight", weight), ("bias", bias)):
         if t is not None and not isinstance(t, Tensor):
@@ -87,6 +102,10 @@ def _convnd(name, d, input, weight, bias, stride, padding, dilation, groups):
                           None if bias is None else bias._array.shape, groups,
                           _conv._hashable(stride), _conv._hashable(padding),
                           _conv._hashable(dilation))
+    if key is not None and not unbatched and isinstance(input, Tensor):
+        if len(_CHECKED) > 512:  # shapes seen once (varying batch sizes) must not pile up
+            _CHECKED.clear()
+        _CHECKED[key] = geom
     y = _conv.conv(x, weight, bias, geom, groups)
     return y.squeeze(0) if unbatched else y
 
