@@ -10,6 +10,9 @@ ended, which is how packed (variable-length) batches run on a padded loop.
 * ``LSTMCellOp``: [i f g o] = [s s tanh s](xg + h W^T), c' = f c + i g, h' = o tanh(c').
 * ``GRUCellOp``:  hg = h W^T + b_hh, [r z] = s(xg_rz + hg_rz),
   n = tanh(xg_n + r hg_n), h' = (1 - z) n + z h.
+* ``LSTMSequenceOp``: a padded LSTM direction without projection, the whole loop as one
+  node (forward and backward loops inside, as cuDNN runs it): no node, Tensor or engine
+  visit per step. Packed input and projections take the per-step cells.
 
 On the first-order path, backward reuses the gates saved by forward (in-place NumPy);
 under ``create_graph`` it recomputes them with Tensor ops, so the same formulas give
