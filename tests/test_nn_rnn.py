@@ -295,10 +295,7 @@ def test_dropout_between_layers_only_in_training():
     np.testing.assert_array_equal(single(x)[0].detach().numpy(), single(x)[0].detach().numpy())
 
 
-def test_one_node_per_step():
-    """The recurrence records one cell node per step, not one per gate."""
-    m = nn.LSTM(3, 4)
-    out, _ = m(cr.randn(7, 2, 3))
+def _node_names(out):
     nodes, stack = set(), [out.grad_fn]
     while stack:
         n = stack.pop()
@@ -306,9 +303,22 @@ def test_one_node_per_step():
             continue
         nodes.add(n)
         stack.extend(a.grad_fn for a in n.args if isinstance(a, cr.Tensor))
-    names = sorted(n.name for n in nodes)
+    return sorted(n.name for n in nodes)
+
+
+def test_one_node_per_step():
+    """The recurrence records one cell node per step, not one per gate; a padded LSTM
+    without projection records one node for the whole loop."""
+    names = _node_names(nn.GRU(3, 4)(cr.randn(7, 2, 3))[0])
+    assert names.count("gru_cell") == 7
+    assert len(names) <= 7 + 5, names
+    packed = rnn_utils.pack_sequence([cr.randn(7, 3), cr.randn(5, 3)])
+    names = _node_names(nn.LSTM(3, 4)(packed)[0].data)
     assert names.count("lstm_cell") == 7
-    assert len(nodes) <= 7 + 5, names
+    assert len(names) <= 7 + 8, names
+    names = _node_names(nn.LSTM(3, 4, bidirectional=True)(cr.randn(7, 2, 3))[0])
+    assert names.count("lstm_sequence") == 2 and "lstm_cell" not in names
+    assert len(names) <= 2 * 3 + 1, names
 
 
 ERRORS = [
@@ -432,6 +442,9 @@ def test_steps_leave_the_weight_gradient_to_one_node(kind, kw, packed):
         loss.backward()
     (ot * torch.tensor(u)).sum().backward()
     _check_params(m, t)
+    if kind == "LSTM" and not packed and "proj_size" not in kw:
+        _check_sequence_weight_grads(loss, m, t, kw)
+        return
     cell = kind.lower() + "_cell"
     sent = {}   # id of the weight Tensor the steps read -> the gradients the steps sent it
     weight_nodes = []
@@ -478,3 +491,48 @@ def test_weight_gradient_of_part_of_the_steps_and_a_retained_second_backward(kin
                  "step", **TOL)
     assert_close(m.weight_hh_l0_reverse.grad, t.weight_hh_l0_reverse.grad,
                  what="grad of weight_hh_l0_reverse, one step", **TOL)
+
+
+def _check_sequence_weight_grads(loss, m, t, kw):
+    """A padded LSTM: one ``lstm_sequence`` node per layer and direction, which sends W_hh
+    its whole gradient (torch's)."""
+    tgrads = {id(p): p.grad for p in t.parameters()}
+    by_name = dict(zip((id(p) for p in m.parameters()), t.parameters()))
+    sent = [(node, grads) for node, _, grads in loss.grad_fn.backward_record.steps
+            if node.name == "lstm_sequence"]
+    D = 2 if kw.get("bidirectional") else 1
+    assert len(sent) == kw.get("num_layers", 1) * D
+    assert not any(node.name in ("lstm_cell", "recurrent_weight")
+                   for node, _, _ in loss.grad_fn.backward_record.steps)
+    for node, grads in sent:
+        assert_close(grads[3], tgrads[id(by_name[id(node.args[3])])],
+                     what="the sequence node's W_hh grad", **TOL)
+
+
+@pytest.mark.parametrize("reverse", [False, True], ids=["forward", "reverse"])
+def test_lstm_sequence_recomputes_dropped_states_and_ignores_output_writes(reverse):
+    """The sequence node's backward gives the same gradients when its saved states were
+    dropped (recomputed from the gates) and after a caller wrote into its final states
+    (copies, not views of the states that backward reads)."""
+    from chainrule.ops.recurrent import LSTMSequenceOp
+    T, B, H = 4, 3, 5
+    arrays = [RNG.standard_normal(s) for s in [(T, B, 4 * H), (B, H), (B, H), (4 * H, H)]]
+    ups = [RNG.standard_normal((T, B, H))]
+    results = []
+    for variant in ("plain", "dropped", "written"):
+        leaves = [cr.tensor(a, requires_grad=True) for a in arrays]
+        xg = leaves[0] * 1.0  # the node overwrites its xg: give it a scratch copy
+        out, h, c, _ = LSTMSequenceOp.apply(xg, *leaves[1:], reverse)
+        if variant == "dropped":
+            for name in ("hs", "cs", "tcs"):
+                vars(out.grad_fn).pop(name)
+        loss = (out * cr.tensor(ups[0])).sum()  # h, c: written below, by one variant
+        if variant == "written":
+            with cr.no_grad():
+                h.mul_(2.0)
+                c.zero_()
+        loss.backward()
+        results.append([p.grad.numpy() for p in leaves])
+    for got in results[1:]:
+        for p, q in zip(results[0], got):
+            np.testing.assert_array_equal(p, q)

@@ -20,10 +20,11 @@ import math
 
 import numpy as np
 
+from .. import backend
 from ..autograd.function import Op
 from . import either
 from .arithmetic import Mul, _as_float
-from .unary import _erf, _erf_polynomial, erf, in_blocks
+from .unary import _BLOCK_BYTES, _erf, _erf_polynomial, erf
 
 
 class Tanh(Op):
@@ -106,23 +107,102 @@ _INV_SQRT_2PI = 1 / math.sqrt(2 * math.pi)
 
 
 def _normal_cdf(x):
-    """Phi(x) = (1 + erf(x / sqrt 2)) / 2 of an array (GELU's, blockwise via ``in_blocks``)."""
+    """Phi(x) = (1 + erf(x / sqrt 2)) / 2 of an array (GELU's, blockwise by ``_into_blocks``)."""
+    if x.dtype == np.float32:
+        return _normal_cdf_float32(x)
     cdf = _erf_polynomial(x * _INV_SQRT_2)
     cdf += 1
     cdf *= 0.5
     return cdf
 
 
-def _gelu_grad(x, cdf, g):
-    """g (Phi(x) + x phi(x)), exact GELU's first-order rule, in place over one array."""
+# erfc(z) = t exp(-z^2 + P(t)), t = 1 / (1 + z / 2), z >= 0: a Chebyshev fit with a relative
+# error below 1.2e-7 for every z (Numerical Recipes, "erfcc"); the coefficients of P, t^0 first.
+_ERFC_P = (-1.26551223, 1.00002368, 0.37409196, 0.09678418, -0.18628806, 0.27886807,
+           -1.13520398, 1.48851587, -0.82215223, 0.17087277)
+_ERFC_P32 = tuple(np.float32(c) for c in _ERFC_P)
+
+
+def _normal_cdf_float32(x, out=None):
+    """Phi(x) of a float32 array from erfc(|x| / sqrt 2) / 2 = Phi(-|x|), which needs no
+    table look-up (the float64 erf's ``take`` cost ~65 instructions an element) and keeps
+    its relative accuracy in the lower tail, where 1 + erf cancels: within 7 ulp of the
+    exact GELU on [-1, 1], 2 ulp above, 16 ulp on [-3, -1] (torch's float32 GELU: 2,000),
+    and near the exact values further down where torch's underflow to 0. NaN stays NaN;
+    Phi(inf) = 1, Phi(-inf) = 0."""
+    if x.ndim == 0:  # NumPy's ufuncs give scalars for 0-d arrays, which take no out=
+        cdf = _normal_cdf_float32(x.reshape(1)).reshape(())
+        if out is not None:
+            out[...] = cdf
+        return cdf
+    xp = backend.get_array_module(x)
+    z = xp.abs(x)
+    z *= np.float32(_INV_SQRT_2)
+    t = z * np.float32(0.5)
+    t += 1
+    xp.reciprocal(t, out=t)
+    c = _ERFC_P32
+    p = t * c[9]
+    for k in range(8, 0, -1):
+        p += c[k]
+        p *= t
+    p += c[0]
+    with np.errstate(over="ignore"):  # z^2 of |x| > 1.8e19 is inf: exp gives 0, as it should
+        z *= z
+    p -= z
+    xp.exp(p, out=p)
+    p *= t
+    p *= np.float32(0.5)              # Phi(-|x|)
+    # Phi(x) = p where x < 0, else 1 - p, as s p + (1 - s)(1 - p) with s = [x < 0]: both
+    # products are exact (one of them is 0), and it runs 8x faster than a masked copy or
+    # np.where, which mispredict a branch on every other element of a random sign.
+    s = xp.less(x, 0, out=z)
+    q = xp.subtract(1, p, out=t)
+    cdf = xp.multiply(p, s, out=out)
+    xp.subtract(1, s, out=s)
+    s *= q
+    cdf += s
+    return cdf
+
+
+def _gelu_forward(x, cdf, y):
+    """Into ``cdf`` and ``y``: Phi(x) and x Phi(x) (one block of ``_into_blocks``)."""
+    if x.dtype == np.float32 and x.ndim:
+        _normal_cdf_float32(x, cdf)
+    else:
+        cdf[...] = _normal_cdf(x)
+    backend.get_array_module(x).multiply(x, cdf, out=y)
+
+
+def _gelu_grad(x, cdf, g, out):
+    """Into ``out``: g (Phi(x) + x phi(x)), exact GELU's first-order rule."""
+    xp = backend.get_array_module(x)
     grad = x * x
     grad *= -0.5
-    np.exp(grad, out=grad)
+    xp.exp(grad, out=grad)
     grad *= _INV_SQRT_2PI
     grad *= x
     grad += cdf
-    grad *= g
-    return grad
+    xp.multiply(grad, g, out=out)
+
+
+def _into_blocks(fn, arrays, n_out):
+    """``fn(*arrays, *outs)`` for an elementwise ``fn`` that writes ``n_out`` fresh arrays of
+    the first one's shape, over blocks of ``in_blocks``'s size when they are large host
+    arrays: every pass of fn over a block runs in the L2 cache, and each result is written
+    once, where it belongs (no copy of the blocks together). Returns the outputs."""
+    x = arrays[0]
+    xp = backend.get_array_module(x)
+    outs = [xp.empty(x.shape, x.dtype) for _ in range(n_out)]
+    block = _BLOCK_BYTES // x.itemsize
+    if x.size <= 2 * block or any(type(a) is not np.ndarray or a.shape != x.shape
+                                  for a in arrays):
+        fn(*arrays, *outs)
+        return outs
+    flats = [a.reshape(-1) for a in arrays] + [o.reshape(-1) for o in outs]
+    for start in range(0, x.size, block):
+        fn(*(f[start:start + block] for f in flats))
+    return outs
 
 
 class Gelu(Op):
@@ -133,9 +213,9 @@ class Gelu(Op):
     def forward(self, x, approximate):
         if approximate == "tanh":
             return 0.5 * x * (1 + np.tanh(_SQRT_2_OVER_PI * (x + 0.044715 * x * x * x)))
-        cdf = in_blocks(_normal_cdf, x)
-        self.cdf = cdf
-        return x * cdf
+        with np.errstate(invalid="ignore"):  # -inf * Phi(-inf) = nan, silently, as torch
+            self.cdf, y = _into_blocks(_gelu_forward, (x,), 2)
+        return y
 
     def backward(self, g, x, approximate):
         if approximate == "tanh":
@@ -147,7 +227,8 @@ class Gelu(Op):
         if cdf is None:
             cdf = 0.5 * (1 + (erf(x * _INV_SQRT_2) if either.is_graph(g) else _erf(x * _INV_SQRT_2)))
         if not either.is_graph(g) and x.ndim:
-            return in_blocks(_gelu_grad, x, cdf, g), None
+            with np.errstate(invalid="ignore", over="ignore"):  # x^2 = inf: pdf = 0; nan at -inf
+                return _into_blocks(_gelu_grad, (x, cdf, g), 1)[0], None
         pdf = either.exp(-0.5 * x * x) * _INV_SQRT_2PI
         return g * (cdf + x * pdf), None
 

@@ -10,6 +10,9 @@ ended, which is how packed (variable-length) batches run on a padded loop.
 * ``LSTMCellOp``: [i f g o] = [s s tanh s](xg + h W^T), c' = f c + i g, h' = o tanh(c').
 * ``GRUCellOp``:  hg = h W^T + b_hh, [r z] = s(xg_rz + hg_rz),
   n = tanh(xg_n + r hg_n), h' = (1 - z) n + z h.
+* ``LSTMSequenceOp``: a padded LSTM direction without projection, the whole loop as one
+  node (forward and backward loops inside, as cuDNN runs it): no node, Tensor or engine
+  visit per step. Packed input and projections take the per-step cells.
 
 On the first-order path, backward reuses the gates saved by forward (in-place NumPy);
 under ``create_graph`` it recomputes them with Tensor ops, so the same formulas give
@@ -610,3 +613,180 @@ class Unbind(MultiOutputOp):
 def unbind_steps(x, buffer=None):
     """The T steps of x (T, ...) as a tuple, through one node."""
     return Unbind.apply(x, buffer)
+
+
+class LSTMSequenceOp(MultiOutputOp):
+    """One direction of one LSTM layer over the whole sequence as one node, as cuDNN runs it:
+    (xg (T, B, 4H), h0 (B, H), c0 (B, H), W_hh (4H, H), reverse) -> (out (T, B, H), h_T, c_T,
+    gates (T, B, 4H)).
+
+    ``xg`` is the layer's own input projection (x W_ih^T + b, read by nothing else): the
+    forward loop overwrites it with the activated gates [s(i) s(f) tanh(g) s(o)], which are
+    the fourth output (callers drop it) and all that the first-order backward needs besides
+    the states. The backward loop writes the gate gradients of all steps into one array
+    (xg's gradient, which the projection's backward reads whole) and W_hh's gradient is one
+    GEMM over all steps afterwards. Per step this costs a few NumPy calls and no node, no
+    Tensor and no engine visit: the per-step path (``LSTMCellOp``, one node per step) stays
+    for packed sequences and projections.
+
+    Under create_graph the rule is recomputed with Tensor ops from the gates output (as
+    ``LSTMCellOp`` does from its own), so the backward of the backward runs through this
+    node again; its first-order backward adds the gates' upstream gradient in.
+    """
+
+    name = "lstm_sequence"
+    # The states (hs, cs, tanh(cs)) are not ``caches``: they stay with the graph until it is
+    # dropped, as GradBuffer's arrays do, for the same measured reason. Releasing them after
+    # backward left the heap free at the end of every step, glibc trimmed it and the next
+    # step page-faulted its arrays in again: 1,448 faults a step in the LSTM case (2.6 ms of
+    # system time) instead of 0. The gates live in xg's memory, which backward releases.
+    caches = ()
+
+    def forward(self, xg, h0, c0, W, reverse):
+        T, B, G = xg.shape
+        H = G // 4
+        xp = backend.get_array_module(xg)
+        # States by time: without ``reverse`` step t reads index t and writes t + 1; with it,
+        # reads t + 1 and writes t (h0 at T), so the states before each step are one slice.
+        hs = xp.empty((T + 1, B, H), xg.dtype)
+        cs = xp.empty((T + 1, B, H), xg.dtype)
+        tcs = xp.empty((T, B, H), xg.dtype)
+        hs[T if reverse else 0] = h0
+        cs[T if reverse else 0] = c0
+        hw = xp.empty((B, G), xg.dtype)  # h W^T of a step
+        ig = xp.empty((B, H), xg.dtype)  # i * g of a step
+        WT = W.T
+        for t in (range(T - 1, -1, -1) if reverse else range(T)):
+            prev, new = (t + 1, t) if reverse else (t, t + 1)
+            a = xg[t]
+            xp.matmul(hs[prev], WT, out=hw)
+            a += hw
+            _lstm_gates_(a, H)
+            c_new = cs[new]
+            xp.multiply(a[:, H:2 * H], cs[prev], out=c_new)
+            xp.multiply(a[:, :H], a[:, 2 * H:3 * H], out=ig)
+            c_new += ig
+            tc = xp.tanh(c_new, out=tcs[t])
+            xp.multiply(a[:, 3 * H:], tc, out=hs[new])
+        self.hs, self.cs, self.tcs = hs, cs, tcs
+        last = 0 if reverse else T
+        # The outputs are copies: the states must stay as they are for backward, whatever a
+        # caller does to its output in place.
+        out = (hs[:T] if reverse else hs[1:]).copy()
+        return out, hs[last].copy(), cs[last].copy(), xg
+
+    def _saved(self, gates, h0, c0, reverse):
+        """(hs, cs, tanh(cs)) as forward kept them; recomputed from the gates if dropped."""
+        hs = self.__dict__.get("hs")
+        if hs is None:
+            T, B, G = gates.shape
+            H = G // 4
+            xp = backend.get_array_module(gates)
+            hs = xp.empty((T + 1, B, H), gates.dtype)
+            cs = xp.empty((T + 1, B, H), gates.dtype)
+            hs[T if reverse else 0] = h0
+            cs[T if reverse else 0] = c0
+            for t in (range(T - 1, -1, -1) if reverse else range(T)):
+                prev, new = (t + 1, t) if reverse else (t, t + 1)
+                a = gates[t]
+                cs[new] = a[:, H:2 * H] * cs[prev] + a[:, :H] * a[:, 2 * H:3 * H]
+            tcs = xp.tanh(cs[:T] if reverse else cs[1:])
+            xp.multiply(gates[:, :, 3 * H:], tcs, out=hs[:T] if reverse else hs[1:])
+            self.hs, self.cs, self.tcs = hs, cs, tcs
+        return self.hs, self.cs, self.tcs
+
+    def backward(self, grads, xg, h0, c0, W, reverse):
+        g_out, g_h, g_c, g_gates = grads
+        if any(either.is_graph(a) for a in (g_out, g_h, g_c, g_gates, xg)):
+            return self._graph_backward(grads, xg, h0, c0, W, reverse)
+        gates = xg
+        hs, cs, tcs = self._saved(gates, h0, c0, reverse)
+        T, B, G = gates.shape
+        H = G // 4
+        xp = backend.get_array_module(gates)
+        dG = xp.empty(gates.shape, gates.dtype)
+        gh = xp.zeros((B, H), gates.dtype) if g_h is None else g_h.copy()
+        gc = xp.zeros((B, H), gates.dtype) if g_c is None else g_c.copy()
+        dc = xp.empty((B, H), gates.dtype)
+        der = xp.empty((B, G), gates.dtype)
+        for t in (range(T) if reverse else range(T - 1, -1, -1)):
+            prev = t + 1 if reverse else t
+            if g_out is not None:
+                gh += g_out[t]
+            a, tc, d = gates[t], tcs[t], dG[t]
+            i, f = a[:, :H], a[:, H:2 * H]
+            g, o = a[:, 2 * H:3 * H], a[:, 3 * H:]
+            xp.multiply(gh, tc, out=d[:, 3 * H:])            # d o
+            xp.multiply(tc, tc, out=dc)                       # dc = gh o (1 - tc^2) + gc
+            xp.subtract(1, dc, out=dc)
+            dc *= o
+            dc *= gh
+            dc += gc
+            xp.multiply(dc, g, out=d[:, :H])                  # d i
+            xp.multiply(dc, cs[prev], out=d[:, H:2 * H])      # d f
+            xp.multiply(dc, i, out=d[:, 2 * H:3 * H])         # d g
+            if g_gates is not None:  # the gates output itself was used (a double backward)
+                d += g_gates[t]
+            xp.subtract(1, a, out=der)                        # s (1 - s); 1 - g^2 on g
+            der *= a
+            dg = der[:, 2 * H:3 * H]
+            xp.multiply(g, g, out=dg)
+            xp.subtract(1, dg, out=dg)
+            d *= der
+            xp.matmul(d, W, out=gh)
+            xp.multiply(dc, f, out=gc)
+        gW = None
+        if _wants(self, 3):
+            h_prev = hs[1:] if reverse else hs[:T]
+            gW = dG.reshape(-1, G).T @ h_prev.reshape(-1, H)
+        return (dG, gh if _wants(self, 1) else None, gc if _wants(self, 2) else None, gW,
+                None)
+
+    def _graph_backward(self, grads, xg, h0, c0, W, reverse):
+        """The rule with Tensor ops (create_graph): the states are recomputed from the gates,
+        which enter as this node's fourth output."""
+        from .shape import stack  # noqa: PLC0415 - same package, no cycle at call time
+        g_out, g_h, g_c, g_gates = grads
+        gates = _make(either.value(xg), True, self)
+        gates._output_nr = 3
+        T, B, G = gates.shape
+        H = G // 4
+        order = range(T - 1, -1, -1) if reverse else range(T)
+        h, c = h0, c0
+        h_prev, c_prev, tcs = [None] * T, [None] * T, [None] * T
+        for t in order:
+            a = gates[t]
+            h_prev[t], c_prev[t] = h, c
+            c = a[:, H:2 * H] * c + a[:, :H] * a[:, 2 * H:3 * H]
+            tcs[t] = c.tanh()
+            h = a[:, 3 * H:] * tcs[t]
+        gh, gc = g_h, g_c
+        dgates = [None] * T
+        for t in reversed(order):
+            a, tc = gates[t], tcs[t]
+            i, f = a[:, :H], a[:, H:2 * H]
+            g, o = a[:, 2 * H:3 * H], a[:, 3 * H:]
+            if g_out is not None:
+                gh = g_out[t] if gh is None else gh + g_out[t]
+            gh = _zeros_for(gh, (B, H), a)
+            gc = _zeros_for(gc, (B, H), a)
+            dc = gh * o * (1 - tc * tc) + gc
+            d = _cat([dc * g, dc * c_prev[t], dc * i, gh * tc], -1)
+            if g_gates is not None:
+                d = d + g_gates[t]
+            d = d * _cat([i * (1 - i), f * (1 - f), 1 - g * g, o * (1 - o)], -1)
+            dgates[t] = d
+            gh = d @ W
+            gc = dc * f
+        dG = stack(dgates, 0)
+        gW = None
+        if _wants(self, 3):
+            hp = stack(h_prev, 0)
+            gW = dG.reshape(-1, G).T @ hp.reshape(-1, H)
+        return dG, gh, gc, gW, None
+
+
+def lstm_sequence(xg, h0, c0, W, reverse=False):
+    """(out, h_T, c_T) of one LSTM direction over ``xg`` (T, B, 4H), which it overwrites."""
+    out, h, c, _ = LSTMSequenceOp.apply(xg, h0, c0, W, reverse)
+    return out, h, c

@@ -1,11 +1,12 @@
 """The recurrent loop behind ``nn.RNN``, ``nn.LSTM`` and ``nn.GRU``, time-major (T, B, F).
 
 Per layer and direction: one GEMM projects every step's input at once (``xg = x W_ih^T +
-b``), one node splits it into steps, then one fused cell node per step (``ops.recurrent``)
-and one ``stack`` at the end; one more node hands W_hh to the steps and computes its
-gradient as one GEMM over all of them (``LoopWeight``). So a sequence of T
-steps costs T + 4 nodes per layer and direction (plus one that adds b_ih + b_hh, where both
-are hoisted).
+b``). A padded LSTM without projection then runs the whole loop as one node
+(``LSTMSequenceOp``: 2 nodes per layer and direction, plus one that adds b_ih + b_hh).
+Otherwise one node splits xg into steps, then one fused cell node per step
+(``ops.recurrent``) and one ``stack`` at the end; one more node hands W_hh to the steps and
+computes its gradient as one GEMM over all of them (``LoopWeight``). So a sequence of T
+steps costs T + 4 nodes per layer and direction there.
 
     >>> x, h0, c0 = cr.randn(7, 2, 3), cr.zeros(1, 2, 5), cr.zeros(1, 2, 5)    # T=7, B=2, H=5
     >>> w_ih, w_hh = cr.randn(20, 3, requires_grad=True), cr.randn(20, 5, requires_grad=True)
@@ -15,8 +16,8 @@ are hoisted).
     >>> out.shape, h_n.shape, c_n.shape
     (chainrule.Size([7, 2, 5]), chainrule.Size([1, 2, 5]), chainrule.Size([1, 2, 5]))
     >>> from chainrule.autograd.graph import topological_order
-    >>> len(topological_order([out.grad_fn]))          # 7 cells + 4, + the bias sum
-    12
+    >>> len(topological_order([out.grad_fn]))          # the loop, the projection, the bias sum
+    3
 """
 
 from __future__ import annotations
@@ -84,8 +85,16 @@ def recurrent(mode, x, hx, weights, num_layers, bidirectional=False, dropout=0.0
             k = layer * D + d
             w = weights[k]
             # The steps write their gradients into one buffer that the split hands on whole.
-            buffer = _cells.GradBuffer(layer_input.shape[0], reverse=d == 1)
             xg = input_projection(mode, layer_input, w[0], w[2], w[3])
+            if mode == "LSTM" and masks is None and w[4] is None:
+                # The whole loop as one node (the fast path): no node, Tensor or engine
+                # visit per step. Packed input and projections take the per-step path.
+                out, h, c = _cells.lstm_sequence(xg, h0[k], c0[k], w[1], reverse=d == 1)
+                outputs.append(out)
+                h_n.append(h)
+                c_n.append(c)
+                continue
+            buffer = _cells.GradBuffer(layer_input.shape[0], reverse=d == 1)
             steps = _cells.unbind_steps(xg, buffer)
             outs, h, c = _direction(mode, steps, h0[k], c0[k] if c0 else None, w, masks,
                                     reverse=d == 1, nonlinearity=nonlinearity, buffer=buffer)

@@ -166,10 +166,11 @@ class LayerNorm(Op):
     caches = ("xhat", "invstd")
 
     def forward(self, x, w, b, axes, eps):
+        xp = get_array_module(x)
         mean = x.mean(axis=axes, keepdims=True)
-        xc = x - mean
-        invstd = 1 / np.sqrt(np.mean(xc * xc, axis=axes, keepdims=True) + eps)
-        xhat = xc * invstd
+        xhat = x - mean
+        invstd = 1 / xp.sqrt(xp.mean(xhat * xhat, axis=axes, keepdims=True) + eps)
+        xhat *= invstd
         self.xhat, self.invstd = xhat, invstd
         y = xhat * w if w is not None else xhat.copy()
         if b is not None:
@@ -182,7 +183,10 @@ class LayerNorm(Op):
         invstd = None if graph else getattr(self, "invstd", None)
         gx = None
         if _wants(self, 0):
-            gx, xhat = _normalized_grad(g, x, w, axes, eps, xhat, invstd)
+            if xhat is not None:
+                gx = _layer_norm_grad_(g, w, axes, xhat, invstd)
+            else:
+                gx, xhat = _normalized_grad(g, x, w, axes, eps, xhat, invstd)
         lead = tuple(range(x.ndim - len(axes)))
         gw = gb = None
         if _wants(self, 1):
@@ -192,3 +196,15 @@ class LayerNorm(Op):
         if _wants(self, 2):
             gb = either.sum(g, lead) if lead else g
         return gx, gw, gb, None, None
+
+
+def _layer_norm_grad_(g, w, axes, xhat, invstd):
+    """``_normalized_grad``'s first-order rule on arrays, in place over one fresh array:
+    gx = (gw - mean(gw) - xhat mean(gw xhat)) invstd, gw = g w."""
+    gx = g * w if w is not None else g.copy()
+    mean_gx = (gx * xhat).mean(axis=axes, keepdims=True)
+    gx -= gx.mean(axis=axes, keepdims=True)
+    t = xhat * mean_gx
+    gx -= t
+    gx *= invstd
+    return gx
