@@ -846,3 +846,75 @@ def test_optimizer_hyperparameters_are_read_at_every_replay_not_frozen():
     assert cl == el and fn.captures == 1
     for a, b in zip(cw + cs, ew + es):
         np.testing.assert_array_equal(a, b)
+
+
+def test_a_parameter_given_a_new_array_is_checked_again_and_read_afresh():
+    """The guard checks a tensor through the array it was captured with: a new array of
+    the same shape (``p.data = ...``) keeps the plan and is what the replay reads; a new
+    array of another shape captures again."""
+    X, Y = _data(4, 8, (4,), 3)
+
+    def run(compiled):
+        model, opt, step = _small_sgd_step()
+        fn = cr.compile(step) if compiled else step
+        losses = []
+        for i, (x, y) in enumerate(zip(X, Y)):
+            if i == 2:
+                model[0].weight.data = model[0].weight.detach() * 0.5
+            losses.append(fn(cr.tensor(x), cr.tensor(y)).item())
+        return losses, [p.detach().numpy().copy() for p in model.parameters()], fn
+
+    (el, ew, _), (cl, cw, fn) = run(False), run(True)
+    assert cl == el and fn.captures == 1
+    for a, b in zip(cw, ew):
+        np.testing.assert_array_equal(a, b)
+    model, opt, step = _small_sgd_step()
+    fn = cr.compile(step)
+    fn(cr.tensor(X[0]), cr.tensor(Y[0]))
+    model[2].bias.data = cr.zeros(3, dtype=cr.float64)
+    assert not next(iter(fn.plans.values()))[0].modules.holds()
+
+
+def test_the_signature_of_plain_tensors_equals_the_general_one():
+    """``signature`` has a path for calls of plain Tensors alone; its key is the general
+    path's (a Parameter, a number or a keyword argument takes the general one)."""
+    from chainrule.static.guards import signature  # noqa: PLC0415
+    x, y = cr.randn(3, 4), cr.tensor([1, 2, 0])
+    p = nn.Parameter(cr.randn(3, 4))
+    plain = signature((x, y), {})[0]
+    assert plain == signature((x, y, 1.5), {})[0][:-1]
+    assert signature((x, x), {})[0][-1] == ("aliases", (0, 0))
+    assert signature((x, y, x), {})[0][-1] == ("aliases", (0, 1, 0))
+    assert signature((p, y), {})[0][2:] == plain[2:] and signature((p, y), {})[1][0] is p
+    assert signature((x,), {"t": y})[0][:2] == plain[:2]
+    assert signature((x, y), {})[1] == [x, y]
+
+
+def test_the_fused_sgd_step_of_float32_and_float64_parameters_equals_eager():
+    """The plain SGD step writes ``lr * grad`` into buffers of the plan (one per dtype):
+    parameters of two dtypes in one optimizer, and the gradients a user kept, stay the
+    eager ones."""
+    X, Y = _data(4, 8, (4,), 3)
+
+    def run(compiled):
+        cr.manual_seed(0)
+        a, b = nn.Linear(4, 5), nn.Linear(4, 5).double()
+        opt = cr.optim.SGD([*a.parameters(), *b.parameters()], lr=0.1)
+
+        def step(x, y):
+            opt.zero_grad()
+            loss = F.cross_entropy(a(x) + b(x.double()).float(), y)
+            loss.backward()
+            opt.step()
+            return loss
+
+        fn = cr.compile(step) if compiled else step
+        losses, kept = [], []
+        for x, y in zip(X, Y):
+            losses.append(fn(cr.tensor(x), cr.tensor(y)).item())
+            kept.append([p.grad for p in opt.param_groups[0]["params"]])
+        grads = [g.numpy().copy() for gs in kept for g in gs]
+        return losses, [p.detach().numpy().copy() for p in opt.param_groups[0]["params"]] \
+            + grads
+
+    _assert_replays_eager(run)

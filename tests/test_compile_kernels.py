@@ -160,3 +160,38 @@ def test_the_loss_kernel_shifts_non_finite_rows_as_eager_does(rows):
         le, lc = f(ze, y), compiled(zc, y)
     np.testing.assert_array_equal(lc.detach().numpy(), le.detach().numpy())
     np.testing.assert_array_equal(zc.grad.numpy(), ze.grad.numpy())
+
+
+@pytest.mark.parametrize("dtype", ["int64", "int32", "uint8", "uint64"])
+@pytest.mark.parametrize("logits", ["linear", "transposed"])
+def test_the_loss_picks_the_target_entries_as_eager_for_every_target_dtype(dtype, logits):
+    """Logits made by a Linear (C-contiguous) are picked by flat indices into them, read by
+    the forward and written by the backward; other logits (a transposed product) and
+    uint64 targets by (row, target) pairs: every way gives the eager numbers."""
+    rng = np.random.default_rng(2)
+    X = rng.standard_normal((5, 6, 4)).astype(np.float32)
+    Y = rng.integers(0, 3, (5, 6)).astype(dtype)
+    runs = []
+    for compiled in (False, True):
+        cr.manual_seed(0)
+        model = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 3))
+        opt = cr.optim.SGD(model.parameters(), lr=0.1)
+
+        def step(x, y):
+            opt.zero_grad()
+            z = model(x) if logits == "linear" else (model[2].weight @ model[:2](x).T).T
+            loss = F.cross_entropy(z, y)
+            loss.backward()
+            opt.step()
+            return loss
+
+        fn = cr.compile(step) if compiled else step
+        losses = [fn(cr.tensor(x), cr.from_numpy(y)).item() for x, y in zip(X, Y)]
+        runs.append((losses, [p.detach().numpy().copy() for p in model.parameters()], fn))
+    (el, ew, _), (cl, cw, fn) = runs
+    assert cl == el
+    for a, b in zip(cw, ew):
+        np.testing.assert_array_equal(a, b)
+    source = next(iter(fn.plans.values()))[0].plan.source
+    flat = logits == "linear" and dtype != "uint64"
+    assert ("] -= 1" in source) and (".reshape(-1)" in source) == flat

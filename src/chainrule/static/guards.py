@@ -27,6 +27,20 @@ def signature(args, kwargs):
     """``(key, tensors, objects)`` of a call: the hashable key (see the module's docstring),
     the tensor arguments in order, and the objects guarded by identity (kept alive by the
     plan so that their ids are not reused)."""
+    if not kwargs:  # the common call, plain tensors only: no per-argument dispatch
+        key = [_state._enabled]  # the attribute behind ``enabled``: no property call
+        for a in args:
+            if type(a) is not _Tensor:
+                break
+            arr = a._array
+            key.append((arr.shape, arr.dtype, a._requires_grad, a.grad_fn is None))
+        else:
+            n = len(args)
+            if n > 2 or n == 2 and args[0] is args[1]:
+                ids = [id(t) for t in args]
+                if len(set(ids)) != len(ids):
+                    key.append(("aliases", tuple(ids.index(i) for i in ids)))
+            return tuple(key), list(args), []
     key = [grad_mode.state._enabled]  # the attribute behind ``enabled``: no property call
     tensors, objects = [], []
     for a in args:
@@ -44,6 +58,10 @@ def signature(args, kwargs):
         if len(set(ids)) != len(ids):  # one tensor passed twice: the plan assumed the alias
             key.append(("aliases", tuple(ids.index(i) for i in ids)))
     return tuple(key), tensors, objects
+
+
+_Tensor = Tensor
+_state = grad_mode.state   # one object (per-thread fields inside it)
 
 
 def _describe(a, tensors, objects):
@@ -94,7 +112,9 @@ class ModuleGuard:
     capture saw run, and the shape, dtype and requires_grad of every tensor the plan reads
     from outside (parameters, buffers, tensors a closure holds), checked by one generated
     function (a few dozen nanoseconds a check). ``model.double()`` or freezing a layer with
-    ``requires_grad_(False)`` therefore captures again."""
+    ``requires_grad_(False)`` therefore captures again. (A tensor is checked through its
+    array: one given a new array -- ``p.data = ...``, ``.double()`` -- is checked again;
+    no chainrule call changes an array's shape in place.)"""
 
     def __init__(self, modules, tensors=()):
         self.modules = list(modules)
@@ -118,10 +138,14 @@ class ModuleGuard:
                 terms.append(f"D{i}[{where!r}][{k!r}] is V{j}")
         for j, (t, shape, dtype, rg) in enumerate(self.tensors):
             namespace[f"T{j}"], namespace[f"S{j}"], namespace[f"DT{j}"] = t, shape, dtype
-            # NumPy's dtypes of the built-in types are singletons: `is` is exact for them
-            # (another equal dtype object only captures once more).
-            terms.append(f"T{j}._requires_grad is {rg!r} and T{j}._array.shape == S{j} "
-                         f"and T{j}._array.dtype is DT{j}")
+            # The array it had when captured (kept alive here, so its id is never reused):
+            # while the tensor still holds it, the shape and dtype are the captured ones,
+            # and the check skips ``.shape`` (a new tuple at every call: a third of the
+            # guard's cost). NumPy's dtypes of the built-in types are singletons: `is` is
+            # exact for them (another equal dtype object only captures once more).
+            namespace[f"AR{j}"] = t._array
+            terms.append(f"T{j}._requires_grad is {rg!r} and (T{j}._array is AR{j} or "
+                         f"T{j}._array.shape == S{j} and T{j}._array.dtype is DT{j})")
         namespace["_MISSING"] = _MISSING
         # A key gone from a module's dict (an attribute deleted) fails the guard too.
         source = ("def holds():\n    try:\n        return " + (" and ".join(terms) or "True")

@@ -178,6 +178,7 @@ class _HardCrossEntropy(_Kernel):
     found ignored targets (and no bad one), the op runs as eager runs it, node and all."""
 
     fresh_grads = False  # its gradient is its softmax array, which it keeps no more
+
     bakes_shapes = True  # the batch size: its row index and the mean's divisor
     takes_unit_seed = True
 
@@ -211,7 +212,18 @@ class _HardCrossEntropy(_Kernel):
         lines = [f"m{k} = {xv}.max(axis=1, keepdims=True)",
                  f"if not {isfinite}({vdot}(m{k}, m{k})):",
                  f"    m{k} = {where}({fin}(m{k}), m{k}, 0)  # rows of +-inf or nan: 0"]
-        if _in_place(cg, s):
+        if _in_place(cg, s) and _flat(cg, s):
+            # As below, with the picked entries addressed by flat indices into x (a matmul's
+            # own output, so C-contiguous and its reshape a view): one index array instead
+            # of two, read here and written by the backward. The same entries, the same bits.
+            offsets = cg.const(np.arange(n) * x.shape[1], "offs")
+            lines += [f"sh{k} = {xv}", f"sh{k} -= m{k}", f"f{k} = {tv} + {offsets}",
+                      f"pf{k} = sh{k}.reshape(-1)", f"q{k} = pf{k}[f{k}]",
+                      f"p{k} = {exp}(sh{k}, out=sh{k})",
+                      f"s{k} = p{k}.sum(axis=1, keepdims=True)",
+                      f"l{k} = {log}(s{k}[:, 0]) - q{k}", f"del q{k}"]
+            cg.flat_losses.add(k)
+        elif _in_place(cg, s):
             # x is dead after the loss (its backward reads p only): shift and exponentiate
             # in x, the picked entries taken first. The same values, two arrays less.
             lines += [f"sh{k} = {xv}", f"sh{k} -= m{k}", f"q{k} = sh{k}[{rows}, {tv}]",
@@ -248,7 +260,11 @@ class _HardCrossEntropy(_Kernel):
         grad = f"p{k}.backward({g}, {xv}, {tv}, {ignore_index!r}, {reduction!r})[0]"
         cg.emit(f"    {'r = ' if gx is None else f'v{gx.index} = '}{grad}", vjp)
         cg.emit("else:")
-        cg.emit(f"    p{k}[{rows}, {tv}] -= 1", vjp)
+        if k in cg.flat_losses:
+            cg.emit(f"    pf{k}[f{k}] -= 1", vjp)
+            cg.emit(f"    del pf{k}, f{k}")
+        else:
+            cg.emit(f"    p{k}[{rows}, {tv}] -= 1", vjp)
         if unit:  # g is the loss's seed 1: g / n, once
             scale = np.ones((), x.dtype) / float(n)   # the eager scale, computed alike
             cg.emit(f"    p{k} *= {cg.const(scale, 'scale')}", vjp)
@@ -257,6 +273,17 @@ class _HardCrossEntropy(_Kernel):
         if gx is not None:
             cg.emit(f"    v{gx.index} = p{k}", vjp)
         cg.emit(f"del p{k}")
+
+
+def _flat(cg, s):
+    """Whether the logits of the loss ``s`` are the output of a Linear kernel (a matmul's
+    new C-contiguous array, its bias added in place), and its targets add to the int64
+    offsets as integers (a uint64 one would give floats)."""
+    x, target = s.args[0], s.args[1]
+    if target.dtype.kind == "u" and target.dtype.itemsize == 8:
+        return False
+    return any(p.index in cg.kernel_of and p.op_class is Linear and p.of is None
+               and any(v is x for v in p.outputs) for p in cg.plan.steps if p.index < s.index)
 
 
 class _CheckClassTarget(_Kernel):

@@ -235,6 +235,7 @@ class _Codegen:
         # call, an optimizer's or a scheduler's own step): see ``Plan.array_only``.
         self.array_only = True
         self.checked = {}   # target value index -> the local a CheckClassTarget kernel set
+        self.flat_losses = set()   # cross-entropy steps that pick by flat indices (kernels)
 
     # --- names ----------------------------------------------------------------------------
     def const(self, value, hint="c"):
