@@ -382,7 +382,7 @@ def conv_forward(x, w, b, geom, groups, cols=None, w2=None):
         wg = w2.reshape(groups, w.shape[0] // groups, -1)
         rows = _ungrouped(_grouped(cols, groups) @ wg.swapaxes(1, 2))
     if b is not None:
-        rows += b
+        rows += b  # in place into the GEMM's fresh output
     return _from_rows(rows, x.shape[0], geom.out), cols
 
 
@@ -467,15 +467,8 @@ class Conv(Op):
 
     def forward(self, x, w, b, geom, groups):
         self.w2 = w2 = weight_rows(w)
-        self.cols = cols = im2col(x, geom, groups)
-        if groups == 1:
-            rows = cols @ w2.T
-        else:
-            wg = w2.reshape(groups, w.shape[0] // groups, -1)
-            rows = _ungrouped(_grouped(cols, groups) @ wg.swapaxes(1, 2))
-        if b is not None:
-            rows += b  # in place into the GEMM's fresh output
-        return _from_rows(rows, x.shape[0], geom.out)
+        y, self.cols = conv_forward(x, w, b, geom, groups, w2=w2)
+        return y
 
     def backward(self, g, x, w, b, geom, groups):
         if isinstance(g, Tensor):  # create_graph
