@@ -24,7 +24,7 @@ from .. import backend
 from ..autograd.function import Op
 from . import either
 from .arithmetic import Mul, _as_float
-from .unary import _BLOCK_BYTES, _erf, _erf_polynomial, erf
+from .unary import _erf, _erf_polynomial, erf, into_blocks
 
 
 class Tanh(Op):
@@ -107,7 +107,7 @@ _INV_SQRT_2PI = 1 / math.sqrt(2 * math.pi)
 
 
 def _normal_cdf(x):
-    """Phi(x) = (1 + erf(x / sqrt 2)) / 2 of an array (GELU's, blockwise by ``_into_blocks``)."""
+    """Phi(x) = (1 + erf(x / sqrt 2)) / 2 of an array (GELU's, blockwise by ``into_blocks``)."""
     if x.dtype == np.float32:
         return _normal_cdf_float32(x)
     cdf = _erf_polynomial(x * _INV_SQRT_2)
@@ -166,7 +166,7 @@ def _normal_cdf_float32(x, out=None):
 
 
 def _gelu_forward(x, cdf, y):
-    """Into ``cdf`` and ``y``: Phi(x) and x Phi(x) (one block of ``_into_blocks``)."""
+    """Into ``cdf`` and ``y``: Phi(x) and x Phi(x) (one block of ``into_blocks``)."""
     if x.dtype == np.float32 and x.ndim:
         _normal_cdf_float32(x, cdf)
     else:
@@ -186,25 +186,6 @@ def _gelu_grad(x, cdf, g, out):
     xp.multiply(grad, g, out=out)
 
 
-def _into_blocks(fn, arrays, n_out):
-    """``fn(*arrays, *outs)`` for an elementwise ``fn`` that writes ``n_out`` fresh arrays of
-    the first one's shape, over blocks of ``in_blocks``'s size when they are large host
-    arrays: every pass of fn over a block runs in the L2 cache, and each result is written
-    once, where it belongs (no copy of the blocks together). Returns the outputs."""
-    x = arrays[0]
-    xp = backend.get_array_module(x)
-    outs = [xp.empty(x.shape, x.dtype) for _ in range(n_out)]
-    block = _BLOCK_BYTES // x.itemsize
-    if x.size <= 2 * block or any(type(a) is not np.ndarray or a.shape != x.shape
-                                  for a in arrays):
-        fn(*arrays, *outs)
-        return outs
-    flats = [a.reshape(-1) for a in arrays] + [o.reshape(-1) for o in outs]
-    for start in range(0, x.size, block):
-        fn(*(f[start:start + block] for f in flats))
-    return outs
-
-
 class Gelu(Op):
     """x Phi(x) (exact, erf) or PyTorch's tanh approximation with ``approximate='tanh'``."""
 
@@ -214,7 +195,7 @@ class Gelu(Op):
         if approximate == "tanh":
             return 0.5 * x * (1 + np.tanh(_SQRT_2_OVER_PI * (x + 0.044715 * x * x * x)))
         with np.errstate(invalid="ignore"):  # -inf * Phi(-inf) = nan, silently, as torch
-            self.cdf, y = _into_blocks(_gelu_forward, (x,), 2)
+            self.cdf, y = into_blocks(_gelu_forward, (x,), 2)
         return y
 
     def backward(self, g, x, approximate):
@@ -228,7 +209,7 @@ class Gelu(Op):
             cdf = 0.5 * (1 + (erf(x * _INV_SQRT_2) if either.is_graph(g) else _erf(x * _INV_SQRT_2)))
         if not either.is_graph(g) and x.ndim:
             with np.errstate(invalid="ignore", over="ignore"):  # x^2 = inf: pdf = 0; nan at -inf
-                return _into_blocks(_gelu_grad, (x, cdf, g), 1)[0], None
+                return into_blocks(_gelu_grad, (x, cdf, g), 1)[0], None
         pdf = either.exp(-0.5 * x * x) * _INV_SQRT_2PI
         return g * (cdf + x * pdf), None
 

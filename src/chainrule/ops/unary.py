@@ -183,15 +183,24 @@ def _erf_table(x):
 _BLOCK_BYTES = 1 << 18
 
 
+def _block_size(arrays):
+    """Elements per block for same-shaped large host ``arrays``, else None (one call)."""
+    x = arrays[0]
+    block = _BLOCK_BYTES // x.itemsize
+    if x.size <= 2 * block or any(type(a) is not np.ndarray or a.shape != x.shape
+                                  for a in arrays):
+        return None
+    return block
+
+
 def in_blocks(fn, *arrays):
     """``fn(*arrays)`` for an elementwise ``fn`` of same-shaped arrays, computed over 256 KB
     blocks when they are large host arrays: fn's passes (erf has ~20) then run in the L2
     cache instead of streaming the whole arrays through memory each time. The result is
     fn's, bit for bit (2.5x faster for erf of GELU's (1024, 512) float32 hidden layer)."""
     x = arrays[0]
-    block = _BLOCK_BYTES // x.itemsize
-    if x.size <= 2 * block or any(type(a) is not np.ndarray or a.shape != x.shape
-                                  for a in arrays):
+    block = _block_size(arrays)
+    if block is None:
         return fn(*arrays)
     flats = [a.reshape(-1) for a in arrays]
     out = None
@@ -201,6 +210,23 @@ def in_blocks(fn, *arrays):
             out = backend.get_array_module(part).empty(x.size, part.dtype)
         out[start:start + block] = part
     return out.reshape(x.shape)
+
+
+def into_blocks(fn, arrays, n_out):
+    """``in_blocks`` for an ``fn(*arrays, *outs)`` that writes ``n_out`` fresh arrays of the
+    first one's shape: each result is written once, where it belongs, instead of block
+    results being copied together. Returns the outputs."""
+    x = arrays[0]
+    xp = backend.get_array_module(x)
+    outs = [xp.empty(x.shape, x.dtype) for _ in range(n_out)]
+    block = _block_size(arrays)
+    if block is None:
+        fn(*arrays, *outs)
+        return outs
+    flats = [a.reshape(-1) for a in arrays] + [o.reshape(-1) for o in outs]
+    for start in range(0, x.size, block):
+        fn(*(f[start:start + block] for f in flats))
+    return outs
 
 
 def _erf(x):
