@@ -270,7 +270,7 @@ def _finish(node, cls, args, out, requires_grad, version):
     or another device's array."""
     state = _state
     if isinstance(out, _generic):  # NumPy gives scalars for 0-d results; keep arrays
-        arr = np.asarray(out)
+        arr = get_array_module(out).asarray(out)
         if getattr(node, "y", None) is out:  # a saved output too: a float64 scalar would
             node.y = arr                     # promote as a Python number (to float32)
         out = arr

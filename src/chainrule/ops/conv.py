@@ -49,6 +49,7 @@ from ..autograd.function import Op
 from ..tensor import Tensor
 from . import either
 from .either import wants as _wants
+from .shape import to_last
 
 
 @dataclass(frozen=True)
@@ -152,12 +153,6 @@ def _prod(values):
     return n
 
 
-@functools.lru_cache(maxsize=None)  # on the hot path: a C-level lookup, no tuple built
-def _to_last(ndim):
-    """The axes that take (N, C, *S) to (N, *S, C)."""
-    return (0,) + tuple(range(2, ndim)) + (1,)
-
-
 @functools.lru_cache(maxsize=None)
 def _to_first(ndim):
     """The axes that take (N, *S, C) to (N, C, *S)."""
@@ -232,7 +227,7 @@ def _plan(geom, groups, n, c, itemsize):
         window_shape=(n,) + tuple(geom.out) + (groups,) + tuple(geom.kernel) + (cg,),
         window_strides=window_strides,
         rows_shape=(n * _prod(geom.out), c * _prod(geom.kernel)),
-        to_last=_to_last(d + 2), to_first=_to_first(d + 2), offsets=offsets,
+        to_last=to_last(d + 2), to_first=_to_first(d + 2), offsets=offsets,
         block_shape=(n,) + tuple(geom.out) + (c,))
 
 
@@ -332,25 +327,13 @@ def spread(gy, w, geom, groups, shape, rows=None, w2=None):
 def weight_rows(w):
     """(O, C / G, *K) -> (O, K * C / G), each row in ``im2col``'s (*K, C / G) order."""
     xp = backend.get_array_module(w)
-    rows = xp.ascontiguousarray(w.transpose(_channels_last_weight(w.ndim)))
+    rows = xp.ascontiguousarray(w.transpose(to_last(w.ndim)))
     return rows.reshape(w.shape[0], -1)
-
-
-@functools.lru_cache(maxsize=None)
-def _channels_last_weight(ndim):
-    """The axes that take (O, C, *K) to (O, *K, C)."""
-    return (0,) + tuple(range(2, ndim)) + (1,)
-
-
-@functools.lru_cache(maxsize=None)
-def _channels_first_weight(ndim):
-    """The axes that take (O, *K, C) to (O, C, *K)."""
-    return (0, ndim - 1) + tuple(range(1, ndim - 1))
 
 
 def _rows(g):
     """(N, O, *out) -> rows (N * L, O), channels-last (free when ``g`` already is)."""
-    return g.transpose(_to_last(g.ndim)).reshape(-1, g.shape[1])
+    return g.transpose(to_last(g.ndim)).reshape(-1, g.shape[1])
 
 
 def _from_rows(rows, n, out):
@@ -452,7 +435,7 @@ def conv_weight(x, gy, geom, groups, w_shape, cols=None, rows=None):
     # along the source's contiguous C / G (NumPy's copy would run along the kernel's kW
     # elements, C apart: 1.3x the instructions on a 25-channel 1-D layer, kernel 3).
     out = xp.empty(w_shape, dtype=gw.dtype)
-    xp.positive(gw, out=out.transpose(_channels_last_weight(gw.ndim)))
+    xp.positive(gw, out=out.transpose(to_last(gw.ndim)))
     return out
 
 

@@ -10,6 +10,7 @@ sum over what was expanded, slice out what was concatenated or padded.
 
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
@@ -78,7 +79,7 @@ def _c_order(x):
     positions = math.prod(x.shape[2:])
     if n * (c - positions) <= 170 * positions:
         return None
-    src = x.transpose(_to_last(x.ndim))
+    src = x.transpose(to_last(x.ndim))
     if not src.flags.c_contiguous:
         return None
     src = src.reshape(n, positions, c)  # a view: the memory order
@@ -90,7 +91,9 @@ def _c_order(x):
     return out
 
 
-def _to_last(ndim):
+@functools.lru_cache(maxsize=None)  # on the hot path: a C-level lookup, no tuple built
+def to_last(ndim):
+    """The axes that take (N, C, *S) to (N, *S, C) (and a weight's (O, C, *K) to (O, *K, C))."""
     return (0,) + tuple(range(2, ndim)) + (1,)
 
 
