@@ -120,6 +120,47 @@ def _lstm_gates_(a, H):
     return a
 
 
+def _lstm_step_grad_(a, tc, c, gh, gc, g_gates, d, dc, der):
+    """One LSTM step's first-order rule on arrays, into ``d`` (the gradients of the gate
+    pre-activations, (B, 4H)) and ``dc`` (of c', before the forget gate); ``der`` is scratch
+    of ``a``'s shape. ``a``: the activated gates [i f g o], ``tc``: tanh(c'), ``c``: the
+    previous cell, ``gh``/``gc``: upstream, ``g_gates``: the gates output's, or None."""
+    H = c.shape[-1]
+    xp = backend.get_array_module(a)
+    i = a[..., :H]
+    g, o = a[..., 2 * H:3 * H], a[..., 3 * H:]
+    xp.multiply(tc, tc, out=dc)                        # dc = gh o (1 - tc^2) + gc
+    xp.subtract(1, dc, out=dc)
+    dc *= o
+    dc *= gh
+    dc += gc
+    xp.multiply(dc, g, out=d[..., :H])                 # d i
+    xp.multiply(dc, c, out=d[..., H:2 * H])            # d f
+    xp.multiply(dc, i, out=d[..., 2 * H:3 * H])        # d g
+    xp.multiply(gh, tc, out=d[..., 3 * H:])            # d o
+    if g_gates is not None:  # the gates output itself was used (a double backward)
+        d += g_gates
+    # d sigmoid = s (1 - s) on i, f, o; d tanh = 1 - g^2 on g.
+    xp.subtract(1, a, out=der)
+    der *= a
+    dg = der[..., 2 * H:3 * H]
+    xp.multiply(g, g, out=dg)
+    xp.subtract(1, dg, out=dg)
+    d *= der
+
+
+def _lstm_step_grad_graph(a, tc, c, gh, gc, g_gates):
+    """``_lstm_step_grad_`` with Tensor ops (create_graph): returns (d, dc)."""
+    H = c.shape[-1]
+    i, f = a[..., :H], a[..., H:2 * H]
+    g, o = a[..., 2 * H:3 * H], a[..., 3 * H:]
+    dc = gh * o * (1 - tc * tc) + gc
+    d = _cat([dc * g, dc * c, dc * i, gh * tc], -1)
+    if g_gates is not None:
+        d = d + g_gates
+    return d * _cat([i * (1 - i), f * (1 - f), 1 - g * g, o * (1 - o)], -1), dc
+
+
 class GradBuffer:
     """What the T step nodes of one direction of a recurrent layer share.
 
@@ -417,30 +458,14 @@ class LSTMCellOp(MultiOutputOp):
                 gW_hr = gh.reshape(-1, gh.shape[-1]).T @ h_raw.reshape(-1, H)
             gh = gh @ W_hr
         xp = backend.get_array_module(gates)
-        i, f = gates[..., :H], gates[..., H:2 * H]
-        gg, o = gates[..., 2 * H:3 * H], gates[..., 3 * H:]
-        dc = tc * tc
-        xp.subtract(1, dc, out=dc)
-        dc *= o
-        dc *= gh
-        dc += gc
         if slot is None:
             dgates = xp.empty(gates.shape, gates.dtype)
         else:
             dgates = slot[0].view(slot[1], gates.shape, gates.dtype, xp)
-        xp.multiply(dc, gg, out=dgates[..., :H])
-        xp.multiply(dc, c, out=dgates[..., H:2 * H])
-        xp.multiply(dc, i, out=dgates[..., 2 * H:3 * H])
-        xp.multiply(gh, tc, out=dgates[..., 3 * H:])
-        if g_gates is not None:  # the gates output itself was used (a double backward)
-            dgates += g_gates
-        # d sigmoid = s (1 - s) on i, f, o; d tanh = 1 - g^2 on g.
-        deriv = 1 - gates
-        deriv *= gates
-        deriv_g = deriv[..., 2 * H:3 * H]
-        xp.multiply(gg, gg, out=deriv_g)
-        xp.subtract(1, deriv_g, out=deriv_g)
-        dgates *= deriv
+        dc = xp.empty(tc.shape, tc.dtype)
+        _lstm_step_grad_(gates, tc, c, gh, gc, g_gates, dgates, dc,
+                         xp.empty(gates.shape, gates.dtype))
+        f = gates[..., H:2 * H]
         ghp = gcp = gW = None
         if _wants(self, 1):
             ghp = dgates @ W
@@ -470,12 +495,7 @@ class LSTMCellOp(MultiOutputOp):
         if W_hr is not None:
             gW_hr = gh.reshape(-1, gh.shape[-1]).T @ (o * tc).reshape(-1, H)
             gh = gh @ W_hr
-        dc = gh * o * (1 - tc * tc) + gc
-        dgates = _cat([dc * gg, dc * c, dc * i, gh * tc], -1)
-        if g_gates is not None:
-            dgates = dgates + g_gates
-        deriv = _cat([i * (1 - i), f * (1 - f), 1 - gg * gg, o * (1 - o)], -1)
-        dgates = dgates * deriv
+        dgates, dc = _lstm_step_grad_graph(gates, tc, c, gh, gc, g_gates)
         ghp = dgates @ W
         gcp = dc * f
         if gh_pass is not None:
@@ -713,28 +733,11 @@ class LSTMSequenceOp(MultiOutputOp):
             prev = t + 1 if reverse else t
             if g_out is not None:
                 gh += g_out[t]
-            a, tc, d = gates[t], tcs[t], dG[t]
-            i, f = a[:, :H], a[:, H:2 * H]
-            g, o = a[:, 2 * H:3 * H], a[:, 3 * H:]
-            xp.multiply(gh, tc, out=d[:, 3 * H:])            # d o
-            xp.multiply(tc, tc, out=dc)                       # dc = gh o (1 - tc^2) + gc
-            xp.subtract(1, dc, out=dc)
-            dc *= o
-            dc *= gh
-            dc += gc
-            xp.multiply(dc, g, out=d[:, :H])                  # d i
-            xp.multiply(dc, cs[prev], out=d[:, H:2 * H])      # d f
-            xp.multiply(dc, i, out=d[:, 2 * H:3 * H])         # d g
-            if g_gates is not None:  # the gates output itself was used (a double backward)
-                d += g_gates[t]
-            xp.subtract(1, a, out=der)                        # s (1 - s); 1 - g^2 on g
-            der *= a
-            dg = der[:, 2 * H:3 * H]
-            xp.multiply(g, g, out=dg)
-            xp.subtract(1, dg, out=dg)
-            d *= der
+            a, d = gates[t], dG[t]
+            _lstm_step_grad_(a, tcs[t], cs[prev], gh, gc,
+                             None if g_gates is None else g_gates[t], d, dc, der)
             xp.matmul(d, W, out=gh)
-            xp.multiply(dc, f, out=gc)
+            xp.multiply(dc, a[:, H:2 * H], out=gc)
         gW = None
         if _wants(self, 3):
             h_prev = hs[1:] if reverse else hs[:T]
@@ -763,21 +766,16 @@ class LSTMSequenceOp(MultiOutputOp):
         gh, gc = g_h, g_c
         dgates = [None] * T
         for t in reversed(order):
-            a, tc = gates[t], tcs[t]
-            i, f = a[:, :H], a[:, H:2 * H]
-            g, o = a[:, 2 * H:3 * H], a[:, 3 * H:]
+            a = gates[t]
             if g_out is not None:
                 gh = g_out[t] if gh is None else gh + g_out[t]
             gh = _zeros_for(gh, (B, H), a)
             gc = _zeros_for(gc, (B, H), a)
-            dc = gh * o * (1 - tc * tc) + gc
-            d = _cat([dc * g, dc * c_prev[t], dc * i, gh * tc], -1)
-            if g_gates is not None:
-                d = d + g_gates[t]
-            d = d * _cat([i * (1 - i), f * (1 - f), 1 - g * g, o * (1 - o)], -1)
+            d, dc = _lstm_step_grad_graph(a, tcs[t], c_prev[t], gh, gc,
+                                          None if g_gates is None else g_gates[t])
             dgates[t] = d
             gh = d @ W
-            gc = dc * f
+            gc = dc * a[:, H:2 * H]
         dG = stack(dgates, 0)
         gW = None
         if _wants(self, 3):
