@@ -21,6 +21,8 @@ from ..autograd import grad_mode
 from ..tensor import Tensor
 
 _PLAIN = (int, float, bool, str, complex, type(None))
+_Tensor = Tensor
+_state = grad_mode.state   # one object (per-thread fields inside it)
 
 
 def signature(args, kwargs):
@@ -35,33 +37,25 @@ def signature(args, kwargs):
             arr = a._array
             key.append((arr.shape, arr.dtype, a._requires_grad, a.grad_fn is None))
         else:
-            n = len(args)
-            if n > 2 or n == 2 and args[0] is args[1]:
-                ids = [id(t) for t in args]
-                if len(set(ids)) != len(ids):
-                    key.append(("aliases", tuple(ids.index(i) for i in ids)))
+            _note_aliases(key, args)
             return tuple(key), list(args), []
-    key = [grad_mode.state._enabled]  # the attribute behind ``enabled``: no property call
+    key = [_state._enabled]
     tensors, objects = [], []
     for a in args:
-        if isinstance(a, Tensor):
-            arr = a._array
-            key.append((arr.shape, arr.dtype, a._requires_grad, a.grad_fn is None))
-            tensors.append(a)
-        else:
-            key.append(_describe(a, tensors, objects))
+        key.append(_describe(a, tensors, objects))
     if kwargs:
         key.append(tuple((k, _describe(v, tensors, objects)) for k, v in kwargs.items()))
-    n = len(tensors)
-    if n > 2 or n == 2 and tensors[0] is tensors[1]:
-        ids = [id(t) for t in tensors]
-        if len(set(ids)) != len(ids):  # one tensor passed twice: the plan assumed the alias
-            key.append(("aliases", tuple(ids.index(i) for i in ids)))
+    _note_aliases(key, tensors)
     return tuple(key), tensors, objects
 
 
-_Tensor = Tensor
-_state = grad_mode.state   # one object (per-thread fields inside it)
+def _note_aliases(key, tensors):
+    """One tensor passed twice: the plan assumed the alias, so the key says where."""
+    n = len(tensors)
+    if n > 2 or n == 2 and tensors[0] is tensors[1]:
+        ids = [id(t) for t in tensors]
+        if len(set(ids)) != len(ids):
+            key.append(("aliases", tuple(ids.index(i) for i in ids)))
 
 
 def _describe(a, tensors, objects):

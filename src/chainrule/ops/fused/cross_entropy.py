@@ -151,14 +151,13 @@ def _kept_rows(target, ignore_index, reduction, xp):
     ignored (None when every row is kept, the common case: no masking pass then), ``t`` reads
     class 0 on ignored rows (they count for nothing), ``denom`` divides a 'mean'.
     ``ignore_index`` None: the caller has checked that no row is ignored."""
-    rows = xp.arange(target.shape[0])
-    if ignore_index is None:  # the caller checked: no row is ignored
-        return None, target, 1.0 if reduction == "sum" else float(target.shape[0]), rows
-    keep = target != ignore_index
-    n_kept = int(np.count_nonzero(keep))
-    if n_kept == target.shape[0]:
-        return None, target, 1.0 if reduction == "sum" else float(n_kept), rows
-    return keep, target * keep, 1.0 if reduction == "sum" else float(n_kept), rows
+    n = target.shape[0]
+    keep = None if ignore_index is None else target != ignore_index
+    n_kept = n if keep is None else int(np.count_nonzero(keep))
+    if n_kept == n:
+        keep = None
+    denom = 1.0 if reduction == "sum" else float(n_kept)
+    return keep, target if keep is None else target * keep, denom, xp.arange(n)
 
 
 # Signed integer dtypes and their unsigned twins: viewed unsigned, a negative index is huge.
@@ -235,16 +234,12 @@ def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean
             t = t.reshape(-1)
         # The check is an op of its own (a trace shows it); run eagerly, the common case of
         # indices all in range needs no node, so it is tested first, in one reduction.
-        if _state.tracer is not None:
+        in_range = _state.tracer is None and classes_in_range(t, C)
+        if not in_range:
             CheckClassTarget.apply(flat, C, ignore_index)
-            ignored = ignore_index
-        elif classes_in_range(t, C):
-            # Untraced (no replay on other targets), every index in [0, C): no row can be
-            # ignored unless ignore_index is a class; None tells the kernel so (no mask).
-            ignored = ignore_index if 0 <= ignore_index < C else None
-        else:
-            CheckClassTarget.apply(flat, C, ignore_index)
-            ignored = ignore_index
+        # Untraced (no replay on other targets) with every index in [0, C), no row can be
+        # ignored unless ignore_index is a class: None tells the kernel so (no mask).
+        ignored = None if in_range and not 0 <= ignore_index < C else ignore_index
         if weight is None and not label_smoothing:  # the kernel is chosen by the arguments only
             out = HardCrossEntropy.apply(x, flat, ignored, reduction)
             return out if reduction != "none" else _restore_shape(out, input, spatial, reduction)
