@@ -212,22 +212,21 @@ class _HardCrossEntropy(_Kernel):
         lines = [f"m{k} = {xv}.max(axis=1, keepdims=True)",
                  f"if not {isfinite}({vdot}(m{k}, m{k})):",
                  f"    m{k} = {where}({fin}(m{k}), m{k}, 0)  # rows of +-inf or nan: 0"]
-        if _in_place(cg, s) and _flat(cg, s):
-            # As below, with the picked entries addressed by flat indices into x (a matmul's
-            # own output, so C-contiguous and its reshape a view): one index array instead
-            # of two, read here and written by the backward. The same entries, the same bits.
-            offsets = cg.const(np.arange(n) * x.shape[1], "offs")
-            lines += [f"sh{k} = {xv}", f"sh{k} -= m{k}", f"f{k} = {tv} + {offsets}",
-                      f"pf{k} = sh{k}.reshape(-1)", f"q{k} = pf{k}[f{k}]",
-                      f"p{k} = {exp}(sh{k}, out=sh{k})",
-                      f"s{k} = p{k}.sum(axis=1, keepdims=True)",
-                      f"l{k} = {log}(s{k}[:, 0]) - q{k}", f"del q{k}"]
-            cg.flat_losses.add(k)
-        elif _in_place(cg, s):
+        if _in_place(cg, s):
             # x is dead after the loss (its backward reads p only): shift and exponentiate
             # in x, the picked entries taken first. The same values, two arrays less.
-            lines += [f"sh{k} = {xv}", f"sh{k} -= m{k}", f"q{k} = sh{k}[{rows}, {tv}]",
-                      f"p{k} = {exp}(sh{k}, out=sh{k})",
+            lines += [f"sh{k} = {xv}", f"sh{k} -= m{k}"]
+            if _flat(cg, s):
+                # The picked entries addressed by flat indices into x (a matmul's own output,
+                # so C-contiguous and its reshape a view): one index array instead of two,
+                # read here and written by the backward. The same entries, the same bits.
+                offsets = cg.const(np.arange(n) * x.shape[1], "offs")
+                lines += [f"f{k} = {tv} + {offsets}", f"pf{k} = sh{k}.reshape(-1)",
+                          f"q{k} = pf{k}[f{k}]"]
+                cg.flat_losses.add(k)
+            else:
+                lines.append(f"q{k} = sh{k}[{rows}, {tv}]")
+            lines += [f"p{k} = {exp}(sh{k}, out=sh{k})",
                       f"s{k} = p{k}.sum(axis=1, keepdims=True)",
                       f"l{k} = {log}(s{k}[:, 0]) - q{k}", f"del q{k}"]
         else:
