@@ -8,6 +8,7 @@ import torch
 
 import chainrule as cr
 from chainrule.autograd import GradcheckError
+from custom_functions import Cube
 
 
 class WrongSquare(cr.autograd.Function):
@@ -26,13 +27,8 @@ class WrongSquare(cr.autograd.Function):
         return grad * 2 * x + cr.tensor(bump)
 
 
-class FirstOrderOnlyCube(cr.autograd.Function):
+class FirstOrderOnlyCube(Cube):
     """x^3 whose backward is right but not differentiable (it detaches x)."""
-
-    @staticmethod
-    def forward(ctx, x):
-        ctx.save_for_backward(x)
-        return x ** 3
 
     @staticmethod
     def backward(ctx, grad):
