@@ -72,25 +72,21 @@ class Attention(MultiOutputOp):
         graph = any(either.is_graph(a) for a in (g_out, g_p, q, k, v))
         if graph:
             return _graph_backward(g_out, g_p, q, k, v, mask, scale, drop, safe,
-                                   [self._wants(i) for i in range(4)])
+                                   [either.wants(self, i) for i in range(4)])
         p = _saved_probs(self, q, k, mask, scale, safe)
         pd = p * drop if drop is not None else p
         g_out = _zeros_for(g_out, p.shape[:-1] + (v.shape[-1],), q)
         dpd = g_out @ _swap(v)
         if g_p is not None:
             dpd = dpd + g_p
-        dv = _swap(pd) @ g_out if self._wants(2) else None
+        dv = _swap(pd) @ g_out if either.wants(self, 2) else None
         dp = dpd * drop if drop is not None else dpd
         _softmax_backward_(dp, p)  # dp is a fresh array here: ds and ds * scale go over it
-        dmask = dp.copy() if self._wants(3) else None
+        dmask = dp.copy() if either.wants(self, 3) else None
         dp *= scale
-        dq = dp @ k if self._wants(0) else None
-        dk = _swap(dp) @ q if self._wants(1) else None
+        dq = dp @ k if either.wants(self, 0) else None
+        dk = _swap(dp) @ q if either.wants(self, 1) else None
         return dq, dk, dv, dmask, None, None, None
-
-    def _wants(self, i):
-        a = self.args[i]
-        return getattr(a, "_requires_grad", False)
 
 
 def _scores(q, k, mask, scale):
