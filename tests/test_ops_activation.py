@@ -98,3 +98,43 @@ def test_gelu_float32_lower_tail_is_accurate():
     assert np.max(np.abs(got - exact)[upper] / ulp[upper]) < 20
     assert np.max(np.abs(got - exact) / np.abs(exact)) < 1e-5
     assert cr.gelu(cr.tensor(np.float32([np.inf]))).numpy()[0] == np.inf  # torch: nan
+
+
+def _edge_filled(shape, dtype, seed=0):
+    a = np.random.default_rng(seed).standard_normal(shape).astype(dtype)
+    flat = a.reshape(-1)
+    flat[::7], flat[::11], flat[::13], flat[::17], flat[::19] = -0.0, np.nan, -np.inf, np.inf, 0.0
+    return a
+
+
+# below the size where blocks pay, one block, several blocks and a ragged last one
+@pytest.mark.parametrize("shape", [(7, 9), (64, 100), (300, 700), (3, 5, 40001)])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("layout", ["c", "channels_last", "strided"])
+def test_relu_array_is_numpy_maximum_bit_for_bit(shape, dtype, layout):
+    from chainrule.ops.activation import relu_array
+    a = _edge_filled(shape, dtype)
+    if layout == "channels_last":  # memory (N, *S, C) seen as (N, C, *S), as a conv's output
+        a = np.moveaxis(np.ascontiguousarray(np.moveaxis(a, 1, -1)), -1, 1)
+    elif layout == "strided":      # not dense in any order: the plain maximum
+        a = a[..., ::2]
+    want = np.maximum(a, 0)
+    got = relu_array(a)
+    assert got.shape == want.shape and got.strides == want.strides
+    assert np.array_equal(_bits(got), _bits(want))  # -0 -> +0, nan kept
+    b = a.copy(order="K")
+    assert relu_array(b, out=b) is b
+    assert np.array_equal(_bits(b), _bits(want))
+
+
+def _bits(a):
+    return np.ascontiguousarray(a).view(np.uint8)
+
+
+def test_relu_array_of_ints_and_after_many_calls():
+    from chainrule.ops.activation import relu_array
+    y = np.arange(-5000, 5000)
+    assert np.array_equal(relu_array(y), np.maximum(y, 0)) and relu_array(y).dtype == y.dtype
+    x = np.full(100_000, -2.0, np.float32)
+    for _ in range(3):  # the shared block of zeros stays zeros
+        assert relu_array(x).max() == 0.0 and relu_array(-x).min() == 2.0

@@ -495,7 +495,7 @@ class Tensor:
         if _in_graph(self, None):
             return self._recorded("relu_", None, _ops.relu, False)
         self._inplace("relu_", 0)
-        np.maximum(self._array, 0, out=self._array)
+        _ops.activation.relu_array(self._array, out=self._array)
         return self
 
     def zero_(self):

@@ -58,6 +58,49 @@ class Sigmoid(Op):
         return g * (y * (1 - y))
 
 
+# A read-only block of zeros per dtype, for relu_array: 256 KB, so it stays in L2 cache.
+_ZEROS_BLOCK = 1 << 16
+_zeros = {}
+
+
+def relu_array(x, out=None):
+    """max(x, 0) of a host array, elementwise, NaN kept: ``np.maximum(x, 0, out=out)``, bit
+    for bit, 2.5-4x faster from a few thousand elements up.
+
+    NumPy (2.4) runs ``maximum`` against a scalar in an unvectorized loop; against an array
+    it is SIMD. So x is read in its memory order, a block at a time, against a block of
+    zeros: float32 (1024, 256) takes 27 us instead of 81 (20 instead of 80 in place).
+
+        >>> relu_array(np.array([-1.0, 2.0, np.nan]))
+        array([ 0.,  2., nan])
+    """
+    n = x.size
+    if n < 2048 or type(x) is not np.ndarray or x.dtype.kind != "f":
+        return backend.get_array_module(x).maximum(x, 0, out=out)
+    if out is None:
+        out = np.empty_like(x)  # x's memory order
+    if x.flags.c_contiguous and out.flags.c_contiguous:
+        flat_x, flat_out = x.reshape(-1), out.reshape(-1)
+    else:  # a permuted layout (a convolution's channels-last output): walk its memory
+        order = sorted(range(x.ndim), key=lambda i: -x.strides[i])
+        xm, om = x.transpose(order), out.transpose(order)
+        if not (xm.flags.c_contiguous and om.flags.c_contiguous):
+            return np.maximum(x, 0, out=out)
+        flat_x, flat_out = xm.reshape(-1), om.reshape(-1)
+    zeros = _zeros.get(x.dtype)
+    if zeros is None:
+        zeros = np.zeros(_ZEROS_BLOCK, x.dtype)
+        zeros.flags.writeable = False
+        zeros = _zeros.setdefault(x.dtype, zeros)
+    if n <= _ZEROS_BLOCK:
+        np.maximum(flat_x, zeros[:n], out=flat_out)
+        return out
+    for start in range(0, n, _ZEROS_BLOCK):
+        stop = min(start + _ZEROS_BLOCK, n)
+        np.maximum(flat_x[start:stop], zeros[:stop - start], out=flat_out[start:stop])
+    return out
+
+
 class Relu(Op):
     """max(x, 0). Modifying its output in place is refused before backward, as torch refuses
     it (torch's rule reads the result); this one reads the input instead, which the graph
@@ -68,7 +111,7 @@ class Relu(Op):
     saves_output = True  # (for the in-place check only: see the docstring)
 
     def forward(self, x):
-        return np.maximum(x, 0)
+        return relu_array(x)
 
     def backward(self, g, x):
         # torch's threshold rule: 0 where x <= 0, the gradient elsewhere (nan included). A

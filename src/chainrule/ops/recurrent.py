@@ -33,6 +33,7 @@ from .. import backend
 from ..autograd.function import Op
 from ..tensor import Tensor, _make
 from . import either
+from .activation import relu_array
 from .either import wants as _wants
 
 _new = object.__new__
@@ -328,7 +329,7 @@ class RNNCellOp(Op):
         if nonlinearity == "tanh":
             _tanh_(a)
         else:
-            xp.maximum(a, 0, out=a)
+            relu_array(a, out=a)
         self.h_new = a
         if mask is not None:
             a = xp.where(mask, a, h)
