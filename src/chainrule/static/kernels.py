@@ -9,7 +9,7 @@ step was captured, and the guards hold the shapes and dtypes they passed on). No
 made at all. Where an input is a dead array of the plan, the result is written into it.
 
     Linear          y = x @ W.T; y += b           gx = g @ W, gW = g.T @ x, gb = g.sum(0)
-    Relu, Tanh      np.maximum(x, 0), np.tanh(x)  g * (y != 0) (= eager's g * not(x <= 0)),
+    Relu, Tanh      relu_array(x), np.tanh(x)     g * (y != 0) (= eager's g * not(x <= 0)),
                                                   g * (1 - y * y)
     CheckClassTarget  one reduction (targets viewed as unsigned); the op runs only to raise
     HardCrossEntropy  when every target is in [0, C) (none is the negative ignore_index): the
@@ -28,7 +28,7 @@ from math import isfinite as _isfinite
 
 import numpy as np
 
-from ..ops.activation import Relu, Tanh
+from ..ops.activation import Relu, Tanh, relu_array
 from ..ops.fused.cross_entropy import CheckClassTarget, HardCrossEntropy
 from ..ops.fused.linear import Linear
 
@@ -125,11 +125,11 @@ class _Relu(_Kernel):
 
     def forward(self, cg, s):
         x = cg.var(s.args[0])
-        maximum = cg.const(np.maximum, "np_")
+        relu = cg.const(relu_array, "c")
         if _in_place(cg, s):
-            cg.emit(f"{_out(s)} = {maximum}({x}, 0, out={x})", s)
+            cg.emit(f"{_out(s)} = {relu}({x}, out={x})", s)
         else:
-            cg.emit(f"{_out(s)} = {maximum}({x}, 0)", s)
+            cg.emit(f"{_out(s)} = {relu}({x})", s)
 
     def backward(self, cg, s, vjp):
         g, (gx,) = cg.var(vjp.inputs[0]), vjp.outputs
