@@ -13,6 +13,7 @@ from __future__ import annotations
 from ...autograd.function import Op
 from ...promotion import check_same_dtype
 from ...tensor import Tensor
+from ..gemm import times_transposed
 from ..linalg import check_matmul
 
 
@@ -30,7 +31,10 @@ class Linear(Op):
             check_same_dtype("linear", x, W, b)
         try:
             if x.ndim > 2:  # one GEMM over all rows: NumPy loops over the leading dims instead
-                y = (x.reshape(-1, x.shape[-1]) @ W.T).reshape(x.shape[:-1] + (W.shape[0],))
+                y = times_transposed(x.reshape(-1, x.shape[-1]), W).reshape(
+                    x.shape[:-1] + (W.shape[0],))
+            elif x.ndim == 2:
+                y = times_transposed(x, W)
             else:
                 y = x @ W.T
         except ValueError:

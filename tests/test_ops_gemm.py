@@ -1,0 +1,68 @@
+"""``ops.gemm.times_transposed``: x @ w.T in either BLAS layout, the same bits and C order."""
+
+import numpy as np
+import pytest
+
+from chainrule.ops import gemm
+
+
+@pytest.fixture
+def fresh_choices(monkeypatch):
+    monkeypatch.setattr(gemm, "_swapped", {})
+    return gemm._swapped
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("rows, n_in, n_out", [(32, 784, 256), (7, 300, 129), (1024, 64, 10)])
+@pytest.mark.parametrize("swap", [False, True])
+def test_either_layout_gives_x_times_w_transposed(fresh_choices, dtype, rows, n_in, n_out,
+                                                   swap):
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((rows, n_in)).astype(dtype)
+    w = rng.standard_normal((n_out, n_in)).astype(dtype)
+    fresh_choices[(x.shape, w.shape, x.dtype)] = swap   # the choice forced, not measured
+    y = gemm.times_transposed(x, w)
+    assert y.flags.c_contiguous and y.shape == (rows, n_out) and y.dtype == dtype
+    np.testing.assert_allclose(y, x.astype(np.float64) @ w.T.astype(np.float64),
+                               rtol=1e-4 if dtype == np.float32 else 1e-12, atol=1e-3)
+
+
+def test_the_measured_choice_keeps_the_bits_and_is_remembered(fresh_choices, monkeypatch):
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal((32, 784)).astype(np.float32)
+    w = rng.standard_normal((256, 784)).astype(np.float32)
+    y = gemm.times_transposed(x, w)
+    assert np.array_equal(y.view(np.uint32), (x @ w.T).view(np.uint32))
+    assert fresh_choices[(x.shape, w.shape, x.dtype)] in (True, False)
+
+    def measure_again(x, w):
+        raise AssertionError("measured twice")
+    monkeypatch.setattr(gemm, "_measure", measure_again)   # the next product looks it up
+    x2 = rng.standard_normal((32, 784)).astype(np.float32)
+    assert np.array_equal(gemm.times_transposed(x2, w).view(np.uint32),
+                          (x2 @ w.T).view(np.uint32))
+
+
+def test_a_layout_with_other_bits_is_never_chosen(monkeypatch):
+    x = np.random.default_rng(2).standard_normal((32, 784)).astype(np.float32)
+    w = np.random.default_rng(3).standard_normal((256, 784)).astype(np.float32)
+    seen = []
+
+    def bits_of_a_blas_that_rounds_the_swapped_layout_otherwise(a):
+        seen.append(a)
+        return a.view(np.uint32) ^ np.uint32(len(seen) == 2)   # the second: one bit off
+    monkeypatch.setattr(gemm, "_bits", bits_of_a_blas_that_rounds_the_swapped_layout_otherwise)
+    assert gemm._measure(x, w) is False and len(seen) == 2
+
+
+def test_small_odd_and_strided_products_are_plain(fresh_choices):
+    x = np.ones((4, 3), np.float32)
+    w = np.ones((2, 3), np.float32)
+    gemm.times_transposed(x, w)
+    assert fresh_choices[(x.shape, w.shape, x.dtype)] is False   # too small to be worth it
+    xt = np.ones((784, 32), np.float32).T          # not C-ordered: never measured, plain
+    assert np.array_equal(gemm.times_transposed(xt, np.ones((256, 784), np.float32)),
+                          np.full((32, 256), 784, np.float32))
+    assert len(fresh_choices) == 1
+    xi = np.ones((64, 1024), np.int64)             # ints: plain
+    assert gemm.times_transposed(xi, np.ones((64, 1024), np.int64))[0, 0] == 1024
