@@ -102,8 +102,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     train = commands.add_parser(
         "train", formatter_class=fmt, help="train an MLP (or CNN) classifier on a dataset",
-        description="Train an MLP classifier (Linear, [BatchNorm], activation, [Dropout] per "
-        "hidden layer) with a stratified train/validation/test split, early stopping on the "
+        description="Train a classifier, an MLP (Linear, [BatchNorm], activation, [Dropout] "
+        "per hidden layer) or, on images, a CNN (--model cnn), with a stratified "
+        "train/validation/test split, early stopping on the "
         "validation loss, and write model.safetensors, metrics.json and curves.png (and "
         "boundary.png for 2-D data) to the output folder.",
         epilog="datasets: digits (scikit-learn's 8x8 digits, bundled), the toy sets "
@@ -111,7 +112,8 @@ def build_parser() -> argparse.ArgumentParser:
         "mnist:FOLDER and fashion-mnist:FOLDER (the four IDX files, .gz or not), "
         "csv:FILE (numeric features and a label column). "
         "Examples: chainrule train | chainrule train moons --hidden 32,32 --epochs 60 | "
-        "chainrule train csv:iris.csv --label-column species")
+        "chainrule train csv:iris.csv --label-column species | "
+        "chainrule train mnist:~/data/mnist --model cnn")
     data = train.add_argument_group("data")
     data.add_argument("dataset", nargs="?", default=DEFAULTS["dataset"],
                       help="what to train on: digits, a toy set, mnist:FOLDER, "
