@@ -66,3 +66,21 @@ def test_small_odd_and_strided_products_are_plain(fresh_choices):
     assert len(fresh_choices) == 1
     xi = np.ones((64, 1024), np.int64)             # ints: plain
     assert gemm.times_transposed(xi, np.ones((64, 1024), np.int64))[0, 0] == 1024
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shape", [(1, 5), (128, 256), (3000, 7)])  # the ones grow past 1024
+def test_column_sums_are_the_sums_down_the_rows(dtype, shape):
+    g = np.random.default_rng(4).standard_normal(shape).astype(dtype)
+    got = gemm.column_sums(g)
+    assert got.shape == shape[1:] and got.dtype == dtype
+    np.testing.assert_allclose(got, g.astype(np.float64).sum(0),
+                               rtol=1e-5 if dtype == np.float32 else 1e-13, atol=1e-4)
+    assert np.array_equal(gemm.column_sums(g[::2]), gemm.column_sums(np.ascontiguousarray(g[::2])))
+
+
+def test_column_sums_of_other_arrays_are_numpys():
+    h = np.ones((4, 3), np.float16)
+    assert gemm.column_sums(h).dtype == np.float16 and gemm.column_sums(h)[0] == 4
+    i = np.arange(6).reshape(3, 2)
+    assert np.array_equal(gemm.column_sums(i), [6, 9])

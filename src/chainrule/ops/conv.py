@@ -49,6 +49,7 @@ from ..autograd.function import Op
 from ..tensor import Tensor
 from . import either
 from .either import wants as _wants
+from .gemm import column_sums
 from .shape import to_last
 
 
@@ -467,9 +468,7 @@ class Conv(Op):
             gw = conv_weight(x, g, geom, groups, w.shape, getattr(self, "cols", None), rows)
         a = args[2]
         if isinstance(a, Tensor) and a._requires_grad:
-            # a GEMV: ~5x faster than NumPy's sum over the rows' axis 0 (a strided add-reduce)
-            xp = backend.get_array_module(rows)
-            gb = xp.ones(rows.shape[0], dtype=rows.dtype) @ rows
+            gb = column_sums(rows)  # a GEMV: ~5x faster than NumPy's sum over the rows' axis 0
         return gx, gw, gb, None, None
 
     def _graph_backward(self, g, x, w, b, geom, groups):

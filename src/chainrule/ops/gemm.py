@@ -1,4 +1,5 @@
-"""``x @ w.T``, the product of every Linear layer, in the faster of its two BLAS layouts.
+"""The BLAS calls of a Linear layer: ``x @ w.T`` in the faster of its two layouts, and the
+bias gradient's column sums as a matrix-vector product.
 
 ``x @ w.T`` and ``(w @ x.T).T`` are one product; the BLAS runs them as different kernels
 (which operand it packs, along which dimension it splits). On OpenBLAS with a small batch
@@ -12,6 +13,8 @@ the same bits and is clearly faster.
     >>> x, w = np.ones((32, 784), np.float32), np.ones((256, 784), np.float32)
     >>> times_transposed(x, w).shape  # C order either way
     (32, 256)
+    >>> column_sums(np.ones((3, 2), np.float32))
+    array([3., 3.], dtype=float32)
 """
 
 from __future__ import annotations
@@ -67,3 +70,22 @@ def _measure(x, w):
 
 def _bits(a):
     return a.view(np.dtype(f"u{a.itemsize}"))
+
+
+# A read-only vector of ones per dtype, grown to the longest column summed so far.
+_ones = {}
+
+
+def column_sums(g):
+    """``g.sum(0)`` of a 2-D host array as ``ones @ g``: a GEMV, 2-4x faster than NumPy's
+    add-reduce down the rows ((128, 256) float32: 2.1 us instead of 4.5). The sum's order
+    is the BLAS's, so its last bits may differ from ``g.sum(0)``'s."""
+    if type(g) is not np.ndarray or g.ndim != 2 or g.dtype.kind != "f" or g.itemsize < 4:
+        return g.sum(0)
+    n = g.shape[0]
+    ones = _ones.get(g.dtype)
+    if ones is None or ones.size < n:
+        ones = np.ones(max(n, 1024), g.dtype)
+        ones.flags.writeable = False
+        _ones[g.dtype] = ones
+    return ones[:n] @ g
