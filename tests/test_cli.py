@@ -508,3 +508,15 @@ def test_mlp_state_shapes_match_the_built_model(config):
     model = recipe.build_mlp(**config)
     assert recipe.mlp_state_shapes(**config) == {
         k: tuple(v.shape) for k, v in model.state_dict().items()}
+
+
+def test_default_epochs_are_40_or_about_5000_steps_on_a_large_set(tmp_path, capsys):
+    assert recipe.default_epochs(1258, 64) == 40                     # the digits
+    assert recipe.default_epochs(51_000, 64) == 6                    # MNIST's training images
+    assert recipe.default_epochs(10_000_000, 64) == 3                # at least 3
+    out = tmp_path / "run"                                           # 70,000 points: 1,094 steps
+    _train(capsys, "xor", "--samples", "100000", "--hidden", "8", "--patience", "0",
+           "--batch-size", "64", "--out", str(out))
+    report = json.loads((out / "metrics.json").read_text())
+    assert report["config"]["epochs"] == 5 == report["epochs_run"]  # recorded as a number
+    assert cli.main(["evaluate", str(out), "--json"]) == 0           # and read back as one

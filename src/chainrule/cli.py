@@ -90,10 +90,19 @@ def _fraction(text: str) -> float:
     return value
 
 
+class _DefaultsFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """argparse's "(default: ...)" after each help, except where the help words its own."""
+
+    def _get_help_string(self, action):
+        if "(default: " in (action.help or ""):
+            return action.help
+        return super()._get_help_string(action)
+
+
 def build_parser() -> argparse.ArgumentParser:
     from .train.recipe import ACTIVATIONS, OPTIMIZERS, SCHEDULERS  # noqa: PLC0415
 
-    fmt = argparse.ArgumentDefaultsHelpFormatter
+    fmt = _DefaultsFormatter
     parser = _Parser(prog="chainrule", description="chainrule: deep learning on NumPy, "
                      "with a computational graph you can see.")
     parser.add_argument("--version", action="version", version=_version())
@@ -165,8 +174,9 @@ def build_parser() -> argparse.ArgumentParser:
                      help="rescale each step's gradients to this global 2-norm at most")
     opt.add_argument("--scheduler", choices=SCHEDULERS, default=DEFAULTS["scheduler"],
                      help="learning-rate schedule over the epochs")
-    opt.add_argument("--epochs", type=_positive_int, default=DEFAULTS["epochs"],
-                     help="maximum number of epochs")
+    opt.add_argument("--epochs", type=_positive_int, default=None,
+                     help=f"maximum number of epochs (default: {DEFAULTS['epochs']}, or on a "
+                     "large dataset as many as take about 5,000 steps, at least 3: 6 on MNIST)")
     opt.add_argument("--batch-size", type=_positive_int, default=DEFAULTS["batch_size"],
                      help="mini-batch size")
     opt.add_argument("--patience", type=_non_negative(int), default=DEFAULTS["patience"],
@@ -270,7 +280,7 @@ def _check_config(config, where: str) -> dict:
     options = _train_options()
     for key in DEFAULTS:
         value, action = config[key], options[key]
-        default = action.default
+        default = DEFAULTS[key]  # (argparse's is None where the data decide, as for epochs)
         if isinstance(default, str) and action.type is not None:
             default = action.type(default)  # as argparse converts a default
         if action.nargs == 0:  # a flag
@@ -403,6 +413,8 @@ def cmd_train(args) -> int:
     if not config["dropout"] < 1:
         raise ValueError(f"--dropout must be below 1, got {config['dropout']}")
     data, train, val, test, preprocessing = _prepared(config)
+    if config["epochs"] is None:
+        config["epochs"] = recipe.default_epochs(len(train[1]), config["batch_size"])
     model_config = {"in_features": data.num_features, "hidden": list(config["hidden"]),
                     "classes": data.num_classes, "activation": config["activation"],
                     "dropout": config["dropout"], "batch_norm": config["batch_norm"]}

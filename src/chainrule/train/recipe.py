@@ -239,6 +239,18 @@ def make_optimizer(name, params, lr, momentum=0.9, weight_decay=0.0):
     raise ValueError(f"unknown optimizer {name!r}; expected one of {', '.join(OPTIMIZERS)}")
 
 
+def default_epochs(n_train, batch_size, epochs=40, steps=5000):
+    """``chainrule train``'s epochs when none are given: ``epochs``, or on a large training
+    set as many as take about ``steps`` steps, at least 3 (MNIST's 51,000 images at batch
+    64: 6 epochs, where the cosine schedule has run its course; the digits: 40).
+
+        >>> default_epochs(51_000, 64), default_epochs(1_257, 64)
+        (6, 40)
+    """
+    per_epoch = -(-n_train // batch_size)
+    return max(3, min(epochs, round(steps / per_epoch)))
+
+
 def make_scheduler(name, optimizer, epochs, steps_per_epoch, lr):
     from ..optim import lr_scheduler  # noqa: PLC0415
 
