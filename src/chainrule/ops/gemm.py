@@ -35,7 +35,8 @@ _GAIN = 0.85  # the other layout must take at most this share of the time
 def times_transposed(x, w):
     """``x @ w.T`` for a 2-D ``x`` (rows) and ``w`` (out, in), C-ordered, in the layout
     measured fastest for these shapes (see the module's docstring)."""
-    if type(x) is not np.ndarray or not (x.flags.c_contiguous and w.flags.c_contiguous):
+    if type(x) is not np.ndarray or not (x.flags.c_contiguous and w.flags.c_contiguous) or \
+            x.shape[0] * x.shape[1] * w.shape[0] < _MIN_WORK:
         return x @ w.T  # the layouts measured are those of C-ordered operands
     key = (x.shape, w.shape, x.dtype)
     swap = _swapped.get(key)
@@ -44,6 +45,11 @@ def times_transposed(x, w):
     if swap:
         return (w @ x.T).T.copy()
     return x @ w.T
+
+
+def swapped_layout(x_shape, w_shape, dtype):
+    """Whether products of these shapes run as ``(w @ x.T).T`` (False where never measured)."""
+    return _swapped.get((x_shape, w_shape, dtype)) is True
 
 
 def _measure(x, w):

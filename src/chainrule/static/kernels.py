@@ -29,7 +29,7 @@ from math import isfinite as _isfinite
 import numpy as np
 
 from ..ops.activation import Relu, Tanh, relu_array
-from ..ops.gemm import column_sums, times_transposed
+from ..ops.gemm import column_sums, swapped_layout
 from ..ops.fused.cross_entropy import CheckClassTarget, HardCrossEntropy
 from ..ops.fused.linear import Linear
 
@@ -64,7 +64,8 @@ def _out(s):
 
 
 class _Linear(_Kernel):
-    """x @ W.T in the layout ``ops.gemm`` measured the faster for its shapes, as eager's."""
+    """x @ W.T in the layout ``ops.gemm`` measured the faster for its shapes when the capture
+    ran them eagerly: the plan writes that layout out, with no lookup at each replay."""
 
     def fits(self, cg, s):
         x, W, b = s.args
@@ -77,7 +78,12 @@ class _Linear(_Kernel):
     def forward(self, cg, s):
         x, W, b = s.args
         y = _out(s)
-        cg.emit(f"{y} = {cg.const(times_transposed, 'c')}({cg.var(x)}, {cg.var(W)})", s)
+        xv, Wv = cg.var(x), cg.var(W)
+        if swapped_layout(tuple(x.shape), tuple(W.shape), x.dtype):  # measured by the capture
+            cg.emit(f"{y} = ({Wv} @ {xv}.T).T.copy() if {xv}.flags.c_contiguous and "
+                    f"{Wv}.flags.c_contiguous else {xv} @ {Wv}.T", s)  # as eager decides
+        else:
+            cg.emit(f"{y} = {xv} @ {Wv}.T", s)
         if b is not None:
             cg.emit(f"{y} += {cg.var(b)}")
 
