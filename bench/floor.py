@@ -3,7 +3,7 @@
 float32 throughout, the bias added in place into the matmul's fresh output, the
 softmax-cross-entropy gradient written as ``(p - onehot) / N``, activations applied in place
 (ReLU against a block of zeros), each layer's product in the BLAS layout measured faster at
-set-up, bias gradients as GEMVs, in-place SGD updates, and an Adam whose in-place passes,
+set-up, in-place SGD updates, and an Adam whose in-place passes,
 like SGD's, run block by block in cache. This is what a framework on NumPy would cost if it
 paid nothing for being one.
 """
@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from .cases import ADAM_LR, LR, Case, op_spec
-from .floor_kernels import ones, relu_, swapped_is_faster, times_transposed
+from .floor_kernels import relu_, swapped_is_faster, times_transposed
 
 
 # Elementwise passes over big arrays run in blocks of this many elements: a block of each
@@ -33,7 +33,6 @@ class FloorTrain:
         self.batches = data["batches"]
         self.rows = np.arange(case.batch)
         self.swapped = [swapped_is_faster(case.batch, W) for W in self.Ws]
-        self.ones = ones(case.batch)
         self.i = 0
         self.scratch = np.empty(BLOCK, dtype=np.float32)
         self.record = False   # checks only: keep a copy of the gradients the step applied
@@ -70,7 +69,7 @@ class FloorTrain:
         for layer in range(n_layers - 1, -1, -1):
             a = hs[layer]
             gW = g.T @ a
-            gb = self.ones @ g
+            gb = g.sum(axis=0)
             if layer > 0:
                 g_next = g @ Ws[layer]
                 if self.tanh:

@@ -1,5 +1,5 @@
 """What both NumPy floors (``bench.floor``, ``bench.floor_cnn``) share: the fastest NumPy
-formulations found for ReLU, a Linear layer's product and a bias gradient, the same as
+formulations found for ReLU and a Linear layer's product, the same as
 chainrule's (docs/benchmarks.md, "The fourth round"), so that a ratio to the floor measures
 the framework and not a better kernel on one side. Written here again, not imported: the
 floor depends on NumPy alone.
@@ -26,12 +26,6 @@ def relu_(h):
         part = flat[start:start + BLOCK]
         np.maximum(part, _ZEROS[:part.size], out=part)
     return h
-
-
-def ones(n, dtype=np.float32):
-    """A ones vector, for a bias gradient as the GEMV ``ones @ g`` (2-5x faster than
-    ``g.sum(axis=0)``)."""
-    return np.ones(n, dtype)
 
 
 def swapped_is_faster(rows, W, rng=None):

@@ -1,5 +1,5 @@
-"""The BLAS calls of a Linear layer: ``x @ w.T`` in the faster of its two layouts, and the
-bias gradient's column sums as a matrix-vector product.
+"""BLAS calls chosen for speed: a Linear layer's ``x @ w.T`` in the faster of its two
+layouts, and a convolution's bias gradient (column sums) as a matrix-vector product.
 
 ``x @ w.T`` and ``(w @ x.T).T`` are one product; the BLAS runs them as different kernels
 (which operand it packs, along which dimension it splits). On OpenBLAS with a small batch
@@ -85,7 +85,8 @@ _ones = {}
 def column_sums(g):
     """``g.sum(0)`` of a 2-D host array as ``ones @ g``: a GEMV, 2-4x faster than NumPy's
     add-reduce down the rows ((128, 256) float32: 2.1 us instead of 4.5). The sum's order
-    is the BLAS's, so its last bits may differ from ``g.sum(0)``'s."""
+    is the BLAS's, so its last bits may differ from ``g.sum(0)``'s. (Linear keeps
+    ``g.sum(0)``: the figures the README quotes were trained with its rounding.)"""
     if type(g) is not np.ndarray or g.ndim != 2 or g.dtype.kind != "f" or g.itemsize < 4:
         return g.sum(0)
     n = g.shape[0]

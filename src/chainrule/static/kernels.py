@@ -8,7 +8,7 @@ node needs only to be part of a graph or to check its inputs (those checks passe
 step was captured, and the guards hold the shapes and dtypes they passed on). No node is
 made at all. Where an input is a dead array of the plan, the result is written into it.
 
-    Linear          y = x @ W.T; y += b           gx = g @ W, gW = g.T @ x, gb = ones @ g
+    Linear          y = x @ W.T; y += b           gx = g @ W, gW = g.T @ x, gb = g.sum(0)
     Relu, Tanh      relu_array(x), np.tanh(x)     g * (y != 0) (= eager's g * not(x <= 0)),
                                                   g * (1 - y * y)
     CheckClassTarget  one reduction (targets viewed as unsigned); the op runs only to raise
@@ -29,7 +29,7 @@ from math import isfinite as _isfinite
 import numpy as np
 
 from ..ops.activation import Relu, Tanh, relu_array
-from ..ops.gemm import column_sums, swapped_layout
+from ..ops.gemm import swapped_layout
 from ..ops.fused.cross_entropy import CheckClassTarget, HardCrossEntropy
 from ..ops.fused.linear import Linear
 
@@ -96,7 +96,7 @@ class _Linear(_Kernel):
         if gW is not None:
             cg.emit(f"v{gW.index} = {g}.T @ {cg.var(x)}", vjp)
         if gb is not None:
-            cg.emit(f"v{gb.index} = {cg.const(column_sums, 'c')}({g})", vjp)
+            cg.emit(f"v{gb.index} = {g}.sum(0)", vjp)
 
 
 def _in_place(cg, s):

@@ -13,7 +13,7 @@ from __future__ import annotations
 from ...autograd.function import Op
 from ...promotion import check_same_dtype
 from ...tensor import Tensor
-from ..gemm import column_sums, times_transposed
+from ..gemm import times_transposed
 from ..linalg import check_matmul
 
 
@@ -55,7 +55,7 @@ class Linear(Op):
             x2 = x.reshape(-1, x.shape[-1]) if x.ndim != 2 else x
             gW = g2.T @ x2
         if b_arg is not None and b_arg._requires_grad:
-            gb = column_sums(g2)
+            gb = g2.sum(0)
         return gx, gW, gb
 
 
