@@ -61,6 +61,7 @@ class Sigmoid(Op):
 # A read-only block of zeros per dtype, for relu_array: 256 KB, so it stays in L2 cache.
 _ZEROS_BLOCK = 1 << 16
 _zeros = {}
+_memory_orders = {}  # strides -> the axes in memory order (sorting them costs ~1 us a call)
 
 
 def relu_array(x, out=None):
@@ -82,7 +83,12 @@ def relu_array(x, out=None):
     if x.flags.c_contiguous and out.flags.c_contiguous:
         flat_x, flat_out = x.reshape(-1), out.reshape(-1)
     else:  # a permuted layout (a convolution's channels-last output): walk its memory
-        order = sorted(range(x.ndim), key=lambda i: -x.strides[i])
+        order = _memory_orders.get(x.strides)
+        if order is None:
+            if len(_memory_orders) > 256:  # bounded: a few layouts recur in a model
+                _memory_orders.clear()
+            order = tuple(sorted(range(x.ndim), key=lambda i: -x.strides[i]))
+            _memory_orders[x.strides] = order
         xm, om = x.transpose(order), out.transpose(order)
         if not (xm.flags.c_contiguous and om.flags.c_contiguous):
             return np.maximum(x, 0, out=out)
