@@ -36,6 +36,7 @@ def test_train_digits_writes_three_files_and_learns(tmp_path, capsys):
     assert report["model"] == {"in_features": 64, "hidden": [256, 128], "classes": 10,
                                "activation": "relu", "dropout": 0.1, "batch_norm": True}
     assert report["epochs_run"] == len(report["history"]["loss"]) <= 6
+    assert report["config"]["label_smoothing"] == 0.0   # the MLP's default (the CNN's: 0.1)
     assert f"test accuracy {report['test']['accuracy']:.4f}" in printed.out
     # evaluate rebuilds the model and the split and measures exactly the saved numbers
     assert _evaluate(capsys, out) == report["test"]
