@@ -3,9 +3,9 @@
 float32 throughout, the bias added in place into the matmul's fresh output, the
 softmax-cross-entropy gradient written as ``(p - onehot) / N``, activations applied in place
 (ReLU against a block of zeros), each layer's product in the BLAS layout measured faster at
-set-up, in-place SGD updates, and an Adam whose in-place passes,
-like SGD's, run block by block in cache. This is what a framework on NumPy would cost if it
-paid nothing for being one.
+set-up, in-place SGD updates, and an Adam whose in-place passes, like SGD's, run block by
+block in cache. This is what a framework on NumPy would cost if it paid nothing for being
+one.
 """
 
 from __future__ import annotations

@@ -75,11 +75,14 @@ def relu_array(x, out=None):
         >>> relu_array(np.array([-1.0, 2.0, np.nan]))
         array([ 0.,  2., nan])
     """
-    n = x.size
-    if n < 2048 or type(x) is not np.ndarray or x.dtype.kind != "f":
+    if type(x) is not np.ndarray:  # another device's array: the quirk is NumPy's
         return backend.get_array_module(x).maximum(x, 0, out=out)
+    n = x.size
+    if n < 2048 or x.dtype.kind != "f":
+        return np.maximum(x, 0, out=out)
+    xp = backend.get_array_module(x)
     if out is None:
-        out = np.empty_like(x)  # x's memory order
+        out = xp.empty_like(x)  # x's memory order
     if x.flags.c_contiguous and out.flags.c_contiguous:
         flat_x, flat_out = x.reshape(-1), out.reshape(-1)
     else:  # a permuted layout (a convolution's channels-last output): walk its memory
@@ -95,7 +98,7 @@ def relu_array(x, out=None):
         flat_x, flat_out = xm.reshape(-1), om.reshape(-1)
     zeros = _zeros.get(x.dtype)
     if zeros is None:
-        zeros = np.zeros(_ZEROS_BLOCK, x.dtype)
+        zeros = xp.zeros(_ZEROS_BLOCK, x.dtype)
         zeros.flags.writeable = False
         zeros = _zeros.setdefault(x.dtype, zeros)
     if n <= _ZEROS_BLOCK:

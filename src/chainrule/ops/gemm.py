@@ -23,6 +23,8 @@ from time import perf_counter
 
 import numpy as np
 
+from .. import backend
+
 # (x shape, w shape, dtype) -> whether (w @ x.T).T is the way. Filled once per shape (a
 # plain dict: two threads measuring the same shape at once both store the same kind of answer).
 _swapped = {}
@@ -57,8 +59,7 @@ def _measure(x, w):
     if type(w) is not np.ndarray or x.ndim != 2 or w.ndim != 2 or x.dtype != w.dtype or \
             x.dtype.kind != "f":
         return False
-    work = x.shape[0] * x.shape[1] * w.shape[0]
-    if not _MIN_WORK <= work <= _MAX_WORK:
+    if x.shape[0] * x.shape[1] * w.shape[0] > _MAX_WORK:  # (the caller checked the minimum)
         return False
     plain, swapped = x @ w.T, (w @ x.T).T.copy()
     if not np.array_equal(_bits(plain), _bits(swapped)):
@@ -87,12 +88,13 @@ def column_sums(g):
     add-reduce down the rows ((128, 256) float32: 2.1 us instead of 4.5). The sum's order
     is the BLAS's, so its last bits may differ from ``g.sum(0)``'s. (Linear keeps
     ``g.sum(0)``: the figures the README quotes were trained with its rounding.)"""
-    if type(g) is not np.ndarray or g.ndim != 2 or g.dtype.kind != "f" or g.itemsize < 4:
+    xp = backend.get_array_module(g)
+    if xp is not np or g.ndim != 2 or g.dtype.kind != "f" or g.itemsize < 4:
         return g.sum(0)
     n = g.shape[0]
     ones = _ones.get(g.dtype)
     if ones is None or ones.size < n:
-        ones = np.ones(max(n, 1024), g.dtype)
+        ones = xp.ones(max(n, 1024), g.dtype)
         ones.flags.writeable = False
         _ones[g.dtype] = ones
     return ones[:n] @ g
