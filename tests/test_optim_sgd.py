@@ -6,6 +6,7 @@ import torch
 
 import chainrule as cr
 from chainrule.optim import SGD
+from chainrule.backend import host_blas
 from chainrule.optim.sgd import sgd_update
 from test_optim_base import Pair, assert_state_like_torch, run_pair
 
@@ -119,3 +120,25 @@ def test_a_momentum_buffer_saved_as_none_is_made_on_the_next_step_like_torch():
              "param_groups": [dict(opt.state_dict()["param_groups"][0])]}
     opt.load_state_dict(state)
     run_pair(lambda ps: opt, lambda ps: topt, steps=5, pair=pair)
+
+
+@pytest.mark.skipif(not host_blas.fused(), reason="no BLAS axpy that rounds once")
+@pytest.mark.parametrize("kwargs", GRID, ids=lambda k: ",".join(f"{a}={b}" for a, b in k.items()))
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_sgd_equals_torch_bit_for_bit(kwargs, dtype):
+    """Every update rounds as torch's (``add_`` with ``alpha``: one rounding), at sizes with
+    and without a tail after the BLAS kernel's runs, one block and many."""
+    rng = np.random.default_rng(3)
+    shapes = [(7,), (10, 13), (256,), (300, 400)]
+    w0 = [rng.standard_normal(s).astype(dtype) for s in shapes]
+    ws = [cr.tensor(w.copy(), requires_grad=True) for w in w0]
+    tws = [torch.tensor(w.copy(), requires_grad=True) for w in w0]
+    opt, topt = SGD(ws, **kwargs), torch.optim.SGD(tws, **kwargs)
+    for _ in range(4):
+        for w, tw, s in zip(ws, tws, shapes):
+            g = rng.standard_normal(s).astype(dtype)
+            w.grad, tw.grad = cr.tensor(g), torch.tensor(g)
+        opt.step()
+        topt.step()
+    for w, tw in zip(ws, tws):
+        np.testing.assert_array_equal(w._array, tw.detach().numpy())

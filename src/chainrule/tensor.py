@@ -18,6 +18,7 @@ import weakref
 import numpy as np
 
 from . import aliases, backend
+from .backend.host_blas import add_scaled
 from .printing import format_array
 from .size import Size
 
@@ -465,14 +466,20 @@ class Tensor:
         if _in_graph(self, other):
             return self._recorded("add_", other, lambda old: _ops.add(old, other, alpha), False)
         other = self._inplace("add_", other, True, **({} if alpha == 1 else {"alpha": alpha}))
-        self._array += other if alpha == 1 else alpha * other
+        if alpha == 1:
+            self._array += other
+        else:  # rounded once, as torch's add_ with alpha
+            add_scaled(self._array, alpha, other)
         return self
 
     def sub_(self, other, alpha=1):
         if _in_graph(self, other):
             return self._recorded("sub_", other, lambda old: _ops.sub(old, other, alpha), False)
         other = self._inplace("sub_", other, True, **({} if alpha == 1 else {"alpha": alpha}))
-        self._array -= other if alpha == 1 else alpha * other
+        if alpha == 1:
+            self._array -= other
+        else:
+            add_scaled(self._array, -alpha, other)
         return self
 
     def mul_(self, other):

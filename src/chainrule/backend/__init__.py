@@ -16,6 +16,9 @@ import numpy as np
 default_float = np.dtype(np.float32)
 
 from .dtype import bfloat16, dtype, of_numpy  # noqa: E402,F401 - chainrule's dtype objects
+from . import host_memory  # noqa: E402
+
+host_memory.tune()  # freed arrays reused by the next step, not refaulted (host_memory)
 from .dtype import names as _dtype_names  # noqa: E402
 
 

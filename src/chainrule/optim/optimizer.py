@@ -36,6 +36,7 @@ from .. import backend
 from ..autograd import grad_mode
 from ..autograd import tracing as _tracing
 from ..autograd.grad_mode import state as _grad_state
+from ..backend.host_blas import add_scaled
 from ..tensor import Tensor, _make
 
 # Large arrays are updated block by block: a block and the update's scratch space stay in
@@ -49,8 +50,12 @@ def effective_grad(param, grad, weight_decay, maximize, out):
     Written into ``out`` (scratch shaped like ``param``) when it differs from ``grad``.
     """
     if weight_decay != 0:
-        g = np.multiply(param, weight_decay, out=out)
-        return (np.subtract if maximize else np.add)(g, grad, out=g)
+        # torch's grad.add(param, alpha=weight_decay): one rounding (add_scaled)
+        if maximize:
+            np.negative(grad, out=out)
+        else:
+            np.copyto(out, grad)
+        return add_scaled(out, weight_decay, param)
     if maximize:
         return np.negative(grad, out=out)
     return grad

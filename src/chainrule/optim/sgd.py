@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .optimizer import BLOCK, Optimizer, check_hyper, effective_grad
+from ..backend.host_blas import add_scaled
+from .optimizer import Optimizer, check_hyper, effective_grad
 
 
 def sgd_update(param, grad, buf, tmp, tmp2, *, lr, weight_decay, momentum, dampening,
@@ -26,6 +27,8 @@ def sgd_update(param, grad, buf, tmp, tmp2, *, lr, weight_decay, momentum, dampe
         buf = momentum * buf + (1 - dampening) * d   afterwards
         d   = d + momentum * buf  (nesterov)   or   d = buf
         w  -= lr * d
+
+    Each ``a + s * b`` is rounded once, as torch's ``add_(b, alpha=s)`` (``add_scaled``).
     """
     d = effective_grad(param, grad, weight_decay, maximize, tmp)
     if momentum != 0:
@@ -36,22 +39,13 @@ def sgd_update(param, grad, buf, tmp, tmp2, *, lr, weight_decay, momentum, dampe
             if dampening == 0:
                 buf += d
             else:
-                buf += np.multiply(d, 1 - dampening, out=tmp2)
+                add_scaled(buf, 1 - dampening, d)
         if nesterov:
-            d = np.add(d, np.multiply(buf, momentum, out=tmp2), out=tmp2)
+            np.copyto(tmp2, d)
+            d = add_scaled(tmp2, momentum, buf)
         else:
             d = buf
-    if d is tmp or d is tmp2:
-        d *= -lr
-        param += d
-    else:
-        param += np.multiply(d, -lr, out=tmp)
-
-
-def sgd_plain_update(param, grad, lr):
-    """``sgd_update`` without momentum, weight decay or maximize: ``w += -lr * g`` in place,
-    rounded as torch rounds it (the product first). The common case, called directly."""
-    param += np.multiply(grad, -lr)
+    add_scaled(param, -lr, d)
 
 
 class SGD(Optimizer):
@@ -94,38 +88,19 @@ class SGD(Optimizer):
 
     def _update_group(self, work, hyper):
         # Plain SGD (no momentum: the group is stateless) is the common case of every training
-        # step: its small parameters are updated here, without a call per parameter.
+        # step: its parameters are updated here, without a call per parameter.
         if hyper["weight_decay"] != 0 or hyper["maximize"]:
             return False
         lr = hyper["lr"]
         for p, grad in work:
-            w = p._array
-            if w.size <= BLOCK:
-                sgd_plain_update(w, grad, lr)
-            else:
-                self._update_param(p, grad, {}, (), hyper, False)
+            add_scaled(p._array, -lr, grad)
             p._version += 1
         return True
 
     def _update_param(self, p, grad, state, spec, hyper, fresh):
-        w = p._array
-        # Plain SGD (no spec: no momentum) is the common case of every training step.
         if not spec and hyper["weight_decay"] == 0 and not hyper["maximize"]:
-            if w.size <= BLOCK:
-                # Plain SGD on a small array needs no scratch space and no blocking.
-                sgd_plain_update(w, grad, hyper["lr"])
-                return
-            if w.flags.c_contiguous and grad.flags.c_contiguous and isinstance(w, np.ndarray):
-                self._plain_blocks(w.reshape(-1), grad.reshape(-1), -hyper["lr"])
-                return
+            add_scaled(p._array, -hyper["lr"], grad)  # plain SGD: no scratch, one pass
+            return
         buf = state["momentum_buffer"]._array if spec else None
-        for (w, g, b), (t1, t2) in self._blocks([w, grad, buf], 2):
+        for (w, g, b), (t1, t2) in self._blocks([p._array, grad, buf], 2):
             sgd_update(w, g, b, t1, t2, first=fresh, **hyper)
-
-    def _plain_blocks(self, w, g, step):
-        """w += step * g over cache-sized blocks with one scratch block: two passes in cache."""
-        (scratch,) = self._buffers(w, BLOCK, 1)
-        for start in range(0, w.size, BLOCK):
-            stop = min(start + BLOCK, w.size)
-            t = np.multiply(g[start:stop], step, out=scratch[:stop - start])
-            w[start:stop] += t

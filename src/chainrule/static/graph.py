@@ -292,10 +292,12 @@ class Graph:
             variables = [v for v in self.variables.values() if v._requires_grad]
         variables = list(variables)
         grads = self.gradients(loss, variables)
-        updates = [self.assign_sub(v, lr * g) for v, g in zip(variables, grads) if g is not None]
+        # w.sub_(g, alpha=lr): rounded once, as optim.SGD's step (and torch's) rounds it
+        updates = [self._update("sub_", v, g, "minimize", alpha=lr)
+                   for v, g in zip(variables, grads) if g is not None]
         return self.group(*updates, name="minimize")
 
-    def _update(self, op, variable, value, method):
+    def _update(self, op, variable, value, method, **attrs):
         self._building(method)
         if not isinstance(variable, Tensor) or variable.grad_fn is not None:
             raise TypeError(f"Graph.{method}: the target must be a variable (a leaf tensor), "
@@ -307,7 +309,7 @@ class Graph:
             raise ValueError(f"Graph.{method}: a value of shape {tuple(value.shape)} cannot "
                              f"update a variable of shape {tuple(variable.shape)}")
         # Recorded, not done: the update runs when fetched (the graph's values are stand-ins).
-        step = self.program.add(op, [variable, value], {}, [])
+        step = self.program.add(op, [variable, value], attrs, [])
         self._update_steps.add(id(step))
         return Update(f"{op}({getattr(variable, 'name', None) or 'variable'})", (step,))
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..backend.host_blas import add_scaled
 from ..optim.adam import Adam, AdamW, adam_update
 from ..optim.optimizer import BLOCK
 from ..optim.sgd import SGD, sgd_update
@@ -44,17 +45,11 @@ def emit_sgd(cg, opt, step):
             "and G[0]['weight_decay'] == 0 and not G[0]['maximize']:")
     cg.emit("    lr = -float(G[0]['lr'])")
     cg.emit(f"    {o}._opt_called = True")
-    mul = cg.const(np.multiply, "np_")
-    blocks = cg.const(_plain_blocks)
-    for p, name in zip(groups[0]["params"], names):
+    add = cg.const(add_scaled)
+    for name in names:
         cg.emit(f"    t = {name}._grad")
         cg.emit("    if t is not None:")
-        # (lr * grad into a buffer of the plan instead saved ~1 us a step but raised the
-        # step's peak memory above the eager step's: each temporary here dies at once.)
-        if p._array.size <= BLOCK or type(p._array) is not np.ndarray:
-            cg.emit(f"        {name}._array += {mul}(t._array, lr)")
-        else:
-            cg.emit(f"        {blocks}({name}._array, t._array, lr)")
+        cg.emit(f"        {add}({name}._array, lr, t._array)")
         cg.emit(f"        {name}._version += 1")
     cg.emit("else:")
     cg.emit(f"    {cg.const(sgd_step)}({o})")
@@ -149,26 +144,10 @@ def sgd_step(opt):
                 continue
             w, g = p._array, grad_t._array
             if plain:
-                if w.size <= BLOCK or type(w) is not np.ndarray:
-                    w += np.multiply(g, -lr)
-                else:
-                    _plain_blocks(w, g, -lr)
+                add_scaled(w, -lr, g)
             else:
                 _momentum(p, w, g, state, hyper)
             p._version += 1
-
-
-def _plain_blocks(w, g, step):
-    """w += step * g, block by block (as ``SGD._plain_blocks``)."""
-    if not (w.flags.c_contiguous and g.flags.c_contiguous):
-        w += np.multiply(g, step)
-        return
-    w, g = w.reshape(-1), g.reshape(-1)
-    scratch, _ = _SCRATCH.get(w, BLOCK)
-    for start in range(0, w.size, BLOCK):
-        stop = min(start + BLOCK, w.size)
-        t = np.multiply(g[start:stop], step, out=scratch[:stop - start])
-        w[start:stop] += t
 
 
 def _momentum(p, w, g, state, hyper):

@@ -1,0 +1,82 @@
+"""``add_scaled``: y += alpha * x rounded once, as torch's ``add_(x, alpha=...)``."""
+
+import numpy as np
+import pytest
+import torch
+
+from chainrule.backend import host_blas
+
+fused = pytest.mark.skipif(not host_blas.fused(), reason="no BLAS axpy that rounds once")
+
+SIZES = [1, 7, 31, 32, 33, 63, 64, 65, 100, 1000, 1001, 65537, 200704, 300001]
+
+
+def _torch_add(y, alpha, x):
+    t = torch.from_numpy(y.copy())
+    t.add_(torch.from_numpy(x), alpha=alpha)
+    return t.numpy()
+
+
+@fused
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_equals_torch_bit_for_bit_at_every_size(dtype):
+    for n in SIZES:
+        rng = np.random.default_rng(n)
+        y, x = (rng.standard_normal(n).astype(dtype) for _ in range(2))
+        got = host_blas.add_scaled(y.copy(), -0.0123, x)
+        np.testing.assert_array_equal(got, _torch_add(y, -0.0123, x), err_msg=f"n={n}")
+
+
+@fused
+def test_rounds_once_where_numpy_rounds_twice():
+    rng = np.random.default_rng(0)
+    y, x = (rng.standard_normal(4096).astype(np.float32) for _ in range(2))
+    twice = y + x * np.float32(0.3)
+    once = host_blas.add_scaled(y.copy(), 0.3, x)
+    assert (once != twice).sum() > 20  # ~2% of the elements differ in the last bit
+    np.testing.assert_allclose(once, twice, rtol=1e-6, atol=1e-6)
+
+
+@fused
+def test_shapes_zero_dims_and_read_only_operands():
+    y = np.arange(12, dtype=np.float32).reshape(3, 4)
+    x = np.ones((3, 4), np.float32)
+    x.flags.writeable = False
+    out = host_blas.add_scaled(y, 2.0, x)
+    assert out is y
+    np.testing.assert_array_equal(y, np.arange(12).reshape(3, 4) + 2.0)
+    scalar = np.array(1.5, np.float32)
+    host_blas.add_scaled(scalar, 2.0, np.array(0.25, np.float32))
+    assert scalar == 2.0
+    empty = np.empty((0, 3), np.float32)
+    assert host_blas.add_scaled(empty, 1.0, empty.copy()).shape == (0, 3)
+
+
+def test_other_layouts_and_dtypes_fall_back_to_numpy():
+    """A strided view, a broadcast or mixed dtypes: NumPy's ``y += alpha * x``, in place."""
+    rng = np.random.default_rng(1)
+    base = rng.standard_normal((300, 400)).astype(np.float32)
+    g = rng.standard_normal((400, 300)).astype(np.float32)
+    y = base.copy().T
+    expected = y + g * np.float32(-0.1)
+    host_blas.add_scaled(y, -0.1, g)
+    np.testing.assert_array_equal(y, expected)
+    row = np.ones(4, np.float32)
+    y2 = np.zeros((2, 4), np.float32)
+    host_blas.add_scaled(y2, 3.0, row)
+    np.testing.assert_array_equal(y2, np.full((2, 4), 3.0))
+    y3 = np.ones(5, np.float64)
+    host_blas.add_scaled(y3, 0.5, np.ones(5, np.float32))
+    np.testing.assert_array_equal(y3, np.full(5, 1.5))
+
+
+def test_the_numpy_fallback_blocks_big_arrays(monkeypatch):
+    """Without axpy, a big contiguous array is updated a cache-sized block at a time, with
+    NumPy's two roundings."""
+    monkeypatch.setattr(host_blas, "_axpy", {})
+    rng = np.random.default_rng(2)
+    y, x = (rng.standard_normal(host_blas.BLOCK * 2 + 17).astype(np.float32) for _ in range(2))
+    expected = y + x * np.float32(0.7)
+    host_blas.add_scaled(y, 0.7, x)
+    np.testing.assert_array_equal(y, expected)
+    assert not host_blas.fused()
