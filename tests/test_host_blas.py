@@ -8,7 +8,8 @@ from chainrule.backend import host_blas
 
 fused = pytest.mark.skipif(not host_blas.fused(), reason="no BLAS axpy that rounds once")
 
-SIZES = [1, 7, 31, 32, 33, 63, 64, 65, 100, 1000, 1001, 65537, 200704, 300001]
+M = host_blas.MIN_SIZE
+SIZES = [M, M + 1, M + 31, M + 63, M + 64, M + 65, 65537, 200704, 300001]
 
 
 def _torch_add(y, alpha, x):
@@ -30,7 +31,7 @@ def test_equals_torch_bit_for_bit_at_every_size(dtype):
 @fused
 def test_rounds_once_where_numpy_rounds_twice():
     rng = np.random.default_rng(0)
-    y, x = (rng.standard_normal(4096).astype(np.float32) for _ in range(2))
+    y, x = (rng.standard_normal(M).astype(np.float32) for _ in range(2))
     twice = y + x * np.float32(0.3)
     once = host_blas.add_scaled(y.copy(), 0.3, x)
     assert (once != twice).sum() > 20  # ~2% of the elements differ in the last bit
@@ -38,13 +39,23 @@ def test_rounds_once_where_numpy_rounds_twice():
 
 
 @fused
-def test_shapes_zero_dims_and_read_only_operands():
-    y = np.arange(12, dtype=np.float32).reshape(3, 4)
-    x = np.ones((3, 4), np.float32)
+def test_shapes_and_read_only_operands():
+    y = np.arange(3 * M, dtype=np.float32).reshape(3, M)
+    x = np.ones((3, M), np.float32)
     x.flags.writeable = False
     out = host_blas.add_scaled(y, 2.0, x)
     assert out is y
-    np.testing.assert_array_equal(y, np.arange(12).reshape(3, 4) + 2.0)
+    np.testing.assert_array_equal(y, np.arange(3 * M).reshape(3, M) + 2.0)
+
+
+def test_small_arrays_keep_numpys_rounding():
+    """Below MIN_SIZE elements a call into the library costs more than NumPy's two passes:
+    NumPy's ``y += alpha * x`` there, bit for bit, 0-d and empty arrays included."""
+    rng = np.random.default_rng(4)
+    for n in (1, 7, 64, 1000, M - 1):
+        y, x = (rng.standard_normal(n).astype(np.float32) for _ in range(2))
+        expected = y + x * np.float32(-0.0123)
+        np.testing.assert_array_equal(host_blas.add_scaled(y, -0.0123, x), expected)
     scalar = np.array(1.5, np.float32)
     host_blas.add_scaled(scalar, 2.0, np.array(0.25, np.float32))
     assert scalar == 2.0
