@@ -45,18 +45,21 @@ def add_scaled(y, alpha, x):
     """``y += alpha * x`` in place, with one rounding per element (torch's ``add_`` with
     ``alpha``) where BLAS's axpy is at hand and ``y`` has ``MIN_SIZE`` elements or more;
     returns ``y``."""
+    if y.size < MIN_SIZE:  # checked first: the common call (biases, small layers)
+        y += x * alpha
+        return y
     if type(y) is np.ndarray and type(x) is np.ndarray and y.flags.c_contiguous \
-            and x.flags.c_contiguous and y.shape == x.shape and x.dtype == y.dtype:
-        axpy = _axpy.get(y.dtype) if y.size >= MIN_SIZE else None
-        if axpy is not None and y.flags.writeable:
+            and x.flags.c_contiguous and y.shape == x.shape and x.dtype == y.dtype \
+            and y.flags.writeable:
+        axpy = _axpy.get(y.dtype)
+        if axpy is not None:
             n = y.size
             body = n - n % _BODY
-            if body:
-                axpy(body, alpha, _address(x), 1, _WINDOW.from_buffer(y), 1)
+            axpy(body, alpha, _address(x), 1, _WINDOW.from_buffer(y), 1)
             if body != n:
                 _tail(axpy, y.reshape(-1)[body:], alpha, x.reshape(-1)[body:])
             return y
-        if y.size > BLOCK and y.flags.writeable:
+        if y.size > BLOCK:
             _blocks(y.reshape(-1), alpha, x.reshape(-1))
             return y
     y += x * alpha
