@@ -49,8 +49,11 @@ def normalize_dims(name, dim, ndim):
 
 def normalize_dim(name, dim, ndim):
     """One ``dim`` as a non-negative axis (0 for a 0-d tensor, after checking it is 0 or -1)."""
-    dims = normalize_dims(name, int(dim), ndim)
-    return dims[0] if ndim else 0
+    d = int(dim)
+    n = ndim or 1
+    if -n <= d < n:  # the common case, without normalize_dims's tuple, set and sort
+        return d % n if ndim else 0
+    return normalize_dims(name, d, ndim)  # raises, naming the op and the range
 
 
 def _on(like, value, dtype=None):
