@@ -91,3 +91,24 @@ def test_the_numpy_fallback_blocks_big_arrays(monkeypatch):
     host_blas.add_scaled(y, 0.7, x)
     np.testing.assert_array_equal(y, expected)
     assert not host_blas.fused()
+
+
+def _array_at(ref, n):
+    """The float32 array of n elements at a ctypes buffer view or an address."""
+    import ctypes
+    address = ref if isinstance(ref, int) else ctypes.addressof(ref)
+    return np.ctypeslib.as_array(ctypes.cast(address, ctypes.POINTER(ctypes.c_float)), (n,))
+
+
+def test_the_load_time_check_refuses_a_kernel_that_rounds_twice():
+    """A library whose axpy rounds the product and then the sum is not used (NumPy then)."""
+    def twice(n, alpha, x, incx, y, incy):
+        ys = _array_at(y, n)
+        ys += _array_at(x, n) * np.float32(alpha)
+
+    def once(n, alpha, x, incx, y, incy):  # exact on the check's numbers, in [1, 2)
+        ys = _array_at(y, n)
+        ys[...] = (ys + np.float64(np.float32(alpha)) * _array_at(x, n)).astype(np.float32)
+
+    assert not host_blas._rounds_once(twice)
+    assert host_blas._rounds_once(once)
