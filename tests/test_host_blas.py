@@ -112,3 +112,13 @@ def test_the_load_time_check_refuses_a_kernel_that_rounds_twice():
 
     assert not host_blas._rounds_once(twice)
     assert host_blas._rounds_once(once)
+
+
+def test_alpha_zero_still_propagates_inf_and_nan_as_torch():
+    """BLAS's axpy returns at once for alpha 0; torch computes y + 0 * x (nan for inf)."""
+    y = np.ones(M, np.float32)
+    x = np.ones(M, np.float32)
+    x[3], x[5] = np.inf, np.nan
+    host_blas.add_scaled(y, 0.0, x)
+    np.testing.assert_array_equal(y, _torch_add(np.ones(M, np.float32), 0.0, x))
+    assert np.isnan(y[3]) and np.isnan(y[5]) and y[0] == 1

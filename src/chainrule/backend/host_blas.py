@@ -47,6 +47,10 @@ def add_scaled(y, alpha, x):
     if y.size < MIN_SIZE:  # checked first: the common call (biases, small layers)
         y += x * alpha
         return y
+    if not alpha:  # BLAS returns y as it is; torch gives y + 0 * inf = nan, quietly
+        with np.errstate(invalid="ignore"):
+            y += x * alpha
+        return y
     if type(y) is np.ndarray and type(x) is np.ndarray and y.flags.c_contiguous \
             and x.flags.c_contiguous and y.shape == x.shape and x.dtype == y.dtype \
             and y.flags.writeable:
