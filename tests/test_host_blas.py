@@ -122,3 +122,47 @@ def test_alpha_zero_still_propagates_inf_and_nan_as_torch():
     host_blas.add_scaled(y, 0.0, x)
     np.testing.assert_array_equal(y, _torch_add(np.ones(M, np.float32), 0.0, x))
     assert np.isnan(y[3]) and np.isnan(y[5]) and y[0] == 1
+
+
+gers = pytest.mark.skipif(not host_blas._ger, reason="no BLAS ger that adds as NumPy does")
+
+
+@gers
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_add_rows_is_numpys_sum_bit_for_bit(dtype):
+    """Rows joined (a power of two divides the row count) or not, 2-D and more, a (1, N)
+    bias row, infinities, nan and signed zeros: the bits of ``y + b``."""
+    rng = np.random.default_rng(5)
+    for shape in [(50176, 6), (1900, 25), (1001, 17), (4096, 1), (1024, 256), (64, 3, 100)]:
+        y = rng.standard_normal(shape).astype(dtype)
+        b = rng.standard_normal(shape[-1]).astype(dtype)
+        y.reshape(-1)[:4] = [np.inf, -0.0, np.nan, -np.inf]
+        b[0] = -0.0
+        with np.errstate(invalid="ignore"):
+            expected = y + b
+        got = host_blas.add_rows(y, b)
+        assert got is y
+        bits = np.dtype(f"u{y.itemsize}")
+        np.testing.assert_array_equal(got.view(bits), expected.view(bits), err_msg=str(shape))
+
+
+def test_add_rows_falls_back_to_numpy_for_other_layouts():
+    """Small, strided, broadcast from a 2-D bias, mixed dtypes or 1-D: NumPy's ``y += b``."""
+    rng = np.random.default_rng(6)
+    cases = [(np.zeros((10, 4), np.float32), np.ones(4, np.float32)),
+             (np.zeros((300, 400), np.float32).T, np.ones(300, np.float32)),
+             (np.zeros((5000, 4), np.float32), np.ones((1, 4), np.float32)),
+             (np.zeros((5000, 4), np.float64), np.ones(4, np.float32)),
+             (np.zeros(5000, np.float32), np.ones(5000, np.float32))]
+    for y, b in cases:
+        b = b * rng.standard_normal(b.shape).astype(b.dtype)
+        expected = y + b
+        np.testing.assert_array_equal(host_blas.add_rows(y, b), expected)
+
+
+def test_the_load_time_check_refuses_a_ger_that_adds_otherwise():
+    def wrong(order, m, n, alpha, x, incx, y, incy, a, lda):
+        _array_at(a, m * n)[:] += 1  # not y: a wrong kernel, caught
+
+    assert not host_blas._adds_rows_exactly(wrong)
+    assert host_blas._ger == {} or np.dtype(np.float32) in host_blas._ger  # left as it was
