@@ -8,18 +8,10 @@ float32 weight takes 17 us instead of 46 in cache, 75 instead of 113 from memory
 below ``MIN_SIZE`` elements (biases, small layers) keep NumPy's two roundings, which are
 faster there than a call into the library.
 
-``add_rows(y, b)`` is ``y += b`` for rows ``y`` and a bias ``b``, bit for bit NumPy's sum,
-as BLAS's rank-1 update ``y += ones b^T`` (ger): NumPy's broadcast runs one inner loop per
-row, slow on short rows (a convolution's 6 to 64 channels: 192 us for LeNet's first layer's
-50,176 rows of 6, 1.48 ms for the wide CNN's 131,072 rows of 32), so short rows are joined
-into rows of ~1,024 (a tiled bias) and the update runs on both BLAS threads: 14 us and
-167 us there, 10 us instead of 42 for a (1024, 256) Linear output.
-
 The library is the OpenBLAS of NumPy's wheel (``numpy.libs``, ``numpy/.dylibs``), checked
-once: axpy on numbers whose single rounding differs from two roundings, ger against NumPy's
-sum. Where it is missing or fails its check, and for arrays that are not contiguous,
-``add_scaled`` is NumPy's ``y += alpha * x`` (two roundings, a cache-sized block at a time)
-and ``add_rows`` NumPy's ``y += b``.
+once on numbers whose single rounding differs from two roundings; where it is missing or
+rounds twice, and for arrays that are not contiguous, ``add_scaled`` is NumPy's
+``y += alpha * x`` (two roundings, a cache-sized block at a time).
 
     >>> y = np.ones(MIN_SIZE, np.float32)
     >>> add_scaled(y, 0.5, np.arange(MIN_SIZE, dtype=np.float32))[:3]
@@ -41,11 +33,6 @@ MIN_SIZE = 1 << 14
 
 _WINDOW = ctypes.c_char * 0  # a ctypes view of an array's buffer: its address for a C call
 _axpy = {}                   # dtype -> axpy(n, alpha, x, incx, y, incy), when it rounds once
-_ger = {}                    # dtype -> ger(order, m, n, alpha, x, incx, y, incy, a, lda)
-_ones = {}                   # (length, dtype) -> (a read-only vector of ones, its address)
-ROWS_MIN_SIZE = 1 << 12      # add_rows: below this many elements NumPy's broadcast is as fast
-_WIDE = 1024                 # add_rows: short rows are joined up to about this many elements
-_ROW_MAJOR = 101             # CBLAS's CblasRowMajor
 # OpenBLAS's kernels fuse the multiply-add in their SIMD body, on runs of 32 elements, and
 # round twice in the scalar loop after it: the last n % 64 elements go through the body
 # too, padded to 64.
@@ -80,44 +67,6 @@ def add_scaled(y, alpha, x):
 def fused() -> bool:
     """Whether ``add_scaled`` rounds once (BLAS's axpy was found and checked) for float32."""
     return np.dtype(np.float32) in _axpy
-
-
-def add_rows(y, b):
-    """``y += b`` in place for ``y`` (..., N) C-contiguous and ``b`` (N,): the same numbers as
-    NumPy's broadcast sum (``1 * b`` is exact, so BLAS's ger rounds the sum alone), faster
-    from ``ROWS_MIN_SIZE`` elements (see the module's docstring); returns ``y``.
-
-        >>> add_rows(np.zeros((4096, 2), np.float32), np.array([1.0, 2.0], np.float32))[0]
-        array([1., 2.], dtype=float32)
-    """
-    ger = _ger.get(y.dtype) if y.size >= ROWS_MIN_SIZE else None
-    if ger is None or type(y) is not np.ndarray or type(b) is not np.ndarray or \
-            b.ndim != 1 or y.ndim < 2 or y.shape[-1] != b.shape[0] or b.dtype != y.dtype or \
-            not (y.flags.c_contiguous and y.flags.writeable and b.flags.c_contiguous):
-        y += b
-        return y
-    n = b.shape[0]
-    m = y.size // n
-    k = 1  # rows joined: m stays divisible, a joined row stays about _WIDE long
-    while k * n < _WIDE and m % (2 * k) == 0:
-        k *= 2
-    row = np.tile(b, k) if k > 1 else b
-    ger(_ROW_MAJOR, m // k, k * n, 1.0, _ones_at(m // k, y.dtype), 1, _address(row), 1,
-        _WINDOW.from_buffer(y), k * n)
-    return y
-
-
-def _ones_at(n, dtype):
-    """The address of a vector of n ones, kept (read-only) for the next call."""
-    key = (n, dtype)
-    hit = _ones.get(key)
-    if hit is None:
-        if len(_ones) > 64:  # lengths seen once (varying batch sizes) must not pile up
-            _ones.clear()
-        ones = np.ones(n, dtype)
-        ones.flags.writeable = False
-        hit = _ones[key] = (ones, ones.ctypes.data)
-    return hit[1]
 
 
 def _address(a):
@@ -175,18 +124,7 @@ _SYMBOLS = (("scipy_cblas_", "64_", ctypes.c_int64), ("cblas_", "64_", ctypes.c_
             ("scipy_cblas_", "", ctypes.c_int), ("cblas_", "", ctypes.c_int))
 
 
-def _prototype(name, integer, real):
-    vector = ctypes.c_void_p
-    if name == "axpy":  # (n, alpha, x, incx, y, incy)
-        return [integer, real, vector, integer, vector, integer]
-    # ger: (order, m, n, alpha, x, incx, y, incy, a, lda)
-    return [ctypes.c_int, integer, integer, real, vector, integer, vector, integer, vector,
-            integer]
-
-
 def _find():
-    """{(name, dtype): function} for axpy and ger in float32 and float64, from the first
-    library and interface that has all four."""
     for path in _libraries():
         try:
             lib = ctypes.CDLL(path)
@@ -194,15 +132,15 @@ def _find():
             continue
         for prefix, suffix, integer in _SYMBOLS:
             fns = {}
-            for name in ("axpy", "ger"):
-                for letter, dtype, real in (("s", np.float32, ctypes.c_float),
-                                            ("d", np.float64, ctypes.c_double)):
-                    fn = getattr(lib, f"{prefix}{letter}{name}{suffix}", None)
-                    if fn is not None:
-                        fn.argtypes = _prototype(name, integer, real)
-                        fn.restype = None
-                        fns[name, np.dtype(dtype)] = fn
-            if len(fns) == 4:
+            for letter, dtype, real in (("s", np.float32, ctypes.c_float),
+                                        ("d", np.float64, ctypes.c_double)):
+                fn = getattr(lib, f"{prefix}{letter}axpy{suffix}", None)
+                if fn is None:
+                    break
+                fn.argtypes = [integer, real, ctypes.c_void_p, integer, ctypes.c_void_p, integer]
+                fn.restype = None
+                fns[np.dtype(dtype)] = fn
+            else:
                 return fns
     return {}
 
@@ -220,42 +158,13 @@ def _rounds_once(axpy):
     return bool(np.array_equal(got, exact)) and not np.array_equal(y + x * alpha, exact)
 
 
-def _adds_rows_exactly(ger):
-    """Whether float32 ``ger`` with ones gives NumPy's sum, bit for bit: rows joined (688 of
-    6, joined by 16) and not (689), infinities, nan and signed zeros included."""
-    b = np.array([0.25, -1e-8, np.inf, -0.0, 3.0, np.nan], np.float32)
-    saved = dict(_ger)
-    _ger[np.dtype(np.float32)] = ger
-    try:
-        for m in (688, 689):
-            i = np.arange(m * 6, dtype=np.float64)
-            y = ((i * 0.6180339887) % 1 - 0.5).astype(np.float32).reshape(m, 6)
-            y[0, 3], y[1, 2], y[2, 0] = -0.0, -np.inf, np.nan
-            with np.errstate(invalid="ignore"):  # inf + -inf: nan, on purpose
-                expected = y + b
-            got = add_rows(y.copy(), b)
-            if not np.array_equal(got.view(np.uint32), expected.view(np.uint32)):
-                return False
-        return True
-    finally:
-        _ger.clear()
-        _ger.update(saved)
-
-
 def _load():
     try:
         found = _find()
-        if not found:
-            return
-        axpy = {dt: fn for (name, dt), fn in found.items() if name == "axpy"}
-        ger = {dt: fn for (name, dt), fn in found.items() if name == "ger"}
-        if _rounds_once(axpy[np.dtype(np.float32)]):
-            _axpy.update(axpy)
-        if _adds_rows_exactly(ger[np.dtype(np.float32)]):
-            _ger.update(ger)
+        if found and _rounds_once(found[np.dtype(np.float32)]):
+            _axpy.update(found)
     except (AttributeError, OSError, TypeError, ValueError):  # an unusual build: NumPy then
         _axpy.clear()
-        _ger.clear()
 
 
 _load()

@@ -46,7 +46,6 @@ import numpy as np
 
 from .. import backend
 from ..autograd.function import Op
-from ..backend.host_blas import add_rows
 from ..tensor import Tensor
 from . import either
 from .either import wants as _wants
@@ -367,7 +366,7 @@ def conv_forward(x, w, b, geom, groups, cols=None, w2=None):
         wg = w2.reshape(groups, w.shape[0] // groups, -1)
         rows = _ungrouped(_grouped(cols, groups) @ wg.swapaxes(1, 2))
     if b is not None:
-        add_rows(rows, b)  # in place into the GEMM's fresh output (short rows: fast)
+        rows += b  # in place into the GEMM's fresh output
     return _from_rows(rows, x.shape[0], geom.out), cols
 
 
