@@ -472,3 +472,25 @@ def test_erf_of_a_large_array_in_blocks(dtype):
         ours = cr.erf(cr.tensor(a)).numpy()
         np.testing.assert_allclose(ours, torch.erf(torch.tensor(a)).numpy(), rtol=0,
                                    atol=2e-7 if dtype == "float32" else 1e-15)
+
+
+@pytest.mark.parametrize("call", [
+    lambda lib, a, b: lib.add(a, b, alpha=0.5), lambda lib, a, b: lib.sub(a, 3, alpha=2.0),
+    lambda lib, a, b: a.add(b, alpha=0.5), lambda lib, a, b: a.add_(b, alpha=1.5),
+    lambda lib, a, b: a.sub_(b, alpha=0.25)])
+def test_a_float_alpha_with_integral_inputs_is_refused_as_torch_refuses_it(call):
+    """torch: "For integral input tensors, argument alpha must not be a floating point
+    number"; NumPy would turn the integers into floats instead (add_: refuse in place)."""
+    for lib in (torch, cr):
+        a, b = lib.ones(3, dtype=lib.int64), lib.ones(3, dtype=lib.int64)
+        with pytest.raises(RuntimeError, match="alpha must not be a floating point"):
+            call(lib, a, b)
+        assert a.tolist() == [1, 1, 1]  # nothing changed
+
+
+def test_an_integral_alpha_and_float_inputs_still_work_as_torch():
+    i, f = cr.ones(3, dtype=cr.int64), cr.ones(3)
+    assert cr.add(i, i, alpha=2).tolist() == [3, 3, 3]
+    assert cr.add(f, i, alpha=0.5).tolist() == [1.5, 1.5, 1.5]
+    assert cr.sub(i, 1, alpha=3).tolist() == torch.sub(torch.ones(3, dtype=torch.int64), 1,
+                                                       alpha=3).tolist()

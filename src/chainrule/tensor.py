@@ -463,6 +463,8 @@ class Tensor:
         return _ops.inplace.rebase(name, self, compute, reads_self)
 
     def add_(self, other, alpha=1):
+        if alpha != 1:
+            _ops.arithmetic.check_alpha("add_", self, other, alpha)
         if _in_graph(self, other):
             return self._recorded("add_", other, lambda old: _ops.add(old, other, alpha), False)
         other = self._inplace("add_", other, True, **({} if alpha == 1 else {"alpha": alpha}))
@@ -473,6 +475,8 @@ class Tensor:
         return self
 
     def sub_(self, other, alpha=1):
+        if alpha != 1:
+            _ops.arithmetic.check_alpha("sub_", self, other, alpha)
         if _in_graph(self, other):
             return self._recorded("sub_", other, lambda old: _ops.sub(old, other, alpha), False)
         other = self._inplace("sub_", other, True, **({} if alpha == 1 else {"alpha": alpha}))

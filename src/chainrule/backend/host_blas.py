@@ -57,7 +57,7 @@ def add_scaled(y, alpha, x):
         axpy = _axpy.get(y.dtype)
         if axpy is not None:
             return _fused(axpy, y, alpha, x)
-        if y.size > BLOCK:
+        if y.size > BLOCK and y.dtype.kind == "f":
             _blocks(y.reshape(-1), alpha, x.reshape(-1))
             return y
     y += x * alpha

@@ -277,11 +277,33 @@ class Neg(Op):
 
 def add(input, other, alpha=1):  # noqa: A002 - PyTorch's argument names
     """``input + alpha * other``, broadcasting."""
-    return Add.apply(input, other if alpha == 1 else other * alpha)
+    if alpha == 1:
+        return Add.apply(input, other)
+    check_alpha("add", input, other, alpha)
+    return Add.apply(input, other * alpha)
 
 
 def sub(input, other, alpha=1):  # noqa: A002 - PyTorch's argument names
-    return Sub.apply(input, other if alpha == 1 else other * alpha)
+    if alpha == 1:
+        return Sub.apply(input, other)
+    check_alpha("sub", input, other, alpha)
+    return Sub.apply(input, other * alpha)
+
+
+def check_alpha(name, input, other, alpha):
+    """Refuse a float ``alpha`` where the sum is integral, as torch does (it would turn the
+    integers into floats here, silently)."""
+    if isinstance(alpha, (float, np.floating)) and _integral(input) and _integral(other):
+        raise RuntimeError(f"{name}: for integral input tensors, argument alpha must not be a "
+                           f"floating point number (got alpha={alpha})")
+
+
+def _integral(v):
+    if isinstance(v, Tensor):
+        return v._array.dtype.kind in "biu"
+    if isinstance(v, (bool, int, np.integer, np.bool_)):
+        return True
+    return isinstance(v, np.ndarray) and v.dtype.kind in "biu"
 
 
 def mul(input, other):  # noqa: A002 - PyTorch's argument names
