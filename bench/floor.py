@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from .cases import ADAM_LR, LR, Case, op_spec
-from .floor_kernels import relu_, swapped_is_faster, times_transposed
+from .floor_kernels import relu_, row_max, swapped_is_faster, times_transposed
 
 
 # Elementwise passes over big arrays run in blocks of this many elements: a block of each
@@ -56,7 +56,7 @@ class FloorTrain:
                 hs.append(h)
         # Softmax cross-entropy on the logits, in place: z - max, exp, normalize.
         n = h.shape[0]
-        h -= h.max(axis=1, keepdims=True)
+        h -= row_max(h)
         picked = h[self.rows, y]
         np.exp(h, out=h)
         s = h.sum(axis=1, keepdims=True)

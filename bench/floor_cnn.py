@@ -29,7 +29,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 from . import cnn
 from .cases import LR, Case
-from .floor_kernels import add_bias, relu_, swapped_is_faster, times_transposed
+from .floor_kernels import add_bias, relu_, row_max, swapped_is_faster, times_transposed
 
 
 def _conv_forward(x, W, b, k, s, p, d):
@@ -161,7 +161,7 @@ class FloorCNN:
                 h += self.bs[p_i]
                 p_i += 1
         n = h.shape[0]
-        h -= h.max(axis=1, keepdims=True)
+        h -= row_max(h)
         picked = h[self.rows, y]
         np.exp(h, out=h)
         total = h.sum(axis=1, keepdims=True)

@@ -1,8 +1,9 @@
-"""What both NumPy floors (``bench.floor``, ``bench.floor_cnn``) share: the fastest NumPy
-formulations found for ReLU, a Linear layer's product and a convolution's bias, the same as
-chainrule's (docs/benchmarks.md, "The fourth round"), so that a ratio to the floor measures
-the framework and not a better kernel on one side. Written here again, not imported: the
-floor depends on NumPy alone.
+"""What the NumPy floors (``bench.floor``, ``bench.floor_cnn``, ``bench.seq_floor``) share:
+the fastest NumPy formulations found for ReLU, a Linear layer's product, a convolution's
+bias and the loss's row maxima, the same as chainrule's (docs/benchmarks.md, "The fourth
+round" and "The fifth round"), so that a ratio to the floor measures the framework and not
+a better kernel on one side. Written here again, not imported: the floor depends on NumPy
+alone.
 """
 
 from __future__ import annotations
@@ -64,3 +65,12 @@ def add_bias(rows, b):
         joined = rows.reshape(m // k, k * n)
         joined += np.tile(b, k)
     return rows
+
+
+def row_max(z):
+    """``z.max(axis=1, keepdims=True)`` of C-ordered logits (N, C), C <= 32: over the columns
+    of the transposed copy (NumPy runs one reduction per short row: 48 us against 5 for
+    (1024, 10)). The same values."""
+    if z.shape[1] > 32 or not z.flags.c_contiguous:
+        return z.max(axis=1, keepdims=True)
+    return np.maximum.reduce(np.ascontiguousarray(z.T), axis=0)[:, None]

@@ -278,3 +278,20 @@ def test_cross_entropy_of_non_finite_logits_as_torch_without_warnings(rows, redu
     y = np.array([1, 2])
     _run(lambda a, t: F.cross_entropy(a, t, reduction=reduction),
          lambda a, t: torch.nn.functional.cross_entropy(a, t, reduction=reduction), x, y)
+
+
+def test_row_max_of_short_rows_is_numpys_max():
+    """The loss's and softmax's max over a short last axis, taken over the transposed copy's
+    columns: NumPy's values (nan and infinities included), other layouts passed through."""
+    from chainrule.ops.softmax import row_max
+    rng = np.random.default_rng(9)
+    for shape in [(1024, 10), (100, 10), (7, 32), (64, 2), (5, 1), (1024, 33)]:
+        x = rng.standard_normal(shape).astype(np.float32)
+        x[0, 0], x[1, :] = np.nan, -np.inf
+        if shape[1] > 1:
+            x[2, 1] = np.inf
+        got, expected = row_max(x, 1), x.max(axis=1, keepdims=True)
+        assert got.shape == expected.shape
+        np.testing.assert_array_equal(got, expected)
+    strided = rng.standard_normal((10, 64)).astype(np.float32)[:, ::4]
+    np.testing.assert_array_equal(row_max(strided, -1), strided.max(axis=-1, keepdims=True))

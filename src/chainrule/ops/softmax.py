@@ -22,9 +22,26 @@ from . import either
 from .reduce import _dims, _expand_back, normalize_dim
 
 
+def row_max(x, axis):
+    """``x.max(axis=axis, keepdims=True)``, the same values: the max over the last axis of a
+    C-ordered 2-D host array of short rows (a class dimension) is taken over the columns of
+    its transposed copy, one SIMD pass per column, where NumPy runs one reduction per row:
+    (1024, 10) float32 takes 5 us instead of 48, (100, 10) 2 instead of 5.5 (from ~40 columns
+    up, NumPy's own is as fast).
+
+        >>> row_max(np.array([[1.0, 3.0], [4.0, 2.0]]), 1)
+        array([[3.],
+               [4.]])
+    """
+    if type(x) is np.ndarray and x.ndim == 2 and axis in (1, -1) and 0 < x.shape[1] <= 32 \
+            and x.flags.c_contiguous:
+        return np.maximum.reduce(np.ascontiguousarray(x.T), axis=0)[:, None]
+    return x.max(axis=axis, keepdims=True)
+
+
 def stable_max(x, axis):
     """max over ``axis`` (kept), with rows that are all -inf (or inf) shifted by 0 instead."""
-    m = x.max(axis=axis, keepdims=True)
+    m = row_max(x, axis)
     return np.where(np.isfinite(m), m, 0)
 
 
@@ -57,7 +74,7 @@ class Softmax(Op):
         # Shifted by the plain max, as torch: a row with +inf (inf - inf) or of only -inf
         # is all NaN, never [nan, 0] (logsumexp alone shifts such rows by 0: stable_max).
         with np.errstate(invalid="ignore"):
-            e = np.exp(x - x.max(axis=axis, keepdims=True))
+            e = np.exp(x - row_max(x, axis))
             self.y = e / e.sum(axis=axis, keepdims=True)
         return self.y
 
@@ -72,7 +89,7 @@ def log_softmax_array(x, axis):
     """x - logsumexp(x) on a raw array, stable for any logits (-inf entries included); a row
     with +inf or of only -inf is all NaN, as torch (shifted by the plain max, like softmax)."""
     with np.errstate(divide="ignore", invalid="ignore"):
-        shifted = x - x.max(axis=axis, keepdims=True)
+        shifted = x - row_max(x, axis)
         return shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
 
 

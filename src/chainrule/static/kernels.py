@@ -29,6 +29,7 @@ from math import isfinite as _isfinite
 import numpy as np
 
 from ..ops.activation import Relu, Tanh, relu_array
+from ..ops.softmax import row_max
 from ..ops.gemm import swapped_layout
 from ..ops.fused.cross_entropy import CheckClassTarget, HardCrossEntropy
 from ..ops.fused.linear import Linear
@@ -218,7 +219,7 @@ class _HardCrossEntropy(_Kernel):
         # of it takes the exact path too; a dot product raises no floating-point warning).
         vdot, isfinite, fin, where = (cg.const(f, "np_") for f in
                                       (np.vdot, _isfinite, np.isfinite, np.where))
-        lines = [f"m{k} = {xv}.max(axis=1, keepdims=True)",
+        lines = [f"m{k} = {cg.const(row_max)}({xv}, 1)",
                  f"if not {isfinite}({vdot}(m{k}, m{k})):",
                  f"    m{k} = {where}({fin}(m{k}), m{k}, 0)  # rows of +-inf or nan: 0"]
         if _in_place(cg, s):

@@ -22,7 +22,7 @@ from ...autograd.grad_mode import state as _state
 from ...backend import get_array_module
 from ...tensor import Tensor, _make
 from .. import either
-from ..softmax import log_softmax_array, softmax
+from ..softmax import log_softmax_array, row_max, softmax
 
 _ndarray = np.ndarray
 
@@ -94,7 +94,7 @@ class HardCrossEntropy(Op):
     def forward(self, x, target, ignore_index, reduction):
         xp = np if type(x) is _ndarray else get_array_module(x)
         keep, t, denom, rows = self.kept = _kept_rows(target, ignore_index, reduction, xp)
-        m = x.max(axis=1, keepdims=True)
+        m = row_max(x, 1)
         # Every row's maximum finite (one dot product of them says so, as it is finite only
         # then; an overflow of it takes the careful path too): then s >= 1 below and nothing
         # can warn, so no errstate is needed (entering one costs as much as two ufunc calls).
