@@ -44,6 +44,17 @@ from ..tensor import Tensor, _make
 BLOCK = 1 << 15
 
 
+def block_bounds(n):
+    """``(start, stop)`` of the blocks of an array of ``n > BLOCK`` elements: BLOCK each, the
+    last one taking the rest too (up to 2 BLOCK - 1 elements), so that no block is short.
+    A block then rounds as its whole parameter does: ``add_scaled`` rounds once from
+    ``host_blas.MIN_SIZE`` (<= BLOCK) elements up, NumPy's way below."""
+    last = (n // BLOCK - 1) * BLOCK
+    for start in range(0, last, BLOCK):
+        yield start, start + BLOCK
+    yield last, n
+
+
 def effective_grad(param, grad, weight_decay, maximize, out):
     """The direction to descend: ``-grad`` when maximizing, plus the L2 term ``weight_decay * w``.
 
@@ -380,8 +391,8 @@ class Optimizer:
     def _blocks(self, arrays, count: int):
         """Yield matching flat blocks of ``arrays`` (None stays None) and ``count`` scratch blocks.
 
-        Contiguous NumPy arrays larger than BLOCK are cut into cache-sized blocks; anything
-        else (small, strided, on a GPU) is handed over whole.
+        Contiguous NumPy arrays larger than BLOCK are cut into cache-sized blocks
+        (``block_bounds``); anything else (small, strided, on a GPU) is handed over whole.
         """
         first = arrays[0]
         n = first.size
@@ -392,10 +403,9 @@ class Optimizer:
             shape = first.shape
             yield arrays, [s[:n].reshape(shape) for s in scratch[:count]]
             return
-        scratch = self._buffers(first, BLOCK, count)
+        scratch = self._buffers(first, 2 * BLOCK, count)
         flat = [None if a is None else a.reshape(-1) for a in arrays]
-        for start in range(0, n, BLOCK):
-            stop = min(start + BLOCK, n)
+        for start, stop in block_bounds(n):
             yield ([None if a is None else a[start:stop] for a in flat],
                    [s[:stop - start] for s in scratch[:count]])
 

@@ -22,7 +22,7 @@ import numpy as np
 
 from ..backend.host_blas import add_scaled
 from ..optim.adam import Adam, AdamW, adam_update
-from ..optim.optimizer import BLOCK
+from ..optim.optimizer import BLOCK, block_bounds
 from ..optim.sgd import SGD, sgd_update
 from ..tensor import _make
 
@@ -101,10 +101,9 @@ def adam_step(opt):
             n = w.size
             if n > BLOCK and type(w) is np.ndarray and all(
                     a is None or a.flags.c_contiguous for a in arrays):
-                t1, t2 = _SCRATCH.get(w, BLOCK)
+                t1, t2 = _SCRATCH.get(w, 2 * BLOCK)
                 flat = [None if a is None else a.reshape(-1) for a in arrays]
-                for start in range(0, n, BLOCK):
-                    stop = min(start + BLOCK, n)
+                for start, stop in block_bounds(n):
                     adam_update(*[None if a is None else a[start:stop] for a in flat],
                                 t1[:stop - start], t2[:stop - start], **kwargs)
             else:
@@ -170,11 +169,10 @@ def _momentum(p, w, g, state, hyper):
         sgd_update(w, g, buf, t1[:n].reshape(shape), t2[:n].reshape(shape), first=fresh,
                    **hyper)
         return
-    t1, t2 = _SCRATCH.get(w, BLOCK)
+    t1, t2 = _SCRATCH.get(w, 2 * BLOCK)
     wf, gf = w.reshape(-1), g.reshape(-1)
     bf = None if buf is None else buf.reshape(-1)
-    for start in range(0, n, BLOCK):
-        stop = min(start + BLOCK, n)
+    for start, stop in block_bounds(n):  # (no short block: each rounds as the whole would)
         k = stop - start
         sgd_update(wf[start:stop], gf[start:stop], None if bf is None else bf[start:stop],
                    t1[:k], t2[:k], first=fresh, **hyper)
