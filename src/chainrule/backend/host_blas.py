@@ -40,28 +40,46 @@ _BODY = 64
 _local = threading.local()
 
 
-def add_scaled(y, alpha, x):
+def add_scaled(y, alpha, x, scratch=None):
     """``y += alpha * x`` in place, with one rounding per element (torch's ``add_`` with
     ``alpha``) where BLAS's axpy is at hand and ``y`` has ``MIN_SIZE`` elements or more;
-    returns ``y``."""
+    returns ``y``. Where NumPy computes it, ``scratch`` (shaped like ``x``), if given, takes
+    the product, so that nothing is allocated."""
     if y.size < MIN_SIZE:  # checked first: the common call (biases, small layers)
-        y += x * alpha
+        y += x * alpha if scratch is None else np.multiply(x, alpha, out=scratch)
         return y
-    if not alpha:  # BLAS returns y as it is; torch gives y + 0 * inf = nan, quietly
-        with np.errstate(invalid="ignore"):
-            y += x * alpha
-        return y
-    if type(y) is np.ndarray and type(x) is np.ndarray and y.flags.c_contiguous \
-            and x.flags.c_contiguous and y.shape == x.shape and x.dtype == y.dtype \
-            and y.flags.writeable:
-        axpy = _axpy.get(y.dtype)
-        if axpy is not None:
-            return _fused(axpy, y, alpha, x)
-        if y.size > BLOCK and y.dtype.kind == "f":
+    if _fuses(y, alpha, x):
+        return _fused(_axpy[y.dtype], y, alpha, x)
+    with np.errstate(invalid="ignore"):  # alpha 0: torch gives y + 0 * inf = nan, quietly
+        if scratch is not None:
+            y += np.multiply(x, alpha, out=scratch)
+        elif y.size > BLOCK and y.dtype.kind == "f" and _same_layout(y, x):
             _blocks(y.reshape(-1), alpha, x.reshape(-1))
-            return y
-    y += x * alpha
+        else:
+            y += x * alpha
     return y
+
+
+def scaled_sum(a, alpha, x, out):
+    """``out = a + alpha * x`` (``a``, ``x`` and ``out`` of one shape, ``out`` neither of
+    them), rounded once as ``add_scaled`` rounds; NumPy's two roundings otherwise, the
+    product written into ``out`` first (two passes, nothing allocated). Returns ``out``."""
+    if out.size >= MIN_SIZE and _fuses(out, alpha, x):
+        np.copyto(out, a)
+        return _fused(_axpy[out.dtype], out, alpha, x)
+    np.multiply(x, alpha, out=out)
+    out += a
+    return out
+
+
+def _same_layout(y, x):
+    return type(y) is np.ndarray and type(x) is np.ndarray and y.flags.c_contiguous \
+        and x.flags.c_contiguous and y.shape == x.shape and x.dtype == y.dtype
+
+
+def _fuses(y, alpha, x):
+    """Whether axpy computes ``y += alpha x`` here (alpha 0: BLAS returns y as it is)."""
+    return bool(alpha) and y.dtype in _axpy and _same_layout(y, x) and y.flags.writeable
 
 
 def fused() -> bool:

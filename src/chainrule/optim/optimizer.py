@@ -36,7 +36,7 @@ from .. import backend
 from ..autograd import grad_mode
 from ..autograd import tracing as _tracing
 from ..autograd.grad_mode import state as _grad_state
-from ..backend.host_blas import add_scaled
+from ..backend.host_blas import scaled_sum
 from ..tensor import Tensor, _make
 
 # Large arrays are updated block by block: a block and the update's scratch space stay in
@@ -61,12 +61,11 @@ def effective_grad(param, grad, weight_decay, maximize, out):
     Written into ``out`` (scratch shaped like ``param``) when it differs from ``grad``.
     """
     if weight_decay != 0:
-        # torch's grad.add(param, alpha=weight_decay): one rounding (add_scaled)
+        # torch's grad.add(param, alpha=weight_decay), rounded as it rounds (scaled_sum);
+        # maximizing, -(g - wd w) is exactly -g + wd w
         if maximize:
-            np.negative(grad, out=out)
-        else:
-            np.copyto(out, grad)
-        return add_scaled(out, weight_decay, param)
+            return np.negative(scaled_sum(grad, -weight_decay, param, out), out=out)
+        return scaled_sum(grad, weight_decay, param, out)
     if maximize:
         return np.negative(grad, out=out)
     return grad

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..backend.host_blas import add_scaled
+from ..backend.host_blas import add_scaled, scaled_sum
 from .optimizer import Optimizer, check_hyper, effective_grad
 
 
@@ -39,13 +39,9 @@ def sgd_update(param, grad, buf, tmp, tmp2, *, lr, weight_decay, momentum, dampe
             if dampening == 0:
                 buf += d
             else:
-                add_scaled(buf, 1 - dampening, d)
-        if nesterov:
-            np.copyto(tmp2, d)
-            d = add_scaled(tmp2, momentum, buf)
-        else:
-            d = buf
-    add_scaled(param, -lr, d)
+                add_scaled(buf, 1 - dampening, d, scratch=tmp2)
+        d = scaled_sum(d, momentum, buf, tmp2) if nesterov else buf
+    add_scaled(param, -lr, d, scratch=tmp2 if d is tmp else tmp)
 
 
 class SGD(Optimizer):
