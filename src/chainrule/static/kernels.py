@@ -29,10 +29,10 @@ from math import isfinite as _isfinite
 import numpy as np
 
 from ..ops.activation import Relu, Tanh, relu_array
-from ..ops.softmax import row_max
-from ..ops.gemm import swapped_layout
 from ..ops.fused.cross_entropy import CheckClassTarget, HardCrossEntropy
 from ..ops.fused.linear import Linear
+from ..ops.gemm import swapped_layout
+from ..ops.softmax import row_max
 
 
 def _is_value(a):
