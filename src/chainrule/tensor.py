@@ -12,6 +12,7 @@ bottom of this file, once the ops exist); the Tensor itself holds only state.
 
 from __future__ import annotations
 
+import functools
 import sys
 import weakref
 
@@ -415,8 +416,14 @@ class Tensor:
     def clone(self):
         return _ops.clone(self)
 
+    def is_contiguous(self):
+        """Whether torch would call this tensor contiguous (see ``_layout_is_contiguous``)."""
+        return _layout_is_contiguous(self._array)
+
     def contiguous(self):
-        return self
+        """This tensor where it is contiguous, else a contiguous copy (recorded as a clone,
+        as torch records it): ``x.transpose(1, 2).contiguous().view(n, -1)``."""
+        return self if _layout_is_contiguous(self._array) else _ops.clone(self)
 
     # --- in place ---------------------------------------------------------------------------
     # Outside the graph (plain tensors, or under no_grad: ``w -= lr * w.grad``) an in-place op
@@ -795,7 +802,10 @@ class Tensor:
 
     def view(self, *shape):
         """The same values in ``shape``, sharing memory; like torch, refused where the memory
-        layout does not allow it (a transposed tensor: use ``reshape``, which copies)."""
+        layout does not allow it (a transposed tensor: use ``reshape``, which copies). A
+        convolution's output, contiguous for torch but channels-last in chainrule's memory,
+        is viewed through a copy where its memory order needs one:
+        ``conv(x).view(n, -1)`` works as in torch, without sharing memory."""
         _check_viewable(self, shape)
         return _ops.reshape(self, *shape)
 
@@ -1026,11 +1036,30 @@ def _check_writable_shape(name, value_shape, shape):
                          f"a tensor of shape {tuple(shape)} (it must broadcast to it)")
 
 
+def _layout_is_contiguous(arr):
+    """Whether ``arr`` is laid out as a contiguous torch tensor of its shape would be, or as
+    chainrule lays out the results that torch holds contiguous: a convolution's output
+    (N, C, *S) is channels-last (N, *S, C) in memory. That layout counts from three dims up
+    only, so a transposed matrix is not contiguous, as in torch (a transpose of (N, L, C)
+    to (N, C, L) is taken for contiguous: its ``view`` copies where torch's would refuse)."""
+    if arr.flags.c_contiguous:
+        return True
+    n = arr.ndim
+    return n >= 3 and arr.transpose(_to_last(n)).flags.c_contiguous
+
+
+@functools.lru_cache(maxsize=None)
+def _to_last(ndim):
+    return (0,) + tuple(range(2, ndim)) + (1,)
+
+
 def _check_viewable(t, shape):
     """Raise as torch does when ``t.view(shape)`` would need a copy (NumPy's no-copy reshape
-    follows the same rule as torch's strides); a wrong size is left to reshape to report."""
+    follows the same rule as torch's strides); a wrong size is left to reshape to report.
+    A tensor in one of chainrule's own layouts (``_layout_is_contiguous``) is viewed as
+    torch's contiguous one would be, by a copy where the memory order needs one."""
     arr = t._array
-    if arr.flags.c_contiguous or not isinstance(arr, np.ndarray):
+    if not isinstance(arr, np.ndarray) or _layout_is_contiguous(arr):
         return
     if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
         shape = tuple(shape[0])
