@@ -122,3 +122,16 @@ def test_alpha_zero_still_propagates_inf_and_nan_as_torch():
     host_blas.add_scaled(y, 0.0, x)
     np.testing.assert_array_equal(y, _torch_add(np.ones(M, np.float32), 0.0, x))
     assert np.isnan(y[3]) and np.isnan(y[5]) and y[0] == 1
+
+
+@pytest.mark.parametrize("shift", [1, 31, 64, 1000])
+def test_overlapping_operands_as_if_the_product_were_copied_first(shift):
+    # axpy on y = a[shift:], x = a[:-shift] would read elements of x it had overwritten
+    base = np.random.default_rng(shift).standard_normal(4 * M).astype(np.float32)
+    a = base.copy()
+    got = host_blas.add_scaled(a[shift:], 2.0, a[:-shift])
+    want = base[shift:] + base[:-shift] * np.float32(2.0)
+    np.testing.assert_array_equal(got, want)
+    same = base.copy()
+    np.testing.assert_array_equal(host_blas.add_scaled(same, 2.0, same),
+                                  _torch_add(base, 2.0, base))  # one array: axpy, bit for bit

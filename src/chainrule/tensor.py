@@ -436,6 +436,8 @@ class Tensor:
 
     def _inplace(self, name, value, arithmetic=False, into_whole=True, **recorded):
         self._check_inplace(name)
+        if arithmetic and isinstance(value, Tensor):
+            _refuse_partial_overlap(name, self._array, value._array)
         if _grad_mode.state.tracer is not None:  # an update in place is a step of a trace
             if not isinstance(value, Tensor):  # a number, by name (a replay needs it)
                 recorded["value"] = value
@@ -462,18 +464,26 @@ class Tensor:
         return value
 
     def _recorded(self, name, other, compute, reads_self):
-        """The in-graph path of an in-place op: run out of place, write back, rebase."""
+        """The in-graph path of an in-place op: run ``compute(previous, other)`` out of place,
+        write back, rebase. ``t.add_(t)`` reads t's previous value as both operands: t
+        itself is the op's output by then, and would fail the node's version check, although
+        the sum's backward never reads it (a product's does: ``t.mul_(t)`` then fails at
+        backward, as in torch)."""
         self._check_inplace(name)
+        if isinstance(other, Tensor):
+            _refuse_partial_overlap(name, self._array, other._array)
         fn = self.grad_fn
         if fn is not None and fn.saves_output:  # the node that made self reads this array
             fn.version = -1
-        return _ops.inplace.rebase(name, self, compute, reads_self)
+        if other is self and not reads_self:
+            return _ops.inplace.rebase(name, self, lambda old: compute(old, old), False)
+        return _ops.inplace.rebase(name, self, lambda old: compute(old, other), reads_self)
 
     def add_(self, other, alpha=1):
         if alpha != 1:
             _ops.arithmetic.check_alpha("add_", self, other, alpha)
         if _in_graph(self, other):
-            return self._recorded("add_", other, lambda old: _ops.add(old, other, alpha), False)
+            return self._recorded("add_", other, lambda old, o: _ops.add(old, o, alpha), False)
         other = self._inplace("add_", other, True, **({} if alpha == 1 else {"alpha": alpha}))
         if alpha == 1:
             self._array += other
@@ -485,7 +495,7 @@ class Tensor:
         if alpha != 1:
             _ops.arithmetic.check_alpha("sub_", self, other, alpha)
         if _in_graph(self, other):
-            return self._recorded("sub_", other, lambda old: _ops.sub(old, other, alpha), False)
+            return self._recorded("sub_", other, lambda old, o: _ops.sub(old, o, alpha), False)
         other = self._inplace("sub_", other, True, **({} if alpha == 1 else {"alpha": alpha}))
         if alpha == 1:
             self._array -= other
@@ -495,14 +505,14 @@ class Tensor:
 
     def mul_(self, other):
         if _in_graph(self, other):
-            return self._recorded("mul_", other, lambda old: _ops.mul(old, other),
+            return self._recorded("mul_", other, lambda old, o: _ops.mul(old, o),
                                   _requires(other))
         self._array *= self._inplace("mul_", other, True)
         return self
 
     def div_(self, other):
         if _in_graph(self, other):
-            return self._recorded("div_", other, lambda old: _ops.div(old, other),
+            return self._recorded("div_", other, lambda old, o: _ops.div(old, o),
                                   _requires(other))
         self._array /= self._inplace("div_", other, "divide")
         return self
@@ -511,7 +521,7 @@ class Tensor:
         """max(x, 0) in place; in the graph too (its backward needs only the sign, which the
         result keeps, so no copy of the input is made)."""
         if _in_graph(self, None):
-            return self._recorded("relu_", None, _ops.relu, False)
+            return self._recorded("relu_", None, lambda old, _: _ops.relu(old), False)
         self._inplace("relu_", 0)
         _ops.activation.relu_array(self._array, out=self._array)
         return self
@@ -526,6 +536,8 @@ class Tensor:
         return self
 
     def copy_(self, src):
+        if isinstance(src, Tensor):
+            _refuse_partial_overlap("copy_", self._array, src._array)
         if _in_graph(self, src):
             if tuple(src.shape) != tuple(self.shape):
                 src = _ops.broadcast_to(src, self.shape)
@@ -538,7 +550,7 @@ class Tensor:
 
     def clamp_(self, min=None, max=None):
         if _in_graph(self, None):
-            return self._recorded("clamp_", None, lambda old: _ops.clamp(old, min, max), True)
+            return self._recorded("clamp_", None, lambda old, _: _ops.clamp(old, min, max), True)
         self._inplace("clamp_", 0)
         np.clip(self._array, min, max, out=self._array)
         return self
@@ -559,6 +571,12 @@ class Tensor:
         return self
 
     def __setitem__(self, index, value):
+        if isinstance(value, Tensor) and type(value._array) is _ndarray \
+                and type(self._array) is _ndarray and np.may_share_memory(self._array, value._array):
+            key = _ops.index_key(index)  # basic: the slots written; else, as torch, all of self
+            basic = not _ops.index._has_tensor(index) and _ops.index._is_basic(key)
+            _refuse_partial_overlap("setitem", self._array[key] if basic else self._array,
+                                    value._array)
         if _in_graph(self, value) and _ops.index._has_tensor(index):  # index Tensors: inputs
             _ops.inplace.setitem(self, index, value)
             return
@@ -1034,6 +1052,40 @@ def _check_writable_shape(name, value_shape, shape):
     if not ok:
         raise ValueError(f"{name}: a value of shape {tuple(value_shape)} cannot be written into "
                          f"a tensor of shape {tuple(shape)} (it must broadcast to it)")
+
+
+def _refuse_partial_overlap(name, out, src):
+    """Raise, as torch does, where an in-place op's input ``src`` and the array it writes,
+    ``out``, share memory without being the same elements in the same order: the result
+    would depend on the order the elements are written in (``t[1:].add_(t[:-1])``). As in
+    torch, only arrays that tile their memory densely are compared (others, a strided slice,
+    pass: NumPy computes them as if ``src`` were copied first), and only host arrays here.
+    """
+    if src is out or type(src) is not _ndarray or type(out) is not _ndarray \
+            or not np.may_share_memory(out, src):
+        return
+    if not (_dense(out) and _dense(src)):
+        return
+    if out.shape == src.shape and out.strides == src.strides \
+            and out.__array_interface__["data"][0] == src.__array_interface__["data"][0]:
+        return  # the same elements: ``t.add_(t)``
+    raise RuntimeError(
+        f"{name}: the input (shape {tuple(src.shape)}) and the tensor written in place (shape "
+        f"{tuple(out.shape)}) share part of their memory, so some elements would be read "
+        "after they were overwritten; clone() the input first")
+
+
+def _dense(a):
+    """Whether ``a``'s elements tile its memory exactly, in some order of its axes (torch's
+    non-overlapping and dense); negative strides (a flip, which torch copies) do not."""
+    if a.flags.c_contiguous or a.flags.f_contiguous:
+        return True
+    expected = a.itemsize
+    for stride, n in sorted((st, n) for st, n in zip(a.strides, a.shape) if n != 1):
+        if stride != expected:
+            return False
+        expected *= n
+    return True
 
 
 def _layout_is_contiguous(arr):

@@ -78,8 +78,11 @@ def _same_layout(y, x):
 
 
 def _fuses(y, alpha, x):
-    """Whether axpy computes ``y += alpha x`` here (alpha 0: BLAS returns y as it is)."""
-    return bool(alpha) and y.dtype in _axpy and _same_layout(y, x) and y.flags.writeable
+    """Whether axpy computes ``y += alpha x`` here (alpha 0: BLAS returns y as it is). Not
+    where ``x`` and ``y`` share memory but are not one array: axpy would read elements of x
+    that it has already overwritten through y (NumPy copies the product first)."""
+    return bool(alpha) and y.dtype in _axpy and _same_layout(y, x) and y.flags.writeable \
+        and (x is y or not np.may_share_memory(y, x))
 
 
 def fused() -> bool:
