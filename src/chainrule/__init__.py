@@ -10,6 +10,8 @@
     (tensor([-4.]), tensor([-4.]), tensor([3.]))
 """
 
+import math as _math
+
 import numpy as _np
 
 from . import autograd, backend, ops  # noqa: F401
@@ -40,6 +42,10 @@ from .backend.dtype import int32 as int  # noqa: A001,E402 - PyTorch's alias
 from .backend import device, get_default_device, set_default_device  # noqa: F401,E402
 from .autograd.inference_mode import inference_mode, is_inference_mode_enabled  # noqa: F401,E402
 from . import accelerator, backends, cuda  # noqa: F401,E402 - torch.cuda's probes and flags
+
+
+# torch's constants (math's values: ``torch.pi`` is a Python float there too).
+pi, e, inf, nan = _math.pi, _math.e, _math.inf, _math.nan
 
 
 def is_tensor(obj) -> bool:

@@ -280,6 +280,53 @@ class Tensor:
 
     nelement = numel
 
+    def ndimension(self) -> int:
+        return self._array.ndim
+
+    def element_size(self) -> int:
+        """Bytes per element (4 for float32)."""
+        return self._array.itemsize
+
+    @property
+    def itemsize(self) -> int:
+        return self._array.itemsize
+
+    @property
+    def nbytes(self) -> int:
+        return int(self._array.nbytes)
+
+    @property
+    def is_cuda(self) -> bool:
+        return backend.device_of(self._array) != "cpu"
+
+    def is_floating_point(self) -> bool:
+        return self._array.dtype.kind == "f"
+
+    def is_complex(self) -> bool:
+        return self._array.dtype.kind == "c"
+
+    # --- new tensors like this one: its dtype and device unless given -------------------
+    def new_tensor(self, data, dtype=None, device=None, requires_grad=False):
+        """A copy of ``data`` with this tensor's dtype and device (``x.new_tensor([1, 2])``)."""
+        return _creation.tensor(data, dtype=dtype or self.dtype, device=device or self.device,
+                                requires_grad=requires_grad)
+
+    def new_zeros(self, *size, dtype=None, device=None, requires_grad=False):
+        return _creation.zeros(*size, dtype=dtype or self.dtype, device=device or self.device,
+                               requires_grad=requires_grad)
+
+    def new_ones(self, *size, dtype=None, device=None, requires_grad=False):
+        return _creation.ones(*size, dtype=dtype or self.dtype, device=device or self.device,
+                              requires_grad=requires_grad)
+
+    def new_empty(self, *size, dtype=None, device=None, requires_grad=False):
+        return _creation.empty(*size, dtype=dtype or self.dtype, device=device or self.device,
+                               requires_grad=requires_grad)
+
+    def new_full(self, size, fill_value, dtype=None, device=None, requires_grad=False):
+        return _creation.full(size, fill_value, dtype=dtype or self.dtype,
+                              device=device or self.device, requires_grad=requires_grad)
+
     def __format__(self, format_spec):
         """A 0-d tensor formats as its number (``f"{loss:.4f}"``), as in PyTorch."""
         if _grad_mode.state.capture is not None:  # a value read while compiling: refused
@@ -526,6 +573,75 @@ class Tensor:
         _ops.activation.relu_array(self._array, out=self._array)
         return self
 
+    def _unary_(self, name, op, *args):
+        """``self = op(self, *args)`` in place: recorded in the graph as torch records it (the
+        op's backward reads the previous values, so they are kept), else written into the
+        array; a float result is refused for an integer tensor, as torch refuses it."""
+        if _in_graph(self, None):
+            return self._recorded(name, None, lambda old, _: op(old, *args), True)
+        self._inplace(name, 0)
+        result = op(_make(self._array), *args)._array
+        _promotion.check_inplace_cast(name, result.dtype, self._array.dtype)
+        self._array[...] = result
+        return self
+
+    def exp_(self):
+        return self._unary_("exp_", _ops.exp)
+
+    def log_(self):
+        return self._unary_("log_", _ops.log)
+
+    def sqrt_(self):
+        return self._unary_("sqrt_", _ops.sqrt)
+
+    def abs_(self):
+        return self._unary_("abs_", _ops.abs)
+
+    def neg_(self):
+        return self._unary_("neg_", _ops.neg)
+
+    def sigmoid_(self):
+        return self._unary_("sigmoid_", _ops.sigmoid)
+
+    def tanh_(self):
+        return self._unary_("tanh_", _ops.tanh)
+
+    def floor_(self):
+        return self._unary_("floor_", _ops.floor)
+
+    def ceil_(self):
+        return self._unary_("ceil_", _ops.ceil)
+
+    def trunc_(self):
+        return self._unary_("trunc_", _ops.trunc)
+
+    def round_(self, decimals=0):
+        return self._unary_("round_", _ops.round, decimals)
+
+    def frac_(self):
+        return self._unary_("frac_", _ops.frac)
+
+    def clamp_min_(self, min):
+        return self.clamp_(min=min)
+
+    def clamp_max_(self, max):
+        return self.clamp_(max=max)
+
+    def nonzero(self, *, as_tuple=False):
+        return _ops.nonzero(self, as_tuple=as_tuple)
+
+    def argwhere(self):
+        return _ops.nonzero(self)
+
+    def masked_fill_(self, mask, value):
+        """``self[mask] = value`` in place, ``mask`` broadcasting to self (as torch's)."""
+        if _in_graph(self, value):
+            return self._recorded("masked_fill_", value,
+                                  lambda old, v: _ops.masked_fill(old, mask, v), False)
+        self._inplace("masked_fill_", 0)
+        self._array[...] = _ops.masked_fill(_make(self._array), mask, value)._array
+        return self
+
     def zero_(self):
         return self.fill_(0, name="zero_")
 
@@ -760,6 +876,29 @@ class Tensor:
         return _ops.clamp(self, min, max)
 
     clip = clamp
+
+    def clamp_min(self, min):
+        return _ops.clamp(self, min=min)
+
+    def clamp_max(self, max):
+        return _ops.clamp(self, max=max)
+
+    def floor(self):
+        return _ops.floor(self)
+
+    def ceil(self):
+        return _ops.ceil(self)
+
+    def trunc(self):
+        return _ops.trunc(self)
+
+    fix = trunc
+
+    def round(self, decimals=0):
+        return _ops.round(self, decimals)
+
+    def frac(self):
+        return _ops.frac(self)
 
     def maximum(self, other):
         return _ops.maximum(self, other)
@@ -1038,6 +1177,7 @@ class _HookHandle:
 # Tensor's methods call them, so they are bound here, once all of them exist. Nothing below
 # viz imports viz: ``chainrule.viz`` installs the Jupyter picture (``_repr_svg_``) itself.
 from . import ops as _ops  # noqa: E402
+from . import creation as _creation  # noqa: E402
 from .autograd import engine as _engine  # noqa: E402
 from .autograd import grad_mode as _grad_mode  # noqa: E402
 from .autograd import tracing as _tracing  # noqa: E402

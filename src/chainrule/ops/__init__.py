@@ -25,12 +25,14 @@ from .comparison import (  # noqa: F401
     logical_or, logical_xor, lt, ne,
 )
 from .unary import (  # noqa: F401
-    abs, cast, clamp, clip, clone, cos, erf, exp, expm1, log, log1p, log2, log10, maximum,
-    minimum, rsqrt, sign, sin, sqrt, to_device, where,
+    abs, cast, ceil, clamp, clamp_max, clamp_min, clip, clone, cos, erf, exp, expm1, fix, floor,
+    frac, log, log1p, log2, log10, maximum, minimum, round, rsqrt, sign, sin, sqrt, to_device,
+    trunc, where,
 )
 from . import inplace  # noqa: F401 - in-place ops inside the graph (Tensor.add_, +=, [] =)
 from .index import (  # noqa: F401
-    gather, getitem, index_key, index_select, masked_fill, one_hot, take_along_dim,
+    argwhere, gather, getitem, index_key, index_select, masked_fill, nonzero, one_hot,
+    take_along_dim,
 )
 from .linalg import dot, matmul, mm, outer  # noqa: F401
 from .fused import cross_entropy, linear  # noqa: F401

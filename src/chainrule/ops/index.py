@@ -292,6 +292,26 @@ def masked_fill(x, mask, value):
     return where(mask if isinstance(mask, Tensor) else m, v, x)
 
 
+def nonzero(x, *, as_tuple=False):
+    """The indices of ``x``'s non-zero elements, as torch's: an int64 tensor (n, x.ndim) in
+    row-major order, or with ``as_tuple`` one index tensor per dim (``x[x.nonzero(
+    as_tuple=True)]`` picks them). Not differentiable; its shape depends on the values."""
+    tracing.reads_values("nonzero", "its output's shape depends on the tensor's values")
+    arr = either.array_of(x)
+    xp = get_array_module(arr)
+    if arr.ndim == 0:  # torch: (1, 0) or (0, 0); as a tuple, one index of dim 1
+        n = int(arr != 0)
+        return (Tensor(xp.zeros(n, np.int64)),) if as_tuple else Tensor(xp.zeros((n, 0), np.int64))
+    found = xp.nonzero(arr)
+    if as_tuple:
+        return tuple(Tensor(i.astype(np.int64, copy=False)) for i in found)
+    return Tensor(xp.stack(found, axis=1).astype(np.int64, copy=False))
+
+
+def argwhere(x):
+    return nonzero(x)
+
+
 def take_along_dim(x, indices, dim):
     """``gather``, except that negative indices count from the end (torch allows them here)."""
     axis = normalize_dim("take_along_dim", dim, x.ndim)

@@ -335,6 +335,53 @@ class ToDevice(Op):
                 else backend.to_device(g, backend.device_of(x))), None
 
 
+class _Rounding(Op):
+    """floor, ceil, trunc, round: a step function, its gradient 0 everywhere (as torch's);
+    integers come back as they are."""
+
+    def backward(self, g, x, *args):
+        return (g * 0,) + (None,) * len(args)
+
+
+class Floor(_Rounding):
+    def forward(self, x):
+        return np.floor(x) if x.dtype.kind == "f" else x.copy()
+
+
+class Ceil(_Rounding):
+    def forward(self, x):
+        return np.ceil(x) if x.dtype.kind == "f" else x.copy()
+
+
+class Trunc(_Rounding):
+    def forward(self, x):
+        return np.trunc(x) if x.dtype.kind == "f" else x.copy()
+
+
+class Round(_Rounding):
+    """Halves to even, as torch (and NumPy); ``decimals`` as torch's: x * 10^d rounded, / 10^d."""
+
+    def forward(self, x, decimals):
+        if x.dtype.kind != "f":
+            return x.copy()
+        if not decimals:
+            return np.rint(x)
+        scale = x.dtype.type(10.0 ** abs(decimals))
+        return np.rint(x * scale) / scale if decimals > 0 else np.rint(x / scale) * scale
+
+
+class Frac(Op):
+    """x - trunc(x), the sign of x kept; its gradient 1."""
+
+    def forward(self, x):
+        if x.dtype.kind != "f":
+            raise TypeError(f"frac: needs a floating-point tensor, got dtype {x.dtype}")
+        return x - np.trunc(x)
+
+    def backward(self, g, x):
+        return g
+
+
 class Clone(Op):
     def forward(self, x):
         return x.copy()
@@ -393,6 +440,39 @@ def cos(x):
 
 def erf(x):
     return Erf.apply(x)
+
+
+def floor(x):
+    return Floor.apply(x)
+
+
+def ceil(x):
+    return Ceil.apply(x)
+
+
+def trunc(x):
+    return Trunc.apply(x)
+
+
+fix = trunc
+
+
+def round(x, decimals=0):  # noqa: A001 - PyTorch's name
+    if not isinstance(decimals, (int, np.integer)) or isinstance(decimals, bool):
+        raise TypeError(f"round: decimals must be an int, got {type(decimals).__name__}")
+    return Round.apply(x, int(decimals))
+
+
+def frac(x):
+    return Frac.apply(x)
+
+
+def clamp_min(x, min):  # noqa: A002 - PyTorch's names
+    return clamp(x, min=min)
+
+
+def clamp_max(x, max):  # noqa: A002 - PyTorch's names
+    return clamp(x, max=max)
 
 
 def clamp(x, min=None, max=None):  # noqa: A002 - PyTorch's names
