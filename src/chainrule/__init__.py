@@ -42,6 +42,11 @@ from .backend.dtype import int32 as int  # noqa: A001,E402 - PyTorch's alias
 from .backend import device, get_default_device, set_default_device  # noqa: F401,E402
 from .autograd.inference_mode import inference_mode, is_inference_mode_enabled  # noqa: F401,E402
 from . import accelerator, backends, cuda  # noqa: F401,E402 - torch.cuda's probes and flags
+from .printing import set_printoptions  # noqa: F401,E402
+from .legacy_types import (  # noqa: F401,E402 - torch's legacy tensor types (old course code)
+    BFloat16Tensor, BoolTensor, ByteTensor, CharTensor, DoubleTensor, FloatTensor, HalfTensor,
+    IntTensor, LongTensor, ShortTensor,
+)
 
 
 # torch's constants (math's values: ``torch.pi`` is a Python float there too).
@@ -61,8 +66,8 @@ from . import nn  # noqa: E402,F401 - layers, losses, init: cr.nn
 
 # Loaded on first use, so that `import chainrule` stays fast: cr.viz (see the graph), cr.data
 # (loaders, datasets), cr.train (fit), cr.io and cr.save / cr.load (safetensors), cr.utils
-# (torch.utils.data's names).
-_LAZY_MODULES = ("viz", "data", "train", "io", "utils", "static")
+# (torch.utils.data's names), cr.testing (assert_close).
+_LAZY_MODULES = ("viz", "data", "train", "io", "utils", "static", "testing")
 _LAZY_FUNCTIONS = {"save": "io.serialization", "load": "io.serialization",
                    "compile": "static.compile"}  # cr.compile: capture once, replay (issue 15)
 

@@ -33,6 +33,41 @@ PRECISION = 4
 THRESHOLD = 1000
 EDGEITEMS = 3
 LINEWIDTH = 80
+SCI_MODE = None  # None: chosen from the values (below); True / False: always / never
+
+_PROFILES = {"default": (4, 1000, 3, 80), "short": (2, 1000, 2, 80),
+             "full": (4, math.inf, 3, 80)}
+
+
+def set_printoptions(precision=None, threshold=None, edgeitems=None, linewidth=None,
+                     profile=None, sci_mode=None):
+    """How tensors print from now on, in every thread (as torch's, whose options are global
+    too): ``cr.set_printoptions(precision=2)``, ``profile="full"`` (never summarized),
+    ``sci_mode=False`` (never scientific; ``None``, each call's default, chooses again).
+
+        >>> cr.set_printoptions(precision=2); print(cr.tensor([1 / 3]))
+        tensor([0.33])
+        >>> cr.set_printoptions(profile="default")
+    """
+    global PRECISION, THRESHOLD, EDGEITEMS, LINEWIDTH, SCI_MODE
+    if profile is not None:
+        if profile not in _PROFILES:
+            raise ValueError(f"set_printoptions: profile must be one of {sorted(_PROFILES)}, "
+                             f"got {profile!r}")
+        PRECISION, THRESHOLD, EDGEITEMS, LINEWIDTH = _PROFILES[profile]
+    for name, value in (("precision", precision), ("edgeitems", edgeitems),
+                        ("linewidth", linewidth)):
+        if value is not None and (not isinstance(value, int) or isinstance(value, bool)
+                                  or value < 0):
+            raise ValueError(f"set_printoptions: {name} must be a non-negative int, got {value!r}")
+    if threshold is not None and not (isinstance(threshold, (int, float)) and threshold >= 0):
+        raise ValueError(f"set_printoptions: threshold must be a non-negative number, got "
+                         f"{threshold!r}")
+    PRECISION = PRECISION if precision is None else precision
+    THRESHOLD = THRESHOLD if threshold is None else threshold
+    EDGEITEMS = EDGEITEMS if edgeitems is None else edgeitems
+    LINEWIDTH = LINEWIDTH if linewidth is None else linewidth
+    SCI_MODE = None if sci_mode is None else bool(sci_mode)
 
 
 class _Formatter:
@@ -53,7 +88,10 @@ class _Formatter:
         magnitude = np.abs(shown)
         lo, hi = float(magnitude.min()), float(magnitude.max())
         self.int_mode = bool(np.all(shown == np.ceil(shown)))
-        self.sci_mode = hi / lo > 1000.0 or hi > 1.0e8 or (not self.int_mode and lo < 1.0e-4)
+        if SCI_MODE is None:
+            self.sci_mode = hi / lo > 1000.0 or hi > 1.0e8 or (not self.int_mode and lo < 1.0e-4)
+        else:
+            self.sci_mode = SCI_MODE
         if self.sci_mode:
             texts = [f"{v:.{PRECISION}e}" for v in shown.tolist()]
         elif self.int_mode:

@@ -305,6 +305,13 @@ class Tensor:
     def is_complex(self) -> bool:
         return self._array.dtype.kind == "c"
 
+    def type(self, dtype=None, non_blocking=False):
+        """The legacy type's name (``'chainrule.FloatTensor'``), or this tensor cast to
+        ``dtype``: ``x.type(cr.FloatTensor)``, ``x.type('torch.LongTensor')``, a dtype."""
+        from .legacy_types import tensor_type  # noqa: PLC0415 - it builds on Tensor
+
+        return tensor_type(self, dtype, non_blocking)
+
     # --- new tensors like this one: its dtype and device unless given -------------------
     def new_tensor(self, data, dtype=None, device=None, requires_grad=False):
         """A copy of ``data`` with this tensor's dtype and device (``x.new_tensor([1, 2])``)."""
@@ -435,9 +442,6 @@ class Tensor:
         if dtype is not None and backend.to_dtype(dtype) != out.dtype:
             out = _ops.cast(out, backend.to_dtype(dtype))
         return out
-
-    def type(self, dtype):
-        return self.to(dtype)
 
     def float(self):
         return self.to(np.float32)

@@ -51,6 +51,7 @@ from .scan import cumprod, cumsum  # noqa: F401,E402
 from .shape import (  # noqa: F401,E402
     repeat, repeat_interleave, roll, tril, tril_indices, triu, triu_indices,
 )
+from .shape import diag, meshgrid  # noqa: F401,E402
 from .sorting import argsort, msort, sort, topk  # noqa: F401,E402
 from .histograms import histc, histogram  # noqa: F401,E402
 

@@ -505,3 +505,75 @@ def roll(x, shifts, dims=None):
     if x.ndim == 0:
         return x
     return Roll.apply(x, tuple(int(s) for s in shifts_t), axes)
+
+
+class Diag(Op):
+    """diag(x, k): a vector onto diagonal k of a square matrix (zeros elsewhere), or the
+    k-th diagonal of a matrix (k > 0 above the main one, as torch). Each is the other's VJP."""
+
+    def forward(self, x, k):
+        xp = backend.get_array_module(x)
+        return xp.diag(x, k) if x.ndim == 1 else xp.diagonal(x, k).copy()
+
+    def backward(self, g, x, k):
+        if x.ndim == 1:  # the matrix's diagonal k gives the vector's gradient
+            return diag(g, k) if either.is_graph(g) else Diag().forward(g, k), None
+        m, n = x.shape
+        length = g.shape[0]
+        rows = np.arange(length) - min(k, 0)
+        cols = np.arange(length) + max(k, 0)
+        if either.is_graph(g):  # P^T diag(g) Q puts g_i at (rows_i, cols_i), differentiably
+            p = np.zeros((length, m), x.dtype)
+            q = np.zeros((length, n), x.dtype)
+            p[np.arange(length), rows] = 1
+            q[np.arange(length), cols] = 1
+            return Tensor(p.T) @ diag(g) @ Tensor(q), None
+        out = backend.get_array_module(g).zeros((m, n), g.dtype)
+        out[rows, cols] = g
+        return out, None
+
+
+def diag(x, diagonal=0):
+    """torch's ``diag``: a 1-D tensor as the diagonal of a square matrix, or a 2-D tensor's
+    diagonal (``diagonal`` > 0 above the main one).
+
+        >>> cr.diag(cr.tensor([1.0, 2.0]))
+        tensor([[1., 0.],
+                [0., 2.]])
+    """
+    if x.ndim not in (1, 2):
+        raise ValueError(f"diag: expects a 1-D or 2-D tensor, got shape {tuple(x.shape)}")
+    if not isinstance(diagonal, (int, np.integer)) or isinstance(diagonal, bool):
+        raise TypeError(f"diag: diagonal must be an int, got {type(diagonal).__name__}")
+    return Diag.apply(x, int(diagonal))
+
+
+def meshgrid(*tensors, indexing="ij"):
+    """Coordinate grids of 1-D tensors, as torch's: with ``indexing="ij"`` the i-th output
+    varies along dim i; ``"xy"`` swaps the first two dims (NumPy's and MATLAB's order).
+
+        >>> xs, ys = cr.meshgrid(cr.arange(3), cr.arange(2), indexing="xy")
+        >>> xs.shape
+        chainrule.Size([2, 3])
+    """
+    if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)):
+        tensors = tuple(tensors[0])
+    if indexing not in ("ij", "xy"):
+        raise ValueError(f"meshgrid: indexing must be 'ij' or 'xy', got {indexing!r}")
+    for i, t in enumerate(tensors):
+        if not isinstance(t, Tensor) or t.ndim > 1:
+            raise ValueError(f"meshgrid: expects 0-D or 1-D tensors, got "
+                             f"{type(t).__name__ if not isinstance(t, Tensor) else tuple(t.shape)} "
+                             f"at position {i}")
+    vectors = [reshape(t, -1) for t in tensors]
+    if indexing == "xy" and len(vectors) >= 2:
+        vectors[0], vectors[1] = vectors[1], vectors[0]
+    shape = tuple(v.shape[0] for v in vectors)
+    grids = []
+    for i, v in enumerate(vectors):
+        along = [1] * len(vectors)
+        along[i] = shape[i]
+        grids.append(broadcast_to(reshape(v, tuple(along)), shape))
+    if indexing == "xy" and len(grids) >= 2:  # the grids of (y, x, ...), given back as (x, y, ...)
+        grids[0], grids[1] = grids[1], grids[0]
+    return tuple(grids)
