@@ -168,6 +168,13 @@ def linspace(start, end, steps, dtype=None, requires_grad=False, device=None):
                    device)
 
 
+def logspace(start, end, steps, base=10.0, dtype=None, requires_grad=False, device=None):
+    """``steps`` values from ``base ** start`` to ``base ** end``, evenly spaced in the exponent."""
+    xp, device = _xp(device)
+    exponents = xp.linspace(start, end, int(steps))
+    return _finish((float(base) ** exponents).astype(_float(dtype)), requires_grad, device)
+
+
 def eye(n, m=None, dtype=None, requires_grad=False, device=None):
     xp, device = _xp(device)
     return _finish(xp.eye(n, m, dtype=_float(dtype)), requires_grad, device)

@@ -625,11 +625,83 @@ class Tensor:
     def frac_(self):
         return self._unary_("frac_", _ops.frac)
 
+    def lerp_(self, end, weight):
+        return self._indexed_("lerp_", end, lambda old, e: _ops.lerp(old, e, weight))
+
+    def addcmul_(self, tensor1, tensor2, value=1):
+        return self._indexed_("addcmul_", tensor1,
+                              lambda old, t1: _ops.addcmul(old, t1, tensor2, value))
+
+    def addcdiv_(self, tensor1, tensor2, value=1):
+        return self._indexed_("addcdiv_", tensor1,
+                              lambda old, t1: _ops.addcdiv(old, t1, tensor2, value))
+
+    def nan_to_num_(self, nan=0.0, posinf=None, neginf=None):
+        return self._unary_("nan_to_num_", _ops.nan_to_num, nan, posinf, neginf)
+
+    def _reshape_(self, name, fn):
+        """An in-place view op (``unsqueeze_``): the tensor takes the new shape of the same
+        memory; in the graph it becomes the output of the view's node, as in torch."""
+        self._check_inplace(name)
+        if _in_graph(self, None):
+            old = _make(self._array, self._requires_grad, self.grad_fn)
+            old._output_nr, old._version = self._output_nr, self._version
+            new = fn(old)
+            self._array, self.grad_fn, self._output_nr = new._array, new.grad_fn, new._output_nr
+        else:
+            self._array = fn(_make(self._array))._array
+        self._version += 1
+        return self
+
+    def unsqueeze_(self, dim):
+        return self._reshape_("unsqueeze_", lambda t: _ops.unsqueeze(t, dim))
+
+    def squeeze_(self, dim=None):
+        return self._reshape_("squeeze_", lambda t: _ops.squeeze(t, dim))
+
+    def t_(self):
+        return self._reshape_("t_", lambda t: t.t())
+
     def clamp_min_(self, min):
         return self.clamp_(min=min)
 
     def clamp_max_(self, max):
         return self.clamp_(max=max)
+
+    def scatter(self, dim, index, src=None, value=None):
+        return _ops.scatter(self, dim, index, src, value)
+
+    def scatter_add(self, dim, index, src):
+        return _ops.scatter_add(self, dim, index, src)
+
+    def masked_select(self, mask):
+        return _ops.masked_select(self, mask)
+
+    def index_fill(self, dim, index, value):
+        return _ops.index_fill(self, dim, index, value)
+
+    def _indexed_(self, name, other, compute):
+        """``self = compute(self, other)`` in place for the index ops (scatter_, ...): recorded
+        in the graph, else written into the array."""
+        if _in_graph(self, other):
+            return self._recorded(name, other, compute, False)
+        self._inplace(name, 0)
+        self._array[...] = compute(_make(self._array), other)._array
+        return self
+
+    def scatter_(self, dim, index, src=None, value=None):
+        if (src is None) == (value is None):
+            raise TypeError("scatter_: give exactly one of src and value")
+        return self._indexed_("scatter_", value if src is None else src,
+                              lambda old, s: _ops.scatter(old, dim, index, s))
+
+    def scatter_add_(self, dim, index, src):
+        return self._indexed_("scatter_add_", src,
+                              lambda old, s: _ops.scatter_add(old, dim, index, s))
+
+    def index_fill_(self, dim, index, value):
+        return self._indexed_("index_fill_", value,
+                              lambda old, v: _ops.index_fill(old, dim, index, v))
 
     def nonzero(self, *, as_tuple=False):
         return _ops.nonzero(self, as_tuple=as_tuple)
@@ -886,6 +958,44 @@ class Tensor:
 
     def clamp_max(self, max):
         return _ops.clamp(self, max=max)
+
+    def fmod(self, other):
+        return _ops.fmod(self, other)
+
+    def remainder(self, other):
+        return _ops.remainder(self, other)
+
+    __mod__ = remainder
+
+    def __rmod__(self, other):
+        return _ops.remainder(other, self)
+
+    def lerp(self, end, weight):
+        return _ops.lerp(self, end, weight)
+
+    def addcmul(self, tensor1, tensor2, value=1):
+        return _ops.addcmul(self, tensor1, tensor2, value)
+
+    def addcdiv(self, tensor1, tensor2, value=1):
+        return _ops.addcdiv(self, tensor1, tensor2, value)
+
+    def nan_to_num(self, nan=0.0, posinf=None, neginf=None):
+        return _ops.nan_to_num(self, nan, posinf, neginf)
+
+    def median(self, dim=None, keepdim=False):
+        return _ops.median(self, dim, keepdim)
+
+    def quantile(self, q, dim=None, keepdim=False, *, interpolation="linear"):
+        return _ops.quantile(self, q, dim, keepdim, interpolation=interpolation)
+
+    def unique(self, sorted=True, return_inverse=False, return_counts=False, dim=None):  # noqa: A002
+        return _ops.unique(self, sorted, return_inverse, return_counts, dim)
+
+    def half(self):
+        return self.to(np.float16)
+
+    def bincount(self, weights=None, minlength=0):
+        return _ops.bincount(self, weights, minlength)
 
     def floor(self):
         return _ops.floor(self)

@@ -1,4 +1,4 @@
-"""Containers: Sequential, ModuleList, ModuleDict.
+"""Containers: Sequential, ModuleList, ModuleDict, ParameterList, ParameterDict.
 
     >>> model = nn.Sequential(nn.Linear(784, 300), nn.ReLU(), nn.Linear(300, 10))
     >>> model[0].weight.shape, len(model)
@@ -183,3 +183,115 @@ class ModuleDict(Module):
 
     def forward(self, *args, **kwargs):
         raise TypeError("ModuleDict has no forward; index it in your own forward")
+
+
+def _as_parameter(value):
+    """torch's rule for the parameter containers: a plain tensor becomes a Parameter."""
+    from ..tensor import Tensor  # noqa: PLC0415
+    from .parameter import Parameter  # noqa: PLC0415
+
+    if isinstance(value, Tensor) and not isinstance(value, Parameter):
+        return Parameter(value.detach())
+    return value
+
+
+def _describe(p, kind=None):
+    # torch's reprs: ParameterList names the dtype, ParameterDict the legacy type
+    return (f"Parameter containing: [{kind or p.dtype} of size "
+            f"{'x'.join(map(str, p.shape)) or '()'}]")
+
+
+class ParameterList(Module):
+    """A list of Parameters, registered under "0", "1", ... (a tensor is made a Parameter).
+
+        >>> ps = nn.ParameterList([nn.Parameter(cr.ones(2)) for _ in range(3)])
+        >>> len(ps), sorted(ps.state_dict())
+        (3, ['0', '1', '2'])
+    """
+
+    def __init__(self, values=None):
+        super().__init__()
+        if values is not None:
+            self.extend(values)
+
+    def __len__(self):
+        return len(self._parameters)
+
+    def __iter__(self):
+        return iter(self._parameters.values())
+
+    def __getitem__(self, idx):
+        if isinstance(idx, slice):
+            return type(self)(list(self._parameters.values())[idx])
+        return self._parameters[str(_index("ParameterList", idx, len(self)))]
+
+    def __setitem__(self, idx, value):
+        self.register_parameter(str(_index("ParameterList", idx, len(self))), _as_parameter(value))
+
+    def append(self, value):
+        self.register_parameter(str(len(self)), _as_parameter(value))
+        return self
+
+    def extend(self, values):
+        for v in values:
+            self.append(v)
+        return self
+
+    def __iadd__(self, values):
+        return self.extend(values)
+
+    def forward(self, *args, **kwargs):
+        raise TypeError("ParameterList has no forward; use its parameters in your own forward")
+
+    def extra_repr(self):
+        return "\n".join(f"  ({k}): {_describe(p)}" for k, p in self._parameters.items())
+
+
+class ParameterDict(Module):
+    """A dict of Parameters, each registered under its key (a tensor is made a Parameter)."""
+
+    def __init__(self, parameters=None):
+        super().__init__()
+        if parameters is not None:
+            self.update(parameters)
+
+    def __getitem__(self, key):
+        return self._parameters[key]
+
+    def __setitem__(self, key, value):
+        self.register_parameter(key, _as_parameter(value))
+
+    def __delitem__(self, key):
+        del self._parameters[key]
+
+    def __len__(self):
+        return len(self._parameters)
+
+    def __iter__(self):
+        return iter(self._parameters)
+
+    def __contains__(self, key):
+        return key in self._parameters
+
+    def keys(self):
+        return self._parameters.keys()
+
+    def values(self):
+        return self._parameters.values()
+
+    def items(self):
+        return self._parameters.items()
+
+    def pop(self, key):
+        return self._parameters.pop(key)
+
+    def update(self, parameters):
+        items = parameters.items() if hasattr(parameters, "items") else parameters
+        for key, value in items:
+            self[key] = value
+
+    def forward(self, *args, **kwargs):
+        raise TypeError("ParameterDict has no forward; use its parameters in your own forward")
+
+    def extra_repr(self):
+        return "\n".join(f"  ({k}): {_describe(p, p.type())}" for k, p in self._parameters.items())

@@ -18,21 +18,21 @@ Where each family lives (see docs/contributing.md to add one):
     tensor([3.])
 """
 
-from .arithmetic import add, div, mul, neg, pow, square, sub  # noqa: F401
+from .arithmetic import add, div, fmod, mul, neg, pow, remainder, square, sub  # noqa: F401
 from .activation import elu, gelu, leaky_relu, relu, sigmoid, silu, softplus, tanh  # noqa: F401
 from .comparison import (  # noqa: F401
     allclose, eq, equal, ge, gt, isfinite, isinf, isnan, le, logical_and, logical_not,
     logical_or, logical_xor, lt, ne,
 )
 from .unary import (  # noqa: F401
-    abs, cast, ceil, clamp, clamp_max, clamp_min, clip, clone, cos, erf, exp, expm1, fix, floor,
-    frac, log, log1p, log2, log10, maximum, minimum, round, rsqrt, sign, sin, sqrt, to_device,
-    trunc, where,
+    abs, addcdiv, addcmul, cast, ceil, clamp, clamp_max, clamp_min, clip, clone, cos, erf, exp,
+    expm1, fix, floor, frac, lerp, log, log1p, log2, log10, maximum, minimum, nan_to_num, round,
+    rsqrt, sign, sin, sqrt, to_device, trunc, where,
 )
 from . import inplace  # noqa: F401 - in-place ops inside the graph (Tensor.add_, +=, [] =)
 from .index import (  # noqa: F401
-    argwhere, gather, getitem, index_key, index_select, masked_fill, nonzero, one_hot,
-    take_along_dim,
+    argwhere, gather, getitem, index_fill, index_key, index_select, masked_fill, masked_select,
+    nonzero, one_hot, scatter, scatter_add, take_along_dim,
 )
 from .linalg import dot, matmul, mm, outer  # noqa: F401
 from .fused import cross_entropy, linear  # noqa: F401
@@ -52,8 +52,8 @@ from .shape import (  # noqa: F401,E402
     repeat, repeat_interleave, roll, tril, tril_indices, triu, triu_indices,
 )
 from .shape import diag, meshgrid  # noqa: F401,E402
-from .sorting import argsort, msort, sort, topk  # noqa: F401,E402
-from .histograms import histc, histogram  # noqa: F401,E402
+from .sorting import argsort, median, msort, quantile, sort, topk, unique  # noqa: F401,E402
+from .histograms import bincount, histc, histogram  # noqa: F401,E402
 
 from types import ModuleType as _ModuleType  # noqa: E402
 

@@ -121,6 +121,39 @@ class Div(Op):
         return ga, gb
 
 
+class _Modulo(Op):
+    """a - b * rounded(a / b): torch's gradients, 1 for a and -rounded(a / b) for b."""
+
+    def backward(self, g, a, b):
+        ga = g if _wants(self, 0) else None
+        gb = None
+        if _wants(self, 1):
+            if either.is_graph(g):
+                from . import unary  # noqa: PLC0415 - unary builds on this module
+                gb = -g * getattr(unary, self.rounding)(a / b)
+            else:
+                gb = -g * getattr(np, self.rounding)(a / b)
+        return ga, gb
+
+
+class Fmod(_Modulo):
+    """C's fmod: the remainder takes the sign of ``a``."""
+
+    rounding = "trunc"
+
+    def forward(self, a, b):
+        return _promote(np.fmod, a, b)
+
+
+class Remainder(_Modulo):
+    """Python's %: the remainder takes the sign of ``b``."""
+
+    rounding = "floor"
+
+    def forward(self, a, b):
+        return _promote(np.remainder, a, b)
+
+
 class Pow(Op):
     """y = a ** b;  dy/da = b a^(b-1) (0 where b == 0, even where a^(b-1) is inf or nan,
     as in PyTorch), dy/db = a^b log a: nan where a < 0 (torch's value: the function is not
@@ -313,6 +346,14 @@ def mul(input, other):  # noqa: A002 - PyTorch's argument names
 def div(input, other):  # noqa: A002 - PyTorch's argument names
     """True division; integer tensors give floats, as in PyTorch."""
     return Div.apply(input, other)
+
+
+def fmod(input, other):  # noqa: A002 - PyTorch's argument names
+    return Fmod.apply(input, other)
+
+
+def remainder(input, other):  # noqa: A002 - PyTorch's argument names
+    return Remainder.apply(input, other)
 
 
 def pow(input, exponent):  # noqa: A001,A002 - PyTorch's name

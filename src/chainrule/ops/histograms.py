@@ -133,3 +133,25 @@ def histogram(input, bins=100, *, range=None, weight=None, density=False):  # no
         with xp.errstate(invalid="ignore", divide="ignore"):  # nothing counted: NaN, as torch
             hist = hist / (hist.sum() * widths)
     return HistogramResult(_make(hist), _make(edges))
+
+
+def bincount(x, weights=None, minlength=0):
+    """How often each value 0, 1, ... occurs in the 1-D non-negative integer tensor ``x``
+    (or the sum of ``weights`` at each), at least ``minlength`` bins, as torch's."""
+    tracing.reads_values("bincount", "its output's length depends on the tensor's values")
+    data = x._array if isinstance(x, Tensor) else x
+    if data.ndim != 1 or data.dtype.kind not in "iu":
+        raise ValueError(f"bincount: expects a 1-D tensor of integers, got shape "
+                         f"{tuple(data.shape)} and dtype {data.dtype}")
+    if data.size and data.min() < 0:
+        raise ValueError(f"bincount: values must be non-negative, got {int(data.min())}")
+    xp = backend.get_array_module(data)
+    if weights is None:
+        return _make(xp.bincount(data, minlength=minlength).astype(xp.int64))
+    w = weights._array if isinstance(weights, Tensor) else xp.asarray(weights)
+    if w.shape != data.shape:
+        raise ValueError(f"bincount: weights shape {tuple(w.shape)} must match the input's "
+                         f"{tuple(data.shape)}")
+    # torch: float weights keep their dtype (double for float64), others count in double
+    out_dtype = w.dtype if w.dtype.kind == "f" else xp.float64
+    return _make(xp.bincount(data, weights=w, minlength=minlength).astype(out_dtype))

@@ -292,6 +292,103 @@ def masked_fill(x, mask, value):
     return where(mask if isinstance(mask, Tensor) else m, v, x)
 
 
+class Scatter(Op):
+    """``x`` with ``src`` written at coordinates along a dim (out of place), as
+    ``torch.scatter``: where an index repeats, the last write wins (torch leaves it
+    unspecified). d x: the gradient where nothing was written; d src: the gradient gathered
+    at the coordinates it was written to."""
+
+    def forward(self, x, coords, src):
+        out = x.copy()
+        out[coords] = src
+        return out
+
+    def backward(self, g, x, coords, src):
+        wrote = get_array_module(either.value(g)).zeros(x.shape, dtype=np.bool_)
+        wrote[coords] = True
+        takes = hasattr(src, "shape")  # a tensor src (not a number) gets a gradient
+        if either.is_graph(g):
+            return (masked_fill(g, Tensor(wrote), 0.0), None,
+                    Gather.apply(g, coords) if takes else None)
+        gx = g.copy()
+        gx[wrote] = 0
+        return gx, None, g[coords] if takes else None
+
+
+def _scatter_source(name, index, src):
+    """``src`` cut to ``index``'s shape (torch reads ``src[i][j]`` for index ``[i][j]``), or a
+    number as it is."""
+    if not isinstance(src, Tensor):
+        if hasattr(src, "shape"):
+            raise TypeError(f"{name}: src must be a Tensor or a number, got {type(src).__name__}")
+        return src
+    if src.ndim != index.ndim or any(i > n for i, n in zip(index.shape, src.shape)):
+        raise ValueError(f"{name}: index shape {tuple(index.shape)} exceeds src shape "
+                         f"{tuple(src.shape)}")
+    if tuple(src.shape) == tuple(index.shape):
+        return src
+    return getitem(src, tuple(slice(0, n) for n in index.shape))
+
+
+@torch_aliases
+def scatter(x, dim, index, src=None, value=None):
+    """``out[i][index[i][j]] = src[i][j]`` for dim=1 (and so on), ``x`` elsewhere, as
+    ``torch.scatter``; ``src`` may be a number (or ``value=``).
+
+        >>> cr.zeros(2, 3).scatter(1, cr.tensor([[2], [0]]), 1.0)
+        tensor([[0., 0., 1.],
+                [1., 0., 0.]])
+    """
+    if (src is None) == (value is None):
+        raise TypeError("scatter: give exactly one of src and value")
+    axis = normalize_dim("scatter", dim, x.ndim)
+    idx = _key_on(either.array_of(index), x._array)
+    coords = _gather_index(x.shape, idx, axis, "scatter")
+    source = _scatter_source("scatter", idx, value if src is None else src)
+    return Scatter.apply(x, coords, source)
+
+
+@torch_aliases
+def scatter_add(x, dim, index, src):
+    """``x`` plus ``src`` added at ``index`` along ``dim`` (repeated indices add up), as
+    ``torch.scatter_add``."""
+    axis = normalize_dim("scatter_add", dim, x.ndim)
+    idx = _key_on(either.array_of(index), x._array)
+    coords = _gather_index(x.shape, idx, axis, "scatter_add")
+    source = _scatter_source("scatter_add", idx, src)
+    if not isinstance(source, Tensor):
+        raise TypeError(f"scatter_add: src must be a Tensor, got {type(src).__name__}")
+    return x + IndexAdd.apply(source, coords, tuple(x.shape))
+
+
+def masked_select(x, mask):
+    """The elements of ``x`` where ``mask`` (broadcast with it) is True, as a 1-D tensor."""
+    from .shape import broadcast_to  # noqa: PLC0415
+    m = either.array_of(mask)
+    if m.dtype != np.bool_:
+        raise TypeError(f"masked_select: mask must be a bool tensor, got dtype {m.dtype}")
+    tracing.reads_values("masked_select", "its output's shape depends on the mask's values")
+    shape = np.broadcast_shapes(tuple(x.shape), m.shape)
+    xb = x if tuple(x.shape) == shape else broadcast_to(x, shape)
+    return getitem(xb, np.broadcast_to(m, shape) if m.shape != shape else m)
+
+
+@torch_aliases
+def index_fill(x, dim, index, value):
+    """``x`` with ``value`` at the positions ``index`` along ``dim``, as ``torch.index_fill``."""
+    axis = normalize_dim("index_fill", dim, x.ndim)
+    idx = either.array_of(index).reshape(-1)
+    if idx.dtype.kind not in "iu":
+        raise TypeError(f"index_fill: index must be an integer tensor, got dtype {idx.dtype}")
+    n = x.shape[axis] if x.ndim else 1
+    if idx.size and (idx.min() < -n or idx.max() >= n):
+        bad = int(idx.min() if idx.min() < -n else idx.max())
+        raise IndexError(f"index_fill: index {bad} is out of range for dim {axis} with size {n}")
+    mask = np.zeros(x.shape, np.bool_)
+    mask[(slice(None),) * axis + (idx,)] = True
+    return masked_fill(x, Tensor(_key_on(mask, x._array)), value)
+
+
 def nonzero(x, *, as_tuple=False):
     """The indices of ``x``'s non-zero elements, as torch's: an int64 tensor (n, x.ndim) in
     row-major order, or with ``as_tuple`` one index tensor per dim (``x[x.nonzero(

@@ -118,3 +118,97 @@ def topk(x, k, dim=-1, largest=True, sorted=True):  # noqa: A002 - PyTorch's nam
 def msort(x):
     """``x`` sorted along its first dim (the values only)."""
     return sort(x, 0).values
+
+
+MedianResult = namedtuple("MedianResult", ["values", "indices"])
+
+
+def _along(x, axis, k):
+    """``x`` at position ``k`` of dim ``axis`` (that dim removed), differentiably."""
+    from .index import getitem  # noqa: PLC0415
+    return getitem(x, (slice(None),) * axis + (k,))
+
+
+def median(x, dim=None, keepdim=False):
+    """The lower median (of two middle values, the smaller), as torch's: of all elements as a
+    0-d tensor, or along ``dim`` as ``(values, indices)``. Gradients flow to the median."""
+    data = _array("median", x)
+    if dim is None:
+        flat = x.reshape(-1)
+        if not flat.shape[0]:
+            raise RuntimeError("median: cannot compute the median of an empty tensor")
+        return _along(sort(flat).values, 0, (flat.shape[0] - 1) // 2)
+    axis = normalize_dim("median", dim, data.ndim)
+    n = data.shape[axis] if data.ndim else 1
+    if data.ndim == 0:
+        return MedianResult(x, _make(np.zeros((), np.int64)))
+    result = sort(x, axis)
+    values, indices = _along(result.values, axis, (n - 1) // 2), _along(result.indices, axis,
+                                                                        (n - 1) // 2)
+    if keepdim:
+        values, indices = values.unsqueeze(axis), indices.unsqueeze(axis)
+    return MedianResult(values, indices)
+
+
+def quantile(x, q, dim=None, keepdim=False, *, interpolation="linear"):
+    """The ``q``-quantiles (a number or a 1-D tensor in [0, 1]) of all elements or along
+    ``dim``, interpolating between order statistics as torch does (``linear``, ``lower``,
+    ``higher``, ``nearest``, ``midpoint``); a tensor ``q`` adds a first dim. Differentiable."""
+    from .shape import stack  # noqa: PLC0415
+    from .unary import lerp  # noqa: PLC0415
+    data = _array("quantile", x)
+    if data.dtype.kind != "f":
+        raise TypeError(f"quantile: needs a floating-point input, got dtype {data.dtype}")
+    if interpolation not in ("linear", "lower", "higher", "nearest", "midpoint"):
+        raise ValueError(f"quantile: unknown interpolation {interpolation!r}")
+    qs = np.atleast_1d(np.asarray(q._array if isinstance(q, Tensor) else q, np.float64))
+    if qs.ndim > 1 or np.any((qs < 0) | (qs > 1)):
+        raise ValueError(f"quantile: q must be a number or a 1-D tensor with values in [0, 1], "
+                         f"got {q!r}")
+    if dim is None:
+        x, axis = x.reshape(-1), 0
+    else:
+        axis = normalize_dim("quantile", dim, data.ndim)
+    n = x.shape[axis]
+    if not n:
+        raise RuntimeError("quantile: cannot compute quantiles of an empty tensor")
+    ordered = sort(x, axis).values
+    out = []
+    for p in qs.tolist():
+        pos = p * (n - 1)
+        lo, hi = int(np.floor(pos)), int(np.ceil(pos))
+        if interpolation == "lower":
+            v = _along(ordered, axis, lo)
+        elif interpolation == "higher":
+            v = _along(ordered, axis, hi)
+        elif interpolation == "nearest":
+            v = _along(ordered, axis, int(np.round(pos)))  # ties to even, as torch's round
+        elif interpolation == "midpoint" and lo != hi:
+            v = lerp(_along(ordered, axis, lo), _along(ordered, axis, hi), 0.5)
+        elif lo == hi:
+            v = _along(ordered, axis, lo)
+        else:
+            v = lerp(_along(ordered, axis, lo), _along(ordered, axis, hi), pos - lo)
+        if keepdim:
+            v = v.unsqueeze(axis) if dim is not None else v.reshape((1,) * data.ndim)
+        out.append(v)
+    if isinstance(q, Tensor) or np.ndim(q):
+        return stack(out)
+    return out[0]
+
+
+def unique(x, sorted=True, return_inverse=False, return_counts=False, dim=None):  # noqa: A002
+    """The distinct values of ``x`` in ascending order (or distinct slices along ``dim``),
+    with the inverse indices and counts on request, as torch's. Not differentiable."""
+    from ..autograd import tracing  # noqa: PLC0415
+    data = _array("unique", x)
+    tracing.reads_values("unique", "its output's shape depends on the tensor's values")
+    xp = backend.get_array_module(data)
+    axis = None if dim is None else normalize_dim("unique", dim, data.ndim)
+    values, inverse, counts = xp.unique(data, return_inverse=True, return_counts=True, axis=axis)
+    out = [_make(values)]
+    if return_inverse:
+        out.append(_make(inverse.reshape(data.shape if axis is None else -1).astype(np.int64)))
+    if return_counts:
+        out.append(_make(counts.astype(np.int64)))
+    return out[0] if len(out) == 1 else tuple(out)

@@ -467,6 +467,48 @@ def frac(x):
     return Frac.apply(x)
 
 
+class NanToNum(Op):
+    """nan, +inf and -inf replaced (by 0 and the dtype's largest and smallest finite values
+    unless given, as torch); the gradient passes where x is finite, 0 elsewhere (torch's)."""
+
+    def forward(self, x, nan, posinf, neginf):
+        return np.nan_to_num(x, nan=nan, posinf=posinf, neginf=neginf)
+
+    def backward(self, g, x, nan, posinf, neginf):
+        finite = either.value(x)
+        finite = backend.get_array_module(finite).isfinite(finite)
+        return (either.where(finite, g, 0.0) if either.is_graph(g) else g * finite), \
+            None, None, None
+
+
+def nan_to_num(x, nan=0.0, posinf=None, neginf=None):
+    if x.dtype.kind != "f":
+        return clone(x)
+    return NanToNum.apply(x, nan, posinf, neginf)
+
+
+def lerp(input, end, weight):  # noqa: A002 - PyTorch's argument names
+    """``input + weight (end - input)``, computed as torch's formula does: from ``end`` where
+    ``|weight| >= 0.5``, so that weight 1 gives ``end`` exactly (torch's vectorized kernel
+    fuses the multiply-add: its last bit may differ from this one's)."""
+    if isinstance(weight, Tensor):
+        near = abs(weight) < 0.5
+        return where(near, input + weight * (end - input), end - (end - input) * (1 - weight))
+    if abs(weight) < 0.5:
+        return input + weight * (end - input)
+    return end - (end - input) * (1 - weight)
+
+
+def addcmul(input, tensor1, tensor2, value=1):  # noqa: A002 - PyTorch's argument names
+    """``input + value * tensor1 * tensor2``."""
+    return input + value * tensor1 * tensor2
+
+
+def addcdiv(input, tensor1, tensor2, value=1):  # noqa: A002 - PyTorch's argument names
+    """``input + value * tensor1 / tensor2``."""
+    return input + value * tensor1 / tensor2
+
+
 def clamp_min(x, min):  # noqa: A002 - PyTorch's names
     return clamp(x, min=min)
 
