@@ -10,6 +10,10 @@ from .grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled  
 from .tracing import Program, Step, Value, trace  # noqa: F401
 from .gradcheck import GradcheckError, gradcheck, gradgradcheck  # noqa: F401
 from .diagnose import why_no_grad  # noqa: F401
+from .anomaly import (  # noqa: F401
+    detect_anomaly, is_anomaly_check_nan_enabled, is_anomaly_enabled, set_detect_anomaly,
+)
+from . import functional  # noqa: F401 - jacobian, hessian, vjp, jvp, hvp, vhp
 
 from types import ModuleType as _ModuleType  # noqa: E402
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..tensor import Tensor, _make
+from . import anomaly as _anomaly
 from . import grad_mode
 from . import tracing as _trace
 from .graph import BackwardRecord, backprop, run_hooks, seed_gradient
@@ -85,9 +86,11 @@ class _Accumulator:
 
 
 def _walk(roots, root_grads, retain_graph, create_graph, sink):
-    """Run the walker; inside ``cr.viz.keep_graph()`` keep a record of it on the root's node."""
+    """Run the walker; inside ``cr.viz.keep_graph()`` keep a record of it on the root's node;
+    under anomaly detection, check every gradient for nans."""
     if not grad_mode.state.keep_graph:
-        backprop(roots, root_grads, sink, retain_graph, create_graph)
+        backprop(roots, root_grads, sink, retain_graph, create_graph,
+                 observer=_anomaly.observer() if _anomaly._state["enabled"] else None)
         return
     record = BackwardRecord()
     backprop(roots, root_grads, sink, retain_graph, create_graph, observer=record)
@@ -114,7 +117,7 @@ def backward(tensor, gradient=None, retain_graph=None, create_graph=False, input
                 acc.leaf(t, gi if create_graph else gi._array)
                 acc.flush()
         return
-    if _state.keep_graph:
+    if _state.keep_graph or _anomaly._state["enabled"]:
         _walk([tensor], [g], retain_graph, create_graph, _Accumulator(create_graph))
     else:  # the common case, without _walk's call: backward runs every training step
         backprop([tensor], [g], _Accumulator(create_graph), retain_graph, create_graph)
