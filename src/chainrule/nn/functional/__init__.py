@@ -22,9 +22,9 @@ from .distance import cosine_similarity, pairwise_distance  # noqa: F401
 from .dropout import dropout  # noqa: F401
 from .linear import bilinear, linear  # noqa: F401
 from .loss import (  # noqa: F401
-    binary_cross_entropy, binary_cross_entropy_with_logits, cross_entropy, gaussian_nll_loss,
-    hinge_embedding_loss, huber_loss, kl_div, l1_loss, mse_loss, multi_margin_loss, nll_loss,
-    smooth_l1_loss, soft_margin_loss,
+    binary_cross_entropy, binary_cross_entropy_with_logits, cosine_embedding_loss, cross_entropy,
+    gaussian_nll_loss, hinge_embedding_loss, huber_loss, kl_div, l1_loss, margin_ranking_loss,
+    mse_loss, multi_margin_loss, nll_loss, smooth_l1_loss, soft_margin_loss, triplet_margin_loss,
 )
 from .normalization import (  # noqa: F401
     batch_norm, group_norm, instance_norm, layer_norm, normalize,

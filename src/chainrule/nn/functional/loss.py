@@ -26,8 +26,9 @@ from ...tensor import Tensor
 
 __all__ = [
     "binary_cross_entropy", "binary_cross_entropy_with_logits", "cross_entropy",
-    "gaussian_nll_loss", "hinge_embedding_loss", "huber_loss", "kl_div", "l1_loss", "mse_loss",
-    "multi_margin_loss", "nll_loss", "smooth_l1_loss", "soft_margin_loss",
+    "cosine_embedding_loss", "gaussian_nll_loss", "hinge_embedding_loss", "huber_loss", "kl_div",
+    "l1_loss", "margin_ranking_loss", "mse_loss", "multi_margin_loss", "nll_loss",
+    "smooth_l1_loss", "soft_margin_loss", "triplet_margin_loss",
 ]
 
 
@@ -222,6 +223,52 @@ def hinge_embedding_loss(input, target, margin=1.0, reduction="mean"):
     clamp = _ops.relu(margin - input)
     losses = _ops.where(y != 1, clamp, 0.0) + _ops.where(y != -1, input, 0.0)
     return _reduce("hinge_embedding_loss", losses, reduction)
+
+
+def margin_ranking_loss(input1, input2, target, margin=0.0, reduction="mean"):
+    """max(0, -y (x1 - x2) + margin): y = 1 ranks x1 above x2, y = -1 below."""
+    if input1.ndim != input2.ndim or (isinstance(target, Tensor) and target.ndim != input1.ndim):
+        raise ValueError(f"margin_ranking_loss: input1, input2 and target must have the same "
+                         f"number of dims, got shapes {tuple(input1.shape)}, {tuple(input2.shape)} "
+                         f"and {tuple(getattr(target, 'shape', ()))}")
+    losses = _ops.relu(-target * (input1 - input2) + margin)
+    return _reduce("margin_ranking_loss", losses, reduction)
+
+
+_COSINE_EPS = 1e-12  # torch's: inside the square root of each squared norm
+
+
+def cosine_embedding_loss(input1, input2, target, margin=0.0, reduction="mean"):
+    """1 - cos(x1, x2) where y = 1, max(0, cos(x1, x2) - margin) where y = -1, for rows (N, D)
+    or one pair (D); the cosine as torch computes it here (x1.x2 / sqrt((|x1|^2 + 1e-12)
+    (|x2|^2 + 1e-12)))."""
+    if input1.shape != input2.shape or input1.ndim not in (1, 2):
+        raise ValueError(f"cosine_embedding_loss: inputs must be two (N, D) or (D) tensors of "
+                         f"one shape, got {tuple(input1.shape)} and {tuple(input2.shape)}")
+    dim = input1.ndim - 1
+    dot = (input1 * input2).sum(dim)
+    mag1 = (input1 * input1).sum(dim) + _COSINE_EPS
+    mag2 = (input2 * input2).sum(dim) + _COSINE_EPS
+    cos = dot / (mag1 * mag2).sqrt()
+    y = target if isinstance(target, Tensor) else array_of(target)
+    losses = _ops.where(y == 1, 1 - cos, 0.0) + _ops.where(y == -1, _ops.relu(cos - margin), 0.0)
+    return _reduce("cosine_embedding_loss", losses, reduction)
+
+
+def triplet_margin_loss(anchor, positive, negative, margin=1.0, p=2, eps=1e-6, swap=False,
+                        reduction="mean"):
+    """max(d(a, p) - d(a, n) + margin, 0) with d the p-norm distance (``pairwise_distance``);
+    ``swap`` takes d(a, n) as min(d(a, n), d(p, n))."""
+    from .distance import pairwise_distance  # noqa: PLC0415
+    if not anchor.ndim == positive.ndim == negative.ndim:
+        raise ValueError(f"triplet_margin_loss: anchor, positive and negative must have the "
+                         f"same number of dims, got shapes {tuple(anchor.shape)}, "
+                         f"{tuple(positive.shape)} and {tuple(negative.shape)}")
+    d_pos = pairwise_distance(anchor, positive, p, eps)
+    d_neg = pairwise_distance(anchor, negative, p, eps)
+    if swap:
+        d_neg = _ops.minimum(d_neg, pairwise_distance(positive, negative, p, eps))
+    return _reduce("triplet_margin_loss", _ops.relu(d_pos - d_neg + margin), reduction)
 
 
 def kl_div(input, target, reduction="mean", log_target=False):
