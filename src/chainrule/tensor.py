@@ -302,6 +302,29 @@ class Tensor:
     def is_floating_point(self) -> bool:
         return self._array.dtype.kind == "f"
 
+    def stride(self, dim=None):
+        """Steps in elements between neighbours along each dim, as torch reports them: a
+        contiguous tensor's are its shape's C-order strides, whatever order chainrule keeps
+        its memory in (a convolution's output is channels-last)."""
+        arr = self._array
+        if _layout_is_contiguous(arr):
+            strides, step = [], 1
+            for n in reversed(arr.shape):
+                strides.append(step)
+                step *= max(n, 1)
+            strides = tuple(reversed(strides))
+        else:
+            strides = tuple(s // arr.itemsize for s in arr.strides)
+        if dim is None:
+            return strides
+        return strides[_ops.reduce.normalize_dim("stride", dim, max(arr.ndim, 1))] \
+            if arr.ndim else strides[dim]
+
+    def data_ptr(self) -> int:
+        """The address of the first element (for comparing storages, as in torch)."""
+        arr = self._array
+        return arr.ctypes.data if type(arr) is _ndarray else int(arr.data.ptr)
+
     def is_complex(self) -> bool:
         return self._array.dtype.kind == "c"
 
