@@ -13,7 +13,8 @@ import pytest
 import chainrule as cr
 
 PUBLIC_MODULES = {"accelerator", "autograd", "backend", "backends", "cuda", "nn", "ops", "optim",
-                  "random", "static", "viz", "data", "train", "io", "utils"}
+                  "random", "static", "viz", "data", "train", "io", "utils", "testing",
+                  "distributions"}
 LEAKED_BEFORE = ("shape", "index", "reduce", "linalg", "dual", "elementwise", "nn_ops",
                  "nn_extra", "sorting", "scan", "histograms", "inplace", "fused", "either",
                  "unary", "arithmetic", "activation", "aliases", "creation",
@@ -22,7 +23,7 @@ PACKAGES = ("chainrule", "chainrule.autograd", "chainrule.backend", "chainrule.d
             "chainrule.data.datasets", "chainrule.io", "chainrule.nn", "chainrule.nn.functional",
             "chainrule.ops", "chainrule.ops.fused", "chainrule.optim", "chainrule.static",
             "chainrule.train",
-            "chainrule.utils", "chainrule.viz")
+            "chainrule.utils", "chainrule.viz", "chainrule.distributions")
 
 
 def test_dir_and_all_hold_the_same_public_names():

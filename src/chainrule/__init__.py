@@ -66,8 +66,8 @@ from . import nn  # noqa: E402,F401 - layers, losses, init: cr.nn
 
 # Loaded on first use, so that `import chainrule` stays fast: cr.viz (see the graph), cr.data
 # (loaders, datasets), cr.train (fit), cr.io and cr.save / cr.load (safetensors), cr.utils
-# (torch.utils.data's names), cr.testing (assert_close).
-_LAZY_MODULES = ("viz", "data", "train", "io", "utils", "static", "testing")
+# (torch.utils.data's names), cr.testing (assert_close), cr.distributions (torch.distributions).
+_LAZY_MODULES = ("viz", "data", "train", "io", "utils", "static", "testing", "distributions")
 _LAZY_FUNCTIONS = {"save": "io.serialization", "load": "io.serialization",
                    "compile": "static.compile"}  # cr.compile: capture once, replay (issue 15)
 
