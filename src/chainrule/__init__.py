@@ -61,6 +61,7 @@ def numel(t) -> int:
     return t.numel()
 
 
+from . import linalg  # noqa: F401,E402 - cr.linalg, as torch.linalg
 from . import optim  # noqa: E402,F401 - optimizers sit above the core
 from . import nn  # noqa: E402,F401 - layers, losses, init: cr.nn
 
@@ -90,8 +91,8 @@ def __getattr__(name):
 # lazy ones. Any other module here (creation, tensor, promotion, ...) is internal: Python sets
 # it as an attribute when it is imported, but it is not listed. cr.linalg is kept free for a
 # torch-style cr.linalg. A new public module is added to _PUBLIC_MODULES on purpose.
-_PUBLIC_MODULES = ("accelerator", "autograd", "backend", "backends", "cuda", "nn", "ops", "optim",
-                   "random", "static")
+_PUBLIC_MODULES = ("accelerator", "autograd", "backend", "backends", "cuda", "linalg", "nn",
+                   "ops", "optim", "random", "static")
 
 
 def _public_names():

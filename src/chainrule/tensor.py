@@ -982,6 +982,27 @@ class Tensor:
     def clamp_max(self, max):
         return _ops.clamp(self, max=max)
 
+    def det(self):
+        return _ops.det(self)
+
+    def inverse(self):
+        return _ops.inverse(self)
+
+    def logdet(self):
+        return _ops.logdet(self)
+
+    def slogdet(self):
+        return _ops.decompositions.slogdet(self)
+
+    def trace(self):
+        return _ops.trace(self)
+
+    def kron(self, other):
+        return _ops.kron(self, other)
+
+    def addmm(self, mat1, mat2, *, beta=1, alpha=1):
+        return _ops.addmm(self, mat1, mat2, beta=beta, alpha=alpha)
+
     def fmod(self, other):
         return _ops.fmod(self, other)
 

@@ -22,7 +22,7 @@ import numpy as np
 from .. import creation
 from . import constraints
 from .distribution import Distribution, lazy_property
-from .special import cholesky, solve_triangular
+from ..ops.decompositions import cholesky, solve_triangular
 
 
 def _diagonal(matrix):

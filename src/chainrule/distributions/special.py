@@ -1,5 +1,6 @@
-"""The ops the distributions need that chainrule's core lacks: lgamma, digamma / polygamma,
-cholesky and a triangular solve, each a forward with its backward.
+"""The ops the distributions need that chainrule's core lacks: lgamma and digamma /
+polygamma, each a forward with its backward (the Cholesky factor and the triangular solve
+are ``cr.linalg``'s).
 
 Each backward is written with functions that take arrays (first order) or Tensors (under
 ``create_graph``, where they record ops again), so double backward works.
@@ -108,71 +109,3 @@ def polygamma(n, x):
 def digamma(x):
     """d/dx lgamma(x) for x > 0, as ``torch.digamma``."""
     return polygamma(0, x)
-
-
-def _tri(x, upper, k=0):
-    if isinstance(x, Tensor):
-        return x.triu(k) if upper else x.tril(k)
-    return np.triu(x, k) if upper else np.tril(x, k)
-
-
-def _mT(x):
-    return x.swapaxes(-1, -2)
-
-
-class SolveTriangular(Op):
-    """X with A X = B (``left``) or X A = B, A lower (or ``upper``) triangular; the other
-    triangle of A is not read. A and B broadcast over their batch dims."""
-
-    def forward(self, A, B, upper, left):
-        A = _tri(A, upper)
-        if left:
-            batch = np.broadcast_shapes(A.shape[:-2], B.shape[:-2])
-            return np.linalg.solve(np.broadcast_to(A, batch + A.shape[-2:]),
-                                   np.broadcast_to(B, batch + B.shape[-2:]))
-        return _mT(self.forward(_mT(A), _mT(B), not upper, True))
-
-    def backward(self, g, A, B, upper, left):
-        # X = A^-1 B: gB = A^-T g, gA = -gB X^T; X = B A^-1: gB = g A^-T, gA = -X^T gB.
-        # gA keeps A's triangle: the other one is not an input of the function.
-        X = solve_triangular(A, B, upper=upper, left=left)
-        gB = solve_triangular(_mT(A), g, upper=not upper, left=left)
-        gA = -(gB @ _mT(X)) if left else -(_mT(X) @ gB)
-        return _tri(gA, upper), gB, None, None
-
-
-def solve_triangular(A, B, *, upper, left=True):
-    """As ``torch.linalg.solve_triangular``."""
-    if isinstance(A, Tensor) or isinstance(B, Tensor):
-        return SolveTriangular.apply(A, B, bool(upper), bool(left))
-    return SolveTriangular().forward(A, B, upper, left)
-
-
-class Cholesky(Op):
-    """L lower triangular with A = L L^T (A symmetric positive definite).
-
-    The backward is torch's: gA = L^-T Phi L^-1 with Phi = T + tril(T, -1)^T halved and
-    T = tril(L^T gL). Like torch's, it is not symmetrized.
-    """
-
-    saves_output = True
-    caches = ("y",)
-
-    def forward(self, A):
-        try:
-            self.y = np.linalg.cholesky(_float(A))
-        except np.linalg.LinAlgError:
-            raise ValueError("cholesky: the input is not positive-definite") from None
-        return self.y
-
-    def backward(self, g, A):
-        L = self.saved_output(g)
-        T = _tri(_mT(L) @ g, upper=False)
-        T = 0.5 * (T + _mT(_tri(T, upper=False, k=-1)))
-        T = solve_triangular(_mT(L), T, upper=True, left=True)
-        return solve_triangular(L, T, upper=False, left=False)
-
-
-def cholesky(A):
-    """As ``torch.linalg.cholesky`` (lower)."""
-    return Cholesky.apply(A)

@@ -10,6 +10,7 @@ Where each family lives (see docs/contributing.md to add one):
 - ``comparison``: eq lt logical_and isnan allclose ... (no gradient)
 - ``reduce``, ``softmax`` (softmax log_softmax logsumexp), ``shape``, ``index``, ``linalg``,
   ``scan``, ``sorting``, ``histograms``, ``inplace`` (in-place ops inside the graph)
+- ``decompositions``: inv det solve cholesky qr eigh svd pinv norms (``cr.linalg``), kron cdist
 - ``random``: random draws as ops (the dropout mask)
 - ``fused/``: one-node ops for speed or stability (linear, cross-entropy, norms, embedding, BCE)
 - ``either``: the helpers a backward rule calls that work on arrays and on Tensors
@@ -54,6 +55,8 @@ from .shape import (  # noqa: F401,E402
 from .shape import diag, meshgrid  # noqa: F401,E402
 from .sorting import argsort, median, msort, quantile, sort, topk, unique  # noqa: F401,E402
 from .histograms import bincount, histc, histogram  # noqa: F401,E402
+
+from .decompositions import addmm, cdist, det, inverse, kron, logdet, trace  # noqa: F401,E402
 
 from types import ModuleType as _ModuleType  # noqa: E402
 
