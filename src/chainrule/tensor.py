@@ -787,7 +787,8 @@ class Tensor:
 
     def __setitem__(self, index, value):
         if isinstance(value, Tensor) and type(value._array) is _ndarray \
-                and type(self._array) is _ndarray and np.may_share_memory(self._array, value._array):
+                and type(self._array) is _ndarray \
+                and np.may_share_memory(self._array, value._array):
             key = _ops.index_key(index)  # basic: the slots written; else, as torch, all of self
             basic = not _ops.index._has_tensor(index) and _ops.index._is_basic(key)
             _refuse_partial_overlap("setitem", self._array[key] if basic else self._array,
@@ -1032,7 +1033,8 @@ class Tensor:
     def quantile(self, q, dim=None, keepdim=False, *, interpolation="linear"):
         return _ops.quantile(self, q, dim, keepdim, interpolation=interpolation)
 
-    def unique(self, sorted=True, return_inverse=False, return_counts=False, dim=None):  # noqa: A002
+    def unique(self, sorted=True, return_inverse=False, return_counts=False,  # noqa: A002
+               dim=None):
         return _ops.unique(self, sorted, return_inverse, return_counts, dim)
 
     def half(self):
