@@ -47,7 +47,7 @@ from .shape import (  # noqa: F401
 )
 
 # issue 12: ordering, scans, batched products, triangles and repetition
-from .linalg import baddbmm, bmm, einsum  # noqa: F401,E402
+from .linalg import addmm, baddbmm, bmm, einsum  # noqa: F401,E402
 from .scan import cumprod, cumsum  # noqa: F401,E402
 from .shape import (  # noqa: F401,E402
     repeat, repeat_interleave, roll, tril, tril_indices, triu, triu_indices,
@@ -56,7 +56,7 @@ from .shape import diag, meshgrid  # noqa: F401,E402
 from .sorting import argsort, median, msort, quantile, sort, topk, unique  # noqa: F401,E402
 from .histograms import bincount, histc, histogram  # noqa: F401,E402
 
-from .decompositions import addmm, cdist, det, inverse, kron, logdet, trace  # noqa: F401,E402
+from .decompositions import cdist, det, inverse, kron, logdet, trace  # noqa: F401,E402
 
 from types import ModuleType as _ModuleType  # noqa: E402
 

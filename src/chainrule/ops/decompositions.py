@@ -4,7 +4,8 @@ Primitives with a hand-written backward (the standard matrix-calculus VJPs, writ
 ``@``, ``.swapaxes`` and the ops themselves, so that ``create_graph=True`` gives second
 derivatives): ``Inv``, ``Det``, ``Slogdet``, ``Solve``, ``Cholesky``, ``QR``, ``Eigh``, ``SVD``,
 ``Pinv``, ``VectorNorm``. Everything else (matrix norms, ``svdvals``, ``eigvalsh``, ``logdet``,
-``trace``, ``kron``, ``addmm``, ``cdist``) is composed from them and needs no backward.
+``trace``, ``kron``, ``cdist``) is composed from them and needs no backward (``addmm`` lives
+with ``baddbmm`` in ``ops.linalg``).
 
 Batches: every function works on ``(*, m, n)`` stacks, as torch's. Errors start with the op's
 name; a factorization that fails (a singular matrix, one not positive-definite) raises
@@ -26,7 +27,6 @@ from .. import backend
 from ..autograd.function import Op
 from ..tensor import Tensor, _make
 from . import either
-from .linalg import matmul
 from .reduce import amax, amin, normalize_dims
 from .shape import broadcast_to, cat, diag, permute
 
@@ -867,37 +867,6 @@ def kron(input, other):  # noqa: A002 - torch's argument names
     a = input.reshape(tuple(x for n in a_shape for x in (n, 1)))
     b = other.reshape(tuple(x for n in b_shape for x in (1, n)))
     return (a * b).reshape(tuple(p * q for p, q in zip(a_shape, b_shape)))
-
-
-def addmm(input, mat1, mat2, *, beta=1, alpha=1):  # noqa: A002 - torch's argument names
-    """``beta * input + alpha * (mat1 @ mat2)``, as ``torch.addmm``; ``input`` broadcasts to
-    the (n, m) product, and with ``beta=0`` it is ignored (NaNs in it do not propagate).
-
-        >>> cr.addmm(cr.zeros(2, 2), cr.eye(2), cr.ones(2, 2), alpha=2)
-        tensor([[2., 2.],
-                [2., 2.]])
-    """
-    if mat1.ndim != 2 or mat2.ndim != 2:
-        raise RuntimeError(f"addmm: mat1 and mat2 must be matrices, got shapes "
-                           f"{tuple(mat1.shape)} and {tuple(mat2.shape)}")
-    if mat1.shape[1] != mat2.shape[0]:
-        raise RuntimeError(f"addmm: mat1 and mat2 shapes cannot be multiplied "
-                           f"({mat1.shape[0]}x{mat1.shape[1]} and "
-                           f"{mat2.shape[0]}x{mat2.shape[1]})")
-    product = matmul(mat1, mat2)
-    in_shape = tuple(input.shape) if isinstance(input, Tensor) else np.shape(input)
-    try:
-        fits = np.broadcast_shapes(in_shape, tuple(product.shape)) == tuple(product.shape)
-    except ValueError:
-        fits = False
-    if not fits:
-        raise RuntimeError(f"addmm: input of shape {in_shape} does not broadcast to the "
-                           f"product's shape {tuple(product.shape)}")
-    if alpha != 1:
-        product = product * alpha
-    if beta == 0:
-        return product
-    return product + (input if beta == 1 else input * beta)
 
 
 def cdist(x1, x2, p=2.0, compute_mode=None):

@@ -124,13 +124,36 @@ def baddbmm(input, batch1, batch2, *, beta=1, alpha=1):  # noqa: A002 - PyTorch'
 
     With ``beta=0`` the input is ignored (NaNs in it do not propagate), as in PyTorch.
     """
-    product = bmm(batch1, batch2)
+    return _scaled_sum("baddbmm", input, bmm(batch1, batch2), beta, alpha)
+
+
+def addmm(input, mat1, mat2, *, beta=1, alpha=1):  # noqa: A002 - torch's argument names
+    """``beta * input + alpha * (mat1 @ mat2)``, as ``torch.addmm``; ``input`` broadcasts to
+    the (n, m) product, and with ``beta=0`` it is ignored (NaNs in it do not propagate).
+
+        >>> cr.addmm(cr.zeros(2, 2), cr.eye(2), cr.ones(2, 2), alpha=2)
+        tensor([[2., 2.],
+                [2., 2.]])
+    """
+    if mat1.ndim != 2 or mat2.ndim != 2:
+        raise RuntimeError(f"addmm: mat1 and mat2 must be matrices, got shapes "
+                           f"{tuple(mat1.shape)} and {tuple(mat2.shape)}")
+    if mat1.shape[1] != mat2.shape[0]:
+        raise RuntimeError(f"addmm: mat1 and mat2 shapes cannot be multiplied "
+                           f"({mat1.shape[0]}x{mat1.shape[1]} and "
+                           f"{mat2.shape[0]}x{mat2.shape[1]})")
+    return _scaled_sum("addmm", input, matmul(mat1, mat2), beta, alpha)
+
+
+def _scaled_sum(name, input, product, beta, alpha):
+    """``beta * input + alpha * product`` for baddbmm and addmm, ``input`` broadcasting to
+    the product; with ``beta=0`` the input is not read at all (torch's rule)."""
     try:
         fits = np.broadcast_shapes(_shape(input), _shape(product)) == _shape(product)
     except ValueError:
         fits = False
     if not fits:
-        raise RuntimeError(f"baddbmm: input of shape {_shape(input)} does not broadcast to the "
+        raise RuntimeError(f"{name}: input of shape {_shape(input)} does not broadcast to the "
                            f"product's shape {_shape(product)}")
     if alpha != 1:
         product = product * alpha
