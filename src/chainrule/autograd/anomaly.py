@@ -1,11 +1,18 @@
 """Anomaly detection, as torch's: while it is on, every backward checks what each node sends
 to its inputs and names the node that first returns a nan.
 
-    >>> x = cr.tensor([0.0], requires_grad=True)
+    >>> class Broken(cr.autograd.Function):
+    ...     @staticmethod
+    ...     def forward(ctx, x):
+    ...         return x * 2
+    ...     @staticmethod
+    ...     def backward(ctx, grad):
+    ...         return grad * float("nan")
+    >>> x = cr.tensor([1.0], requires_grad=True)
     >>> with cr.autograd.detect_anomaly():
-    ...     cr.sqrt(x * 0 - 1).sum().backward()
+    ...     (Broken.apply(x) * 3).sum().backward()
     Traceback (most recent call last):
-    RuntimeError: Function 'SqrtBackward0' returned nan values in its 0th output.
+    RuntimeError: Function 'BrokenBackward' returned nan values in its 0th output.
 
 It is one switch for the whole process, as torch's is; a backward under it walks the
 graph's observed path (a copy of every gradient), so it is for finding a bug, not for speed.
