@@ -27,6 +27,7 @@ CASES = {
     "setitem shifted": lambda L, t: t.__setitem__(slice(1, None), t[:-1]),
     "setitem through an index": lambda L, t: t.__setitem__(L.tensor([1, 2]), t[:2]),
     "add_ of a detached alias": lambda L, t: t[1:].add_(t.detach()[:-1]),
+    "add_ of one of its elements": lambda L, t: t.add_(t[3]),
     # allowed by torch: the same elements, disjoint parts, strided (non-dense) slices
     "add_ itself": lambda L, t: t.add_(t),
     "add_ an equal view": lambda L, t: t[:].add_(t[:], alpha=3.0),
@@ -82,3 +83,22 @@ def test_an_op_on_itself_in_the_graph_as_torch(op):
         except RuntimeError:
             results.append("refused")
     assert results[0] == results[1]
+
+
+def test_an_element_is_a_view_as_in_torch():
+    # t[i] (and m[i, j]) is a 0-d view of the tensor's memory, as torch's: writing into it
+    # writes into the tensor, in and out of the graph
+    for lib in (cr, torch):
+        t = _lib_tensor(lib, 4)
+        t[1].fill_(9)
+        m = lib.zeros(2, 2)
+        m[0, 1].add_(3)
+        assert t.tolist() == [0.0, 9.0, 2.0, 3.0] and m.tolist() == [[0.0, 3.0], [0.0, 0.0]]
+    results = []
+    for lib in (cr, torch):
+        base = _lib_tensor(lib, 4).requires_grad_()
+        z = base * 1
+        z[1].mul_(5)
+        (z * lib.tensor([1.0, 2.0, 3.0, 4.0])).sum().backward()
+        results.append((z.tolist(), base.grad.tolist()))
+    assert results[0] == results[1] == ([0.0, 5.0, 2.0, 3.0], [1.0, 10.0, 3.0, 4.0])

@@ -65,7 +65,14 @@ class GetItem(Op):
         return "SliceBackward0" if any(isinstance(k, slice) for k in parts) else "SelectBackward0"
 
     def forward(self, x, key):
-        return x[key]
+        out = x[key]
+        if isinstance(out, np.generic) and _is_basic(key):
+            # One element: NumPy gives a copy (a scalar); torch a 0-d view of x's memory, so
+            # that ``t[1].fill_(9)`` writes into t. An Ellipsis after the ints gives that view.
+            parts = key if isinstance(key, tuple) else (key,)
+            if not any(k is Ellipsis for k in parts):
+                out = x[parts + (Ellipsis,)]
+        return out
 
     def backward(self, g, x, key):
         return IndexAdd.apply(g, key, tuple(x.shape)) if either.is_graph(g) \
