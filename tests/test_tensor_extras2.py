@@ -227,3 +227,23 @@ def test_parameter_containers_as_torch():
     assert sorted(m.pd.keys()) == ["a", "b"] and "a" in m.pd
     with pytest.raises(TypeError, match="^ParameterList has no forward"):
         m.ps()
+
+
+@pytest.mark.parametrize("make", [
+    lambda L, t: t.select(1, 2), lambda L, t: t.select(-1, -1), lambda L, t: L.select(t, 0, 1),
+    lambda L, t: t.narrow(1, 1, 2), lambda L, t: t.narrow(0, -2, 2), lambda L, t: L.narrow(t, 1, 0, 4),
+])
+def test_select_and_narrow_are_views_as_torch(make):
+    a = RNG.standard_normal((3, 4))
+    _grads_match(lambda x: make(cr, x), lambda x: make(torch, x), a)
+    c, t = cr.tensor(a), torch.tensor(a)
+    make(cr, c).fill_(7.0)  # writes through, as torch's views do
+    make(torch, t).fill_(7.0)
+    np.testing.assert_array_equal(c.numpy(), t.numpy())
+
+
+def test_select_and_narrow_errors():
+    with pytest.raises(IndexError, match=r"^select: index 5 is out of range for dim 0 of size 3"):
+        cr.zeros(3, 2).select(0, 5)
+    with pytest.raises(RuntimeError, match=r"^narrow: start \(2\) \+ length \(3\) exceeds"):
+        cr.zeros(4).narrow(0, 2, 3)

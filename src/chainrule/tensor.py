@@ -691,6 +691,12 @@ class Tensor:
     def clamp_max_(self, max):
         return self.clamp_(max=max)
 
+    def select(self, dim, index):
+        return _ops.select(self, dim, index)
+
+    def narrow(self, dim, start, length):
+        return _ops.narrow(self, dim, start, length)
+
     def scatter(self, dim, index, src=None, value=None):
         return _ops.scatter(self, dim, index, src, value)
 

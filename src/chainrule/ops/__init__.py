@@ -33,7 +33,7 @@ from .unary import (  # noqa: F401
 from . import inplace  # noqa: F401 - in-place ops inside the graph (Tensor.add_, +=, [] =)
 from .index import (  # noqa: F401
     argwhere, gather, getitem, index_fill, index_key, index_select, masked_fill, masked_select,
-    nonzero, one_hot, scatter, scatter_add, take_along_dim,
+    narrow, nonzero, one_hot, scatter, scatter_add, select, take_along_dim,
 )
 from .linalg import dot, matmul, mm, outer  # noqa: F401
 from .fused import cross_entropy, linear  # noqa: F401

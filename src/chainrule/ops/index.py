@@ -194,6 +194,30 @@ def getitem(x, key):
     return GetItem.apply(x, key)
 
 
+def select(x, dim, index):
+    """``x`` at ``index`` along ``dim``, that dim removed: a view, as ``torch.select``."""
+    axis = normalize_dim("select", dim, x.ndim)
+    n = x.shape[axis]
+    if not -n <= index < n:
+        raise IndexError(f"select: index {index} is out of range for dim {axis} of size {n} "
+                         f"(shape {tuple(x.shape)})")
+    return getitem(x, (slice(None),) * axis + (index,))
+
+
+def narrow(x, dim, start, length):
+    """``length`` elements of ``x`` from ``start`` along ``dim``: a view, as ``torch.narrow``
+    (a negative ``start`` counts from the end)."""
+    axis = normalize_dim("narrow", dim, x.ndim)
+    n = x.shape[axis]
+    if not -n <= start <= n:
+        raise IndexError(f"narrow: start {start} is out of range for dim {axis} of size {n}")
+    start = start + n if start < 0 else start
+    if length < 0 or start + length > n:
+        raise RuntimeError(f"narrow: start ({start}) + length ({length}) exceeds dimension "
+                           f"size ({n}) of dim {axis}")
+    return getitem(x, (slice(None),) * axis + (slice(start, start + length),))
+
+
 def _gather_index(x_shape, index, axis, name):
     """Full coordinate arrays for ``x[...]`` at ``index`` along ``axis`` (PyTorch gather rules)."""
     if index.dtype.kind not in "iu":
