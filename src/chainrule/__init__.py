@@ -10,6 +10,7 @@
     (tensor([-4.]), tensor([-4.]), tensor([3.]))
 """
 
+import builtins as _builtins
 import math as _math
 
 import numpy as _np
@@ -19,8 +20,8 @@ from .autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled  #
 from .backend import Generator, get_default_dtype, manual_seed, set_default_dtype  # noqa: F401
 from .creation import (  # noqa: F401
     arange, as_tensor, bernoulli, empty, empty_like, eye, from_numpy, full, full_like, linspace,
-    logspace, ones, ones_like, rand, rand_like, randint, randn, randn_like, randperm, tensor,
-    zeros, zeros_like,
+    logspace, normal, ones, ones_like, rand, rand_like, randint, randn, randn_like, randperm,
+    tensor, zeros, zeros_like,
 )
 from .ops import *  # noqa: F401,F403 - every op is also cr.<name>
 from .ops import abs, all, any, max, min, pow, sum  # noqa: F401 - PyTorch's names shadow builtins
@@ -51,6 +52,18 @@ from .legacy_types import (  # noqa: F401,E402 - torch's legacy tensor types (ol
 
 # torch's constants (math's values: ``torch.pi`` is a Python float there too).
 pi, e, inf, nan = _math.pi, _math.e, _math.inf, _math.nan
+
+
+from .backend.host_blas import get_num_threads, set_num_threads  # noqa: F401,E402
+from .promotion import can_cast, promote_types, result_type_of as result_type  # noqa: F401,E402
+
+
+def is_nonzero(t) -> bool:
+    """The truth of a one-element tensor (torch's; more elements raise)."""
+    if t.numel() != 1:
+        raise RuntimeError(f"is_nonzero: a tensor with {t.numel()} elements is ambiguous, "
+                           "expected one")
+    return _builtins.bool(t.item())  # (``bool`` here is torch's dtype alias)
 
 
 def is_tensor(obj) -> bool:

@@ -194,6 +194,31 @@ def randn(*size, generator=None, dtype=None, requires_grad=False, device=None):
                  requires_grad, device)
 
 
+def normal(mean=0.0, std=1.0, size=None, *, generator=None, dtype=None, requires_grad=False,
+           device=None):
+    """Normal draws, as ``torch.normal``: with numbers and ``size``, N(mean, std) of that
+    shape; with tensors (``mean``, ``std`` or both), one draw per element of their broadcast
+    shape, standard normals scaled by ``std`` and shifted by ``mean`` (torch's recipe, so the
+    same seed gives torch's numbers)."""
+    tensors = [t for t in (mean, std) if isinstance(t, Tensor)]
+    if not tensors:
+        if size is None:
+            raise TypeError("normal: give size when mean and std are numbers")
+        if std < 0:
+            raise RuntimeError(f"normal: std must be >= 0, got {std}")
+        dtype = _float(dtype)
+        return _draw("normal", "draw_normal", (_shape((size,) if isinstance(size, int)
+                                                      else tuple(size), "normal"),
+                                               float(mean), float(std), dtype),
+                     generator, requires_grad, device)
+    if size is not None:
+        raise TypeError("normal: size is for numbers only; the tensors' shape gives the shape")
+    shape = np.broadcast_shapes(*[tuple(t.shape) for t in tensors])
+    out = randn(*shape, generator=generator, dtype=dtype or tensors[0].dtype,
+                device=device or tensors[0].device)
+    return out * std + mean
+
+
 def randint(low, high=None, size=(), generator=None, dtype=None, requires_grad=False,
             device=None):
     """Integers in [low, high) (``randint(high, size)`` works too), int64 by default."""

@@ -89,3 +89,26 @@ def check_float_input(name, dtype, what="floating-point tensors") -> None:
     if dtype.kind not in "fc":
         raise NoKernelForDtype(f"{name}: not implemented for dtype {dtype} (it takes {what} "
                                "only; convert the input with .float() first)")
+
+
+def result_type_of(tensor, other):
+    """``torch.result_type``: the dtype an elementwise op of the two would give (a chainrule
+    dtype)."""
+    from . import backend  # noqa: PLC0415
+    return backend.of_numpy(result_type(tensor, other))
+
+
+def promote_types(type1, type2):
+    """The smallest dtype both promote to, by torch's categories (bool < int < float)."""
+    from . import backend  # noqa: PLC0415
+    a, b = np.dtype(backend.to_dtype(type1)), np.dtype(backend.to_dtype(type2))
+    ca, cb = _category(a), _category(b)
+    if ca != cb:  # the higher category wins with its own dtype (int32 with float16: float16)
+        return backend.of_numpy(a if ca > cb else b)
+    return backend.of_numpy(np.promote_types(a, b))
+
+
+def can_cast(from_, to):
+    """Whether torch casts ``from_`` to ``to`` implicitly (not to a lower category)."""
+    from . import backend  # noqa: PLC0415
+    return _category(backend.to_dtype(from_)) <= _category(backend.to_dtype(to))

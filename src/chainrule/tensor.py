@@ -649,7 +649,8 @@ class Tensor:
         return self._unary_("frac_", _ops.frac)
 
     def lerp_(self, end, weight):
-        return self._indexed_("lerp_", end, lambda old, e: _ops.lerp(old, e, weight))
+        return self._indexed_("lerp_", end, lambda old, e: _ops.lerp(old, e, weight),
+                              isinstance(weight, Tensor))  # d weight reads end - self
 
     def addcmul_(self, tensor1, tensor2, value=1):
         return self._indexed_("addcmul_", tensor1,
@@ -709,13 +710,16 @@ class Tensor:
     def index_fill(self, dim, index, value):
         return _ops.index_fill(self, dim, index, value)
 
-    def _indexed_(self, name, other, compute):
-        """``self = compute(self, other)`` in place for the index ops (scatter_, ...): recorded
-        in the graph, else written into the array."""
+    def _indexed_(self, name, other, compute, reads_self=False):
+        """``self = compute(self, other)`` in place (scatter_, lerp_, ...): recorded in the
+        graph (``reads_self``: the op's backward reads self's previous values, so they are
+        kept), else written into the array."""
         if _in_graph(self, other):
-            return self._recorded(name, other, compute, False)
+            return self._recorded(name, other, compute, reads_self)
         self._inplace(name, 0)
-        self._array[...] = compute(_make(self._array), other)._array
+        result = compute(_make(self._array), other)._array
+        _promotion.check_inplace_cast(name, result.dtype, self._array.dtype)
+        self._array[...] = result
         return self
 
     def scatter_(self, dim, index, src=None, value=None):
@@ -924,8 +928,22 @@ class Tensor:
     def mul(self, other):
         return _ops.mul(self, other)
 
-    def div(self, other):
-        return _ops.div(self, other)
+    def div(self, other, *, rounding_mode=None):
+        return _ops.div(self, other, rounding_mode=rounding_mode)
+
+    divide = div
+
+    def floor_divide(self, other):
+        return _ops.floor_divide(self, other)
+
+    def __floordiv__(self, other):
+        return _ops.floor_divide(self, other)
+
+    def __rfloordiv__(self, other):
+        return _ops.floor_divide(other, self)
+
+    def __ifloordiv__(self, other):
+        return self.copy_(_ops.floor_divide(self, other))
 
     def pow(self, exponent):
         return _ops.pow(self, exponent)
@@ -1045,6 +1063,45 @@ class Tensor:
 
     def half(self):
         return self.to(np.float16)
+
+    def byte(self):
+        return self.to(np.uint8)
+
+    def char(self):
+        return self.to(np.int8)
+
+    def short(self):
+        return self.to(np.int16)
+
+    def type_as(self, other):
+        return self.to(other.dtype)
+
+    def movedim(self, source, destination):
+        return _ops.movedim(self, source, destination)
+
+    moveaxis = movedim
+
+    def tile(self, dims):
+        return _ops.tile(self, dims)
+
+    def diff(self, n=1, dim=-1, prepend=None, append=None):
+        return _ops.diff(self, n, dim, prepend, append)
+
+    def count_nonzero(self, dim=None):
+        return _ops.count_nonzero(self, dim)
+
+    def isclose(self, other, rtol=1e-5, atol=1e-8, equal_nan=False):
+        return _ops.isclose(self, other, rtol, atol, equal_nan)
+
+    def index_add(self, dim, index, source, *, alpha=1):
+        return _ops.index_add(self, dim, index, source, alpha=alpha)
+
+    def index_add_(self, dim, index, source, *, alpha=1):
+        return self._indexed_("index_add_", source,
+                              lambda old, src: _ops.index_add(old, dim, index, src, alpha=alpha))
+
+    def pow_(self, exponent):
+        return self._indexed_("pow_", exponent, lambda old, e: _ops.pow(old, e), True)
 
     def bincount(self, weights=None, minlength=0):
         return _ops.bincount(self, weights, minlength)

@@ -14,6 +14,7 @@ from .anomaly import (  # noqa: F401
     detect_anomaly, is_anomaly_check_nan_enabled, is_anomaly_enabled, set_detect_anomaly,
 )
 from . import functional  # noqa: F401 - jacobian, hessian, vjp, jvp, hvp, vhp
+from .variable import Variable  # noqa: F401 - torch's legacy wrapper: a Tensor
 
 from types import ModuleType as _ModuleType  # noqa: E402
 

@@ -189,3 +189,46 @@ def _load():
 
 
 _load()
+
+
+# --- the BLAS's thread count: cr.get_num_threads / set_num_threads -------------------------
+_THREAD_SYMBOLS = (("scipy_openblas_get_num_threads64_", "scipy_openblas_set_num_threads64_"),
+                   ("openblas_get_num_threads64_", "openblas_set_num_threads64_"),
+                   ("openblas_get_num_threads", "openblas_set_num_threads"))
+_threads = {}
+
+
+def _thread_functions():
+    if "found" not in _threads:
+        _threads["found"] = None
+        for path in _libraries():
+            try:
+                lib = ctypes.CDLL(path)
+            except OSError:
+                continue
+            for get, set_ in _THREAD_SYMBOLS:
+                if hasattr(lib, get) and hasattr(lib, set_):
+                    getter, setter = getattr(lib, get), getattr(lib, set_)
+                    getter.restype, setter.restype = ctypes.c_int, None
+                    setter.argtypes = [ctypes.c_int]
+                    _threads["found"] = (getter, setter)
+                    return _threads["found"]
+    return _threads["found"]
+
+
+def get_num_threads() -> int:
+    """The threads chainrule's CPU kernels use: those of the BLAS that NumPy ships (its
+    elementwise loops are single-threaded). Without a known BLAS, 1."""
+    found = _thread_functions()
+    return int(found[0]()) if found else 1
+
+
+def set_num_threads(n: int) -> None:
+    """Set the BLAS's thread count for the whole process (as torch's ``set_num_threads``)."""
+    if not isinstance(n, int) or isinstance(n, bool) or n < 1:
+        raise ValueError(f"set_num_threads: expects a positive int, got {n!r}")
+    found = _thread_functions()
+    if found is None:
+        raise RuntimeError("set_num_threads: NumPy's BLAS does not expose its thread count "
+                           "here; set OMP_NUM_THREADS / OPENBLAS_NUM_THREADS before starting")
+    found[1](n)

@@ -19,10 +19,12 @@ Where each family lives (see docs/contributing.md to add one):
     tensor([3.])
 """
 
-from .arithmetic import add, div, fmod, mul, neg, pow, remainder, square, sub  # noqa: F401
+from .arithmetic import (  # noqa: F401
+    add, div, divide, floor_divide, fmod, mul, neg, pow, remainder, square, sub, true_divide,
+)
 from .activation import elu, gelu, leaky_relu, relu, sigmoid, silu, softplus, tanh  # noqa: F401
 from .comparison import (  # noqa: F401
-    allclose, eq, equal, ge, gt, isfinite, isinf, isnan, le, logical_and, logical_not,
+    allclose, eq, equal, ge, gt, isclose, isfinite, isinf, isnan, le, logical_and, logical_not,
     logical_or, logical_xor, lt, ne,
 )
 from .unary import (  # noqa: F401
@@ -32,13 +34,14 @@ from .unary import (  # noqa: F401
 )
 from . import inplace  # noqa: F401 - in-place ops inside the graph (Tensor.add_, +=, [] =)
 from .index import (  # noqa: F401
-    argwhere, gather, getitem, index_fill, index_key, index_select, masked_fill, masked_select,
-    narrow, nonzero, one_hot, scatter, scatter_add, select, take_along_dim,
+    argwhere, gather, getitem, index_add, index_fill, index_key, index_select, masked_fill,
+    masked_select, narrow, nonzero, one_hot, scatter, scatter_add, select, take_along_dim,
 )
 from .linalg import dot, matmul, mm, outer  # noqa: F401
 from .fused import cross_entropy, linear  # noqa: F401
 from .reduce import (  # noqa: F401
-    all, amax, amin, any, argmax, argmin, max, mean, min, norm, prod, std, sum, sum_to_size, var,
+    all, amax, amin, any, argmax, argmin, count_nonzero, max, mean, min, norm, prod, std, sum,
+    sum_to_size, var,
 )
 from .softmax import log_softmax, logsumexp, softmax  # noqa: F401
 from .shape import (  # noqa: F401
@@ -52,7 +55,10 @@ from .scan import cumprod, cumsum  # noqa: F401,E402
 from .shape import (  # noqa: F401,E402
     repeat, repeat_interleave, roll, tril, tril_indices, triu, triu_indices,
 )
-from .shape import diag, meshgrid  # noqa: F401,E402
+from .shape import (  # noqa: F401,E402
+    atleast_1d, atleast_2d, atleast_3d, broadcast_shapes, broadcast_tensors, column_stack, diag,
+    diff, dstack, hstack, meshgrid, moveaxis, movedim, row_stack, tile, vstack,
+)
 from .sorting import argsort, median, msort, quantile, sort, topk, unique  # noqa: F401,E402
 from .histograms import bincount, histc, histogram  # noqa: F401,E402
 

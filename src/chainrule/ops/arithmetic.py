@@ -121,6 +121,45 @@ class Div(Op):
         return ga, gb
 
 
+def _trunc_divide(a, b):
+    """C's integer division (toward zero) from NumPy's floor division, exact for any ints;
+    for floats trunc(a / b)."""
+    if np.result_type(a, b).kind == "f":
+        return np.trunc(np.true_divide(a, b))
+    q = np.floor_divide(a, b)
+    return q + ((q < 0) & (q * b != a))
+
+
+class DivRounding(Op):
+    """``div(a, b, rounding_mode="floor" | "trunc")``: a step function of a and b, so its
+    gradient is 0 for both (torch's)."""
+
+    name = "div"
+    torch_name = "DivBackward1"
+
+    def forward(self, a, b, mode):
+        ints = np.result_type(a, b).kind in "biu"
+        if ints and np.any(np.asarray(b) == 0):  # torch: RuntimeError("ZeroDivisionError")
+            raise RuntimeError(f"div: integer division by zero (rounding_mode={mode!r})")
+        with np.errstate(divide="ignore", invalid="ignore"):  # floats: inf and nan, as torch
+            return _promote(np.floor_divide if mode == "floor" else _trunc_divide, a, b)
+
+    def backward(self, g, a, b, mode):
+        return (g * 0 if _wants(self, 0) else None), (g * 0 if _wants(self, 1) else None), None
+
+
+class FloorDivide(DivRounding):
+    """``a // b``: torch gives it no derivative at all (its backward raises); div with
+    ``rounding_mode="floor"`` is the differentiable form (zero gradients)."""
+
+    name = "floor_divide"
+    torch_name = "NotImplemented"
+
+    def backward(self, g, a, b, mode):
+        raise RuntimeError("floor_divide (//): the derivative is not implemented, as in torch; "
+                           "use div(a, b, rounding_mode='floor') for zero gradients")
+
+
 class _Modulo(Op):
     """a - b * rounded(a / b): torch's gradients, 1 for a and -rounded(a / b) for b."""
 
@@ -343,9 +382,23 @@ def mul(input, other):  # noqa: A002 - PyTorch's argument names
     return Mul.apply(input, other)
 
 
-def div(input, other):  # noqa: A002 - PyTorch's argument names
-    """True division; integer tensors give floats, as in PyTorch."""
-    return Div.apply(input, other)
+def div(input, other, *, rounding_mode=None):  # noqa: A002 - PyTorch's argument names
+    """True division (integer tensors give floats, as in PyTorch); ``rounding_mode="floor"``
+    rounds the quotient down (``//``), ``"trunc"`` toward zero, keeping integer dtypes."""
+    if rounding_mode is None:
+        return Div.apply(input, other)
+    if rounding_mode not in ("floor", "trunc"):
+        raise ValueError(f"div: rounding_mode must be None, 'floor' or 'trunc', got "
+                         f"{rounding_mode!r}")
+    return DivRounding.apply(input, other, rounding_mode)
+
+
+divide = true_divide = div
+
+
+def floor_divide(input, other):  # noqa: A002 - PyTorch's argument names
+    """``input // other``: the quotient rounded down, as torch's (and Python's)."""
+    return FloorDivide.apply(input, other, "floor")
 
 
 def fmod(input, other):  # noqa: A002 - PyTorch's argument names

@@ -14,7 +14,7 @@ import numpy as np
 
 from ..autograd import tracing
 from ..autograd.function import Op
-from ..tensor import Tensor
+from ..tensor import Tensor, _make
 
 
 def _data(x):
@@ -99,6 +99,13 @@ def isfinite(x):
 def allclose(input, other, rtol=1e-5, atol=1e-8):  # noqa: A002 - PyTorch's argument names
     tracing.reads_values("allclose", "reads the values into a Python bool")
     return bool(np.allclose(_data(input), _data(other), rtol=rtol, atol=atol))
+
+
+def isclose(input, other, rtol=1e-5, atol=1e-8, equal_nan=False):  # noqa: A002
+    """Elementwise ``|input - other| <= atol + rtol |other|`` (a bool tensor), as torch's."""
+    a, b = _data(input), _data(other)
+    with np.errstate(invalid="ignore", over="ignore"):  # infinities compare as torch's do
+        return _make(np.isclose(a, b, rtol=rtol, atol=atol, equal_nan=equal_nan))
 
 
 def equal(input, other):  # noqa: A002 - PyTorch's argument names

@@ -392,6 +392,24 @@ def scatter_add(x, dim, index, src):
     return x + IndexAdd.apply(source, coords, tuple(x.shape))
 
 
+@torch_aliases
+def index_add(x, dim, index, source, *, alpha=1):
+    """``x`` plus ``alpha * source`` added at the positions ``index`` along ``dim`` (repeated
+    indices add up), as ``torch.index_add``."""
+    axis = normalize_dim("index_add", dim, x.ndim)
+    idx = either.array_of(index).reshape(-1)
+    if idx.dtype.kind not in "iu":
+        raise TypeError(f"index_add: index must be an integer tensor, got dtype {idx.dtype}")
+    check_index_range("index_add", idx, x.shape[axis] if x.ndim else 1, axis)
+    want = tuple(x.shape[:axis]) + (idx.size,) + tuple(x.shape[axis + 1:])
+    if tuple(source.shape) != want:
+        raise ValueError(f"index_add: source shape {tuple(source.shape)} must be {want} for "
+                         f"input {tuple(x.shape)}, {idx.size} indices along dim {axis}")
+    key = (slice(None),) * axis + (_key_on(idx, x._array),)
+    added = source if alpha == 1 else source * alpha
+    return x + IndexAdd.apply(added, key, tuple(x.shape))
+
+
 def masked_select(x, mask):
     """The elements of ``x`` where ``mask`` (broadcast with it) is True, as a 1-D tensor."""
     from .shape import broadcast_to  # noqa: PLC0415

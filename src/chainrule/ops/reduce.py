@@ -486,3 +486,11 @@ def all(x, dim=None, keepdim=False):  # noqa: A001 - PyTorch's name
 @torch_aliases
 def any(x, dim=None, keepdim=False):  # noqa: A001 - PyTorch's name
     return _logical_reduce(Any, x, dim, keepdim)
+
+
+def count_nonzero(x, dim=None):
+    """How many elements are non-zero (along ``dim``, an int or a tuple), an int64 tensor."""
+    data = x._array
+    axis = None if dim is None else normalize_dims("count_nonzero", dim, data.ndim)
+    xp = get_array_module(data)
+    return _make(xp.asarray(xp.count_nonzero(data, axis=axis)).astype(xp.int64))

@@ -19,6 +19,7 @@ from ..aliases import torch_aliases
 from .. import backend
 from ..promotion import result_type
 from ..autograd.function import Op
+from ..size import Size
 from ..tensor import Tensor
 from . import either
 from .reduce import normalize_dim, normalize_dims
@@ -577,3 +578,123 @@ def meshgrid(*tensors, indexing="ij"):
     if indexing == "xy" and len(grids) >= 2:  # the grids of (y, x, ...), given back as (x, y, ...)
         grids[0], grids[1] = grids[1], grids[0]
     return tuple(grids)
+
+
+def movedim(x, source, destination):
+    """Dims ``source`` moved to ``destination`` (ints or sequences), the others in order: a
+    view, as ``torch.movedim``."""
+    src = (source,) if isinstance(source, int) else tuple(source)
+    dst = (destination,) if isinstance(destination, int) else tuple(destination)
+    if len(src) != len(dst):
+        raise ValueError(f"movedim: source {source} and destination {destination} must have "
+                         f"the same number of dims")
+    src = tuple(normalize_dim("movedim", d, x.ndim) for d in src)
+    dst = tuple(normalize_dim("movedim", d, x.ndim) for d in dst)
+    if len(set(src)) != len(src) or len(set(dst)) != len(dst):
+        raise ValueError(f"movedim: repeated dim in source {source} or destination {destination}")
+    order = [d for d in range(x.ndim) if d not in src]
+    for d, s in sorted(zip(dst, src)):
+        order.insert(d, s)
+    return permute(x, *order)
+
+
+moveaxis = movedim
+
+
+def tile(x, dims):
+    """``x`` repeated ``dims[i]`` times along dim i, as ``torch.tile`` (fewer dims than ``x``
+    are padded with ones in front, unlike ``repeat``)."""
+    dims = _shape_arg((dims,) if isinstance(dims, int) else tuple(dims))
+    if len(dims) < x.ndim:
+        dims = (1,) * (x.ndim - len(dims)) + tuple(dims)
+    return repeat(x, *dims)
+
+
+def diff(x, n=1, dim=-1, prepend=None, append=None):
+    """The ``n``-th forward difference along ``dim``: out[i] = x[i + 1] - x[i], as torch's."""
+    from .index import getitem  # noqa: PLC0415
+    axis = normalize_dim("diff", dim, x.ndim)
+    if n < 0:
+        raise ValueError(f"diff: order n must be non-negative, got {n}")
+    parts = [t for t in (prepend, x, append) if t is not None]
+    if len(parts) > 1:
+        x = cat(parts, axis)
+    before = (slice(None),) * axis
+    for _ in range(n):
+        if x.shape[axis] == 0:
+            break
+        x = getitem(x, before + (slice(1, None),)) - getitem(x, before + (slice(None, -1),))
+    return x
+
+
+def _at_least(name, tensors, ndim):
+    single = len(tensors) == 1 and not isinstance(tensors[0], (list, tuple))
+    items = tensors[0] if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)) \
+        else tensors
+    out = []
+    for t in items:
+        if t.ndim >= ndim:
+            out.append(t)
+        elif ndim == 3 and t.ndim == 2:
+            out.append(unsqueeze(t, -1))  # torch: (m, n) -> (m, n, 1)
+        elif ndim == 3 and t.ndim == 1:
+            out.append(reshape(t, (1, t.shape[0], 1)))
+        else:
+            out.append(reshape(t, (1,) * (ndim - t.ndim) + tuple(t.shape)))
+    return out[0] if single else tuple(out)
+
+
+def atleast_1d(*tensors):
+    return _at_least("atleast_1d", tensors, 1)
+
+
+def atleast_2d(*tensors):
+    return _at_least("atleast_2d", tensors, 2)
+
+
+def atleast_3d(*tensors):
+    return _at_least("atleast_3d", tensors, 3)
+
+
+def hstack(tensors):
+    """Concatenated along dim 1 (dim 0 for 1-D tensors), as ``torch.hstack``."""
+    ts = _as_tuple(atleast_1d(*tensors))
+    return cat(list(ts), 0 if ts[0].ndim == 1 else 1)
+
+
+def vstack(tensors):
+    """Rows stacked: 1-D tensors become rows, as ``torch.vstack``."""
+    return cat(list(_as_tuple(atleast_2d(*tensors))), 0)
+
+
+row_stack = vstack
+
+
+def dstack(tensors):
+    return cat(list(_as_tuple(atleast_3d(*tensors))), 2)
+
+
+def column_stack(tensors):
+    """1-D tensors as columns (and 2-D ones as they are), side by side."""
+    cols = [reshape(t, (t.numel(), 1)) if t.ndim <= 1 else t for t in tensors]
+    return cat(cols, 1)
+
+
+def _as_tuple(x):
+    return x if isinstance(x, tuple) else (x,)
+
+
+def broadcast_shapes(*shapes):
+    """The shape ``shapes`` broadcast to, as ``torch.broadcast_shapes``."""
+    try:
+        return Size(np.broadcast_shapes(*[(s,) if isinstance(s, int) else tuple(s)
+                                         for s in shapes]))
+    except ValueError:
+        raise RuntimeError(f"broadcast_shapes: shapes {shapes} cannot be broadcast together") \
+            from None
+
+
+def broadcast_tensors(*tensors):
+    """Each tensor broadcast to their common shape (views), as ``torch.broadcast_tensors``."""
+    shape = tuple(broadcast_shapes(*[tuple(t.shape) for t in tensors]))
+    return tuple(t if tuple(t.shape) == shape else broadcast_to(t, shape) for t in tensors)

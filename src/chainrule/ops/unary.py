@@ -534,9 +534,14 @@ def minimum(input, other):  # noqa: A002 - PyTorch's argument names
     return Minimum.apply(input, other)
 
 
-def where(condition, input, other):  # noqa: A002 - PyTorch's argument names
+def where(condition, input=None, other=None):  # noqa: A002 - PyTorch's argument names
     """Elements of ``input`` where ``condition`` holds, else of ``other``; no gradient to the
-    condition."""
+    condition. ``where(condition)`` alone is ``nonzero(condition, as_tuple=True)``, as torch's."""
+    if input is None and other is None:
+        from .index import nonzero  # noqa: PLC0415
+        return nonzero(condition, as_tuple=True)
+    if input is None or other is None:
+        raise TypeError("where: give both input and other, or neither")
     c = either.array_of(condition)
     if c.dtype != np.bool_:
         raise TypeError(f"where: condition must be a bool tensor, got dtype {c.dtype}")
