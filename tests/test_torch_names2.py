@@ -179,3 +179,43 @@ def test_threads_and_variable():
     assert isinstance(v, cr.autograd.Variable) and isinstance(cr.zeros(1), cr.autograd.Variable)
     (v * 2).sum().backward()
     assert v.grad.tolist() == [2.0, 2.0]
+
+
+@pytest.mark.parametrize("fn", ["nansum", "nanmean"])
+@pytest.mark.parametrize("dim", [None, 0, 1])
+def test_nan_reductions(fn, dim):
+    a = np.array([[1.0, np.nan, 3.0], [np.nan, 5.0, 6.0]])
+    c, t = cr.tensor(a, requires_grad=True), torch.tensor(a, requires_grad=True)
+    y, ty = getattr(c, fn)(dim), getattr(t, fn)(dim)
+    np.testing.assert_allclose(y.detach().numpy(), ty.detach().numpy())
+    y.sum().backward()
+    ty.sum().backward()
+    np.testing.assert_allclose(c.grad.numpy(), t.grad.numpy())
+
+
+def test_aminmax_std_mean_var_mean_sign_fill_diagonal_and_conj():
+    b = RNG.standard_normal((3, 4))
+    got, want = cr.aminmax(cr.tensor(b), dim=1), torch.aminmax(torch.tensor(b), dim=1)
+    np.testing.assert_array_equal(got.min.numpy(), want.min.numpy())
+    np.testing.assert_array_equal(got.max.numpy(), want.max.numpy())
+    for fn in ("std_mean", "var_mean"):
+        for g, w in zip(getattr(cr, fn)(cr.tensor(b), dim=0), getattr(torch, fn)(torch.tensor(b), dim=0)):
+            np.testing.assert_allclose(g.numpy(), w.numpy())
+    c, t = cr.tensor(b), torch.tensor(b)
+    c.sign_()
+    t.sign_()
+    np.testing.assert_array_equal(c.numpy(), t.numpy())
+    for shape, wrap in (((3, 3), False), ((5, 2), False), ((7, 3), True), ((2, 2, 2), False)):
+        c, t = cr.zeros(*shape), torch.zeros(*shape)
+        c.fill_diagonal_(5.0, wrap)
+        t.fill_diagonal_(5.0, wrap)
+        np.testing.assert_array_equal(c.numpy(), t.numpy())
+    base = cr.tensor(b, requires_grad=True)
+    z = base * 1
+    z.fill_diagonal_(0.0)
+    z.sum().backward()
+    np.testing.assert_array_equal(base.grad.numpy(), 1 - np.eye(3, 4))
+    np.testing.assert_array_equal(cr.tensor(b).H.numpy(), torch.tensor(b).H.numpy())
+    np.testing.assert_array_equal(cr.tensor(b).mH.numpy(), torch.tensor(b).mH.numpy())
+    x = cr.tensor(b)
+    assert x.conj() is x and x.real is x

@@ -1090,6 +1090,53 @@ class Tensor:
     def count_nonzero(self, dim=None):
         return _ops.count_nonzero(self, dim)
 
+    def nansum(self, dim=None, keepdim=False):
+        return _ops.nansum(self, dim, keepdim)
+
+    def nanmean(self, dim=None, keepdim=False):
+        return _ops.nanmean(self, dim, keepdim)
+
+    def aminmax(self, *, dim=None, keepdim=False):
+        return _ops.aminmax(self, dim=dim, keepdim=keepdim)
+
+    def sign_(self):
+        return self._unary_("sign_", _ops.sign)
+
+    def fill_diagonal_(self, fill_value, wrap=False):
+        """The main diagonal set to ``fill_value`` in place (all dims of one size, or a tall
+        matrix with ``wrap`` restarting it every n + 1 rows), as torch's."""
+        arr = self._array
+        if arr.ndim < 2 or (arr.ndim > 2 and len(set(arr.shape)) != 1):
+            raise RuntimeError(f"fill_diagonal_: needs a matrix or a tensor whose dims all have "
+                               f"one size, got shape {tuple(arr.shape)}")
+        mask = np.zeros(arr.shape, np.bool_)
+        if arr.ndim == 2:
+            np.fill_diagonal(mask, True, wrap=wrap)
+        else:
+            mask[(np.arange(arr.shape[0]),) * arr.ndim] = True
+        return self.masked_fill_(Tensor(backend.to_device(mask, backend.device_of(arr))),
+                                 fill_value)
+
+    def conj(self):
+        """Real tensors: the tensor itself (there is no complex support to conjugate)."""
+        if self._array.dtype.kind == "c":
+            raise TypeError("conj: complex tensors are not supported")
+        return self
+
+    @property
+    def real(self):
+        return self.conj()
+
+    @property
+    def H(self):
+        if self.ndim > 2:
+            raise RuntimeError(f"H: defined for matrices only, got shape {tuple(self.shape)}")
+        return self.conj().T
+
+    @property
+    def mH(self):
+        return self.conj().mT
+
     def isclose(self, other, rtol=1e-5, atol=1e-8, equal_nan=False):
         return _ops.isclose(self, other, rtol, atol, equal_nan)
 

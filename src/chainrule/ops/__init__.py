@@ -40,8 +40,8 @@ from .index import (  # noqa: F401
 from .linalg import dot, matmul, mm, outer  # noqa: F401
 from .fused import cross_entropy, linear  # noqa: F401
 from .reduce import (  # noqa: F401
-    all, amax, amin, any, argmax, argmin, count_nonzero, max, mean, min, norm, prod, std, sum,
-    sum_to_size, var,
+    all, amax, amin, aminmax, any, argmax, argmin, count_nonzero, max, mean, min, nanmean,
+    nansum, norm, prod, std, std_mean, sum, sum_to_size, var, var_mean,
 )
 from .softmax import log_softmax, logsumexp, softmax  # noqa: F401
 from .shape import (  # noqa: F401

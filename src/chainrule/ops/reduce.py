@@ -494,3 +494,38 @@ def count_nonzero(x, dim=None):
     axis = None if dim is None else normalize_dims("count_nonzero", dim, data.ndim)
     xp = get_array_module(data)
     return _make(xp.asarray(xp.count_nonzero(data, axis=axis)).astype(xp.int64))
+
+
+AminmaxResult = namedtuple("AminmaxResult", ["min", "max"])
+
+
+def aminmax(x, *, dim=None, keepdim=False):
+    """``(min, max)`` of ``x`` (along ``dim``), as ``torch.aminmax``."""
+    return AminmaxResult(amin(x, dim, keepdim), amax(x, dim, keepdim))
+
+
+def std_mean(x, dim=None, unbiased=None, keepdim=False, *, correction=None):
+    """``(std, mean)``, as torch's."""
+    return std(x, dim, unbiased, keepdim, correction), mean(x, dim, keepdim)
+
+
+def var_mean(x, dim=None, unbiased=None, keepdim=False, *, correction=None):
+    """``(var, mean)``, as torch's."""
+    return var(x, dim, unbiased, keepdim, correction), mean(x, dim, keepdim)
+
+
+def nansum(x, dim=None, keepdim=False):
+    """The sum with nans taken as zeros (their gradient 0), as torch's."""
+    from .unary import where  # noqa: PLC0415
+    from .comparison import isnan  # noqa: PLC0415
+    return sum(where(isnan(x), 0.0, x), dim, keepdim) if x.dtype.kind == "f" \
+        else sum(x, dim, keepdim)
+
+
+def nanmean(x, dim=None, keepdim=False):
+    """The mean of the elements that are not nan, as torch's."""
+    from .comparison import isnan  # noqa: PLC0415
+    if x.dtype.kind != "f":
+        raise TypeError(f"nanmean: needs a floating-point input, got dtype {x.dtype}")
+    kept = sum(~isnan(x), dim, keepdim)
+    return nansum(x, dim, keepdim) / kept
