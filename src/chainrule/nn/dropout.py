@@ -42,3 +42,18 @@ class Dropout2d(Dropout):
 
     def forward(self, input):
         return F.dropout2d(input, self.p, self.training, generator=self.generator)
+
+
+class AlphaDropout(Dropout):
+    """Dropout for self-normalizing networks (Klambauer et al., 2017): while training a
+    dropped unit takes SELU's negative saturation, and an affine map restores the mean and
+    variance of a standardized input; the identity in evaluation.
+
+        >>> nn.AlphaDropout(0.2).eval()(cr.tensor([1.0, -1.0]))
+        tensor([ 1., -1.])
+    """
+
+    def forward(self, input):
+        if not self.training or self.p == 0.0 or input.numel() == 0:
+            return input
+        return F.alpha_dropout(input, self.p, self.training, generator=self.generator)

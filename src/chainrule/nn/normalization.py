@@ -1,4 +1,5 @@
-"""BatchNorm1d and LayerNorm, each one fused node forward and backward.
+"""BatchNorm1d and LayerNorm, each one fused node forward and backward; GroupNorm,
+InstanceNorm and RMSNorm, composed.
 
     >>> bn = nn.BatchNorm1d(2)
     >>> y = bn(cr.tensor([[1.0, 10.0], [3.0, 30.0]]))   # train: batch statistics
@@ -221,3 +222,35 @@ class InstanceNorm2d(_InstanceNorm):
     """Normalize each channel of each sample of (N, C, H, W) over H x W."""
 
     _d = 2
+
+
+class RMSNorm(Module):
+    """Divide each sample by the root mean square over its last dims ``normalized_shape``,
+    then scale by ``weight`` (ones at first); ``eps=None``: the dtype's machine epsilon.
+
+        >>> nn.RMSNorm(3)
+        RMSNorm((3,), eps=None, elementwise_affine=True)
+    """
+
+    def __init__(self, normalized_shape, eps=None, elementwise_affine=True, device=None,
+                 dtype=None):
+        super().__init__()
+        if isinstance(normalized_shape, int):
+            normalized_shape = (normalized_shape,)
+        self.normalized_shape = tuple(normalized_shape)
+        self.eps, self.elementwise_affine = eps, elementwise_affine
+        if elementwise_affine:
+            self.weight = Parameter(ones(*self.normalized_shape, dtype=dtype, device=device))
+        else:
+            self.register_parameter("weight", None)
+
+    def reset_parameters(self):
+        if self.elementwise_affine:
+            init.ones_(self.weight)
+
+    def forward(self, input):
+        return F.rms_norm(input, self.normalized_shape, self.weight, self.eps)
+
+    def extra_repr(self):
+        return (f"{self.normalized_shape}, eps={self.eps}, "
+                f"elementwise_affine={self.elementwise_affine}")

@@ -296,6 +296,25 @@ class Hardtanh(Op):
         return g * np.logical_not((xv <= lo) | (xv >= hi)), None, None  # a mask, as relu's
 
 
+class RreluNoise(Op):
+    """The slopes of rrelu in training: a uniform draw on [lower, upper) from ``generator``
+    for each element x <= 0, in order, and 1 elsewhere, as torch's CPU kernel (one double
+    uniform per non-positive element, rounded to x's dtype). A step of its own, so that a
+    replayed program draws anew; no gradient flows into it (rrelu is x * noise)."""
+
+    differentiable = False
+
+    def forward(self, x, lower, upper, generator):
+        host = backend.to_device(x, "cpu")
+        non_positive = host <= 0  # nan is not: its slope is 1, as torch's
+        noise = np.ones(host.shape, host.dtype)
+        count = int(non_positive.sum())
+        if count:
+            drawn = backend.rng_of(generator).draw_uniform((count,), lower, upper, np.float64)
+            noise[non_positive] = drawn.astype(host.dtype)
+        return backend.to_device(noise, backend.device_of(x))
+
+
 class Hardsigmoid(Op):
     """relu6(x + 3) / 6; gradient 1/6 strictly inside (-3, 3), 0 elsewhere (nan too), as
     torch (which has no second derivative of it; ours is 0)."""

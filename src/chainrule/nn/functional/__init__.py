@@ -13,13 +13,14 @@ One file per family, matching ``nn``'s module files (``activation.py`` for ``nn/
 """
 
 from .activation import (  # noqa: F401
-    celu, elu, gelu, hardsigmoid, hardswish, hardtanh, leaky_relu, log_softmax, logsigmoid,
-    mish, prelu, relu, relu6, selu, sigmoid, silu, softmax, softmin, softplus, softsign, tanh,
+    celu, elu, gelu, glu, gumbel_softmax, hardshrink, hardsigmoid, hardswish, hardtanh,
+    leaky_relu, log_softmax, logsigmoid, mish, prelu, relu, relu6, rrelu, selu, sigmoid, silu,
+    softmax, softmin, softplus, softshrink, softsign, tanh, tanhshrink, threshold,
 )
 from .attention import multi_head_attention_forward, scaled_dot_product_attention  # noqa: F401
 from .conv import conv1d, conv2d, conv_transpose1d, conv_transpose2d, fold, unfold  # noqa: F401
 from .distance import cosine_similarity, pairwise_distance  # noqa: F401
-from .dropout import dropout  # noqa: F401
+from .dropout import alpha_dropout, dropout  # noqa: F401
 from .linear import bilinear, linear  # noqa: F401
 from .loss import (  # noqa: F401
     binary_cross_entropy, binary_cross_entropy_with_logits, cosine_embedding_loss, cross_entropy,
@@ -27,7 +28,7 @@ from .loss import (  # noqa: F401
     mse_loss, multi_margin_loss, nll_loss, smooth_l1_loss, soft_margin_loss, triplet_margin_loss,
 )
 from .normalization import (  # noqa: F401
-    batch_norm, group_norm, instance_norm, layer_norm, normalize,
+    batch_norm, group_norm, instance_norm, layer_norm, normalize, rms_norm,
 )
 from .pooling import (  # noqa: F401
     adaptive_avg_pool1d, adaptive_avg_pool2d, adaptive_max_pool1d, adaptive_max_pool2d, avg_pool1d,

@@ -11,15 +11,18 @@ prelu, mish, ..., softmax, log_softmax, softmin. The ones with an op of their ow
 from __future__ import annotations
 
 from ... import ops as _ops
+from ...creation import zeros_like as _zeros_like
+from ...ops.random import Draw as _Draw
 from ...ops import activation as _act
 from ...ops.softmax import log_softmax as _log_softmax
 from ...ops.softmax import softmax as _softmax
 
 
 __all__ = [
-    "celu", "elu", "gelu", "hardsigmoid", "hardswish", "hardtanh", "leaky_relu", "log_softmax",
-    "logsigmoid", "mish", "prelu", "relu", "relu6", "selu", "sigmoid", "silu", "softmax",
-    "softmin", "softplus", "softsign", "tanh",
+    "celu", "elu", "gelu", "glu", "gumbel_softmax", "hardshrink", "hardsigmoid", "hardswish",
+    "hardtanh", "leaky_relu", "log_softmax", "logsigmoid", "mish", "prelu", "relu", "relu6",
+    "rrelu", "selu", "sigmoid", "silu", "softmax", "softmin", "softplus", "softshrink",
+    "softsign", "tanh", "tanhshrink", "threshold",
 ]
 
 
@@ -137,3 +140,81 @@ def log_softmax(input, dim=None, dtype=None):
 
 def softmin(input, dim=None, dtype=None):
     return softmax(-input, dim, dtype)
+
+
+def glu(input, dim=-1):
+    """a * sigmoid(b), where a and b are the two halves of ``input`` along ``dim``.
+
+        >>> F.glu(cr.tensor([2.0, 0.0]))
+        tensor([1.])
+    """
+    if input.ndim == 0:
+        raise ValueError("glu: glu does not support scalars because halving size must be even")
+    size = input.shape[dim]
+    if size % 2:
+        raise ValueError(f"glu: Halving dimension must be even, but dimension "
+                         f"{dim % input.ndim} is size {size} (input shape {tuple(input.shape)})")
+    a, b = input.chunk(2, dim)
+    return a * _ops.sigmoid(b)
+
+
+def hardshrink(input, lambd=0.5):
+    """x where |x| > lambd, else 0; the gradient is 0 on [-lambd, lambd], bounds included,
+    and nan passes through (torch's rule, which tests ``-lambd <= x <= lambd``)."""
+    inside = (input >= -lambd) & (input <= lambd)
+    return _ops.where(~inside, input, 0.0)
+
+
+def softshrink(input, lambd=0.5):
+    """x - lambd above lambd, x + lambd below -lambd, 0 between; gradient 0 on
+    [-lambd, lambd], bounds included, as torch.
+
+    Written x - clamp(x, -lambd, lambd): clamp's gradient is 1 at its bounds, so the
+    difference has gradient 0 there, torch's value at the kinks.
+    """
+    if lambd < 0:
+        raise ValueError(f"softshrink: lambda must be greater or equal to 0, but found {lambd}")
+    return input - input.clamp(-lambd, lambd)
+
+
+def tanhshrink(input):
+    """x - tanh(x)."""
+    return input - _ops.tanh(input)
+
+
+def threshold(input, threshold, value, inplace=False):
+    """x where x > threshold, else ``value``; gradient 0 where x <= threshold (the threshold
+    itself included) and nan passes through, as torch."""
+    return _ops.where(~(input <= threshold), input, value)
+
+
+def rrelu(input, lower=1.0 / 8, upper=1.0 / 3, training=False, inplace=False, generator=None):
+    """Randomized leaky ReLU (Xu et al., 2015): x for x > 0, a * x otherwise.
+
+    Training: a is drawn uniformly from [lower, upper) for each non-positive element (from
+    ``generator``, the default one when None); evaluation: a = (lower + upper) / 2.
+
+        >>> F.rrelu(cr.tensor([-3.0, 2.0]), 0.1, 0.3)
+        tensor([-0.6000,  2.0000])
+    """
+    if not training:
+        return _ops.leaky_relu(input, (lower + upper) / 2)
+    return input * _act.RreluNoise.apply(input, lower, upper, generator)
+
+
+def gumbel_softmax(logits, tau=1.0, hard=False, eps=1e-10, dim=-1, generator=None):
+    """softmax((logits + g) / tau) along ``dim`` with Gumbel(0, 1) noise g = -log(Exp(1))
+    (Jang et al., 2016), drawn as torch draws it. ``hard=True`` returns the one-hot of the
+    argmax with the soft sample's gradient (straight-through: y_hard - y_soft.detach() +
+    y_soft). ``eps`` is unused, as in torch.
+    """
+    dtype = logits._array.dtype
+    exponential = _Draw.apply("draw_exponential", (tuple(logits.shape), 1.0, dtype), generator,
+                              logits.device)
+    gumbels = -_ops.log(exponential)
+    y_soft = _softmax((logits + gumbels) / tau, dim)
+    if not hard:
+        return y_soft
+    index = y_soft.max(dim, keepdim=True)[1]
+    y_hard = _zeros_like(logits).scatter(dim, index, 1.0)
+    return y_hard - y_soft.detach() + y_soft

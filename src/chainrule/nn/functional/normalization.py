@@ -2,7 +2,7 @@
 layer_norm (fused nodes of ``ops/fused/normalization.py``), group_norm and instance_norm
 (composed from the fused LayerNorm node: GroupNorm normalizes each sample over groups of
 channels and all positions; InstanceNorm is GroupNorm with one channel per group, plus
-optional running statistics) and normalize (L_p, composed).
+optional running statistics), normalize (L_p, composed) and rms_norm (composed).
 
     >>> x = cr.tensor([[1.0, 2.0], [3.0, 6.0]])
     >>> F.layer_norm(x, (2,))
@@ -16,13 +16,15 @@ optional running statistics) and normalize (L_p, composed).
 
 from __future__ import annotations
 
+import numpy as np
+
 from ...autograd import tracing
 from ...ops import fused as _fused
 from ...ops.fused.normalization import RunningStatistics
 
 
 __all__ = [
-    "batch_norm", "group_norm", "instance_norm", "layer_norm", "normalize",
+    "batch_norm", "group_norm", "instance_norm", "layer_norm", "normalize", "rms_norm",
 ]
 
 
@@ -157,3 +159,24 @@ def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=
     mean = running_mean.detach().reshape(view)
     invstd = (running_var.detach().reshape(view) + eps).rsqrt()
     return _affine((input - mean) * invstd, weight, bias)
+
+
+def rms_norm(input, normalized_shape, weight=None, eps=None):
+    """x / sqrt(mean(x^2) + eps) * weight over the trailing ``normalized_shape`` dims
+    (Zhang & Sennrich, 2019); ``eps=None`` is the machine epsilon of x's dtype, as torch.
+
+        >>> F.rms_norm(cr.tensor([[3.0, 4.0, 0.0]]), (3,), eps=0.0)
+        tensor([[1.0392, 1.3856, 0.0000]])
+    """
+    shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
+    k = len(shape)
+    if input.ndim < k or tuple(input.shape[input.ndim - k:]) != shape:
+        raise ValueError(f"rms_norm: input shape {tuple(input.shape)} does not end with "
+                         f"normalized_shape {shape}")
+    if weight is not None and tuple(weight.shape) != shape:
+        raise ValueError(f"rms_norm: weight must have shape {shape}, got {tuple(weight.shape)}")
+    if eps is None:
+        eps = float(np.finfo(input._array.dtype).eps)
+    axes = tuple(range(input.ndim - k, input.ndim))
+    y = input * ((input * input).mean(axes, keepdim=True) + eps).rsqrt()
+    return y if weight is None else y * weight

@@ -36,8 +36,9 @@ def _pad_index(xp, size, lo, hi, mode):
         pos = xp.where(pos >= size, period - pos, pos)
     elif mode == "replicate":
         pos = xp.clip(pos, 0, size - 1)
-    else:  # circular
-        pos = pos % size
+    else:  # circular: torch crops a negative side first and wraps the cropped dim
+        start, stop = max(-lo, 0), size - max(-hi, 0)
+        pos = start + (xp.arange(-max(lo, 0), (stop - start) + max(hi, 0)) % (stop - start))
     return pos
 
 
