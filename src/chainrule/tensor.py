@@ -1007,6 +1007,74 @@ class Tensor:
     def clamp_max(self, max):
         return _ops.clamp(self, max=max)
 
+    def tan(self):
+        return _ops.tan(self)
+
+    def sinh(self):
+        return _ops.sinh(self)
+
+    def cosh(self):
+        return _ops.cosh(self)
+
+    def asin(self):
+        return _ops.asin(self)
+
+    def acos(self):
+        return _ops.acos(self)
+
+    def atan(self):
+        return _ops.atan(self)
+
+    def asinh(self):
+        return _ops.asinh(self)
+
+    def acosh(self):
+        return _ops.acosh(self)
+
+    def atanh(self):
+        return _ops.atanh(self)
+
+    arcsin, arccos, arctan = asin, acos, atan
+    arcsinh, arccosh, arctanh = asinh, acosh, atanh
+
+    def atan2(self, other):
+        return _ops.atan2(self, other)
+
+    arctan2 = atan2
+
+    def hypot(self, other):
+        return _ops.hypot(self, other)
+
+    def exp2(self):
+        return _ops.exp2(self)
+
+    def reciprocal(self):
+        return _ops.reciprocal(self)
+
+    def sinc(self):
+        return _ops.sinc(self)
+
+    def xlogy(self, other):
+        return _ops.xlogy(self, other)
+
+    def logaddexp(self, other):
+        return _ops.logaddexp(self, other)
+
+    def erfc(self):
+        return _ops.erfc(self)
+
+    def erfinv(self):
+        return _ops.erfinv(self)
+
+    def lgamma(self):
+        return _ops.lgamma(self)
+
+    def digamma(self):
+        return _ops.digamma(self)
+
+    def polygamma(self, n):
+        return _ops.polygamma(n, self)
+
     def det(self):
         return _ops.det(self)
 

@@ -11,6 +11,7 @@ Where each family lives (see docs/contributing.md to add one):
 - ``reduce``, ``softmax`` (softmax log_softmax logsumexp), ``shape``, ``index``, ``linalg``,
   ``scan``, ``sorting``, ``histograms``, ``inplace`` (in-place ops inside the graph)
 - ``decompositions``: inv det solve cholesky qr eigh svd pinv norms (``cr.linalg``), kron cdist
+- ``special``: tan sinh asin atan2 hypot exp2 erfc erfinv lgamma digamma polygamma xlogy ...
 - ``random``: random draws as ops (the dropout mask)
 - ``fused/``: one-node ops for speed or stability (linear, cross-entropy, norms, embedding, BCE)
 - ``either``: the helpers a backward rule calls that work on arrays and on Tensors
@@ -63,6 +64,12 @@ from .sorting import argsort, median, msort, quantile, sort, topk, unique  # noq
 from .histograms import bincount, histc, histogram  # noqa: F401,E402
 
 from .decompositions import cdist, det, inverse, kron, logdet, trace  # noqa: F401,E402
+
+from .special import (  # noqa: F401,E402
+    acos, acosh, arccos, arccosh, arcsin, arcsinh, arctan, arctan2, arctanh, asin, asinh, atan,
+    atan2, atanh, cosh, digamma, erfc, erfinv, exp2, hypot, lgamma, logaddexp, polygamma,
+    reciprocal, sinc, sinh, tan, xlogy,
+)
 
 from types import ModuleType as _ModuleType  # noqa: E402
 
