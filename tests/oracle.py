@@ -204,3 +204,15 @@ def check_second_order(shapes, torch_fn, cr_fn=None, low=-2.0, high=2.0, seed=0,
             assert_on_device(a, device, f"second derivative {k}")
         a = np.zeros(t.shape) if a is None else a
         assert_close(a, b, atol, rtol, what=f"second derivative {k}")
+
+
+def intel_with_mkl() -> bool:
+    """Whether torch draws some masks (bernoulli_, dropout) from MKL's random stream here
+    (Intel CPUs with MKL), not from the stream chainrule reproduces."""
+    import torch  # noqa: PLC0415
+    try:
+        with open("/proc/cpuinfo") as f:
+            intel = "GenuineIntel" in f.read()
+    except OSError:
+        intel = False
+    return intel and torch.backends.mkl.is_available()
