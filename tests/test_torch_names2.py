@@ -11,6 +11,7 @@ import pytest
 import torch
 
 import chainrule as cr
+from oracle import intel_with_mkl
 
 RNG = np.random.default_rng(21)
 FLOATS = (np.array([-7.5, -3.0, 0.0, 3.0, 7.5, 5.0, -0.5]), np.array([2.0, -2.0, 3.0, 2.0, -2.5, 0.5, 4.0]))
@@ -219,3 +220,88 @@ def test_aminmax_std_mean_var_mean_sign_fill_diagonal_and_conj():
     np.testing.assert_array_equal(cr.tensor(b).mH.numpy(), torch.tensor(b).mH.numpy())
     x = cr.tensor(b)
     assert x.conj() is x and x.real is x
+
+
+@pytest.mark.parametrize("seed", [0, 3])
+@pytest.mark.parametrize("shape", [(7,), (40,), (3, 5)])
+def test_random_fills_draw_torch_numbers(seed, shape):
+    for name, args in (("exponential_", (2.0,)), ("random_", (0, 10)), ("random_", (5,))):
+        cr.manual_seed(seed)
+        torch.manual_seed(seed)
+        got, want = getattr(cr.zeros(*shape), name)(*args), getattr(torch.zeros(*shape), name)(*args)
+        np.testing.assert_array_equal(got.numpy(), want.numpy())
+    got = cr.zeros(*shape).bernoulli_(0.3)
+    assert set(np.unique(got.numpy())) <= {0.0, 1.0}
+    with pytest.raises(ValueError, match="^random_: expects from_ < to"):
+        cr.zeros(2).random_(5, 5)
+    with pytest.raises(ValueError, match="^exponential_: lambd must be positive"):
+        cr.zeros(2).exponential_(0.0)
+
+
+@pytest.mark.skipif(intel_with_mkl(), reason="torch draws bernoulli_(p) from MKL's stream on Intel CPUs")
+def test_bernoulli_fill_draws_torch_numbers():
+    p = np.linspace(0, 1, 30).astype(np.float32)
+    for seed in (0, 4):
+        cr.manual_seed(seed)
+        torch.manual_seed(seed)
+        np.testing.assert_array_equal(cr.zeros(30).bernoulli_(0.3).numpy(), torch.zeros(30).bernoulli_(0.3).numpy())
+        np.testing.assert_array_equal(cr.zeros(30).bernoulli_(cr.tensor(p)).numpy(),
+                                      torch.zeros(30).bernoulli_(torch.tensor(p)).numpy())
+
+
+@pytest.mark.parametrize("arg", [3, 4, [1, 4], [-2, 10], [3, 1]])
+def test_tensor_split_and_friends(arg):
+    a = RNG.standard_normal((4, 6))
+    got, want = cr.tensor_split(cr.tensor(a), arg, dim=1), torch.tensor_split(torch.tensor(a), arg, dim=1)
+    assert len(got) == len(want)
+    for g, w in zip(got, want):
+        np.testing.assert_array_equal(g.numpy(), w.numpy())
+    for name, sections in (("hsplit", 3), ("vsplit", [1])):
+        for g, w in zip(getattr(cr, name)(cr.tensor(a), sections), getattr(torch, name)(torch.tensor(a), sections)):
+            np.testing.assert_array_equal(g.numpy(), w.numpy())
+    with pytest.raises(RuntimeError, match="^hsplit: dim 1 of size 6 does not split into 4"):
+        cr.hsplit(cr.tensor(a), 4)
+
+
+@pytest.mark.parametrize("k", [-1, 0, 1, 2, 3, 5])
+@pytest.mark.parametrize("dims", [(0, 1), (1, 0), (1, 2)])
+def test_rot90(k, dims):
+    a = RNG.standard_normal((2, 3, 4))
+    c, t = cr.tensor(a, requires_grad=True), torch.tensor(a, requires_grad=True)
+    y, ty = cr.rot90(c, k, dims), torch.rot90(t, k, dims)
+    np.testing.assert_array_equal(y.detach().numpy(), ty.detach().numpy())
+    w = RNG.standard_normal(tuple(ty.shape))
+    (y * cr.tensor(w)).sum().backward()
+    (ty * torch.tensor(w)).sum().backward()
+    np.testing.assert_array_equal(c.grad.numpy(), t.grad.numpy())
+
+
+def test_take_index_copy_cov_corrcoef():
+    a = RNG.standard_normal((4, 6))
+    idx = [[0, 5], [-1, 7]]
+    np.testing.assert_array_equal(cr.take(cr.tensor(a), cr.tensor(idx)).numpy(),
+                                  torch.take(torch.tensor(a), torch.tensor(idx)).numpy())
+    src = RNG.standard_normal((4, 2))
+    x, tx = cr.tensor(a, requires_grad=True), torch.tensor(a, requires_grad=True)
+    s, ts = cr.tensor(src, requires_grad=True), torch.tensor(src, requires_grad=True)
+    y, ty = cr.index_copy(x, 1, cr.tensor([4, 1]), s), torch.index_copy(tx, 1, torch.tensor([4, 1]), ts)
+    np.testing.assert_array_equal(y.detach().numpy(), ty.detach().numpy())
+    w = RNG.standard_normal((4, 6))
+    (y * cr.tensor(w)).sum().backward()
+    (ty * torch.tensor(w)).sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), tx.grad.numpy())
+    np.testing.assert_allclose(s.grad.numpy(), ts.grad.numpy())
+    c2, t2 = cr.tensor(a), torch.tensor(a)
+    c2.index_copy_(0, cr.tensor([3]), cr.ones(1, 6, dtype=cr.float64))
+    t2.index_copy_(0, torch.tensor([3]), torch.ones(1, 6, dtype=torch.float64))
+    np.testing.assert_array_equal(c2.numpy(), t2.numpy())
+    for fn, kw in ((cr.cov, {}), (cr.cov, dict(correction=0)), (cr.corrcoef, {})):
+        tfn = getattr(torch, fn.__name__)
+        x, tx = cr.tensor(a, requires_grad=True), torch.tensor(a, requires_grad=True)
+        y, ty = fn(x, **kw), tfn(tx, **kw)
+        np.testing.assert_allclose(y.detach().numpy(), ty.detach().numpy(), rtol=1e-12)
+        w = RNG.standard_normal((4, 4))
+        (y * cr.tensor(w)).sum().backward()
+        (ty * torch.tensor(w)).sum().backward()
+        np.testing.assert_allclose(x.grad.numpy(), tx.grad.numpy(), rtol=1e-10, atol=1e-14)
+    np.testing.assert_allclose(cr.cov(cr.tensor(a[0])).numpy(), torch.cov(torch.tensor(a[0])).numpy())

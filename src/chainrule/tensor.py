@@ -787,6 +787,48 @@ class Tensor:
         view[...] = backend.to_device(values, backend.device_of(view))  # drawn on the CPU
         return self
 
+    def bernoulli_(self, p=0.5, generator=None):
+        """1 with probability ``p`` (a number, or a tensor broadcasting to self), else 0."""
+        self._inplace("bernoulli_", 0)
+        view = backend.memory_order(self._array)
+        rng = backend.rng_of(generator)
+        if isinstance(p, Tensor):
+            probs = np.broadcast_to(backend.to_device(p._array, "cpu"), self._array.shape)
+            values = rng.draw_bernoulli_tensor(np.ascontiguousarray(probs), view.dtype)
+            self._array[...] = backend.to_device(values, backend.device_of(view))
+            return self
+        if not 0 <= p <= 1:
+            raise ValueError(f"bernoulli_: p must be in [0, 1], got {p}")
+        values = rng.draw_bernoulli(view.shape, float(p), view.dtype)
+        view[...] = backend.to_device(values, backend.device_of(view))
+        return self
+
+    def exponential_(self, lambd=1.0, generator=None):
+        """Draws of the exponential distribution of rate ``lambd``."""
+        if lambd <= 0:
+            raise ValueError(f"exponential_: lambd must be positive, got {lambd}")
+        self._inplace("exponential_", 0)
+        view = backend.memory_order(self._array)
+        values = backend.rng_of(generator).draw_exponential(view.shape, float(lambd), view.dtype)
+        view[...] = backend.to_device(values, backend.device_of(view))
+        return self
+
+    def random_(self, from_=0, to=None, generator=None):
+        """Integers drawn uniformly from [from_, to) (``random_(to)``: [0, to)), as torch's."""
+        if to is None:
+            if from_ == 0:
+                raise ValueError("random_: give the upper bound (random_(to) or "
+                                 "random_(from_, to))")
+            from_, to = 0, from_
+        if to <= from_:
+            raise ValueError(f"random_: expects from_ < to, got [{from_}, {to})")
+        self._inplace("random_", 0)
+        view = backend.memory_order(self._array)
+        values = backend.rng_of(generator).draw_int(int(from_), int(to), view.shape,
+                                                    dtype=view.dtype)
+        view[...] = backend.to_device(values, backend.device_of(view))
+        return self
+
     def normal_(self, mean=0.0, std=1.0, generator=None):
         self._inplace("normal_", 0)
         view = backend.memory_order(self._array)
@@ -1157,6 +1199,22 @@ class Tensor:
 
     def count_nonzero(self, dim=None):
         return _ops.count_nonzero(self, dim)
+
+    def tensor_split(self, indices_or_sections, dim=0):
+        return _ops.tensor_split(self, indices_or_sections, dim)
+
+    def rot90(self, k=1, dims=(0, 1)):
+        return _ops.rot90(self, k, dims)
+
+    def take(self, index):
+        return _ops.take(self, index)
+
+    def index_copy(self, dim, index, source):
+        return _ops.index_copy(self, dim, index, source)
+
+    def index_copy_(self, dim, index, source):
+        return self._indexed_("index_copy_", source,
+                              lambda old, src: _ops.index_copy(old, dim, index, src))
 
     def nansum(self, dim=None, keepdim=False):
         return _ops.nansum(self, dim, keepdim)

@@ -35,14 +35,15 @@ from .unary import (  # noqa: F401
 )
 from . import inplace  # noqa: F401 - in-place ops inside the graph (Tensor.add_, +=, [] =)
 from .index import (  # noqa: F401
-    argwhere, gather, getitem, index_add, index_fill, index_key, index_select, masked_fill,
-    masked_select, narrow, nonzero, one_hot, scatter, scatter_add, select, take_along_dim,
+    argwhere, gather, getitem, index_add, index_copy, index_fill, index_key, index_select,
+    masked_fill, masked_select, narrow, nonzero, one_hot, scatter, scatter_add, select, take,
+    take_along_dim,
 )
 from .linalg import dot, matmul, mm, outer  # noqa: F401
 from .fused import cross_entropy, linear  # noqa: F401
 from .reduce import (  # noqa: F401
-    all, amax, amin, aminmax, any, argmax, argmin, count_nonzero, max, mean, min, nanmean,
-    nansum, norm, prod, std, std_mean, sum, sum_to_size, var, var_mean,
+    all, amax, amin, aminmax, any, argmax, argmin, corrcoef, count_nonzero, cov, max, mean, min,
+    nanmean, nansum, norm, prod, std, std_mean, sum, sum_to_size, var, var_mean,
 )
 from .softmax import log_softmax, logsumexp, softmax  # noqa: F401
 from .shape import (  # noqa: F401
@@ -58,7 +59,8 @@ from .shape import (  # noqa: F401,E402
 )
 from .shape import (  # noqa: F401,E402
     atleast_1d, atleast_2d, atleast_3d, broadcast_shapes, broadcast_tensors, column_stack, diag,
-    diff, dstack, hstack, meshgrid, moveaxis, movedim, row_stack, tile, vstack,
+    diff, dsplit, dstack, hsplit, hstack, meshgrid, moveaxis, movedim, rot90, row_stack,
+    tensor_split, tile, vsplit, vstack,
 )
 from .sorting import argsort, median, msort, quantile, sort, topk, unique  # noqa: F401,E402
 from .histograms import bincount, histc, histogram  # noqa: F401,E402

@@ -410,6 +410,35 @@ def index_add(x, dim, index, source, *, alpha=1):
     return x + IndexAdd.apply(added, key, tuple(x.shape))
 
 
+def take(x, index):
+    """The elements of ``x`` at the flat (row-major) positions ``index``, in its shape."""
+    from .shape import reshape  # noqa: PLC0415
+    idx = either.array_of(index)
+    if idx.dtype.kind not in "iu":
+        raise TypeError(f"take: index must be an integer tensor, got dtype {idx.dtype}")
+    n = x.numel()
+    if idx.size and (idx.min() < -n or idx.max() >= n):
+        bad = int(idx.min() if idx.min() < -n else idx.max())
+        raise IndexError(f"take: index {bad} is out of range for a tensor of {n} elements")
+    flat = reshape(x, -1)
+    return getitem(flat, _key_on(np.where(idx < 0, idx + n, idx), x._array))
+
+
+@torch_aliases
+def index_copy(x, dim, index, source):
+    """``x`` with the slices ``index`` along ``dim`` replaced by ``source``'s, as
+    ``torch.index_copy`` (a repeated index: the last copy wins)."""
+    axis = normalize_dim("index_copy", dim, x.ndim)
+    idx = either.array_of(index).reshape(-1)
+    check_index_range("index_copy", idx, x.shape[axis] if x.ndim else 1, axis)
+    want = tuple(x.shape[:axis]) + (idx.size,) + tuple(x.shape[axis + 1:])
+    if tuple(source.shape) != want:
+        raise ValueError(f"index_copy: source shape {tuple(source.shape)} must be {want}")
+    shape = (1,) * axis + (idx.size,) + (1,) * (x.ndim - axis - 1)
+    full = np.broadcast_to(idx.reshape(shape), want)
+    return scatter(x, axis, Tensor(_key_on(np.ascontiguousarray(full), x._array)), source)
+
+
 def masked_select(x, mask):
     """The elements of ``x`` where ``mask`` (broadcast with it) is True, as a 1-D tensor."""
     from .shape import broadcast_to  # noqa: PLC0415

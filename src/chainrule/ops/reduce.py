@@ -529,3 +529,29 @@ def nanmean(x, dim=None, keepdim=False):
         raise TypeError(f"nanmean: needs a floating-point input, got dtype {x.dtype}")
     kept = sum(~isnan(x), dim, keepdim)
     return nansum(x, dim, keepdim) / kept
+
+
+def cov(x, *, correction=1, fweights=None, aweights=None):
+    """The covariance matrix of the variables in the rows of ``x`` (observations in the
+    columns), as ``torch.cov``; weights are not supported (refused)."""
+    if fweights is not None or aweights is not None:
+        raise NotImplementedError("cov: fweights and aweights are not supported")
+    if x.ndim > 2:
+        raise ValueError(f"cov: expects a 1-D or 2-D tensor, got shape {tuple(x.shape)}")
+    rows = x.reshape(1, -1) if x.ndim < 2 else x
+    n = rows.shape[1]
+    centered = rows - rows.mean(1, keepdim=True)
+    dof = n - correction if n > correction else 0  # torch: <= 0 gives inf / nan
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = (centered @ centered.mT) / dof
+    return out.reshape(()) if x.ndim < 2 else out
+
+
+def corrcoef(x):
+    """Pearson's correlation coefficients of the rows of ``x``, clipped to [-1, 1] (torch's)."""
+    from .shape import diag  # noqa: PLC0415
+    c = cov(x)
+    if c.ndim == 0:
+        return c / c
+    d = diag(c).sqrt()
+    return (c / d.unsqueeze(1) / d.unsqueeze(0)).clamp(-1, 1)

@@ -698,3 +698,63 @@ def broadcast_tensors(*tensors):
     """Each tensor broadcast to their common shape (views), as ``torch.broadcast_tensors``."""
     shape = tuple(broadcast_shapes(*[tuple(t.shape) for t in tensors]))
     return tuple(t if tuple(t.shape) == shape else broadcast_to(t, shape) for t in tensors)
+
+
+def tensor_split(x, indices_or_sections, dim=0):
+    """Views of ``x`` split along ``dim``: into n pieces of sizes differing by at most one
+    (the first ones larger), or at the given indices, as ``torch.tensor_split``."""
+    axis = normalize_dim("tensor_split", dim, x.ndim)
+    n = x.shape[axis]
+    if isinstance(indices_or_sections, (int, np.integer)):
+        k = int(indices_or_sections)
+        if k <= 0:
+            raise ValueError(f"tensor_split: number of sections must be positive, got {k}")
+        sizes = [n // k + (1 if i < n % k else 0) for i in range(k)]
+        bounds = np.cumsum([0] + sizes)
+    else:
+        cuts = [min(max(int(i) + (n if int(i) < 0 else 0), 0), n) for i in indices_or_sections]
+        bounds = [0] + cuts + [n]
+    before = (slice(None),) * axis
+    return tuple(x[before + (slice(int(lo), max(int(lo), int(hi))),)]
+                 for lo, hi in zip(bounds[:-1], bounds[1:]))
+
+
+def hsplit(x, indices_or_sections):
+    return _even_split("hsplit", x, indices_or_sections, 0 if x.ndim == 1 else 1)
+
+
+def vsplit(x, indices_or_sections):
+    if x.ndim < 2:
+        raise RuntimeError(f"vsplit: needs at least 2 dims, got shape {tuple(x.shape)}")
+    return _even_split("vsplit", x, indices_or_sections, 0)
+
+
+def dsplit(x, indices_or_sections):
+    if x.ndim < 3:
+        raise RuntimeError(f"dsplit: needs at least 3 dims, got shape {tuple(x.shape)}")
+    return _even_split("dsplit", x, indices_or_sections, 2)
+
+
+def _even_split(name, x, indices_or_sections, axis):
+    if isinstance(indices_or_sections, (int, np.integer)) and x.shape[axis] % indices_or_sections:
+        raise RuntimeError(f"{name}: dim {axis} of size {x.shape[axis]} does not split into "
+                           f"{indices_or_sections} equal parts")
+    return tensor_split(x, indices_or_sections, axis)
+
+
+def rot90(x, k=1, dims=(0, 1)):
+    """``x`` rotated by ``k`` quarter turns in the plane of ``dims`` (from the first dim toward
+    the second), as ``torch.rot90``."""
+    if len(dims) != 2:
+        raise ValueError(f"rot90: dims must be two dims, got {dims}")
+    a, b = (normalize_dim("rot90", d, x.ndim) for d in dims)
+    if a == b:
+        raise ValueError(f"rot90: dims must differ, got {dims}")
+    k %= 4
+    if k == 1:
+        return transpose(flip(x, (b,)), a, b)
+    if k == 2:
+        return flip(x, (a, b))
+    if k == 3:
+        return flip(transpose(x, a, b), (b,))
+    return x
