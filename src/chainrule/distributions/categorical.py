@@ -80,7 +80,8 @@ class Categorical(Distribution):
 
     @property
     def mean(self):
-        return creation.full(self._extended_shape(), float("nan"), dtype=self.probs.dtype)
+        return creation.full(self._extended_shape(), float("nan"), dtype=self.probs.dtype,
+                              device=self.probs.device)
 
     @property
     def mode(self):
@@ -88,7 +89,8 @@ class Categorical(Distribution):
 
     @property
     def variance(self):
-        return creation.full(self._extended_shape(), float("nan"), dtype=self.probs.dtype)
+        return creation.full(self._extended_shape(), float("nan"), dtype=self.probs.dtype,
+                              device=self.probs.device)
 
     def sample(self, sample_shape=()):
         n = 1

@@ -12,11 +12,14 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import backend
 from ..tensor import Tensor
 
 
 def _array(x):
-    return x._array if isinstance(x, Tensor) else np.asarray(x)
+    """A host array of ``x``: the checks are NumPy (validation, not compute), so a device
+    tensor is copied over explicitly."""
+    return backend.to_device(x._array, "cpu") if isinstance(x, Tensor) else np.asarray(x)
 
 
 class Constraint:
@@ -24,7 +27,9 @@ class Constraint:
     event_dim = 0
 
     def check(self, value):
-        return Tensor(self._check(_array(value)))
+        """A bool Tensor on ``value``'s device."""
+        device = backend.device_of(value._array) if isinstance(value, Tensor) else "cpu"
+        return Tensor(backend.to_device(np.asarray(self._check(_array(value))), device))
 
     def _check(self, v):
         raise NotImplementedError

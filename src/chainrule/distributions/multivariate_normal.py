@@ -28,7 +28,7 @@ from ..ops.decompositions import cholesky, solve_triangular
 def _diagonal(matrix):
     """The diagonal of the last two dims, through ops (differentiable)."""
     n = matrix.shape[-1]
-    return (matrix * creation.eye(n, dtype=matrix.dtype)).sum(-1)
+    return (matrix * creation.eye(n, dtype=matrix.dtype, device=matrix.device)).sum(-1)
 
 
 class MultivariateNormal(Distribution):
@@ -84,7 +84,7 @@ class MultivariateNormal(Distribution):
     @lazy_property
     def precision_matrix(self):
         L = self._unbroadcasted_scale_tril
-        eye = creation.eye(L.shape[-1], dtype=L.dtype)
+        eye = creation.eye(L.shape[-1], dtype=L.dtype, device=L.device)
         L_inv = solve_triangular(L, eye, upper=False)
         precision = L_inv.mT @ L_inv
         return precision.expand(*self._batch_shape, *precision.shape[-2:])
@@ -104,7 +104,7 @@ class MultivariateNormal(Distribution):
 
     def rsample(self, sample_shape=()):
         shape = self._extended_shape(sample_shape)
-        eps = creation.randn(*shape, dtype=self.loc.dtype)
+        eps = creation.randn(*shape, dtype=self.loc.dtype, device=self.loc.device)
         return self.loc + (self._unbroadcasted_scale_tril @ eps.unsqueeze(-1)).squeeze(-1)
 
     def _half_log_det(self):

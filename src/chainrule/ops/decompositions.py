@@ -938,7 +938,8 @@ def solve_triangular(A, B, *, upper, left=True, unitriangular=False):
     """
     if unitriangular:
         n = A.shape[-1]
-        eye = np.eye(n, dtype=either.value(A).dtype)
+        data = either.value(A)
+        eye = backend.get_array_module(data).eye(n, dtype=data.dtype)  # on A's device
         A = _tri(A, upper, 1 if upper else -1) + (Tensor(eye) if isinstance(A, Tensor) else eye)
     if isinstance(A, Tensor) or isinstance(B, Tensor):
         return SolveTriangular.apply(A, B, bool(upper), bool(left))

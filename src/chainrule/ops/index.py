@@ -435,8 +435,9 @@ def index_copy(x, dim, index, source):
     if tuple(source.shape) != want:
         raise ValueError(f"index_copy: source shape {tuple(source.shape)} must be {want}")
     shape = (1,) * axis + (idx.size,) + (1,) * (x.ndim - axis - 1)
-    full = np.broadcast_to(idx.reshape(shape), want)
-    return scatter(x, axis, Tensor(_key_on(np.ascontiguousarray(full), x._array)), source)
+    xp = get_array_module(x._array)
+    full = xp.ascontiguousarray(xp.broadcast_to(_key_on(idx, x._array).reshape(shape), want))
+    return scatter(x, axis, Tensor(full), source)
 
 
 def masked_select(x, mask):

@@ -521,15 +521,16 @@ class Diag(Op):
             return diag(g, k) if either.is_graph(g) else Diag().forward(g, k), None
         m, n = x.shape
         length = g.shape[0]
-        rows = np.arange(length) - min(k, 0)
-        cols = np.arange(length) + max(k, 0)
+        xp = backend.get_array_module(either.value(g))  # g's device: x may be a placeholder
+        rows = xp.arange(length) - min(k, 0)
+        cols = xp.arange(length) + max(k, 0)
         if either.is_graph(g):  # P^T diag(g) Q puts g_i at (rows_i, cols_i), differentiably
-            p = np.zeros((length, m), x.dtype)
-            q = np.zeros((length, n), x.dtype)
-            p[np.arange(length), rows] = 1
-            q[np.arange(length), cols] = 1
+            p = xp.zeros((length, m), x.dtype)
+            q = xp.zeros((length, n), x.dtype)
+            p[xp.arange(length), rows] = 1
+            q[xp.arange(length), cols] = 1
             return Tensor(p.T) @ diag(g) @ Tensor(q), None
-        out = backend.get_array_module(g).zeros((m, n), g.dtype)
+        out = xp.zeros((m, n), g.dtype)
         out[rows, cols] = g
         return out, None
 

@@ -24,6 +24,7 @@ import math
 
 import numpy as np
 
+from .. import backend
 from ..autograd.function import Op
 from ..tensor import Tensor
 from . import either
@@ -281,6 +282,16 @@ class Logaddexp(Op):
 _erfc_tail = np.frompyfunc(math.erfc, 1, 1)
 
 
+def _on_host(x, compute):
+    """``compute(x)`` on a host copy of a device array (these kernels are NumPy and Python
+    per element), the result moved back to x's device: an explicit copy, never an implicit
+    one (CuPy refuses those)."""
+    if type(x) is np.ndarray:
+        return compute(x)
+    device = backend.device_of(x)
+    return backend.to_device(compute(backend.to_device(x, "cpu")), device)
+
+
 def _erfc_array(x):
     """erfc accurate in the tail: 1 - erf(x) loses every digit there (erfc(6) = 2e-17), so
     math.erfc is called for x >= 0.5; below, erfc >= 0.48 and 1 - erf(x) is exact enough."""
@@ -294,7 +305,7 @@ def _erfc_array(x):
 
 class Erfc(Op):
     def forward(self, x):
-        return _erfc_array(_as_float(x))
+        return _on_host(_as_float(x), _erfc_array)
 
     @_quiet
     def backward(self, g, x):
@@ -341,7 +352,7 @@ class Erfinv(Op):
     @_quiet
     def forward(self, x):
         x = _as_float(x)
-        self.y = _erfinv_array(x).astype(x.dtype)
+        self.y = _on_host(x, lambda h: _erfinv_array(h).astype(h.dtype))
         return self.y
 
     @_quiet
@@ -421,13 +432,12 @@ def _polygamma_any(n, x):
     """psi^(n)(x) for a backward rule: a Tensor (recorded) for a Tensor, else an array."""
     if isinstance(x, Tensor):
         return polygamma(n, x)
-    return polygamma_array(n, x).astype(x.dtype)
+    return _on_host(x, lambda h: polygamma_array(n, h).astype(h.dtype))
 
 
 class Lgamma(Op):
     def forward(self, x):
-        x = _as_float(x)
-        return _lgamma_array(x).astype(x.dtype)
+        return _on_host(_as_float(x), lambda h: _lgamma_array(h).astype(h.dtype))
 
     def backward(self, g, x):
         return g * _polygamma_any(0, x)
@@ -435,8 +445,7 @@ class Lgamma(Op):
 
 class Digamma(Op):
     def forward(self, x):
-        x = _as_float(x)
-        return polygamma_array(0, x).astype(x.dtype)
+        return _on_host(_as_float(x), lambda h: polygamma_array(0, h).astype(h.dtype))
 
     def backward(self, g, x):
         return g * _polygamma_any(1, x)
@@ -446,8 +455,7 @@ class Polygamma(Op):
     """The n-th derivative of digamma; its backward is the (n+1)-th."""
 
     def forward(self, n, x):
-        x = _as_float(x)
-        return polygamma_array(n, x).astype(x.dtype)
+        return _on_host(_as_float(x), lambda h: polygamma_array(n, h).astype(h.dtype))
 
     def backward(self, g, n, x):
         return None, g * _polygamma_any(n + 1, x)
