@@ -113,7 +113,19 @@ CASES = {
     'bernoulli_': lambda: cr.zeros(3, device=dev).bernoulli_(0.5),
     'exponential_': lambda: cr.zeros(3, device=dev).exponential_(),
     'random_': lambda: cr.zeros(3, device=dev).random_(5),
+    'int floor division': lambda: cr.tensor([7, -7], device=dev) // cr.tensor([2, 3], device=dev),
+    'masked_select, broadcast mask': lambda: cr.masked_select(T(a), T(a[0], False) > 0),
+    'quantile, tensor levels': lambda: cr.quantile(T(a), T([0.2, 0.8], False), 1),
+    'median of a 0-d tensor': lambda: T(1.5).median(0).values,
+    'Normal with a number': lambda: D.Normal(T([0.0, 1.0]), 2.0).log_prob(T([0.5, 0.5], False)),
+    'anomaly mode': lambda: _anomaly_backward(T(a)),
 }
+
+
+def _anomaly_backward(x):
+    with cr.autograd.detect_anomaly():
+        (x * 2).sum().backward()
+    return x.grad
 
 
 @pytest.mark.parametrize("name", sorted(CASES))

@@ -20,8 +20,8 @@ graph's observed path (a copy of every gradient), so it is for finding a bug, no
 
 from __future__ import annotations
 
-import numpy as np
 
+from ..backend import get_array_module
 from ..tensor import Tensor
 
 _state = {"enabled": False, "check_nan": True}
@@ -89,7 +89,7 @@ class NanCheck:
             if g is None:
                 continue
             arr = g._array if isinstance(g, Tensor) else g
-            if arr.dtype.kind in "fc" and bool(np.isnan(np.asarray(arr)).any()):
+            if arr.dtype.kind in "fc" and bool(get_array_module(arr).isnan(arr).any()):
                 raise RuntimeError(f"Function '{repr(node)[1:-1]}' returned nan values in its "
                                    f"{i}th output.")
 

@@ -22,7 +22,7 @@ import numbers
 
 import numpy as np
 
-from .. import backend, ops
+from .. import backend, creation, ops
 from ..autograd import no_grad
 from ..size import Size
 from ..tensor import Tensor
@@ -49,13 +49,16 @@ class lazy_property:
 def broadcast_all(*values):
     """The values as Tensors of one broadcast shape: numbers become Tensors of the first
     Tensor's dtype (the default float when there is none), as torch's ``broadcast_all``."""
-    dtype = next((v.dtype for v in values if isinstance(v, Tensor)), None)
+    first = next((v for v in values if isinstance(v, Tensor)), None)
+    dtype = None if first is None else first.dtype
+    device = None if first is None else first.device  # numbers go where the tensors are
     tensors = []
     for v in values:
         if isinstance(v, Tensor):
             tensors.append(v)
         elif isinstance(v, numbers.Number):
-            tensors.append(Tensor(np.asarray(v, dtype=dtype or backend.default_float)))
+            tensors.append(creation.tensor(v, dtype=dtype or backend.default_float,
+                                           device=device))
         else:
             raise ValueError("Input arguments must all be instances of numbers.Number or "
                              f"Tensor, got {type(v).__name__}")

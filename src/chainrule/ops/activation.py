@@ -305,14 +305,13 @@ class RreluNoise(Op):
     differentiable = False
 
     def forward(self, x, lower, upper, generator):
-        host = backend.to_device(x, "cpu")
-        non_positive = host <= 0  # nan is not: its slope is 1, as torch's
-        noise = np.ones(host.shape, host.dtype)
+        non_positive = x <= 0  # nan is not: its slope is 1, as torch's
+        noise = backend.get_array_module(x).ones(x.shape, x.dtype)
         count = int(non_positive.sum())
-        if count:
+        if count:  # the generator's stream is the host's: the draws are copied over
             drawn = backend.rng_of(generator).draw_uniform((count,), lower, upper, np.float64)
-            noise[non_positive] = drawn.astype(host.dtype)
-        return backend.to_device(noise, backend.device_of(x))
+            noise[non_positive] = backend.to_device(drawn.astype(x.dtype), backend.device_of(x))
+        return noise
 
 
 class Hardsigmoid(Op):

@@ -449,7 +449,7 @@ def masked_select(x, mask):
     tracing.reads_values("masked_select", "its output's shape depends on the mask's values")
     shape = np.broadcast_shapes(tuple(x.shape), m.shape)
     xb = x if tuple(x.shape) == shape else broadcast_to(x, shape)
-    return getitem(xb, np.broadcast_to(m, shape) if m.shape != shape else m)
+    return getitem(xb, get_array_module(m).broadcast_to(m, shape) if m.shape != shape else m)
 
 
 @torch_aliases
@@ -463,9 +463,9 @@ def index_fill(x, dim, index, value):
     if idx.size and (idx.min() < -n or idx.max() >= n):
         bad = int(idx.min() if idx.min() < -n else idx.max())
         raise IndexError(f"index_fill: index {bad} is out of range for dim {axis} with size {n}")
-    mask = np.zeros(x.shape, np.bool_)
-    mask[(slice(None),) * axis + (idx,)] = True
-    return masked_fill(x, Tensor(_key_on(mask, x._array)), value)
+    mask = get_array_module(x._array).zeros(x.shape, np.bool_)
+    mask[(slice(None),) * axis + (_key_on(idx, x._array),)] = True
+    return masked_fill(x, Tensor(mask), value)
 
 
 def nonzero(x, *, as_tuple=False):

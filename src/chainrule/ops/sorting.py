@@ -141,7 +141,7 @@ def median(x, dim=None, keepdim=False):
     axis = normalize_dim("median", dim, data.ndim)
     n = data.shape[axis] if data.ndim else 1
     if data.ndim == 0:
-        return MedianResult(x, _make(np.zeros((), np.int64)))
+        return MedianResult(x, _make(backend.get_array_module(data).zeros((), np.int64)))
     result = sort(x, axis)
     values, indices = _along(result.values, axis, (n - 1) // 2), _along(result.indices, axis,
                                                                         (n - 1) // 2)
@@ -161,7 +161,9 @@ def quantile(x, q, dim=None, keepdim=False, *, interpolation="linear"):
         raise TypeError(f"quantile: needs a floating-point input, got dtype {data.dtype}")
     if interpolation not in ("linear", "lower", "higher", "nearest", "midpoint"):
         raise ValueError(f"quantile: unknown interpolation {interpolation!r}")
-    qs = np.atleast_1d(np.asarray(q._array if isinstance(q, Tensor) else q, np.float64))
+    # the levels are read as Python numbers (they pick order statistics): a copy to the host
+    qs = np.atleast_1d(np.asarray(backend.to_device(q._array, "cpu") if isinstance(q, Tensor)
+                                  else q, np.float64))
     if qs.ndim > 1 or np.any((qs < 0) | (qs > 1)):
         raise ValueError(f"quantile: q must be a number or a 1-D tensor with values in [0, 1], "
                          f"got {q!r}")
