@@ -12,7 +12,6 @@ bottom of this file, once the ops exist); the Tensor itself holds only state.
 
 from __future__ import annotations
 
-import functools
 import sys
 import weakref
 
@@ -1633,12 +1632,7 @@ def _layout_is_contiguous(arr):
     if arr.flags.c_contiguous:
         return True
     n = arr.ndim
-    return n >= 3 and arr.transpose(_to_last(n)).flags.c_contiguous
-
-
-@functools.lru_cache(maxsize=None)
-def _to_last(ndim):
-    return (0,) + tuple(range(2, ndim)) + (1,)
+    return n >= 3 and arr.transpose(_ops.shape.to_last(n)).flags.c_contiguous
 
 
 def _check_viewable(t, shape):

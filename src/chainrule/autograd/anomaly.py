@@ -20,7 +20,6 @@ graph's observed path (a copy of every gradient), so it is for finding a bug, no
 
 from __future__ import annotations
 
-
 from ..backend import get_array_module
 from ..tensor import Tensor
 

@@ -153,10 +153,11 @@ class _PositiveDefinite(Constraint):
     def _check(self, v):
         symmetric = np.isclose(v, np.swapaxes(v, -1, -2), atol=1e-6).reshape(
             v.shape[:-2] + (-1,)).all(axis=-1)
-        # positive definite where the smallest eigenvalue is > 0 (torch: cholesky succeeds)
-        flat = v.reshape((-1,) + v.shape[-2:])
-        ok = np.array([np.all(np.linalg.eigvalsh(m) > 0) if np.all(np.isfinite(m)) else False
-                       for m in flat], dtype=bool).reshape(v.shape[:-2])
+        # positive definite where the smallest eigenvalue is > 0 (torch: cholesky succeeds);
+        # eigvalsh takes the whole stack, matrices with a non-finite entry are not
+        finite = np.isfinite(v).all(axis=(-2, -1))
+        safe = np.where(finite[..., None, None], v, np.eye(v.shape[-1], dtype=v.dtype))
+        ok = finite & (np.linalg.eigvalsh(safe) > 0).all(axis=-1)
         return symmetric & ok
 
 
