@@ -305,3 +305,25 @@ def test_take_index_copy_cov_corrcoef():
         (ty * torch.tensor(w)).sum().backward()
         np.testing.assert_allclose(x.grad.numpy(), tx.grad.numpy(), rtol=1e-10, atol=1e-14)
     np.testing.assert_allclose(cr.cov(cr.tensor(a[0])).numpy(), torch.cov(torch.tensor(a[0])).numpy())
+
+
+@pytest.mark.parametrize("weights", [("f",), ("a",), ("f", "a")])
+@pytest.mark.parametrize("correction", [0, 1, 2])
+def test_cov_with_weights(weights, correction):
+    a = RNG.standard_normal((3, 6))
+    fw, aw = np.array([1, 2, 0, 3, 1, 1]), RNG.random(6)
+    ckw, tkw = dict(correction=correction), dict(correction=correction)
+    if "f" in weights:
+        ckw["fweights"], tkw["fweights"] = cr.tensor(fw), torch.tensor(fw)
+    if "a" in weights:
+        ckw["aweights"], tkw["aweights"] = cr.tensor(aw), torch.tensor(aw)
+    x, tx = cr.tensor(a, requires_grad=True), torch.tensor(a, requires_grad=True)
+    y, ty = cr.cov(x, **ckw), torch.cov(tx, **tkw)
+    np.testing.assert_allclose(y.detach().numpy(), ty.detach().numpy(), rtol=1e-12)
+    y.sum().backward()
+    ty.sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), tx.grad.numpy(), rtol=1e-10, atol=1e-14)
+    with pytest.raises(TypeError, match="^cov: fweights must be integers"):
+        cr.cov(x, fweights=cr.tensor(aw))
+    with pytest.raises(ValueError, match="^cov: aweights must be 1-D"):
+        cr.cov(x, aweights=cr.ones(5))

@@ -533,17 +533,45 @@ def nanmean(x, dim=None, keepdim=False):
 
 def cov(x, *, correction=1, fweights=None, aweights=None):
     """The covariance matrix of the variables in the rows of ``x`` (observations in the
-    columns), as ``torch.cov``; weights are not supported (refused)."""
-    if fweights is not None or aweights is not None:
-        raise NotImplementedError("cov: fweights and aweights are not supported")
+    columns), as ``torch.cov``: ``fweights`` (integer repeat counts) and ``aweights``
+    (importance weights) weigh the observations, with torch's (and NumPy's) normalization."""
     if x.ndim > 2:
         raise ValueError(f"cov: expects a 1-D or 2-D tensor, got shape {tuple(x.shape)}")
     rows = x.reshape(1, -1) if x.ndim < 2 else x
     n = rows.shape[1]
-    centered = rows - rows.mean(1, keepdim=True)
-    dof = n - correction if n > correction else 0  # torch: <= 0 gives inf / nan
+    w = None
+    for name, weights in (("fweights", fweights), ("aweights", aweights)):
+        if weights is None:
+            continue
+        if weights.ndim != 1 or weights.shape[0] != n:
+            raise ValueError(f"cov: {name} must be 1-D with one weight per observation ({n}), "
+                             f"got shape {tuple(weights.shape)}")
+        if name == "fweights" and weights.dtype.kind not in "iu":
+            raise TypeError(f"cov: fweights must be integers, got dtype {weights.dtype}")
+        if bool((weights < 0).any()):
+            raise ValueError(f"cov: {name} cannot be negative")
+        w = weights if w is None else w * weights
+    if w is None:
+        centered = rows - rows.mean(1, keepdim=True)
+        products = centered @ centered.mT
+        dof = n - correction
+    else:
+        w = w.to(rows.dtype)
+        w_sum = w.sum()
+        centered = rows - (rows * w).sum(1, keepdim=True) / w_sum
+        products = (centered * w) @ centered.mT
+        if correction == 0:
+            dof = w_sum
+        elif aweights is None:
+            dof = w_sum - correction
+        else:
+            dof = w_sum - correction * (w * aweights.to(rows.dtype)).sum() / w_sum
+    if isinstance(dof, Tensor):
+        dof = dof.clamp(min=0)
+    else:
+        dof = dof if dof > 0 else 0  # torch: <= 0 degrees of freedom give inf / nan
     with np.errstate(divide="ignore", invalid="ignore"):
-        out = (centered @ centered.mT) / dof
+        out = products / dof
     return out.reshape(()) if x.ndim < 2 else out
 
 
