@@ -600,16 +600,9 @@ class Tensor:
         return self
 
     def _unary_(self, name, op, *args):
-        """``self = op(self, *args)`` in place: recorded in the graph as torch records it (the
-        op's backward reads the previous values, so they are kept), else written into the
-        array; a float result is refused for an integer tensor, as torch refuses it."""
-        if _in_graph(self, None):
-            return self._recorded(name, None, lambda old, _: op(old, *args), True)
-        self._inplace(name, 0)
-        result = op(_make(self._array), *args)._array
-        _promotion.check_inplace_cast(name, result.dtype, self._array.dtype)
-        self._array[...] = result
-        return self
+        """``self = op(self, *args)`` in place (``exp_``, ``floor_``...): ``_indexed_`` with
+        no other operand, the previous values kept for the op's backward."""
+        return self._indexed_(name, None, lambda old, _: op(old, *args), True)
 
     def exp_(self):
         return self._unary_("exp_", _ops.exp)
@@ -712,7 +705,8 @@ class Tensor:
     def _indexed_(self, name, other, compute, reads_self=False):
         """``self = compute(self, other)`` in place (scatter_, lerp_, ...): recorded in the
         graph (``reads_self``: the op's backward reads self's previous values, so they are
-        kept), else written into the array."""
+        kept), else written into the array; a float result is refused for an integer
+        tensor, as torch refuses it."""
         if _in_graph(self, other):
             return self._recorded(name, other, compute, reads_self)
         self._inplace(name, 0)
