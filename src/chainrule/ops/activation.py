@@ -111,22 +111,25 @@ def relu_array(x, out=None):
 
 
 class Relu(Op):
-    """max(x, 0). Modifying its output in place is refused before backward, as torch refuses
-    it (torch's rule reads the result); this one reads the input instead, which the graph
-    holds anyway, for the same mask: keeping the output as well would keep two activations
-    per ReLU alive through backward (measured 1.4 ms a step slower on the MNIST MLP, b1024).
+    """max(x, 0); its backward reads the output, as torch's (``threshold_backward`` of the
+    result): the gradient passes where y != 0 and is 0 where y == 0, i.e. where x <= 0. A
+    nan input gives a nan output, which passes it (torch's rule); y is never negative, so
+    ``y != 0`` is the whole mask in one comparison (``not(x <= 0)`` on the input takes two
+    passes: 35 against 26 us a step on the MNIST-1D CNN's three ReLUs). The output is kept
+    alive by the next layer anyway (a Linear or a convolution holds its input).
     """
 
-    saves_output = True  # (for the in-place check only: see the docstring)
+    saves_output = True
+    caches = ("y",)
 
     def forward(self, x):
-        return relu_array(x)
+        self.y = y = relu_array(x)
+        return y
 
     def backward(self, g, x):
-        # torch's threshold rule: 0 where x <= 0, the gradient elsewhere (nan included). A
-        # product with the mask, not a where: 15x faster on 10^6 elements (an inf or nan
-        # upstream gradient at x <= 0 gives nan here, 0 in torch).
-        return g * np.logical_not(either.value(x) <= 0)
+        # A product with the mask, not a where: 15x faster on 10^6 elements (an inf or nan
+        # upstream gradient where y == 0 gives nan here, 0 in torch).
+        return g * (either.value(self.saved_output(g)) != 0)
 
 
 class LeakyRelu(Op):
