@@ -62,8 +62,10 @@ def add_bias(rows, b):
     if k == 1:
         rows += b
     else:
+        tiled = np.empty((k, n), dtype=b.dtype)  # np.tile(b, k) without its ~5 us of Python
+        tiled[...] = b
         joined = rows.reshape(m // k, k * n)
-        joined += np.tile(b, k)
+        joined += tiled.reshape(-1)
     return rows
 
 

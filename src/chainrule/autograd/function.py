@@ -159,7 +159,14 @@ class Released(Tensor):
 RELEASE_MIN_SIZE = 4096
 
 # Types of constant arguments that never hold an array (``release`` skips them at once).
-CONSTANT_TYPES = frozenset({type(None), int, float, bool, str, tuple, slice, type(Ellipsis)})
+CONSTANT_TYPES = {type(None), int, float, bool, str, tuple, slice, type(Ellipsis)}
+
+
+def constant_type(cls):
+    """Class decorator: instances of ``cls`` are constants that never hold an array (an op's
+    geometry), so ``vjp`` and ``release`` skip them without looking inside."""
+    CONSTANT_TYPES.add(cls)
+    return cls
 
 _EMPTY: dict = {}
 

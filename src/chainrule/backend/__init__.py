@@ -117,9 +117,11 @@ def get_array_module(*arrays):
         >>> xp.__name__, xp.zeros_like(x)
         ('numpy', array([0., 0., 0.], dtype=float32))
     """
+    if len(arrays) == 1 and type(arrays[0]) is _ndarray:  # the common call: one host array
+        return np
     for a in arrays:
         cls = type(a)
-        if cls is _ndarray:  # the common case first: no dictionary lookup
+        if cls is _ndarray:  # no dictionary lookup for host arrays
             continue
         entry = _registered(cls)
         if entry is not None:

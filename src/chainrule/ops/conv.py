@@ -45,7 +45,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .. import backend
-from ..autograd.function import Op
+from ..autograd.function import Op, constant_type
 from ..tensor import Tensor
 from . import either
 from .either import wants as _wants
@@ -53,6 +53,7 @@ from .gemm import column_sums
 from .shape import to_last
 
 
+@constant_type
 @dataclass(frozen=True)
 class Geometry:
     """Where the windows of a convolution lie, per spatial dim (d = 1 or 2, or more)."""
@@ -391,8 +392,11 @@ def add_bias(rows, b):
     if k == 1:
         rows += b
     else:
+        # b repeated k times, by one broadcast assignment (np.tile is ~5 us of Python)
+        tiled = backend.get_array_module(b).empty((k, n), dtype=b.dtype)
+        tiled[...] = b
         joined = rows.reshape(m // k, k * n)
-        joined += backend.get_array_module(b).tile(b, k)
+        joined += tiled.reshape(-1)
     return rows
 
 

@@ -31,11 +31,12 @@ from dataclasses import dataclass
 import numpy as np
 
 from .. import backend
-from ..autograd.function import Op
+from ..autograd.function import Op, constant_type
 from . import either
 from .conv import windows
 
 
+@constant_type
 @dataclass(frozen=True)
 class PoolGeometry:
     """Windows of a pooling per spatial dim; ``padding`` pairs include ceil_mode's extra."""
