@@ -292,14 +292,54 @@ def test_zero_dim_tensors_through_ops_vs_torch():
 
 
 def test_tensor_class_constructor():
-    t = cr.Tensor([1.0, 2.0], requires_grad=True)
+    t = cr.Tensor([1.0, 2.0])
+    t.requires_grad = True  # micrograd's idiom: the legacy constructor takes no requires_grad
     assert t.dtype == np.float32 and t.requires_grad and t.is_leaf
-    assert cr.Tensor(np.arange(3)).dtype == np.int64
-    assert cr.Tensor([1, 2], dtype=cr.float64).dtype == np.float64
     assert cr.is_tensor(t) and not cr.is_tensor(np.zeros(2)) and cr.numel(t) == 2
     t.retain_grad()  # a leaf keeps its grad anyway
     (t * 2).sum().backward()
     np.testing.assert_allclose(t.grad._array, [2.0, 2.0])
+
+
+LEGACY_CALLS = [
+    "T()", "T(3)", "T(2, 3)", "T(0)", "T((2, 3))", "T([2, 3])", "T([[1, 2], [3, 4]])", "T([])",
+    "T([True, False])", "T(np.arange(3))", "T(np.ones(2))", "T(np.array(3))",
+    "T(np.array([True]))", "T([1.5], device='cpu')", "T(2, 3, device='cpu')",
+]
+LEGACY_REFUSED = ["T(2.5)", "T(True)", "T(np.float32(2.5))", "T(-1)",
+                  "T([1.0], requires_grad=True)", "T([1, 2], dtype=D)"]
+
+
+@pytest.mark.parametrize("call", LEGACY_CALLS)
+def test_legacy_tensor_constructor_as_torch(call):
+    """``torch.Tensor(...)``: sizes give an uninitialized float32 tensor, data a float32
+    copy (micrograd and the 60-minute blitz build tensors this way)."""
+    ours = eval(call, {"T": cr.Tensor, "np": np})
+    theirs = eval(call, {"T": torch.Tensor, "np": np})
+    assert ours.dtype == np.float32 and tuple(ours.shape) == tuple(theirs.shape)
+    assert not ours.requires_grad
+    if "np.arange" in call or "[" in call:  # data, not sizes: the values too
+        np.testing.assert_array_equal(ours._array, theirs.numpy())
+
+
+@pytest.mark.parametrize("call", LEGACY_REFUSED)
+def test_legacy_tensor_constructor_refuses_as_torch(call):
+    with pytest.raises(Exception) as theirs:
+        eval(call, {"T": torch.Tensor, "np": np, "D": torch.float64})
+    with pytest.raises(type(theirs.value)):
+        eval(call, {"T": cr.Tensor, "np": np, "D": cr.float64})
+
+
+def test_legacy_tensor_constructor_shares_memory_as_torch():
+    t = cr.arange(3)  # a Tensor: the same memory, its own dtype (int64 stays int64)
+    u = cr.Tensor(t)
+    assert u.dtype == cr.int64 and u.data_ptr() == t.data_ptr()
+    assert torch.Tensor(torch.arange(3)).dtype == torch.int64
+    a = np.ones(2, np.float32)  # a float32 array is shared, as torch shares it
+    v = cr.Tensor(a)
+    a[0] = 5
+    assert v[0].item() == 5.0
+    assert cr.Tensor([2.0]).double().dtype == cr.float64  # micrograd's comparison
 
 
 # --- issue 12: the Tensor API that tutorials use ------------------------------------------------

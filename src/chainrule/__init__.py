@@ -20,8 +20,8 @@ from .autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled  #
 from .backend import Generator, get_default_dtype, manual_seed, set_default_dtype  # noqa: F401
 from .creation import (  # noqa: F401
     arange, as_tensor, bernoulli, empty, empty_like, eye, from_numpy, full, full_like, linspace,
-    logspace, normal, ones, ones_like, rand, rand_like, randint, randn, randn_like, randperm,
-    tensor, zeros, zeros_like,
+    logspace, normal, ones, ones_like, rand, rand_like, randint, randint_like, randn, randn_like,
+    randperm, tensor, zeros, zeros_like,
 )
 from .ops import *  # noqa: F401,F403 - every op is also cr.<name>
 from .ops import abs, all, any, max, min, pow, sum  # noqa: F401 - PyTorch's names shadow builtins

@@ -35,6 +35,16 @@ def _shape(size, name):
     return shape
 
 
+def _sizes(shape, size, name):
+    """The shape of ``name(*shape)`` or ``name(size=...)`` (d2l writes ``randn(size=(2, 3))``);
+    both at once is refused, as torch refuses it."""
+    if size is None:
+        return _shape(shape, name)
+    if shape:
+        raise TypeError(f"{name}: give the size positionally or as size=, not both")
+    return _shape((size,), name)
+
+
 def _finish(array, requires_grad, device=None):
     """Wrap ``array`` (made on the CPU, or already on ``device``) as a tensor on ``device``."""
     t = _make(backend.place(array, device))
@@ -75,7 +85,7 @@ def _float(dtype):
 
 def tensor(data, dtype=None, requires_grad=False, device=None):
     """A new tensor holding a copy of ``data`` (lists, numbers, arrays or a Tensor)."""
-    arr = Tensor(data, dtype=dtype, device=device)._array
+    arr = Tensor._of(data, dtype=dtype, device=device)._array
     if isinstance(data, Tensor) or hasattr(data, "shape"):  # an array of any device: copied
         arr = arr.copy()
     return _finish(arr, requires_grad, device)
@@ -90,7 +100,7 @@ def as_tensor(data, dtype=None, device=None):
             return data
         if device is None:
             device = data.device
-    return Tensor(data, dtype=dtype, device=device)
+    return Tensor._of(data, dtype=dtype, device=device)
 
 
 def from_numpy(array: np.ndarray) -> Tensor:
@@ -100,19 +110,22 @@ def from_numpy(array: np.ndarray) -> Tensor:
     return _make(array)
 
 
-def zeros(*size, dtype=None, requires_grad=False, device=None):
+def zeros(*shape, size=None, dtype=None, requires_grad=False, device=None):
     xp, device = _xp(device)
-    return _finish(xp.zeros(_shape(size, "zeros"), dtype=_float(dtype)), requires_grad, device)
+    return _finish(xp.zeros(_sizes(shape, size, "zeros"), dtype=_float(dtype)), requires_grad,
+                   device)
 
 
-def ones(*size, dtype=None, requires_grad=False, device=None):
+def ones(*shape, size=None, dtype=None, requires_grad=False, device=None):
     xp, device = _xp(device)
-    return _finish(xp.ones(_shape(size, "ones"), dtype=_float(dtype)), requires_grad, device)
+    return _finish(xp.ones(_sizes(shape, size, "ones"), dtype=_float(dtype)), requires_grad,
+                   device)
 
 
-def empty(*size, dtype=None, requires_grad=False, device=None):
+def empty(*shape, size=None, dtype=None, requires_grad=False, device=None):
     xp, device = _xp(device)
-    return _finish(xp.empty(_shape(size, "empty"), dtype=_float(dtype)), requires_grad, device)
+    return _finish(xp.empty(_sizes(shape, size, "empty"), dtype=_float(dtype)), requires_grad,
+                   device)
 
 
 def full(size, fill_value, dtype=None, requires_grad=False, device=None):
@@ -180,17 +193,17 @@ def eye(n, m=None, dtype=None, requires_grad=False, device=None):
     return _finish(xp.eye(n, m, dtype=_float(dtype)), requires_grad, device)
 
 
-def rand(*size, generator=None, dtype=None, requires_grad=False, device=None):
+def rand(*shape, size=None, generator=None, dtype=None, requires_grad=False, device=None):
     """Uniform on [0, 1) (torch's stream with the default generator: see ``cr.Generator``)."""
     dtype = _float(dtype)
-    return _draw("rand", "draw_uniform", (_shape(size, "rand"), 0.0, 1.0, dtype), generator,
+    return _draw("rand", "draw_uniform", (_sizes(shape, size, "rand"), 0.0, 1.0, dtype), generator,
                  requires_grad, device)
 
 
-def randn(*size, generator=None, dtype=None, requires_grad=False, device=None):
+def randn(*shape, size=None, generator=None, dtype=None, requires_grad=False, device=None):
     """Standard normal."""
     dtype = _float(dtype)
-    return _draw("randn", "draw_normal", (_shape(size, "randn"), 0.0, 1.0, dtype), generator,
+    return _draw("randn", "draw_normal", (_sizes(shape, size, "randn"), 0.0, 1.0, dtype), generator,
                  requires_grad, device)
 
 
@@ -250,6 +263,17 @@ def randperm(n, generator=None, dtype=None, requires_grad=False, device=None):
 def rand_like(t, generator=None, dtype=None, requires_grad=False, device=None):
     return rand(*t.shape, generator=generator, dtype=dtype or t._array.dtype,
                 device=device or t.device, requires_grad=requires_grad)
+
+
+def randint_like(t, low=0, high=None, *, generator=None, dtype=None, requires_grad=False,
+                 device=None):
+    """Integers in [low, high) shaped like ``t`` (``randint_like(t, high)`` too), in ``t``'s
+    dtype unless ``dtype`` is given, as ``torch.randint_like``."""
+    if high is None:
+        low, high = 0, low
+    return randint(low, high, tuple(t.shape), generator=generator,
+                   dtype=dtype or t._array.dtype, device=device or t.device,
+                   requires_grad=requires_grad)
 
 
 def randn_like(t, generator=None, dtype=None, requires_grad=False, device=None):

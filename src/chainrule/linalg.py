@@ -22,6 +22,15 @@ from .ops.decompositions import (  # noqa: F401
     slogdet, solve, solve_triangular, svd, svdvals, vector_norm,
 )
 
-__all__ = ["LinAlgError", "cholesky", "det", "eigh", "eigvalsh", "inv", "matrix_norm",
+
+
+def cross(input, other, dim=-1):  # noqa: A002 - PyTorch's argument names
+    """The cross product of 3-vectors along ``dim`` (the last by default), broadcast."""
+    from .ops.linalg import cross as _cross  # noqa: PLC0415
+
+    return _cross(input, other, dim)
+
+
+__all__ = ["LinAlgError", "cross", "cholesky", "det", "eigh", "eigvalsh", "inv", "matrix_norm",
            "matrix_rank", "norm", "pinv", "qr", "slogdet", "solve", "solve_triangular", "svd",
            "svdvals", "vector_norm"]

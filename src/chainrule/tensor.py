@@ -40,6 +40,37 @@ def _make(data, requires_grad=False, grad_fn=None):
     return t
 
 
+def _legacy_array(args, device):
+    """The array of torch's legacy ``Tensor(*args)``: no argument, sizes (ints or a Size)
+    give an uninitialized array of the default float dtype; one sequence or array gives its
+    data in that dtype (a float32 array shared); a Tensor gives its own array (any dtype)."""
+    xp = backend.array_module(backend.normalize_device(device))
+    if not args:
+        return xp.empty((0,), dtype=backend.default_float)
+    first = args[0]
+    if len(args) == 1 and isinstance(first, Tensor):
+        return first._array
+    if len(args) == 1 and isinstance(first, np.ndarray) and first.ndim == 0 \
+            and first.dtype.kind in "iu":
+        args = (int(first),)  # a 0-d integer array is a size, as torch reads it
+    sizes = tuple(first) if len(args) == 1 and isinstance(first, Size) else args
+    if all(isinstance(n, (int, np.integer)) and not isinstance(n, (bool, np.bool_))
+           for n in sizes):
+        negative = [int(n) for n in sizes if n < 0]
+        if negative:
+            raise RuntimeError(f"Tensor: trying to create a tensor with negative dimension "
+                               f"{negative[0]}: {list(int(n) for n in sizes)}")
+        return xp.empty(tuple(int(n) for n in sizes), dtype=backend.default_float)
+    if len(args) != 1:
+        raise TypeError(f"Tensor(): give sizes (ints) or one sequence of data, got "
+                        f"{len(args)} arguments")
+    if not hasattr(first, "__len__") and not hasattr(first, "__array__"):
+        raise TypeError(f"Tensor(): data must be a sequence (got {type(first).__name__})")
+    if hasattr(first, "shape") and not len(getattr(first, "shape")):
+        raise TypeError(f"Tensor(): data must be a sequence (got {type(first).__name__})")
+    return as_array(first, backend.default_float, backend.normalize_device(device))
+
+
 def as_array(data, dtype=None, device="cpu"):
     """Turn nested lists, scalars, arrays or Tensors into an array with chainrule's dtype policy."""
     xp = backend.array_module(device)
@@ -91,7 +122,13 @@ def _ragged(data, depth=0):
 class Tensor:
     """A multi-dimensional array that can record the operations applied to it.
 
-    ``Tensor(data, requires_grad=False, dtype=None)``; most code uses ``cr.tensor``.
+    ``Tensor(...)`` is torch's legacy constructor: sizes give an uninitialized tensor of the
+    default float dtype, data (a sequence or an array) a copy in that dtype, a Tensor the same
+    memory; most code uses ``cr.tensor``. (chainrule's own code wraps arrays with
+    ``Tensor._of``, which keeps their dtype.)
+
+        >>> cr.Tensor(2, 3).shape, cr.Tensor([1, 2]).dtype, cr.Tensor().shape
+        (chainrule.Size([2, 3]), chainrule.float32, chainrule.Size([0]))
     """
 
     # _origin (unset on most tensors): how a tensor that does not require grad was cut from a
@@ -104,7 +141,18 @@ class Tensor:
     __array_ufunc__ = None
     __array_priority__ = 1000
 
-    def __init__(self, data, requires_grad=False, dtype=None, device=None):
+    def __init__(self, *args, device=None):
+        self._init(_legacy_array(args, device), device=device)
+
+    @classmethod
+    def _of(cls, data, requires_grad=False, dtype=None, device=None):
+        """A Tensor of ``data`` (an array shared, anything else converted) that keeps its
+        dtype unless ``dtype`` is given: how chainrule wraps the arrays it makes."""
+        t = _new(cls)
+        t._init(data, requires_grad, dtype, device)
+        return t
+
+    def _init(self, data, requires_grad=False, dtype=None, device=None):
         if device is None:  # a tensor or device array keeps its device, as torch.tensor does
             arr = data._array if isinstance(data, Tensor) else data
             device = None if type(arr) is _ndarray else _device_of_data(arr)
@@ -1233,7 +1281,7 @@ class Tensor:
             np.fill_diagonal(mask, True, wrap=wrap)
         else:
             mask[(np.arange(arr.shape[0]),) * arr.ndim] = True
-        return self.masked_fill_(Tensor(backend.to_device(mask, backend.device_of(arr))),
+        return self.masked_fill_(Tensor._of(backend.to_device(mask, backend.device_of(arr))),
                                  fill_value)
 
     def conj(self):
@@ -1466,6 +1514,27 @@ class Tensor:
 
     def outer(self, vec2):
         return _ops.outer(self, vec2)
+
+    def mv(self, vec):
+        return _ops.mv(self, vec)
+
+    def addmv(self, mat, vec, *, beta=1, alpha=1):
+        return _ops.addmv(self, mat, vec, beta=beta, alpha=alpha)
+
+    def inner(self, other):
+        return _ops.inner(self, other)
+
+    def vdot(self, other):
+        return _ops.vdot(self, other)
+
+    def cross(self, other, dim=None):
+        return _ops.cross(self, other, dim)
+
+    def dist(self, other, p=2):
+        return _ops.dist(self, other, p)
+
+    def ravel(self):
+        return _ops.ravel(self)
 
     def flip(self, *args, dims=None):  # x.flip(0, 1), x.flip((0, 1)), x.flip(dims=[0])
         if dims is None:

@@ -71,6 +71,27 @@ class Node:
     def __repr__(self):
         return f"<{self.torch_name or type(self).__name__ + 'Backward0'}>"
 
+    @property
+    def next_functions(self):
+        """Where the gradient goes next, as torch lists it: per Tensor input, (the node that
+        made it, which of its outputs), ``(AccumulateGrad, 0)`` for a leaf that requires
+        grad, ``(None, 0)`` for one that does not.
+
+            >>> x = cr.ones(2, requires_grad=True)
+            >>> (x * 2).exp().grad_fn.next_functions
+            ((<MulBackward0>, 0),)
+        """
+        edges = []
+        for a in self.args:
+            if isinstance(a, Tensor):
+                if a.grad_fn is not None:
+                    edges.append((a.grad_fn, a._output_nr))
+                elif a._requires_grad:
+                    edges.append((AccumulateGrad(a), 0))
+                else:
+                    edges.append((None, 0))
+        return tuple(edges)
+
     # --- the engine's side -------------------------------------------------------------
     def inputs(self):
         """The Tensor arguments, in order (constants left out)."""
@@ -147,6 +168,23 @@ class Node:
         if getattr(self, "_post_hooks", None) is None:
             self._post_hooks = []
         self._post_hooks.append((output_nr, hook))
+
+
+class AccumulateGrad:
+    """The end of a path in ``next_functions``: the leaf whose ``.grad`` receives it."""
+
+    __slots__ = ("variable",)
+
+    def __init__(self, variable):
+        self.variable = variable
+
+    next_functions = ()
+
+    def name(self):
+        return "torch::autograd::AccumulateGrad"
+
+    def __repr__(self):
+        return "<AccumulateGrad>"
 
 
 class Released(Tensor):
@@ -435,7 +473,7 @@ class Function(Node):
         grads = grad if isinstance(grad, list) else [grad]
         # An output that got no gradient gets zeros, as PyTorch's materialize_grads does.
         grads = [g if isinstance(g, Tensor) else
-                 _make(xp.zeros(shape, dtype), False, None) if g is None else Tensor(g)
+                 _make(xp.zeros(shape, dtype), False, None) if g is None else Tensor._of(g)
                  for g, (shape, dtype, xp) in zip(grads, self._output_meta)]
         with grad_mode.set_grad_enabled(create_graph):
             result = type(self).backward(self, *grads)

@@ -253,7 +253,7 @@ def _host(array):
 def _like(values, out):
     """A host array of values as a Tensor of ``out``'s dtype, on ``out``'s device."""
     device = backend.device_of(out._array)
-    return Tensor(np.asarray(values), dtype=out.dtype, device=device)
+    return Tensor._of(np.asarray(values), dtype=out.dtype, device=device)
 
 
 def _ones_like(out):
@@ -377,8 +377,9 @@ def gradgradcheck(func, inputs, grad_outputs=None, *, eps=1e-6, atol=1e-5, rtol=
     outputs = _outputs(func, inputs)
     rng = np.random.default_rng(1)
     if grad_outputs is None:
-        grad_outputs = [Tensor(rng.standard_normal(o.shape), dtype=np.float64, requires_grad=True,
-                               device=backend.device_of(o._array)) for o in outputs]
+        grad_outputs = [Tensor._of(rng.standard_normal(o.shape), dtype=np.float64,
+                                   requires_grad=True, device=backend.device_of(o._array))
+                        for o in outputs]
     grad_outputs = list(_as_tuple(grad_outputs))
 
     def first_derivative(*args):

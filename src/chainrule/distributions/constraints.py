@@ -29,7 +29,7 @@ class Constraint:
     def check(self, value):
         """A bool Tensor on ``value``'s device."""
         device = backend.device_of(value._array) if isinstance(value, Tensor) else "cpu"
-        return Tensor(backend.to_device(np.asarray(self._check(_array(value))), device))
+        return Tensor._of(backend.to_device(np.asarray(self._check(_array(value))), device))
 
     def _check(self, v):
         raise NotImplementedError

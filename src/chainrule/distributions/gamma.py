@@ -41,7 +41,7 @@ def _standard_gamma(concentration):
     seed = int(backend.rng_of(None).draw_int(0, 2 ** 62, (), np.int64))
     rng = np.random.Generator(np.random.PCG64(seed))
     alpha = np.asarray(backend.to_device(concentration._array, "cpu"), dtype=np.float64)
-    return Tensor(rng.standard_gamma(alpha).astype(concentration._array.dtype))
+    return Tensor._of(rng.standard_gamma(alpha).astype(concentration._array.dtype))
 
 
 class Gamma(Distribution):

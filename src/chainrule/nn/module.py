@@ -298,7 +298,7 @@ class Module:
             raise TypeError(f"cannot assign a {type(tensor).__name__} as buffer {name!r} "
                             "(Tensor or None expected)")
         if isinstance(tensor, (Buffer, Parameter)):
-            tensor = Tensor(tensor._array)  # a buffer is a plain tensor
+            tensor = Tensor._of(tensor._array)  # a buffer is a plain tensor
         self._forget(name)
         self._buffers[name] = tensor
         if not persistent:

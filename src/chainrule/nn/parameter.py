@@ -33,7 +33,7 @@ class Parameter(Tensor):
             arr = data  # an array of any device, shared
         else:
             arr = as_array(data)
-        super().__init__(arr, requires_grad=requires_grad)  # shares arr; validates the dtype
+        self._init(arr, requires_grad=requires_grad)  # shares arr; validates the dtype
 
     def __repr__(self):
         return "Parameter containing:\n" + super().__repr__()
@@ -45,5 +45,5 @@ class Buffer(Tensor):
     __slots__ = ("persistent",)
 
     def __init__(self, data, persistent=True):
-        super().__init__(data._array if isinstance(data, Tensor) else as_array(data))
+        self._init(data._array if isinstance(data, Tensor) else as_array(data))
         self.persistent = persistent

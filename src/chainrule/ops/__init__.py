@@ -39,11 +39,11 @@ from .index import (  # noqa: F401
     masked_fill, masked_select, narrow, nonzero, one_hot, scatter, scatter_add, select, take,
     take_along_dim,
 )
-from .linalg import dot, matmul, mm, outer  # noqa: F401
+from .linalg import addmv, cross, dot, inner, matmul, mm, mv, outer, vdot  # noqa: F401
 from .fused import cross_entropy, linear  # noqa: F401
 from .reduce import (  # noqa: F401
-    all, amax, amin, aminmax, any, argmax, argmin, corrcoef, count_nonzero, cov, max, mean, min,
-    nanmean, nansum, norm, prod, std, std_mean, sum, sum_to_size, var, var_mean,
+    all, amax, amin, aminmax, any, argmax, argmin, corrcoef, count_nonzero, cov, dist, max, mean,
+    min, nanmean, nansum, norm, prod, std, std_mean, sum, sum_to_size, var, var_mean,
 )
 from .softmax import log_softmax, logsumexp, softmax  # noqa: F401
 from .shape import (  # noqa: F401
@@ -55,7 +55,7 @@ from .shape import (  # noqa: F401
 from .linalg import addmm, baddbmm, bmm, einsum  # noqa: F401,E402
 from .scan import cumprod, cumsum  # noqa: F401,E402
 from .shape import (  # noqa: F401,E402
-    repeat, repeat_interleave, roll, tril, tril_indices, triu, triu_indices,
+    ravel, repeat, repeat_interleave, roll, tril, tril_indices, triu, triu_indices,
 )
 from .shape import (  # noqa: F401,E402
     atleast_1d, atleast_2d, atleast_3d, broadcast_shapes, broadcast_tensors, column_stack, diag,

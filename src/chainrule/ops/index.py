@@ -339,7 +339,7 @@ class Scatter(Op):
         wrote[coords] = True
         takes = hasattr(src, "shape")  # a tensor src (not a number) gets a gradient
         if either.is_graph(g):
-            return (masked_fill(g, Tensor(wrote), 0.0), None,
+            return (masked_fill(g, Tensor._of(wrote), 0.0), None,
                     Gather.apply(g, coords) if takes else None)
         gx = g.copy()
         gx[wrote] = 0
@@ -361,6 +361,17 @@ def _scatter_source(name, index, src):
     return getitem(src, tuple(slice(0, n) for n in index.shape))
 
 
+def _one_element(x, idx, src):
+    """A 0-d index into a 1-D input is a one-element index, as torch reads it (the
+    tutorials' one-hot ``zeros(10).scatter_(0, tensor(y), value=1)``); a 0-d ``src`` goes
+    with it."""
+    if idx.ndim == 0 and x.ndim == 1:
+        idx = idx.reshape(1)
+        if isinstance(src, Tensor) and src.ndim == 0:
+            src = src.reshape(1)
+    return idx, src
+
+
 @torch_aliases
 def scatter(x, dim, index, src=None, value=None):
     """``out[i][index[i][j]] = src[i][j]`` for dim=1 (and so on), ``x`` elsewhere, as
@@ -373,7 +384,7 @@ def scatter(x, dim, index, src=None, value=None):
     if (src is None) == (value is None):
         raise TypeError("scatter: give exactly one of src and value")
     axis = normalize_dim("scatter", dim, x.ndim)
-    idx = _key_on(either.array_of(index), x._array)
+    idx, src = _one_element(x, _key_on(either.array_of(index), x._array), src)
     coords = _gather_index(x.shape, idx, axis, "scatter")
     source = _scatter_source("scatter", idx, value if src is None else src)
     return Scatter.apply(x, coords, source)
@@ -384,7 +395,7 @@ def scatter_add(x, dim, index, src):
     """``x`` plus ``src`` added at ``index`` along ``dim`` (repeated indices add up), as
     ``torch.scatter_add``."""
     axis = normalize_dim("scatter_add", dim, x.ndim)
-    idx = _key_on(either.array_of(index), x._array)
+    idx, src = _one_element(x, _key_on(either.array_of(index), x._array), src)
     coords = _gather_index(x.shape, idx, axis, "scatter_add")
     source = _scatter_source("scatter_add", idx, src)
     if not isinstance(source, Tensor):
@@ -437,7 +448,7 @@ def index_copy(x, dim, index, source):
     shape = (1,) * axis + (idx.size,) + (1,) * (x.ndim - axis - 1)
     xp = get_array_module(x._array)
     full = xp.ascontiguousarray(xp.broadcast_to(_key_on(idx, x._array).reshape(shape), want))
-    return scatter(x, axis, Tensor(full), source)
+    return scatter(x, axis, Tensor._of(full), source)
 
 
 def masked_select(x, mask):
@@ -465,7 +476,7 @@ def index_fill(x, dim, index, value):
         raise IndexError(f"index_fill: index {bad} is out of range for dim {axis} with size {n}")
     mask = get_array_module(x._array).zeros(x.shape, np.bool_)
     mask[(slice(None),) * axis + (_key_on(idx, x._array),)] = True
-    return masked_fill(x, Tensor(mask), value)
+    return masked_fill(x, Tensor._of(mask), value)
 
 
 def nonzero(x, *, as_tuple=False):
@@ -477,11 +488,13 @@ def nonzero(x, *, as_tuple=False):
     xp = get_array_module(arr)
     if arr.ndim == 0:  # torch: (1, 0) or (0, 0); as a tuple, one index of dim 1
         n = int(arr != 0)
-        return (Tensor(xp.zeros(n, np.int64)),) if as_tuple else Tensor(xp.zeros((n, 0), np.int64))
+        if as_tuple:
+            return (Tensor._of(xp.zeros(n, np.int64)),)
+        return Tensor._of(xp.zeros((n, 0), np.int64))
     found = xp.nonzero(arr)
     if as_tuple:
-        return tuple(Tensor(i.astype(np.int64, copy=False)) for i in found)
-    return Tensor(xp.stack(found, axis=1).astype(np.int64, copy=False))
+        return tuple(Tensor._of(i.astype(np.int64, copy=False)) for i in found)
+    return Tensor._of(xp.stack(found, axis=1).astype(np.int64, copy=False))
 
 
 def argwhere(x):

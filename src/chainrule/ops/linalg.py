@@ -11,6 +11,8 @@ removed from the result; anything with more dims is a batch of matrices that bro
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 from .. import backend
@@ -100,6 +102,93 @@ def dot(input, tensor):  # noqa: A002 - PyTorch's argument names
 
 def outer(input, vec2):  # noqa: A002 - PyTorch's argument names
     return input.reshape(-1, 1) * vec2.reshape(1, -1)
+
+
+def mv(input, vec):  # noqa: A002 - PyTorch's argument names
+    """The product of a matrix (n, m) and a vector (m,): (n,), as ``torch.mv``.
+
+        >>> cr.mv(cr.ones(2, 3), cr.arange(3.0))
+        tensor([3., 3.])
+    """
+    if len(_shape(input)) != 2 or len(_shape(vec)) != 1:
+        raise RuntimeError(f"mv: expected a 2-D matrix and a 1-D vector, got shapes "
+                           f"{_shape(input)} and {_shape(vec)}")
+    if _shape(input)[1] != _shape(vec)[0]:
+        raise RuntimeError(f"mv: size mismatch, matrix {_shape(input)} and vector "
+                           f"{_shape(vec)}")
+    return matmul(input, vec)
+
+
+def addmv(input, mat, vec, *, beta=1, alpha=1):  # noqa: A002 - PyTorch's argument names
+    """``beta * input + alpha * mv(mat, vec)``, ``input`` broadcast to the product's (n,);
+    ``beta=0`` ignores the input (NaNs in it too), as torch."""
+    product = mv(mat, vec)
+    n = _shape(product)
+    if np.broadcast_shapes(_shape(input), n) != n:
+        raise RuntimeError(f"addmv: input of shape {_shape(input)} does not broadcast to the "
+                           f"product's {n}")
+    if alpha != 1:
+        product = product * alpha
+    if beta == 0:
+        return product
+    return (input if beta == 1 else input * beta) + product
+
+
+def inner(input, other):  # noqa: A002 - PyTorch's argument names
+    """The sum over the last dims of ``input`` and ``other``, as ``torch.inner``: a number
+    for two vectors, (*a, *b) for ``input`` (*a, n) and ``other`` (*b, n); a 0-d operand
+    scales the other."""
+    sa, sb = _shape(input), _shape(other)
+    if not sa or not sb:
+        return input * other
+    if sa[-1] != sb[-1]:
+        raise RuntimeError(f"inner: last dims must match, got shapes {sa} and {sb}")
+    a = input.reshape(-1, sa[-1])
+    b = other.reshape(-1, sb[-1])
+    return matmul(a, b.transpose(0, 1)).reshape(sa[:-1] + sb[:-1])
+
+
+def vdot(input, other):  # noqa: A002 - PyTorch's argument names
+    """The dot product of two 1-D tensors, the first conjugated (real tensors: ``dot``)."""
+    if len(_shape(input)) != 1 or len(_shape(other)) != 1:
+        raise RuntimeError(f"vdot: expected 1-D tensors, got shapes {_shape(input)} and "
+                           f"{_shape(other)}")
+    return dot(input.conj(), other)
+
+
+def cross(input, other, dim=None):  # noqa: A002 - PyTorch's argument names
+    """The cross product of 3-vectors along ``dim`` (broadcast), as ``torch.cross``; without
+    ``dim`` the first dim of size 3, with torch's deprecation warning (``cr.linalg.cross``
+    takes the last).
+
+        >>> cr.cross(cr.tensor([1.0, 0.0, 0.0]), cr.tensor([0.0, 1.0, 0.0]), dim=0)
+        tensor([0., 0., 1.])
+    """
+    from . import shape as _shape_ops  # noqa: PLC0415 - roll lives with the shape ops
+
+    sa, sb = _shape(input), _shape(other)
+    if len(sa) != len(sb):
+        raise RuntimeError(f"cross: inputs must have the same number of dimensions, got shapes "
+                           f"{sa} and {sb}")
+    if dim is None:
+        warnings.warn("Using torch.cross without specifying the dim arg is deprecated. Please "
+                      "either pass the dim explicitly or simply use torch.linalg.cross. The "
+                      "default value of dim will change to agree with that of linalg.cross "
+                      "in a future release.", UserWarning, stacklevel=2)
+        shape = np.broadcast_shapes(sa, sb)
+        dim = next((i for i, n in enumerate(shape) if n == 3), None)
+        if dim is None:
+            raise RuntimeError(f"cross: no dimension of size 3 in input (shapes {sa} and {sb})")
+    ndim = len(sa)
+    axis = dim + ndim if dim < 0 else dim
+    if not 0 <= axis < ndim:
+        raise IndexError(f"cross: dim {dim} is out of range for {ndim} dims")
+    if sa[axis] != 3 or sb[axis] != 3:
+        raise RuntimeError(f"cross: inputs must have size 3 along dim {dim}, got shapes {sa} "
+                           f"and {sb}")
+    roll = _shape_ops.roll
+    return (roll(input, -1, axis) * roll(other, -2, axis)
+            - roll(input, -2, axis) * roll(other, -1, axis))
 
 
 # --- batched products and einsum ---------------------------------------------------------

@@ -450,6 +450,15 @@ def norm(x, p=2, dim=None, keepdim=False):
     return Norm.apply(x, p, _dims("norm", x, dim), keepdim)
 
 
+def dist(input, other, p=2):  # noqa: A002 - PyTorch's argument names
+    """The p-norm of ``input - other`` (broadcast), as ``torch.dist``.
+
+        >>> cr.dist(cr.tensor([0.0, 3.0]), cr.tensor([4.0, 0.0]))
+        tensor(5.)
+    """
+    return norm(input - other, p)
+
+
 class All(Op):
     """Whether every element (along ``axis``) is true: an op without gradient."""
 

@@ -488,6 +488,11 @@ class Roll(Op):
                 else backend.get_array_module(g).roll(g, back, axes)), None, None
 
 
+def ravel(x):
+    """The elements in one dim, in C order, as ``torch.ravel`` (a copy where needed)."""
+    return reshape(x, -1)
+
+
 def roll(x, shifts, dims=None):
     """Shift elements along ``dims`` with wrap-around (flattened first when ``dims`` is None).
 
@@ -529,7 +534,7 @@ class Diag(Op):
             q = xp.zeros((length, n), x.dtype)
             p[xp.arange(length), rows] = 1
             q[xp.arange(length), cols] = 1
-            return Tensor(p.T) @ diag(g) @ Tensor(q), None
+            return Tensor._of(p.T) @ diag(g) @ Tensor._of(q), None
         out = xp.zeros((m, n), g.dtype)
         out[rows, cols] = g
         return out, None

@@ -169,7 +169,7 @@ class Graph:
         concrete = tuple(self.free_size if d is None else int(d) for d in shape)
         fill = 0.5 if np_dtype.kind in "fc" else 0
         p = Placeholder.__new__(Placeholder)
-        Tensor.__init__(p, np.full(concrete, fill, np_dtype), requires_grad=requires_grad)
+        p._init(np.full(concrete, fill, np_dtype), requires_grad=requires_grad)
         p.name = name
         p.declared_shape = tuple(None if d is None else int(d) for d in shape)
         self.placeholders[name] = p
@@ -188,7 +188,7 @@ class Graph:
             if requires_grad and not p._requires_grad:
                 p.requires_grad_(True)
         else:
-            p = Parameter(Tensor(value)._array.copy(), requires_grad=requires_grad)
+            p = Parameter(Tensor._of(value)._array.copy(), requires_grad=requires_grad)
         if getattr(p, "name", None) is None:
             p.name = name
         self.variables[name] = p
@@ -304,7 +304,7 @@ class Graph:
                             f"got {describe(variable)}")
         self._known(variable, "the target", f"Graph.{method}")
         if not isinstance(value, Tensor):   # a constant
-            value = Tensor(np.asarray(value, dtype=variable._array.dtype))
+            value = Tensor._of(np.asarray(value, dtype=variable._array.dtype))
         if not _broadcasts_to(value._array.shape, variable._array.shape):
             raise ValueError(f"Graph.{method}: a value of shape {tuple(value.shape)} cannot "
                              f"update a variable of shape {tuple(variable.shape)}")

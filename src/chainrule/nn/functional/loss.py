@@ -11,6 +11,7 @@ and errors. cross_entropy and the binary cross-entropies are fused nodes
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 
@@ -63,21 +64,32 @@ def _check_same_shape(name, input, target):
                          f"{tuple(input.shape)}")
 
 
+def _warn_if_broadcast(input, target):
+    """torch's warning where a regression loss's target is shaped differently from its
+    input (a (N, 1) prediction against a (N,) target: the difference broadcasts to (N, N),
+    a student's classic bug); the loss is then computed as torch computes it, broadcast."""
+    if tuple(input.shape) != tuple(target.shape):
+        warnings.warn(f"Using a target size ({target.shape}) that is different to the input "
+                      f"size ({input.shape}). This will likely lead to incorrect results due "
+                      "to broadcasting. Please ensure they have the same size.", UserWarning,
+                      stacklevel=3)
+
+
 def mse_loss(input, target, reduction="mean"):
     """mean((input - target)^2)."""
-    _check_same_shape("mse_loss", input, target)
+    _warn_if_broadcast(input, target)
     diff = input - target
     return _reduce("mse_loss", diff * diff, reduction)
 
 
 def l1_loss(input, target, reduction="mean"):
-    _check_same_shape("l1_loss", input, target)
+    _warn_if_broadcast(input, target)
     return _reduce("l1_loss", _ops.abs(input - target), reduction)
 
 
 def huber_loss(input, target, reduction="mean", delta=1.0):
     """0.5 d^2 where |d| < delta, else delta (|d| - 0.5 delta), with d = input - target."""
-    _check_same_shape("huber_loss", input, target)
+    _warn_if_broadcast(input, target)
     if not delta > 0:  # torch refuses it; a negative delta would give negative losses
         raise ValueError(f"huber_loss: delta must be positive, got {delta}")
     d = input - target
@@ -89,7 +101,7 @@ def huber_loss(input, target, reduction="mean", delta=1.0):
 
 def smooth_l1_loss(input, target, reduction="mean", beta=1.0):
     """0.5 d^2 / beta where |d| < beta, else |d| - 0.5 beta."""
-    _check_same_shape("smooth_l1_loss", input, target)
+    _warn_if_broadcast(input, target)
     if not beta >= 0:
         raise ValueError(f"smooth_l1_loss: beta must be non-negative, got {beta}")
     d = input - target

@@ -1,0 +1,162 @@
+"""Lines from course code that stopped under chainrule (a sweep of makemore, the PyTorch
+basics, d2l and CS231n-style scripts), each now checked against torch 2.13."""
+
+import warnings
+
+import numpy as np
+import pytest
+import torch
+
+import chainrule as cr
+import chainrule.nn.functional as F
+
+
+@pytest.mark.parametrize("name", ["randn", "rand", "zeros", "ones", "empty"])
+@pytest.mark.parametrize("size", [(), (2, 3), [4]])
+def test_size_keyword_as_torch(name, size):
+    """d2l writes ``torch.randn(size=(), requires_grad=True)``: the same draws as the
+    positional form (torch's stream), and both forms at once are refused."""
+    cr.manual_seed(5)
+    torch.manual_seed(5)
+    ours = getattr(cr, name)(size=size)
+    theirs = getattr(torch, name)(size=size)
+    assert tuple(ours.shape) == tuple(theirs.shape) and ours.dtype == cr.float32
+    if name != "empty":
+        np.testing.assert_array_equal(ours._array, theirs.numpy())
+    with pytest.raises(TypeError):
+        getattr(cr, name)(2, size=(2,))
+    assert getattr(cr, name)(size=(2,), requires_grad=name != "empty").shape == (2,)
+
+
+def test_one_hot_by_scatter_of_a_0d_index_as_torch():
+    """Learn the Basics' target_transform: ``zeros(10).scatter_(0, tensor(y), value=1)``."""
+    ours = cr.zeros(10, dtype=cr.float32).scatter_(0, cr.tensor(2), value=1)
+    theirs = torch.zeros(10, dtype=torch.float).scatter_(0, torch.tensor(2), value=1)
+    np.testing.assert_array_equal(ours._array, theirs.numpy())
+    x = cr.zeros(4, requires_grad=True)
+    s = cr.tensor(5.0, requires_grad=True)
+    tx = torch.zeros(4, requires_grad=True)
+    ts = torch.tensor(5.0, requires_grad=True)
+    (x.scatter(0, cr.tensor(1), s) * cr.arange(4.0)).sum().backward()
+    (tx.scatter(0, torch.tensor(1), ts) * torch.arange(4.0)).sum().backward()
+    np.testing.assert_array_equal(x.grad._array, tx.grad.numpy())
+    assert s.grad.shape == () and s.grad.item() == ts.grad.item()
+    added = cr.zeros(4).scatter_add(0, cr.tensor(3), cr.tensor(2.0))
+    np.testing.assert_array_equal(
+        added._array, torch.zeros(4).scatter_add(0, torch.tensor(3), torch.tensor(2.0)).numpy())
+    with pytest.raises(ValueError, match="index has 0 dims but the input has 2"):
+        cr.zeros(2, 3).scatter_(0, cr.tensor(1), value=1)  # torch refuses it too
+
+
+@pytest.mark.parametrize("loss", ["mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss"])
+def test_regression_loss_broadcast_warns_as_torch(loss):
+    """A (N, 1) prediction against a (N,) target: torch warns, then broadcasts."""
+    rng = np.random.default_rng(0)
+    a = rng.standard_normal((4, 1)).astype(np.float32)
+    b = rng.standard_normal(4).astype(np.float32)
+    with pytest.warns(UserWarning, match=r"Using a target size \(chainrule.Size\(\[4\]\)\) that "
+                                         r"is different to the input size"):
+        ours = getattr(F, loss)(cr.tensor(a), cr.tensor(b))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        theirs = getattr(torch.nn.functional, loss)(torch.tensor(a), torch.tensor(b))
+    np.testing.assert_allclose(ours.item(), theirs.item(), rtol=1e-6)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        getattr(F, loss)(cr.tensor(a), cr.tensor(a))  # the same shapes: no warning
+
+
+def test_next_functions_as_torch():
+    """The 60-minute blitz walks ``loss.grad_fn.next_functions[0][0]``."""
+    x = cr.ones(2, requires_grad=True)
+    w = cr.ones(2)
+    y = (x * w).sum()
+    tx = torch.ones(2, requires_grad=True)
+    ty = (tx * torch.ones(2)).sum()
+    (mul, nr), = y.grad_fn.next_functions
+    (tmul, tnr), = ty.grad_fn.next_functions
+    assert nr == tnr == 0 and repr(mul) == "<MulBackward0>" and type(tmul).__name__ == "MulBackward0"
+    edges = mul.next_functions
+    tedges = tmul.next_functions
+    assert [type(f).__name__ if f is not None else None for f, _ in edges] == \
+        [type(f).__name__ if f is not None else None for f, _ in tedges] == ["AccumulateGrad", None]
+    assert edges[0][0].variable is x and edges[0][0].next_functions == ()
+
+
+def _pair(shape_a, shape_b, seed=0):
+    rng = np.random.default_rng(seed)
+    a = rng.standard_normal(shape_a)
+    b = rng.standard_normal(shape_b)
+    return ((cr.tensor(a, requires_grad=True), cr.tensor(b, requires_grad=True)),
+            (torch.tensor(a, requires_grad=True), torch.tensor(b, requires_grad=True)))
+
+
+PRODUCTS = [
+    ("mv", (3, 4), (4,), lambda m, a, b: m.mv(a, b)),
+    ("inner", (2, 3), (4, 3), lambda m, a, b: m.inner(a, b)),
+    ("inner of vectors", (3,), (3,), lambda m, a, b: m.inner(a, b)),
+    ("vdot", (5,), (5,), lambda m, a, b: m.vdot(a, b)),
+    ("cross dim 1", (4, 3), (4, 3), lambda m, a, b: m.cross(a, b, dim=1)),
+    ("cross broadcast", (2, 1, 3), (1, 5, 3), lambda m, a, b: m.linalg.cross(a, b)),
+    ("cross dim 0", (3, 2), (3, 2), lambda m, a, b: m.cross(a, b, dim=0)),
+    ("dist", (2, 3), (2, 3), lambda m, a, b: m.dist(a, b)),
+    ("dist p=1", (2, 3), (3,), lambda m, a, b: m.dist(a, b, 1)),
+    ("dist p=3", (4,), (4,), lambda m, a, b: m.dist(a, b, 3)),
+    ("addmv", (3,), (3, 4), lambda m, a, b: m.addmv(a, b, a[:1].expand(4) * 0 + 1, beta=2,
+                                                    alpha=0.5)),
+    ("ravel", (2, 3), (1,), lambda m, a, b: m.ravel(a.transpose(0, 1)) * b),
+    ("Tensor.mv", (3, 4), (4,), lambda m, a, b: a.mv(b)),
+    ("Tensor.cross", (4, 3), (4, 3), lambda m, a, b: a.cross(b, dim=-1)),
+    ("Tensor.dist", (2, 3), (2, 3), lambda m, a, b: a.dist(b)),
+    ("Tensor.ravel", (2, 3), (6,), lambda m, a, b: a.ravel() * b),
+]
+
+
+@pytest.mark.parametrize("case", PRODUCTS, ids=[c[0] for c in PRODUCTS])
+def test_products_as_torch(case):
+    """d2l's ``torch.mv`` and its neighbours: values and gradients (float64) as torch's."""
+    _, sa, sb, f = case
+    (a, b), (ta, tb) = _pair(sa, sb)
+    ours, theirs = f(cr, a, b), f(torch, ta, tb)
+    np.testing.assert_allclose(ours._array, theirs.detach().numpy(), rtol=1e-12, atol=1e-12)
+    g = np.random.default_rng(1).standard_normal(tuple(theirs.shape))
+    ours.backward(cr.tensor(g))
+    theirs.backward(torch.tensor(g))
+    for mine, torch_ in ((a, ta), (b, tb)):
+        if torch_.grad is None:
+            assert mine.grad is None or not np.any(mine.grad._array)
+        else:
+            np.testing.assert_allclose(mine.grad._array, torch_.grad.numpy(), rtol=1e-12,
+                                       atol=1e-12)
+
+
+def test_cross_without_dim_warns_and_takes_the_first_3_as_torch():
+    (a, b), (ta, tb) = _pair((3, 3), (3, 3))
+    with pytest.warns(UserWarning, match="without specifying the dim arg is deprecated"):
+        ours = cr.cross(a, b)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        theirs = torch.cross(ta, tb)
+    np.testing.assert_allclose(ours._array, theirs.detach().numpy(), rtol=1e-12)
+
+
+@pytest.mark.parametrize("call", ["mv(ones(2, 3), ones(2))", "mv(ones(3), ones(3))",
+                                  "cross(ones(2, 2), ones(2, 2), dim=1)",
+                                  "cross(ones(3, 3), ones(3), dim=0)",
+                                  "vdot(ones(2, 2), ones(2, 2))"])
+def test_product_shape_errors_as_torch(call):
+    with pytest.raises(RuntimeError):
+        eval(call, {n: getattr(torch, n) for n in ("mv", "ones", "cross", "vdot")})
+    with pytest.raises(RuntimeError, match=call.split("(")[0]):
+        eval(call, {n: getattr(cr, n) for n in ("mv", "ones", "cross", "vdot")})
+
+
+@pytest.mark.parametrize("args", [(10,), (2, 7)])
+@pytest.mark.parametrize("dtype", ["float32", "int64"])
+def test_randint_like_draws_as_torch(args, dtype):
+    cr.manual_seed(3)
+    torch.manual_seed(3)
+    ours = cr.randint_like(cr.zeros(6, dtype=getattr(cr, dtype)), *args)
+    theirs = torch.randint_like(torch.zeros(6, dtype=getattr(torch, dtype)), *args)
+    assert str(ours.dtype).split(".")[-1] == str(theirs.dtype).split(".")[-1]
+    np.testing.assert_array_equal(ours._array, theirs.numpy())
