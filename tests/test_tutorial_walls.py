@@ -160,3 +160,19 @@ def test_randint_like_draws_as_torch(args, dtype):
     theirs = torch.randint_like(torch.zeros(6, dtype=getattr(torch, dtype)), *args)
     assert str(ours.dtype).split(".")[-1] == str(theirs.dtype).split(".")[-1]
     np.testing.assert_array_equal(ours._array, theirs.numpy())
+
+
+@pytest.mark.parametrize("dtype", ["int64", "int16", "int8", "uint8", "float32", "float64",
+                                   "bool"])
+def test_random_without_bounds_draws_as_torch(dtype):
+    """``torch.empty((), dtype=torch.int64).random_()``: how DataLoader draws its seeds."""
+    for seed in (0, 42, 2147483647):
+        cr.manual_seed(seed)
+        torch.manual_seed(seed)
+        ours = cr.empty(7, dtype=getattr(cr, dtype)).random_()
+        theirs = torch.empty(7, dtype=getattr(torch, dtype)).random_()
+        np.testing.assert_array_equal(ours._array.astype(np.float64),
+                                      theirs.numpy().astype(np.float64))
+        np.testing.assert_array_equal(cr.rand(3)._array, torch.rand(3).numpy())
+    with pytest.raises(TypeError, match="give the bounds"):
+        cr.empty(2, dtype=cr.int32).random_()

@@ -40,6 +40,14 @@ def _make(data, requires_grad=False, grad_fn=None):
     return t
 
 
+# random_()'s upper bounds (exclusive): the integers each dtype holds exactly, as torch's
+# (checked draw for draw; int32, whose torch draws take another path, is not among them).
+_FULL_RANDOM_RANGE = {np.dtype(np.int64): 2 ** 63, np.dtype(np.int16): 2 ** 15, np.dtype(np.int8): 2 ** 7,
+                      np.dtype(np.uint8): 2 ** 8, np.dtype(np.bool_): 2,
+                      np.dtype(np.float64): 2 ** 53 + 1, np.dtype(np.float32): 2 ** 24 + 1,
+                      np.dtype(np.float16): 2 ** 11 + 1}
+
+
 def _legacy_array(args, device):
     """The array of torch's legacy ``Tensor(*args)``: no argument, sizes (ints or a Size)
     give an uninitialized array of the default float dtype; one sequence or array gives its
@@ -855,12 +863,17 @@ class Tensor:
         return self
 
     def random_(self, from_=0, to=None, generator=None):
-        """Integers drawn uniformly from [from_, to) (``random_(to)``: [0, to)), as torch's."""
+        """Integers drawn uniformly from [from_, to) (``random_(to)``: [0, to)), as torch's;
+        ``random_()`` draws from the whole range the dtype holds exactly ([0, 2^63) for
+        int64, [0, 2^24] for float32), as torch's (DataLoader draws its seeds so)."""
         if to is None:
             if from_ == 0:
-                raise ValueError("random_: give the upper bound (random_(to) or "
-                                 "random_(from_, to))")
-            from_, to = 0, from_
+                to = _FULL_RANDOM_RANGE.get(self._array.dtype)
+                if to is None:
+                    raise TypeError(f"random_: no default range for dtype {self.dtype}; "
+                                    "give the bounds (random_(to) or random_(from_, to))")
+            else:
+                from_, to = 0, from_
         if to <= from_:
             raise ValueError(f"random_: expects from_ < to, got [{from_}, {to})")
         self._inplace("random_", 0)
