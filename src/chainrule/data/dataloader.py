@@ -12,8 +12,17 @@ the main process naming the worker, and the workers end with the epoch (or live 
 ``persistent_workers=True``). ``pin_memory`` is accepted and does nothing: there is no GPU
 copy to speed up on the CPU.
 
-Shuffling draws from ``generator`` (or the default one, ``cr.manual_seed``) when an epoch
-starts: the same seed gives the same batches, with or without workers.
+Random draws follow torch 2.13's, in its order, from the same generators, so that after the
+same ``cr.manual_seed`` a shuffled epoch has torch's order and leaves the default generator
+where torch's is left. ``iter(loader)`` makes the epoch's sampler iterator (our samplers
+draw nothing yet), then draws the base seed ``torch.empty((), dtype=torch.int64).random_()``
+from ``generator`` (the default one when None): the workers are seeded with
+``base_seed + worker_id``, as torch's, and it is drawn without workers too. The shuffle is
+``RandomSampler``'s: a seed from the default generator when ``generator`` is None (then a
+fresh generator draws the permutation), else the permutation from ``generator``, drawn when
+the first batch is asked for (with workers, when they are handed their first tasks, at
+``iter(loader)``). A persistent loader's later epochs draw no new base seed, as torch's.
+The same seed gives the same batches, with or without workers.
 
     >>> from chainrule.data import TensorDataset
     >>> X, y = cr.randn(10, 3), cr.arange(10)
@@ -31,11 +40,12 @@ import numbers
 import queue
 import time
 
-from .. import backend
 from .collate import default_collate, default_convert
 from .dataset import IterableDataset
 from .fetch import make_fetcher
-from .sampler import BatchSampler, RandomSampler, SequentialSampler, _check_generator
+from .sampler import (
+    BatchSampler, RandomSampler, SequentialSampler, _check_generator, torch_seed,
+)
 from .worker import worker_loop
 
 # How often the main process, waiting for a batch, checks that its workers are alive (s).
@@ -154,14 +164,16 @@ class DataLoader:
         return iter(self.batch_sampler)
 
     def _base_seed(self) -> int:
-        # Drawn at every epoch's start, with or without workers (as PyTorch), so that the
-        # shuffle that follows is the same whatever num_workers is.
-        return int(backend.rng_of(self.generator).integers(0, 2**62))
+        # torch's _BaseDataLoaderIter draws it when an iterator is made, with or without
+        # workers, so the shuffle that follows is the same whatever num_workers is.
+        return torch_seed(self.generator)
 
     def __iter__(self):
         if self.num_workers == 0:
+            # torch's order: the index sampler's iterator, the base seed, the fetcher.
+            tasks = self._tasks()
             self._base_seed()  # drawn and unused: the generator advances as with workers
-            return _single_process(self)
+            return _single_process(self._new_fetcher(), tasks)
         if self.persistent_workers:
             if self._iterator is None or self._iterator.closed:
                 self._iterator = _MultiProcessIter(self)
@@ -281,9 +293,8 @@ def _context(context, num_workers):
     return context
 
 
-def _single_process(loader):
-    fetcher = loader._new_fetcher()
-    for index in loader._tasks():
+def _single_process(fetcher, tasks):
+    for index in tasks:
         try:
             batch = fetcher.fetch(index)
         except StopIteration:  # an iterable dataset's stream is over
@@ -308,6 +319,10 @@ class _MultiProcessIter:
         context = loader.multiprocessing_context or multiprocessing.get_context()
         self._results = context.Queue()
         self._index_queues, self._workers = [], []
+        # torch's _BaseDataLoaderIter makes (and its multiprocessing iterator then drops) one
+        # sampler iterator before drawing the base seed: a sampler that draws in __iter__
+        # draws there too. Ours draw nothing until asked for an index.
+        loader._tasks()
         base_seed = loader._base_seed()
         n = loader.num_workers
         try:

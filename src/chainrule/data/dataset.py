@@ -18,6 +18,8 @@ samples, in one fancy-index per tensor: that is what makes ``DataLoader`` fast.
 from __future__ import annotations
 
 import math
+import numbers
+import warnings
 
 import numpy as np
 
@@ -223,12 +225,23 @@ class ConcatDataset(Dataset):
 
 def _lengths(total: int, lengths) -> list[int]:
     lengths = list(lengths)
-    if lengths and all(isinstance(x, float) and 0 <= x <= 1 for x in lengths) \
-            and math.isclose(sum(lengths), 1.0, abs_tol=1e-6):
-        # Fractions, as PyTorch: floor each, then hand the remainder out round-robin.
+    numeric = all(isinstance(x, numbers.Real) for x in lengths)
+    as_torch = numeric and math.isclose(sum(lengths), 1) and sum(lengths) <= 1  # torch's test
+    if lengths and (as_torch or all(isinstance(x, float) for x in lengths)
+                    and math.isclose(sum(lengths), 1.0, abs_tol=1e-6)):
+        # Fractions, as PyTorch: floor each, then hand the remainder out round-robin. (We
+        # also take floats that sum to 1 within 1e-6, which torch refuses as lengths.)
+        for i, fraction in enumerate(lengths):
+            if not 0 <= fraction <= 1:
+                raise ValueError(f"random_split: fraction at index {i} is not between 0 "
+                                 f"and 1, got {fraction}")
         counts = [int(math.floor(total * f)) for f in lengths]
         for i in range(total - sum(counts)):
             counts[i % len(counts)] += 1
+        for i, count in enumerate(counts):
+            if count == 0:
+                warnings.warn(f"random_split: length of split at index {i} is 0; this "
+                              f"might result in an empty dataset", UserWarning, stacklevel=3)
         return counts
     if any(not isinstance(x, (int, np.integer)) or x < 0 for x in lengths):
         raise ValueError(f"random_split: lengths must be non-negative ints or fractions summing "
@@ -242,12 +255,16 @@ def _lengths(total: int, lengths) -> list[int]:
 def random_split(dataset, lengths, generator=None):
     """Cut ``dataset`` at random into ``Subset``s of the given lengths (or fractions).
 
+    As torch: one ``randperm(len(dataset))`` from ``generator`` (the default generator when
+    None), cut in order; fractions become ``floor(fraction * len(dataset))`` each, the
+    remainder handed out one by one from the first part on.
+
         >>> parts = random_split(range(10), [7, 3], generator=cr.Generator().manual_seed(1))
         >>> [len(p) for p in parts]
         [7, 3]
     """
     counts = _lengths(len(dataset), lengths)
-    perm = backend.rng_of(generator).permutation(len(dataset))
+    perm = backend.rng_of(generator).draw_perm(sum(counts))
     bounds = np.cumsum([0] + counts)
     return [Subset(dataset, perm[a:b]) for a, b in zip(bounds[:-1], bounds[1:])]
 

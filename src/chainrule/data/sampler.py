@@ -1,9 +1,18 @@
 """Samplers: the order in which a DataLoader visits a map-style dataset (torch.utils.data's).
 
 A sampler yields dataset indices; a ``BatchSampler`` groups them into lists. The built-in
-samplers also know their whole epoch as ONE int64 array (``_indices``), so that the
-DataLoader cuts batches with slices instead of a Python loop over samples; iterating them
-yields plain ints, as PyTorch's do, and a subclass that overrides ``__iter__`` is iterated.
+samplers also hand out their epoch as int64 arrays (``_chunks``: one per ``randperm`` or
+``randint`` call of torch's ``__iter__``), so that the DataLoader cuts batches with slices
+instead of a Python loop over samples; iterating them yields plain ints, as PyTorch's do,
+and a subclass that overrides ``__iter__`` is iterated.
+
+The random ones draw what torch 2.13's draw, in the same order, from the same generators
+(with the default ``kind="torch"`` generators those are torch's numbers, bit for bit), and
+as lazily: nothing at ``iter(sampler)``, each chunk when its first index is asked for, and
+what torch draws after the last index when the iterator is run to its end. So
+``cr.manual_seed(s)`` before a shuffled epoch gives torch's order and leaves the default
+generator where torch leaves its own. A ``kind="numpy"`` generator takes the same path
+with NumPy's draws (its own numbers, not torch's).
 
     >>> list(BatchSampler(SequentialSampler(range(5)), batch_size=2, drop_last=False))
     [[0, 1], [2, 3], [4]]
@@ -33,20 +42,43 @@ def _is_positive_int(value) -> bool:
     return isinstance(value, numbers.Integral) and not isinstance(value, bool) and value > 0
 
 
-def _iter_indices(self):
-    """``__iter__`` of the built-in samplers: the epoch's index array, as Python ints."""
-    return iter(self._indices().tolist())
+def torch_seed(generator=None) -> int:
+    """``int(torch.empty((), dtype=torch.int64).random_(generator=generator).item())``.
+
+    One 64-bit draw (two words, the first one high) modulo 2**63: the seed torch's
+    ``RandomSampler`` seeds its own generator with, and the DataLoader's base seed.
+    """
+    return int(backend.rng_of(generator).draw_int(0, 2**63, (), np.int64))
+
+
+def _iter_chunks(self):
+    """``__iter__`` of the built-in samplers: their chunks' indices, as Python ints.
+
+    A generator, as torch's ``__iter__`` is: ``iter(sampler)`` draws nothing.
+    """
+    for chunk in self._chunks():
+        yield from chunk.tolist()
+
+
+def epoch_chunks(sampler):
+    """The indices ``sampler`` yields this epoch as an iterator of int64 arrays, or None.
+
+    Each array is drawn when it is asked for, where torch's ``__iter__`` draws it. None
+    when the sampler is not one of ours (or a subclass overrides ``__iter__``): the caller
+    then iterates it.
+    """
+    if type(sampler).__iter__ is _iter_chunks:
+        return sampler._chunks()
+    return None
 
 
 def epoch_indices(sampler):
-    """The indices ``sampler`` yields this epoch as one int64 array, or None.
-
-    None when the sampler is not one of ours (or a subclass overrides ``__iter__``): the
-    caller then iterates it. Drawing the array draws the epoch's randomness once.
-    """
-    if type(sampler).__iter__ is _iter_indices:
-        return sampler._indices()
-    return None
+    """The indices ``sampler`` yields this epoch as one int64 array (all of its draws made
+    now), or None when the sampler is not one of ours (see ``epoch_chunks``)."""
+    chunks = epoch_chunks(sampler)
+    if chunks is None:
+        return None
+    return np.concatenate([np.empty(0, np.int64), *chunks])
 
 
 class Sampler:
@@ -75,10 +107,10 @@ class SequentialSampler(Sampler):
     def __init__(self, data_source):
         self.data_source = data_source
 
-    def _indices(self):
-        return np.arange(len(self.data_source), dtype=np.int64)
+    def _chunks(self):
+        yield np.arange(len(self.data_source), dtype=np.int64)
 
-    __iter__ = _iter_indices
+    __iter__ = _iter_chunks
 
     def __len__(self):
         return len(self.data_source)
@@ -90,6 +122,15 @@ class RandomSampler(Sampler):
     Without replacement, ``num_samples`` (default ``len(data_source)``) may exceed the size:
     whole permutations follow each other, the last one cut short. With replacement, indices
     are drawn uniformly and independently.
+
+    The draws are torch's (``torch/utils/data/sampler.py``): without a ``generator``, the
+    first index asked for draws a seed from the default generator
+    (``torch.empty((), dtype=torch.int64).random_()``, see ``torch_seed``) and the epoch
+    is drawn from a new generator (of the default one's kind) seeded with it; so an epoch
+    advances the default generator by that one draw. Then ``randperm(n)`` for each pass
+    over the data, plus one more for the cut-short rest (drawn, and unused, even when
+    ``num_samples`` is a multiple of ``n``); with replacement, ``randint(n)`` in chunks of
+    32 and one of ``num_samples % 32``.
 
         >>> len(RandomSampler(range(10), replacement=True, num_samples=25))
         25
@@ -112,20 +153,27 @@ class RandomSampler(Sampler):
         # Read each time: the dataset may grow between epochs.
         return len(self.data_source) if self._num_samples is None else self._num_samples
 
-    def _indices(self):
+    def _chunks(self):
+        # torch's __iter__, line for line; each yield is one of its randperm/randint calls.
         n, count = len(self.data_source), int(self.num_samples)
-        rng = backend.rng_of(self.generator)
+        generator = self.generator
+        if generator is None:
+            seed = torch_seed()
+            generator = backend.Generator(kind=backend.default_generator.kind)
+            generator.manual_seed(seed)
+        rng = backend.rng_of(generator)
+        if n == 0:  # torch: randint refuses the range, or num_samples // n divides by zero
+            raise ValueError("RandomSampler: cannot draw samples from an empty dataset")
         if self.replacement:
-            if n == 0:
-                raise ValueError("RandomSampler: cannot draw samples from an empty dataset")
-            return rng.integers(0, n, size=count, dtype=np.int64)
-        whole, rest = divmod(count, n)
-        parts = [rng.permutation(n) for _ in range(whole)]
-        if rest:
-            parts.append(rng.permutation(n)[:rest])
-        return np.concatenate(parts).astype(np.int64, copy=False)
+            for _ in range(count // 32):
+                yield rng.draw_int(0, n, (32,), np.int64)
+            yield rng.draw_int(0, n, (count % 32,), np.int64)
+        else:
+            for _ in range(count // n):
+                yield rng.draw_perm(n)
+            yield rng.draw_perm(n)[:count % n]
 
-    __iter__ = _iter_indices
+    __iter__ = _iter_chunks
 
     def __len__(self):
         return self.num_samples
@@ -146,6 +194,9 @@ def _as_index_array(owner: str, indices):
 class SubsetRandomSampler(Sampler):
     """The given ``indices`` in a random order (a new one each epoch), without replacement.
 
+    As torch: one ``randperm(len(indices))`` from ``generator`` (the default generator
+    itself when None, no seed drawn first), when the first index is asked for.
+
         >>> sorted(SubsetRandomSampler([7, 3, 5]))
         [3, 5, 7]
     """
@@ -155,11 +206,10 @@ class SubsetRandomSampler(Sampler):
         self.generator = _check_generator("SubsetRandomSampler", generator)
         self._index_array = _as_index_array("SubsetRandomSampler", indices)
 
-    def _indices(self):
-        perm = backend.rng_of(self.generator).permutation(len(self._index_array))
-        return self._index_array[perm]
+    def _chunks(self):
+        yield self._index_array[backend.rng_of(self.generator).draw_perm(len(self._index_array))]
 
-    __iter__ = _iter_indices
+    __iter__ = _iter_chunks
 
     def __len__(self):
         return len(self.indices)
@@ -194,7 +244,7 @@ class WeightedRandomSampler(Sampler):
         self.replacement = replacement
         self.generator = _check_generator("WeightedRandomSampler", generator)
 
-    def _indices(self):
+    def _chunks(self):
         w = self.weights._array
         # torch.multinomial refuses these when it draws; so do we (at iteration, as it does).
         if not np.all(np.isfinite(w)) or np.any(w < 0):
@@ -208,13 +258,31 @@ class WeightedRandomSampler(Sampler):
             raise RuntimeError(f"WeightedRandomSampler: cannot draw {self.num_samples} samples "
                                f"without replacement from {len(w)} weights")
         # torch.multinomial's draws, from the generator's own streams (torch's by default).
-        return backend.rng_of(self.generator).draw_multinomial(
+        yield backend.rng_of(self.generator).draw_multinomial(
             w, self.num_samples, self.replacement).astype(np.int64)
 
-    __iter__ = _iter_indices
+    __iter__ = _iter_chunks
 
     def __len__(self):
         return self.num_samples
+
+
+def _cut_batches(chunks, size, drop_last):
+    """Batches of ``size`` indices cut from the int64 arrays ``chunks`` yields, pulling the
+    next array only when the indices held do not fill a batch."""
+    pieces, held = [], 0
+    for chunk in chunks:
+        pieces.append(chunk)
+        held += len(chunk)
+        if held < size:
+            continue
+        order = np.concatenate(pieces)
+        stop = held - held % size
+        for start in range(0, stop, size):
+            yield order[start:start + size]
+        pieces, held = [order[stop:]], held - stop
+    if held and not drop_last:
+        yield np.concatenate(pieces)
 
 
 class BatchSampler(Sampler):
@@ -237,14 +305,17 @@ class BatchSampler(Sampler):
         self.drop_last = drop_last
 
     def batches(self):
-        """The epoch's batches: int64 arrays cut from one index array when the sampler is
-        one of ours (no Python loop over samples), else lists read from ``iter(sampler)``."""
-        order = epoch_indices(self.sampler)
+        """The epoch's batches: int64 arrays cut from the sampler's chunks when it is one of
+        ours (no Python loop over samples), else lists read from ``iter(sampler)``.
+
+        A chunk is drawn when the batch being filled needs its first index, and the sampler
+        is run to its end only when a batch is asked for past its last full one: the draws
+        happen where torch's ``BatchSampler``, taking one index at a time, makes them.
+        """
+        chunks = epoch_chunks(self.sampler)
         size = self.batch_size
-        if order is not None:
-            stop = len(order) - len(order) % size if self.drop_last else len(order)
-            for start in range(0, stop, size):
-                yield order[start:start + size]
+        if chunks is not None:
+            yield from _cut_batches(chunks, size, self.drop_last)
             return
         batch = []
         for index in self.sampler:
