@@ -176,3 +176,55 @@ def test_random_without_bounds_draws_as_torch(dtype):
         np.testing.assert_array_equal(cr.rand(3)._array, torch.rand(3).numpy())
     with pytest.raises(TypeError, match="give the bounds"):
         cr.empty(2, dtype=cr.int32).random_()
+
+
+OUT_CALLS = [
+    ("matmul", lambda m, a, b: (a, b.T), (2, 3), (2, 3)),
+    ("mul", lambda m, a, b: (a, b), (2, 3), (2, 3)),
+    ("add", lambda m, a, b: (a, b), (2, 3), (3,)),
+    ("sub", lambda m, a, b: (a, 2.0), (2, 3), (3,)),
+    ("exp", lambda m, a, b: (a,), (4,), (1,)),
+    ("sum", lambda m, a, b: (a, 0), (3, 2), (1,)),
+    ("cat", lambda m, a, b: ([a, b],), (2,), (3,)),
+    ("stack", lambda m, a, b: ([a, b],), (3,), (3,)),
+    ("clamp", lambda m, a, b: (a, -0.5, 0.5), (5,), (1,)),
+]
+
+
+@pytest.mark.parametrize("case", OUT_CALLS, ids=[c[0] for c in OUT_CALLS])
+def test_out_argument_as_torch(case):
+    """The tensors tutorial: ``torch.matmul(tensor, tensor.T, out=y3)``."""
+    name, args, sa, sb = case
+    rng = np.random.default_rng(0)
+    a, b = rng.standard_normal(sa).astype(np.float32), rng.standard_normal(sb).astype(np.float32)
+    theirs = torch.empty(0)
+    getattr(torch, name)(*args(torch, torch.tensor(a), torch.tensor(b)), out=theirs)
+    ours = cr.empty(0)  # no elements: resized without a warning
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        returned = getattr(cr, name)(*args(cr, cr.tensor(a), cr.tensor(b)), out=ours)
+    assert returned is ours
+    np.testing.assert_allclose(ours._array, theirs.numpy(), rtol=1e-6)
+    same = cr.zeros(tuple(theirs.shape))  # the right shape: written in place, memory kept
+    ptr = same.data_ptr()
+    getattr(cr, name)(*args(cr, cr.tensor(a), cr.tensor(b)), out=same)
+    assert same.data_ptr() == ptr
+    np.testing.assert_allclose(same._array, theirs.numpy(), rtol=1e-6)
+
+
+def test_out_argument_refusals_as_torch():
+    with pytest.warns(UserWarning, match="An output with one or more elements was resized"):
+        out = cr.add(cr.ones(2), 1, out=cr.empty(5))
+    assert out.shape == (2,)
+    with pytest.raises(RuntimeError, match="don't support automatic differentiation"):
+        torch.add(torch.ones(2, requires_grad=True), 1, out=torch.empty(2))
+    with pytest.raises(RuntimeError, match="don't support automatic differentiation"):
+        cr.add(cr.ones(2, requires_grad=True), 1, out=cr.empty(2))
+    with cr.no_grad():  # no graph to record: torch allows it
+        cr.mul(cr.ones(2, requires_grad=True), 3, out=cr.empty(2))
+    with pytest.raises(RuntimeError, match="can't be cast to the desired output type"):
+        torch.add(torch.ones(2), 1.5, out=torch.empty(2, dtype=torch.int64))
+    with pytest.raises(RuntimeError, match="can't be cast to the desired output type"):
+        cr.add(cr.ones(2), 1.5, out=cr.empty(2, dtype=cr.int64))
+    assert cr.subtract(cr.ones(2), 1).tolist() == torch.subtract(torch.ones(2), 1).tolist()
+    assert cr.multiply(cr.ones(2), 3).tolist() == torch.multiply(torch.ones(2), 3).tolist()

@@ -100,6 +100,13 @@ def __getattr__(name):
     raise AttributeError(f"module 'chainrule' has no attribute {name!r}")
 
 
+from . import out_argument as _out_argument  # noqa: E402 - after every public name
+
+for _name in _out_argument.FUNCTIONS:  # torch's out= on the public names only
+    globals()[_name] = _out_argument.with_out(globals()[_name])
+del _name
+
+
 # The public surface: every public name imported above, the public subpackages below and the
 # lazy ones. Any other module here (creation, tensor, promotion, ...) is internal: Python sets
 # it as an attribute when it is imported, but it is not listed. cr.linalg is kept free for a

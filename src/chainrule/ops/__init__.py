@@ -23,6 +23,7 @@ Where each family lives (see docs/contributing.md to add one):
 from .arithmetic import (  # noqa: F401
     add, div, divide, floor_divide, fmod, mul, neg, pow, remainder, square, sub, true_divide,
 )
+subtract, multiply = sub, mul  # torch's aliases
 from .activation import elu, gelu, leaky_relu, relu, sigmoid, silu, softplus, tanh  # noqa: F401
 from .comparison import (  # noqa: F401
     allclose, eq, equal, ge, gt, isclose, isfinite, isinf, isnan, le, logical_and, logical_not,
