@@ -18,6 +18,7 @@ import numpy as np
 from . import backend
 from .autograd import grad_mode as _grad_mode
 from .tensor import Tensor, _make
+from .errors import InvalidArgument
 
 
 def _shape(size, name):
@@ -170,7 +171,7 @@ def arange(start, end=None, step=1, dtype=None, requires_grad=False, device=None
         is_int = all(isinstance(v, (int, np.integer)) for v in (start, end, step))
         dtype = np.dtype(np.int64) if is_int else backend.default_float
     if step == 0:
-        raise ValueError("arange: step must be nonzero")
+        raise InvalidArgument("arange: step must be nonzero")
     xp, device = _xp(device)
     return _finish(xp.arange(start, end, step).astype(dtype), requires_grad, device)
 
@@ -242,7 +243,7 @@ def randint(low, high=None, size=(), generator=None, dtype=None, requires_grad=F
     elif isinstance(high, (tuple, list)) and size == ():  # randint(high, size), positional
         low, high, size = 0, low, high
     if high <= low:
-        raise ValueError(f"randint: high ({high}) must be greater than low ({low})")
+        raise InvalidArgument(f"randint: high ({high}) must be greater than low ({low})")
     dtype = backend.to_dtype(dtype) or np.dtype(np.int64)
     return _draw("randint", "draw_int", (low, high, _shape((size,), "randint"), dtype),
                  generator, requires_grad, device)

@@ -20,6 +20,7 @@ import numpy as np
 from . import aliases, backend
 from .backend.host_blas import add_scaled
 from .printing import format_array
+from . import errors as _errors
 from .size import Size
 
 _new = object.__new__
@@ -42,8 +43,8 @@ def _make(data, requires_grad=False, grad_fn=None):
 
 # random_()'s upper bounds (exclusive): the integers each dtype holds exactly, as torch's
 # (checked draw for draw; int32, whose torch draws take another path, is not among them).
-_FULL_RANDOM_RANGE = {np.dtype(np.int64): 2 ** 63, np.dtype(np.int16): 2 ** 15, np.dtype(np.int8): 2 ** 7,
-                      np.dtype(np.uint8): 2 ** 8, np.dtype(np.bool_): 2,
+_FULL_RANDOM_RANGE = {np.dtype(np.int64): 2 ** 63, np.dtype(np.int16): 2 ** 15,
+                      np.dtype(np.int8): 2 ** 7, np.dtype(np.uint8): 2 ** 8, np.dtype(np.bool_): 2,
                       np.dtype(np.float64): 2 ** 53 + 1, np.dtype(np.float32): 2 ** 24 + 1,
                       np.dtype(np.float16): 2 ** 11 + 1}
 
@@ -429,8 +430,8 @@ class Tensor:
         if _grad_mode.state.capture is not None:  # a value read while compiling: refused
             _grad_mode.state.capture.refuse(self, 'item')
         if self._array.size != 1:
-            raise ValueError(f"item: only one-element tensors can be converted, got shape "
-                             f"{self._array.shape}")
+            raise _errors.InvalidArgument(
+                f"item: only one-element tensors can be converted, got shape {self._array.shape}")
         return self._array.item()
 
     def tolist(self):
@@ -910,9 +911,9 @@ class Tensor:
         try:
             self._array[index] = value
         except ValueError as exc:
-            raise ValueError(f"setitem: cannot write a value of shape "
-                             f"{tuple(getattr(value, 'shape', ()))} into tensor of shape "
-                             f"{tuple(self.shape)} at {index!r}: {exc}") from None
+            raise _errors.InvalidArgument(
+                f"setitem: cannot write a value of shape {tuple(getattr(value, 'shape', ()))} "
+                f"into tensor of shape {tuple(self.shape)} at {index!r}: {exc}") from None
 
     # --- operators ------------------------------------------------------------------------
     def __add__(self, other):
@@ -1661,8 +1662,9 @@ def _check_writable_shape(name, value_shape, shape):
     ok = len(value_shape) <= len(shape) and all(
         v == 1 or v == s for v, s in zip(reversed(value_shape), reversed(shape)))
     if not ok:
-        raise ValueError(f"{name}: a value of shape {tuple(value_shape)} cannot be written into "
-                         f"a tensor of shape {tuple(shape)} (it must broadcast to it)")
+        raise _errors.InvalidArgument(
+            f"{name}: a value of shape {tuple(value_shape)} cannot be written into a tensor of "
+            f"shape {tuple(shape)} (it must broadcast to it)")
 
 
 def _refuse_partial_overlap(name, out, src):

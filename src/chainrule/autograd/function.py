@@ -32,6 +32,7 @@ from ..backend import get_array_module
 from ..tensor import Tensor, _make
 from . import grad_mode
 from . import tracing as _trace
+from ..errors import InvalidArgument, InvalidType
 
 _new = object.__new__
 _state = grad_mode.state
@@ -376,9 +377,13 @@ def _named_error(name, exc, args):
     zero in an op's arithmetic is a bad value (ValueError), not a crash of the caller.
     """
     msg = str(exc)
-    if msg.startswith(f"{name}:") and type(exc) in _ERROR_CLASSES:
-        return exc
+    if msg.startswith(f"{name}:") and (type(exc) in _ERROR_CLASSES
+                                       or type(exc).__module__.startswith("chainrule.")):
+        return exc  # raised by chainrule itself, named already
     cls = next((c for c in _ERROR_CLASSES if isinstance(exc, c)), ValueError)
+    # NumPy's complaints (shapes that do not broadcast or reshape, a ufunc with no loop for
+    # a dtype) are RuntimeErrors in torch: ours are both (``chainrule.errors``).
+    cls = {ValueError: InvalidArgument, TypeError: InvalidType}.get(cls, cls)
     if msg.startswith(f"{name}:"):
         return cls(msg)
     return cls(f"{name}: {msg} (inputs: {_describe(args)})")

@@ -25,6 +25,7 @@ from .. import backend
 from ..autograd import grad_mode
 from ..tensor import Tensor
 from .parameter import Buffer, Parameter
+from ..errors import MissingMethod
 
 _IncompatibleKeys = namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])
 
@@ -120,7 +121,8 @@ class Module:
         object.__setattr__(self, "_forward_pre_hooks_with_kwargs", set())
 
     def forward(self, *args, **kwargs):
-        raise TypeError(f"{type(self).__name__} has no forward(); define one")
+        raise MissingMethod(f'Module [{type(self).__name__}] is missing the required "forward" '
+                            "function: define forward()")
 
     # --- calling ---------------------------------------------------------------------------
     def __call__(self, *args, **kwargs):

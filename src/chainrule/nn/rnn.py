@@ -30,6 +30,7 @@ from .functional.rnn import input_projection, recurrent
 from .module import Module
 from .parameter import Parameter
 from .utils.rnn import PackedSequence, packed_coordinates
+from ..errors import InvalidArgument
 
 _GATES = {"RNN_TANH": 1, "RNN_RELU": 1, "LSTM": 4, "GRU": 3}
 
@@ -192,7 +193,7 @@ class RNNBase(Module):
                 x = x.transpose(0, 1)
         T, B = x.shape[0], x.shape[1]
         if x.shape[-1] != self.input_size:
-            raise ValueError(f"{name}: input.size(-1) must be equal to input_size. Expected "
+            raise InvalidArgument(f"{name}: input.size(-1) must be equal to input_size. Expected "
                              f"{self.input_size}, got {x.shape[-1]} (input shape "
                              f"{tuple(input.data.shape if packed else input.shape)})")
         if T == 0:

@@ -22,6 +22,7 @@ from ..tensor import Tensor
 from . import either
 from .reduce import normalize_dim
 from .either import wants as _wants
+from ..errors import InvalidArgument, InvalidIndex, InvalidType
 
 
 def index_key(key):
@@ -248,8 +249,8 @@ def check_index_range(name, index, size, axis):
         low, high = index.min(), index.max()
         if low < 0 or high >= size:
             bad = int(low if low < 0 else high)
-            raise IndexError(f"{name}: index {bad} is out of bounds for dim {axis} with size "
-                             f"{size}")
+            raise InvalidIndex(f"{name}: index {bad} is out of bounds for dim {axis} with size "
+                               f"{size}")
 
 
 class Gather(Op):
@@ -520,7 +521,7 @@ def one_hot(labels, num_classes=-1):
     """Integer labels to int64 one-hot rows, as ``F.one_hot``."""
     data = either.array_of(labels)
     if data.dtype.kind not in "iu":
-        raise TypeError(f"one_hot: labels must be integers, got dtype {data.dtype}")
+        raise InvalidType(f"one_hot: labels must be integers, got dtype {data.dtype}")
     if num_classes < 0:  # the width is read from the labels
         tracing.reads_values("one_hot", "reads num_classes from the labels' values in Python "
                                         "(pass num_classes)")
@@ -537,6 +538,6 @@ class OneHot(Op):
 
     def forward(self, data, n):
         if data.size and (data.min() < 0 or data.max() >= n):
-            raise ValueError(f"one_hot: labels must lie in [0, {n}), got min {data.min()} "
+            raise InvalidArgument(f"one_hot: labels must lie in [0, {n}), got min {data.min()} "
                              f"max {data.max()}")
         return get_array_module(data).eye(n, dtype=np.int64)[data]

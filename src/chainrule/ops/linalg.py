@@ -20,6 +20,7 @@ from ..promotion import check_same_dtype
 from ..autograd.function import Op
 from ..tensor import Tensor
 from . import either
+from ..errors import InvalidArgument
 
 
 def _shape(x):
@@ -33,7 +34,8 @@ def check_matmul(name, a_shape, b_shape):
     k_a = a_shape[-1]
     k_b = b_shape[0] if len(b_shape) == 1 else b_shape[-2]
     if k_a != k_b:
-        raise ValueError(f"{name}: shapes {a_shape} and {b_shape} are not aligned ({k_a} != {k_b})")
+        raise InvalidArgument(f"{name}: shapes {a_shape} and {b_shape} are not aligned "
+                              f"({k_a} != {k_b})")  # the design's wording (DESIGN.md)
 
 
 class MatMul(Op):
@@ -92,11 +94,11 @@ def mm(input, mat2):  # noqa: A002 - PyTorch's argument names
 
 def dot(input, tensor):  # noqa: A002 - PyTorch's argument names
     if len(_shape(input)) != 1 or len(_shape(tensor)) != 1:
-        raise ValueError(f"dot: expected 1-D tensors, got shapes {_shape(input)} and "
-                         f"{_shape(tensor)}")
+        raise InvalidArgument(f"dot: expected 1-D tensors, got shapes {_shape(input)} and "
+                              f"{_shape(tensor)}")
     if _shape(input) != _shape(tensor):
-        raise ValueError(f"dot: shapes {_shape(input)} and {_shape(tensor)} must have the same "
-                         "number of elements")
+        raise InvalidArgument(f"dot: shapes {_shape(input)} and {_shape(tensor)} must have the "
+                              "same number of elements")
     return matmul(input, tensor)
 
 

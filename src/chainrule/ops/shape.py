@@ -23,6 +23,7 @@ from ..size import Size
 from ..tensor import Tensor
 from . import either
 from .reduce import normalize_dim, normalize_dims
+from ..errors import InvalidArgument
 
 
 def _shape_arg(shape):
@@ -266,8 +267,8 @@ def cat(tensors, dim=0):
     for i, t in enumerate(tensors):
         if t.ndim != ref.ndim or any(a != b for j, (a, b) in enumerate(zip(t.shape, ref.shape))
                                      if j != axis):
-            raise ValueError(f"cat: tensor {i} has shape {tuple(t.shape)}, which does not match "
-                             f"{tuple(ref.shape)} outside dim {dim}")
+            raise InvalidArgument(f"cat: tensor {i} has shape {tuple(t.shape)}, which does not "
+                                  f"match {tuple(ref.shape)} outside dim {dim}")
     return Cat.apply(*tensors, axis)
 
 
@@ -281,8 +282,8 @@ def stack(tensors, dim=0):
         raise ValueError("stack: expected a non-empty list of tensors")
     for i, t in enumerate(tensors):
         if tuple(t.shape) != tuple(tensors[0].shape):
-            raise ValueError(f"stack: tensor {i} has shape {tuple(t.shape)}, expected "
-                             f"{tuple(tensors[0].shape)} like tensor 0")
+            raise InvalidArgument(f"stack: tensor {i} has shape {tuple(t.shape)}, expected "
+                                  f"{tuple(tensors[0].shape)} like tensor 0")
     axis = normalize_dim("stack", dim, tensors[0].ndim + 1)
     return Stack.apply(*tensors, axis)
 
@@ -311,7 +312,7 @@ def split(x, split_size_or_sections, dim=0):
 def chunk(x, chunks, dim=0):
     axis = normalize_dim("chunk", dim, x.ndim)
     if int(chunks) <= 0:
-        raise ValueError(f"chunk: chunks must be positive, got {chunks}")
+        raise InvalidArgument(f"chunk: chunks must be positive, got {chunks}")
     n = x.shape[axis]
     step = -(-n // int(chunks))
     return split(x, max(step, 1), axis)

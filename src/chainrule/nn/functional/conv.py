@@ -16,6 +16,7 @@ import functools
 
 from ...ops import conv as _conv
 from ...tensor import Tensor
+from ...errors import InvalidArgument
 
 
 def _batched(name, input, d):
@@ -26,8 +27,8 @@ def _batched(name, input, d):
         return input, False
     if input.ndim == d + 1:
         return input.unsqueeze(0), True
-    raise ValueError(f"{name}: expected a {d + 1}-D (unbatched) or {d + 2}-D (batched) input, "
-                     f"got shape {tuple(input.shape)}")
+    raise InvalidArgument(f"{name}: expected a {d + 1}-D (unbatched) or {d + 2}-D (batched) "
+                          f"input, got shape {tuple(input.shape)}")
 
 
 def _check_weight(name, input, weight, groups, d, transposed=False):

@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+from ...errors import InvalidArgument
 from ...ops.fused import linear  # one fused node (ops/fused/linear.py)
 from ...ops.linalg import matmul
 from ...tensor import Tensor
@@ -26,12 +27,12 @@ def bilinear(input1, input2, weight, bias=None):
         if not isinstance(x, Tensor):
             raise TypeError(f"bilinear: input{k} must be a Tensor, got {type(x).__name__}")
         if x.ndim == 0 or x.shape[-1] != weight.shape[k]:
-            raise ValueError(f"bilinear: input{k} of shape {tuple(x.shape)} does not match "
-                             f"weight size {weight.shape[k]} (weight shape "
-                             f"{tuple(weight.shape)})")
+            raise InvalidArgument(f"bilinear: input{k} of shape {tuple(x.shape)} does not "
+                                  f"match weight size {weight.shape[k]} (weight shape "
+                                  f"{tuple(weight.shape)})")
     if tuple(input1.shape[:-1]) != tuple(input2.shape[:-1]):
-        raise ValueError(f"bilinear: input1 {tuple(input1.shape)} and input2 "
-                         f"{tuple(input2.shape)} must agree in all but the last dim")
+        raise InvalidArgument(f"bilinear: input1 {tuple(input1.shape)} and input2 "
+                              f"{tuple(input2.shape)} must agree in all but the last dim")
     # (N, in1) @ (out, in1, in2) -> (out, N, in2); times x2 summed over in2 -> (out, N)
     y = (matmul(input1, weight) * input2).sum(-1)
     y = y.permute(*range(1, y.ndim), 0)

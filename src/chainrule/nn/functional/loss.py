@@ -23,6 +23,7 @@ from ...backend import device_of, get_array_module, to_device
 from ...ops.either import array_of
 from ...ops.index import gather
 from ...tensor import Tensor
+from ...errors import InvalidArgument, InvalidType
 
 
 __all__ = [
@@ -91,7 +92,7 @@ def huber_loss(input, target, reduction="mean", delta=1.0):
     """0.5 d^2 where |d| < delta, else delta (|d| - 0.5 delta), with d = input - target."""
     _warn_if_broadcast(input, target)
     if not delta > 0:  # torch refuses it; a negative delta would give negative losses
-        raise ValueError(f"huber_loss: delta must be positive, got {delta}")
+        raise InvalidArgument(f"huber_loss: delta must be positive, got {delta}")
     d = input - target
     ad = _ops.abs(d)
     small = ad < delta   # an op: a replay compares the new differences
@@ -103,7 +104,7 @@ def smooth_l1_loss(input, target, reduction="mean", beta=1.0):
     """0.5 d^2 / beta where |d| < beta, else |d| - 0.5 beta."""
     _warn_if_broadcast(input, target)
     if not beta >= 0:
-        raise ValueError(f"smooth_l1_loss: beta must be non-negative, got {beta}")
+        raise InvalidArgument(f"smooth_l1_loss: beta must be non-negative, got {beta}")
     d = input - target
     ad = _ops.abs(d)
     if beta == 0:
@@ -145,8 +146,8 @@ def binary_cross_entropy(input, target, weight=None, reduction="mean"):
     _check_same_shape("binary_cross_entropy", input, target)
     p = array_of(input)
     if p.size and (p.min() < 0 or p.max() > 1):
-        raise ValueError("binary_cross_entropy: all elements of input should be between 0 and 1 "
-                         f"(got min {p.min():.4g}, max {p.max():.4g})")
+        raise InvalidArgument("binary_cross_entropy: all elements of input should be between 0 "
+                              f"and 1 (got min {p.min():.4g}, max {p.max():.4g})")
     dtype = input.dtype
     t = _const(target, dtype)
     return _fused.BCE.apply(input, t, _const(weight, dtype), reduction)
@@ -166,7 +167,8 @@ def _class_rows(name, input, target, weight, ignore_index):
         x = x.permute(0, *range(2, x.ndim), 1).reshape(-1, C)
     t = array_of(target)   # dtype and shape only: the values are read by the op
     if t.dtype.kind not in "iu":
-        raise TypeError(f"{name}: target must be class indices (integers), got dtype {t.dtype}")
+        raise InvalidType(f"{name}: target must be class indices (integers), got dtype "
+                          f"{t.dtype}")
     expected = (input.shape[0],) + spatial if input.ndim > 1 else ()
     if t.shape != expected:
         raise ValueError(f"{name}: target shape {t.shape} does not match input shape "

@@ -23,6 +23,8 @@ from ...backend import get_array_module
 from ...tensor import Tensor, _make
 from .. import either
 from ..softmax import log_softmax_array, row_max, softmax
+from ...errors import InvalidArgument
+from ...promotion import NoKernelForDtype
 
 _ndarray = np.ndarray
 
@@ -191,8 +193,8 @@ def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean
     if logits.ndim < 1:
         raise ValueError("cross_entropy: input must have a class dimension")
     if logits.dtype.kind != "f":  # torch refuses; an int "loss" would be silently wrong
-        raise TypeError(f"cross_entropy: input (logits) must be floating point, got dtype "
-                        f"{input.dtype}")
+        raise NoKernelForDtype(f"cross_entropy: input (logits) must be floating point, got dtype "
+                               f"{input.dtype}")
     x = input if logits.ndim > 1 else input.reshape(1, -1)
     C = x._array.shape[1]
     t = either.array_of(target)
@@ -207,8 +209,8 @@ def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean
             raise ValueError(f"cross_entropy: weight must have shape ({C},), got {w.shape}")
     if t.dtype.kind == "f":  # class probabilities
         if t.shape != tuple(input.shape):  # as torch: one probability per logit
-            raise ValueError(f"cross_entropy: probability target shape {t.shape} must match "
-                             f"input shape {tuple(input.shape)}")
+            raise InvalidArgument(f"cross_entropy: probability target shape {t.shape} must "
+                                  f"match input shape {tuple(input.shape)}")
         t_rows = (t if input.ndim > 1 else t.reshape(1, -1))
         if t_rows.ndim > 2:
             t_rows = np.moveaxis(t_rows, 1, -1)
