@@ -228,3 +228,49 @@ def test_out_argument_refusals_as_torch():
         cr.add(cr.ones(2), 1.5, out=cr.empty(2, dtype=cr.int64))
     assert cr.subtract(cr.ones(2), 1).tolist() == torch.subtract(torch.ones(2), 1).tolist()
     assert cr.multiply(cr.ones(2), 3).tolist() == torch.multiply(torch.ones(2), 3).tolist()
+
+
+REPRS = [
+    lambda m, a: m.tensor(a, requires_grad=True) * 2,                      # grad_fn wraps
+    lambda m, a: m.tensor(a[0, :3], requires_grad=True) * 2,               # fits on the line
+    lambda m, a: m.tensor(a.astype(np.float64)),                           # dtype wraps
+    lambda m, a: m.tensor(a[:, :5], requires_grad=True).exp(),             # fits after "]]"
+    lambda m, a: m.tensor(a, dtype=m.float64, requires_grad=True) + 1,     # both, one line
+    lambda m, a: m.tensor(a[:, :2], dtype=m.float64, requires_grad=True) * 3,
+]
+
+
+@pytest.mark.parametrize("make", REPRS)
+def test_repr_suffixes_wrap_as_torch(make):
+    """GPT-from-scratch's ``print(wei[0])``: a suffix that would pass 80 columns goes on a
+    line of its own, as torch prints it."""
+    a = np.random.default_rng(0).standard_normal((2, 8)).astype(np.float32)
+    ours = repr(make(cr, a))
+    theirs = repr(make(torch, a)).replace("torch.", "chainrule.")
+    if len(max(theirs.split("\n"), key=len)) <= 76:  # our dtype name is 4 longer: same lines
+        assert ours == theirs
+    assert [line.strip()[:9] for line in ours.split("\n")] == \
+        [line.strip()[:9] for line in theirs.split("\n")]
+
+
+@pytest.mark.parametrize("call", ["x.max(1)", "x.min(0)", "x.sort(1)", "x.topk(1, 1)",
+                                  "x.median(1)", "m.aminmax(x)", "m.histogram(x.flatten(), 2)"])
+def test_return_types_print_as_torch(call):
+    x = [[1.0, 5.0], [7.0, 2.0]]
+    ours = eval(call, {"x": cr.tensor(x), "m": cr})
+    theirs = eval(call, {"x": torch.tensor(x), "m": torch})
+    assert repr(ours) == repr(theirs).replace("torch.", "chainrule.")
+    assert type(ours).__name__ == type(theirs).__name__ and len(ours) == len(theirs)
+    for i, field in enumerate(ours._fields):  # by name and by position, as torch's
+        assert getattr(ours, field) is ours[i]
+        np.testing.assert_allclose(np.asarray(getattr(ours, field).tolist()),
+                                   np.asarray(getattr(theirs, field).tolist()))
+
+
+def test_load_state_dict_result_prints_as_torch():
+    m, tm = cr.nn.Linear(2, 2), torch.nn.Linear(2, 2)
+    assert repr(m.load_state_dict(m.state_dict())) == \
+        repr(tm.load_state_dict(tm.state_dict())) == "<All keys matched successfully>"
+    ours = m.load_state_dict({"weight": m.weight.detach()}, strict=False)
+    theirs = tm.load_state_dict({"weight": tm.weight.detach()}, strict=False)
+    assert repr(ours) == repr(theirs) and ours.missing_keys == ["bias"]

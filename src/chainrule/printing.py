@@ -39,6 +39,23 @@ _PROFILES = {"default": (4, 1000, 3, 80), "short": (2, 1000, 2, 80),
              "full": (4, math.inf, 3, 80)}
 
 
+def with_suffixes(text, suffixes, indent):
+    """``text`` (the tensor's "tensor(..." so far) with ``suffixes`` (``dtype=...``,
+    ``grad_fn=...``) and the closing parenthesis, as torch lays them out: a suffix that would
+    take the last line past the line width goes on a line of its own, indented."""
+    parts = [text]
+    last = len(text) - text.rfind("\n") + 1
+    for suffix in suffixes:
+        if last + len(suffix) + 2 > LINEWIDTH:
+            parts.append(",\n" + " " * indent + suffix)
+            last = indent + len(suffix)
+        else:
+            parts.append(", " + suffix)
+            last += len(suffix) + 2
+    parts.append(")")
+    return "".join(parts)
+
+
 def set_printoptions(precision=None, threshold=None, edgeitems=None, linewidth=None,
                      profile=None, sci_mode=None):
     """How tensors print from now on, in every thread (as torch's, whose options are global

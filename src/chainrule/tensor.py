@@ -19,6 +19,7 @@ import numpy as np
 
 from . import aliases, backend
 from .backend.host_blas import add_scaled
+from . import printing as _printing
 from .printing import format_array
 from . import errors as _errors
 from .size import Size
@@ -503,7 +504,7 @@ class Tensor:
             extras.append(f"grad_fn={self.grad_fn!r}")
         elif self._requires_grad:
             extras.append("requires_grad=True")
-        return "tensor(" + body + "".join(", " + e for e in extras) + ")"
+        return _printing.with_suffixes("tensor(" + body, extras, len("tensor("))
 
     # --- conversion ------------------------------------------------------------------------
     def to(self, *args, **kwargs):

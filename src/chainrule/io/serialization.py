@@ -14,7 +14,7 @@ header's metadata. Loading never executes anything from the file: a pickle (what
     >>> ckpt["epoch"], sorted(ckpt["model"])
     (3, ['bias', 'weight'])
     >>> model.load_state_dict(ckpt["model"])
-    IncompatibleKeys(missing_keys=[], unexpected_keys=[])
+    <All keys matched successfully>
 
 Writes are atomic (``io.atomic``): a crash mid-write leaves the old file intact, a new file
 gets the umask's permissions and a replaced file keeps its own.

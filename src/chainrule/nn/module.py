@@ -23,11 +23,20 @@ import numpy as np
 
 from .. import backend
 from ..autograd import grad_mode
+from ..errors import MissingMethod
 from ..tensor import Tensor
 from .parameter import Buffer, Parameter
-from ..errors import MissingMethod
 
-_IncompatibleKeys = namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])
+
+class _IncompatibleKeys(namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])):
+    """What ``load_state_dict`` returns; printed as torch prints it when every key matched."""
+
+    __slots__ = ()
+
+    def __repr__(self):
+        if not self.missing_keys and not self.unexpected_keys:
+            return "<All keys matched successfully>"
+        return super().__repr__()
 
 # Hooks called around every module's forward (``register_module_forward_hook``).
 _global_forward_pre_hooks: "OrderedDict[int, object]" = OrderedDict()

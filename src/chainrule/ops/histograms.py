@@ -8,15 +8,14 @@ Counting is not differentiable: the results never require grad, as in PyTorch.
 
 from __future__ import annotations
 
-from collections import namedtuple
 
-from .. import backend
+from .. import backend, return_types
 from ..autograd import tracing
 from ..autograd.function import Op
 from ..promotion import check_float_input
 from ..tensor import Tensor, _make
 
-HistogramResult = namedtuple("HistogramResult", ["hist", "bin_edges"])
+HistogramResult = return_types.histogram
 
 
 def _float_data(name, x):
@@ -99,7 +98,9 @@ def histogram(input, bins=100, *, range=None, weight=None, density=False):  # no
     divides by the total and the bin widths so that the histogram integrates to 1.
 
         >>> cr.histogram(cr.tensor([0.0, 1.0, 4.0]), cr.tensor([0.0, 2.0, 4.0]))
-        HistogramResult(hist=tensor([2., 1.]), bin_edges=tensor([0., 2., 4.]))
+        chainrule.return_types.histogram(
+        hist=tensor([2., 1.]),
+        bin_edges=tensor([0., 2., 4.]))
     """
     tracing.reads_values("histogram", "computes the counts and edges from the tensor's "
                                       "values in Python")

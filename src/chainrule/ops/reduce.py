@@ -15,10 +15,10 @@ size 1. Gradients flow back by broadcasting the upstream gradient over the reduc
 from __future__ import annotations
 
 import math
-from collections import namedtuple
 
 import numpy as np
 
+from .. import return_types
 from ..aliases import torch_aliases
 from ..autograd.function import Op
 from ..backend import get_array_module
@@ -368,7 +368,7 @@ def amin(x, dim=None, keepdim=False):
     return Amin.apply(x, _dims("amin", x, dim), keepdim)
 
 
-MaxResult = namedtuple("MaxResult", ["values", "indices"])
+MaxResult, MinResult = return_types.max, return_types.min
 
 
 def _extreme(name, x, dim, keepdim, arg):
@@ -379,13 +379,14 @@ def _extreme(name, x, dim, keepdim, arg):
     normalize_dim(name, dim, x.ndim)  # a bad dim is reported as max's / min's
     if x.ndim == 0:  # the element itself, at index 0
         from .unary import clone  # noqa: PLC0415
-        return MaxResult(clone(x), _make(get_array_module(x._array).zeros((), dtype=np.int64)))
+        return (MaxResult if name == "max" else MinResult)(
+            clone(x), _make(get_array_module(x._array).zeros((), dtype=np.int64)))
     indices = arg(x, dim, keepdim=True)
     from .index import gather  # noqa: PLC0415 - values are gathered at the indices
     values = gather(x, dim, indices)
     if not keepdim:
         values, indices = values.squeeze(dim), indices.squeeze(dim)
-    return MaxResult(values, indices)
+    return (MaxResult if name == "max" else MinResult)(values, indices)
 
 
 @torch_aliases
@@ -505,7 +506,7 @@ def count_nonzero(x, dim=None):
     return _make(xp.asarray(xp.count_nonzero(data, axis=axis)).astype(xp.int64))
 
 
-AminmaxResult = namedtuple("AminmaxResult", ["min", "max"])
+AminmaxResult = return_types.aminmax
 
 
 def aminmax(x, *, dim=None, keepdim=False):

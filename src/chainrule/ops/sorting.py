@@ -17,19 +17,16 @@ to where each value came from (``Gather``'s backward), and double backward comes
 
 from __future__ import annotations
 
-from collections import namedtuple
-
 import numpy as np
 
 from ..aliases import torch_aliases
-from .. import backend
+from .. import backend, return_types
 from ..autograd.function import Op
 from ..tensor import Tensor, _make
 from .index import gather
 from .reduce import normalize_dim
 
-SortResult = namedtuple("SortResult", ["values", "indices"])
-TopKResult = namedtuple("TopKResult", ["values", "indices"])
+SortResult, TopKResult = return_types.sort, return_types.topk
 
 
 def _array(name, x):
@@ -98,7 +95,9 @@ def topk(x, k, dim=-1, largest=True, sorted=True):  # noqa: A002 - PyTorch's nam
     """The ``k`` largest (or smallest) elements along ``dim`` as ``(values, indices)``.
 
         >>> cr.topk(cr.tensor([1.0, 5.0, 3.0]), 2)
-        TopKResult(values=tensor([5., 3.]), indices=tensor([1, 2]))
+        chainrule.return_types.topk(
+        values=tensor([5., 3.]),
+        indices=tensor([1, 2]))
 
     The result is always sorted (PyTorch allows any order when ``sorted=False``).
     """
@@ -120,7 +119,7 @@ def msort(x):
     return sort(x, 0).values
 
 
-MedianResult = namedtuple("MedianResult", ["values", "indices"])
+MedianResult = return_types.median
 
 
 def _along(x, axis, k):
