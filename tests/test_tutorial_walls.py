@@ -274,3 +274,41 @@ def test_load_state_dict_result_prints_as_torch():
     ours = m.load_state_dict({"weight": m.weight.detach()}, strict=False)
     theirs = tm.load_state_dict({"weight": tm.weight.detach()}, strict=False)
     assert repr(ours) == repr(theirs) and ours.missing_keys == ["bias"]
+
+
+def test_grad_fn_name_as_torch():
+    """The basics tutorial prints ``loss.grad_fn.name()``; chainrule's messages use
+    ``grad_fn.name`` as the op's name, and both work."""
+    x, tx = cr.ones(2, 3, requires_grad=True), torch.ones(2, 3, requires_grad=True)
+    cases = [(lambda m, t: t * 2), (lambda m, t: t.cumsum(0)), (lambda m, t: t.sum()),
+             (lambda m, t: m.nn.functional.cross_entropy(t, m.tensor([0, 1]))),
+             (lambda m, t: t.exp())]
+    for f in cases:
+        ours, theirs = f(cr, x).grad_fn, f(torch, tx).grad_fn
+        assert ours.name() == theirs.name()
+        assert isinstance(ours.name, str) and f"{ours.name}" == str(ours.name)
+
+
+@pytest.mark.parametrize("index", ["t", "t[1:]", "t[2]", "t[:, 1]", "t[1:, 2:]", "t.T", "t.T[1]",
+                                   "t.reshape(-1)[3:]", "t[::2, 1]"])
+def test_storage_offset_as_torch(index):
+    ours = eval(index, {"t": cr.arange(12.0).reshape(3, 4)})
+    theirs = eval(index, {"t": torch.arange(12.0).reshape(3, 4)})
+    assert ours.storage_offset() == theirs.storage_offset()
+
+
+@pytest.mark.parametrize("shape,dim,keepdim", [((2, 7), 1, False), ((2, 7), 0, False),
+                                               ((4,), -1, False), ((3, 5, 6), 1, True),
+                                               ((), 0, False), ((5, 9), -1, True)])
+def test_mode_as_torch(shape, dim, keepdim):
+    """The most frequent value (the smallest on ties) and its last index, as torch.mode."""
+    a = np.random.default_rng(sum(shape)).integers(0, 4, shape).astype(np.float64)
+    x, tx = cr.tensor(a, requires_grad=True), torch.tensor(a, requires_grad=True)
+    ours, theirs = cr.mode(x, dim, keepdim), torch.mode(tx, dim, keepdim)
+    np.testing.assert_array_equal(ours.values._array, theirs.values.detach().numpy())
+    np.testing.assert_array_equal(ours.indices._array, theirs.indices.numpy())
+    g = np.random.default_rng(1).standard_normal(tuple(theirs.values.shape))
+    ours.values.backward(cr.tensor(g))
+    theirs.values.backward(torch.tensor(g))
+    np.testing.assert_array_equal(x.grad._array, tx.grad.numpy())
+    assert repr(x.mode(dim, keepdim)).startswith("chainrule.return_types.mode(")

@@ -29,5 +29,6 @@ min = return_type("min", ["values", "indices"])  # noqa: A001
 sort = return_type("sort", ["values", "indices"])
 topk = return_type("topk", ["values", "indices"])
 median = return_type("median", ["values", "indices"])
+mode = return_type("mode", ["values", "indices"])
 aminmax = return_type("aminmax", ["min", "max"])
 histogram = return_type("histogram", ["hist", "bin_edges"])

@@ -50,6 +50,11 @@ _FULL_RANDOM_RANGE = {np.dtype(np.int64): 2 ** 63, np.dtype(np.int16): 2 ** 15,
                       np.dtype(np.float16): 2 ** 11 + 1}
 
 
+def _address(arr) -> int:
+    """Where ``arr``'s first element lies in memory (host or device)."""
+    return arr.ctypes.data if type(arr) is _ndarray else int(arr.data.ptr)
+
+
 def _legacy_array(args, device):
     """The array of torch's legacy ``Tensor(*args)``: no argument, sizes (ints or a Size)
     give an uninitialized array of the default float dtype; one sequence or array gives its
@@ -377,10 +382,20 @@ class Tensor:
         return strides[_ops.reduce.normalize_dim("stride", dim, max(arr.ndim, 1))] \
             if arr.ndim else strides[dim]
 
+    def storage_offset(self) -> int:
+        """Elements between the start of the memory this tensor views and its first element
+        (0 for a tensor that owns its memory; ``t[1:]`` of a vector: 1), as torch's."""
+        arr = self._array
+        root = arr
+        while isinstance(root.base, type(arr)):
+            root = root.base
+        if root is arr:
+            return 0
+        return (_address(arr) - _address(root)) // arr.itemsize
+
     def data_ptr(self) -> int:
         """The address of the first element (for comparing storages, as in torch)."""
-        arr = self._array
-        return arr.ctypes.data if type(arr) is _ndarray else int(arr.data.ptr)
+        return _address(self._array)
 
     def is_complex(self) -> bool:
         return self._array.dtype.kind == "c"
@@ -1550,6 +1565,9 @@ class Tensor:
 
     def ravel(self):
         return _ops.ravel(self)
+
+    def mode(self, dim=-1, keepdim=False):
+        return _ops.mode(self, dim, keepdim)
 
     def flip(self, *args, dims=None):  # x.flip(0, 1), x.flip((0, 1)), x.flip(dims=[0])
         if dims is None:

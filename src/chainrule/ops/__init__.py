@@ -63,7 +63,9 @@ from .shape import (  # noqa: F401,E402
     diff, dsplit, dstack, hsplit, hstack, meshgrid, moveaxis, movedim, rot90, row_stack,
     tensor_split, tile, vsplit, vstack,
 )
-from .sorting import argsort, median, msort, quantile, sort, topk, unique  # noqa: F401,E402
+from .sorting import (  # noqa: F401,E402
+    argsort, median, mode, msort, quantile, sort, topk, unique,
+)
 from .histograms import bincount, histc, histogram  # noqa: F401,E402
 
 from .decompositions import cdist, det, inverse, kron, logdet, trace  # noqa: F401,E402

@@ -149,6 +149,41 @@ def median(x, dim=None, keepdim=False):
     return MedianResult(values, indices)
 
 
+def mode(x, dim=-1, keepdim=False):
+    """The most frequent value along ``dim`` (the smallest of equally frequent ones) and the
+    index of its last occurrence, as ``torch.mode``; the values are differentiable.
+
+        >>> cr.mode(cr.tensor([[1.0, 2.0, 2.0, 3.0], [5.0, 4.0, 4.0, 5.0]]), 1)
+        chainrule.return_types.mode(
+        values=tensor([2., 4.]),
+        indices=tensor([2, 2]))
+    """
+    from .index import gather  # noqa: PLC0415
+    data = _array("mode", x)
+    if data.ndim == 0:
+        return return_types.mode(x * 1, _make(backend.get_array_module(data).zeros((), np.int64)))
+    axis = normalize_dim("mode", dim, data.ndim)
+    xp = backend.get_array_module(data)
+    rows = xp.moveaxis(data, axis, -1)
+    n = rows.shape[-1]
+    if n == 0:
+        raise IndexError(f"mode: dim {dim} of shape {tuple(data.shape)} is empty")
+    order = xp.argsort(rows, axis=-1, kind="stable")  # equal values keep their order
+    ranked = xp.take_along_axis(rows, order, axis=-1)
+    pos = xp.arange(n)
+    starts = xp.concatenate([xp.ones(rows.shape[:-1] + (1,), bool),
+                             ranked[..., 1:] != ranked[..., :-1]], axis=-1)
+    ends = xp.concatenate([starts[..., 1:], xp.ones(rows.shape[:-1] + (1,), bool)], axis=-1)
+    run_start = xp.maximum.accumulate(xp.where(starts, pos, 0), axis=-1)
+    length = xp.where(ends, pos - run_start + 1, 0)  # a run's length, at its last element
+    best = xp.argmax(length, axis=-1)[..., None]  # the first longest: the smallest value
+    index = xp.moveaxis(xp.take_along_axis(order, best, axis=-1), -1, axis)  # keepdim shape
+    values = gather(x, axis, _make(index))
+    if not keepdim:
+        values, index = values.squeeze(axis), index.squeeze(axis)
+    return return_types.mode(values, _make(index))
+
+
 def quantile(x, q, dim=None, keepdim=False, *, interpolation="linear"):
     """The ``q``-quantiles (a number or a 1-D tensor in [0, 1]) of all elements or along
     ``dim``, interpolating between order statistics as torch does (``linear``, ``lower``,
