@@ -124,16 +124,7 @@ def mv(input, vec):  # noqa: A002 - PyTorch's argument names
 def addmv(input, mat, vec, *, beta=1, alpha=1):  # noqa: A002 - PyTorch's argument names
     """``beta * input + alpha * mv(mat, vec)``, ``input`` broadcast to the product's (n,);
     ``beta=0`` ignores the input (NaNs in it too), as torch."""
-    product = mv(mat, vec)
-    n = _shape(product)
-    if np.broadcast_shapes(_shape(input), n) != n:
-        raise RuntimeError(f"addmv: input of shape {_shape(input)} does not broadcast to the "
-                           f"product's {n}")
-    if alpha != 1:
-        product = product * alpha
-    if beta == 0:
-        return product
-    return (input if beta == 1 else input * beta) + product
+    return _scaled_sum("addmv", input, mv(mat, vec), beta, alpha)
 
 
 def inner(input, other):  # noqa: A002 - PyTorch's argument names
@@ -237,7 +228,7 @@ def addmm(input, mat1, mat2, *, beta=1, alpha=1):  # noqa: A002 - torch's argume
 
 
 def _scaled_sum(name, input, product, beta, alpha):
-    """``beta * input + alpha * product`` for baddbmm and addmm, ``input`` broadcasting to
+    """``beta * input + alpha * product`` for baddbmm, addmm and addmv, ``input`` broadcasting to
     the product; with ``beta=0`` the input is not read at all (torch's rule)."""
     try:
         fits = np.broadcast_shapes(_shape(input), _shape(product)) == _shape(product)
