@@ -312,3 +312,17 @@ def test_mode_as_torch(shape, dim, keepdim):
     theirs.values.backward(torch.tensor(g))
     np.testing.assert_array_equal(x.grad._array, tx.grad.numpy())
     assert repr(x.mode(dim, keepdim)).startswith("chainrule.return_types.mode(")
+
+
+def test_tensor_of_a_list_of_tensors_as_torch():
+    """One-element tensors in a list are numbers; longer ones are refused (``cr.stack``
+    joins tensors), as torch."""
+    for items in ([1.0, [2.0]], [1, 2], [[3.0], 4.0]):
+        ours = cr.tensor([cr.tensor(v) for v in items])
+        theirs = torch.tensor([torch.tensor(v) for v in items])
+        assert ours.tolist() == theirs.tolist()
+        assert str(ours.dtype).split(".")[-1] == str(theirs.dtype).split(".")[-1]
+    with pytest.raises(ValueError, match="only one element tensors"):
+        torch.tensor([torch.ones(2), torch.ones(2)])
+    with pytest.raises(ValueError, match="only one element tensors"):
+        cr.tensor([cr.ones(2), cr.ones(2)])

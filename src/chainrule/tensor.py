@@ -94,6 +94,8 @@ def as_array(data, dtype=None, device="cpu"):
     if type(data) is not _ndarray and hasattr(data, "dtype") and hasattr(data, "shape"):
         data = backend.to_device(data, device)  # an array of another device: copied across
     dtype = backend.to_dtype(dtype)
+    if type(data) in (list, tuple) and data and isinstance(data[0], Tensor):
+        data = _scalars_of(data)
     try:
         if dtype is not None:
             return xp.asarray(data, dtype=dtype)
@@ -110,6 +112,21 @@ def as_array(data, dtype=None, device="cpu"):
     elif arr.dtype.kind in "OUS":
         raise TypeError(f"tensor: cannot make a tensor from data of type {arr.dtype}")
     return arr
+
+
+def _scalars_of(data):
+    """A list of Tensors as the numbers they hold: torch makes a tensor of it only where each
+    holds one element; joining tensors is ``cr.stack``'s job."""
+    out = []
+    for t in data:
+        if isinstance(t, Tensor):
+            if t._array.size != 1:
+                raise ValueError(f"tensor: only one element tensors can be converted to Python "
+                                 f"scalars (got one of shape {tuple(t._array.shape)}); join "
+                                 "tensors with cr.stack or cr.cat")
+            t = t._array.reshape(()).item()
+        out.append(t)
+    return out
 
 
 def _device_of_data(arr):
