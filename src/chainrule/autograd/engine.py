@@ -22,12 +22,14 @@ from . import tracing as _trace
 from .graph import BackwardRecord, backprop, run_hooks, seed_gradient
 
 _state = grad_mode.state
+_ndarray = np.ndarray
 
 
 class _Accumulator:
     """Where gradients go: leaf ``.grad`` (backward) or a dict of wanted inputs (grad)."""
 
-    __slots__ = ("create_graph", "wanted", "captured", "nonleaf", "owned", "hooked", "tracing")
+    __slots__ = ("create_graph", "wanted", "captured", "nonleaf", "owned", "hooked", "tracing",
+                 "plain")
 
     def __init__(self, create_graph, wanted=None, wanted_tensors=()):
         self.create_graph = create_graph
@@ -41,13 +43,19 @@ class _Accumulator:
         self.owned = set()   # ids of arrays already given to a .grad: never share one
         self.hooked = {}     # leaves with hooks: their summed gradient, hooked once in flush()
         self.tracing = not _state.plain and _state.tracer is not None  # read once a backward
+        # backward() untraced, without create_graph: a leaf's array gradient goes straight
+        # into its .grad (the common case, once per parameter of every step)
+        self.plain = wanted is None and not create_graph and not self.tracing
 
     def leaf(self, t, grad):
         if t._hooks:  # a hook sees the leaf's total gradient, not each path's share (as torch)
             prev = self.hooked.get(id(t))
             self.hooked[id(t)] = (t, grad if prev is None else prev[1] + grad)
             return
-        self._deposit(t, grad)
+        if self.plain and type(grad) is _ndarray:
+            self._into_grad(t, grad)
+        else:
+            self._deposit(t, grad)
 
     def capture(self, t, grad):
         self.captured[id(t)] = grad
@@ -75,6 +83,9 @@ class _Accumulator:
             _trace.note("AccumulateGrad", (t, grad))  # a backward traced with backward="vjp"
         if isinstance(grad, np.generic):  # NumPy gives scalars for 0-d results
             grad = np.asarray(grad)
+        self._into_grad(t, grad)
+
+    def _into_grad(self, t, grad):
         if t._grad is None:
             # The leaf owns its .grad: copy views and arrays handed out elsewhere already.
             if grad.base is not None or id(grad) in self.owned or not grad.flags.writeable:
