@@ -209,13 +209,13 @@ class Optimizer:
             _tracing.note("zero_grad", [p for g in self.param_groups for p in g["params"]],
                           node=self, set_to_none=set_to_none)
         for group in self.param_groups:
-            for p in group["params"]:
-                if p._grad is None:
-                    continue
-                if set_to_none:
+            if set_to_none:  # every training step: one line a parameter
+                for p in group["params"]:
                     p._grad = None
-                else:
-                    g = p._grad
+                continue
+            for p in group["params"]:
+                g = p._grad
+                if g is not None:
                     g.grad_fn = None
                     g._requires_grad = False
                     g._array[...] = 0
