@@ -326,3 +326,23 @@ def test_tensor_of_a_list_of_tensors_as_torch():
         torch.tensor([torch.ones(2), torch.ones(2)])
     with pytest.raises(ValueError, match="only one element tensors"):
         cr.tensor([cr.ones(2), cr.ones(2)])
+
+
+@pytest.mark.parametrize("name", ["float32", "float64", "float16", "bfloat16"])
+def test_finfo_as_torch(name):
+    """``torch.finfo(torch.float32).min`` is a Python float (d2l prints it)."""
+    ours, theirs = cr.finfo(getattr(cr, name)), torch.finfo(getattr(torch, name))
+    for field in ("bits", "eps", "max", "min", "tiny", "smallest_normal", "resolution", "dtype"):
+        assert getattr(ours, field) == getattr(theirs, field), field
+        assert type(getattr(ours, field)) is type(getattr(theirs, field)), field
+    assert repr(ours) == repr(theirs)
+    assert cr.finfo().eps == torch.finfo().eps
+
+
+@pytest.mark.parametrize("name", ["int8", "int16", "int32", "int64", "uint8"])
+def test_iinfo_as_torch(name):
+    ours, theirs = cr.iinfo(getattr(cr, name)), torch.iinfo(getattr(torch, name))
+    for field in ("bits", "max", "min", "dtype"):
+        assert getattr(ours, field) == getattr(theirs, field)
+        assert type(getattr(ours, field)) is type(getattr(theirs, field))
+    assert repr(ours) == repr(theirs)

@@ -137,12 +137,48 @@ def is_floating_point(t) -> bool:
     return t._array.dtype.kind == "f"
 
 
-def finfo(type=None):  # noqa: A002 - torch's argument name
-    """NumPy's ``finfo`` of a float dtype (default: the default float): ``.eps``, ``.max``..."""
-    from . import get_default_dtype  # noqa: PLC0415 - the package imports this module
+class finfo:
+    """A float dtype's limits, as ``torch.finfo``: ``bits``, ``eps``, ``max``, ``min``,
+    ``tiny`` (= ``smallest_normal``), ``resolution`` as Python numbers, ``dtype`` its name
+    (default: the default float; ``bfloat16`` too, which NumPy lacks).
 
-    return np.finfo(np.dtype(type if type is not None else get_default_dtype()))
+        >>> cr.finfo(cr.float32).eps, cr.finfo(cr.float16).max
+        (1.1920928955078125e-07, 65504.0)
+    """
+
+    def __init__(self, type=None):  # noqa: A002 - torch's argument name
+        from . import get_default_dtype  # noqa: PLC0415 - the package imports this module
+
+        t = type if type is not None else get_default_dtype()
+        if getattr(t, "name", None) == "bfloat16":  # 8 exponent bits, 7 of mantissa
+            self.bits, self.eps, self.resolution = 16, 2.0 ** -7, 0.01
+            self.max = float((2 - 2.0 ** -7) * 2.0 ** 127)
+            self.tiny = 2.0 ** -126
+            name = "bfloat16"
+        else:
+            info = np.finfo(np.dtype(t))
+            self.bits, self.eps = int(info.bits), float(info.eps)
+            self.resolution = 10.0 ** -int(info.precision)  # torch's: 1e-06, not float32's
+            self.max, self.tiny = float(info.max), float(info.tiny)
+            name = np.dtype(t).name
+        self.min = -self.max
+        self.smallest_normal = self.tiny
+        self.dtype = name
+
+    def __repr__(self):
+        return (f"finfo(resolution={self.resolution:g}, min={self.min:g}, max={self.max:g}, "
+                f"eps={self.eps:g}, smallest_normal={self.smallest_normal:g}, "
+                f"tiny={self.tiny:g}, dtype={self.dtype})")
 
 
-def iinfo(type):  # noqa: A002 - torch's argument name
-    return np.iinfo(np.dtype(type))
+class iinfo:
+    """An integer dtype's limits, as ``torch.iinfo``: ``bits``, ``min``, ``max`` as Python
+    ints, ``dtype`` its name."""
+
+    def __init__(self, type):  # noqa: A002 - torch's argument name
+        info = np.iinfo(np.dtype(type))
+        self.bits, self.min, self.max = int(info.bits), int(info.min), int(info.max)
+        self.dtype = np.dtype(type).name
+
+    def __repr__(self):
+        return f"iinfo(min={self.min:g}, max={self.max:g}, dtype={self.dtype})"
