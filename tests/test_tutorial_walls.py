@@ -346,3 +346,44 @@ def test_iinfo_as_torch(name):
         assert getattr(ours, field) == getattr(theirs, field)
         assert type(getattr(ours, field)) is type(getattr(theirs, field))
     assert repr(ours) == repr(theirs)
+
+
+OPTIMIZERS = ["SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "Adadelta", "Adamax", "NAdam",
+              "RAdam", "Rprop", "ASGD", "LBFGS", "SparseAdam"]
+
+
+@pytest.mark.parametrize("name", OPTIMIZERS)
+@pytest.mark.parametrize("flag,value", [("foreach", None), ("foreach", False),
+                                        ("foreach", True), ("fused", None), ("fused", False),
+                                        ("capturable", False), ("differentiable", False)])
+def test_optimizer_implementation_flags_as_torch(name, flag, value):
+    """``optim.AdamW(params, lr=1e-3, foreach=False)``: taken where torch's class takes it
+    (one implementation here, so nothing changes), refused where torch's refuses it."""
+    kwargs = {"lr": 0.1} if name in ("SGD",) else {}
+    try:
+        getattr(torch.optim, name)([torch.nn.Parameter(torch.ones(2))], **kwargs, **{flag: value})
+        theirs = None
+    except TypeError as exc:
+        theirs = exc
+    if theirs is not None:
+        with pytest.raises(TypeError, match=f"unexpected keyword argument '{flag}'"):
+            getattr(cr.optim, name)([cr.nn.Parameter(cr.ones(2))], **kwargs, **{flag: value})
+        return
+    p = cr.nn.Parameter(cr.ones(2))
+    opt = getattr(cr.optim, name)([p], **kwargs, **{flag: value})
+    p.grad = cr.ones(2)
+    if name != "LBFGS":
+        opt.step()
+        reference = cr.nn.Parameter(cr.ones(2))
+        plain = getattr(cr.optim, name)([reference], **kwargs)
+        reference.grad = cr.ones(2)
+        plain.step()
+        np.testing.assert_array_equal(p._array, reference._array)
+
+
+def test_optimizer_modes_chainrule_lacks_are_refused():
+    p = [cr.nn.Parameter(cr.ones(2))]
+    with pytest.raises(RuntimeError, match="capturable=True is for CUDA graphs"):
+        cr.optim.Adam(p, capturable=True)
+    with pytest.raises(NotImplementedError, match="differentiable=True"):
+        cr.optim.SGD(p, lr=0.1, differentiable=True)

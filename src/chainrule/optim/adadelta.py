@@ -59,6 +59,8 @@ class Adadelta(Optimizer):
         tensor([ 0.9936, -1.9936], requires_grad=True)
     """
 
+    implementation_flags = ("foreach", "capturable", "differentiable")
+
     update = staticmethod(adadelta_update)
     update_takes_step = False  # torch counts Adadelta's steps, the update does not use them
     scratch_count = 3

@@ -48,6 +48,8 @@ class Adagrad(Optimizer):
         tensor([ 0.8331, -1.8311], requires_grad=True)
     """
 
+    implementation_flags = ("foreach", "differentiable", "fused")
+
     def __init__(self, params, lr=1e-2, lr_decay=0.0, weight_decay=0.0,
                  initial_accumulator_value=0.0, eps=1e-10, *, maximize=False):
         check_hyper("learning rate", lr)

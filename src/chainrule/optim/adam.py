@@ -80,6 +80,8 @@ class Adam(Optimizer):
         tensor([ 0.8004, -1.8002], requires_grad=True)
     """
 
+    implementation_flags = ("foreach", "capturable", "differentiable", "fused")
+
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0,
                  amsgrad=False, *, maximize=False, decoupled_weight_decay=False):
         check_hyper("learning rate", lr)

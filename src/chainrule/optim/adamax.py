@@ -53,6 +53,8 @@ class Adamax(Optimizer):
         tensor([ 0.9960, -1.9960], requires_grad=True)
     """
 
+    implementation_flags = ("foreach", "capturable", "differentiable")
+
     update = staticmethod(adamax_update)
 
     def __init__(self, params, lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, *,

@@ -59,6 +59,8 @@ class ASGD(Optimizer):
         tensor([ 0.9604, -1.9208], requires_grad=True)
     """
 
+    implementation_flags = ("foreach", "capturable", "differentiable")
+
     update = staticmethod(asgd_update)
 
     def __init__(self, params, lr=1e-2, lambd=1e-4, alpha=0.75, t0=1e6, weight_decay=0.0, *,

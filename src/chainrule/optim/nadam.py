@@ -77,6 +77,8 @@ class NAdam(Optimizer):
         tensor([ 0.9963, -1.9962], requires_grad=True)
     """
 
+    implementation_flags = ("foreach", "capturable", "differentiable")
+
     update = staticmethod(nadam_update)
 
     def __init__(self, params, lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0,

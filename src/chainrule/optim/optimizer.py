@@ -115,6 +115,29 @@ def check_betas(betas) -> tuple:
     return betas
 
 
+def _taking_flags(init, flags):
+    """``init`` that also takes torch's implementation ``flags`` (keywords only)."""
+
+    @functools.wraps(init)
+    def taking_flags(self, *args, **kwargs):
+        name = type(self).__name__
+        for flag in ("foreach", "fused", "capturable", "differentiable"):
+            if flag not in kwargs:
+                continue
+            if flag not in flags:
+                raise TypeError(f"{name}.__init__() got an unexpected keyword argument {flag!r}")
+            value = kwargs.pop(flag)
+            if flag == "capturable" and value:
+                raise RuntimeError(f"{name}: capturable=True is for CUDA graphs, which "
+                                   "chainrule does not have")
+            if flag == "differentiable" and value:
+                raise NotImplementedError(f"{name}: differentiable=True (autograd through the "
+                                          "optimizer step) is not supported")
+        init(self, *args, **kwargs)
+
+    return taking_flags
+
+
 class Optimizer:
     """Base class of every optimizer.
 
@@ -123,8 +146,16 @@ class Optimizer:
     what a group does not say.
     """
 
+    #: torch's flags that choose an implementation (``foreach``, ``fused``: chainrule has
+    #: one, so they change nothing) or a mode chainrule lacks (``capturable``: CUDA graphs;
+    #: ``differentiable``: autograd through the step), accepted where torch's class takes them.
+    implementation_flags: tuple = ()
+
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
+        init = cls.__dict__.get("__init__")
+        if init is not None and cls.implementation_flags:
+            cls.__init__ = _taking_flags(init, cls.implementation_flags)
         step = cls.__dict__.get("step")
         if step is not None and not getattr(step, "_marks_called", False):
             # Schedulers warn when stepped before the optimizer ever was (PyTorch does too).

@@ -73,6 +73,8 @@ class RAdam(Optimizer):
         tensor([ 0.9960, -1.9920], requires_grad=True)
     """
 
+    implementation_flags = ("foreach", "capturable", "differentiable")
+
     update = staticmethod(radam_update)
 
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0,

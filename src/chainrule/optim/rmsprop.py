@@ -62,6 +62,8 @@ class RMSprop(Optimizer):
         tensor([ 0.9739, -1.9739], requires_grad=True)
     """
 
+    implementation_flags = ("foreach", "capturable", "differentiable")
+
     def __init__(self, params, lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0.0, momentum=0.0,
                  centered=False, *, maximize=False):
         check_hyper("learning rate", lr)

@@ -60,6 +60,8 @@ class Rprop(Optimizer):
         tensor([ 0.9780, -1.9780], requires_grad=True)
     """
 
+    implementation_flags = ("foreach", "capturable", "differentiable")
+
     update = staticmethod(rprop_update)
     update_takes_step = False  # torch counts Rprop's steps, the update does not use them
 

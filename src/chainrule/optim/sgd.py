@@ -59,6 +59,8 @@ class SGD(Optimizer):
         tensor([ 0.4600, -0.9200], requires_grad=True)
     """
 
+    implementation_flags = ("foreach", "differentiable", "fused")
+
     def __init__(self, params, lr=1e-3, momentum=0.0, dampening=0.0, weight_decay=0.0,
                  nesterov=False, *, maximize=False):
         check_hyper("learning rate", lr)
