@@ -293,8 +293,9 @@ def logdet(input):  # noqa: A002 - torch's argument name
     """
     _check_matrix("logdet", input)
     sign, logabsdet = Slogdet.apply(input)
+    xp = backend.get_array_module(sign._array)  # the sign's device, a constant of the graph
     with np.errstate(divide="ignore", invalid="ignore"):  # log(-1) = nan, log(0) = -inf
-        return logabsdet + np.asarray(np.log(sign._array))  # the sign is a constant
+        return logabsdet + xp.log(sign._array)
 
 
 def solve(A, B, *, left=True):
