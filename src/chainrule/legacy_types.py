@@ -17,8 +17,7 @@ from __future__ import annotations
 from .backend.dtype import (
     bfloat16, bool_, float16, float32, float64, int8, int16, int32, int64, uint8,
 )
-from .size import Size
-from .tensor import Tensor
+from .tensor import Tensor, legacy_array
 
 
 class _LegacyType(type):
@@ -26,24 +25,13 @@ class _LegacyType(type):
     and ``isinstance`` asks for that dtype (as torch's ``tensortype``)."""
 
     def __call__(cls, *args, device=None):
-        from . import creation  # noqa: PLC0415 - creation sits above tensor
-
-        if not args:
-            return creation.empty(0, dtype=cls.dtype, device=device)
-        if len(args) == 1 and isinstance(args[0], Size):
-            return creation.empty(*args[0], dtype=cls.dtype, device=device)
-        if all(isinstance(a, int) and not isinstance(a, bool) for a in args):
-            return creation.empty(*args, dtype=cls.dtype, device=device)
-        if len(args) != 1:
-            raise TypeError(f"{cls.__name__}(): give sizes (ints) or one sequence of data, "
-                            f"got {len(args)} arguments")
-        data = args[0]
-        if isinstance(data, Tensor):
+        if len(args) == 1 and isinstance(args[0], Tensor):
+            data = args[0]
             if data.dtype != cls.dtype:
                 raise TypeError(f"{cls.__name__}(): expected a tensor of dtype {cls.dtype}, got "
                                 f"{data.dtype} (cast it with .type({cls.__name__}) or .to())")
             return data
-        return creation.tensor(data, dtype=cls.dtype, device=device)
+        return Tensor._of(legacy_array(args, device, cls.dtype), device=device)
 
     def __instancecheck__(cls, obj):
         return isinstance(obj, Tensor) and obj.dtype == cls.dtype and not obj.is_cuda

@@ -55,13 +55,15 @@ def _address(arr) -> int:
     return arr.ctypes.data if type(arr) is _ndarray else int(arr.data.ptr)
 
 
-def _legacy_array(args, device):
-    """The array of torch's legacy ``Tensor(*args)``: no argument, sizes (ints or a Size)
-    give an uninitialized array of the default float dtype; one sequence or array gives its
-    data in that dtype (a float32 array shared); a Tensor gives its own array (any dtype)."""
+def legacy_array(args, device, dtype=None):
+    """The array of torch's legacy constructors, ``Tensor(*args)`` and ``FloatTensor(*args)``
+    & co: no argument, or sizes (ints or a Size), give an uninitialized array of ``dtype``
+    (default: the default float); one sequence or array gives its data in that dtype (shared
+    where it already is); a Tensor gives its own array (any dtype)."""
+    dtype = backend.default_float if dtype is None else dtype
     xp = backend.array_module(backend.normalize_device(device))
     if not args:
-        return xp.empty((0,), dtype=backend.default_float)
+        return xp.empty((0,), dtype=dtype)
     first = args[0]
     if len(args) == 1 and isinstance(first, Tensor):
         return first._array
@@ -75,7 +77,7 @@ def _legacy_array(args, device):
         if negative:
             raise RuntimeError(f"Tensor: trying to create a tensor with negative dimension "
                                f"{negative[0]}: {list(int(n) for n in sizes)}")
-        return xp.empty(tuple(int(n) for n in sizes), dtype=backend.default_float)
+        return xp.empty(tuple(int(n) for n in sizes), dtype=dtype)
     if len(args) != 1:
         raise TypeError(f"Tensor(): give sizes (ints) or one sequence of data, got "
                         f"{len(args)} arguments")
@@ -83,7 +85,7 @@ def _legacy_array(args, device):
         raise TypeError(f"Tensor(): data must be a sequence (got {type(first).__name__})")
     if hasattr(first, "shape") and not len(getattr(first, "shape")):
         raise TypeError(f"Tensor(): data must be a sequence (got {type(first).__name__})")
-    return as_array(first, backend.default_float, backend.normalize_device(device))
+    return as_array(first, dtype, backend.normalize_device(device))
 
 
 def as_array(data, dtype=None, device="cpu"):
@@ -174,7 +176,7 @@ class Tensor:
     __array_priority__ = 1000
 
     def __init__(self, *args, device=None):
-        self._init(_legacy_array(args, device), device=device)
+        self._init(legacy_array(args, device), device=device)
 
     @classmethod
     def _of(cls, data, requires_grad=False, dtype=None, device=None):

@@ -19,7 +19,7 @@ from ... import ops as _ops
 from ...ops import fused as _fused
 from ...ops import targets as _targets
 from ...ops.fused import cross_entropy  # one fused node (ops/fused/cross_entropy.py)
-from ...backend import device_of, get_array_module, to_device
+from ...backend import device_of, to_device
 from ...ops.either import array_of
 from ...ops.index import gather
 from ...tensor import Tensor
