@@ -43,12 +43,10 @@ def _is_positive_int(value) -> bool:
 
 
 def torch_seed(generator=None) -> int:
-    """``int(torch.empty((), dtype=torch.int64).random_(generator=generator).item())``.
-
-    One 64-bit draw (two words, the first one high) modulo 2**63: the seed torch's
-    ``RandomSampler`` seeds its own generator with, and the DataLoader's base seed.
-    """
-    return int(backend.rng_of(generator).draw_int(0, 2**63, (), np.int64))
+    """``int(torch.empty((), dtype=torch.int64).random_(generator=generator).item())``, the
+    same call here: the seed torch's ``RandomSampler`` seeds its own generator with, and the
+    DataLoader's base seed."""
+    return int(_make(np.empty((), np.int64)).random_(generator=generator).item())
 
 
 def _iter_chunks(self):
