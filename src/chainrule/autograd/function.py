@@ -41,6 +41,37 @@ _generic = np.generic
 _ndarray = np.ndarray
 
 
+class OpName(str):
+    """A node's name as chainrule's messages use it (``"mul"``), which, called, gives the
+    name torch's ``grad_fn.name()`` returns (``"MulBackward0"``).
+
+        >>> g = (cr.ones(2, requires_grad=True) * 2).grad_fn
+        >>> f"{g.name}: ...", g.name()
+        ('mul: ...', 'MulBackward0')
+    """
+
+    def __new__(cls, value, node):
+        name = super().__new__(cls, value)
+        name._node = node
+        return name
+
+    def __call__(self):
+        return repr(self._node)[1:-1]
+
+
+class _NameAttribute:
+    """A node class's own ``name`` (a string, or a function of the node): the string on the
+    class, as it was written; an ``OpName`` on a node."""
+
+    def __init__(self, value=None, fget=None):
+        self.value, self.fget = value, fget
+
+    def __get__(self, node, owner=None):
+        if node is None:
+            return self if self.fget is not None else self.value
+        return OpName(self.value if self.fget is None else self.fget(node), node)
+
+
 class Node:
     """One recorded operation. ``args`` are its forward's arguments (Tensors and constants)."""
 
@@ -64,15 +95,12 @@ class Node:
     # sets it (``CumSum``: "CumsumBackward0"), as a property where it depends on the inputs.
     torch_name = None
 
-    @property
-    def name(self) -> str:
-        """The op's name as the user wrote it, e.g. ``mul`` (error messages use it); called,
-        torch's ``grad_fn.name()``, e.g. ``MulBackward0`` (see ``OpName``)."""
-        return OpName(type(self).__name__.lower(), self)
+    # The op's name as the user wrote it, e.g. ``mul`` (error messages use it); called,
+    # torch's ``grad_fn.name()``, e.g. ``MulBackward0`` (see ``OpName``). An op may name
+    # itself otherwise, with a string or a property (made an OpName by __init_subclass__).
+    name = _NameAttribute(fget=lambda node: type(node).__name__.lower())
 
     def __init_subclass__(cls, **kwargs):
-        # An op names itself with a string or a property (``name = "cross_entropy"``): made
-        # an OpName here, so that ``grad_fn.name()`` works on every node.
         super().__init_subclass__(**kwargs)
         own = cls.__dict__.get("name")
         if isinstance(own, str):
@@ -180,37 +208,6 @@ class Node:
         if getattr(self, "_post_hooks", None) is None:
             self._post_hooks = []
         self._post_hooks.append((output_nr, hook))
-
-
-class OpName(str):
-    """A node's name as chainrule's messages use it (``"mul"``), which, called, gives the
-    name torch's ``grad_fn.name()`` returns (``"MulBackward0"``).
-
-        >>> g = (cr.ones(2, requires_grad=True) * 2).grad_fn
-        >>> f"{g.name}: ...", g.name()
-        ('mul: ...', 'MulBackward0')
-    """
-
-    def __new__(cls, value, node):
-        name = super().__new__(cls, value)
-        name._node = node
-        return name
-
-    def __call__(self):
-        return repr(self._node)[1:-1]
-
-
-class _NameAttribute:
-    """A node class's own ``name`` (a string, or a function of the node): the string on the
-    class, as it was written; an ``OpName`` on a node."""
-
-    def __init__(self, value=None, fget=None):
-        self.value, self.fget = value, fget
-
-    def __get__(self, node, owner=None):
-        if node is None:
-            return self if self.fget is not None else self.value
-        return OpName(self.value if self.fget is None else self.fget(node), node)
 
 
 class AccumulateGrad:
